@@ -1,0 +1,210 @@
+"""The single source of truth for the service's AWS resources and operating numbers.
+
+Everything that must agree between the local stack (``devstack/``), the tests, the LocalStack
+init hooks (``localstack/``) and the CloudFormation template (``infra/``) is defined here once:
+table and queue definitions, Lambda sizing and concurrency, API throttles, usage plans, the WAF
+per-IP rule and alarm thresholds. Pure data: importing this module costs nothing and touches no
+AWS API, so the request path can use it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SERVICE = "loan-decisions"
+STAGES = ("local", "dev", "prod")
+
+
+def resource_name(stage: str, suffix: str) -> str:
+    """Physical name of a table or queue for a stage, e.g. ``loan-decisions-prod-applications``."""
+    return f"{SERVICE}-{stage}-{suffix}"
+
+
+# --------------------------------------------------------------------------------------------
+# DynamoDB
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TableSpec:
+    logical_id: str  # CloudFormation logical id
+    suffix: str  # physical name = resource_name(stage, suffix)
+    env_var: str  # environment variable the Lambda functions read the name from
+    partition_key: str  # always a string attribute
+    ttl_attribute: str | None = None  # epoch seconds; DynamoDB deletes lazily, code checks too
+    purpose: str = ""
+
+
+DECISION_CACHE_TABLE = TableSpec(
+    logical_id="DecisionCacheTable",
+    suffix="decision-cache",
+    env_var="DECISION_CACHE_TABLE",
+    partition_key="cache_key",
+    ttl_attribute="expires_at",
+    purpose="Decision cache: sha256 of canonical scoring inputs + model version -> decision.",
+)
+DECISIONS_TABLE = TableSpec(
+    logical_id="DecisionsTable",
+    suffix="decisions",
+    env_var="DECISIONS_TABLE",
+    partition_key="decision_id",
+    purpose="Every decision made (sync and async), personal data masked or hashed.",
+)
+APPLICATIONS_TABLE = TableSpec(
+    logical_id="ApplicationsTable",
+    suffix="applications",
+    env_var="APPLICATIONS_TABLE",
+    partition_key="application_id",
+    purpose="Asynchronous applications: PENDING -> DECIDED | FAILED.",
+)
+IDEMPOTENCY_TABLE = TableSpec(
+    logical_id="IdempotencyTable",
+    suffix="idempotency",
+    env_var="IDEMPOTENCY_TABLE",
+    partition_key="id",  # Powertools' DynamoDBPersistenceLayer defaults
+    ttl_attribute="expiration",
+    purpose="Powertools Idempotency records for Idempotency-Key requests.",
+)
+TABLES: tuple[TableSpec, ...] = (
+    DECISION_CACHE_TABLE,
+    DECISIONS_TABLE,
+    APPLICATIONS_TABLE,
+    IDEMPOTENCY_TABLE,
+)
+
+DECISION_CACHE_TTL_SECONDS = 3600
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+# --------------------------------------------------------------------------------------------
+# Lambda functions
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FunctionSpec:
+    chalice_name: str  # the Python function name in app.py ("api_handler" for the REST API)
+    memory_mb: int
+    timeout_seconds: int
+    reserved_concurrency: dict[str, int]  # per stage
+    provisioned_concurrency: dict[str, int] = field(default_factory=dict)  # per stage, via alias
+
+
+API_FUNCTION = FunctionSpec(
+    chalice_name="api_handler",
+    memory_mb=512,
+    timeout_seconds=10,
+    reserved_concurrency={"dev": 20, "prod": 200},
+    provisioned_concurrency={"prod": 2},
+)
+WORKER_FUNCTION = FunctionSpec(
+    chalice_name="process_application_queue",
+    memory_mb=512,
+    timeout_seconds=30,
+    reserved_concurrency={"dev": 5, "prod": 20},
+)
+
+
+# --------------------------------------------------------------------------------------------
+# SQS
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class QueueSpec:
+    logical_id: str
+    suffix: str
+    env_var: str
+    dlq_logical_id: str
+    dlq_suffix: str
+    dlq_env_var: str
+    max_receive_count: int
+    visibility_timeout_seconds: int
+    retention_seconds: int
+    dlq_retention_seconds: int
+    batch_size: int
+    batching_window_seconds: int
+    maximum_concurrency: dict[str, int]  # per stage; must be <= the worker's reserved concurrency
+
+
+APPLICATIONS_QUEUE = QueueSpec(
+    logical_id="ApplicationsQueue",
+    suffix="applications",
+    env_var="APPLICATIONS_QUEUE",
+    dlq_logical_id="ApplicationsDeadLetterQueue",
+    dlq_suffix="applications-dlq",
+    dlq_env_var="APPLICATIONS_DLQ",
+    max_receive_count=5,
+    # AWS guidance: at least 6x the consuming function's timeout.
+    visibility_timeout_seconds=6 * WORKER_FUNCTION.timeout_seconds,
+    retention_seconds=4 * 24 * 3600,
+    dlq_retention_seconds=14 * 24 * 3600,
+    batch_size=10,
+    batching_window_seconds=1,
+    maximum_concurrency={"dev": 5, "prod": 20},
+)
+QUEUES: tuple[QueueSpec, ...] = (APPLICATIONS_QUEUE,)
+
+
+# --------------------------------------------------------------------------------------------
+# API Gateway throttling, usage plans and the WAF per-IP rule
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Throttle:
+    rate_per_second: float  # token-bucket refill rate
+    burst: int  # token-bucket size
+
+
+@dataclass(frozen=True)
+class UsagePlanSpec:
+    name: str
+    throttle: Throttle
+    daily_quota: int
+
+
+# The original's API limit (nginx, per client IP): 100 r/s, burst 200.
+STAGE_THROTTLE = Throttle(rate_per_second=100, burst=200)
+# Stricter limits on the cheap/public routes ("/health..." like the original's auth limit).
+# Keys are "<resource path>/<HTTP METHOD>" as API Gateway's MethodSettings expects them.
+METHOD_THROTTLES: dict[str, Throttle] = {
+    "/health/GET": Throttle(rate_per_second=10, burst=20),
+    "/health/live/GET": Throttle(rate_per_second=10, burst=20),
+    "/health/ready/GET": Throttle(rate_per_second=10, burst=20),
+    "/health/detailed/GET": Throttle(rate_per_second=5, burst=10),
+    "/v1/eligibility/POST": Throttle(rate_per_second=20, burst=50),
+}
+USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
+    UsagePlanSpec(name="standard", throttle=Throttle(rate_per_second=50, burst=100), daily_quota=50_000),
+    UsagePlanSpec(name="partner", throttle=Throttle(rate_per_second=1000, burst=500), daily_quota=5_000_000),
+)
+# WAF rate-based rule per client IP. WAF counts requests over an evaluation window, so the
+# original's 100 r/s per IP becomes 100 * window requests.
+WAF_PER_IP_RATE_PER_SECOND = 100
+WAF_EVALUATION_WINDOW_SECONDS = 300
+WAF_PER_IP_LIMIT = WAF_PER_IP_RATE_PER_SECOND * WAF_EVALUATION_WINDOW_SECONDS
+# Routes that need no API key (everything else requires one).
+PUBLIC_ROUTE_PREFIXES = ("/health",)
+# Seconds a throttled client is told to wait.
+THROTTLED_RETRY_AFTER_SECONDS = 1
+# Seconds a client is told to wait when DynamoDB or SQS is unavailable.
+DEPENDENCY_RETRY_AFTER_SECONDS = 5
+
+# Largest request body accepted (413 above).
+MAX_BODY_BYTES = 16 * 1024
+
+
+# --------------------------------------------------------------------------------------------
+# Alarms: the original's 14 Prometheus alerts and the queue/throttle additions.
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AlarmThresholds:
+    error_ratio_warning: float = 0.05  # 5xx ratio > 5% for 5 minutes
+    error_ratio_critical: float = 0.10  # 5xx ratio > 10% for 2 minutes
+    p95_latency_ms: int = 1000
+    p99_latency_ms: int = 5000
+    request_rate_per_second: int = 1000
+    concurrency_warning_ratio: float = 0.80  # of reserved concurrency ("CPU > 80%")
+    concurrency_critical_ratio: float = 0.95  # ("CPU > 95%")
+    memory_warning_ratio: float = 0.80  # max memory used / configured ("memory > 80%")
+    memory_critical_ratio: float = 0.95
+    function_errors_per_15_minutes: int = 3  # "restarts > 3 in 15 m"
+    dynamodb_latency_ms: int = 500  # "database latency > 0.5 s"
+    oldest_message_age_seconds: int = 300
+    dlq_visible_messages: int = 0  # alarm when > 0
+
+
+ALARM_THRESHOLDS = AlarmThresholds()
