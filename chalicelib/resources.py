@@ -166,6 +166,10 @@ METHOD_THROTTLES: dict[str, Throttle] = {
     "/health/ready/GET": Throttle(rate_per_second=10, burst=20),
     "/health/detailed/GET": Throttle(rate_per_second=5, burst=10),
     "/v1/eligibility/POST": Throttle(rate_per_second=20, burst=50),
+    # Operational and documentation routes: cheap, but they must not eat the API's concurrency.
+    "/metrics/GET": Throttle(rate_per_second=5, burst=10),
+    "/openapi.json/GET": Throttle(rate_per_second=5, burst=10),
+    "/docs/GET": Throttle(rate_per_second=5, burst=10),
 }
 USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
     UsagePlanSpec(name="standard", throttle=Throttle(rate_per_second=50, burst=100), daily_quota=50_000),
@@ -176,8 +180,9 @@ USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
 WAF_PER_IP_RATE_PER_SECOND = 100
 WAF_EVALUATION_WINDOW_SECONDS = 300
 WAF_PER_IP_LIMIT = WAF_PER_IP_RATE_PER_SECOND * WAF_EVALUATION_WINDOW_SECONDS
-# Routes that need no API key (everything else requires one).
-PUBLIC_ROUTE_PREFIXES = ("/health",)
+# Routes that need no API key (everything else requires one). The API documentation is public so
+# that a browser can open /docs (it cannot send an x-api-key header on navigation).
+PUBLIC_ROUTE_PREFIXES = ("/health", "/docs", "/openapi.json")
 # Seconds a throttled client is told to wait.
 THROTTLED_RETRY_AFTER_SECONDS = 1
 # Seconds a client is told to wait when DynamoDB or SQS is unavailable.
@@ -208,3 +213,7 @@ class AlarmThresholds:
 
 
 ALARM_THRESHOLDS = AlarmThresholds()
+
+# CloudWatch Logs retention per stage (Lambda and API Gateway access logs); must be a value
+# CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, ...).
+LOG_RETENTION_DAYS: dict[str, int] = {"local": 7, "dev": 14, "prod": 90}

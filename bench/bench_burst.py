@@ -1,0 +1,389 @@
+"""Burst benchmark: thousands of applications over HTTP through the local stack's queue and worker.
+
+What it does (by default on its own stack, started on free ports and stopped at the end):
+
+1. baseline, same run: the worker's scoring in-process without queue or storage
+   (``validate_application`` + ``decide`` in batches of the queue's batch size), decisions/s;
+2. submit ``--count`` applications to ``POST /v1/applications`` from ``--clients`` threads while
+   the queue workers are stopped (the burst arrives faster than it is consumed) -> submit rate;
+   optional: ``--duplicate-ratio`` of the submissions reuse an earlier ``Idempotency-Key`` with the
+   same body (a client retrying), ``--poison-ratio`` x count undecidable messages injected straight
+   into the queue;
+3. start ``--workers`` queue worker processes (``devstack.sqs_poller``; several processes are the
+   local analogue of the event source mapping's MaximumConcurrency) and wait until every accepted
+   application is DECIDED (and every poison message is in the DLQ) -> decisions/s through the worker;
+4. prove it from the tables: every accepted application DECIDED exactly once (one record in the
+   decisions table per application id), none lost, no stray records, every poison message in the
+   DLQ and none left on the queue.
+
+``--api-url URL --endpoint-url URL`` runs against a stack that is already up (``make run``): then the
+workers are already running, so steps 2 and 3 overlap and only the end-to-end figures apply.
+
+Figures depend on the machine: moto, ``chalice local``, the workers and the clients all share its
+cores (2 on the reference machine). In AWS, API Gateway + Lambda and DynamoDB scale out instead.
+Run: ``python -m bench.bench_burst [--count 10000] [--workers 4] [--clients 16]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.resources import APPLICATIONS_QUEUE
+from devstack.client import ApiClient
+from devstack.processes import free_port, wait_until
+from devstack.samples import applications
+from devstack.stack import DevStack, DevStackConfig
+
+# Poison messages need maxReceiveCount receives, each after the visibility timeout: the queue's own
+# timeout (minutes) would make the benchmark wait most of an hour. Only for runs with poison.
+POISON_VISIBILITY_TIMEOUT_SECONDS = 5
+SUBMIT_ATTEMPTS = 20  # per submission, for 409 (duplicate still in flight), 429 and 503 answers
+
+
+@dataclass(frozen=True)
+class Submission:
+    idempotency_key: str | None
+    payload: dict[str, Any]
+
+
+@dataclass
+class SubmitResult:
+    seconds: float = 0.0
+    accepted: dict[str, str] = field(default_factory=dict)  # idempotency key (or index) -> application id
+    replayed: int = 0  # 202s marked Idempotent-Replayed
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)  # every answer
+    failed: int = 0  # submissions that never got a 202
+    mismatched_replays: int = 0  # a replay that returned a different application id (must be 0)
+
+
+def plan_submissions(count: int, duplicate_ratio: float, seed: int = 7) -> list[Submission]:
+    """``count`` submissions; ``duplicate_ratio`` of them repeat an earlier key with the same body."""
+    rng = random.Random(seed)
+    duplicates = int(count * duplicate_ratio)
+    originals = [
+        Submission(str(uuid.uuid4()) if duplicate_ratio else None, payload)
+        for payload in applications(count - duplicates, with_personal_data=True)
+    ]
+    repeats = [rng.choice(originals) for _ in range(duplicates)]
+    planned = originals + repeats
+    rng.shuffle(planned)
+    return planned
+
+
+def submit_all(
+    api_url: str, headers: dict[str, str], submissions: list[Submission], clients: int
+) -> SubmitResult:
+    result = SubmitResult()
+    lock = threading.Lock()
+    local = threading.local()
+
+    def client() -> ApiClient:
+        if not hasattr(local, "client"):
+            local.client = ApiClient(api_url, headers)
+        return local.client  # type: ignore[no-any-return]
+
+    def submit(index: int, submission: Submission) -> None:
+        headers = {"Idempotency-Key": submission.idempotency_key} if submission.idempotency_key else {}
+        for _ in range(SUBMIT_ATTEMPTS):
+            response = client().post("/v1/applications", submission.payload, headers=headers)
+            with lock:
+                result.statuses[response.status_code] += 1
+            if response.status_code == 202:
+                break
+            if response.status_code not in (409, 429, 503):
+                break
+            time.sleep(min(float(response.headers.get("Retry-After", "0.2")), 1.0))
+        else:
+            response = None
+        with lock:
+            if response is None or response.status_code != 202:
+                result.failed += 1
+                return
+            application_id = response.json()["application_id"]
+            key = submission.idempotency_key or str(index)
+            if response.headers.get("Idempotent-Replayed") == "true":
+                result.replayed += 1
+            if key in result.accepted and result.accepted[key] != application_id:
+                result.mismatched_replays += 1
+            result.accepted.setdefault(key, application_id)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for future in [pool.submit(submit, i, s) for i, s in enumerate(submissions)]:
+            future.result()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def inject_poison(sqs: Any, queue_url: str, count: int, marker: str) -> set[str]:
+    """Undecidable messages (invalid application, unknown id), as a broken producer would send."""
+    bodies = [
+        json.dumps({"application_id": f"poison-{marker}-{i}", "application": {"cibil_score": "n/a"}})
+        for i in range(count)
+    ]
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies[start : start + 10])]
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    return set(bodies)
+
+
+def scan_all(dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None) -> list[dict]:
+    items: list[dict] = []
+    request: dict[str, Any] = {"TableName": table, "ProjectionExpression": projection, "ConsistentRead": True}
+    if names:
+        request["ExpressionAttributeNames"] = names
+    while True:
+        page = dynamodb.scan(**request)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def count_decided(dynamodb: Any, table: str) -> int:
+    total, request = (
+        0,
+        {
+            "TableName": table,
+            "Select": "COUNT",
+            "FilterExpression": "#s = :decided",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":decided": {"S": "DECIDED"}},
+        },
+    )
+    while True:
+        page = dynamodb.scan(**request)
+        total += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return total
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def dlq_bodies(sqs: Any, dlq_url: str, expected: int) -> set[str]:
+    """Read the DLQ (the bench owns the stack): receive until ``expected`` distinct bodies or empty."""
+    bodies: set[str] = set()
+    while len(bodies) < expected:
+        batch = sqs.receive_message(
+            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
+        ).get("Messages", [])
+        if not batch:
+            break
+        bodies.update(message["Body"] for message in batch)
+    return bodies
+
+
+@dataclass
+class Verification:
+    accepted: int
+    decided: int
+    lost: list[str]  # accepted but not DECIDED
+    decided_twice: list[str]  # more than one decision record
+    without_decision_record: list[str]
+    strays: int  # application records nobody was told about (e.g. a 503 that left a record)
+
+
+def verify(dynamodb: Any, names: dict[str, str], accepted_ids: set[str]) -> Verification:
+    applications_table = scan_all(
+        dynamodb, names["APPLICATIONS_TABLE"], "application_id, #s", {"#s": "status"}
+    )
+    status = {item["application_id"]["S"]: item["status"]["S"] for item in applications_table}
+    per_application = collections.Counter(
+        item["application_id"]["S"]
+        for item in scan_all(dynamodb, names["DECISIONS_TABLE"], "decision_id, application_id")
+        if "application_id" in item
+    )
+    return Verification(
+        accepted=len(accepted_ids),
+        decided=sum(1 for i in accepted_ids if status.get(i) == "DECIDED"),
+        lost=sorted(i for i in accepted_ids if status.get(i) != "DECIDED"),
+        decided_twice=sorted(i for i, n in per_application.items() if n > 1),
+        without_decision_record=sorted(i for i in accepted_ids if per_application[i] == 0),
+        strays=len(set(status) - accepted_ids),
+    )
+
+
+def decided_at_span(dynamodb: Any, table: str, ids: set[str]) -> float:
+    """Seconds between the first and the last decision among ``ids`` (the workers' steady state)."""
+    stamps = [
+        datetime.fromisoformat(item["decided_at"]["S"].replace("Z", "+00:00")).timestamp()
+        for item in scan_all(dynamodb, table, "application_id, decided_at")
+        if item["application_id"]["S"] in ids and "decided_at" in item
+    ]
+    return max(stamps) - min(stamps) if len(stamps) > 1 else 0.0
+
+
+def baseline_scoring_rate(batch_size: int, batches: int = 200) -> float:
+    """Decisions/s of the worker's pure scoring (validate + decide), in this process, no I/O."""
+    from chalicelib import engine
+
+    payloads = applications(batch_size * batches, with_personal_data=False)
+    started = time.perf_counter()
+    for start in range(0, len(payloads), batch_size):
+        for payload in payloads[start : start + batch_size]:
+            engine.decide(engine.validate_application(payload))
+    return len(payloads) / (time.perf_counter() - started)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=10_000, help="submissions over HTTP")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP client threads")
+    parser.add_argument("--workers", type=int, default=4, help="queue worker processes")
+    parser.add_argument(
+        "--duplicate-ratio", type=float, default=0.0, help="e.g. 0.2: repeated Idempotency-Keys"
+    )
+    parser.add_argument(
+        "--poison-ratio", type=float, default=0.0, help="e.g. 0.01: poison messages per submission"
+    )
+    parser.add_argument("--api-url", help="use a running stack (make run) instead of starting one")
+    parser.add_argument("--endpoint-url", help="its AWS endpoint (with --api-url)")
+    parser.add_argument("--drain-timeout", type=float, default=1800)
+    parser.add_argument(
+        "--prefill",
+        action="store_true",
+        help="keep the workers stopped until every submission is queued, then drain (moto's SQS "
+        "slows down linearly with queue depth, so this measures moto more than the worker)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    poison_count = int(args.count * args.poison_ratio)
+    print(
+        f"Burst: {args.count} submissions, {args.clients} clients, {args.workers} worker processes, "
+        f"{args.duplicate_ratio:.0%} duplicate keys, {poison_count} poison messages"
+    )
+    baseline = baseline_scoring_rate(APPLICATIONS_QUEUE.batch_size)
+    print(f"  baseline  worker scoring in-process, no queue/storage: {baseline:10.0f} decisions/s")
+
+    if args.api_url:
+        config = DevStackConfig(external_endpoint=args.endpoint_url, gateway_emulation=True)
+        stack = DevStack(config)
+        api_url, own_stack = args.api_url, False
+        headers = stack.api_headers("partner")
+    else:
+        config = DevStackConfig.on_free_ports(
+            # SQS on its own moto server process: moto serves every call on one core (GIL).
+            sqs_port=free_port(),
+            workers=args.workers,
+            gateway_emulation=False,  # measure the service, not the emulated stage throttle (100 r/s)
+            visibility_timeout_override=POISON_VISIBILITY_TIMEOUT_SECONDS if poison_count else None,
+            log_dir=Path(tempfile.mkdtemp(prefix="bench-burst-")),
+        )
+        stack = DevStack(config)
+        stack.start(with_workers=False)
+        api_url, own_stack = stack.api_url, True
+        headers = {"Content-Type": "application/json"}
+    try:
+        return run(args, stack, api_url, headers, own_stack, poison_count)
+    finally:
+        if own_stack:
+            stack.stop()
+            print(f"  (logs of the stack's processes: {config.log_dir})")
+
+
+def run(
+    args: argparse.Namespace,
+    stack: DevStack,
+    api_url: str,
+    headers: dict[str, str],
+    own_stack: bool,
+    poison_count: int,
+) -> int:
+    sqs, dynamodb, names = stack.client("sqs"), stack.client("dynamodb"), stack.names
+    queue_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.env_var])["QueueUrl"]
+    dlq_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.dlq_env_var])["QueueUrl"]
+
+    submissions = plan_submissions(args.count, args.duplicate_ratio)
+    if own_stack and not args.prefill:
+        stack.start_workers()
+    burst_started = time.perf_counter()
+    submitted = submit_all(api_url, headers, submissions, args.clients)
+    accepted_ids = set(submitted.accepted.values())
+    print(
+        f"  submit    {len(submissions)} POSTs in {submitted.seconds:.1f} s = "
+        f"{len(submissions) / submitted.seconds:.0f} submissions/s; answers {dict(submitted.statuses)}; "
+        f"{len(accepted_ids)} applications accepted, {submitted.replayed} idempotent replays, "
+        f"{submitted.failed} never accepted"
+    )
+    poison = inject_poison(sqs, queue_url, poison_count, uuid.uuid4().hex[:8]) if poison_count else set()
+
+    drain_started = time.perf_counter()
+    if own_stack and args.prefill:
+        stack.start_workers()
+    wait_until(
+        lambda: (
+            count_decided(dynamodb, names["APPLICATIONS_TABLE"]) >= len(accepted_ids)
+            and (not poison or queue_depth(sqs, queue_url) == 0)
+        ),
+        args.drain_timeout,
+        "every accepted application DECIDED and the queue empty",
+        interval=5.0,
+    )
+    finished = time.perf_counter()
+    span = decided_at_span(dynamodb, names["APPLICATIONS_TABLE"], accepted_ids)
+    drain = finished - drain_started
+    print(
+        f"  drain     {len(accepted_ids)} decided in {drain:.1f} s after the workers started "
+        f"= {len(accepted_ids) / drain:.0f} decisions/s (incl. worker start-up)"
+    )
+    if span:
+        print(
+            f"  worker    first->last decision {span:.1f} s = {len(accepted_ids) / span:.0f} decisions/s "
+            f"through {args.workers if own_stack else 'the running'} worker process(es) "
+            f"({len(accepted_ids) / span / baseline:.1%} of the in-process baseline)"
+        )
+    print(f"  total     first submit -> all DECIDED: {finished - burst_started:.1f} s")
+
+    check = verify(dynamodb, names, accepted_ids)
+    dead_lettered = dlq_bodies(sqs, dlq_url, len(poison)) if poison else set()
+    print(
+        f"  verify    accepted {check.accepted}, DECIDED {check.decided}, lost {len(check.lost)}, "
+        f"decided twice {len(check.decided_twice)}, without decision record {len(check.without_decision_record)}, "
+        f"stray records {check.strays}, replays with a different id {submitted.mismatched_replays}"
+    )
+    if poison:
+        print(
+            f"  poison    {len(poison)} injected, {len(poison & dead_lettered)} in the DLQ, "
+            f"{queue_depth(sqs, queue_url)} left on the queue"
+        )
+    problems = (
+        len(check.lost)
+        + len(check.decided_twice)
+        + len(check.without_decision_record)
+        + submitted.mismatched_replays
+        + submitted.failed
+        + len(poison - dead_lettered)
+        + (check.strays if own_stack else 0)
+    )
+    print(
+        "  result    OK: 0 lost, 0 decided twice"
+        if problems == 0
+        else f"  result    FAILED: {problems} problems"
+    )
+    return 0 if problems == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

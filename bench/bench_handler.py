@@ -1,0 +1,296 @@
+"""In-process handler benchmark: API Gateway proxy event -> ``app(event, context)`` -> response.
+
+Storage is moto in-process (``mock_aws``), so the figures are the handler's own cost plus moto's
+in-process DynamoDB (≈0.1-0.6 ms per call here; real DynamoDB in-region is ≈3-6 ms per call, so a
+deployed cache miss pays ~3 round trips, a hit ~2). Baselines measured in the same run:
+
+- ``engine only``: ``validate_application`` + ``decide`` called directly (no HTTP, no storage);
+- ``bare chalice route``: a one-route Chalice app with no middleware (the framework floor);
+- ``GET /health/live``: this app's full middleware stack around a trivial view;
+- the original system: ≈4 ms (4000 µs) per predict + SHAP explanation (../shared/SEED.md).
+
+Logger/EMF output goes to /dev/null while timing (on Lambda it goes to CloudWatch, at similar cost).
+Run: ``python -m bench.bench_handler [--requests N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+ORIGINAL_PREDICT_AND_EXPLAIN_US = 4000.0
+WORKER_BATCH = 10  # = resources.APPLICATIONS_QUEUE.batch_size, checked in run()
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "STAGE": "local",
+        "POWERTOOLS_SERVICE_NAME": "loan-decisions",
+        "POWERTOOLS_METRICS_NAMESPACE": "LoanDecisions",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        # The local stage's API-key/throttle emulation is not part of the deployed handler.
+        "LOCAL_GATEWAY_EMULATION": "off",
+    }
+)
+for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"):
+    os.environ.pop(_variable, None)
+
+
+def sample_application() -> dict[str, Any]:
+    with (PROJECT_DIR / "data" / "loan_applications.csv").open(newline="") as handle:
+        row = next(csv.DictReader(handle))
+    typed: dict[str, Any] = {}
+    for name, value in row.items():
+        if name == "loan_approved":
+            continue
+        typed[name] = (
+            value == "True" if value in ("True", "False") else int(value) if value.isdigit() else value
+        )
+    return typed
+
+
+class InMemoryLoanStore:
+    """The part of ``chalicelib.dal.LoanStore`` a decision and the worker use, in dicts: isolates
+    the handler's own cost from moto's (the bench's "in-process fake" storage)."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, tuple[dict[str, Any], int]] = {}
+        self.decisions: dict[str, dict[str, Any]] = {}
+        self.applications: dict[str, dict[str, Any]] = {}
+
+    def get_cached_decision(self, cache_key: str, now: int) -> dict[str, Any] | None:
+        entry = self.cache.get(cache_key)
+        return entry[0] if entry is not None and entry[1] > now else None
+
+    def put_cached_decision(self, cache_key: str, decision: dict[str, Any], expires_at: int) -> None:
+        self.cache[cache_key] = (json.loads(json.dumps(decision)), expires_at)
+
+    def put_decision(self, record: dict[str, Any]) -> None:
+        self.decisions[record["decision_id"]] = json.loads(json.dumps(record))
+
+    def create_pending_application(
+        self, application_id: str, applicant: dict[str, Any], submitted_at: str
+    ) -> None:
+        self.applications[application_id] = {"status": "PENDING", "applicant": json.dumps(applicant)}
+
+    def record_application_decision(self, application_id: str, decision_record: dict[str, Any]) -> bool:
+        application = self.applications.get(application_id)
+        if application is None or application["status"] != "PENDING":
+            return False
+        application.update(status="DECIDED", decision=json.dumps(decision_record["decision"]))
+        self.put_decision(decision_record)
+        return True
+
+
+def sqs_record(body: str) -> dict[str, Any]:
+    """One record of a Lambda SQS event (unique messageId)."""
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "bench",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:loan-decisions-local-applications",
+        "awsRegion": "us-east-1",
+    }
+
+
+def proxy_event(method: str, path: str, body: Any | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event as Lambda receives it."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {
+            "content-type": "application/json",
+            "host": "example.execute-api.us-east-1.amazonaws.com",
+        },
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/api{path}",
+            "stage": "api",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.9"},
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+@contextmanager
+def stdout_silenced() -> Iterator[None]:
+    # Powertools writes to the stdout file descriptor it captured at import: redirect the fd.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(devnull)
+        os.close(saved)
+
+
+def timed(call: Callable[[int], Any], requests: int, warmup: int) -> list[float]:
+    for i in range(warmup):
+        call(-1 - i)
+    samples = []
+    for i in range(requests):
+        started = time.perf_counter_ns()
+        call(i)
+        samples.append((time.perf_counter_ns() - started) / 1000)
+    return samples
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
+    from chalice import Chalice
+    from chalice.local import LambdaContext
+    from moto import mock_aws
+
+    from chalicelib import dal, engine, resources
+    from chalicelib.dal import bootstrap, clients
+
+    assert resources.APPLICATIONS_QUEUE.batch_size == WORKER_BATCH
+    application = sample_application()
+    results: list[tuple[str, list[float]]] = []
+    with mock_aws():
+        bootstrap.create_tables_and_queues("local", clients.dynamodb_client(), clients.sqs_client())
+        from app import app, process_application_queue
+        from chalicelib.api.applications import queue_message
+        from chalicelib.api.worker import local_lambda_context
+
+        context = LambdaContext("api_handler", 512, max_runtime_ms=10_000)
+
+        def engine_only(i: int) -> None:
+            engine.decide(engine.validate_application(application))
+
+        bare = Chalice(app_name="bare")
+
+        @bare.route("/ping")
+        def ping() -> dict[str, bool]:
+            return {"ok": True}
+
+        ping_event = proxy_event("GET", "/ping")
+
+        def bare_route(i: int) -> None:
+            assert bare(ping_event, context)["statusCode"] == 200
+
+        live_event = proxy_event("GET", "/health/live")
+
+        def live(i: int) -> None:
+            assert app(live_event, context)["statusCode"] == 200
+
+        def decision_miss(i: int) -> None:
+            # A scoring input no earlier request used: every call misses the cache.
+            payload = {**application, "savings_balance": 1_000_000 + i * 7 + (0 if i >= 0 else 500_000)}
+            response = app(proxy_event("POST", "/v1/decisions", payload), context)
+            assert response["statusCode"] == 200 and '"cache": "miss"' in response["body"], response["body"][
+                :200
+            ]
+
+        hit_event = proxy_event("POST", "/v1/decisions", application)
+
+        def decision_hit(i: int) -> None:
+            response = app(hit_event, context)
+            # The first warm-up call fills the cache; every timed call must be a hit.
+            assert response["statusCode"] == 200 and (i < 0 or '"cache": "hit"' in response["body"])
+
+        cleaned = engine.validate_application(application)
+
+        def worker_batches(count: int) -> Iterator[dict[str, Any]]:
+            """``count`` batches of WORKER_BATCH queued messages, their applications PENDING."""
+            store = dal.get_store()
+            for _ in range(count):
+                records = []
+                for _ in range(WORKER_BATCH):
+                    application_id = str(uuid.uuid4())
+                    store.create_pending_application(application_id, {}, "2026-01-01T00:00:00.000Z")
+                    records.append(sqs_record(json.dumps(queue_message(application_id, cleaned, None))))
+                yield {"Records": records}
+
+        def worker_case(batches: Iterator[dict[str, Any]]) -> Callable[[int], None]:
+            worker_context = local_lambda_context()
+
+            def worker_batch(i: int) -> None:
+                assert process_application_queue(next(batches), worker_context) == {"batchItemFailures": []}
+
+            return worker_batch
+
+        cases: list[tuple[str, Callable[[int], None]]] = [
+            ("engine only: validate + decide", engine_only),
+            ("bare chalice route (no middleware)", bare_route),
+            ("GET /health/live (full middleware)", live),
+            ("POST /v1/decisions, cache miss", decision_miss),
+            ("POST /v1/decisions, cache hit", decision_hit),
+        ]
+        batch_count = max(1, requests // WORKER_BATCH)
+        worker_name = f"SQS worker, per record ({WORKER_BATCH}-record batches)"
+        with stdout_silenced():
+            for name, call in cases:
+                results.append((name, timed(call, requests, warmup)))
+            # Applications are made PENDING before timing; only the worker's batch is timed.
+            batches = list(worker_batches(batch_count + warmup))
+            per_batch = timed(worker_case(iter(batches)), batch_count, warmup)
+            results.append((worker_name, [sample / WORKER_BATCH for sample in per_batch]))
+            dal.use(store=InMemoryLoanStore())
+            for name, call in cases[3:]:
+                results.append((f"{name} [dict store]", timed(call, requests, warmup)))
+            batches = list(worker_batches(batch_count + warmup))
+            per_batch = timed(worker_case(iter(batches)), batch_count, warmup)
+            results.append((f"{worker_name} [dict store]", [sample / WORKER_BATCH for sample in per_batch]))
+            dal.use()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    args = parser.parse_args(argv)
+    results = run(args.requests, args.warmup)
+    print(
+        f"In-process handler latency, {args.requests} requests each, µs per request "
+        "(storage: moto in-process, or a dict where marked)"
+    )
+    print(f"{'case':<53} {'p50 µs':>10} {'p99 µs':>10} {'mean µs':>10} {'p50 vs original 4 ms':>22}")
+    for name, samples in results:
+        p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
+        ratio = ORIGINAL_PREDICT_AND_EXPLAIN_US / p50
+        print(f"{name:<53} {p50:>10.0f} {p99:>10.0f} {statistics.fmean(samples):>10.0f} {ratio:>20.1f}x")
+    print(f"{'original: predict + SHAP explanation':<53} {ORIGINAL_PREDICT_AND_EXPLAIN_US:>10.0f}")
+    for name, samples in results:
+        if name.startswith("SQS worker"):
+            print(f"{name}: {1e6 / statistics.fmean(samples):,.0f} decisions/s in one process (mean)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

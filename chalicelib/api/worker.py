@@ -1,0 +1,155 @@
+"""The SQS worker: scores queued applications, PENDING -> DECIDED exactly once.
+
+``app.py`` registers ``process_application_queue`` with ``@app.on_sqs_message``; the body is
+``process_batch`` below. Partial batch failures use Powertools' ``BatchProcessor``: the return value
+is ``{"batchItemFailures": [{"itemIdentifier": <messageId>}, ...]}``, and only those messages become
+visible again (the event source mapping needs ``ReportBatchItemFailures``). A message that keeps
+failing is moved to the dead-letter queue by SQS after ``maxReceiveCount`` receives; on that last
+receive the application is also marked FAILED so its status URL stops saying PENDING.
+
+Redelivery is harmless: the decision is written with a condition on PENDING, so an application
+that is already DECIDED (or FAILED, or unknown) is acknowledged without a second decision.
+
+Invoking it outside Lambda (the devstack poller): call the decorated function in ``app.py`` with a
+Lambda-shaped SQS event and a Lambda context, exactly as Lambda does::
+
+    import app
+    from chalicelib.api.worker import local_lambda_context
+    result = app.process_application_queue(event, local_lambda_context())
+    # event = {"Records": [{"messageId", "receiptHandle", "body", "attributes":
+    #          {"ApproximateReceiveCount": "1", ...}, "eventSource": "aws:sqs",
+    #          "eventSourceARN": ..., "awsRegion": ..., "messageAttributes": {}, "md5OfBody": ...}]}
+    # result = {"batchItemFailures": [{"itemIdentifier": messageId}, ...]}: delete every other
+    # message of the batch; leave the failed ones to become visible again.
+
+Chalice's wrapper builds its ``SQSEvent`` and runs the middleware (logger, metrics, tracer), so the
+same code runs locally and on Lambda. The context must look like Lambda's (Powertools reads
+``function_name``, ``memory_limit_in_mb``, ``invoked_function_arn``, ``aws_request_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from chalicelib import dal, engine, resources
+from chalicelib.api import clock
+from chalicelib.observability import count, count_decision, logger, mark_invocation
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+# Decision ids of asynchronous decisions are derived from the application id, so even a retried
+# transaction cannot store the same application's decision under two ids.
+_DECISION_NAMESPACE = uuid.UUID("6f1f7a2e-3c1b-4f53-9a55-4d6f0b8e2a10")
+
+
+class PoisonMessage(Exception):
+    """The message cannot be decided (unparseable or invalid): retried, then dead-lettered."""
+
+
+def decision_id_for(application_id: str) -> str:
+    return str(uuid.uuid5(_DECISION_NAMESPACE, application_id))
+
+
+@dataclass(frozen=True)
+class QueuedApplication:
+    application_id: str
+    application: dict[str, Any]  # validated, no personal fields
+    applicant: dict[str, Any]  # masked, as stored in the PENDING record
+    submitted_at: str
+
+
+def _parse(record: SQSRecord) -> QueuedApplication:
+    try:
+        message = json.loads(record.body)
+        application_id, payload = message["application_id"], message["application"]
+        applicant, submitted_at = message["applicant"], message["submitted_at"]
+    except (ValueError, TypeError, KeyError) as error:
+        raise PoisonMessage(f"unreadable message: {type(error).__name__}") from None
+    if not isinstance(application_id, str) or not application_id:
+        raise PoisonMessage("message has no application_id")
+    if not isinstance(applicant, dict) or not isinstance(submitted_at, str):
+        raise PoisonMessage("message has no applicant/submitted_at")
+    try:
+        application = engine.validate_application(payload)
+    except engine.ValidationFailed as failure:
+        fields = ", ".join(error["field"] for error in failure.errors)
+        raise PoisonMessage(f"invalid application: {fields}") from None
+    return QueuedApplication(application_id, application, applicant, submitted_at)
+
+
+def _is_last_receive(record: SQSRecord) -> bool:
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    return receive_count >= resources.APPLICATIONS_QUEUE.max_receive_count
+
+
+def handle_record(record: SQSRecord) -> None:
+    """Decide one queued application; raises to have the message retried."""
+    try:
+        queued = _parse(record)
+    except PoisonMessage as poison:
+        _fail_if_last_receive(record, str(poison))
+        logger.warning("poison message", extra={"message_id": record.message_id, "problem": str(poison)})
+        raise
+    decision = engine.decide(queued.application)
+    decided = {
+        "decision_id": decision_id_for(queued.application_id),
+        "created_at": clock.now_iso(),
+        "decision": decision,
+        "applicant": queued.applicant,
+        "submitted_at": queued.submitted_at,
+    }
+    # DependencyUnavailable propagates: the message is retried later.
+    if dal.get_store().record_application_decision(queued.application_id, decided):
+        count_decision(decision["outcome"], "async")
+        logger.info(
+            "application decided",
+            extra={"application_id": queued.application_id, "outcome": decision["outcome"]},
+        )
+    else:
+        logger.info(
+            "redelivered message ignored: not PENDING", extra={"application_id": queued.application_id}
+        )
+
+
+def _fail_if_last_receive(record: SQSRecord, problem: str) -> None:
+    if not _is_last_receive(record):
+        return
+    try:
+        application_id = json.loads(record.body).get("application_id")
+    except (ValueError, AttributeError):
+        return
+    if isinstance(application_id, str) and application_id:
+        try:
+            dal.get_store().mark_application_failed(application_id, problem, clock.now_iso())
+        except dal.DependencyUnavailable:
+            logger.warning("could not mark application FAILED", extra={"application_id": application_id})
+
+
+def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Score one SQS batch; returns the partial batch failure response."""
+    # Imported here: the API function never pays for the batch utility (~35 ms of cold start).
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    mark_invocation()
+    # A batch where every record fails is reported like any other (all ids listed) instead of
+    # raising, so the local poller and Lambda see the same answer.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event, record_handler=handle_record, processor=processor, context=context
+    )
+    failed = len(response.get("batchItemFailures", []))
+    count("BatchRecordsProcessed", len(event.get("Records", [])) - failed)
+    count("BatchRecordsFailed", failed)
+    return dict(response)
+
+
+def local_lambda_context(function_name: str = "process_application_queue") -> Any:
+    """A Lambda-like context for invoking the worker outside Lambda (devstack poller, tests)."""
+    from chalice.local import LambdaContext
+
+    spec = resources.WORKER_FUNCTION
+    return LambdaContext(function_name, spec.memory_mb, max_runtime_ms=spec.timeout_seconds * 1000)

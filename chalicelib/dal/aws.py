@@ -1,0 +1,333 @@
+"""DynamoDB and SQS implementations of the DAL interfaces (low-level boto3 clients).
+
+Nested values (the decision, the masked applicant) are stored as JSON strings: no float/Decimal
+conversion on the hot path, and the records are read back exactly as they were written.
+Every botocore failure becomes ``DependencyUnavailable`` so callers can answer 503 / bypass the
+cache without knowing boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib.config import get_settings
+from chalicelib.dal import DependencyCheck, DependencyUnavailable, JsonDict, clients
+
+T = TypeVar("T")
+
+PENDING, DECIDED, FAILED = "PENDING", "DECIDED", "FAILED"
+# A key that never exists: the readiness probe reads it to prove the table answers.
+_PROBE_KEY = "__readiness_probe__"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _guarded(dependency: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except (BotoCoreError, ClientError) as error:
+        cause = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+        raise DependencyUnavailable(dependency, cause) from error
+
+
+def _timed_check(name: str, call: Callable[[], object]) -> DependencyCheck:
+    started = time.perf_counter()
+    try:
+        call()
+    except (BotoCoreError, ClientError) as error:
+        problem = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+        return DependencyCheck(name, False, (time.perf_counter() - started) * 1000, problem)
+    return DependencyCheck(name, True, (time.perf_counter() - started) * 1000)
+
+
+class DynamoDBLoanStore:
+    def __init__(
+        self, client: Any, decision_cache_table: str, decisions_table: str, applications_table: str
+    ) -> None:
+        self._ddb = client
+        self._cache_table = decision_cache_table
+        self._decisions_table = decisions_table
+        self._applications_table = applications_table
+
+    @classmethod
+    def from_settings(cls) -> DynamoDBLoanStore:
+        settings = get_settings()
+        return cls(
+            clients.dynamodb_client(),
+            settings.decision_cache_table,
+            settings.decisions_table,
+            settings.applications_table,
+        )
+
+    # -- decision cache -------------------------------------------------------------------------
+    def get_cached_decision(self, cache_key: str, now: int) -> JsonDict | None:
+        response = _guarded(
+            "dynamodb",
+            lambda: self._ddb.get_item(TableName=self._cache_table, Key={"cache_key": {"S": cache_key}}),
+        )
+        item = response.get("Item")
+        # TTL deletes lazily (up to days later): an expired item is a miss.
+        if item is None or int(item["expires_at"]["N"]) <= now:
+            return None
+        return json.loads(item["decision"]["S"])
+
+    def put_cached_decision(self, cache_key: str, decision: JsonDict, expires_at: int) -> None:
+        item = {
+            "cache_key": {"S": cache_key},
+            "decision": {"S": _dumps(decision)},
+            "expires_at": {"N": str(expires_at)},
+        }
+        _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._cache_table, Item=item))
+
+    # -- decision log ---------------------------------------------------------------------------
+    def put_decision(self, record: JsonDict) -> None:
+        _guarded(
+            "dynamodb",
+            lambda: self._ddb.put_item(
+                TableName=self._decisions_table,
+                Item=self._decision_item(record),
+                ConditionExpression="attribute_not_exists(decision_id)",
+            ),
+        )
+
+    @staticmethod
+    def _decision_item(record: JsonDict) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "decision_id": {"S": record["decision_id"]},
+            "created_at": {"S": record["created_at"]},
+            "source": {"S": record["source"]},
+            "outcome": {"S": record["decision"]["outcome"]},
+            "model_version": {"S": record["decision"]["model"]["version"]},
+            "cached": {"BOOL": bool(record.get("cached", False))},
+            "applicant": {"S": _dumps(record["applicant"])},
+            "decision": {"S": _dumps(record["decision"])},
+        }
+        if record.get("application_id"):
+            item["application_id"] = {"S": record["application_id"]}
+        return item
+
+    # -- asynchronous applications --------------------------------------------------------------
+    def create_pending_application(self, application_id: str, applicant: JsonDict, submitted_at: str) -> None:
+        item = {
+            "application_id": {"S": application_id},
+            "status": {"S": PENDING},
+            "submitted_at": {"S": submitted_at},
+            "applicant": {"S": _dumps(applicant)},
+        }
+        _guarded(
+            "dynamodb",
+            lambda: self._ddb.put_item(
+                TableName=self._applications_table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(application_id)",
+            ),
+        )
+
+    def delete_application(self, application_id: str) -> None:
+        _guarded(
+            "dynamodb",
+            lambda: self._ddb.delete_item(
+                TableName=self._applications_table, Key={"application_id": {"S": application_id}}
+            ),
+        )
+
+    def get_application(self, application_id: str) -> JsonDict | None:
+        response = _guarded(
+            "dynamodb",
+            lambda: self._ddb.get_item(
+                TableName=self._applications_table,
+                Key={"application_id": {"S": application_id}},
+                ConsistentRead=True,
+            ),
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        application: JsonDict = {
+            "application_id": item["application_id"]["S"],
+            "status": item["status"]["S"],
+            "submitted_at": item["submitted_at"]["S"],
+        }
+        for name in ("decision_id", "decided_at", "failure", "failed_at"):
+            if name in item:
+                application[name] = item[name]["S"]
+        if "decision" in item:
+            application["decision"] = json.loads(item["decision"]["S"])
+        return application
+
+    def record_application_decision(self, application_id: str, decided: JsonDict) -> bool:
+        # Two single-item writes instead of a transaction (moto deep-copies both tables on every
+        # TransactWriteItems, so a burst through the local stack would slow down quadratically;
+        # in AWS a transaction also costs twice the write capacity):
+        # 1. the whole DECIDED application, put on condition that it is still PENDING: THE decision,
+        #    made at most once (a PutItem, not an UpdateItem: moto parses update expressions
+        #    slowly, ~3x a put, and the message carries everything the record holds);
+        # 2. the decision-log record, derived from what step 1 stored, under the application's own
+        #    decision id: repeating it (redelivery after a crash in between) repairs a missing
+        #    record and can never create a second one.
+        item: dict[str, Any] | None = {
+            "application_id": {"S": application_id},
+            "status": {"S": DECIDED},
+            "submitted_at": {"S": decided["submitted_at"]},
+            "applicant": {"S": _dumps(decided["applicant"])},
+            "decision": {"S": _dumps(decided["decision"])},
+            "decision_id": {"S": decided["decision_id"]},
+            "decided_at": {"S": decided["created_at"]},
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._applications_table,
+                Item=item,
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":pending": {"S": PENDING}},
+            )
+            decided_now = True
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+            item, decided_now = self._application_item(application_id), False
+        except BotoCoreError as error:
+            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+        if item is not None and item["status"]["S"] == DECIDED:
+            self._put_decision_of(item)
+        return decided_now
+
+    def _application_item(self, application_id: str) -> dict[str, Any] | None:
+        response = _guarded(
+            "dynamodb",
+            lambda: self._ddb.get_item(
+                TableName=self._applications_table,
+                Key={"application_id": {"S": application_id}},
+                ConsistentRead=True,
+            ),
+        )
+        return response.get("Item")
+
+    def _put_decision_of(self, application: dict[str, Any]) -> None:
+        """The decision-log record of a DECIDED application (a no-op when it is already there)."""
+        decision = json.loads(application["decision"]["S"])
+        item = {
+            "decision_id": application["decision_id"],
+            "created_at": application["decided_at"],
+            "source": {"S": "async"},
+            "outcome": {"S": decision["outcome"]},
+            "model_version": {"S": decision["model"]["version"]},
+            "cached": {"BOOL": False},
+            "applicant": application["applicant"],
+            "decision": application["decision"],
+            "application_id": application["application_id"],
+        }
+        try:
+            self._ddb.put_item(
+                TableName=self._decisions_table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(decision_id)",
+            )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+
+    def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
+        try:
+            self._ddb.update_item(
+                TableName=self._applications_table,
+                Key={"application_id": {"S": application_id}},
+                UpdateExpression="SET #s = :failed, failure = :p, failed_at = :t",
+                ConditionExpression="#s = :pending",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": FAILED},
+                    ":pending": {"S": PENDING},
+                    ":p": {"S": problem},
+                    ":t": {"S": failed_at},
+                },
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+        return True
+
+    # -- readiness --------------------------------------------------------------------------------
+    def check(self) -> list[DependencyCheck]:
+        return [
+            _timed_check(
+                f"dynamodb:{table}",
+                lambda table=table, key=key: self._ddb.get_item(
+                    TableName=table, Key={key: {"S": _PROBE_KEY}}, ProjectionExpression=key
+                ),
+            )
+            for table, key in (
+                (self._cache_table, "cache_key"),
+                (self._decisions_table, "decision_id"),
+                (self._applications_table, "application_id"),
+            )
+        ]
+
+
+class SQSApplicationQueue:
+    def __init__(self, client: Any, queue_name: str) -> None:
+        self._sqs = client
+        self._queue_name = queue_name
+        self._queue_url: str | None = None
+
+    @classmethod
+    def from_settings(cls) -> SQSApplicationQueue:
+        return cls(clients.sqs_client(), get_settings().applications_queue)
+
+    @property
+    def name(self) -> str:
+        return self._queue_name
+
+    def _url(self) -> str:
+        # Resolved once per process; a failed lookup is retried on the next call.
+        if self._queue_url is None:
+            response = self._sqs.get_queue_url(QueueName=self._queue_name)
+            self._queue_url = str(response["QueueUrl"])
+        return self._queue_url
+
+    def send(self, message: JsonDict) -> str:
+        response = _guarded(
+            "sqs", lambda: self._sqs.send_message(QueueUrl=self._url(), MessageBody=_dumps(message))
+        )
+        return str(response["MessageId"])
+
+    def depth(self) -> dict[str, int]:
+        response = _guarded(
+            "sqs",
+            lambda: self._sqs.get_queue_attributes(
+                QueueUrl=self._url(),
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            ),
+        )
+        attributes = response.get("Attributes", {})
+        return {
+            "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+            "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        }
+
+    def check(self) -> list[DependencyCheck]:
+        return [
+            _timed_check(
+                f"sqs:{self._queue_name}",
+                lambda: self._sqs.get_queue_attributes(
+                    QueueUrl=self._url(), AttributeNames=["ApproximateNumberOfMessages"]
+                ),
+            )
+        ]

@@ -1,0 +1,186 @@
+"""API Gateway + WAF emulation for the ``local`` stage (``chalice local`` enforces neither).
+
+Built from the same configuration that feeds the CloudFormation usage plans, stage/method throttles
+and WAF rule (``chalicelib/resources.py``), applied in the order AWS applies them:
+
+1. WAF rate-based rule per client IP (``WAF_PER_IP_RATE_PER_SECOND``; WAF counts requests over an
+   evaluation window, emulated as a bucket refilling at that rate and holding one window's worth);
+2. API key required on every route outside ``PUBLIC_ROUTE_PREFIXES`` (403 without a valid key);
+3. the key's usage plan: token bucket (rate, burst) and daily quota (429 THROTTLED / QUOTA_EXCEEDED);
+4. stage/method throttle: one bucket per method, ``METHOD_THROTTLES`` or else ``STAGE_THROTTLE``.
+
+A request the gateway refuses takes nothing from the key's or the method's counters (they are all
+checked before any is taken); it does count against its address in the WAF rule, which runs first.
+Production never runs this: it relies on API Gateway and WAF. State is per process, like one gateway.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from chalicelib.edge.gateway_responses import (
+    INVALID_API_KEY,
+    QUOTA_EXCEEDED,
+    THROTTLED,
+    WAF_BLOCKED,
+    GatewayResponseSpec,
+)
+from chalicelib.edge.token_bucket import DailyQuota, TokenBucket
+from chalicelib.resources import (
+    METHOD_THROTTLES,
+    PUBLIC_ROUTE_PREFIXES,
+    STAGE_THROTTLE,
+    USAGE_PLANS,
+    WAF_PER_IP_LIMIT,
+    WAF_PER_IP_RATE_PER_SECOND,
+    Throttle,
+    UsagePlanSpec,
+)
+
+LOCAL_STAGE = "local"
+API_KEY_HEADER = "x-api-key"
+# "tier:key,tier:key" overrides the documented development keys below.
+LOCAL_API_KEYS_ENV = "LOCAL_API_KEYS"
+# Set to "off" to run the local stack without the emulation (e.g. to benchmark the worker alone).
+LOCAL_GATEWAY_EMULATION_ENV = "LOCAL_GATEWAY_EMULATION"
+# Fixed, documented development keys: one per usage plan, e.g. "local-dev-standard-key".
+DEFAULT_LOCAL_KEY_PATTERN = "local-dev-{tier}-key"
+
+WAF_PER_IP_THROTTLE = Throttle(rate_per_second=WAF_PER_IP_RATE_PER_SECOND, burst=WAF_PER_IP_LIMIT)
+
+
+def usage_plan(name: str, plans: Sequence[UsagePlanSpec] = USAGE_PLANS) -> UsagePlanSpec:
+    for plan in plans:
+        if plan.name == name:
+            return plan
+    raise KeyError(f"no usage plan named {name!r}; known: {[plan.name for plan in plans]}")
+
+
+def local_api_keys(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The local stage's API keys: ``{api_key: usage plan name}``.
+
+    ``LOCAL_API_KEYS="standard:abc,partner:def"`` sets them; otherwise one fixed development key per
+    usage plan, ``local-dev-<plan>-key``. ``make run`` prints these."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(LOCAL_API_KEYS_ENV, "").strip()
+    if not configured:
+        return {DEFAULT_LOCAL_KEY_PATTERN.format(tier=plan.name): plan.name for plan in USAGE_PLANS}
+    keys: dict[str, str] = {}
+    for item in configured.split(","):
+        tier, sep, key = item.strip().partition(":")
+        if not sep or not key.strip():
+            raise ValueError(f"{LOCAL_API_KEYS_ENV} entries look like 'standard:my-key', got {item!r}")
+        usage_plan(tier.strip())  # an unknown tier is a configuration error, not a silent default
+        keys[key.strip()] = tier.strip()
+    return keys
+
+
+def local_dev_api_key(tier: str = "standard", environ: Mapping[str, str] | None = None) -> str:
+    """The local key of one usage plan (what clients, tests and ``make run`` use)."""
+    for key, plan_name in local_api_keys(environ).items():
+        if plan_name == tier:
+            return key
+    raise KeyError(f"no local API key for usage plan {tier!r}")
+
+
+def emulation_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    environ = os.environ if environ is None else environ
+    return (
+        environ.get("STAGE") == LOCAL_STAGE
+        and environ.get(LOCAL_GATEWAY_EMULATION_ENV, "on").lower() != "off"
+    )
+
+
+def is_public_route(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in PUBLIC_ROUTE_PREFIXES)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why the gateway answers instead of the API."""
+
+    response: GatewayResponseSpec
+    wait_seconds: float  # how long until the counter that refused would admit (information only)
+
+
+class LocalGateway:
+    """The emulated gateway's counters for one process. Thread-safe (chalice local is threaded)."""
+
+    def __init__(
+        self,
+        api_keys: Mapping[str, str],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        per_ip_throttle: Throttle = WAF_PER_IP_THROTTLE,
+        stage_throttle: Throttle = STAGE_THROTTLE,
+        method_throttles: Mapping[str, Throttle] = METHOD_THROTTLES,
+        usage_plans: Sequence[UsagePlanSpec] = USAGE_PLANS,
+    ) -> None:
+        self._per_ip_throttle = per_ip_throttle
+        self._stage_throttle = stage_throttle
+        self._method_throttles = method_throttles
+        self._plans = {key: usage_plan(plan_name, usage_plans) for key, plan_name in api_keys.items()}
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._lock = threading.Lock()
+        self._ip_buckets: dict[str, TokenBucket] = {}
+        self._key_buckets: dict[str, TokenBucket] = {}
+        self._key_quotas: dict[str, DailyQuota] = {}
+        self._method_buckets: dict[str, TokenBucket] = {}
+
+    def admit(
+        self,
+        *,
+        resource_path: str,
+        method: str,
+        api_key: str | None,
+        source_ip: str,
+        api_key_required: bool | None = None,
+    ) -> Rejection | None:
+        """None if the request may reach the API, else the gateway's answer. ``api_key_required``
+        None: required outside ``PUBLIC_ROUTE_PREFIXES``."""
+        if api_key_required is None:
+            api_key_required = not is_public_route(resource_path)
+        with self._lock:
+            now = self._clock()
+            today = self._wall_clock()
+            ip_bucket = self._bucket(self._ip_buckets, source_ip, self._per_ip_throttle, now)
+            if not ip_bucket.can_take(now):
+                return Rejection(WAF_BLOCKED, ip_bucket.seconds_until_token(now))
+            # WAF sits in front of API Gateway: it counts every request it lets through, including
+            # those the gateway then refuses (a keyless flood is still rate-limited per address).
+            ip_bucket.take(now)
+            key_bucket: TokenBucket | None = None
+            quota: DailyQuota | None = None
+            if api_key_required:
+                plan = self._plans.get(api_key) if api_key else None
+                if plan is None or api_key is None:
+                    return Rejection(INVALID_API_KEY, 0.0)
+                key_bucket = self._bucket(self._key_buckets, api_key, plan.throttle, now)
+                if not key_bucket.can_take(now):
+                    return Rejection(THROTTLED, key_bucket.seconds_until_token(now))
+                quota = self._key_quotas.setdefault(api_key, DailyQuota(limit=plan.daily_quota))
+                if not quota.can_take(today):
+                    return Rejection(QUOTA_EXCEEDED, quota.seconds_until_reset(today))
+            method_key = f"{resource_path}/{method.upper()}"
+            method_throttle = self._method_throttles.get(method_key, self._stage_throttle)
+            method_bucket = self._bucket(self._method_buckets, method_key, method_throttle, now)
+            if not method_bucket.can_take(now):
+                return Rejection(THROTTLED, method_bucket.seconds_until_token(now))
+            method_bucket.take(now)
+            if key_bucket is not None and quota is not None:
+                key_bucket.take(now)
+                quota.take(today)
+            return None
+
+    @staticmethod
+    def _bucket(buckets: dict[str, TokenBucket], name: str, throttle: Throttle, now: float) -> TokenBucket:
+        bucket = buckets.get(name)
+        if bucket is None:
+            bucket = buckets[name] = TokenBucket.full(throttle, now)
+        return bucket

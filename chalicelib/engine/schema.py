@@ -1,0 +1,316 @@
+"""The application schema: one definition drives validation, the JSON Schema (for OpenAPI) and CSV parsing.
+
+Choices, documented here once:
+- **Unknown fields are rejected** (each named in the errors): a typo such as ``cibil`` for
+  ``cibil_score`` must not silently fall back to nothing.
+- **Integers** accept JSON integers; a JSON number with a zero fraction (``50000.0``) is accepted as the
+  integer. Strings (``"50000"``), fractions and booleans are rejected.
+- **Booleans** accept JSON ``true``/``false`` only (not ``"yes"``, ``1`` or ``"true"``).
+- **Ranges** are deliberately wider than the training data so the policy rules can do their job: age
+  18–100 lets the age-under-21 rule decline, income from 0 lets the income-under-15,000 rule block.
+  A valid value outside the training range is scored with the edge bin of that feature.
+- **Personal fields** (applicant_name, applicant_id, pan, aadhaar, phone, email) are optional and
+  format-checked only; they never reach the model. ``gender``, ``marital_status`` and ``city`` are
+  optional too: they are kept for fairness reporting and are never model inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+class ValidationFailed(Exception):
+    """An application failed validation; ``errors`` names every offending field once."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__(f"{len(errors)} invalid field(s): " + ", ".join(e["field"] for e in errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: str  # "integer" | "boolean" | "category" | "string"
+    description: str
+    required: bool = True
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[Any, ...] = ()
+    pattern: str | None = None  # full-match regular expression for strings
+    max_length: int | None = None
+    personal: bool = False  # personal data: format-checked, never scored, masked when stored
+
+
+INDUSTRIES = (
+    "Agriculture",
+    "Banking & Finance",
+    "Education",
+    "Government",
+    "Healthcare",
+    "Hospitality",
+    "Information Technology",
+    "Manufacturing",
+    "Media & Entertainment",
+    "Real Estate",
+    "Retail",
+    "Telecommunications",
+    "Transportation",
+)
+LOAN_PURPOSES = (
+    "Business Expansion",
+    "Debt Consolidation",
+    "Education",
+    "Electronics/Appliances",
+    "Home Renovation",
+    "Medical Emergency",
+    "Personal Expenses",
+    "Travel",
+    "Vehicle Purchase",
+    "Wedding",
+)
+EMPLOYMENT_TYPES = ("Salaried", "Self-Employed", "Business Owner", "Government", "Retired")
+EDUCATION_LEVELS = ("High School", "Graduate", "Post Graduate", "Professional")
+LOAN_TENURES = (12, 24, 36, 48, 60)
+
+_INR_MAX = 10**9  # 100 crore: far above any retail loan, low enough to catch unit mistakes (paise)
+
+APPLICATION_FIELDS: dict[str, FieldSpec] = {
+    "age": FieldSpec("integer", "Applicant age in years", minimum=18, maximum=100),
+    "gender": FieldSpec(
+        "category",
+        "Fairness reporting only; never a model input",
+        required=False,
+        choices=("Male", "Female", "Other"),
+    ),
+    "city": FieldSpec(
+        "string",
+        "City of residence; never a model input",
+        required=False,
+        pattern=r"[A-Za-z][A-Za-z .'-]*",
+        max_length=60,
+    ),
+    "education": FieldSpec("category", "Highest education", choices=EDUCATION_LEVELS),
+    "marital_status": FieldSpec(
+        "category",
+        "Fairness reporting only; never a model input",
+        required=False,
+        choices=("Single", "Married", "Divorced"),
+    ),
+    "num_dependents": FieldSpec("integer", "Number of dependents", minimum=0, maximum=20),
+    "employment_type": FieldSpec("category", "Employment type", choices=EMPLOYMENT_TYPES),
+    "industry": FieldSpec("category", "Industry of employment", choices=INDUSTRIES),
+    "years_at_current_job": FieldSpec(
+        "integer", "Whole years at the current job (0 = under a year)", minimum=0, maximum=60
+    ),
+    "monthly_income": FieldSpec("integer", "Monthly income, INR", minimum=0, maximum=_INR_MAX),
+    "existing_emi": FieldSpec(
+        "integer", "Instalments on existing loans, INR per month", minimum=0, maximum=_INR_MAX
+    ),
+    "num_existing_loans": FieldSpec("integer", "Number of existing loans", minimum=0, maximum=50),
+    "cibil_score": FieldSpec("integer", "CIBIL credit score (300-900)", minimum=300, maximum=900),
+    "credit_history_years": FieldSpec("integer", "Years of credit history", minimum=0, maximum=80),
+    "late_payments_last_2_years": FieldSpec(
+        "integer", "Late payments in the last 2 years", minimum=0, maximum=100
+    ),
+    "has_defaults": FieldSpec("boolean", "Has ever defaulted on a loan (JSON true/false)"),
+    "owns_property": FieldSpec("boolean", "Owns property (JSON true/false)"),
+    "savings_balance": FieldSpec("integer", "Savings balance, INR", minimum=0, maximum=_INR_MAX),
+    "years_with_bank": FieldSpec("integer", "Years as a customer of the bank", minimum=0, maximum=100),
+    "loan_amount": FieldSpec("integer", "Requested loan amount, INR", minimum=1_000, maximum=_INR_MAX),
+    "loan_tenure_months": FieldSpec("integer", "Loan tenure in months", choices=LOAN_TENURES),
+    "loan_purpose": FieldSpec("category", "Purpose of the loan", choices=LOAN_PURPOSES),
+    # Personal data: optional, format-checked, never scored.
+    "applicant_name": FieldSpec(
+        "string",
+        "Applicant name",
+        required=False,
+        personal=True,
+        pattern=r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*\.?",
+        max_length=100,
+    ),
+    "applicant_id": FieldSpec(
+        "string",
+        "Caller's applicant identifier",
+        required=False,
+        personal=True,
+        pattern=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+        max_length=64,
+    ),
+    "pan": FieldSpec(
+        "string", "PAN, e.g. ABCDE1234F", required=False, personal=True, pattern=r"[A-Z]{5}[0-9]{4}[A-Z]"
+    ),
+    "aadhaar": FieldSpec(
+        "string",
+        "Aadhaar number: 12 digits, optionally grouped 4-4-4 by spaces or hyphens",
+        required=False,
+        personal=True,
+        pattern=r"[2-9][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}",
+    ),
+    "phone": FieldSpec(
+        "string",
+        "Indian mobile number, optionally prefixed +91",
+        required=False,
+        personal=True,
+        pattern=r"(?:\+91[ -]?)?[6-9][0-9]{9}",
+    ),
+    "email": FieldSpec(
+        "string",
+        "E-mail address",
+        required=False,
+        personal=True,
+        pattern=r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        max_length=254,
+    ),
+}
+
+PERSONAL_FIELDS = tuple(name for name, spec in APPLICATION_FIELDS.items() if spec.personal)
+# Fields kept only for fairness reporting: validated, stored, never scored.
+PROTECTED_FIELDS = ("gender", "marital_status", "city")
+# Every field that can change a decision (the cache key is built from exactly these).
+DECISION_FIELDS = tuple(
+    name for name, spec in APPLICATION_FIELDS.items() if not spec.personal and name not in PROTECTED_FIELDS
+)
+
+_COMPILED_PATTERNS = {
+    name: re.compile(spec.pattern) for name, spec in APPLICATION_FIELDS.items() if spec.pattern
+}
+
+
+def _check_integer(name: str, spec: FieldSpec, value: object) -> tuple[int | None, str | None]:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None, "must be an integer" + _range_text(spec)
+    if spec.choices and value not in spec.choices:
+        return None, "must be one of " + ", ".join(str(c) for c in spec.choices)
+    if (spec.minimum is not None and value < spec.minimum) or (
+        spec.maximum is not None and value > spec.maximum
+    ):
+        return None, "must be an integer" + _range_text(spec)
+    return value, None
+
+
+def _range_text(spec: FieldSpec) -> str:
+    if spec.choices:
+        return " (one of " + ", ".join(str(c) for c in spec.choices) + ")"
+    return f" from {spec.minimum} to {spec.maximum}"
+
+
+def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | None]:
+    if spec.kind == "integer":
+        return _check_integer(name, spec, value)
+    if spec.kind == "boolean":
+        if isinstance(value, bool):
+            return value, None
+        return None, "must be a JSON boolean (true or false)"
+    if spec.kind == "category":
+        if isinstance(value, str) and value in spec.choices:
+            return value, None
+        return None, "must be one of: " + ", ".join(spec.choices)
+    # string
+    if not isinstance(value, str):
+        return None, "must be a string"
+    if spec.max_length is not None and len(value) > spec.max_length:
+        return None, f"must be at most {spec.max_length} characters"
+    pattern = _COMPILED_PATTERNS.get(name)
+    if pattern is not None and not pattern.fullmatch(value):
+        return None, "has an invalid format (" + spec.description + ")"
+    return value, None
+
+
+def validate_fields(payload: object, fields: dict[str, FieldSpec]) -> dict[str, Any]:
+    """Check ``payload`` against ``fields``: cleaned copy, or ValidationFailed naming every bad field."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed([{"field": "(body)", "problem": "must be a JSON object"}])
+    errors: list[dict[str, str]] = []
+    cleaned: dict[str, Any] = {}
+    for name, spec in fields.items():
+        if name not in payload or payload[name] is None:
+            if spec.required:
+                errors.append({"field": name, "problem": "is required"})
+            continue
+        value, problem = _check_value(name, spec, payload[name])
+        if problem is not None:
+            errors.append({"field": name, "problem": problem})
+        else:
+            cleaned[name] = value
+    for name in payload:
+        if name not in fields:
+            errors.append({"field": str(name), "problem": "is not a known field"})
+    if errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
+def validate_application(payload: object) -> dict[str, Any]:
+    """Check every application field; return a cleaned copy in canonical types or raise with ALL errors."""
+    return validate_fields(payload, APPLICATION_FIELDS)
+
+
+def scoring_inputs(application: dict[str, Any]) -> dict[str, Any]:
+    """The fields that can change the decision, no personal data: the decision-cache key's content."""
+    return {name: application[name] for name in DECISION_FIELDS}
+
+
+def _field_json_schema(spec: FieldSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = {"description": spec.description}
+    if spec.kind == "integer":
+        schema["type"] = "integer"
+        if spec.choices:
+            schema["enum"] = list(spec.choices)
+        else:
+            schema["minimum"] = spec.minimum
+            schema["maximum"] = spec.maximum
+    elif spec.kind == "boolean":
+        schema["type"] = "boolean"
+    elif spec.kind == "category":
+        schema["type"] = "string"
+        schema["enum"] = list(spec.choices)
+    else:
+        schema["type"] = "string"
+        if spec.pattern:
+            schema["pattern"] = f"^(?:{spec.pattern})$"
+        if spec.max_length is not None:
+            schema["maxLength"] = spec.max_length
+    if spec.personal:
+        schema["x-personal-data"] = True
+    return schema
+
+
+def fields_json_schema(fields: dict[str, FieldSpec]) -> dict[str, Any]:
+    """JSON Schema (draft 2020-12 / OpenAPI 3.1) of an object with ``fields``."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [name for name, spec in fields.items() if spec.required],
+        "properties": {name: _field_json_schema(spec) for name, spec in fields.items()},
+    }
+
+
+def application_json_schema() -> dict[str, Any]:
+    """JSON Schema of one application (the request body of the decision endpoints)."""
+    return fields_json_schema(APPLICATION_FIELDS)
+
+
+def parse_csv_row(row: dict[str, str]) -> dict[str, Any]:
+    """Convert one CSV row (all strings) to JSON-like types, then validate it like an API payload.
+
+    Columns that are not application fields (e.g. the ``loan_approved`` label) are dropped.
+    """
+    payload: dict[str, Any] = {}
+    for name, spec in APPLICATION_FIELDS.items():
+        raw = row.get(name)
+        if raw is None or raw == "":
+            continue
+        if spec.kind == "integer":
+            try:
+                payload[name] = int(raw)
+            except ValueError:
+                payload[name] = raw
+        elif spec.kind == "boolean":
+            lowered = raw.strip().lower()
+            payload[name] = True if lowered == "true" else False if lowered == "false" else raw
+        else:
+            payload[name] = raw
+    return validate_application(payload)

@@ -1,0 +1,72 @@
+"""Run-time scoring of the scorecard in plain Python: bin lookup and integer points, nothing else.
+
+A numeric value outside the training range falls in the edge bin of its feature (the first bin below
+the lowest cut point, the last above the highest): the scorecard never extrapolates beyond the points
+it learned. ``out_of_training_range`` lists such features so a reviewer can see it happened.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.engine.artifact import Model
+from chalicelib.engine.features import model_features
+
+
+@dataclass(frozen=True)
+class Contribution:
+    feature: str
+    value: Any
+    points: int
+    best_points: int
+    bin_index: int  # numeric: bin number; categorical: -1
+
+
+@dataclass(frozen=True)
+class Score:
+    score: int  # base points + sum of contribution points, exactly
+    probability: float
+    contributions: tuple[Contribution, ...]
+    features: dict[str, Any]
+    out_of_training_range: tuple[str, ...]
+
+
+def score_features(model: Model, features: Mapping[str, Any]) -> Score:
+    contributions: list[Contribution] = []
+    total = model.base_points
+    out_of_range: list[str] = []
+    for feature in model.numeric:
+        value = features[feature.name]
+        index = bisect_right(feature.edges, value)
+        points = feature.points[index]
+        total += points
+        contributions.append(Contribution(feature.name, value, points, feature.best_points, index))
+        if value < feature.training_min or value > feature.training_max:
+            out_of_range.append(feature.name)
+    for feature in model.categorical:
+        value = features[feature.name]
+        points = feature.points[value]
+        total += points
+        contributions.append(Contribution(feature.name, value, points, feature.best_points, -1))
+    return Score(total, model.probability(total), tuple(contributions), dict(features), tuple(out_of_range))
+
+
+def score_application(model: Model, application: Mapping[str, Any]) -> Score:
+    """Score one validated application (see ``schema.validate_application``)."""
+    return score_features(model, model_features(application))
+
+
+def probability_of(
+    model: Model, application: Mapping[str, Any], ratios: Mapping[str, float] | None = None
+) -> float:
+    """Just the approval probability: the fast path for batch scoring, evaluation and counterfactuals."""
+    features = model_features(application, ratios)
+    total = model.base_points
+    for feature in model.numeric:
+        total += feature.points[bisect_right(feature.edges, features[feature.name])]
+    for category in model.categorical:
+        total += category.points[features[category.name]]
+    return model.probability(total)

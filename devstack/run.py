@@ -1,0 +1,130 @@
+"""``make run``: the whole service on this machine, no Docker and no AWS account.
+
+1. a moto server on 127.0.0.1:4566 — unless ``AWS_ENDPOINT_URL`` already points at a running
+   endpoint (LocalStack, DynamoDB Local behind a proxy, another moto), which is then used as is;
+2. the stage's tables and queues (``chalicelib.dal.bootstrap``, from ``chalicelib/resources.py``);
+3. ``chalice local --stage local`` on 127.0.0.1:8000;
+4. the local queue worker(s) (``devstack.sqs_poller``), which invoke the app's SQS handler the way
+   Lambda's event source mapping does.
+
+Ctrl-C (or SIGTERM) stops everything in reverse order; if any child dies, the rest are stopped too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import sys
+import time
+from types import FrameType
+
+from devstack.processes import http_answers
+from devstack.samples import sample_application
+from devstack.stack import DevStack, DevStackConfig
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--api-port", type=int, default=int(os.environ.get("API_PORT", "8000")))
+    parser.add_argument("--aws-port", type=int, default=int(os.environ.get("AWS_PORT", "4566")))
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("DEVSTACK_WORKERS", "2")),
+        help="queue worker processes (the local analogue of the mapping's MaximumConcurrency)",
+    )
+    parser.add_argument(
+        "--visibility-timeout",
+        type=int,
+        default=None,
+        help="TESTS/DEMOS ONLY: shorter visibility timeout so retries and the DLQ happen in seconds",
+    )
+    parser.add_argument(
+        "--no-gateway-emulation",
+        action="store_true",
+        help="serve without the local API Gateway emulation (no API key, no throttling)",
+    )
+    return parser.parse_args(argv)
+
+
+def _raise_keyboard_interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def banner(stack: DevStack) -> str:
+    curl_headers = ["-H", "Content-Type: application/json"]
+    key_line = ""
+    if stack.config.gateway_emulation:
+        key = stack.api_key()
+        curl_headers += ["-H", f"x-api-key: {key}"]
+        key_line = f"  Local API key:   {key}  (header x-api-key; standard usage plan)\n"
+    body = json.dumps(sample_application(with_personal_data=False), separators=(",", ":"))
+    decision_curl = shlex.join(
+        ["curl", "-s", "-X", "POST", f"{stack.api_url}/v1/decisions", *curl_headers, "-d", body]
+    )
+    names = stack.names
+    endpoint_kind = "external, AWS_ENDPOINT_URL" if stack.config.external_endpoint else "moto server"
+    return (
+        "\nLocal stack is up.\n"
+        f"  API:             {stack.api_url}   (chalice local, stage {stack.config.stage})\n"
+        f"  Health:          {stack.api_url}/health/ready\n"
+        f"  AWS endpoint:    {stack.endpoint_url}   ({endpoint_kind})\n"
+        f"  Queue:           {names.get('APPLICATIONS_QUEUE')} -> DLQ {names.get('APPLICATIONS_DLQ')}\n"
+        f"  Queue workers:   {len(stack.workers)} process(es)\n"
+        f"{key_line}"
+        "\nTry a decision:\n"
+        f"  {decision_curl}\n"
+        "\nSubmit to the queue (same body), then poll the status URL it returns:\n"
+        f"  {decision_curl.replace('/v1/decisions', '/v1/applications')}\n"
+        f"  AWS_ENDPOINT_URL={stack.endpoint_url} to reach the local tables/queues with the AWS CLI.\n"
+        "\nCtrl-C stops everything.\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    external = os.environ.get("AWS_ENDPOINT_URL") or None
+    if external and not http_answers(external):
+        print(f"AWS_ENDPOINT_URL={external} does not answer: start it or unset it.", file=sys.stderr)
+        return 2
+    stack = DevStack(
+        DevStackConfig(
+            stage=args.stage,
+            host=args.host,
+            api_port=args.api_port,
+            aws_port=args.aws_port,
+            external_endpoint=external,
+            workers=args.workers,
+            visibility_timeout_override=args.visibility_timeout,
+            gateway_emulation=not args.no_gateway_emulation,
+        )
+    )
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    exit_code = 0
+    try:
+        stack.start()
+        print(banner(stack), flush=True)
+        while (dead := stack.first_exited()) is None:
+            time.sleep(0.5)
+        print(f"{dead.name} exited with {dead.popen.returncode}; stopping the stack.", file=sys.stderr)
+        exit_code = 1
+    except KeyboardInterrupt:
+        print("\nStopping the local stack...", flush=True)
+    finally:
+        # A second Ctrl-C must not leave half the children running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stack.stop()
+    print("Stopped.", flush=True)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+"""The whole local stack as one object: ``make run``, the integration tests and the burst bench use it.
+
+Order of start: AWS endpoint (a moto server process, or an endpoint that is already running, e.g.
+LocalStack) -> tables and queues -> ``chalice local`` -> queue workers. Stop runs the other way
+round. ``stop_aws()`` / ``start_aws()`` stop and restart the real moto server process on the same
+port for the outage tests (moto keeps state in memory, so a restart re-creates empty tables and
+queues).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from chalicelib.dal.bootstrap import create_tables_and_queues
+from chalicelib.edge.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
+from devstack.processes import (
+    ManagedProcess,
+    free_port,
+    http_answers,
+    start_chalice_local,
+    start_moto_server,
+)
+from devstack.stage_env import (
+    DEFAULT_REGION,
+    FAKE_CREDENTIALS,
+    WORKER_FUNCTION_NAME,
+    child_environment,
+    stage_variables,
+)
+
+
+@dataclass
+class DevStackConfig:
+    stage: str = "local"
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    aws_port: int = 4566
+    # An endpoint that is already running (LocalStack, or a moto server someone else started).
+    external_endpoint: str | None = None
+    # A port for a second moto server that serves SQS alone (AWS_ENDPOINT_URL_SQS), so the outage
+    # tests can stop SQS and DynamoDB independently. None: one endpoint serves both.
+    sqs_port: int | None = None
+    workers: int = 1
+    # TESTS ONLY: makes redelivery and the DLQ happen in seconds instead of minutes.
+    visibility_timeout_override: int | None = None
+    # None: children write to this terminal (make run); a directory: one log file per child.
+    log_dir: Path | None = None
+    # The local stage emulates API Gateway (API keys, throttles, quota; chalicelib/edge). The burst
+    # bench turns it off to measure the service rather than the emulated stage throttle.
+    gateway_emulation: bool = True
+
+    @classmethod
+    def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
+        return cls(api_port=free_port(), aws_port=free_port(), **overrides)
+
+
+class DevStack:
+    def __init__(self, config: DevStackConfig) -> None:
+        self.config = config
+        self.moto: ManagedProcess | None = None
+        self.moto_sqs: ManagedProcess | None = None
+        self.api: ManagedProcess | None = None
+        self.workers: list[ManagedProcess] = []
+        self._workers_started = 0  # numbers worker logs uniquely across stop/start
+
+    # ------------------------------------------------------------------ addresses and names
+    @property
+    def endpoint_url(self) -> str:
+        return self.config.external_endpoint or f"http://{self.config.host}:{self.config.aws_port}"
+
+    @property
+    def sqs_endpoint_url(self) -> str:
+        if self.config.sqs_port is None or self.config.external_endpoint:
+            return self.endpoint_url
+        return f"http://{self.config.host}:{self.config.sqs_port}"
+
+    def endpoint_for(self, service: str) -> str:
+        return self.sqs_endpoint_url if service == "sqs" else self.endpoint_url
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The stage's variables (table and queue names) as ``chalice local`` sees them."""
+        return stage_variables(self.config.stage)
+
+    def env(self, function_name: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
+        # Explicit both ways: the unit tests' environment (tests/conftest.py) turns it off.
+        variables = {LOCAL_GATEWAY_EMULATION_ENV: "on" if self.config.gateway_emulation else "off"}
+        if self.sqs_endpoint_url != self.endpoint_url:
+            variables["AWS_ENDPOINT_URL_SQS"] = self.sqs_endpoint_url
+        variables.update(extra or {})
+        return child_environment(self.endpoint_url, self.config.stage, function_name, variables)
+
+    def api_key(self, usage_plan: str = "standard") -> str:
+        """The local development API key of a usage plan (what the emulated gateway accepts)."""
+        return local_dev_api_key(usage_plan, self.env())
+
+    def api_headers(self, usage_plan: str = "standard") -> dict[str, str]:
+        return {API_KEY_HEADER: self.api_key(usage_plan), "Content-Type": "application/json"}
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's endpoint that leaves this process's environment alone."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_for(service),
+            region_name=os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2}),
+        )
+
+    def _log(self, name: str) -> Path | None:
+        return None if self.config.log_dir is None else self.config.log_dir / f"{name}.log"
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, with_workers: bool = True) -> DevStack:
+        try:
+            self.start_aws()
+            self.start_api()
+            if with_workers:
+                self.start_workers()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_aws(self) -> None:
+        """Start the moto server(s) that are not running, then create the tables and queues."""
+        if self.config.external_endpoint:
+            if not http_answers(self.config.external_endpoint):
+                raise RuntimeError(f"AWS_ENDPOINT_URL={self.config.external_endpoint} does not answer")
+        else:
+            if self.moto is None or not self.moto.running():
+                self.moto = start_moto_server(
+                    self.config.host, self.config.aws_port, os.environ, self._log("moto-server")
+                )
+            if self.config.sqs_port is not None and (self.moto_sqs is None or not self.moto_sqs.running()):
+                self.moto_sqs = start_moto_server(
+                    self.config.host, self.config.sqs_port, os.environ, self._log("moto-server-sqs")
+                )
+        self.create_tables_and_queues()
+
+    def create_tables_and_queues(self) -> dict[str, Any]:
+        # Explicit clients: this process (pytest, the bench) keeps its own environment untouched.
+        return create_tables_and_queues(self.config.stage, self.client("dynamodb"), self.client("sqs"))
+
+    def stop_aws(self, service: str | None = None) -> None:
+        """Stop the moto server that serves ``service`` ("sqs", "dynamodb"), or all of them.
+
+        moto keeps everything in memory: ``start_aws()`` afterwards brings back empty tables/queues.
+        """
+        for server in self._servers_for(service):
+            server.stop()
+
+    def _servers_for(self, service: str | None) -> list[ManagedProcess]:
+        """The moto server(s) serving ``service`` ("sqs", "dynamodb"; None: all of them)."""
+        by_service = {"dynamodb": self.moto, "sqs": self.moto_sqs or self.moto}
+        chosen = by_service.values() if service is None else [by_service[service]]
+        servers: list[ManagedProcess] = []
+        for server in chosen:
+            if server is not None and server not in servers:
+                servers.append(server)
+        return servers
+
+    def pause_aws(self, service: str | None = None) -> None:
+        """SIGSTOP the moto server of ``service``: it hangs (timeouts) but keeps its data."""
+        for server in self._servers_for(service):
+            server.pause()
+
+    def resume_aws(self, service: str | None = None) -> None:
+        for server in self._servers_for(service):
+            server.resume()
+
+    def start_api(self) -> None:
+        self.api = start_chalice_local(
+            self.config.host, self.config.api_port, self.config.stage, self.env(), self._log("chalice-local")
+        )
+
+    def start_workers(self, count: int | None = None) -> None:
+        extra = {}
+        if self.config.visibility_timeout_override is not None:
+            extra["DEVSTACK_VISIBILITY_TIMEOUT"] = str(self.config.visibility_timeout_override)
+        env = self.env(WORKER_FUNCTION_NAME, extra)
+        for _ in range(self.config.workers if count is None else count):
+            index = self._workers_started
+            self._workers_started += 1
+            self.workers.append(
+                ManagedProcess(
+                    f"sqs-poller-{index}",
+                    [sys.executable, "-m", "devstack.sqs_poller", "--stage", self.config.stage],
+                    env=env,
+                    log_path=self._log(f"sqs-poller-{index}"),
+                )
+            )
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def stop(self) -> None:
+        self.stop_workers()
+        if self.api is not None:
+            self.api.stop()
+            self.api = None
+        self.stop_aws()
+        self.moto = self.moto_sqs = None
+
+    def processes(self) -> list[ManagedProcess]:
+        return [p for p in (self.moto, self.moto_sqs, self.api, *self.workers) if p is not None]
+
+    def first_exited(self) -> ManagedProcess | None:
+        """A child that died on its own (the orchestrator then stops the rest)."""
+        return next((p for p in self.processes() if not p.running()), None)
+
+    def __enter__(self) -> DevStack:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

@@ -1,0 +1,450 @@
+"""CloudWatch alarms: the original's 14 Prometheus alerts in their serverless meaning, plus the
+queue and throttle alarms a serverless system needs. Thresholds come from
+``resources.ALARM_THRESHOLDS``; the evaluation windows ("for 5 m") are the original's.
+
+``ALARMS`` is the catalogue; docs/DEPLOYMENT.md has the same mapping as a table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib import resources
+from infra import functions, names
+
+Resource = dict[str, Any]
+T = resources.ALARM_THRESHOLDS
+MINUTE = 60
+
+# The alerts of the original system (SEED.md), in its order.
+ORIGINAL_ALERTS = (
+    "API down 1 m",
+    "5xx ratio > 5% for 5 m",
+    "5xx ratio > 10% for 2 m",
+    "p95 latency > 1 s for 5 m",
+    "p99 latency > 5 s for 2 m",
+    "request rate > 1000/s for 5 m",
+    "CPU > 80%",
+    "CPU > 95%",
+    "memory > 80%",
+    "memory > 95%",
+    "disk < 10%",
+    "restarts > 3 in 15 m",
+    "database down 1 m",
+    "database latency > 0.5 s for 5 m",
+)
+# "disk < 10%" has no alarm: a Lambda function has no disk that fills up. Its serverless meaning
+# is the deployment package against Lambda's 250 MB unzipped limit, checked when packaging
+# (infra/package.py: PACKAGE_SIZE_ALERT_RATIO); the code writes nothing to /tmp.
+DISK_ALERT = "disk < 10%"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    logical_id: str
+    original_alert: str | None  # None: an addition the original did not have
+    description: str
+    threshold: float
+    comparison: str
+    period_seconds: int
+    evaluation_periods: int
+    metrics: Callable[[str], dict[str, Any]]  # stage -> {"Metrics": [...]} or single-metric properties
+    treat_missing_data: str = "notBreaching"
+
+
+# --------------------------------------------------------------------------------------------
+# Metric helpers
+# --------------------------------------------------------------------------------------------
+def api_dimensions(stage: str) -> list[dict[str, str]]:
+    return [
+        {"Name": "ApiName", "Value": f"{resources.SERVICE}-{stage}"},
+        {"Name": "Stage", "Value": names.api_gateway_stage_name(stage)},
+    ]
+
+
+def _metric(namespace: str, metric: str, dimensions: list[dict[str, Any]], stat: str, period: int) -> dict:
+    return {
+        "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
+        "Period": period,
+        "Stat": stat,
+    }
+
+
+def _single(namespace: str, metric: str, dimensions: Callable[[str], list[dict[str, Any]]], stat: str):
+    def build(stage: str, period: int) -> dict[str, Any]:
+        properties: dict[str, Any] = {
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": dimensions(stage),
+            "Period": period,
+        }
+        if stat.startswith("p"):
+            properties["ExtendedStatistic"] = stat
+        else:
+            properties["Statistic"] = stat
+        return properties
+
+    return build
+
+
+def _error_ratio(stage: str, period: int) -> dict[str, Any]:
+    dims = api_dimensions(stage)
+    return {
+        "Metrics": [
+            {
+                "Id": "errors",
+                "MetricStat": _metric("AWS/ApiGateway", "5XXError", dims, "Sum", period),
+                "ReturnData": False,
+            },
+            {
+                "Id": "requests",
+                "MetricStat": _metric("AWS/ApiGateway", "Count", dims, "Sum", period),
+                "ReturnData": False,
+            },
+            {
+                "Id": "ratio",
+                "Expression": "IF(requests > 0, errors / requests, 0)",
+                "Label": "5xx ratio",
+                "ReturnData": True,
+            },
+        ]
+    }
+
+
+def _request_rate(stage: str, period: int) -> dict[str, Any]:
+    dims = api_dimensions(stage)
+    return {
+        "Metrics": [
+            {
+                "Id": "requests",
+                "MetricStat": _metric("AWS/ApiGateway", "Count", dims, "Sum", period),
+                "ReturnData": False,
+            },
+            {
+                "Id": "rate",
+                "Expression": "requests / PERIOD(requests)",
+                "Label": "requests per second",
+                "ReturnData": True,
+            },
+        ]
+    }
+
+
+def dynamodb_insights_query(stage: str, function: str, metric: str) -> str:
+    """A Metrics Insights query over every table of the stage and every operation."""
+    tables = " OR ".join(f"TableName = '{name}'" for name in names.table_names(stage).values())
+    return f'SELECT {function}({metric}) FROM SCHEMA("AWS/DynamoDB", Operation, TableName) WHERE {tables}'
+
+
+def _dynamodb_query(function: str, metric: str) -> Callable[[str, int], dict[str, Any]]:
+    def build(stage: str, period: int) -> dict[str, Any]:
+        query = dynamodb_insights_query(stage, function, metric)
+        return {"Metrics": [{"Id": "tables", "Expression": query, "Period": period, "ReturnData": True}]}
+
+    return build
+
+
+def _function_dims(spec: resources.FunctionSpec) -> Callable[[str], list[dict[str, str]]]:
+    return lambda stage: [{"Name": "FunctionName", "Value": names.function_name(stage, spec)}]
+
+
+def _queue_dims(dlq: bool) -> Callable[[str], list[dict[str, str]]]:
+    queue = resources.APPLICATIONS_QUEUE
+    suffix = queue.dlq_suffix if dlq else queue.suffix
+    return lambda stage: [{"Name": "QueueName", "Value": resources.resource_name(stage, suffix)}]
+
+
+def _health_check(stage: str, period: int) -> dict[str, Any]:
+    return {
+        "Namespace": "AWS/Route53",
+        "MetricName": "HealthCheckStatus",
+        "Dimensions": [{"Name": "HealthCheckId", "Value": {"Ref": "ApiHealthCheck"}}],
+        "Statistic": "Minimum",
+        "Period": period,
+    }
+
+
+API, WORKER = resources.API_FUNCTION, resources.WORKER_FUNCTION
+
+
+def concurrency_threshold(ratio: float, stage: str) -> float:
+    return ratio * API.reserved_concurrency[stage]
+
+
+def memory_threshold(ratio: float, spec: resources.FunctionSpec) -> float:
+    return ratio * spec.memory_mb
+
+
+GT, LT = "GreaterThanThreshold", "LessThanThreshold"
+
+
+def alarms(stage: str) -> list[Alarm]:
+    """Every alarm for ``stage`` (the concurrency alarms need the stage's reserved concurrency)."""
+    api_dims, worker_dims = _function_dims(API), _function_dims(WORKER)
+    memory = names.ALARM_NAMESPACE
+    catalogue = [
+        Alarm(
+            "ApiDownAlarm",
+            "API down 1 m",
+            "Route 53 health check of GET /health/ready failing (it reads "
+            "DynamoDB). Route 53 metrics exist in us-east-1 only.",
+            1,
+            LT,
+            MINUTE,
+            1,
+            _health_check,
+            treat_missing_data="missing",
+        ),
+        Alarm(
+            "ApiErrorRatioWarningAlarm",
+            "5xx ratio > 5% for 5 m",
+            "5xx / requests (metric math)",
+            T.error_ratio_warning,
+            GT,
+            MINUTE,
+            5,
+            _error_ratio,
+        ),
+        Alarm(
+            "ApiErrorRatioCriticalAlarm",
+            "5xx ratio > 10% for 2 m",
+            "5xx / requests (metric math)",
+            T.error_ratio_critical,
+            GT,
+            MINUTE,
+            2,
+            _error_ratio,
+        ),
+        Alarm(
+            "ApiLatencyP95Alarm",
+            "p95 latency > 1 s for 5 m",
+            "API Gateway Latency p95 (ms)",
+            T.p95_latency_ms,
+            GT,
+            MINUTE,
+            5,
+            _single("AWS/ApiGateway", "Latency", api_dimensions, "p95"),
+        ),
+        Alarm(
+            "ApiLatencyP99Alarm",
+            "p99 latency > 5 s for 2 m",
+            "API Gateway Latency p99 (ms)",
+            T.p99_latency_ms,
+            GT,
+            MINUTE,
+            2,
+            _single("AWS/ApiGateway", "Latency", api_dimensions, "p99"),
+        ),
+        Alarm(
+            "ApiRequestRateAlarm",
+            "request rate > 1000/s for 5 m",
+            "requests per second (metric math)",
+            T.request_rate_per_second,
+            GT,
+            MINUTE,
+            5,
+            _request_rate,
+        ),
+    ]
+    if stage in API.reserved_concurrency:
+        catalogue += [
+            Alarm(
+                "ApiConcurrencyWarningAlarm",
+                "CPU > 80%",
+                "API function concurrent executions near its "
+                "reserved concurrency (the serverless saturation signal)",
+                concurrency_threshold(T.concurrency_warning_ratio, stage),
+                GT,
+                MINUTE,
+                5,
+                _single("AWS/Lambda", "ConcurrentExecutions", api_dims, "Maximum"),
+            ),
+            Alarm(
+                "ApiConcurrencyCriticalAlarm",
+                "CPU > 95%",
+                "API function concurrent executions at its reserved concurrency",
+                concurrency_threshold(T.concurrency_critical_ratio, stage),
+                GT,
+                MINUTE,
+                2,
+                _single("AWS/Lambda", "ConcurrentExecutions", api_dims, "Maximum"),
+            ),
+        ]
+    catalogue += [
+        Alarm(
+            "ApiMemoryWarningAlarm",
+            "memory > 80%",
+            "Max Memory Used (REPORT line metric filter) / configured memory",
+            memory_threshold(T.memory_warning_ratio, API),
+            GT,
+            MINUTE,
+            5,
+            _single(memory, functions.memory_metric_name(API), lambda stage: [], "Maximum"),
+        ),
+        Alarm(
+            "ApiMemoryCriticalAlarm",
+            "memory > 95%",
+            "Max Memory Used near the configured memory (out-of-memory kills next)",
+            memory_threshold(T.memory_critical_ratio, API),
+            GT,
+            MINUTE,
+            1,
+            _single(memory, functions.memory_metric_name(API), lambda stage: [], "Maximum"),
+        ),
+        Alarm(
+            "ApiFunctionErrorsAlarm",
+            "restarts > 3 in 15 m",
+            "API function errors (crashes, timeouts, out-of-memory) in 15 minutes",
+            T.function_errors_per_15_minutes,
+            GT,
+            15 * MINUTE,
+            1,
+            _single("AWS/Lambda", "Errors", api_dims, "Sum"),
+        ),
+        Alarm(
+            "WorkerFunctionErrorsAlarm",
+            "restarts > 3 in 15 m",
+            "Queue worker function errors in 15 minutes",
+            T.function_errors_per_15_minutes,
+            GT,
+            15 * MINUTE,
+            1,
+            _single("AWS/Lambda", "Errors", worker_dims, "Sum"),
+        ),
+        Alarm(
+            "DatabaseSystemErrorsAlarm",
+            "database down 1 m",
+            "DynamoDB SystemErrors on any table "
+            "(Metrics Insights); unreachability from the function shows in ApiDownAlarm",
+            0,
+            GT,
+            MINUTE,
+            1,
+            _dynamodb_query("SUM", "SystemErrors"),
+        ),
+        Alarm(
+            "DatabaseLatencyAlarm",
+            "database latency > 0.5 s for 5 m",
+            "DynamoDB SuccessfulRequestLatency average over the stage's tables (ms)",
+            T.dynamodb_latency_ms,
+            GT,
+            MINUTE,
+            5,
+            _dynamodb_query("AVG", "SuccessfulRequestLatency"),
+        ),
+        # Additions the original did not need.
+        Alarm(
+            "DeadLetterQueueNotEmptyAlarm",
+            None,
+            "Messages the worker gave up on (after maxReceiveCount)",
+            T.dlq_visible_messages,
+            GT,
+            MINUTE,
+            1,
+            _single("AWS/SQS", "ApproximateNumberOfMessagesVisible", _queue_dims(dlq=True), "Maximum"),
+        ),
+        Alarm(
+            "QueueOldestMessageAgeAlarm",
+            None,
+            "Oldest message waiting in the applications queue (s)",
+            T.oldest_message_age_seconds,
+            GT,
+            MINUTE,
+            1,
+            _single("AWS/SQS", "ApproximateAgeOfOldestMessage", _queue_dims(dlq=False), "Maximum"),
+        ),
+        Alarm(
+            "ApiFunctionThrottlesAlarm",
+            None,
+            "Lambda throttled the API function: clients got 500, "
+            "not 429 (API throttles above what reserved concurrency serves)",
+            0,
+            GT,
+            MINUTE,
+            1,
+            _single("AWS/Lambda", "Throttles", api_dims, "Sum"),
+        ),
+        Alarm(
+            "WorkerFunctionThrottlesAlarm",
+            None,
+            "Lambda throttled the queue worker (mapping MaximumConcurrency above reserved concurrency)",
+            0,
+            GT,
+            MINUTE,
+            1,
+            _single("AWS/Lambda", "Throttles", worker_dims, "Sum"),
+        ),
+    ]
+    return catalogue
+
+
+def alarm_resource(stage: str, alarm: Alarm) -> Resource:
+    properties: dict[str, Any] = {
+        "AlarmName": f"{resources.SERVICE}-{stage}-{alarm.logical_id.removesuffix('Alarm')}",
+        "AlarmDescription": (f"[{alarm.original_alert}] " if alarm.original_alert else "")
+        + alarm.description,
+        "ComparisonOperator": alarm.comparison,
+        "Threshold": alarm.threshold,
+        "EvaluationPeriods": alarm.evaluation_periods,
+        "DatapointsToAlarm": alarm.evaluation_periods,
+        "TreatMissingData": alarm.treat_missing_data,
+        "AlarmActions": [{"Ref": "AlarmTopic"}],
+        "OKActions": [{"Ref": "AlarmTopic"}],
+    }
+    properties.update(alarm.metrics(stage, alarm.period_seconds))
+    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
+def alarm_resources(stage: str) -> dict[str, Resource]:
+    api_stage = names.api_gateway_stage_name(stage)
+    out: dict[str, Resource] = {
+        # Not KMS-encrypted: CloudWatch cannot publish to a topic under the AWS-managed SNS key, and
+        # alarm notifications carry no personal data.
+        "AlarmTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": f"{resources.SERVICE}-{stage}-alarms"},
+        },
+        "AlarmEmailSubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Condition": "HasAlarmEmail",
+            "Properties": {
+                "TopicArn": {"Ref": "AlarmTopic"},
+                "Protocol": "email",
+                "Endpoint": {"Ref": "AlarmEmail"},
+            },
+        },
+        # "API down": probes /health/ready (which reads DynamoDB) from Route 53's checkers.
+        "ApiHealthCheck": {
+            "Type": "AWS::Route53::HealthCheck",
+            "Properties": {
+                "HealthCheckConfig": {
+                    "Type": "HTTPS",
+                    "FullyQualifiedDomainName": {
+                        "Fn::Sub": f"${{{names.REST_API_LOGICAL_ID}}}.execute-api."
+                        "${AWS::Region}.${AWS::URLSuffix}"
+                    },
+                    "ResourcePath": f"/{api_stage}/health/ready",
+                    "Port": 443,
+                    "RequestInterval": 30,
+                    "FailureThreshold": 2,
+                    "EnableSNI": True,  # API Gateway serves HTTPS by SNI only
+                },
+                "HealthCheckTags": [{"Key": "Name", "Value": f"{resources.SERVICE}-{stage}-ready"}],
+            },
+        },
+    }
+    for alarm in alarms(stage):
+        out[alarm.logical_id] = alarm_resource(stage, alarm)
+    return out
+
+
+PARAMETERS = {
+    "AlarmEmail": {
+        "Type": "String",
+        "Default": "",
+        "Description": "E-mail address subscribed to the alarm topic (empty: no subscription)",
+    }
+}
+CONDITIONS = {"HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}}

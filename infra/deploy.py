@@ -1,0 +1,75 @@
+"""``make deploy STAGE=...``: upload and deploy build/<stage>/sam.json with the AWS CLI.
+
+    python -m infra.deploy --stage prod --bucket my-artifacts-bucket [--alarm-email ops@example.com]
+
+Needs the AWS CLI v2 (``aws``) and credentials for the target account: only deploying does. The
+artifact bucket comes from --bucket or DEPLOY_BUCKET. Runs
+``aws cloudformation package`` (uploads deployment.zip, rewrites CodeUri) and
+``aws cloudformation deploy`` (change set; CAPABILITY_IAM for the roles, CAPABILITY_AUTO_EXPAND
+for the SAM transform).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+
+from chalicelib import resources
+from infra.package import output_dir
+
+
+def stack_name(stage: str) -> str:
+    return f"{resources.SERVICE}-{stage}"
+
+
+def deploy_commands(stage: str, bucket: str, alarm_email: str | None) -> list[list[str]]:
+    out = output_dir(stage)
+    packaged = out / "packaged.yaml"
+    deploy = [
+        "aws", "cloudformation", "deploy",
+        "--stack-name", stack_name(stage),
+        "--template-file", str(packaged),
+        "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
+        "--no-fail-on-empty-changeset",
+        "--tags", f"service={resources.SERVICE}", f"stage={stage}",
+    ]  # fmt: skip
+    if alarm_email:
+        deploy += ["--parameter-overrides", f"AlarmEmail={alarm_email}"]
+    return [
+        [
+            "aws", "cloudformation", "package",
+            "--template-file", str(out / "sam.json"),
+            "--s3-bucket", bucket,
+            "--s3-prefix", stack_name(stage),
+            "--output-template-file", str(packaged),
+        ],
+        deploy,
+    ]  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", required=True, choices=[s for s in resources.STAGES if s != "local"])
+    parser.add_argument("--bucket", default=os.environ.get("DEPLOY_BUCKET"), help="S3 bucket for artifacts")
+    parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL"))
+    parser.add_argument("--dry-run", action="store_true", help="print the commands only")
+    args = parser.parse_args(argv)
+    if not (output_dir(args.stage) / "sam.json").exists():
+        raise SystemExit(f"no template for {args.stage}: run `make package STAGE={args.stage}` first")
+    if not args.bucket:
+        raise SystemExit("an S3 artifact bucket is needed: --bucket NAME or DEPLOY_BUCKET=NAME")
+    commands = deploy_commands(args.stage, args.bucket, args.alarm_email)
+    if args.dry_run:
+        for command in commands:
+            print(" ".join(command))
+        return
+    if shutil.which("aws") is None:
+        raise SystemExit("the AWS CLI (`aws`, v2) is required to deploy: https://aws.amazon.com/cli/")
+    for command in commands:
+        subprocess.run(command, check=True)
+
+
+if __name__ == "__main__":
+    main()

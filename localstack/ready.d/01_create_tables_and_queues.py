@@ -1,0 +1,41 @@
+"""LocalStack READY hook: create the stage's tables and queues from chalicelib/resources.py.
+
+LocalStack runs this file in its own Python process (which ships boto3) once the gateway is ready.
+It calls the same idempotent bootstrap as ``make run`` (``chalicelib.dal.bootstrap``), so the
+LocalStack copy has exactly the shape of the local stack and of the CloudFormation template.
+
+Environment: LOAN_DECISIONS_PROJECT (where the project is mounted, default /opt/loan-decisions),
+STAGE (default local), AWS_ENDPOINT_URL (default http://localhost:4566), AWS_DEFAULT_REGION.
+The tests run this very file against a moto server (tests/infra/test_infra_localstack_hook.py).
+"""
+
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    project = Path(os.environ.get("LOAN_DECISIONS_PROJECT", "/opt/loan-decisions"))
+    sys.path.insert(0, str(project))
+    import boto3
+
+    from chalicelib.dal.bootstrap import create_tables_and_queues
+
+    stage = os.environ.get("STAGE", "local")
+    session = boto3.session.Session(
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        # LocalStack needs some credentials; these can never reach a real account.
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "http://localhost:4566")
+    created = create_tables_and_queues(
+        stage,
+        session.client("dynamodb", endpoint_url=endpoint),
+        session.client("sqs", endpoint_url=endpoint),
+    )
+    print(f"loan-decisions {stage}: tables {created['tables']}, queues {sorted(created['queues'])}")
+
+
+# Executed unconditionally: LocalStack runs hook files as scripts, not as importable modules.
+main()

@@ -1,0 +1,54 @@
+"""Package the dev and prod templates once per session (``python -m infra.package``, the command
+``make package`` runs) into a temporary build directory, and expand them with the SAM translator
+(what CloudFormation's ``AWS::Serverless-2016-10-31`` transform does) for the tests that need the
+resources SAM generates (aliases, the event source mapping, the stage).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from infra_template_support import Template, expand_sam
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PACKAGED_STAGES = ("dev", "prod")
+
+
+def _clean_environment() -> dict[str, str]:
+    # Only what `chalice package` needs: the session's fake AWS settings must not leak into the app load.
+    keep = ("PATH", "HOME", "LANG", "TMPDIR")
+    env = {name: os.environ[name] for name in keep if name in os.environ}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    return env
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("infra-build")
+    for stage in PACKAGED_STAGES:
+        subprocess.run(
+            [sys.executable, "-m", "infra.package", "--stage", stage, "--build-dir", str(out)],
+            cwd=PROJECT_DIR,
+            env=_clean_environment(),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return out
+
+
+@pytest.fixture(scope="session")
+def templates(build_dir: Path) -> dict[str, Template]:
+    """{stage: the packaged SAM template} exactly as `make package` writes it."""
+    return {stage: json.loads((build_dir / stage / "sam.json").read_text()) for stage in PACKAGED_STAGES}
+
+
+@pytest.fixture(scope="session")
+def expanded(templates: dict[str, Template]) -> dict[str, Template]:
+    """{stage: the template after the SAM transform} (plain CloudFormation)."""
+    return {stage: expand_sam(template) for stage, template in templates.items()}

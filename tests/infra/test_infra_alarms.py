@@ -1,0 +1,162 @@
+"""Every original alert has its alarm with the threshold from resources.ALARM_THRESHOLDS; the
+dashboard has the original's three boards; docs/DEPLOYMENT.md maps each alert to its alarm.
+
+Expected values are written here from resources.py and SEED.md, not taken from infra/alarms.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from infra_template_support import Template, resources_of_type
+
+from chalicelib import resources
+from infra import alarms as alarm_catalogue
+
+STAGES = ("dev", "prod")
+T = resources.ALARM_THRESHOLDS
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md"
+
+
+def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
+    """{alarm: (threshold, comparison, period seconds, evaluation periods)}."""
+    reserved = resources.API_FUNCTION.reserved_concurrency[stage]
+    memory = resources.API_FUNCTION.memory_mb
+    gt = "GreaterThanThreshold"
+    return {
+        "ApiDownAlarm": (1, "LessThanThreshold", 60, 1),
+        "ApiErrorRatioWarningAlarm": (T.error_ratio_warning, gt, 60, 5),
+        "ApiErrorRatioCriticalAlarm": (T.error_ratio_critical, gt, 60, 2),
+        "ApiLatencyP95Alarm": (T.p95_latency_ms, gt, 60, 5),
+        "ApiLatencyP99Alarm": (T.p99_latency_ms, gt, 60, 2),
+        "ApiRequestRateAlarm": (T.request_rate_per_second, gt, 60, 5),
+        "ApiConcurrencyWarningAlarm": (T.concurrency_warning_ratio * reserved, gt, 60, 5),
+        "ApiConcurrencyCriticalAlarm": (T.concurrency_critical_ratio * reserved, gt, 60, 2),
+        "ApiMemoryWarningAlarm": (T.memory_warning_ratio * memory, gt, 60, 5),
+        "ApiMemoryCriticalAlarm": (T.memory_critical_ratio * memory, gt, 60, 1),
+        "ApiFunctionErrorsAlarm": (T.function_errors_per_15_minutes, gt, 900, 1),
+        "WorkerFunctionErrorsAlarm": (T.function_errors_per_15_minutes, gt, 900, 1),
+        "DatabaseSystemErrorsAlarm": (0, gt, 60, 1),
+        "DatabaseLatencyAlarm": (T.dynamodb_latency_ms, gt, 60, 5),
+        "DeadLetterQueueNotEmptyAlarm": (T.dlq_visible_messages, gt, 60, 1),
+        "QueueOldestMessageAgeAlarm": (T.oldest_message_age_seconds, gt, 60, 1),
+        "ApiFunctionThrottlesAlarm": (0, gt, 60, 1),
+        "WorkerFunctionThrottlesAlarm": (0, gt, 60, 1),
+    }
+
+
+def _period(properties: dict) -> int:
+    if "Period" in properties:
+        return properties["Period"]
+    periods = {m.get("MetricStat", m).get("Period") for m in properties["Metrics"]} - {None}
+    (period,) = periods
+    return period
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], stage: str) -> None:
+    template = templates[stage]
+    alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
+    assert set(alarms) == set(expected_alarms(stage))
+    for logical_id, (threshold, comparison, period, evaluations) in expected_alarms(stage).items():
+        properties = alarms[logical_id]["Properties"]
+        assert properties["Threshold"] == pytest.approx(threshold), logical_id
+        assert properties["ComparisonOperator"] == comparison, logical_id
+        assert _period(properties) == period, logical_id
+        assert properties["EvaluationPeriods"] == properties["DatapointsToAlarm"] == evaluations, logical_id
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+    assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_error_ratio_is_metric_math_over_5xx_and_count(templates: dict[str, Template], stage: str) -> None:
+    metrics = templates[stage]["Resources"]["ApiErrorRatioCriticalAlarm"]["Properties"]["Metrics"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
+    assert names == {"5XXError", "Count"}
+    (expression,) = [m for m in metrics if m.get("ReturnData")]
+    assert "/" in expression["Expression"]
+    for metric in metrics:
+        if "MetricStat" in metric:
+            assert {"Name": "ApiName", "Value": f"loan-decisions-{stage}"} in metric["MetricStat"]["Metric"][
+                "Dimensions"
+            ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_latency_alarms_use_percentiles(templates: dict[str, Template], stage: str) -> None:
+    resources_ = templates[stage]["Resources"]
+    assert resources_["ApiLatencyP95Alarm"]["Properties"]["ExtendedStatistic"] == "p95"
+    assert resources_["ApiLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_memory_alarm_reads_the_metric_filter_on_the_report_line(
+    templates: dict[str, Template], stage: str
+) -> None:
+    template = templates[stage]
+    alarm = template["Resources"]["ApiMemoryCriticalAlarm"]["Properties"]
+    filters = resources_of_type(template, "AWS::Logs::MetricFilter").values()
+    transformations = [t for f in filters for t in f["Properties"]["MetricTransformations"]]
+    assert {"MetricNamespace": alarm["Namespace"], "MetricName": alarm["MetricName"]}.items() <= next(
+        t for t in transformations if t["MetricName"] == alarm["MetricName"]
+    ).items()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_database_alarms_cover_every_table(templates: dict[str, Template], stage: str) -> None:
+    for logical_id in ("DatabaseSystemErrorsAlarm", "DatabaseLatencyAlarm"):
+        (query,) = templates[stage]["Resources"][logical_id]["Properties"]["Metrics"]
+        for spec in resources.TABLES:
+            assert f"'{resources.resource_name(stage, spec.suffix)}'" in query["Expression"]
+
+
+def test_every_original_alert_is_mapped() -> None:
+    mapped = {a.original_alert for a in alarm_catalogue.alarms("prod")} | {alarm_catalogue.DISK_ALERT}
+    assert set(alarm_catalogue.ORIGINAL_ALERTS) <= mapped
+    assert len(alarm_catalogue.ORIGINAL_ALERTS) == 14
+
+
+def test_deployment_doc_maps_every_alert_to_its_alarm() -> None:
+    text = DOCS.read_text()
+    for alarm in alarm_catalogue.alarms("prod"):
+        assert f"`{alarm.logical_id}`" in text, alarm.logical_id
+    for alert in alarm_catalogue.ORIGINAL_ALERTS:
+        assert alert in text, alert
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: str) -> None:
+    (dashboard,) = resources_of_type(templates[stage], "AWS::CloudWatch::Dashboard").values()
+    body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = json.loads(body_sub[0] if isinstance(body_sub, list) else body_sub)
+    headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
+    assert headers == ["## API overview", "## Resources", "## Database and queue"]
+    titles = " | ".join(w["properties"].get("title", "") for w in body["widgets"])
+    for expected in (
+        "Requests per second",
+        "status class",
+        "p50 / p90 / p99",
+        "Error rate",
+        "Concurrent",
+        "memory",
+        "Throttles",
+        "Cold starts",
+        "DynamoDB",
+        "Queue depth",
+        "Dead-letter",
+    ):
+        assert expected in titles, expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_saved_logs_insights_queries(templates: dict[str, Template], stage: str) -> None:
+    queries = resources_of_type(templates[stage], "AWS::Logs::QueryDefinition")
+    log_groups = {
+        g["Properties"]["LogGroupName"]
+        for g in resources_of_type(templates[stage], "AWS::Logs::LogGroup").values()
+    }
+    assert len(queries) >= 5
+    for query in queries.values():
+        assert set(query["Properties"]["LogGroupNames"]) <= log_groups

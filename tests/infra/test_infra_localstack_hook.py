@@ -1,0 +1,126 @@
+"""The LocalStack READY hook, run as LocalStack runs it (a script), against a moto server process.
+
+Proves the hook creates the stage's tables and queues with the settings of chalicelib/resources.py
+and that running it again (a LocalStack restart with persisted state) changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from chalicelib import resources
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+HOOK = PROJECT_DIR / "localstack" / "ready.d" / "01_create_tables_and_queues.py"
+STAGE = "local"
+REGION = "us-east-1"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen, deadline_seconds: float = 20) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto server exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"moto server did not listen on {port}")
+
+
+@pytest.fixture(scope="module")
+def moto_endpoint() -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_listening(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _run_hook(endpoint: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LOAN_DECISIONS_PROJECT": str(PROJECT_DIR),
+        "STAGE": STAGE,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    # Run from elsewhere so only LOAN_DECISIONS_PROJECT can make chalicelib importable.
+    return subprocess.run(
+        [sys.executable, str(HOOK)], env=env, cwd="/", capture_output=True, text=True, check=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def hooked_endpoint(moto_endpoint: str) -> str:
+    _run_hook(moto_endpoint)
+    return moto_endpoint
+
+
+def _client(service: str, endpoint: str):  # type: ignore[no-untyped-def]
+    return boto3.session.Session(
+        region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    ).client(service, endpoint_url=endpoint)
+
+
+@pytest.mark.parametrize("spec", resources.TABLES, ids=lambda spec: spec.logical_id)
+def test_hook_creates_each_table(hooked_endpoint: str, spec: resources.TableSpec) -> None:
+    dynamodb = _client("dynamodb", hooked_endpoint)
+    name = resources.resource_name(STAGE, spec.suffix)
+    table = dynamodb.describe_table(TableName=name)["Table"]
+    assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if spec.ttl_attribute:
+        assert ttl["TimeToLiveStatus"] == "ENABLED" and ttl["AttributeName"] == spec.ttl_attribute
+    else:
+        assert ttl["TimeToLiveStatus"] == "DISABLED"
+
+
+def test_hook_creates_the_queue_and_its_dead_letter_queue(hooked_endpoint: str) -> None:
+    sqs = _client("sqs", hooked_endpoint)
+    spec = resources.APPLICATIONS_QUEUE
+    dlq_url = sqs.get_queue_url(QueueName=resources.resource_name(STAGE, spec.dlq_suffix))["QueueUrl"]
+    dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
+    url = sqs.get_queue_url(QueueName=resources.resource_name(STAGE, spec.suffix))["QueueUrl"]
+    queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(queue["VisibilityTimeout"]) == spec.visibility_timeout_seconds
+    assert int(queue["MessageRetentionPeriod"]) == spec.retention_seconds
+    redrive = json.loads(queue["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == spec.max_receive_count
+    assert int(dlq["MessageRetentionPeriod"]) == spec.dlq_retention_seconds
+
+
+def test_hook_is_idempotent(hooked_endpoint: str) -> None:
+    dynamodb, sqs = _client("dynamodb", hooked_endpoint), _client("sqs", hooked_endpoint)
+    before = (sorted(dynamodb.list_tables()["TableNames"]), sorted(sqs.list_queues()["QueueUrls"]))
+    second = _run_hook(hooked_endpoint)
+    assert "loan-decisions local" in second.stdout
+    after = (sorted(dynamodb.list_tables()["TableNames"]), sorted(sqs.list_queues()["QueueUrls"]))
+    assert after == before
+    assert len(before[0]) == len(resources.TABLES)

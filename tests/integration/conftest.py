@@ -1,0 +1,105 @@
+"""Fixtures that start REAL processes on free ports: a moto server, ``chalice local`` and the worker.
+
+Session-scoped so the suite pays the start-up (mostly importing the app) once; every process is
+stopped at the end of the session, also when tests fail or the run is interrupted. Child logs go
+to pytest's temporary directory; a failing test's report shows the end of each child's log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devstack.client import ApiClient
+from devstack.stack import DevStack, DevStackConfig
+
+# Redelivery after a failure waits for the visibility timeout; the queue's real one (minutes) would
+# make a poison message take half an hour to reach the DLQ. Tests only.
+TEST_VISIBILITY_TIMEOUT_SECONDS = 2
+
+
+# Every stack a fixture started (the outage tests run their own): their logs go into failure reports.
+RUNNING_STACKS: list[DevStack] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if report.failed:
+        for stack in RUNNING_STACKS:
+            for process in stack.processes():
+                report.sections.append((f"log of {process.name} ({process.log_path})", process.log_tail()))
+    return report
+
+
+@pytest.fixture(scope="session")
+def devstack_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("devstack-logs")
+
+
+@pytest.fixture(scope="session")
+def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
+    """The moto server process with the stage's tables and queues (no API, no worker yet)."""
+    stack = DevStack(
+        DevStackConfig.on_free_ports(
+            workers=1, visibility_timeout_override=TEST_VISIBILITY_TIMEOUT_SECONDS, log_dir=devstack_logs
+        )
+    )
+    RUNNING_STACKS.append(stack)
+    try:
+        stack.start_aws()
+        yield stack
+    finally:
+        stack.stop()
+        RUNNING_STACKS.remove(stack)
+
+
+@pytest.fixture(scope="session")
+def stack(aws_stack: DevStack) -> Iterator[DevStack]:
+    """The full local stack: moto server, ``chalice local`` and one queue worker process."""
+    try:
+        aws_stack.start_api()
+        aws_stack.start_workers()
+        yield aws_stack
+    finally:
+        aws_stack.stop_workers()
+        if aws_stack.api is not None:
+            aws_stack.api.stop()
+            aws_stack.api = None
+
+
+@pytest.fixture(scope="session")
+def api(stack: DevStack) -> ApiClient:
+    return ApiClient(stack.api_url, stack.api_headers())
+
+
+@pytest.fixture(scope="module")
+def start_stack(devstack_logs: Path) -> Iterator[Callable[..., DevStack]]:
+    """Start a separate full stack for one module (e.g. the outage tests stop its moto servers)."""
+    started: list[DevStack] = []
+
+    def start(name: str, **config: Any) -> DevStack:
+        stack = DevStack(DevStackConfig.on_free_ports(log_dir=devstack_logs / name, **config))
+        started.append(stack)
+        RUNNING_STACKS.append(stack)
+        return stack.start()
+
+    try:
+        yield start
+    finally:
+        for stack in started:
+            stack.stop()
+            RUNNING_STACKS.remove(stack)
+
+
+@pytest.fixture(scope="session")
+def sqs(aws_stack: DevStack) -> Any:
+    return aws_stack.client("sqs")
+
+
+@pytest.fixture(scope="session")
+def dynamodb(aws_stack: DevStack) -> Any:
+    return aws_stack.client("dynamodb")

@@ -1,0 +1,123 @@
+"""Asynchronous applications through the real queue: API -> SQS -> local worker -> DynamoDB.
+
+The worker is ``devstack.sqs_poller`` invoking ``app.process_application_queue`` as Lambda's event
+source mapping would; the visibility timeout is shortened for the session (tests only) so that
+redelivery and the dead-letter queue are reached in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.resources import APPLICATIONS_QUEUE
+from devstack.client import ApiClient
+from devstack.processes import wait_until
+from devstack.samples import applications
+from devstack.stack import DevStack
+
+pytestmark = pytest.mark.integration
+
+# Generous: a 2-core CI machine runs moto, chalice local, the worker and pytest at once. A poison
+# message needs maxReceiveCount receives, each after the (test) visibility timeout.
+DECIDED_WITHIN_SECONDS = 90
+DEAD_LETTERED_WITHIN_SECONDS = 180
+
+
+def status_of(api: ApiClient, application_id: str) -> dict[str, Any]:
+    response = api.get(f"/v1/applications/{application_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def queue_url(sqs: Any, stack: DevStack, env_var: str) -> str:
+    return str(sqs.get_queue_url(QueueName=stack.names[env_var])["QueueUrl"])
+
+
+def dlq_bodies(sqs: Any, stack: DevStack) -> list[str]:
+    """Peek at the dead-letter queue (messages become visible again right away)."""
+    url = queue_url(sqs, stack, APPLICATIONS_QUEUE.dlq_env_var)
+    bodies: list[str] = []
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=0
+    ).get("Messages", []):
+        bodies += [message["Body"] for message in batch]
+        if len(bodies) > 1000:
+            break
+    return bodies
+
+
+def test_an_application_goes_pending_to_decided(api: ApiClient, stack: DevStack, dynamodb: Any) -> None:
+    payload = applications(30)[25]
+
+    response = api.post("/v1/applications", payload)
+
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    assert accepted["status"] == "PENDING"
+    assert accepted["status_url"].endswith(accepted["application_id"])
+    decided = wait_until(
+        lambda: (s := status_of(api, accepted["application_id"]))["status"] == "DECIDED" and s,
+        timeout=DECIDED_WITHIN_SECONDS,
+        what="application DECIDED",
+        interval=0.25,
+    )
+    assert decided["decision"]["outcome"] in {"approved", "manual_review", "declined"}
+    assert decided["decision_id"]
+    decisions = dynamodb.scan(
+        TableName=stack.names["DECISIONS_TABLE"],
+        FilterExpression="application_id = :id",
+        ExpressionAttributeValues={":id": {"S": accepted["application_id"]}},
+        ConsistentRead=True,
+    )["Items"]
+    assert [item["decision_id"]["S"] for item in decisions] == [decided["decision_id"]]
+
+
+def test_poison_messages_end_in_the_dead_letter_queue(sqs: Any, stack: DevStack) -> None:
+    marker = uuid.uuid4().hex
+    unreadable = f"not json {marker}"
+    invalid = json.dumps({"application_id": f"poison-{marker}", "application": {"cibil_score": "high"}})
+    url = queue_url(sqs, stack, APPLICATIONS_QUEUE.env_var)
+    for body in (unreadable, invalid):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    seen: set[str] = set()
+
+    def both_dead_lettered() -> bool:
+        seen.update(body for body in dlq_bodies(sqs, stack) if marker in body)
+        return seen == {unreadable, invalid}
+
+    wait_until(both_dead_lettered, DEAD_LETTERED_WITHIN_SECONDS, "both poison messages in the DLQ", 0.5)
+
+
+def test_a_dead_lettered_application_is_marked_failed(
+    api: ApiClient, sqs: Any, stack: DevStack, dynamodb: Any
+) -> None:
+    # A PENDING application whose queued message turns out to be undecidable: on the last receive
+    # before the DLQ the worker marks it FAILED, so its status URL does not say PENDING forever.
+    application_id = str(uuid.uuid4())
+    dynamodb.put_item(
+        TableName=stack.names["APPLICATIONS_TABLE"],
+        Item={
+            "application_id": {"S": application_id},
+            "status": {"S": "PENDING"},
+            "submitted_at": {"S": "2026-01-01T00:00:00.000Z"},
+            "applicant": {"S": "{}"},
+        },
+    )
+    sqs.send_message(
+        QueueUrl=queue_url(sqs, stack, APPLICATIONS_QUEUE.env_var),
+        MessageBody=json.dumps({"application_id": application_id, "application": {"age": -1}}),
+    )
+
+    failed = wait_until(
+        lambda: (s := status_of(api, application_id))["status"] == "FAILED" and s,
+        timeout=DEAD_LETTERED_WITHIN_SECONDS,
+        what="application FAILED",
+        interval=0.5,
+    )
+    assert failed["failure"]

@@ -1,0 +1,224 @@
+"""Health endpoints, /metrics, X-Request-ID on every response, client configuration, bootstrap."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from api_test_support import post_json
+from test_api_decisions import assert_error_shape
+
+from chalicelib import dal, engine
+from chalicelib.config import get_settings
+from chalicelib.dal import bootstrap, clients
+from chalicelib.dal.aws import DynamoDBLoanStore, SQSApplicationQueue
+
+
+def test_health_names_version_and_stage(chalice_client):
+    body = json.loads(chalice_client.http.get("/health").body)
+    assert body["status"] == "ok"
+    assert body["stage"] == "local"
+    assert body["version"]
+
+
+def test_live(chalice_client):
+    response = chalice_client.http.get("/health/live")
+    assert response.status_code == 200
+    assert json.loads(response.body)["status"] == "alive"
+
+
+def test_ready_when_every_dependency_answers(chalice_client):
+    response = chalice_client.http.get("/health/ready")
+    assert response.status_code == 200
+    checks = json.loads(response.body)["checks"]
+    settings = get_settings()
+    assert {check["name"] for check in checks} == {
+        f"dynamodb:{settings.decision_cache_table}",
+        f"dynamodb:{settings.decisions_table}",
+        f"dynamodb:{settings.applications_table}",
+        f"sqs:{settings.applications_queue}",
+    }
+    assert all(check["ok"] for check in checks)
+
+
+def test_not_ready_names_the_missing_table(chalice_client):
+    clients.dynamodb_client().delete_table(TableName=get_settings().decisions_table)
+
+    response = chalice_client.http.get("/health/ready")
+
+    body = assert_error_shape_with_checks(response)
+    assert [detail["field"] for detail in body["error"]["details"]] == [
+        f"dynamodb:{get_settings().decisions_table}"
+    ]
+    assert body["error"]["details"][0]["problem"] == "ResourceNotFoundException"
+
+
+def test_not_ready_names_sqs_when_its_endpoint_is_down(chalice_client, unreachable_client):
+    dal.use(queue=SQSApplicationQueue(unreachable_client("sqs"), get_settings().applications_queue))
+
+    body = assert_error_shape_with_checks(chalice_client.http.get("/health/ready"))
+
+    assert [detail["field"] for detail in body["error"]["details"]] == [
+        f"sqs:{get_settings().applications_queue}"
+    ]
+
+
+def test_not_ready_names_every_table_when_dynamodb_is_down(chalice_client, unreachable_client):
+    settings = get_settings()
+    dal.use(
+        store=DynamoDBLoanStore(
+            unreachable_client("dynamodb"),
+            settings.decision_cache_table,
+            settings.decisions_table,
+            settings.applications_table,
+        )
+    )
+    body = assert_error_shape_with_checks(chalice_client.http.get("/health/ready"))
+    assert {detail["field"].split(":")[0] for detail in body["error"]["details"]} == {"dynamodb"}
+    assert len(body["error"]["details"]) == 3
+
+
+def assert_error_shape_with_checks(response) -> dict:
+    assert response.status_code == 503
+    body = json.loads(response.body)
+    assert body["error"]["code"] == "not_ready"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert body["status"] == "not_ready"
+    assert any(not check["ok"] for check in body["checks"])
+    return body
+
+
+def test_detailed_reports_model_dependencies_queue_memory_uptime(chalice_client, application):
+    post_json(chalice_client, "/v1/applications", application)
+
+    body = json.loads(chalice_client.http.get("/health/detailed").body)
+
+    assert body["model"] == engine.model_info()
+    assert body["queue_depth"] == {"visible": 1, "in_flight": 0}
+    assert len(body["dependencies"]) == 4 and all(d["latency_ms"] >= 0 for d in body["dependencies"])
+    assert body["status"] in {"ok", "degraded"}
+    assert isinstance(body["cold_start"], bool)
+    assert body["memory"]["limit_mb"] == 512
+    assert body["memory"]["peak_used_mb"] > 0
+    assert body["uptime_seconds"] > 0
+
+
+PROMETHEUS_LINE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"\})? [0-9.e+-]+$')
+
+
+def test_metrics_is_prometheus_text_with_the_original_names(chalice_client):
+    from chalicelib.api.prometheus import REQUEST_METRICS
+
+    before = REQUEST_METRICS.requests_total
+    chalice_client.http.get("/health")
+    chalice_client.http.get("/v1/applications/unknown")
+
+    response = chalice_client.http.get("/metrics")
+
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    lines = (
+        response.body.decode().splitlines()
+        if isinstance(response.body, bytes)
+        else response.body.splitlines()
+    )
+    samples = [line for line in lines if not line.startswith("#")]
+    assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
+    values = dict(line.rsplit(" ", 1) for line in samples)
+    assert int(values["loan_api_requests_total"]) == before + 2
+    assert int(values['loan_api_requests_by_status{status="404"}']) >= 1
+    assert "# TYPE loan_api_request_duration_seconds histogram" in lines
+    assert (
+        values['loan_api_request_duration_seconds_bucket{le="+Inf"}']
+        == values["loan_api_request_duration_seconds_count"]
+    )
+    buckets = [int(v) for k, v in values.items() if k.startswith("loan_api_request_duration_seconds_bucket")]
+    assert buckets == sorted(buckets)
+    assert float(values["loan_api_memory_percent"]) > 0  # present: the local stage sets 512 MB
+    assert float(values["loan_api_cpu_percent"]) >= 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("GET", "/health", None, None),
+        ("GET", "/health/ready", None, None),
+        ("GET", "/metrics", None, None),
+        ("GET", "/v1/applications/nope", None, None),
+        ("POST", "/v1/decisions", "{", "application/json"),
+        ("POST", "/v1/decisions", "{}", "text/csv"),
+        ("PUT", "/v1/applications", "{}", "application/json"),
+    ],
+)
+def test_every_response_carries_a_request_id(chalice_client, method, path, body, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = chalice_client.http.request(method, path, headers=headers, body=body or b"")
+    assert re.fullmatch(r"[0-9a-f-]{36}", response.headers["X-Request-ID"])
+    if response.status_code >= 400:
+        assert json.loads(response.body)["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_api_gateway_request_id_is_used_when_present(aws):
+    from chalice.local import LambdaContext
+
+    from app import app
+
+    event = {
+        "resource": "/health/live",
+        "path": "/health/live",
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/health/live", "httpMethod": "GET", "requestId": "apigw-req-1"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    response = app(event, LambdaContext("api_handler", 512))
+    assert response["headers"]["X-Request-ID"] == "apigw-req-1"
+
+
+def test_unexpected_exception_is_500_in_our_shape(chalice_client, monkeypatch, application):
+    def explode(payload):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "decide", explode)
+    response = post_json(chalice_client, "/v1/decisions", application)
+    body = assert_error_shape(response, 500, "internal_error")
+    assert "boom" not in json.dumps(body)
+
+
+def test_boto3_clients_honour_aws_endpoint_url(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4599")
+    clients.reset()
+    try:
+        assert clients.dynamodb_client().meta.endpoint_url == "http://127.0.0.1:4599"
+        assert clients.sqs_client().meta.endpoint_url == "http://127.0.0.1:4599"
+        assert clients.dynamodb_client() is clients.dynamodb_client()
+    finally:
+        clients.reset()
+
+
+def test_bootstrap_is_idempotent_and_matches_resources(aws):
+    from chalicelib import resources
+
+    again = bootstrap.create_tables_and_queues("local", clients.dynamodb_client(), clients.sqs_client())
+
+    assert (
+        again["tables"]
+        == aws["tables"]
+        == [resources.resource_name("local", t.suffix) for t in resources.TABLES]
+    )
+    queue_url = again["queues"][resources.resource_name("local", resources.APPLICATIONS_QUEUE.suffix)]
+    attributes = clients.sqs_client().get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])[
+        "Attributes"
+    ]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(redrive["maxReceiveCount"]) == resources.APPLICATIONS_QUEUE.max_receive_count
+    assert redrive["deadLetterTargetArn"].endswith(resources.APPLICATIONS_QUEUE.dlq_suffix)
+    assert int(attributes["VisibilityTimeout"]) == resources.APPLICATIONS_QUEUE.visibility_timeout_seconds
+    ttl = clients.dynamodb_client().describe_time_to_live(
+        TableName=resources.resource_name("local", "decision-cache")
+    )
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == resources.DECISION_CACHE_TABLE.ttl_attribute

@@ -1,0 +1,138 @@
+"""Logs carry no personal data; EMF metrics come out per invocation with route/status/outcome."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from api_test_support import post_json, receive_all, sqs_event
+
+import app
+from chalicelib.api.worker import local_lambda_context
+from chalicelib.config import get_settings
+from chalicelib.dal.clients import dynamodb_client, sqs_client
+
+
+def proxy_event(method: str, path: str, body: Any) -> dict[str, Any]:
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json"},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "requestId": str(uuid.uuid4())},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def emf_blobs(output: str) -> list[dict[str, Any]]:
+    blobs = []
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            blobs.append(json.loads(line))
+    return blobs
+
+
+IDENTITY = {
+    "applicant_name": "Ottoline Vashti-Marchbanks",
+    "pan": "OVMPK4826T",
+    "aadhaar": "4826 1937 5064",
+    "phone": "8264019375",
+    "email": "ottoline.vashti@example.net",
+}
+IDENTITY_PARTS = (
+    "Ottoline",
+    "Vashti",
+    "Marchbanks",
+    "OVMPK4826T",
+    "4826 1937 5064",
+    "482619375064",
+    "8264019375",
+)
+
+
+@pytest.fixture
+def service_log() -> Iterator[io.StringIO]:
+    """Everything the service's Powertools Logger writes (its handler's stream, swapped)."""
+    from chalicelib.observability import logger
+
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)
+    try:
+        yield buffer
+    finally:
+        logger.registered_handler.setStream(previous)
+
+
+def test_no_personal_data_in_logs_queue_or_stored_records(
+    chalice_client, application, capfd, caplog, service_log
+):
+    caplog.set_level("DEBUG")
+    applicant = {**application, **IDENTITY}
+    assert post_json(chalice_client, "/v1/decisions", applicant).status_code == 200
+    assert post_json(chalice_client, "/v1/decisions", {**applicant, "cibil_score": "bad"}).status_code == 400
+    assert post_json(chalice_client, "/v1/applications", applicant).status_code == 202
+    url = sqs_client().get_queue_url(QueueName=get_settings().applications_queue)["QueueUrl"]
+    records = receive_all(sqs_client(), url)
+    app.process_application_queue(sqs_event(*records), local_lambda_context())
+
+    captured = capfd.readouterr()
+    stored = [
+        dynamodb_client().scan(TableName=table)["Items"]
+        for table in (get_settings().decisions_table, get_settings().applications_table)
+    ]
+    places = {
+        "logs": service_log.getvalue() + captured.out + captured.err + caplog.text,
+        "queue": json.dumps([record["body"] for record in records]),
+        "tables": json.dumps(stored),
+    }
+    assert '"message":"request"' in places["logs"]  # the logs were captured at all
+    assert "OVMPK****T" in places["tables"]  # the masked PAN is what is kept
+    for where, text in places.items():
+        for part in (*IDENTITY_PARTS, IDENTITY["phone"], IDENTITY["email"]):
+            assert part not in text, f"{part!r} found in {where}"
+
+
+def test_emf_metrics_by_route_status_and_outcome(aws, application, capfd, monkeypatch):
+    from chalice.local import LambdaContext
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    monkeypatch.setenv("LOCAL_GATEWAY_EMULATION", "off")
+    context = LambdaContext("api_handler", 512)
+
+    response = app.app(proxy_event("POST", "/v1/decisions", application), context)
+
+    assert response["statusCode"] == 200
+    blobs = emf_blobs(capfd.readouterr().out)
+    request_blob = next(blob for blob in blobs if "Requests" in blob)
+    assert request_blob["route"] == "POST /v1/decisions"
+    assert request_blob["status"] == "200"
+    assert request_blob["CacheMisses"] == [1.0]  # EMF values are lists
+    assert request_blob["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LoanDecisions"
+    decision_blob = next(blob for blob in blobs if "Decisions" in blob)
+    assert decision_blob["outcome"] == json.loads(response["body"])["outcome"]
+    assert decision_blob["source"] == "sync"
+
+
+def test_exception_messages_are_withheld_from_logs(chalice_client, application, monkeypatch, service_log):
+    from chalicelib import engine
+
+    def explode(cleaned):
+        raise ValueError(f"invalid literal for int(): {IDENTITY['applicant_name']!r}")
+
+    monkeypatch.setattr(engine, "decide", explode)
+
+    response = post_json(chalice_client, "/v1/decisions", application)
+
+    assert response.status_code == 500
+    log = service_log.getvalue()
+    assert "builtins.ValueError" in log  # the type and the traceback are kept
+    assert "explode" in log
+    assert "Ottoline" not in log and "Ottoline" not in response.body.decode()

@@ -1,0 +1,147 @@
+"""Masks exactly as the original system's (SEED.md), keyed hashes, log redaction."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+
+from chalicelib.privacy import (
+    PersonalDataRedactingFilter,
+    applicant_reference,
+    hash_identity,
+    mask_aadhaar,
+    mask_email,
+    mask_name,
+    mask_pan,
+    mask_personal_fields,
+    mask_phone,
+    redact_text,
+)
+
+KEY = b"test-key"
+
+
+def test_masks_match_the_original_examples() -> None:
+    assert mask_pan("ABCDE1234F") == "ABCDE****F"
+    assert mask_aadhaar("9876 5432 1234") == "****-****-1234"
+    assert mask_aadhaar("987654321234") == "****-****-1234"
+    assert mask_phone("9876543210") == "******3210"
+    assert mask_email("arjun.kumar@domain") == "a****r@domain"
+    assert mask_name("Amit Kumar") == "A*** K****"
+
+
+def test_phone_country_code_is_dropped_not_kept() -> None:
+    assert mask_phone("+91 98765 43210") == "******3210"
+
+
+def test_pan_is_normalised_before_masking() -> None:
+    assert mask_pan(" abcde1234f ") == "ABCDE****F"
+
+
+@pytest.mark.parametrize(
+    ("mask", "value"),
+    [
+        (mask_pan, "NOTAPAN"),
+        (mask_pan, "ABCDE12345"),
+        (mask_aadhaar, "12345"),
+        (mask_phone, "12345"),
+        (mask_email, "no-at-sign"),
+        (mask_email, "@domain"),
+    ],
+)
+def test_malformed_values_are_fully_masked(mask, value: str) -> None:
+    masked = mask(value)
+    assert set(masked) == {"*"}
+    assert value not in masked
+
+
+def test_short_email_local_part_keeps_only_first_letter() -> None:
+    assert mask_email("ab@x.in") == "a****@x.in"
+
+
+def test_hash_is_keyed_and_normalised() -> None:
+    assert hash_identity("pan", "abcde1234f", key=KEY) == hash_identity("pan", "ABCDE1234F ", key=KEY)
+    assert hash_identity("aadhaar", "1234 5678 9012", key=KEY) == hash_identity(
+        "aadhaar", "1234-5678-9012", key=KEY
+    )
+    assert hash_identity("pan", "ABCDE1234F", key=KEY) != hash_identity("pan", "ABCDE1234F", key=b"other")
+    # The field is part of the message: equal strings in different fields do not collide.
+    assert hash_identity("pan", "X", key=KEY) != hash_identity("applicant_id", "X", key=KEY)
+    digest = hash_identity("pan", "ABCDE1234F", key=KEY)
+    assert len(digest) == 64 and int(digest, 16) >= 0
+
+
+def test_hash_uses_environment_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PII_HASH_KEY", "one")
+    first = hash_identity("pan", "ABCDE1234F")
+    monkeypatch.setenv("PII_HASH_KEY", "two")
+    assert hash_identity("pan", "ABCDE1234F") != first
+
+
+def test_mask_personal_fields_returns_masked_copy_with_reference() -> None:
+    application = {
+        "applicant_name": "Amit Kumar",
+        "pan": "ABCDE1234F",
+        "aadhaar": "1234 5678 9012",
+        "phone": "9876543210",
+        "email": "arjun.kumar@domain",
+        "cibil_score": 750,
+    }
+    original = dict(application)
+    masked = mask_personal_fields(application)
+    assert application == original  # not mutated
+    assert masked == {
+        "applicant_name": "A*** K****",
+        "pan": "ABCDE****F",
+        "aadhaar": "****-****-9012",
+        "phone": "******3210",
+        "email": "a****r@domain",
+        "cibil_score": 750,
+        "applicant_ref": hash_identity("pan", "ABCDE1234F"),
+    }
+
+
+def test_reference_falls_back_through_identifiers() -> None:
+    assert applicant_reference({"aadhaar": "123456789012"}, key=KEY) == hash_identity(
+        "aadhaar", "123456789012", key=KEY
+    )
+    assert applicant_reference({"applicant_id": "APP100001"}, key=KEY) == hash_identity(
+        "applicant_id", "APP100001", key=KEY
+    )
+    assert applicant_reference({"cibil_score": 700}) is None
+    assert mask_personal_fields({"cibil_score": 700}) == {"cibil_score": 700, "applicant_ref": None}
+
+
+def test_non_string_personal_values_are_masked_not_kept() -> None:
+    masked = mask_personal_fields({"pan": 1234567890, "phone": None})
+    assert masked["pan"] == "********"
+    assert masked["phone"] is None
+
+
+def test_redact_text_removes_identity_numbers() -> None:
+    text = "pan ABCDE1234F aadhaar 1234 5678 9012 phone +91 9876543210 mail a.b@example.com ok 750"
+    redacted = redact_text(text)
+    for secret in ("ABCDE1234F", "1234 5678 9012", "9876543210", "a.b@example.com"):
+        assert secret not in redacted
+    assert "[PAN]" in redacted and "[AADHAAR]" in redacted and "[PHONE]" in redacted
+    assert "[EMAIL]" in redacted and "750" in redacted
+
+
+def test_logging_filter_redacts_formatted_messages() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(PersonalDataRedactingFilter())
+    log = logging.getLogger("test_edge_privacy.filter")
+    log.addHandler(handler)
+    log.propagate = False
+    try:
+        log.warning("applicant %s with %s", "ABCDE1234F", "x@example.org")
+        log.warning({"structured": "kept as a dict"})
+    finally:
+        log.removeHandler(handler)
+    output = stream.getvalue()
+    assert "ABCDE1234F" not in output and "x@example.org" not in output
+    assert "applicant [PAN] with [EMAIL]" in output
+    assert "kept as a dict" in output
