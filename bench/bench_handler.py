@@ -91,6 +91,7 @@ class InMemoryLoanStore:
         if application is None or application["status"] != "PENDING":
             return False
         application.update(status="DECIDED", decision=json.dumps(decision_record["decision"]))
+        application["applicant"] = json.dumps(decision_record["applicant"])
         self.put_decision(decision_record)
         return True
 
@@ -186,6 +187,7 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
         from app import app, process_application_queue
         from chalicelib.api.applications import queue_message
         from chalicelib.api.worker import local_lambda_context
+        from chalicelib.privacy import mask_personal_fields
 
         context = LambdaContext("api_handler", 512, max_runtime_ms=10_000)
 
@@ -224,6 +226,7 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
             assert response["statusCode"] == 200 and (i < 0 or '"cache": "hit"' in response["body"])
 
         cleaned = engine.validate_application(application)
+        masked, submitted_at = mask_personal_fields(cleaned), "2026-01-01T00:00:00.000Z"
 
         def worker_batches(count: int) -> Iterator[dict[str, Any]]:
             """``count`` batches of WORKER_BATCH queued messages, their applications PENDING."""
@@ -232,8 +235,10 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
                 records = []
                 for _ in range(WORKER_BATCH):
                     application_id = str(uuid.uuid4())
-                    store.create_pending_application(application_id, {}, "2026-01-01T00:00:00.000Z")
-                    records.append(sqs_record(json.dumps(queue_message(application_id, cleaned, None))))
+                    store.create_pending_application(application_id, masked, submitted_at)
+                    records.append(
+                        sqs_record(json.dumps(queue_message(application_id, cleaned, masked, submitted_at)))
+                    )
                 yield {"Records": records}
 
         def worker_case(batches: Iterator[dict[str, Any]]) -> Callable[[int], None]:

@@ -7,8 +7,15 @@ visible again (the event source mapping needs ``ReportBatchItemFailures``). A me
 failing is moved to the dead-letter queue by SQS after ``maxReceiveCount`` receives; on that last
 receive the application is also marked FAILED so its status URL stops saying PENDING.
 
-Redelivery is harmless: the decision is written with a condition on PENDING, so an application
-that is already DECIDED (or FAILED, or unknown) is acknowledged without a second decision.
+Redelivery is harmless: the first decision-log record written (under an id derived from the
+application id) is THE decision, and the application goes PENDING -> DECIDED with it on condition
+that it is still PENDING (``chalicelib.dal.aws.DynamoDBLoanStore.record_application_decision``), so
+an application that is already DECIDED (or FAILED, or unknown) is acknowledged without a second
+decision.
+
+Message body (written by ``chalicelib.api.applications.queue_message``): ``{"application_id",
+"application" (no personal fields), "applicant" (masked, as stored), "submitted_at"}``; anything
+else is a poison message.
 
 Invoking it outside Lambda (the devstack poller): call the decorated function in ``app.py`` with a
 Lambda-shaped SQS event and a Lambda context, exactly as Lambda does::
@@ -41,8 +48,8 @@ from chalicelib.observability import count, count_decision, logger, mark_invocat
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-# Decision ids of asynchronous decisions are derived from the application id, so even a retried
-# transaction cannot store the same application's decision under two ids.
+# Decision ids of asynchronous decisions are derived from the application id, so every delivery of
+# one application's message writes (at most) the same decision-log record.
 _DECISION_NAMESPACE = uuid.UUID("6f1f7a2e-3c1b-4f53-9a55-4d6f0b8e2a10")
 
 

@@ -49,13 +49,13 @@ class LoanStore(Protocol):
     def get_application(self, application_id: str) -> JsonDict | None: ...
 
     def record_application_decision(self, application_id: str, decided: JsonDict) -> bool:
-        """PENDING -> DECIDED: the whole application record from ``decided`` (decision_id,
-        created_at, decision, applicant (masked), submitted_at), then the decision-log record.
+        """Record the decision of a queued application: ``decided`` holds decision_id, created_at,
+        decision, applicant (masked) and submitted_at.
 
-        Returns True only for the call that decided. False when the application is not PENDING any
-        more (already DECIDED, FAILED or unknown): nothing is decided again, so a redelivered
-        message never produces a second decision; for a DECIDED one the decision-log record is
-        (re)written under the same id if it is missing.
+        The decision-log record is written first (if absent) and the application then goes
+        PENDING -> DECIDED with the decision of THAT record. Returns True only for the call that
+        made the application DECIDED; False when it was not PENDING any more (already DECIDED,
+        FAILED or unknown), so a redelivered message never produces a second decision.
         """
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:

@@ -168,23 +168,60 @@ class DynamoDBLoanStore:
 
     def record_application_decision(self, application_id: str, decided: JsonDict) -> bool:
         # Two single-item writes instead of a transaction (moto deep-copies both tables on every
-        # TransactWriteItems, so a burst through the local stack would slow down quadratically;
-        # in AWS a transaction also costs twice the write capacity):
-        # 1. the whole DECIDED application, put on condition that it is still PENDING: THE decision,
-        #    made at most once (a PutItem, not an UpdateItem: moto parses update expressions
-        #    slowly, ~3x a put, and the message carries everything the record holds);
-        # 2. the decision-log record, derived from what step 1 stored, under the application's own
-        #    decision id: repeating it (redelivery after a crash in between) repairs a missing
-        #    record and can never create a second one.
-        item: dict[str, Any] | None = {
-            "application_id": {"S": application_id},
-            "status": {"S": DECIDED},
-            "submitted_at": {"S": decided["submitted_at"]},
-            "applicant": {"S": _dumps(decided["applicant"])},
-            "decision": {"S": _dumps(decided["decision"])},
-            "decision_id": {"S": decided["decision_id"]},
-            "decided_at": {"S": decided["created_at"]},
-        }
+        # TransactWriteItems, so a burst through the local stack slowed down quadratically; in AWS
+        # a transaction also costs twice the write capacity). The order keeps the invariants:
+        # 1. the decision-log record, put if absent under the application's own decision id: the
+        #    FIRST record written is the decision (a redelivery reads it back instead of using its
+        #    own, so even a model deployed in between cannot produce a second decision);
+        # 2. the DECIDED application carrying that decision, on condition it is still PENDING.
+        # A crash between 1 and 2 leaves the application PENDING; its redelivery completes step 2.
+        # So DECIDED always has its log record, and each application has at most one decision.
+        record = self._decision_item(
+            {
+                "decision_id": decided["decision_id"],
+                "created_at": decided["created_at"],
+                "source": "async",
+                "applicant": decided["applicant"],
+                "decision": decided["decision"],
+                "application_id": application_id,
+            }
+        )
+        if not self._put_if_absent(self._decisions_table, record, "decision_id"):
+            existing = _guarded(
+                "dynamodb",
+                lambda: self._ddb.get_item(
+                    TableName=self._decisions_table,
+                    Key={"decision_id": record["decision_id"]},
+                    ConsistentRead=True,
+                ),
+            ).get("Item")
+            record = existing or record
+        return self._put_decided_application(
+            {
+                "application_id": {"S": application_id},
+                "status": {"S": DECIDED},
+                "submitted_at": {"S": decided["submitted_at"]},
+                "applicant": record["applicant"],
+                "decision": record["decision"],
+                "decision_id": record["decision_id"],
+                "decided_at": record["created_at"],
+            }
+        )
+
+    def _put_if_absent(self, table: str, item: dict[str, Any], key: str) -> bool:
+        try:
+            self._ddb.put_item(TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key})")
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+        return True
+
+    def _put_decided_application(self, item: dict[str, Any]) -> bool:
+        """The whole DECIDED record, if the application is still PENDING (a PutItem: moto parses
+        update expressions ~3x slower than a put, and the caller has every attribute anyway)."""
         try:
             self._ddb.put_item(
                 TableName=self._applications_table,
@@ -193,53 +230,13 @@ class DynamoDBLoanStore:
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":pending": {"S": PENDING}},
             )
-            decided_now = True
         except ClientError as error:
-            if _error_code(error) != "ConditionalCheckFailedException":
-                raise DependencyUnavailable("dynamodb", _error_code(error)) from error
-            item, decided_now = self._application_item(application_id), False
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
         except BotoCoreError as error:
             raise DependencyUnavailable("dynamodb", type(error).__name__) from error
-        if item is not None and item["status"]["S"] == DECIDED:
-            self._put_decision_of(item)
-        return decided_now
-
-    def _application_item(self, application_id: str) -> dict[str, Any] | None:
-        response = _guarded(
-            "dynamodb",
-            lambda: self._ddb.get_item(
-                TableName=self._applications_table,
-                Key={"application_id": {"S": application_id}},
-                ConsistentRead=True,
-            ),
-        )
-        return response.get("Item")
-
-    def _put_decision_of(self, application: dict[str, Any]) -> None:
-        """The decision-log record of a DECIDED application (a no-op when it is already there)."""
-        decision = json.loads(application["decision"]["S"])
-        item = {
-            "decision_id": application["decision_id"],
-            "created_at": application["decided_at"],
-            "source": {"S": "async"},
-            "outcome": {"S": decision["outcome"]},
-            "model_version": {"S": decision["model"]["version"]},
-            "cached": {"BOOL": False},
-            "applicant": application["applicant"],
-            "decision": application["decision"],
-            "application_id": application["application_id"],
-        }
-        try:
-            self._ddb.put_item(
-                TableName=self._decisions_table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(decision_id)",
-            )
-        except ClientError as error:
-            if _error_code(error) != "ConditionalCheckFailedException":
-                raise DependencyUnavailable("dynamodb", _error_code(error)) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+        return True
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
         try:

@@ -145,7 +145,7 @@ APPLICATION_FIELDS: dict[str, FieldSpec] = {
         "Aadhaar number: 12 digits, optionally grouped 4-4-4 by spaces or hyphens",
         required=False,
         personal=True,
-        pattern=r"[2-9][0-9]{3}([ -]?)[0-9]{4}\1[0-9]{4}",
+        pattern=r"[2-9][0-9]{3}(?:[0-9]{8}| [0-9]{4} [0-9]{4}|-[0-9]{4}-[0-9]{4})",
     ),
     "phone": FieldSpec(
         "string",

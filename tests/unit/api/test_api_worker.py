@@ -28,6 +28,10 @@ def submit(client, payload) -> str:
     return json.loads(response.body)["application_id"]
 
 
+def receive_all_bodies() -> list[dict]:
+    return [json.loads(record["body"]) for record in receive_all(sqs_client(), queue_url())]
+
+
 def run_worker(event: dict) -> dict:
     return app.process_application_queue(event, local_lambda_context())
 
@@ -70,11 +74,17 @@ def test_poison_message_is_a_batch_item_failure_and_others_succeed(chalice_clien
     unparseable = sqs_record("{not json")
     invalid = sqs_record(json.dumps({"application_id": "x-1", "application": {"age": "old"}}))
     no_id = sqs_record(json.dumps({"application": {}}))
+    no_applicant = sqs_record(json.dumps({**json.loads(good["body"]), "applicant": None}))
 
-    result = run_worker(sqs_event(unparseable, good, invalid, no_id))
+    result = run_worker(sqs_event(unparseable, good, invalid, no_id, no_applicant))
 
     failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
-    assert failed == {unparseable["messageId"], invalid["messageId"], no_id["messageId"]}
+    assert failed == {
+        unparseable["messageId"],
+        invalid["messageId"],
+        no_id["messageId"],
+        no_applicant["messageId"],
+    }
     status = json.loads(chalice_client.http.get(f"/v1/applications/{application_id}").body)
     assert status["status"] == "DECIDED"
 
@@ -89,8 +99,8 @@ def test_whole_batch_failing_is_reported_not_raised(aws):
 
 def test_poison_on_last_receive_marks_application_failed(chalice_client, application):
     application_id = submit(chalice_client, application)
-    receive_all(sqs_client(), queue_url())
-    body = json.dumps({"application_id": application_id, "application": {"age": "not a number"}})
+    [queued] = receive_all_bodies()
+    body = json.dumps({**queued, "application": {**queued["application"], "age": "not a number"}})
     before_last = sqs_record(body, receive_count=resources.APPLICATIONS_QUEUE.max_receive_count - 1)
     last = sqs_record(body, receive_count=resources.APPLICATIONS_QUEUE.max_receive_count)
 
@@ -102,7 +112,7 @@ def test_poison_on_last_receive_marks_application_failed(chalice_client, applica
 
     status = json.loads(chalice_client.http.get(f"/v1/applications/{application_id}").body)
     assert status["status"] == "FAILED"
-    assert "age" in status["failure"]
+    assert status["failure"] == "invalid application: age"
 
 
 def test_worker_subscribes_to_the_stage_queue_with_resources_numbers():
@@ -112,37 +122,42 @@ def test_worker_subscribes_to_the_stage_queue_with_resources_numbers():
     assert config.maximum_batching_window_in_seconds == resources.APPLICATIONS_QUEUE.batching_window_seconds
 
 
-def test_crash_between_decision_and_log_record_is_repaired_on_redelivery(
+def test_crash_between_the_two_writes_is_completed_with_the_first_decision(
     chalice_client, application, monkeypatch
 ):
-    from chalicelib import dal
+    from chalicelib import dal, engine
     from chalicelib.dal import DependencyUnavailable
 
     application_id = submit(chalice_client, application)
     [record] = receive_all(sqs_client(), queue_url())
     store = dal.get_store()
-    write_log_record = store._put_decision_of
-    attempts: list[str] = []
+    put_decided = store._put_decided_application
+    attempts: list[int] = []
 
     def crash_on_first_attempt(item):
-        attempts.append(item["decision_id"]["S"])
+        attempts.append(1)
         if len(attempts) == 1:
             raise DependencyUnavailable("dynamodb", "simulated crash")
-        write_log_record(item)
+        return put_decided(item)
 
-    monkeypatch.setattr(store, "_put_decision_of", crash_on_first_attempt)
+    monkeypatch.setattr(store, "_put_decided_application", crash_on_first_attempt)
 
     first = run_worker(sqs_event(record))
     assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
-    after_crash = json.loads(chalice_client.http.get(f"/v1/applications/{application_id}").body)
-    assert after_crash["status"] == "DECIDED"
-    assert decisions_for(application_id) == []
+    assert (
+        json.loads(chalice_client.http.get(f"/v1/applications/{application_id}").body)["status"] == "PENDING"
+    )
+    [logged] = decisions_for(application_id)
 
+    # Redelivered after a new model was deployed: the application still gets the FIRST decision.
+    real_decide = engine.decide
+    monkeypatch.setattr(engine, "decide", lambda cleaned: {**real_decide(cleaned), "outcome": "other-model"})
     redelivered = sqs_record(record["body"], receive_count=2, message_id=record["messageId"])
     assert run_worker(sqs_event(redelivered)) == {"batchItemFailures": []}
 
     final = json.loads(chalice_client.http.get(f"/v1/applications/{application_id}").body)
-    assert final == after_crash  # decided once: the redelivery did not decide again
-    [logged] = decisions_for(application_id)
-    assert logged["decision_id"]["S"] == final["decision_id"] == attempts[0] == attempts[1]
-    assert json.loads(logged["decision"]["S"]) == final["decision"]
+    assert final["status"] == "DECIDED"
+    assert final["decision"] == json.loads(logged["decision"]["S"])
+    assert final["decision"]["outcome"] != "other-model"
+    assert final["decision_id"] == logged["decision_id"]["S"]
+    assert len(decisions_for(application_id)) == 1

@@ -210,7 +210,12 @@ def test_reapply_timeline(priorities: list[str], months: int) -> None:
 
 def test_protected_and_unused_fields_do_not_change_the_decision() -> None:
     base = decision(cibil_score=655)
-    for changes in ({"gender": "Male"}, {"marital_status": "Single"}, {"city": "Delhi"}):
+    for changes in (
+        {"gender": "Male"},
+        {"marital_status": "Single"},
+        {"city": "Delhi"},
+        {"applicant_name": "Rahul Chauhan", "pan": "ABCDE1234F", "phone": "9876543210"},
+    ):
         assert decision(cibil_score=655, **changes) == base
 
 

@@ -134,3 +134,23 @@ def test_held_out_metrics_meet_the_targets() -> None:
     test = load_model().document["metrics"]["test"]
     assert test["auc"] >= 0.995
     assert test["brier"] <= 0.025
+
+
+def test_the_artifact_is_read_lazily_once_per_process() -> None:
+    code = (
+        "import sys\n"
+        "from chalicelib.engine import decide, model_info\n"
+        "from chalicelib.engine.artifact import load_model\n"
+        "sys.path.insert(0, 'tests/unit/engine')\n"
+        "from engine_test_support import strong_application\n"
+        "before = load_model.cache_info().currsize\n"
+        "decide(strong_application())\n"
+        "first = load_model()\n"
+        "decide(strong_application(cibil_score=640))\n"
+        "model_info()\n"
+        "print(before, load_model.cache_info().misses, load_model() is first)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["0", "1", "True"]
