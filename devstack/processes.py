@@ -149,9 +149,10 @@ class ManagedProcess:
 
 
 def start_moto_server(host: str, port: int, env: Mapping[str, str], log_path: Path | None) -> ManagedProcess:
+    # devstack.moto_server: moto_server with DynamoDB requests serialised (see its docstring).
     process = ManagedProcess(
         "moto",
-        [str(VENV_BIN / "moto_server"), "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "devstack.moto_server", "-H", host, "-p", str(port)],
         env=env,
         log_path=log_path,
     )

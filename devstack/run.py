@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             gateway_emulation=not args.no_gateway_emulation,
         )
     )
+    # Explicit for SIGINT too: a shell starting us in the background leaves SIGINT ignored.
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     exit_code = 0
     try:

@@ -42,7 +42,12 @@ def live() -> Response:
 
 
 def dependency_checks() -> list[DependencyCheck]:
-    return dal.get_store().check() + dal.get_queue().check()
+    """DynamoDB and SQS probed at the same time (see ``DynamoDBLoanStore.check``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        queue_checks = pool.submit(dal.get_queue().check)
+        return dal.get_store().check() + queue_checks.result()
 
 
 def _check_dict(check: DependencyCheck) -> dict[str, Any]:

@@ -37,6 +37,7 @@ same code runs locally and on Lambda. The context must look like Lambda's (Power
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,13 @@ if TYPE_CHECKING:
 # Decision ids of asynchronous decisions are derived from the application id, so every delivery of
 # one application's message writes (at most) the same decision-log record.
 _DECISION_NAMESPACE = uuid.UUID("6f1f7a2e-3c1b-4f53-9a55-4d6f0b8e2a10")
+
+
+class _BatchState(threading.local):
+    dependency_down: str | None = None  # set when DynamoDB failed earlier in the current batch
+
+
+_batch = _BatchState()
 
 
 class PoisonMessage(Exception):
@@ -110,7 +118,16 @@ def handle_record(record: SQSRecord) -> None:
         "submitted_at": queued.submitted_at,
     }
     # DependencyUnavailable propagates: the message is retried later.
-    if dal.get_store().record_application_decision(queued.application_id, decided):
+    if _batch.dependency_down is not None:
+        # Fail fast: each further record would wait for the same timeouts, and ten of them would
+        # outlast the Lambda timeout (then the whole batch is retried, not just these records).
+        raise dal.DependencyUnavailable(_batch.dependency_down, "failed earlier in this batch")
+    try:
+        decided_now = dal.get_store().record_application_decision(queued.application_id, decided)
+    except dal.DependencyUnavailable as error:
+        _batch.dependency_down = error.dependency
+        raise
+    if decided_now:
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
@@ -142,6 +159,7 @@ def process_batch(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
     mark_invocation()
+    _batch.dependency_down = None
     # A batch where every record fails is reported like any other (all ids listed) instead of
     # raising, so the local poller and Lambda see the same answer.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -263,19 +263,25 @@ class DynamoDBLoanStore:
 
     # -- readiness --------------------------------------------------------------------------------
     def check(self) -> list[DependencyCheck]:
-        return [
-            _timed_check(
+        """One probe read per table, concurrently: against an endpoint that hangs, three
+        sequential probes (each up to its timeouts x attempts) would outlast the Lambda timeout."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def probe(table: str, key: str) -> DependencyCheck:
+            return _timed_check(
                 f"dynamodb:{table}",
-                lambda table=table, key=key: self._ddb.get_item(
+                lambda: self._ddb.get_item(
                     TableName=table, Key={key: {"S": _PROBE_KEY}}, ProjectionExpression=key
                 ),
             )
-            for table, key in (
-                (self._cache_table, "cache_key"),
-                (self._decisions_table, "decision_id"),
-                (self._applications_table, "application_id"),
-            )
-        ]
+
+        tables = (
+            (self._cache_table, "cache_key"),
+            (self._decisions_table, "decision_id"),
+            (self._applications_table, "application_id"),
+        )
+        with ThreadPoolExecutor(max_workers=len(tables)) as pool:
+            return list(pool.map(lambda spec: probe(*spec), tables))
 
 
 class SQSApplicationQueue:

@@ -161,3 +161,40 @@ def test_crash_between_the_two_writes_is_completed_with_the_first_decision(
     assert final["decision"]["outcome"] != "other-model"
     assert final["decision_id"] == logged["decision_id"]["S"]
     assert len(decisions_for(application_id)) == 1
+
+
+def test_dynamodb_down_fails_the_rest_of_the_batch_fast(
+    chalice_client, application, other_application, unreachable_client, monkeypatch
+):
+    from chalicelib import dal
+    from chalicelib.dal.aws import DynamoDBLoanStore
+
+    submit(chalice_client, application)
+    submit(chalice_client, other_application)
+    records = receive_all(sqs_client(), queue_url())
+    settings = get_settings()
+    down = DynamoDBLoanStore(
+        unreachable_client("dynamodb"),
+        settings.decision_cache_table,
+        settings.decisions_table,
+        settings.applications_table,
+    )
+    calls: list[str] = []
+    real_record = down.record_application_decision
+
+    def counted(application_id, decided):
+        calls.append(application_id)
+        return real_record(application_id, decided)
+
+    monkeypatch.setattr(down, "record_application_decision", counted)
+    dal.use(store=down)
+
+    result = run_worker(sqs_event(*records))
+
+    assert {failure["itemIdentifier"] for failure in result["batchItemFailures"]} == {
+        record["messageId"] for record in records
+    }
+    assert len(calls) == 1  # the second record did not wait for the same timeouts again
+    dal.use()
+    # The next batch starts afresh: with DynamoDB back, both are decided.
+    assert run_worker(sqs_event(*records)) == {"batchItemFailures": []}
