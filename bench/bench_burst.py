@@ -27,13 +27,16 @@ Run: ``python -m bench.bench_burst [--count 10000] [--workers 4] [--clients 16]`
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from chalicelib.resources import APPLICATIONS_QUEUE
+from chalicelib.dal.bootstrap import create_tables_and_queues
+from chalicelib.resources import APPLICATIONS_QUEUE, TABLES, resource_name
 from devstack.burst import (
     count_decided,
     decided_at_span,
@@ -44,9 +47,11 @@ from devstack.burst import (
     submit_all,
     verify,
 )
+from devstack.lambda_events import sqs_event, worker_context
 from devstack.processes import free_port, wait_until
 from devstack.samples import applications
 from devstack.stack import DevStack, DevStackConfig
+from devstack.stage_env import WORKER_FUNCTION_NAME
 
 # Poison messages need maxReceiveCount receives, each after the visibility timeout: the queue's own
 # timeout (minutes) would make the benchmark wait most of an hour. Only for runs with poison.
@@ -65,12 +70,70 @@ def baseline_scoring_rate(batch_size: int, batches: int = 200) -> float:
     return len(payloads) / (time.perf_counter() - started)
 
 
+def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
+    """Decisions/s of ONE worker without the queue: ``app.process_application_queue`` called in this
+    process with Lambda-shaped batches, writing to DynamoDB on the stack's moto server.
+
+    Uses a separate set of tables (stage ``bench-baseline``) so the burst's tables hold only the burst.
+    """
+    stage = "bench-baseline"
+    create_tables_and_queues(stage, stack.client("dynamodb"), stack.client("sqs"))
+    env = stack.env(WORKER_FUNCTION_NAME, {"LOG_LEVEL": "WARNING"})
+    env.update({spec.env_var: resource_name(stage, spec.suffix) for spec in TABLES})
+    env[APPLICATIONS_QUEUE.env_var] = resource_name(stage, APPLICATIONS_QUEUE.suffix)
+    os.environ.update(env)  # this process only runs the benchmark
+    import app
+    from chalicelib import dal
+    from chalicelib.api.applications import queue_message
+
+    store = dal.get_store()
+    batch_size = APPLICATIONS_QUEUE.batch_size
+    events = []
+    for start in range(0, batch_size * batches, batch_size):
+        messages = []
+        for payload in applications(start + batch_size, with_personal_data=False)[start:]:
+            application_id = str(uuid.uuid4())
+            submitted_at = "2026-01-01T00:00:00.000Z"
+            store.create_pending_application(application_id, {}, submitted_at)
+            body = json.dumps(queue_message(application_id, payload, {}, submitted_at))
+            messages.append(
+                {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "-", "Body": body, "Attributes": {}}
+            )
+        events.append(sqs_event(messages, f"arn:aws:sqs:local:{stage}", stack.client("sqs").meta.region_name))
+    started = time.perf_counter()
+    for event in events:
+        response = app.process_application_queue(event, worker_context(stage, "local"))
+        if response.get("batchItemFailures"):
+            raise RuntimeError(f"baseline batch failed: {response}")
+    return batch_size * batches / (time.perf_counter() - started)
+
+
+def cpu_seconds_by_process(stack: DevStack) -> dict[str, float]:
+    """CPU seconds (user + system) each child of our own stack has used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for process in stack.processes():
+        try:
+            fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = "sqs-poller" if process.name.startswith("sqs-poller") else process.name
+        if process is stack.moto_sqs:
+            kind = "moto-sqs"
+        elif process is stack.moto:
+            kind = "moto-dynamodb"
+        used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    own = os.times()
+    used["bench-clients"] = own.user + own.system  # this process: the HTTP client threads, polling
+    return used
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=10_000, help="submissions over HTTP")
-    parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP client threads")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP client threads")
     parser.add_argument("--workers", type=int, default=4, help="queue worker processes")
     parser.add_argument(
         "--duplicate-ratio", type=float, default=0.0, help="e.g. 0.2: repeated Idempotency-Keys"
@@ -121,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         api_url, own_stack = stack.api_url, True
         headers = {"Content-Type": "application/json"}
     try:
+        if own_stack:
+            handler_rate = baseline_worker_handler_rate(stack)
+            label = "one worker in-process, DynamoDB on moto, no queue:"
+            print(f"  baseline  {label} {handler_rate:5.0f} decisions/s")
         return run(args, stack, api_url, headers, own_stack, poison_count, baseline)
     finally:
         if own_stack:
@@ -144,6 +211,7 @@ def run(
     submissions = plan_submissions(args.count, args.duplicate_ratio)
     if own_stack and not args.prefill:
         stack.start_workers()
+    cpu_before = cpu_seconds_by_process(stack)
     burst_started = time.perf_counter()
     submitted = submit_all(api_url, headers, submissions, args.clients)
     accepted_ids = set(submitted.accepted.values())
@@ -158,16 +226,34 @@ def run(
     drain_started = time.perf_counter()
     if own_stack and args.prefill:
         stack.start_workers()
+    progress = {"decided": -1, "since": time.monotonic()}
+
+    def drained() -> bool:
+        # Scanning the table is costly in moto (and blocks its DynamoDB, which serves one request at
+        # a time): only count once the queue is empty, i.e. every message was settled.
+        depth = queue_depth(sqs, queue_url)
+        if depth:
+            print(f"    ... {depth} messages on the queue")
+            progress.update(since=time.monotonic())
+            return False
+        decided = count_decided(dynamodb, names["APPLICATIONS_TABLE"])
+        print(f"    ... {decided} DECIDED, queue empty")
+        if decided != progress["decided"]:
+            progress.update(decided=decided, since=time.monotonic())
+        elif time.monotonic() - progress["since"] > args.stall_seconds:
+            print(f"  STALLED   nothing decided for {args.stall_seconds:.0f} s and the queue is empty")
+            return True  # the verification below names what is missing
+        return decided >= len(accepted_ids)
+
     wait_until(
-        lambda: (
-            count_decided(dynamodb, names["APPLICATIONS_TABLE"]) >= len(accepted_ids)
-            and (not poison or queue_depth(sqs, queue_url) == 0)
-        ),
+        drained,
         args.drain_timeout,
         "every accepted application DECIDED and the queue empty",
         interval=5.0,
     )
     finished = time.perf_counter()
+    cpu_after = cpu_seconds_by_process(stack)
+    cpu_used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_after.items()}
     span = decided_at_span(dynamodb, names["APPLICATIONS_TABLE"], accepted_ids)
     drain = finished - drain_started
     if own_stack and args.prefill:
@@ -185,6 +271,12 @@ def run(
         )
     print(f"  total     first submit -> all DECIDED: {finished - burst_started:.1f} s")
 
+    if cpu_used and accepted_ids:
+        per_application = ", ".join(
+            f"{name} {seconds * 1000 / len(accepted_ids):.1f}" for name, seconds in sorted(cpu_used.items())
+        )
+        print(f"  cpu       ms of CPU per accepted application: {per_application}")
+        print(f"            (this machine has {os.cpu_count()} cores)")
     check = verify(dynamodb, names, accepted_ids)
     dead_lettered = dlq_bodies(sqs, dlq_url, len(poison)) if poison else set()
     print(

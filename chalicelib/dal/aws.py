@@ -41,6 +41,20 @@ def _guarded(dependency: str, call: Callable[[], T]) -> T:
         raise DependencyUnavailable(dependency, cause) from error
 
 
+def _conditional_write(call: Callable[[], object]) -> bool:
+    """Run a conditional DynamoDB write: False when its condition does not hold (not a failure of
+    DynamoDB); any other error is ``DependencyUnavailable`` as in ``_guarded``."""
+    try:
+        call()
+    except ClientError as error:
+        if _error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+    except BotoCoreError as error:
+        raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+    return True
+
+
 def _timed_check(name: str, call: Callable[[], object]) -> DependencyCheck:
     started = time.perf_counter()
     try:
@@ -209,38 +223,28 @@ class DynamoDBLoanStore:
         )
 
     def _put_if_absent(self, table: str, item: dict[str, Any], key: str) -> bool:
-        try:
-            self._ddb.put_item(TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key})")
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
-        return True
+        return _conditional_write(
+            lambda: self._ddb.put_item(
+                TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key})"
+            )
+        )
 
     def _put_decided_application(self, item: dict[str, Any]) -> bool:
         """The whole DECIDED record, if the application is still PENDING (a PutItem: moto parses
         update expressions ~3x slower than a put, and the caller has every attribute anyway)."""
-        try:
-            self._ddb.put_item(
+        return _conditional_write(
+            lambda: self._ddb.put_item(
                 TableName=self._applications_table,
                 Item=item,
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":pending": {"S": PENDING}},
             )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
-        return True
+        )
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
-        try:
-            self._ddb.update_item(
+        return _conditional_write(
+            lambda: self._ddb.update_item(
                 TableName=self._applications_table,
                 Key={"application_id": {"S": application_id}},
                 UpdateExpression="SET #s = :failed, failure = :p, failed_at = :t",
@@ -253,13 +257,7 @@ class DynamoDBLoanStore:
                     ":t": {"S": failed_at},
                 },
             )
-        except ClientError as error:
-            if _error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
-        return True
+        )
 
     # -- readiness --------------------------------------------------------------------------------
     def check(self) -> list[DependencyCheck]:

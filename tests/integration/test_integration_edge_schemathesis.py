@@ -7,6 +7,10 @@ not_a_server_error, status_code_conformance, response_schema_conformance, conten
 Positive and negative data; a fixed seed so CI is reproducible (SCHEMATHESIS_SEED overrides it,
 SCHEMATHESIS_MAX_EXAMPLES raises the per-operation budget for a deeper local run).
 
+Every generated request the API would accept an Idempotency-Key for gets a fresh one (the hook in
+schemathesis_unique_idempotency_keys.py), so generated bodies reach validation and scoring instead of
+colliding on a reused key.
+
 Prints the number of generated test cases, requests sent and responses by status: the figures the
 project reports.
 """
@@ -37,6 +41,8 @@ CHECKS = (
 MIN_GENERATED = 300
 MAX_EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261126"))
+UNIQUE_IDEMPOTENCY_KEYS_HOOK = Path(__file__).with_name("schemathesis_unique_idempotency_keys.py")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # The coverage phase also sends methods no route declares. chalice local's HTTP server answers TRACE
 # and QUERY itself with a 501 HTML page before the app runs (it has no handler for them); API Gateway
@@ -111,8 +117,16 @@ def test_generated_requests_never_break_the_contract(
         "--report-har-path",
         str(report_har),
     ]
+    # The hook imports the API's own key rule from chalicelib: the project root goes on the path.
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": str(UNIQUE_IDEMPOTENCY_KEYS_HOOK),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+    }
     # cwd: schemathesis keeps a cache directory in its working directory; keep it out of the tree.
-    result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, check=False, cwd=tmp_path, env=env
+    )
 
     report = json.loads(report_json.read_text())
     har = json.loads(report_har.read_text())

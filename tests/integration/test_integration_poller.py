@@ -110,6 +110,15 @@ def receive_all(sqs: Any, url: str, expected: int, timeout: float = 30) -> list[
     return found
 
 
+def poll_deleting_nothing(poller: QueuePoller, until_received: int) -> None:
+    """Poll until ``until_received`` messages came in; no poll may delete any of them."""
+    received = 0
+    while received < until_received:
+        outcome = poller.poll_once()
+        assert outcome.deleted == 0
+        received += outcome.received
+
+
 def messages_in(sqs: Any, url: str) -> int:
     counts = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=counts)["Attributes"]
@@ -161,11 +170,7 @@ def test_a_raising_handler_leaves_the_whole_batch(aws_stack: DevStack, sqs: Any,
     send(sqs, queue, ["a", "b"])
     poller = poller_for(aws_stack, queue, RecordingHandler(raise_error=True))
 
-    received = 0
-    while received < 2:
-        outcome = poller.poll_once()
-        assert outcome.deleted == 0
-        received += outcome.received
+    poll_deleting_nothing(poller, until_received=2)
 
     assert sorted(m["Body"] for m in receive_all(sqs, queue.url, expected=2)) == ["a", "b"]
 
@@ -179,11 +184,7 @@ def test_an_unknown_item_identifier_fails_the_whole_batch(
         return {"batchItemFailures": [{"itemIdentifier": "not-in-this-batch"}]}
 
     poller = poller_for(aws_stack, queue, handler)
-    received = 0
-    while received < 2:
-        outcome = poller.poll_once()
-        assert outcome.deleted == 0
-        received += outcome.received
+    poll_deleting_nothing(poller, until_received=2)
 
     assert sorted(m["Body"] for m in receive_all(sqs, queue.url, expected=2)) == ["x", "y"]
 

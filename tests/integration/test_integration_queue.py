@@ -68,12 +68,14 @@ def test_an_application_goes_pending_to_decided(api: ApiClient, stack: DevStack,
     )
     assert decided["decision"]["outcome"] in {"approved", "manual_review", "declined"}
     assert decided["decision_id"]
-    decisions = dynamodb.scan(
+    # Every page: a Scan returns at most 1 MB, and the session's earlier tests fill the table.
+    pages = dynamodb.get_paginator("scan").paginate(
         TableName=stack.names["DECISIONS_TABLE"],
         FilterExpression="application_id = :id",
         ExpressionAttributeValues={":id": {"S": accepted["application_id"]}},
         ConsistentRead=True,
-    )["Items"]
+    )
+    decisions = [item for page in pages for item in page["Items"]]
     assert [item["decision_id"]["S"] for item in decisions] == [decided["decision_id"]]
 
 

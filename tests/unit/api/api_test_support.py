@@ -1,36 +1,26 @@
-"""Helpers for the API unit tests: valid applications, SQS records/events, JSON posts."""
+"""Helpers for the API unit tests: the stage's store on a given client, SQS records/events, JSON posts.
+
+Valid applications come from ``tests.sample_applicants`` (rows of the data file via devstack.samples).
+"""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import socket
 import uuid
-from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
+from chalicelib.config import get_settings
+from chalicelib.dal.aws import DynamoDBLoanStore
 
 
-def _typed(value: str) -> Any:
-    if value in ("True", "False"):
-        return value == "True"
-    try:
-        return int(value)
-    except ValueError:
-        return value
-
-
-def application_rows(count: int) -> list[dict[str, Any]]:
-    """The first ``count`` rows of the data file as API payloads (label dropped)."""
-    with DATA_FILE.open(newline="") as handle:
-        rows = []
-        for row in csv.DictReader(handle):
-            rows.append({name: _typed(value) for name, value in row.items() if name != "loan_approved"})
-            if len(rows) == count:
-                return rows
-    return rows
+def stage_store(dynamodb: Any) -> DynamoDBLoanStore:
+    """The stage's DynamoDB store on the client ``dynamodb`` (e.g. one for a closed port: an outage)."""
+    settings = get_settings()
+    return DynamoDBLoanStore(
+        dynamodb, settings.decision_cache_table, settings.decisions_table, settings.applications_table
+    )
 
 
 def closed_port() -> int:

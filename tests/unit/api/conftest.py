@@ -6,17 +6,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from api_test_support import application_rows, closed_port
+from api_test_support import closed_port
+
+from tests.sample_applicants import application_row
 
 
 @pytest.fixture
 def application() -> dict[str, Any]:
-    return application_rows(1)[0]
+    return application_row(0)
 
 
 @pytest.fixture
 def other_application() -> dict[str, Any]:
-    return application_rows(2)[1]
+    return application_row(1)
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 
-from api_test_support import post_json
+from api_test_support import post_json, stage_store
 from test_api_decisions import assert_error_shape
 
 from chalicelib import dal, resources
 from chalicelib.config import get_settings
-from chalicelib.dal.aws import DynamoDBLoanStore, SQSApplicationQueue
+from chalicelib.dal.aws import SQSApplicationQueue
 from chalicelib.dal.clients import dynamodb_client, sqs_client
 
 
@@ -86,15 +86,7 @@ def test_sqs_down_is_503_with_retry_after_and_no_pending_record(
 
 
 def test_dynamodb_down_is_503_and_nothing_is_queued(chalice_client, application, unreachable_client):
-    settings = get_settings()
-    dal.use(
-        store=DynamoDBLoanStore(
-            unreachable_client("dynamodb"),
-            settings.decision_cache_table,
-            settings.decisions_table,
-            settings.applications_table,
-        )
-    )
+    dal.use(store=stage_store(unreachable_client("dynamodb")))
 
     response = post_json(chalice_client, "/v1/applications", application)
 

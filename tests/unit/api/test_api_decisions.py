@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api_test_support import post_json
+from api_test_support import post_json, stage_store
 
 from chalicelib import dal, resources
 from chalicelib.api.decisions import cache_key
 from chalicelib.config import get_settings
-from chalicelib.dal.aws import DynamoDBLoanStore
 from chalicelib.dal.clients import dynamodb_client
 
 DECISION_FIELDS = {
@@ -156,15 +155,7 @@ def test_wrong_method_is_405_in_our_shape(chalice_client):
 
 
 def test_dynamodb_down_still_decides_with_cache_bypassed(chalice_client, application, unreachable_client):
-    settings = get_settings()
-    dal.use(
-        store=DynamoDBLoanStore(
-            unreachable_client("dynamodb"),
-            settings.decision_cache_table,
-            settings.decisions_table,
-            settings.applications_table,
-        )
-    )
+    dal.use(store=stage_store(unreachable_client("dynamodb")))
 
     response = post_json(chalice_client, "/v1/decisions", application)
 

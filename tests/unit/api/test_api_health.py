@@ -6,13 +6,13 @@ import json
 import re
 
 import pytest
-from api_test_support import post_json
+from api_test_support import post_json, stage_store
 from test_api_decisions import assert_error_shape
 
 from chalicelib import dal, engine
 from chalicelib.config import get_settings
 from chalicelib.dal import bootstrap, clients
-from chalicelib.dal.aws import DynamoDBLoanStore, SQSApplicationQueue
+from chalicelib.dal.aws import SQSApplicationQueue
 
 
 def test_health_names_version_and_stage(chalice_client):
@@ -65,15 +65,7 @@ def test_not_ready_names_sqs_when_its_endpoint_is_down(chalice_client, unreachab
 
 
 def test_not_ready_names_every_table_when_dynamodb_is_down(chalice_client, unreachable_client):
-    settings = get_settings()
-    dal.use(
-        store=DynamoDBLoanStore(
-            unreachable_client("dynamodb"),
-            settings.decision_cache_table,
-            settings.decisions_table,
-            settings.applications_table,
-        )
-    )
+    dal.use(store=stage_store(unreachable_client("dynamodb")))
     body = assert_error_shape_with_checks(chalice_client.http.get("/health/ready"))
     assert {detail["field"].split(":")[0] for detail in body["error"]["details"]} == {"dynamodb"}
     assert len(body["error"]["details"]) == 3

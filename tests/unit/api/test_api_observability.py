@@ -15,6 +15,7 @@ import app
 from chalicelib.api.worker import local_lambda_context
 from chalicelib.config import get_settings
 from chalicelib.dal.clients import dynamodb_client, sqs_client
+from tests.sample_applicants import PERSONAL_DATA, PERSONAL_DATA_VARIANTS
 
 
 def proxy_event(method: str, path: str, body: Any) -> dict[str, Any]:
@@ -40,24 +41,6 @@ def emf_blobs(output: str) -> list[dict[str, Any]]:
     return blobs
 
 
-IDENTITY = {
-    "applicant_name": "Ottoline Vashti-Marchbanks",
-    "pan": "OVMPK4826T",
-    "aadhaar": "4826 1937 5064",
-    "phone": "8264019375",
-    "email": "ottoline.vashti@example.net",
-}
-IDENTITY_PARTS = (
-    "Ottoline",
-    "Vashti",
-    "Marchbanks",
-    "OVMPK4826T",
-    "4826 1937 5064",
-    "482619375064",
-    "8264019375",
-)
-
-
 @pytest.fixture
 def service_log() -> Iterator[io.StringIO]:
     """Everything the service's Powertools Logger writes (its handler's stream, swapped)."""
@@ -75,7 +58,7 @@ def test_no_personal_data_in_logs_queue_or_stored_records(
     chalice_client, application, capfd, caplog, service_log
 ):
     caplog.set_level("DEBUG")
-    applicant = {**application, **IDENTITY}
+    applicant = {**application, **PERSONAL_DATA}
     assert post_json(chalice_client, "/v1/decisions", applicant).status_code == 200
     assert post_json(chalice_client, "/v1/decisions", {**applicant, "cibil_score": "bad"}).status_code == 400
     assert post_json(chalice_client, "/v1/applications", applicant).status_code == 202
@@ -96,7 +79,7 @@ def test_no_personal_data_in_logs_queue_or_stored_records(
     assert '"message":"request"' in places["logs"]  # the logs were captured at all
     assert "OVMPK****T" in places["tables"]  # the masked PAN is what is kept
     for where, text in places.items():
-        for part in (*IDENTITY_PARTS, IDENTITY["phone"], IDENTITY["email"]):
+        for part in (*PERSONAL_DATA_VARIANTS, PERSONAL_DATA["phone"], PERSONAL_DATA["email"]):
             assert part not in text, f"{part!r} found in {where}"
 
 
@@ -125,7 +108,7 @@ def test_exception_messages_are_withheld_from_logs(chalice_client, application, 
     from chalicelib import engine
 
     def explode(cleaned):
-        raise ValueError(f"invalid literal for int(): {IDENTITY['applicant_name']!r}")
+        raise ValueError(f"invalid literal for int(): {PERSONAL_DATA['applicant_name']!r}")
 
     monkeypatch.setattr(engine, "decide", explode)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from api_test_support import post_json, receive_all, sqs_event, sqs_record
+from api_test_support import post_json, receive_all, sqs_event, sqs_record, stage_store
 
 import app
 from chalicelib import resources
@@ -167,18 +167,11 @@ def test_dynamodb_down_fails_the_rest_of_the_batch_fast(
     chalice_client, application, other_application, unreachable_client, monkeypatch
 ):
     from chalicelib import dal
-    from chalicelib.dal.aws import DynamoDBLoanStore
 
     submit(chalice_client, application)
     submit(chalice_client, other_application)
     records = receive_all(sqs_client(), queue_url())
-    settings = get_settings()
-    down = DynamoDBLoanStore(
-        unreachable_client("dynamodb"),
-        settings.decision_cache_table,
-        settings.decisions_table,
-        settings.applications_table,
-    )
+    down = stage_store(unreachable_client("dynamodb"))
     calls: list[str] = []
     real_record = down.record_application_decision
 

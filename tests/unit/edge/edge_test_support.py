@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
-from pathlib import Path
 from typing import Any
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
+from tests.sample_applicants import application_row
 
 # Distinctive personal data: none of these strings may ever appear in a log or a stored record.
 PERSONAL_DATA = {
@@ -30,26 +28,9 @@ PERSONAL_DATA_VARIANTS = (
 )
 
 
-def _typed(value: str) -> Any:
-    if value in ("True", "False"):
-        return value == "True"
-    try:
-        return int(value)
-    except ValueError:
-        return value
-
-
 def sample_application(row: int = 0) -> dict[str, Any]:
     """One row of the data file as an API payload (label dropped, no personal fields)."""
-    with DATA_FILE.open(newline="") as handle:
-        for index, record in enumerate(csv.DictReader(handle)):
-            if index == row:
-                return {
-                    name: _typed(value)
-                    for name, value in record.items()
-                    if name not in ("loan_approved", "applicant_name")
-                }
-    raise IndexError(row)
+    return {name: value for name, value in application_row(row).items() if name != "applicant_name"}
 
 
 def post_json(client: Any, path: str, body: Any, headers: dict[str, str] | None = None) -> Any:

@@ -6,16 +6,14 @@ field definitions instead of restating them.
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib import engine
+from devstack.samples import applications
 
-DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
 SCHEMA = engine.application_json_schema()
 FIELDS: dict[str, dict[str, Any]] = SCHEMA["properties"]
 REQUIRED = set(SCHEMA["required"])
@@ -85,23 +83,8 @@ def schema_applications(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def _data_rows() -> list[dict[str, Any]]:
-    with DATA_FILE.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))[:1000]
-    typed = []
-    for row in rows:
-        application: dict[str, Any] = {}
-        for name, spec in FIELDS.items():
-            raw = row.get(name)
-            if raw is None or raw == "":
-                continue
-            if spec["type"] == "integer":
-                application[name] = int(raw)
-            elif spec["type"] == "boolean":
-                application[name] = raw == "True"
-            else:
-                application[name] = raw
-        typed.append(application)
-    return typed
+    """The data file's first 1000 applications, limited to the fields the schema defines."""
+    return [{name: value for name, value in row.items() if name in FIELDS} for row in applications(1000)]
 
 
 DATA_ROWS = _data_rows()

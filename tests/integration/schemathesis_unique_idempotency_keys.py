@@ -1,0 +1,40 @@
+"""Schemathesis hook (loaded by test_integration_edge_schemathesis.py): one fresh Idempotency-Key per request.
+
+Hypothesis draws the optional header from a handful of short values ("0", "00", ...), so without this
+most generated POST bodies reused a key already stored with a different body and were answered 422
+``idempotency_key_reused`` before validation or scoring ran. Every key the API accepts is made unique
+(the generated text is kept after a random prefix), so each request still goes through the
+idempotency store and its body reaches validation and scoring. A key the API rejects (blank, too
+long, non-printable) is sent unchanged, so the 400 ``invalid_idempotency_key`` answer stays covered.
+Replays, 422 and 409 are covered by tests/unit/api/test_api_idempotency.py and the burst test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import schemathesis
+
+from chalicelib.api.errors import ApiError
+from chalicelib.api.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, _checked_key
+
+
+def _accepted_key(value: Any) -> str | None:
+    """The key as the API would use it, or None when the API answers 400 for it."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _checked_key(value)
+    except ApiError:
+        return None
+
+
+@schemathesis.hook
+def before_call(context: schemathesis.HookContext, case: schemathesis.Case, **kwargs: Any) -> None:
+    if not case.headers:
+        return
+    for name, value in list(case.headers.items()):
+        key = _accepted_key(value) if name.lower() == IDEMPOTENCY_HEADER else None
+        if key is not None:
+            case.headers[name] = f"{uuid.uuid4().hex}-{key}"[:MAX_KEY_LENGTH]
