@@ -63,6 +63,45 @@ def check_package_size(zip_path: Path) -> int:
     return size
 
 
+# Already in the Lambda Python runtime (boto3 and its dependencies). aws-xray-sdk (Powertools'
+# Tracer) drags botocore in; shipping a second copy would make the package ~8x larger and the
+# cold start slower, and would shadow the runtime's botocore.
+RUNTIME_PROVIDED_DISTRIBUTIONS = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "python_dateutil",
+    "six",
+)
+RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
+
+
+def is_runtime_provided(member: str) -> bool:
+    top = member.split("/", 1)[0]
+    if top in RUNTIME_PROVIDED_MODULES:
+        return True
+    return top.endswith(".dist-info") and top.split("-", 1)[0] in RUNTIME_PROVIDED_DISTRIBUTIONS
+
+
+def strip_runtime_provided(zip_path: Path) -> list[str]:
+    """Rewrite the deployment package without what the Lambda runtime already provides."""
+    stripped_path = zip_path.with_suffix(".stripped.zip")
+    removed: list[str] = []
+    with (
+        zipfile.ZipFile(zip_path) as source,
+        zipfile.ZipFile(stripped_path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            if is_runtime_provided(info.filename):
+                removed.append(info.filename)
+            else:
+                target.writestr(info, source.read(info))
+    stripped_path.replace(zip_path)
+    return removed
+
+
 def chalice_executable() -> str:
     beside_python = Path(sys.executable).parent / "chalice"
     return str(beside_python) if beside_python.exists() else "chalice"
@@ -89,6 +128,7 @@ def package(stage: str, build_dir: Path = BUILD_DIR) -> Path:
         env=env,
         check=True,
     )
+    strip_runtime_provided(out / "deployment.zip")
     size = check_package_size(out / "deployment.zip")
     print(
         f"{out / 'sam.json'}: {stage} template; deployment.zip {size / 2**20:.1f} MB unzipped "

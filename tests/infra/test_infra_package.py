@@ -21,6 +21,14 @@ def test_packaged_code_is_under_the_size_alert(build_dir: Path) -> None:
         assert {"app.py", "chalicelib/resources.py"} <= names
 
 
+def test_package_ships_powertools_but_not_what_the_runtime_provides(build_dir: Path) -> None:
+    for stage in ("dev", "prod"):
+        with zipfile.ZipFile(build_dir / stage / "deployment.zip") as archive:
+            tops = {name.split("/", 1)[0] for name in archive.namelist()}
+        assert {"aws_lambda_powertools", "aws_xray_sdk", "chalicelib"} <= tops
+        assert not [top for top in tops if packaging.is_runtime_provided(top)], tops
+
+
 def test_size_guard_refuses_a_package_over_the_alert_ratio(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
