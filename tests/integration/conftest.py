@@ -7,6 +7,7 @@ to pytest's temporary directory; a failing test's report shows the end of each c
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from devstack.stack import DevStack, DevStackConfig
 # Redelivery after a failure waits for the visibility timeout; the queue's real one (minutes) would
 # make a poison message take half an hour to reach the DLQ. Tests only.
 TEST_VISIBILITY_TIMEOUT_SECONDS = 2
+# An already-running AWS endpoint (e.g. LocalStack, see localstack/README.md) for the shared stack
+# instead of a moto server of its own. Not AWS_ENDPOINT_URL: tests/conftest.py clears that so that
+# in-process moto is never bypassed by a stray endpoint.
+EXTERNAL_ENDPOINT_URL = os.environ.get("INTEGRATION_AWS_ENDPOINT_URL") or None
 
 
 # Every stack a fixture started (the outage tests run their own): their logs go into failure reports.
@@ -45,7 +50,10 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
     """The moto server process with the stage's tables and queues (no API, no worker yet)."""
     stack = DevStack(
         DevStackConfig.on_free_ports(
-            workers=1, visibility_timeout_override=TEST_VISIBILITY_TIMEOUT_SECONDS, log_dir=devstack_logs
+            workers=1,
+            visibility_timeout_override=TEST_VISIBILITY_TIMEOUT_SECONDS,
+            log_dir=devstack_logs,
+            external_endpoint=EXTERNAL_ENDPOINT_URL,
         )
     )
     RUNNING_STACKS.append(stack)

@@ -1,0 +1,263 @@
+"""Cold start of the whole API handler: a fresh process does ``import app`` and serves ONE request.
+
+What one Lambda cold start of ``api_handler`` does, in a fresh Python process per run: import the
+handler module with the ``dev`` stage's environment (``.chalice/config.json``), then handle one
+API Gateway REST proxy event for ``POST /v1/decisions`` (a cache miss: the cache GetItem, the
+decision, the cache and decision PutItems) through ``app.app(event, context)``. Storage is a moto
+server on a free port (``python -m devstack.moto_server``), so each AWS call is a real HTTP round
+trip, like DynamoDB from Lambda.
+
+Baselines, measured in the same run with the same process shape and event:
+
+- ``bare chalice``: a one-route Chalice app answering ``{"ok": true}`` (the framework floor);
+- ``original approach``: the same handler, but the process also imports scikit-learn and
+  ``joblib.load``s the equivalent pipeline (``training.scorecard_fit.build_pipeline``, as
+  ``bench/bench_engine.py`` builds it) before the first request, whose ``predict_proba`` it then
+  calls once, as the original service did at module load and per request.
+
+Not Lambda-exact: ``POWERTOOLS_TRACE_DISABLED=true`` (the X-Ray SDK import, ~0.25 s, is left out of
+every case: dev/prod deploy with tracing on, so their real cold start pays it too), and the Lambda
+runtime's own bootstrap is not included. Runs are interleaved across cases; one unmeasured warm-up
+run per case first (file cache, ``.pyc``). Peak RSS comes from ``/proc/self/status`` (VmHWM):
+``getrusage``'s ``ru_maxrss`` survives fork+exec and would report the parent's peak.
+
+Run: ``python -m bench.bench_cold_start [--runs N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.bench_engine import PEAK_RSS
+from bench.bench_handler import proxy_event, sample_application
+from devstack.stage_env import child_environment, stage_variables
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+STAGE = "dev"
+API_FUNCTION = "api_handler"
+RESULT_MARKER = "COLD_START_RESULT "  # the child's last line; Powertools logs/EMF go to stdout too
+SERVER_START_TIMEOUT_SECONDS = 20.0
+
+# The child: argv = [mode, event JSON, pipeline path or ""]. Modes: "app", "sklearn", "bare".
+CHILD = (
+    PEAK_RSS
+    + """
+import json, sys, time, uuid
+
+class LambdaContext:
+    # The attributes of Lambda's context object that Chalice and Powertools read.
+    function_name = "loan-decisions-dev"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:loan-decisions-dev"
+    memory_limit_in_mb = 512
+    log_group_name = "/aws/lambda/loan-decisions-dev"
+    log_stream_name = "bench"
+    identity = None
+    client_context = None
+
+    def __init__(self):
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 10
+
+    def get_remaining_time_in_millis(self):
+        return int((self._deadline - time.monotonic()) * 1000)
+
+mode, event, pipeline_path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+started = time.perf_counter()
+if mode == "bare":
+    from chalice import Chalice
+
+    handler = Chalice(app_name="bare")
+
+    @handler.route("/v1/decisions", methods=["POST"])
+    def decide():
+        return {"ok": True}
+else:
+    from app import app as handler
+    if mode == "sklearn":
+        import joblib
+
+        pipeline = joblib.load(pipeline_path)
+imported = time.perf_counter()
+if mode == "sklearn":
+    pipeline.predict_proba([json.loads(event["body"])])
+response = handler(event, LambdaContext())
+answered = time.perf_counter()
+assert response["statusCode"] == 200, response
+assert mode == "bare" or '"cache": "miss"' in response["body"], response["body"][:300]
+result = {"import_s": imported - started, "request_s": answered - imported, "rss_kb": peak_rss_kb()}
+print("COLD_START_RESULT " + json.dumps(result), flush=True)
+"""
+)
+
+CASES = (
+    ("bare chalice, 1 route", "bare"),
+    ("this handler (app.py)", "app"),
+    ("original approach (+ sklearn joblib.load)", "sklearn"),
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server (``devstack.moto_server``) on a free port; yields its endpoint URL."""
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_DIR,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_SECONDS
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto server did not start") from None
+                time.sleep(0.05)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def create_resources(endpoint: str) -> None:
+    import boto3
+
+    from chalicelib.dal.bootstrap import create_tables_and_queues
+
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
+    create_tables_and_queues(
+        STAGE,
+        session.client("dynamodb", endpoint_url=endpoint),
+        session.client("sqs", endpoint_url=endpoint),
+    )
+
+
+def save_baseline_pipeline(directory: str) -> str:
+    """The sklearn pipeline equivalent to the engine's scorecard, saved with joblib (never in the repo)."""
+    import joblib
+
+    from chalicelib.engine.artifact import load_model
+    from training.scorecard_fit import build_pipeline, scorecard_from_artifact
+
+    path = str(Path(directory) / "pipeline.joblib")
+    joblib.dump(build_pipeline(scorecard_from_artifact(load_model().document)), path)
+    return path
+
+
+def lambda_environment(endpoint: str) -> dict[str, str]:
+    """The dev stage's variables as Lambda sets them, pointed at the moto server, fake keys."""
+    names = stage_variables(STAGE, API_FUNCTION)
+    assert names["STAGE"] == STAGE
+    base = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
+    return child_environment(
+        endpoint,
+        STAGE,
+        API_FUNCTION,
+        extra={
+            "AWS_LAMBDA_FUNCTION_NAME": "loan-decisions-dev",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "PYTHONPATH": str(PROJECT_DIR),
+        },
+        base=base,
+    )
+
+
+def run_once(mode: str, event: dict[str, Any], pipeline_path: str, env: dict[str, str]) -> dict[str, float]:
+    started = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, json.dumps(event), pipeline_path],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - started
+    if out.returncode != 0:
+        raise RuntimeError(f"{mode} child failed:\n{out.stderr[-3000:]}")
+    line = next(line for line in reversed(out.stdout.splitlines()) if line.startswith(RESULT_MARKER))
+    report = json.loads(line[len(RESULT_MARKER) :])
+    return {
+        "import_ms": report["import_s"] * 1000,
+        "request_ms": report["request_s"] * 1000,
+        "wall_ms": wall * 1000,
+        "rss_mb": report["rss_kb"] / 1024,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="measured cold starts per case")
+    args = parser.parse_args(argv)
+    application = sample_application()
+    samples: dict[str, list[dict[str, float]]] = {mode: [] for _, mode in CASES}
+    with tempfile.TemporaryDirectory() as temp, moto_server() as endpoint:
+        pipeline_path = save_baseline_pipeline(temp)
+        create_resources(endpoint)
+        env = lambda_environment(endpoint)
+        unique = itertools.count()
+        for run in range(-1, args.runs):  # run -1: warm-up, not counted
+            for _, mode in CASES:
+                # A scoring input no earlier process used: every first request is a cache miss.
+                payload = {**application, "savings_balance": 2_000_000 + next(unique)}
+                event = proxy_event("POST", "/v1/decisions", payload)
+                measured = run_once(mode, event, pipeline_path, env)
+                if run >= 0:
+                    samples[mode].append(measured)
+    print(
+        f"Cold start: fresh process, import + one POST /v1/decisions (cache miss) against a moto server, "
+        f"stage {STAGE}, median (min) of {args.runs} runs; POWERTOOLS_TRACE_DISABLED=true"
+    )
+    columns = (
+        ("import_ms", "import ms"),
+        ("request_ms", "1st request ms"),
+        ("wall_ms", "process wall ms"),
+        ("rss_mb", "peak RSS MB"),
+    )
+    print(f"{'case':<44}" + "".join(f"{title:>20}" for _, title in columns))
+    for name, mode in CASES:
+        cells = []
+        for key, _ in columns:
+            values = [sample[key] for sample in samples[mode]]
+            cells.append(f"{statistics.median(values):.1f} ({min(values):.1f})")
+        print(f"{name:<44}" + "".join(f"{cell:>20}" for cell in cells))
+    ours, original = samples["app"], samples["sklearn"]
+    for key, title in (("wall_ms", "process wall"), ("import_ms", "import")):
+        ratio = statistics.median(s[key] for s in original) / statistics.median(s[key] for s in ours)
+        print(f"original approach / this handler, {title}: {ratio:.1f}x")
+    first = statistics.median(s["import_ms"] + s["request_ms"] for s in ours)
+    floor = statistics.median(s["import_ms"] + s["request_ms"] for s in samples["bare"])
+    print(f"this handler, import + 1st request: {first:.1f} ms ({first - floor:+.1f} ms over bare chalice)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
