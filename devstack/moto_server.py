@@ -1,17 +1,11 @@
-"""moto's server, as ``moto_server`` runs it, with two fixes that make its DynamoDB behave like AWS's.
+"""moto's server, as ``moto_server`` runs it, with DynamoDB requests served one at a time.
 
-moto's ``TransactWriteItems`` deep-copies every table it touches before it starts and, when a
-condition fails, puts those copies back. Two consequences, both seen in the burst benchmark:
-
-1. **lost writes**: in the threaded server, a transaction cancelled on one thread reverts whatever
-   other threads wrote to those tables meanwhile (an application decided by one worker went back to
-   PENDING when another worker's redelivered message failed its PENDING condition). Conditional
-   writes are check-then-write without a lock too. Fix: DynamoDB requests are served one at a
-   time (real DynamoDB isolates transactions and conditional writes); SQS and everything else stay
-   concurrent (long polls).
-2. **cost grows with the table**: a transaction copies whole tables, 33 ms per call at 1,000 items,
-   175 ms at 6,000. Fix: since requests are serialised, remembering just the items the transaction
-   touches is enough to roll it back; the table-wide copy is skipped.
+Real DynamoDB applies a conditional write atomically: of many concurrent
+``PutItem ... attribute_not_exists`` (or ``UpdateItem ... status = PENDING``) on one item, exactly
+one succeeds. moto's threaded server evaluates the condition and then writes, without a lock, so
+two requests can both pass the check. The application relies on that guarantee (the decision log's
+put-if-absent, the PENDING -> DECIDED update, Powertools Idempotency's conditional PutItem), so
+DynamoDB requests are serialised here; SQS and everything else stay concurrent (long polls).
 
 Run: ``python -m devstack.moto_server -H 127.0.0.1 -p 4566``.
 """
@@ -19,7 +13,6 @@ Run: ``python -m devstack.moto_server -H 127.0.0.1 -p 4566``.
 from __future__ import annotations
 
 import argparse
-import copy
 import logging
 import os
 import signal
@@ -27,10 +20,6 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import moto.dynamodb.models as dynamodb_models
-from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
-from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import run_simple
 
@@ -52,74 +41,6 @@ class SerialiseDynamoDB:
             return list(self.app(environ, start_response))
 
 
-class _CopyWithoutTables:
-    """Replaces ``copy`` inside moto's DynamoDB backend: ``deepcopy(table)`` returns the table itself."""
-
-    enabled = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(copy, name)
-
-    def deepcopy(self, value: Any, memo: dict[int, Any] | None = None) -> Any:
-        if self.enabled and isinstance(value, Table):
-            return value
-        return copy.deepcopy(value, memo)
-
-
-_COPY = _CopyWithoutTables()
-_ORIGINAL_TRANSACT_WRITE_ITEMS = DynamoDBBackend.transact_write_items
-TouchedItem = tuple[Table, DynamoType, DynamoType | None, Item | None]
-
-
-def _touched_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> list[TouchedItem]:
-    touched: list[TouchedItem] = []
-    for entry in transact_items:
-        operation = next(iter(entry.values()))
-        table = backend.tables[operation["TableName"]]
-        key = operation.get("Key") or operation["Item"]
-        hash_value = DynamoType(key[table.hash_key_attr])
-        range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-        before = copy.deepcopy(table.get_item(hash_value, range_value))
-        touched.append((table, hash_value, range_value, before))
-    return touched
-
-
-def _restore(touched: list[TouchedItem]) -> None:
-    for table, hash_value, range_value, item in reversed(touched):
-        if range_value is None:
-            if item is None:
-                table.items.pop(hash_value, None)
-            else:
-                table.items[hash_value] = item
-        elif item is None:
-            if hash_value in table.items:
-                table.items[hash_value].pop(range_value, None)
-        else:
-            table.items[hash_value][range_value] = item
-
-
-def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    """moto's transaction, rolled back item by item (only valid with requests serialised)."""
-    try:
-        touched = _touched_items(self, transact_items)
-    except Exception:  # malformed request: moto's own code reports it the way AWS does
-        _COPY.enabled = False
-        try:
-            return _ORIGINAL_TRANSACT_WRITE_ITEMS(self, transact_items)
-        finally:
-            _COPY.enabled = True
-    try:
-        return _ORIGINAL_TRANSACT_WRITE_ITEMS(self, transact_items)
-    except Exception:
-        _restore(touched)
-        raise
-
-
-def patch_moto_transactions() -> None:
-    dynamodb_models.copy = _COPY  # type: ignore[assignment]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -135,7 +56,6 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     if not args.access_log:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    patch_moto_transactions()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

@@ -56,7 +56,7 @@ def decide(
         ],
         "base_points": model.base_points,
         "reasons": reasons,
-        "favourable_factors": favourable_factors(score),
+        "favourable_factors": favourable_factors(score, frozenset(str(r["factor"]) for r in reasons)),
         "suggestions": suggestions,
         "reapply_after_months": reapply_after_months(suggestions) if outcome == DECLINED else None,
         "policy": policy.checks,

@@ -14,6 +14,7 @@ from chalicelib.engine.scorecard import Contribution, Score
 
 MAX_REASONS = 4
 MAX_FAVOURABLE = 3
+FAVOURABLE_SHARE = 0.75  # of the factor's best attainable points
 
 
 @dataclass(frozen=True)
@@ -150,9 +151,19 @@ def policy_reasons(breaches: list[dict[str, object]]) -> list[dict[str, object]]
     ]
 
 
-def favourable_factors(score: Score) -> list[dict[str, object]]:
-    """The factors that earned the most points (those at zero earned nothing)."""
-    earners = [c for c in score.contributions if c.points > 0]
+def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list[dict[str, object]]:
+    """The factors that earned the most points, among those close to their best attainable value.
+
+    A factor counts in the applicant's favour only when it earned at least FAVOURABLE_SHARE of its
+    best bin's points: a credit score of 640 earns some points, but telling a declined applicant it
+    "counts in their favour" while it is the main reason against them would contradict the reasons.
+    ``skip`` names factors already given as reasons.
+    """
+    earners = [
+        c
+        for c in score.contributions
+        if c.points > 0 and c.points >= FAVOURABLE_SHARE * c.best_points and c.feature not in skip
+    ]
     earners.sort(key=lambda c: -c.points)
     return [
         {

@@ -1,133 +1,190 @@
-"""The local moto server's DynamoDB keeps AWS's guarantees that plain ``moto_server`` breaks.
+"""The local moto server keeps DynamoDB's guarantee that a conditional write is atomic.
 
-``devstack.moto_server`` serialises DynamoDB requests and rolls back a cancelled transaction item
-by item (moto restores whole-table copies, reverting other clients' writes). Checked against the
-real server process: a cancelled transaction leaves no trace, and writes made while other clients'
-transactions keep being cancelled all survive.
+The application depends on it: of two workers handling the same redelivered message, only one may
+put the decision-log record (``attribute_not_exists``) and only one may move the application from
+PENDING to DECIDED; Powertools Idempotency's conditional PutItem must let one request in. Checked
+against a real ``python -m devstack.moto_server`` process: many threads race conditional writes on
+the same items, and exactly one write per item succeeds, the one whose data is stored. Serialising
+DynamoDB must not hold up the other services, so an SQS long poll in flight does not block it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from devstack.processes import ManagedProcess, free_port, start_moto_server
+from devstack.stage_env import DEFAULT_REGION, FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.integration
 
+RACING_THREADS = 16
+ITEMS = 60
+LONG_POLL_SECONDS = 20  # SQS's maximum; the poll is ended early by a message
 
-@pytest.fixture
-def table(dynamodb: Any) -> Iterator[str]:
+Attempt = Callable[[Any, str, str], bool]
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    log_path: Path = tmp_path_factory.mktemp("moto-server") / "moto.log"
+    port = free_port()
+    process: ManagedProcess = start_moto_server("127.0.0.1", port, dict(os.environ), log_path)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.stop()
+
+
+def client(endpoint: str, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        # No retries: a retried write would hide which attempt the server let through.
+        config=Config(read_timeout=LONG_POLL_SECONDS + 10, retries={"max_attempts": 0}),
+    )
+
+
+def create_table(endpoint: str) -> str:
     name = f"moto-server-test-{uuid.uuid4().hex[:8]}"
-    dynamodb.create_table(
+    client(endpoint, "dynamodb").create_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    yield name
-    dynamodb.delete_table(TableName=name)
+    return name
 
 
-def put_if_absent(table: str, item_id: str, state: str) -> dict[str, Any]:
-    return {
-        "Put": {
-            "TableName": table,
-            "Item": {"id": {"S": item_id}, "state": {"S": state}},
-            "ConditionExpression": "attribute_not_exists(id)",
-        }
-    }
+def conditional(write: Callable[[], Any]) -> bool:
+    """True when the write went through, False when its condition failed (any other error raises)."""
+    try:
+        write()
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
 
 
-def flip_if(table: str, item_id: str, expected: str, new: str) -> dict[str, Any]:
-    return {
-        "Update": {
-            "TableName": table,
-            "Key": {"id": {"S": item_id}},
-            "UpdateExpression": "SET #s = :new",
-            "ConditionExpression": "#s = :expected",
-            "ExpressionAttributeNames": {"#s": "state"},
-            "ExpressionAttributeValues": {":new": {"S": new}, ":expected": {"S": expected}},
-        }
-    }
+def put_if_absent(table: str) -> Attempt:
+    """The decision log's and Powertools Idempotency's write: PutItem on attribute_not_exists."""
 
-
-def state_of(dynamodb: Any, table: str, item_id: str) -> str | None:
-    item = dynamodb.get_item(TableName=table, Key={"id": {"S": item_id}}, ConsistentRead=True).get("Item")
-    return None if item is None else str(item["state"]["S"])
-
-
-def test_a_cancelled_transaction_leaves_no_trace(dynamodb: Any, table: str) -> None:
-    dynamodb.put_item(TableName=table, Item={"id": {"S": "existing"}, "state": {"S": "DECIDED"}})
-
-    with pytest.raises(ClientError) as cancelled:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                put_if_absent(table, "new", "written"),  # would succeed on its own
-                flip_if(table, "existing", "PENDING", "DECIDED"),  # fails its condition
-            ]
+    def attempt(dynamodb: Any, item_id: str, writer: str) -> bool:
+        return conditional(
+            lambda: dynamodb.put_item(
+                TableName=table,
+                Item={"id": {"S": item_id}, "writer": {"S": writer}},
+                ConditionExpression="attribute_not_exists(id)",
+            )
         )
 
-    assert cancelled.value.response["Error"]["Code"] == "TransactionCanceledException"
-    assert state_of(dynamodb, table, "new") is None
-    assert state_of(dynamodb, table, "existing") == "DECIDED"
+    return attempt
 
 
-def test_a_committed_transaction_writes_every_item(dynamodb: Any, table: str) -> None:
-    dynamodb.put_item(TableName=table, Item={"id": {"S": "app"}, "state": {"S": "PENDING"}})
+def decide_if_pending(table: str) -> Attempt:
+    """The application's PENDING -> DECIDED transition: UpdateItem on a status condition."""
 
-    dynamodb.transact_write_items(
-        TransactItems=[
-            flip_if(table, "app", "PENDING", "DECIDED"),
-            put_if_absent(table, "decision", "stored"),
-        ]
+    def attempt(dynamodb: Any, item_id: str, writer: str) -> bool:
+        return conditional(
+            lambda: dynamodb.update_item(
+                TableName=table,
+                Key={"id": {"S": item_id}},
+                UpdateExpression="SET #status = :decided, writer = :writer",
+                ConditionExpression="#status = :pending",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":decided": {"S": "DECIDED"},
+                    ":pending": {"S": "PENDING"},
+                    ":writer": {"S": writer},
+                },
+            )
+        )
+
+    return attempt
+
+
+def race(endpoint: str, table: str, attempt: Attempt) -> dict[str, list[str]]:
+    """Every thread tries every item, all starting together; returns the winning writers per item."""
+    start = threading.Barrier(RACING_THREADS)
+
+    def writer(name: str) -> list[str]:
+        dynamodb = client(endpoint, "dynamodb")  # boto3 clients are not shared between threads
+        start.wait()
+        return [f"i{n}" for n in range(ITEMS) if attempt(dynamodb, f"i{n}", name)]
+
+    names = [f"writer-{n}" for n in range(RACING_THREADS)]
+    with ThreadPoolExecutor(RACING_THREADS) as pool:
+        won = list(zip(names, pool.map(writer, names), strict=True))
+    winners: dict[str, list[str]] = {f"i{n}": [] for n in range(ITEMS)}
+    for name, items in won:
+        for item_id in items:
+            winners[item_id].append(name)
+    return winners
+
+
+def stored_writers(endpoint: str, table: str) -> dict[str, str]:
+    paginator = client(endpoint, "dynamodb").get_paginator("scan")
+    pages = paginator.paginate(TableName=table, ConsistentRead=True)
+    return {item["id"]["S"]: item["writer"]["S"] for page in pages for item in page["Items"]}
+
+
+def assert_one_winner_per_item(endpoint: str, table: str, winners: dict[str, list[str]]) -> None:
+    assert {item_id: len(names) for item_id, names in winners.items() if len(names) != 1} == {}
+    assert stored_writers(endpoint, table) == {item_id: names[0] for item_id, names in winners.items()}
+
+
+def test_concurrent_puts_if_absent_let_exactly_one_writer_in(endpoint: str) -> None:
+    table = create_table(endpoint)
+
+    winners = race(endpoint, table, put_if_absent(table))
+
+    assert_one_winner_per_item(endpoint, table, winners)
+
+
+def test_concurrent_pending_to_decided_updates_let_exactly_one_writer_in(endpoint: str) -> None:
+    table = create_table(endpoint)
+    dynamodb = client(endpoint, "dynamodb")
+    for n in range(ITEMS):
+        dynamodb.put_item(TableName=table, Item={"id": {"S": f"i{n}"}, "status": {"S": "PENDING"}})
+
+    winners = race(endpoint, table, decide_if_pending(table))
+
+    assert_one_winner_per_item(endpoint, table, winners)
+
+
+def test_dynamodb_answers_while_an_sqs_long_poll_is_in_flight(endpoint: str) -> None:
+    sqs = client(endpoint, "sqs")
+    queue_url = sqs.create_queue(QueueName=f"moto-server-test-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    received: list[dict[str, Any]] = []
+    polling = threading.Thread(
+        target=lambda: received.extend(
+            client(endpoint, "sqs")
+            .receive_message(QueueUrl=queue_url, WaitTimeSeconds=LONG_POLL_SECONDS)
+            .get("Messages", [])
+        )
     )
-
-    assert state_of(dynamodb, table, "app") == "DECIDED"
-    assert state_of(dynamodb, table, "decision") == "stored"
-
-
-def test_cancelled_transactions_never_revert_other_clients_writes(aws_stack: Any, table: str) -> None:
-    writers, cancellers, per_writer = 4, 4, 40
-    stop = threading.Event()
-    client = aws_stack.client("dynamodb")
-    client.put_item(TableName=table, Item={"id": {"S": "decided"}, "state": {"S": "DECIDED"}})
-
-    def cancel_transactions() -> None:
-        # A redelivered message: its PENDING condition fails, the transaction is cancelled.
-        own_client = aws_stack.client("dynamodb")
-        while not stop.is_set():
-            with pytest.raises(ClientError):
-                own_client.transact_write_items(
-                    TransactItems=[
-                        flip_if(table, "decided", "PENDING", "DECIDED"),
-                        put_if_absent(table, f"never-{uuid.uuid4().hex}", "x"),
-                    ]
-                )
-
-    def write(writer: int) -> None:
-        own_client = aws_stack.client("dynamodb")
-        for n in range(per_writer):
-            own_client.transact_write_items(TransactItems=[put_if_absent(table, f"w{writer}-{n}", "kept")])
-
-    threads = [threading.Thread(target=cancel_transactions) for _ in range(cancellers)]
-    for thread in threads:
-        thread.start()
+    polling.start()
     try:
-        write_threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
-        for thread in write_threads:
-            thread.start()
-        for thread in write_threads:
-            thread.join()
+        time.sleep(1)  # lets the long poll reach the server first; without it the test proves nothing
+        table = create_table(endpoint)
+        assert put_if_absent(table)(client(endpoint, "dynamodb"), "while-polling", "main")
+        assert polling.is_alive()  # the DynamoDB calls did not wait for the long poll to end
     finally:
-        stop.set()
-        for thread in threads:
-            thread.join()
-
-    items = client.scan(TableName=table, ConsistentRead=True)["Items"]
-    kept = {item["id"]["S"] for item in items if item["state"]["S"] == "kept"}
-    assert kept == {f"w{w}-{n}" for w in range(writers) for n in range(per_writer)}
-    assert not [item for item in items if item["id"]["S"].startswith("never-")]
+        sqs.send_message(QueueUrl=queue_url, MessageBody="ends the long poll")
+        polling.join()
+    assert [message["Body"] for message in received] == ["ends the long poll"]

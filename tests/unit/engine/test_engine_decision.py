@@ -225,3 +225,15 @@ def test_a_past_default_is_never_approved_automatically() -> None:
     assert result["outcome"] == "manual_review"
     assert result["reasons"][0]["code"] == "POL-DEFAULT-REFER"
     assert decision()["outcome"] == "approved"
+
+
+def test_favourable_factors_are_near_their_best_and_never_also_a_reason() -> None:
+    # The credit score earns some points here but is the main reason against the applicant.
+    result = decision(cibil_score=640, late_payments_last_2_years=3, **MIDDLING)
+    assert result["outcome"] != "approved"
+    reason_factors = {r["factor"] for r in result["reasons"]}
+    assert "cibil_score" in reason_factors
+    best = {c["factor"]: c["max_points"] for c in result["contributions"]}
+    for factor in result["favourable_factors"]:
+        assert factor["factor"] not in reason_factors
+        assert factor["points"] >= 0.75 * best[factor["factor"]]
