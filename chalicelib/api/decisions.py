@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import uuid
 from typing import Any
 
@@ -34,11 +35,18 @@ def validated_application(payload: Any) -> dict[str, Any]:
         raise validation_failed(failure.errors) from None
 
 
-def cache_key(application: dict[str, Any], model_sha256: str) -> str:
-    """sha256 of the canonical scoring inputs + the model artifact's sha256: a new or retrained
-    model (even one that kept its version number) never reuses a cached decision."""
+def cache_key(application: dict[str, Any], model_sha256: str, code_version: str) -> str:
+    """sha256 of the canonical scoring inputs + the model artifact's sha256 + the deployed code
+    version: a new or retrained model (even one that kept its version number) never reuses a cached
+    decision, and neither does a deploy that changed how reasons or suggestions are worded."""
     canonical = json.dumps(engine.scoring_inputs(application), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(f"{canonical}|{model_sha256}".encode()).hexdigest()
+    return hashlib.sha256(f"{canonical}|{model_sha256}|{code_version}".encode()).hexdigest()
+
+
+def current_cache_key(application: dict[str, Any]) -> str:
+    # Lambda sets AWS_LAMBDA_FUNCTION_VERSION; every deploy publishes a new version (AutoPublishAlias).
+    code_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+    return cache_key(application, engine.model_info()["sha256"], code_version)
 
 
 def decision_record(
@@ -55,7 +63,7 @@ def decision_record(
 
 
 def _decide_with_cache(application: dict[str, Any], store: dal.LoanStore) -> tuple[dict[str, Any], str]:
-    key = cache_key(application, engine.model_info()["sha256"])
+    key = current_cache_key(application)
     now = clock.now_epoch()
     try:
         cached = store.get_cached_decision(key, now)

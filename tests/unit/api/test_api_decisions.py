@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from api_test_support import post_json, stage_store
 
 from chalicelib import dal, resources
-from chalicelib.api.decisions import cache_key
+from chalicelib.api.decisions import cache_key, current_cache_key
 from chalicelib.config import get_settings
 from chalicelib.dal.clients import dynamodb_client
 
@@ -81,26 +82,29 @@ def test_repeat_is_served_from_cache_with_a_new_decision_id(chalice_client, appl
     assert stored_decision(second["decision_id"])["cached"] == {"BOOL": True}
 
 
-def test_expired_cache_entry_is_not_served(chalice_client, application):
+@pytest.mark.parametrize("expired", [True, False])
+def test_expired_cache_entry_is_not_served(chalice_client, application, expired):
     # DynamoDB TTL deletes lazily: an expired item can still be read and must count as a miss.
+    # The unexpired case proves the planted item sits under the key the handler looks up.
     from chalicelib import engine
 
-    key = cache_key(engine.validate_application(application), engine.model_info()["version"])
-    stale = {"outcome": "stale", "model": engine.model_info()}
-    dal.get_store().put_cached_decision(key, stale, expires_at=1)
+    key = current_cache_key(engine.validate_application(application))
+    stale = {**engine.decide(engine.validate_application(application)), "outcome": "stale"}
+    dal.get_store().put_cached_decision(key, stale, expires_at=1 if expired else 2**40)
 
     body = json.loads(post_json(chalice_client, "/v1/decisions", application).body)
 
-    assert body["cached"] is False
-    assert body["outcome"] != "stale"
+    assert body["cached"] is not expired
+    assert (body["outcome"] == "stale") is not expired
 
 
-def test_cache_key_changes_with_model_version(application):
+def test_cache_key_changes_with_model_and_code_version(application):
     from chalicelib import engine
 
     cleaned = engine.validate_application(application)
-    assert cache_key(cleaned, "1.0.0") != cache_key(cleaned, "1.0.1")
-    assert cache_key(cleaned, "1.0.0") == cache_key(dict(reversed(list(cleaned.items()))), "1.0.0")
+    assert cache_key(cleaned, "sha-a", "1") != cache_key(cleaned, "sha-b", "1")
+    assert cache_key(cleaned, "sha-a", "1") != cache_key(cleaned, "sha-a", "2")
+    assert cache_key(cleaned, "sha-a", "1") == cache_key(dict(reversed(list(cleaned.items()))), "sha-a", "1")
 
 
 def test_invalid_fields_are_all_named(chalice_client, application):
