@@ -7,8 +7,9 @@ values are masked more aggressively, never less.
 
 Identity numbers are also hashed (HMAC-SHA256 with a service key, so that a leaked table cannot be
 reversed by hashing every possible PAN or Aadhaar number, which a plain sha256 would allow). The key
-comes from the environment variable ``PII_HASH_KEY``; deployments must set it (see
-``pii_hash_key``).
+comes from the environment variable ``PII_HASH_KEY``: the CloudFormation template generates one per
+stage in Secrets Manager (``infra/functions.py``); only the local stack and tests fall back to the
+development key (see ``pii_hash_key``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,13 @@ DEFAULT_4XX = edge_responses.GatewayResponseSpec(
 DEFAULT_5XX = edge_responses.GatewayResponseSpec(
     response_type="DEFAULT_5XX", status_code=500, code="internal_error", message="$context.error.message"
 )
-GATEWAY_RESPONSES = (*edge_responses.GATEWAY_RESPONSES, DEFAULT_4XX, DEFAULT_5XX)
+# API Gateway answers a path it has no resource for, or a method the resource does not define,
+# with MISSING_AUTHENTICATION_TOKEN (by default 403 "Missing Authentication Token"): a 404 instead.
+# Routing fails before the API key check: a key problem on a real route still answers 403 Forbidden.
+ROUTE_NOT_FOUND = edge_responses.GatewayResponseSpec(
+    response_type="MISSING_AUTHENTICATION_TOKEN", status_code=404, code="not_found", message="no such route"
+)
+GATEWAY_RESPONSES = (*edge_responses.GATEWAY_RESPONSES, ROUTE_NOT_FOUND, DEFAULT_4XX, DEFAULT_5XX)
 
 # The JSON access log line: one object per request, no bodies, no API key values.
 ACCESS_LOG_FORMAT = json.dumps(

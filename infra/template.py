@@ -22,6 +22,7 @@ def build_merge_template(stage: str, routes: Routes) -> dict[str, Any]:
     merged_resources.update(data_stores.data_store_resources(stage))
     merged_resources.update(functions.function_merges(stage))
     merged_resources.update(functions.function_log_resources(stage))
+    merged_resources.update(functions.pii_hash_key_resources(stage))
     merged_resources.update(api_gateway.api_gateway_resources(stage))
     merged_resources.update(alarms.alarm_resources(stage))
     merged_resources.update(dashboard.dashboard_resources(stage))

@@ -8,7 +8,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib import dal, engine
+from chalicelib import dal, engine, resources
 from chalicelib.api import clock, process
 from chalicelib.api.errors import JSON_HEADERS, error_body
 from chalicelib.config import get_settings
@@ -72,7 +72,10 @@ def ready(request: Request) -> Response:
         [{"field": check.name, "problem": check.problem or "unreachable"} for check in failed],
     )
     body.update(status="not_ready", checks=[_check_dict(check) for check in checks])
-    return _json(body, 503)
+    response = _json(body, 503)
+    # The same hint as every other 503 caused by a dependency (chalicelib.api.errors).
+    response.headers["Retry-After"] = str(resources.DEPENDENCY_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _memory(request: Request) -> dict[str, Any]:

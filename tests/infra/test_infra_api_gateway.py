@@ -208,6 +208,20 @@ def test_other_gateway_errors_have_the_product_error_shape(
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_unknown_route_is_404_in_the_product_error_shape(expanded: dict[str, Template], stage: str) -> None:
+    response = _gateway_responses(expanded[stage])["MISSING_AUTHENTICATION_TOKEN"]
+    assert response["statusCode"] == "404"
+    body = json.loads(response["responseTemplates"]["application/json"])
+    assert body == {
+        "error": {"code": "not_found", "message": "no such route", "details": []},
+        "request_id": "$context.requestId",
+    }
+    headers = response["responseParameters"]
+    assert headers["gatewayresponse.header.Content-Type"] == "'application/json'"
+    assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'"
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_compression_tracing_and_json_access_logs(expanded: dict[str, Template], stage: str) -> None:
     template = expanded[stage]
     (api,) = resources_of_type(template, "AWS::ApiGateway::RestApi").values()

@@ -155,3 +155,25 @@ def test_chalice_config_agrees_with_resources(stage: str, spec: resources.Functi
     assert function_config["lambda_memory_size"] == spec.memory_mb
     assert function_config["lambda_timeout"] == spec.timeout_seconds
     assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("logical_id", FUNCTIONS)
+def test_identity_hash_key_is_a_generated_secret_next_to_chalices_variables(
+    expanded: dict[str, Template], stage: str, logical_id: str
+) -> None:
+    from chalicelib.privacy import PII_HASH_KEY_ENV
+    from infra.functions import PII_HASH_KEY_SECRET_ID
+
+    variables = _function(expanded[stage], logical_id)["Environment"]["Variables"]
+    # Merged beside the variables Chalice generates from .chalice/config.json, not instead of them.
+    assert variables["STAGE"] == stage
+    assert variables[resources.APPLICATIONS_TABLE.env_var] == resources.resource_name(
+        stage, resources.APPLICATIONS_TABLE.suffix
+    )
+    assert variables[PII_HASH_KEY_ENV] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${" + PII_HASH_KEY_SECRET_ID + "}:SecretString}}"
+    }
+    secret = expanded[stage]["Resources"][PII_HASH_KEY_SECRET_ID]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32

@@ -30,7 +30,10 @@ from devstack.stage_env import DEFAULT_REGION, FAKE_CREDENTIALS
 pytestmark = pytest.mark.integration
 
 RACING_THREADS = 16
-ITEMS = 60
+ITEMS = 40
+# Many attributes per item: moto builds the new item between reading the current one and writing,
+# so a bigger item widens its check-then-write window and plain ``moto_server`` shows the race.
+PAYLOAD = {f"attribute_{n}": {"M": {"text": {"S": "x" * 20}, "number": {"N": str(n)}}} for n in range(100)}
 LONG_POLL_SECONDS = 20  # SQS's maximum; the poll is ended early by a message
 
 Attempt = Callable[[Any, str, str], bool]
@@ -88,7 +91,7 @@ def put_if_absent(table: str) -> Attempt:
         return conditional(
             lambda: dynamodb.put_item(
                 TableName=table,
-                Item={"id": {"S": item_id}, "writer": {"S": writer}},
+                Item={"id": {"S": item_id}, "writer": {"S": writer}, **PAYLOAD},
                 ConditionExpression="attribute_not_exists(id)",
             )
         )
@@ -160,7 +163,7 @@ def test_concurrent_pending_to_decided_updates_let_exactly_one_writer_in(endpoin
     table = create_table(endpoint)
     dynamodb = client(endpoint, "dynamodb")
     for n in range(ITEMS):
-        dynamodb.put_item(TableName=table, Item={"id": {"S": f"i{n}"}, "status": {"S": "PENDING"}})
+        dynamodb.put_item(TableName=table, Item={"id": {"S": f"i{n}"}, "status": {"S": "PENDING"}, **PAYLOAD})
 
     winners = race(endpoint, table, decide_if_pending(table))
 

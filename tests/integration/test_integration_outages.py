@@ -65,7 +65,9 @@ def worker_logs(stack: DevStack) -> str:
 
 
 def count_items(dynamodb: Any, table: str) -> int:
-    return int(dynamodb.scan(TableName=table, Select="COUNT", ConsistentRead=True)["Count"])
+    # A scan answers at most 1 MB per page: count across every page.
+    pages = dynamodb.get_paginator("scan").paginate(TableName=table, Select="COUNT", ConsistentRead=True)
+    return sum(int(page["Count"]) for page in pages)
 
 
 def queue_counts(sqs: Any, stack: DevStack) -> tuple[int, int]:
@@ -172,10 +174,11 @@ def test_the_worker_leaves_failed_messages_on_the_queue_until_dynamodb_returns(
         "application DECIDED after the outage",
         0.5,
     )
-    decisions = dynamodb.scan(
+    pages = dynamodb.get_paginator("scan").paginate(
         TableName=healthy_stack.names["DECISIONS_TABLE"],
         FilterExpression="application_id = :id",
         ExpressionAttributeValues={":id": {"S": application_id}},
         ConsistentRead=True,
-    )["Items"]
+    )
+    decisions = [item for page in pages for item in page["Items"]]
     assert [item["decision_id"]["S"] for item in decisions] == [decided["decision_id"]]

@@ -96,6 +96,20 @@ def test_dynamodb_down_is_503_and_nothing_is_queued(chalice_client, application,
     assert queued_bodies() == []
 
 
+def test_status_while_dynamodb_is_down_is_503_with_retry_after(
+    chalice_client, application, unreachable_client
+):
+    submitted = post_json(chalice_client, "/v1/applications", application)
+    application_id = json.loads(submitted.body)["application_id"]
+    dal.use(store=stage_store(unreachable_client("dynamodb")))
+
+    response = chalice_client.http.get(f"/v1/applications/{application_id}")
+
+    body = assert_error_shape(response, 503, "dependency_unavailable")
+    assert response.headers["Retry-After"] == str(resources.DEPENDENCY_RETRY_AFTER_SECONDS)
+    assert body["error"]["details"] == [{"field": "dynamodb", "problem": "unavailable"}]
+
+
 def test_status_url_keeps_the_gateway_stage_prefix(aws, application):
     from chalice.app import Request
 

@@ -9,7 +9,7 @@ import pytest
 from api_test_support import post_json, stage_store
 from test_api_decisions import assert_error_shape
 
-from chalicelib import dal, engine
+from chalicelib import dal, engine, resources
 from chalicelib.config import get_settings
 from chalicelib.dal import bootstrap, clients
 from chalicelib.dal.aws import SQSApplicationQueue
@@ -78,6 +78,7 @@ def assert_error_shape_with_checks(response) -> dict:
     assert body["request_id"] == response.headers["X-Request-ID"]
     assert body["status"] == "not_ready"
     assert any(not check["ok"] for check in body["checks"])
+    assert response.headers["Retry-After"] == str(resources.DEPENDENCY_RETRY_AFTER_SECONDS)
     return body
 
 

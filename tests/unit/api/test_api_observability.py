@@ -119,3 +119,84 @@ def test_exception_messages_are_withheld_from_logs(chalice_client, application, 
     assert "builtins.ValueError" in log  # the type and the traceback are kept
     assert "explode" in log
     assert "Ottoline" not in log and "Ottoline" not in response.body.decode()
+
+
+def metric_total(blobs: list[dict[str, Any]], name: str) -> float:
+    """One metric summed over EMF blobs (each blob holds a list of values per metric)."""
+    return sum(sum(blob[name]) for blob in blobs if name in blob)
+
+
+def test_emf_metrics_for_latency_cache_queue_batches_and_cold_start(
+    aws, application, other_application, capfd, monkeypatch
+):
+    from chalice.local import LambdaContext
+
+    from chalicelib import observability
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    # Other tests ran in this process already: make the next invocation its first.
+    monkeypatch.setattr(observability, "_invocations", 0)
+    context = LambdaContext("api_handler", 512)
+
+    statuses = [
+        app.app(proxy_event("POST", "/v1/decisions", application), context)["statusCode"],
+        app.app(proxy_event("POST", "/v1/decisions", application), context)["statusCode"],
+        app.app(proxy_event("POST", "/v1/applications", other_application), context)["statusCode"],
+    ]
+    url = sqs_client().get_queue_url(QueueName=get_settings().applications_queue)["QueueUrl"]
+    [queued] = receive_all(sqs_client(), url)
+    poison = {**queued, "messageId": str(uuid.uuid4()), "body": "not json"}
+    result = app.process_application_queue(sqs_event(queued, poison), local_lambda_context())
+
+    assert statuses == [200, 200, 202]
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+    blobs = emf_blobs(capfd.readouterr().out)
+    request_blobs = [blob for blob in blobs if "Requests" in blob]
+    assert len(request_blobs) == 3
+    assert all(len(blob["Latency"]) == 1 and blob["Latency"][0] > 0 for blob in request_blobs)
+    assert metric_total(blobs, "ColdStart") == 1
+    assert metric_total(blobs, "CacheMisses") == 1
+    assert metric_total(blobs, "CacheHits") == 1
+    assert metric_total(blobs, "Queued") == 1
+    assert metric_total(blobs, "BatchRecordsProcessed") == 1
+    assert metric_total(blobs, "BatchRecordsFailed") == 1
+
+
+def test_log_lines_carry_the_gateway_request_id_and_cold_start(aws, application, service_log):
+    from chalice.local import LambdaContext
+
+    event = proxy_event("POST", "/v1/decisions", application)
+    event["requestContext"]["requestId"] = "apigw-request-for-logs"
+
+    response = app.app(event, LambdaContext("api_handler", 512))
+
+    assert response["headers"]["X-Request-ID"] == "apigw-request-for-logs"
+    lines = [json.loads(line) for line in service_log.getvalue().splitlines() if line.startswith("{")]
+    [access_line] = [line for line in lines if line["message"] == "request"]
+    assert access_line["correlation_id"] == "apigw-request-for-logs"
+    assert isinstance(access_line["cold_start"], bool)
+    assert access_line["function_name"] == "api_handler"
+    assert access_line["route"] == "POST /v1/decisions" and access_line["status"] == 200
+    assert all(line.get("correlation_id") == "apigw-request-for-logs" for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("environment", "enabled"),
+    [
+        ({}, False),  # outside Lambda: chalice local, the local worker, tests
+        ({"AWS_LAMBDA_FUNCTION_NAME": "api_handler", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
+        ({"AWS_LAMBDA_FUNCTION_NAME": "api_handler"}, True),
+    ],
+)
+def test_tracer_runs_only_on_lambda_unless_disabled(monkeypatch, environment, enabled):
+    from chalicelib import observability
+
+    for name in ("AWS_LAMBDA_FUNCTION_NAME", "POWERTOOLS_TRACE_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+
+    assert observability._tracing_enabled() is enabled
+    # This test process is not a Lambda: no tracer, so no tracing middleware either.
+    assert observability.tracer is None
+    assert len(observability.lambda_middlewares()) == 2

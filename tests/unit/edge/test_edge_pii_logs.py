@@ -139,6 +139,29 @@ def test_request_flow_logs_and_stores_no_personal_data(chalice_client, all_logs:
     assert hash_identity("pan", PERSONAL_DATA["pan"]) in stored
 
 
+def test_idempotent_requests_log_and_store_no_personal_data(
+    chalice_client, all_logs: CapturingHandler
+) -> None:
+    # Idempotency-Key requests go through Powertools Idempotency, which stores a record per key
+    # (a hash of the body and the first response) and logs at DEBUG.
+    for path, row in (("/v1/decisions", 4), ("/v1/applications", 5)):
+        headers = {"Idempotency-Key": f"pii-check-{row}"}
+        first = post_json(chalice_client, path, personal_application(row), headers)
+        replay = post_json(chalice_client, path, personal_application(row), headers)
+        assert first.status_code in (200, 202), first.body
+        assert replay.headers.get("Idempotent-Replayed") == "true"
+        assert leaked(first.body.decode() + replay.body.decode()) == []
+
+    settings = get_settings()
+    idempotency_records = dynamodb_client().scan(TableName=settings.idempotency_table)["Items"]
+    assert len(idempotency_records) == 2  # control: the records the check below reads exist
+    stored = json.dumps(idempotency_records)
+    for table in (settings.decisions_table, settings.applications_table):
+        stored += json.dumps(dynamodb_client().scan(TableName=table)["Items"])
+    assert leaked(stored) == [], "personal data stored in the clear"
+    assert leaked(all_logs.text()) == [], "personal data in logs"
+
+
 def test_capture_would_catch_a_leak(chalice_client, all_logs: CapturingHandler) -> None:
     """The check above can fail: a personal value logged through the service's logger is caught."""
     from chalicelib.observability import logger

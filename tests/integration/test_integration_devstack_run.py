@@ -1,0 +1,181 @@
+"""``make run`` end to end: ``python -m devstack.run`` starts the stack, serves a decision, and Ctrl-C
+stops all of it.
+
+The front door is started the way a terminal starts a foreground job: in its own process group,
+with SIGINT at its default disposition (a non-interactive shell would leave it ignored), and Ctrl-C
+is SIGINT to that process group. The orchestrator must then exit by itself and take every child
+with it: no process it started survives and the ports it used are free again.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.processes import PROJECT_ROOT, free_port, port_is_open, wait_until
+from devstack.samples import sample_application
+
+pytestmark = pytest.mark.integration
+
+HOST = "127.0.0.1"
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+START_SECONDS = 180  # moto, bootstrap, chalice local importing the app, one worker: slow machines
+STOP_SECONDS = 60  # generous: each child gets a SIGTERM grace period before SIGKILL
+BANNER_END = "Ctrl-C stops everything."
+API_LINE = re.compile(r"API:\s+(\S+)")
+API_KEY_LINE = re.compile(r"Local API key:\s+(\S+)")
+
+
+@dataclass
+class FrontDoor:
+    """The running ``devstack.run`` process and everything it printed so far."""
+
+    popen: subprocess.Popen[bytes]
+    api_port: int
+    aws_port: int
+    output: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+
+def _as_a_terminal_starts_a_foreground_job() -> None:  # runs in the child between fork and exec
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _read_output(door: FrontDoor) -> None:
+    assert door.popen.stdout is not None
+    for line in iter(door.popen.stdout.readline, b""):
+        door.output.append(line.decode("utf-8", errors="replace"))
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # An endpoint in the environment would make devstack.run use it instead of starting moto.
+    for name in [name for name in env if name.startswith(ENDPOINT_VARIABLE)]:  # and AWS_ENDPOINT_URL_*
+        del env[name]
+    return env
+
+
+def descendants(pid: int) -> set[tuple[int, str]]:
+    """Every live process below ``pid``, as (pid, start time) so a reused pid is not mistaken for it."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            children.setdefault(int(stat[1]), []).append(int(entry.name))
+    found: set[tuple[int, str]] = set()
+    pending = list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        if (stat := _stat(child)) is not None:
+            found.add((child, stat[19]))
+            pending.extend(children.get(child, []))
+    return found
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat fields after the command name (index 0 is the state, 1 the parent pid)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def still_alive(process: tuple[int, str]) -> bool:
+    stat = _stat(process[0])
+    return stat is not None and stat[19] == process[1] and stat[0] != "Z"
+
+
+def members_of_groups(pgids: set[int]) -> list[int]:
+    """Live processes whose process group is one of ``pgids``."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        stat = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if stat is not None and int(stat[2]) in pgids and stat[0] != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+@pytest.fixture
+def front_door() -> Iterator[FrontDoor]:
+    api_port, aws_port = free_port(HOST), free_port(HOST)
+    argv = [sys.executable, "-m", "devstack.run", "--host", HOST, "--workers", "1"]
+    argv += ["--api-port", str(api_port), "--aws-port", str(aws_port)]
+    popen = subprocess.Popen(
+        argv,
+        cwd=PROJECT_ROOT,
+        env=_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as a foreground job in a terminal
+        preexec_fn=_as_a_terminal_starts_a_foreground_job,
+    )
+    door = FrontDoor(popen, api_port, aws_port)
+    threading.Thread(target=_read_output, args=(door,), daemon=True).start()
+    started: set[tuple[int, str]] = set()
+    try:
+        wait_until(
+            lambda: BANNER_END in door.text() or popen.poll() is not None, START_SECONDS, "the banner", 0.5
+        )
+        assert popen.poll() is None, f"devstack.run exited with {popen.returncode}:\n{door.text()}"
+        started = descendants(popen.pid)
+        yield door
+    finally:
+        # Whatever the test left running (a failed assertion, a stop that hung) is killed here.
+        started |= descendants(popen.pid)
+        if popen.poll() is None:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+        for process in started:
+            if still_alive(process):
+                os.killpg(process[0], signal.SIGKILL)  # every child of devstack.run leads its own group
+
+
+def test_run_serves_a_decision_and_ctrl_c_stops_every_process(front_door: FrontDoor) -> None:
+    banner = front_door.text()
+    api_url = f"http://{HOST}:{front_door.api_port}"
+    printed_api, key = API_LINE.search(banner), API_KEY_LINE.search(banner)
+    assert printed_api is not None and key is not None, banner
+    assert printed_api.group(1) == api_url
+
+    health = requests.get(f"{api_url}/health/ready", timeout=30)
+    response = requests.post(
+        f"{api_url}/v1/decisions",
+        json=sample_application(with_personal_data=False),
+        headers={"x-api-key": key.group(1)},
+        timeout=30,
+    )
+
+    assert health.status_code == 200, health.text
+    assert response.status_code == 200, response.text
+    assert response.json()["outcome"] in {"approved", "manual_review", "declined"}
+
+    children = descendants(front_door.popen.pid)
+    names = {Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid, _ in children}
+    assert any("devstack.moto_server" in name for name in names), names
+    assert any("chalice local" in name for name in names), names
+    assert any("devstack.sqs_poller" in name for name in names), names
+    pgid = os.getpgid(front_door.popen.pid)
+    assert pgid == front_door.popen.pid  # the front door leads its own group
+
+    os.killpg(pgid, signal.SIGINT)  # what a terminal sends the foreground group on Ctrl-C
+
+    assert front_door.popen.wait(timeout=STOP_SECONDS) == 0, front_door.text()
+    assert "Stopped." in front_door.text()
+    # The children lead groups of their own: none of them, nor anything in their groups, survives.
+    assert [process for process in children if still_alive(process)] == []
+    assert members_of_groups({pgid} | {pid for pid, _ in children}) == []
+    assert not port_is_open(HOST, front_door.api_port)
+    assert not port_is_open(HOST, front_door.aws_port)
