@@ -70,7 +70,9 @@ def _tracing_enabled() -> bool:
 def _make_tracer() -> Any:
     from aws_lambda_powertools import Tracer
 
-    return Tracer()
+    # Only botocore (DynamoDB, SQS) makes outbound calls; patching every library X-Ray knows
+    # (patch_all) costs ~25-30 ms more on each cold start for nothing we use.
+    return Tracer(patch_modules=("botocore",))
 
 
 tracer = _make_tracer() if _tracing_enabled() else None

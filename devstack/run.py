@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     # Explicit for SIGINT too: a shell starting us in the background leaves SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     exit_code = 0
     try:
