@@ -415,7 +415,9 @@ def _paths() -> dict[str, JsonSchema]:
                 "healthReady",
                 {
                     **_responses("200", _json_response("Ready.", _ref("Ready"))),
-                    "503": _json_response("Not ready: names what failed.", _ref("NotReady")),
+                    "503": _json_response(
+                        "Not ready: names what failed.", _ref("NotReady"), retry_after=True
+                    ),
                 },
             )
         },

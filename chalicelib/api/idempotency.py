@@ -39,6 +39,11 @@ _operations: dict[str, Operation] = {}
 # Set by the response hook when Powertools returns a stored response (per thread: chalice local
 # serves requests on threads; Lambda runs one request per process at a time).
 _replayed = threading.local()
+# The operation's result in this thread, set once it has run: Powertools raises the same
+# IdempotencyPersistenceLayerError before the operation (store unreachable) and after it (success
+# not saved). After it, the work is done (a decision stored, an application queued): answer with
+# it rather than 503 (the client would retry and create a duplicate) or running it a second time.
+_completed = threading.local()
 
 
 def register(route: str, operation: Operation) -> None:
@@ -79,7 +84,9 @@ def _idempotent_executor() -> Callable[..., dict[str, Any]]:
         data_keyword_argument="request", config=config, persistence_store=store, key_prefix="loan-decisions"
     )
     def execute(request: dict[str, Any]) -> dict[str, Any]:
-        return _operations[request["route"]](request["body"])
+        result = _operations[request["route"]](request["body"])
+        _completed.value = result
+        return result
 
     execute.config = config  # type: ignore[attr-defined]
     return execute
@@ -124,6 +131,7 @@ def run(
     if lambda_context is not None:
         executor.config.register_lambda_context(lambda_context)  # type: ignore[attr-defined]
     _replayed.value = False
+    _completed.value = None
     try:
         body = executor(request=request)
     except IdempotencyValidationError:
@@ -142,6 +150,10 @@ def run(
             {"Retry-After": str(IN_PROGRESS_RETRY_AFTER_SECONDS)},
         ) from None
     except IdempotencyPersistenceLayerError:
+        if _completed.value is not None:
+            # The key stays INPROGRESS until it expires: a retry gets 409, never a second run.
+            logger.warning("idempotency record not saved after the operation ran", extra={"route": route})
+            return _completed.value, False
         logger.warning("idempotency store unavailable", extra={"route": route})
         if not degrade_without_store:
             raise dependency_unavailable("dynamodb") from None

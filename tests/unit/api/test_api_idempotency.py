@@ -116,3 +116,27 @@ def test_idempotency_store_down_decision_still_answers_submit_is_503(chalice_cli
     assert json.loads(decision.body)["outcome"] in {"approved", "manual_review", "declined"}
     assert_error_shape(submit, 503, "dependency_unavailable")
     assert queued_count() == 0
+
+
+def test_success_not_saved_after_the_submit_ran_answers_once_without_a_duplicate(
+    chalice_client, application, monkeypatch
+):
+    # Powertools raises IdempotencyPersistenceLayerError when saving the finished response fails,
+    # the same error as when the store is unreachable before the operation runs.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    def fail_to_save(self, data_record):
+        raise RuntimeError("DynamoDB went away after the operation ran")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_update_record", fail_to_save)
+    headers = {"Idempotency-Key": "saved-late-key"}
+
+    first = post_json(chalice_client, "/v1/applications", application, headers)
+    retry = post_json(chalice_client, "/v1/applications", application, headers)
+
+    assert first.status_code == 202
+    assert json.loads(first.body)["application_id"]
+    # The key was left in progress: the retry is told to wait, it does not queue a second copy.
+    assert_error_shape(retry, 409, "idempotency_key_in_progress")
+    assert queued_count() == 1
+    assert len(dynamodb_client().scan(TableName=get_settings().applications_table)["Items"]) == 1
