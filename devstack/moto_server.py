@@ -3,7 +3,7 @@
 Real DynamoDB applies a conditional write atomically: of many concurrent
 ``PutItem ... attribute_not_exists`` (or ``UpdateItem ... status = PENDING``) on one item, exactly
 one succeeds. moto's threaded server evaluates the condition and then writes, without a lock, so
-two requests can both pass the check (with 16 threads on 100-attribute items, 2-4 PutItems won on
+two requests can both pass the check (with 16 threads on 100-attribute items, 2-6 PutItems won on
 about a third of the items; a concurrent UpdateItem even failed with a 500, an item changing while
 moto deep-copied it). The application relies on that guarantee (the decision log's
 put-if-absent, the PENDING -> DECIDED update, Powertools Idempotency's conditional PutItem), so

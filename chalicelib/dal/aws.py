@@ -277,6 +277,8 @@ class DynamoDBLoanStore:
             (self._cache_table, "cache_key"),
             (self._decisions_table, "decision_id"),
             (self._applications_table, "application_id"),
+            # Powertools Idempotency's table: without it, submits with an Idempotency-Key get 503.
+            (get_settings().idempotency_table, "id"),
         )
         with ThreadPoolExecutor(max_workers=len(tables)) as pool:
             return list(pool.map(lambda spec: probe(*spec), tables))

@@ -33,7 +33,7 @@ RACING_THREADS = 16
 ITEMS = 40
 # Many attributes per item: moto builds the new item between reading the current one and writing,
 # so a bigger item widens its check-then-write window. With two-attribute items plain ``moto_server``
-# rarely loses the race; with this payload it let 2-4 writers win on about a third of the items.
+# rarely loses the race; with this payload, in most runs, 2-6 writers won on a third or more of the items.
 PAYLOAD = {f"attribute_{n}": {"M": {"text": {"S": "x" * 20}, "number": {"N": str(n)}}} for n in range(100)}
 LONG_POLL_SECONDS = 20  # SQS's maximum; the poll is ended early by a message
 

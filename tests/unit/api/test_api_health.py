@@ -37,6 +37,7 @@ def test_ready_when_every_dependency_answers(chalice_client):
         f"dynamodb:{settings.decision_cache_table}",
         f"dynamodb:{settings.decisions_table}",
         f"dynamodb:{settings.applications_table}",
+        f"dynamodb:{settings.idempotency_table}",
         f"sqs:{settings.applications_queue}",
     }
     assert all(check["ok"] for check in checks)
@@ -68,7 +69,7 @@ def test_not_ready_names_every_table_when_dynamodb_is_down(chalice_client, unrea
     dal.use(store=stage_store(unreachable_client("dynamodb")))
     body = assert_error_shape_with_checks(chalice_client.http.get("/health/ready"))
     assert {detail["field"].split(":")[0] for detail in body["error"]["details"]} == {"dynamodb"}
-    assert len(body["error"]["details"]) == 3
+    assert len(body["error"]["details"]) == len(resources.TABLES)
 
 
 def assert_error_shape_with_checks(response) -> dict:
@@ -89,7 +90,9 @@ def test_detailed_reports_model_dependencies_queue_memory_uptime(chalice_client,
 
     assert body["model"] == engine.model_info()
     assert body["queue_depth"] == {"visible": 1, "in_flight": 0}
-    assert len(body["dependencies"]) == 4 and all(d["latency_ms"] >= 0 for d in body["dependencies"])
+    assert len(body["dependencies"]) == len(resources.TABLES) + len(resources.QUEUES) and all(
+        d["latency_ms"] >= 0 for d in body["dependencies"]
+    )
     assert body["status"] in {"ok", "degraded"}
     assert isinstance(body["cold_start"], bool)
     assert body["memory"]["limit_mb"] == 512
