@@ -26,6 +26,22 @@ TEST_VISIBILITY_TIMEOUT_SECONDS = 2
 EXTERNAL_ENDPOINT_URL = os.environ.get("INTEGRATION_AWS_ENDPOINT_URL") or None
 
 
+# Figures tests measure (e.g. schemathesis' generated requests): printed in the terminal summary.
+MEASURED_FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if MEASURED_FIGURES:
+        terminalreporter.section("figures measured by the integration tests")
+        for line in MEASURED_FIGURES:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def measured_figures() -> list[str]:
+    return MEASURED_FIGURES
+
+
 # Every stack a fixture started (the outage tests run their own): their logs go into failure reports.
 RUNNING_STACKS: list[DevStack] = []
 
