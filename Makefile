@@ -49,7 +49,8 @@ bench: $(STAMP)
 package: $(STAMP)
 	$(PY) -m infra.package --stage $(STAGE)
 
-## Deploy with the AWS CLI (needs an account): make deploy STAGE=prod
+## Deploy with the AWS CLI v2 (needs an account and an S3 bucket for the code):
+##   DEPLOY_BUCKET=my-artifacts [ALARM_EMAIL=ops@example.com] make deploy STAGE=prod
 deploy: package
 	$(PY) -m infra.deploy --stage $(STAGE)
 
