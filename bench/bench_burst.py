@@ -4,12 +4,13 @@ What it does (by default on its own stack, started on free ports and stopped at 
 
 1. baseline, same run: the worker's scoring in-process without queue or storage
    (``validate_application`` + ``decide`` in batches of the queue's batch size), decisions/s;
-2. submit ``--count`` applications to ``POST /v1/applications`` from ``--clients`` threads while
-   the queue workers are stopped (the burst arrives faster than it is consumed) -> submit rate;
+2. submit ``--count`` applications to ``POST /v1/applications`` from ``--clients`` threads, with
+   the queue workers already running (with ``--prefill`` they start only after the last submit, so
+   the burst piles up on the queue first) -> submit rate;
    optional: ``--duplicate-ratio`` of the submissions reuse an earlier ``Idempotency-Key`` with the
    same body (a client retrying), ``--poison-ratio`` x count undecidable messages injected straight
    into the queue;
-3. start ``--workers`` queue worker processes (``devstack.sqs_poller``; several processes are the
+3. run ``--workers`` queue worker processes (``devstack.sqs_poller``; several processes are the
    local analogue of the event source mapping's MaximumConcurrency) and wait until every accepted
    application is DECIDED (and every poison message is in the DLQ) -> decisions/s through the worker;
 4. prove it from the tables: every accepted application DECIDED exactly once (one record in the
