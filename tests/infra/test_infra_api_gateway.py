@@ -39,7 +39,9 @@ def _reserved(stage: str) -> int:
 
 # ------------------------------------------------------------------------------------------ keys
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_route_but_the_public_ones_requires_an_api_key(templates: dict[str, Template], stage: str) -> None:
+def test_every_route_but_the_public_ones_requires_an_api_key(
+    templates: dict[str, Template], stage: str
+) -> None:
     paths = _api_properties(templates[stage])["DefinitionBody"]["paths"]
     assert "/v1/decisions" in paths  # the routes really are there
     missing = [
