@@ -114,35 +114,21 @@ def inject_poison(sqs: Any, queue_url: str, count: int, marker: str) -> set[str]
 
 
 def scan_all(dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None) -> list[dict]:
-    items: list[dict] = []
     request: dict[str, Any] = {"TableName": table, "ProjectionExpression": projection, "ConsistentRead": True}
     if names:
         request["ExpressionAttributeNames"] = names
-    while True:
-        page = dynamodb.scan(**request)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return [item for page in dynamodb.get_paginator("scan").paginate(**request) for item in page["Items"]]
 
 
 def count_decided(dynamodb: Any, table: str) -> int:
-    total, request = (
-        0,
-        {
-            "TableName": table,
-            "Select": "COUNT",
-            "FilterExpression": "#s = :decided",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":decided": {"S": "DECIDED"}},
-        },
+    pages = dynamodb.get_paginator("scan").paginate(
+        TableName=table,
+        Select="COUNT",
+        FilterExpression="#s = :decided",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":decided": {"S": "DECIDED"}},
     )
-    while True:
-        page = dynamodb.scan(**request)
-        total += page["Count"]
-        if "LastEvaluatedKey" not in page:
-            return total
-        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return sum(page["Count"] for page in pages)
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:
