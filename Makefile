@@ -8,7 +8,7 @@ STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint format train evaluate bench package deploy clean
+.PHONY: install run test lint format train evaluate bench render package deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ evaluate: $(STAMP)
 ## Benchmarks: print figures against a baseline measured in the same run.
 bench: $(STAMP)
 	$(PY) -m bench.run_all
+
+## Rewrite every generated file from chalicelib/resources.py: .chalice/config.json and the
+## .chalice/policy-<stage>.json IAM policies (tests/infra fail while a committed file differs).
+render: $(STAMP)
+	$(PY) -m infra.chalice_config
+	$(PY) -m infra.policies
 
 ## Build the deployable template: make package STAGE=prod
 package: $(STAMP)

@@ -13,6 +13,27 @@ from dataclasses import dataclass, field
 
 SERVICE = "loan-decisions"
 STAGES = ("local", "dev", "prod")
+# The stages deployed to AWS with ``make package`` / ``make deploy`` (``local`` runs on this machine).
+DEPLOYED_STAGES = tuple(stage for stage in STAGES if stage != "local")
+# Powertools Metrics namespace of the app's own EMF metrics (POWERTOOLS_METRICS_NAMESPACE).
+METRICS_NAMESPACE = "LoanDecisions"
+# Level of the Powertools Logger in every stage (LOG_LEVEL).
+LOG_LEVEL = "INFO"
+# The API Gateway stage name Chalice deploys (the first path segment of the endpoint URL).
+API_GATEWAY_STAGE = "api"
+# X-Ray active tracing per stage. ``local`` has no X-Ray daemon: tracing is off there (the Tracer
+# would otherwise try to send segments nowhere and the X-Ray SDK import would slow every start).
+XRAY_TRACING: dict[str, bool] = {"local": False, "dev": True, "prod": True}
+# Region of the local stage (fake credentials, moto or LocalStack endpoint): never a real account.
+LOCAL_REGION = "us-east-1"
+# Powertools EMF metrics per stage: off in ``local`` (no CloudWatch; the EMF lines would only
+# clutter the terminal), on where CloudWatch ingests them from the function's logs.
+EMF_METRICS: dict[str, bool] = {"local": False, "dev": True, "prod": True}
+# The local stage loads the gateway emulation (API keys, usage-plan throttles) from this module,
+# named in its environment; the deployed stages have API Gateway and never set the variable, so
+# the emulation is not in the Lambda package.
+LOCAL_EDGE_MODULE_ENV = "LOCAL_EDGE_MODULE"
+LOCAL_EDGE_MODULE = "devstack.gateway"
 
 
 def resource_name(stage: str, suffix: str) -> str:
@@ -99,6 +120,7 @@ WORKER_FUNCTION = FunctionSpec(
     timeout_seconds=30,
     reserved_concurrency={"dev": 5, "prod": 20},
 )
+FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, WORKER_FUNCTION)
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,7 +140,29 @@ class QueueSpec:
     dlq_retention_seconds: int
     batch_size: int
     batching_window_seconds: int
-    maximum_concurrency: dict[str, int]  # per stage; must be <= the worker's reserved concurrency
+    consumer: FunctionSpec  # the function the SQS event source mapping invokes
+
+    # Lambda's floor for an SQS mapping's ScalingConfig.MaximumConcurrency (AWS quota: 2-1000).
+    MINIMUM_MAXIMUM_CONCURRENCY = 2
+
+    def __post_init__(self) -> None:
+        for stage, reserved in self.consumer.reserved_concurrency.items():
+            if reserved < self.MINIMUM_MAXIMUM_CONCURRENCY:
+                raise ValueError(
+                    f"{self.logical_id}: {self.consumer.chalice_name} reserved concurrency {reserved} in "
+                    f"{stage} is below the mapping's minimum MaximumConcurrency "
+                    f"({self.MINIMUM_MAXIMUM_CONCURRENCY})"
+                )
+
+    @property
+    def maximum_concurrency(self) -> dict[str, int]:
+        """Per stage: the mapping's MaximumConcurrency, equal to the consumer's reserved concurrency.
+
+        SQS pollers ignore reserved concurrency; a mapping allowed more concurrent invocations than
+        the function may run gets throttled, and throttled messages come back until they reach the
+        DLQ. So the cap is the reserved concurrency itself (derived here, never copied).
+        """
+        return dict(self.consumer.reserved_concurrency)
 
 
 APPLICATIONS_QUEUE = QueueSpec(
@@ -135,7 +179,7 @@ APPLICATIONS_QUEUE = QueueSpec(
     dlq_retention_seconds=14 * 24 * 3600,
     batch_size=10,
     batching_window_seconds=1,
-    maximum_concurrency={"dev": 5, "prod": 20},
+    consumer=WORKER_FUNCTION,
 )
 QUEUES: tuple[QueueSpec, ...] = (APPLICATIONS_QUEUE,)
 

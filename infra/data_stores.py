@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from chalicelib import resources
@@ -68,9 +67,3 @@ def data_store_resources(stage: str) -> dict[str, Resource]:
     for spec in resources.QUEUES:
         out.update(queue_resources(stage, spec))
     return out
-
-
-def redrive_policy(queue: Resource) -> dict[str, Any]:
-    """The redrive policy of a queue resource (CloudFormation accepts a dict or a JSON string)."""
-    policy = queue["Properties"]["RedrivePolicy"]
-    return json.loads(policy) if isinstance(policy, str) else policy

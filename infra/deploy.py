@@ -51,7 +51,7 @@ def deploy_commands(stage: str, bucket: str, alarm_email: str | None) -> list[li
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=[s for s in resources.STAGES if s != "local"])
+    parser.add_argument("--stage", required=True, choices=resources.DEPLOYED_STAGES)
     parser.add_argument("--bucket", default=os.environ.get("DEPLOY_BUCKET"), help="S3 bucket for artifacts")
     parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL"))
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")

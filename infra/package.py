@@ -139,7 +139,7 @@ def package(stage: str, build_dir: Path = BUILD_DIR) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", required=True, choices=[s for s in resources.STAGES if s != "local"])
+    parser.add_argument("--stage", required=True, choices=resources.DEPLOYED_STAGES)
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR, help="default: build/")
     args = parser.parse_args(argv)
     package(args.stage, args.build_dir.resolve())

@@ -56,8 +56,7 @@ def policy_document(stage: str) -> dict[str, Any]:
 
 
 def policy_path(stage: str) -> Path:
-    config = names.chalice_config()["stages"][stage]
-    return names.CHALICE_CONFIG.parent / config["iam_policy_file"]
+    return names.CHALICE_CONFIG.parent / names.policy_file_name(stage)
 
 
 def render(stage: str) -> str:

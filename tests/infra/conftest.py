@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from infra_template_support import Template, expand_sam
 
+from chalicelib import resources
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-PACKAGED_STAGES = ("dev", "prod")
+PACKAGED_STAGES = resources.DEPLOYED_STAGES
 
 
 def _clean_environment() -> dict[str, str]:

@@ -6,8 +6,10 @@ import copy
 import os
 from typing import Any
 
+from chalicelib import resources
+
 # What `aws cloudformation package` would write in place of CodeUri (the translator insists on S3).
-UPLOADED_CODE_URI = "s3://loan-decisions-artifacts/deployment.zip"
+UPLOADED_CODE_URI = f"s3://{resources.SERVICE}-artifacts/deployment.zip"
 
 Template = dict[str, Any]
 

@@ -15,7 +15,7 @@ from infra_template_support import Template, resources_of_type
 from chalicelib import resources
 from infra import alarms as alarm_catalogue
 
-STAGES = ("dev", "prod")
+STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 T = resources.ALARM_THRESHOLDS
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md"
 
@@ -79,9 +79,9 @@ def test_error_ratio_is_metric_math_over_5xx_and_count(templates: dict[str, Temp
     assert "/" in expression["Expression"]
     for metric in metrics:
         if "MetricStat" in metric:
-            assert {"Name": "ApiName", "Value": f"loan-decisions-{stage}"} in metric["MetricStat"]["Metric"][
-                "Dimensions"
-            ]
+            assert {"Name": "ApiName", "Value": f"{resources.SERVICE}-{stage}"} in metric["MetricStat"][
+                "Metric"
+            ]["Dimensions"]
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -7,7 +7,7 @@ from infra_template_support import Template
 
 from chalicelib import resources
 
-STAGES = ("dev", "prod")
+STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 
 
 @pytest.mark.parametrize("stage", STAGES)

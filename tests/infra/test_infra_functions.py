@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from infra_template_support import Template, resources_of_type
 
 from chalicelib import resources
 from infra import names
 
-STAGES = ("dev", "prod")
-FUNCTIONS = {"APIHandler": resources.API_FUNCTION, "ProcessApplicationQueue": resources.WORKER_FUNCTION}
+STAGES = resources.DEPLOYED_STAGES  # the packaged templates
+FUNCTIONS = {names.logical_id(spec): spec for spec in resources.FUNCTIONS}
+API_ID, WORKER_ID = names.logical_id(resources.API_FUNCTION), names.logical_id(resources.WORKER_FUNCTION)
 
 
 def _function(expanded: Template, logical_id: str) -> dict:
@@ -55,9 +58,7 @@ def test_provisioned_concurrency_through_the_alias(
 
 def test_prod_api_has_provisioned_concurrency(expanded: dict[str, Template]) -> None:
     assert (
-        _alias(expanded["prod"], "APIHandler")["ProvisionedConcurrencyConfig"][
-            "ProvisionedConcurrentExecutions"
-        ]
+        _alias(expanded["prod"], API_ID)["ProvisionedConcurrencyConfig"]["ProvisionedConcurrentExecutions"]
         > 0
     )
 
@@ -103,10 +104,7 @@ def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) 
 @pytest.mark.parametrize("stage", STAGES)
 def test_mapping_waits_for_the_queue(templates: dict[str, Template], stage: str) -> None:
     # The mapping names the queue by an ARN string, so only DependsOn orders it after the queue.
-    assert (
-        resources.APPLICATIONS_QUEUE.logical_id
-        in templates[stage]["Resources"]["ProcessApplicationQueue"]["DependsOn"]
-    )
+    assert resources.APPLICATIONS_QUEUE.logical_id in templates[stage]["Resources"][WORKER_ID]["DependsOn"]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -114,7 +112,7 @@ def test_visibility_timeout_is_at_least_six_times_the_worker_timeout(
     templates: dict[str, Template], stage: str
 ) -> None:
     queue = templates[stage]["Resources"][resources.APPLICATIONS_QUEUE.logical_id]["Properties"]
-    worker = templates[stage]["Resources"]["ProcessApplicationQueue"]["Properties"]
+    worker = templates[stage]["Resources"][WORKER_ID]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
 
 
@@ -141,20 +139,10 @@ def test_environment_names_match_the_template_resources(
 @pytest.mark.parametrize("stage", STAGES)
 def test_function_names_are_the_ones_chalice_deploy_uses(templates: dict[str, Template], stage: str) -> None:
     functions = templates[stage]["Resources"]
-    assert functions["APIHandler"]["Properties"]["FunctionName"] == f"loan-decisions-{stage}"
-    assert functions["ProcessApplicationQueue"]["Properties"]["FunctionName"] == (
-        f"loan-decisions-{stage}-{resources.WORKER_FUNCTION.chalice_name}"
+    assert functions[API_ID]["Properties"]["FunctionName"] == f"{resources.SERVICE}-{stage}"
+    assert functions[WORKER_ID]["Properties"]["FunctionName"] == (
+        f"{resources.SERVICE}-{stage}-{resources.WORKER_FUNCTION.chalice_name}"
     )
-
-
-@pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("spec", list(FUNCTIONS.values()), ids=lambda spec: spec.chalice_name)
-def test_chalice_config_agrees_with_resources(stage: str, spec: resources.FunctionSpec) -> None:
-    """`chalice deploy` reads .chalice/config.json; the template reads resources.py: they must agree."""
-    function_config = names.chalice_config()["stages"][stage]["lambda_functions"][spec.chalice_name]
-    assert function_config["lambda_memory_size"] == spec.memory_mb
-    assert function_config["lambda_timeout"] == spec.timeout_seconds
-    assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -177,3 +165,19 @@ def test_identity_hash_key_is_a_generated_secret_next_to_chalices_variables(
     secret = expanded[stage]["Resources"][PII_HASH_KEY_SECRET_ID]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+
+
+def test_maximum_concurrency_is_the_workers_reserved_concurrency() -> None:
+    # Derived, not copied: raising the worker's reserved concurrency raises the mapping's cap with it.
+    assert resources.APPLICATIONS_QUEUE.consumer is resources.WORKER_FUNCTION
+    assert resources.APPLICATIONS_QUEUE.maximum_concurrency == {"dev": 5, "prod": 20}
+    raised = dataclasses.replace(resources.WORKER_FUNCTION, reserved_concurrency={"dev": 7, "prod": 40})
+    queue = dataclasses.replace(resources.APPLICATIONS_QUEUE, consumer=raised)
+    assert queue.maximum_concurrency == {"dev": 7, "prod": 40}
+
+
+def test_a_worker_too_small_for_a_mapping_is_refused() -> None:
+    # Lambda's MaximumConcurrency is at least 2: a worker reserved at 1 could never be capped safely.
+    tiny = dataclasses.replace(resources.WORKER_FUNCTION, reserved_concurrency={"dev": 1})
+    with pytest.raises(ValueError, match="below the mapping's minimum"):
+        dataclasses.replace(resources.APPLICATIONS_QUEUE, consumer=tiny)

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from chalice.utils import to_cfn_resource_name
 from infra_template_support import Template
 
 from chalicelib import resources
 from infra import names, policies
 
-STAGES = ("local", "dev", "prod")
+STAGES = resources.STAGES
 
 
 def _statements(node: Any) -> Iterator[dict]:
@@ -91,7 +92,7 @@ def test_policy_allows_what_the_code_and_the_sqs_mapping_need() -> None:
     assert needed <= actions
 
 
-@pytest.mark.parametrize("stage", ("dev", "prod"))
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_templates_have_no_wildcard_actions(
     templates: dict[str, Template], expanded: dict[str, Template], stage: str
 ) -> None:
@@ -102,9 +103,10 @@ def test_templates_have_no_wildcard_actions(
             assert all("*" not in action for action in _actions(statement)), statement
 
 
-@pytest.mark.parametrize("stage", ("dev", "prod"))
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_function_roles_carry_the_stage_policy(templates: dict[str, Template], stage: str) -> None:
-    for role_id in ("ApiHandlerRole", "ProcessApplicationQueueRole"):
+    # Chalice names each function's role after the function: ApiHandlerRole, ProcessApplicationQueueRole.
+    for role_id in (f"{to_cfn_resource_name(spec.chalice_name)}Role" for spec in resources.FUNCTIONS):
         (policy,) = templates[stage]["Resources"][role_id]["Properties"]["Policies"]
         assert policy["PolicyDocument"] == _policy_file(stage)
 

@@ -8,7 +8,9 @@ import pytest
 from cfnlint.api import lint_all
 from infra_template_support import Template
 
-STAGES = ("dev", "prod")
+from chalicelib import resources
+
+STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 
 
 def _problems(template: Template) -> list[str]:

@@ -120,7 +120,7 @@ def test_hook_is_idempotent(hooked_endpoint: str) -> None:
     dynamodb, sqs = _client("dynamodb", hooked_endpoint), _client("sqs", hooked_endpoint)
     before = (sorted(dynamodb.list_tables()["TableNames"]), sorted(sqs.list_queues()["QueueUrls"]))
     second = _run_hook(hooked_endpoint)
-    assert "loan-decisions local" in second.stdout
+    assert f"{resources.SERVICE} {STAGE}" in second.stdout
     after = (sorted(dynamodb.list_tables()["TableNames"]), sorted(sqs.list_queues()["QueueUrls"]))
     assert after == before
     assert len(before[0]) == len(resources.TABLES)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib import resources
 from infra import deploy
 from infra import package as packaging
 
 
 def test_packaged_code_is_under_the_size_alert(build_dir: Path) -> None:
-    for stage in ("dev", "prod"):
+    for stage in resources.DEPLOYED_STAGES:
         zip_path = build_dir / stage / "deployment.zip"
         size = packaging.check_package_size(zip_path)
         assert 0 < size <= packaging.PACKAGE_SIZE_ALERT_RATIO * packaging.LAMBDA_UNZIPPED_LIMIT_BYTES
@@ -22,7 +23,7 @@ def test_packaged_code_is_under_the_size_alert(build_dir: Path) -> None:
 
 
 def test_package_ships_powertools_but_not_what_the_runtime_provides(build_dir: Path) -> None:
-    for stage in ("dev", "prod"):
+    for stage in resources.DEPLOYED_STAGES:
         with zipfile.ZipFile(build_dir / stage / "deployment.zip") as archive:
             tops = {name.split("/", 1)[0] for name in archive.namelist()}
         assert {"aws_lambda_powertools", "aws_xray_sdk", "chalicelib"} <= tops
@@ -43,7 +44,7 @@ def test_size_guard_refuses_a_package_over_the_alert_ratio(
 
 
 def test_merge_template_is_written_next_to_the_output(build_dir: Path) -> None:
-    for stage in ("dev", "prod"):
+    for stage in resources.DEPLOYED_STAGES:
         assert packaging.merge_template_path(stage, build_dir).exists()
 
 
@@ -52,7 +53,7 @@ def test_deploy_commands() -> None:
     assert upload[:3] == ["aws", "cloudformation", "package"]
     assert upload[upload.index("--s3-bucket") + 1] == "artifacts-bucket"
     assert stack[:3] == ["aws", "cloudformation", "deploy"]
-    assert stack[stack.index("--stack-name") + 1] == "loan-decisions-prod"
+    assert stack[stack.index("--stack-name") + 1] == f"{resources.SERVICE}-prod"
     assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(stack)
     assert "AlarmEmail=ops@example.com" in stack
     assert upload[upload.index("--output-template-file") + 1] == stack[stack.index("--template-file") + 1]
