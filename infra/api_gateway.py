@@ -14,8 +14,8 @@ import math
 from typing import Any
 
 from chalicelib import resources
-from chalicelib.edge import gateway_responses as edge_responses
-from chalicelib.edge.headers import SECURITY_HEADERS
+from chalicelib.http import gateway_responses as edge_responses
+from chalicelib.http.headers import SECURITY_HEADERS
 from infra import names
 
 Resource = dict[str, Any]

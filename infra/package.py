@@ -4,8 +4,9 @@
 
 1. Load the Chalice app (as ``chalice package`` does, with the stage's environment variables) to
    list its routes; 2. generate the merge template from chalicelib/resources.py; 3. run
-   ``chalice package --stage S --merge-template <generated> build/<stage>/``; 4. check the
-   deployment package against Lambda's size limit (the serverless form of the original's
+   ``chalice package --stage S --merge-template <generated> build/<stage>/``; 4. strip from
+   the deployment package what the Lambda runtime provides or never reads, and check it against
+   Lambda's size limit (the serverless form of the original's
    "disk < 10%" alert). Needs only AWS_DEFAULT_REGION (no credentials).
 """
 
@@ -76,17 +77,89 @@ RUNTIME_PROVIDED_DISTRIBUTIONS = (
     "six",
 )
 RUNTIME_PROVIDED_MODULES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
+# Per-distribution folders of an unpacked wheel: metadata (``.dist-info``) and install-time data
+# such as console scripts (``.data``, e.g. jmespath's ``jp.py``).
+DISTRIBUTION_FOLDER_SUFFIXES = (".dist-info", ".data")
 
 
 def is_runtime_provided(member: str) -> bool:
     top = member.split("/", 1)[0]
     if top in RUNTIME_PROVIDED_MODULES:
         return True
-    return top.endswith(".dist-info") and top.split("-", 1)[0] in RUNTIME_PROVIDED_DISTRIBUTIONS
+    distribution = top.split("-", 1)[0]
+    return top.endswith(DISTRIBUTION_FOLDER_SUFFIXES) and distribution in RUNTIME_PROVIDED_DISTRIBUTIONS
 
 
-def strip_runtime_provided(zip_path: Path) -> list[str]:
-    """Rewrite the deployment package without what the Lambda runtime already provides."""
+# What the Lambda runtime never reads. ``import app``, every route and the worker are run from the
+# stripped package in tests/infra/test_infra_package.py (with tracing on, as dev and prod deploy).
+#
+# Bytecode caches of the packaging machine's own tree (a stale or other-version .pyc is ignored
+# anyway), typing stubs (read by type checkers only), C sources shipped beside their compiled
+# extension (wrapt's ``_wrappers.c``).
+NEVER_READ_SUFFIXES = (".pyc", ".pyo", ".pyi", ".c", ".h")
+NEVER_READ_FOLDERS = ("__pycache__",)
+# PEP 561 stub-only packages (``wrapt-stubs``): never importable, for type checkers.
+STUB_PACKAGE_SUFFIX = "-stubs"
+# Powertools utilities the code never imports (it uses Logger, Metrics, Tracer, batch, idempotency
+# and the SQS data class; the rest of ``utilities`` is imported by those and stays).
+UNUSED_POWERTOOLS_UTILITIES = (
+    "auth_alpha",
+    "circuit_breaker",
+    "data_masking",
+    "feature_flags",
+    "kafka",
+    "metadata",
+    "parameters",
+    "streaming",
+    "validation",
+)
+# X-Ray SDK integrations for libraries the package does not contain (importing one would fail);
+# the Tracer patches botocore only (chalicelib/observability).
+XRAY_INTEGRATIONS_OF_ABSENT_LIBRARIES = (
+    "aiobotocore",
+    "aiohttp",
+    "bottle",
+    "django",
+    "flask",
+    "flask_sqlalchemy",
+    "httpx",
+    "mysql",
+    "pg8000",
+    "psycopg",
+    "psycopg2",
+    "pymongo",
+    "pymysql",
+    "pynamodb",
+    "requests",
+    "sqlalchemy",
+    "sqlalchemy_core",
+)
+NEVER_READ_PREFIXES = (
+    # Powertools' copy of Swagger UI (1.7 MB): served only by its own resolvers' enable_swagger();
+    # this is a Chalice app whose /docs page is its own (chalicelib/http/openapi.py).
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui-bundle.min.js",
+    "aws_lambda_powertools/event_handler/openapi/swagger_ui/swagger-ui.min.css",
+    *(f"aws_lambda_powertools/utilities/{name}/" for name in UNUSED_POWERTOOLS_UTILITIES),
+    *(f"aws_xray_sdk/ext/{name}/" for name in XRAY_INTEGRATIONS_OF_ABSENT_LIBRARIES),
+)
+
+
+def is_never_read(member: str) -> bool:
+    parts = member.split("/")
+    return (
+        member.endswith(NEVER_READ_SUFFIXES)
+        or any(folder in parts[:-1] for folder in NEVER_READ_FOLDERS)
+        or parts[0].endswith(STUB_PACKAGE_SUFFIX)
+        or member.startswith(NEVER_READ_PREFIXES)
+    )
+
+
+def should_strip(member: str) -> bool:
+    return is_runtime_provided(member) or is_never_read(member)
+
+
+def strip_package(zip_path: Path) -> list[str]:
+    """Rewrite the deployment package without what the runtime provides or never reads."""
     stripped_path = zip_path.with_suffix(".stripped.zip")
     removed: list[str] = []
     with (
@@ -94,7 +167,7 @@ def strip_runtime_provided(zip_path: Path) -> list[str]:
         zipfile.ZipFile(stripped_path, "w", zipfile.ZIP_DEFLATED) as target,
     ):
         for info in source.infolist():
-            if is_runtime_provided(info.filename):
+            if should_strip(info.filename):
                 removed.append(info.filename)
             else:
                 target.writestr(info, source.read(info))
@@ -128,11 +201,12 @@ def package(stage: str, build_dir: Path = BUILD_DIR) -> Path:
         env=env,
         check=True,
     )
-    strip_runtime_provided(out / "deployment.zip")
+    strip_package(out / "deployment.zip")
     size = check_package_size(out / "deployment.zip")
+    zipped = (out / "deployment.zip").stat().st_size
     print(
-        f"{out / 'sam.json'}: {stage} template; deployment.zip {size / 2**20:.1f} MB unzipped "
-        f"({size / LAMBDA_UNZIPPED_LIMIT_BYTES:.0%} of Lambda's limit)"
+        f"{out / 'sam.json'}: {stage} template; deployment.zip {size / 2**20:.2f} MB unzipped "
+        f"({size / LAMBDA_UNZIPPED_LIMIT_BYTES:.0%} of Lambda's limit), {zipped / 2**20:.2f} MB zipped"
     )
     return out / "sam.json"
 

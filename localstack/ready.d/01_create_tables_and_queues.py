@@ -1,7 +1,7 @@
 """LocalStack READY hook: create the stage's tables and queues from chalicelib/resources.py.
 
 LocalStack runs this file in its own Python process (which ships boto3) once the gateway is ready.
-It calls the same idempotent bootstrap as ``make run`` (``chalicelib.dal.bootstrap``), so the
+It calls the same idempotent bootstrap as ``make run`` (``devstack.bootstrap``), so the
 LocalStack copy has exactly the shape of the local stack and of the CloudFormation template.
 
 Environment: LOAN_DECISIONS_PROJECT (where the project is mounted, default /opt/loan-decisions),
@@ -19,7 +19,8 @@ def main() -> None:
     sys.path.insert(0, str(project))
     import boto3
 
-    from chalicelib.dal.bootstrap import create_tables_and_queues
+    from chalicelib import resources
+    from devstack.bootstrap import create_tables_and_queues
 
     stage = os.environ.get("STAGE", "local")
     session = boto3.session.Session(
@@ -34,7 +35,7 @@ def main() -> None:
         session.client("dynamodb", endpoint_url=endpoint),
         session.client("sqs", endpoint_url=endpoint),
     )
-    print(f"loan-decisions {stage}: tables {created['tables']}, queues {sorted(created['queues'])}")
+    print(f"{resources.SERVICE} {stage}: tables {created['tables']}, queues {sorted(created['queues'])}")
 
 
 # Executed unconditionally: LocalStack runs hook files as scripts, not as importable modules.

@@ -11,9 +11,9 @@ import pytest
 from infra_template_support import Template, resources_of_type
 
 from chalicelib import resources
-from chalicelib.edge import gateway_responses as edge
+from chalicelib.http import gateway_responses as edge
 
-STAGES = ("dev", "prod")
+STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 # OPTIONS is Chalice's CORS preflight (a MOCK integration): browsers send it without the API key.
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
 

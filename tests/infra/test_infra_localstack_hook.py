@@ -8,57 +8,25 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
+from infra_process_support import REGION, client, moto_server
 
 from chalicelib import resources
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 HOOK = PROJECT_DIR / "localstack" / "ready.d" / "01_create_tables_and_queues.py"
 STAGE = "local"
-REGION = "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_listening(port: int, process: subprocess.Popen, deadline_seconds: float = 20) -> None:
-    deadline = time.monotonic() + deadline_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"moto server did not listen on {port}")
 
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_until_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def _run_hook(endpoint: str) -> subprocess.CompletedProcess[str]:
@@ -81,15 +49,9 @@ def hooked_endpoint(moto_endpoint: str) -> str:
     return moto_endpoint
 
 
-def _client(service: str, endpoint: str):  # type: ignore[no-untyped-def]
-    return boto3.session.Session(
-        region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
-    ).client(service, endpoint_url=endpoint)
-
-
 @pytest.mark.parametrize("spec", resources.TABLES, ids=lambda spec: spec.logical_id)
 def test_hook_creates_each_table(hooked_endpoint: str, spec: resources.TableSpec) -> None:
-    dynamodb = _client("dynamodb", hooked_endpoint)
+    dynamodb = client("dynamodb", hooked_endpoint)
     name = resources.resource_name(STAGE, spec.suffix)
     table = dynamodb.describe_table(TableName=name)["Table"]
     assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
@@ -102,7 +64,7 @@ def test_hook_creates_each_table(hooked_endpoint: str, spec: resources.TableSpec
 
 
 def test_hook_creates_the_queue_and_its_dead_letter_queue(hooked_endpoint: str) -> None:
-    sqs = _client("sqs", hooked_endpoint)
+    sqs = client("sqs", hooked_endpoint)
     spec = resources.APPLICATIONS_QUEUE
     dlq_url = sqs.get_queue_url(QueueName=resources.resource_name(STAGE, spec.dlq_suffix))["QueueUrl"]
     dlq = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
@@ -117,7 +79,7 @@ def test_hook_creates_the_queue_and_its_dead_letter_queue(hooked_endpoint: str) 
 
 
 def test_hook_is_idempotent(hooked_endpoint: str) -> None:
-    dynamodb, sqs = _client("dynamodb", hooked_endpoint), _client("sqs", hooked_endpoint)
+    dynamodb, sqs = client("dynamodb", hooked_endpoint), client("sqs", hooked_endpoint)
     before = (sorted(dynamodb.list_tables()["TableNames"]), sorted(sqs.list_queues()["QueueUrls"]))
     second = _run_hook(hooked_endpoint)
     assert f"{resources.SERVICE} {STAGE}" in second.stdout
