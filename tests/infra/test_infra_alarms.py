@@ -15,7 +15,6 @@ from infra_template_support import Template, resources_of_type
 from chalicelib import resources
 from infra import alarms as alarm_catalogue
 
-STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 T = resources.ALARM_THRESHOLDS
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md"
 
@@ -55,7 +54,7 @@ def _period(properties: dict) -> int:
     return period
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], stage: str) -> None:
     template = templates[stage]
     alarms = resources_of_type(template, "AWS::CloudWatch::Alarm")
@@ -70,7 +69,7 @@ def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], 
     assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_error_ratio_is_metric_math_over_5xx_and_count(templates: dict[str, Template], stage: str) -> None:
     metrics = templates[stage]["Resources"]["ApiErrorRatioCriticalAlarm"]["Properties"]["Metrics"]
     names = {m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
@@ -84,14 +83,14 @@ def test_error_ratio_is_metric_math_over_5xx_and_count(templates: dict[str, Temp
             ]["Dimensions"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_latency_alarms_use_percentiles(templates: dict[str, Template], stage: str) -> None:
     resources_ = templates[stage]["Resources"]
     assert resources_["ApiLatencyP95Alarm"]["Properties"]["ExtendedStatistic"] == "p95"
     assert resources_["ApiLatencyP99Alarm"]["Properties"]["ExtendedStatistic"] == "p99"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_memory_alarm_reads_the_metric_filter_on_the_report_line(
     templates: dict[str, Template], stage: str
 ) -> None:
@@ -104,7 +103,7 @@ def test_memory_alarm_reads_the_metric_filter_on_the_report_line(
     ).items()
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_database_alarms_cover_every_table(templates: dict[str, Template], stage: str) -> None:
     for logical_id in ("DatabaseSystemErrorsAlarm", "DatabaseLatencyAlarm"):
         (query,) = templates[stage]["Resources"][logical_id]["Properties"]["Metrics"]
@@ -126,7 +125,7 @@ def test_deployment_doc_maps_every_alert_to_its_alarm() -> None:
         assert alert in text, alert
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: str) -> None:
     (dashboard,) = resources_of_type(templates[stage], "AWS::CloudWatch::Dashboard").values()
     body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
@@ -150,7 +149,7 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         assert expected in titles, expected
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_saved_logs_insights_queries(templates: dict[str, Template], stage: str) -> None:
     queries = resources_of_type(templates[stage], "AWS::Logs::QueryDefinition")
     log_groups = {

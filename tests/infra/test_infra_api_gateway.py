@@ -13,7 +13,6 @@ from infra_template_support import Template, resources_of_type
 from chalicelib import resources
 from chalicelib.http import gateway_responses as edge
 
-STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 # OPTIONS is Chalice's CORS preflight (a MOCK integration): browsers send it without the API key.
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
 
@@ -38,7 +37,7 @@ def _reserved(stage: str) -> int:
 
 
 # ------------------------------------------------------------------------------------------ keys
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_route_but_the_public_ones_requires_an_api_key(
     templates: dict[str, Template], stage: str
 ) -> None:
@@ -54,7 +53,7 @@ def test_every_route_but_the_public_ones_requires_an_api_key(
     assert missing == [], "routes outside PUBLIC_ROUTE_PREFIXES without api_key_required (install_edge)"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_health_routes_need_no_key(templates: dict[str, Template], stage: str) -> None:
     paths = _api_properties(templates[stage])["DefinitionBody"]["paths"]
     health = {path: ops for path, ops in paths.items() if path.startswith(resources.PUBLIC_ROUTE_PREFIXES)}
@@ -62,7 +61,7 @@ def test_health_routes_need_no_key(templates: dict[str, Template], stage: str) -
     assert all("security" not in op for ops in health.values() for op in ops.values() if isinstance(op, dict))
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_integration_invokes_the_live_alias(expanded: dict[str, Template], stage: str) -> None:
     (api,) = resources_of_type(expanded[stage], "AWS::ApiGateway::RestApi").values()
     (alias_id,) = [
@@ -83,7 +82,7 @@ def test_every_integration_invokes_the_live_alias(expanded: dict[str, Template],
 
 
 # ------------------------------------------------------------------------------------ throttles
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_stage_throttle_is_the_original_api_limit_within_reserved_concurrency(
     expanded: dict[str, Template], stage: str
 ) -> None:
@@ -106,7 +105,7 @@ def test_prod_stage_throttle_is_exactly_the_configured_one(expanded: dict[str, T
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_method_throttles(expanded: dict[str, Template], stage: str) -> None:
     for key, throttle in resources.METHOD_THROTTLES.items():
         path, method = key.rsplit("/", 1)
@@ -115,7 +114,7 @@ def test_method_throttles(expanded: dict[str, Template], stage: str) -> None:
         assert setting["ThrottlingRateLimit"] <= throttle.rate_per_second
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_method_throttle_keys_name_real_routes(templates: dict[str, Template], stage: str) -> None:
     paths = _api_properties(templates[stage])["DefinitionBody"]["paths"]
     for key in resources.METHOD_THROTTLES:
@@ -123,7 +122,7 @@ def test_method_throttle_keys_name_real_routes(templates: dict[str, Template], s
         assert method.lower() in paths.get(path, {}), f"{key} is not a route of the app"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_api_throttle_is_served_by_reserved_concurrency(
     expanded: dict[str, Template], stage: str
 ) -> None:
@@ -134,7 +133,7 @@ def test_every_api_throttle_is_served_by_reserved_concurrency(
         assert setting["ThrottlingRateLimit"] * p95_seconds <= _reserved(stage), setting
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_usage_plans_with_keys(templates: dict[str, Template], stage: str) -> None:
     template = templates[stage]
     plans = resources_of_type(template, "AWS::ApiGateway::UsagePlan")
@@ -163,7 +162,7 @@ def test_usage_plans_with_keys(templates: dict[str, Template], stage: str) -> No
         assert key["Type"] == "AWS::ApiGateway::ApiKey" and key["Properties"]["Enabled"] is True
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_the_stage_usage_plans_depend_on_exists_after_transform(
     expanded: dict[str, Template], stage: str
 ) -> None:
@@ -176,7 +175,7 @@ def _gateway_responses(expanded: Template) -> dict:
     return api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("response_type", ["THROTTLED", "QUOTA_EXCEEDED"])
 def test_throttled_and_quota_answers_are_429_json_with_retry_after(
     expanded: dict[str, Template], stage: str, response_type: str
@@ -198,7 +197,7 @@ def test_throttled_retry_after_is_the_configured_one(expanded: dict[str, Templat
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("response_type", ["DEFAULT_4XX", "DEFAULT_5XX", "INVALID_API_KEY"])
 def test_other_gateway_errors_have_the_product_error_shape(
     expanded: dict[str, Template], stage: str, response_type: str
@@ -209,7 +208,7 @@ def test_other_gateway_errors_have_the_product_error_shape(
     assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_unknown_route_is_404_in_the_product_error_shape(expanded: dict[str, Template], stage: str) -> None:
     response = _gateway_responses(expanded[stage])["MISSING_AUTHENTICATION_TOKEN"]
     assert response["statusCode"] == "404"
@@ -223,7 +222,7 @@ def test_unknown_route_is_404_in_the_product_error_shape(expanded: dict[str, Tem
     assert headers["gatewayresponse.header.X-Content-Type-Options"] == "'nosniff'"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_compression_tracing_and_json_access_logs(expanded: dict[str, Template], stage: str) -> None:
     template = expanded[stage]
     (api,) = resources_of_type(template, "AWS::ApiGateway::RestApi").values()
@@ -240,7 +239,7 @@ def test_compression_tracing_and_json_access_logs(expanded: dict[str, Template],
 
 
 # ------------------------------------------------------------------------------------------ WAF
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_waf_rate_rule_and_common_rules_on_the_stage(templates: dict[str, Template], stage: str) -> None:
     template = templates[stage]
     ((acl_id, acl),) = resources_of_type(template, "AWS::WAFv2::WebACL").items()

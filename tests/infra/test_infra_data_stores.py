@@ -7,10 +7,8 @@ from infra_template_support import Template
 
 from chalicelib import resources
 
-STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 
-
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("spec", resources.TABLES, ids=lambda spec: spec.logical_id)
 def test_table(templates: dict[str, Template], stage: str, spec: resources.TableSpec) -> None:
     table = templates[stage]["Resources"][spec.logical_id]
@@ -30,7 +28,7 @@ def test_table(templates: dict[str, Template], stage: str, spec: resources.Table
     assert table["DeletionPolicy"] == ("Retain" if prod else "Delete")
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_table_is_in_the_template(templates: dict[str, Template], stage: str) -> None:
     tables = {
         r["Properties"]["TableName"]
@@ -40,7 +38,7 @@ def test_every_table_is_in_the_template(templates: dict[str, Template], stage: s
     assert tables == {resources.resource_name(stage, spec.suffix) for spec in resources.TABLES}
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_queue_and_dead_letter_queue(templates: dict[str, Template], stage: str) -> None:
     spec = resources.APPLICATIONS_QUEUE
     queue = templates[stage]["Resources"][spec.logical_id]["Properties"]

@@ -10,7 +10,6 @@ from infra_template_support import Template, resources_of_type
 from chalicelib import resources
 from infra import names
 
-STAGES = resources.DEPLOYED_STAGES  # the packaged templates
 FUNCTIONS = {names.logical_id(spec): spec for spec in resources.FUNCTIONS}
 API_ID, WORKER_ID = names.logical_id(resources.API_FUNCTION), names.logical_id(resources.WORKER_FUNCTION)
 
@@ -30,7 +29,7 @@ def _alias(expanded: Template, logical_id: str) -> dict:
     return alias
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_sizing_concurrency_and_tracing(expanded: dict[str, Template], stage: str, logical_id: str) -> None:
     spec = FUNCTIONS[logical_id]
@@ -41,7 +40,7 @@ def test_sizing_concurrency_and_tracing(expanded: dict[str, Template], stage: st
     assert properties["TracingConfig"] == {"Mode": "Active"}
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_provisioned_concurrency_through_the_alias(
     expanded: dict[str, Template], stage: str, logical_id: str
@@ -63,7 +62,7 @@ def test_prod_api_has_provisioned_concurrency(expanded: dict[str, Template]) -> 
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_log_group_with_retention_exists_before_the_function(
     templates: dict[str, Template], stage: str, logical_id: str
@@ -82,7 +81,7 @@ def test_log_group_with_retention_exists_before_the_function(
     assert group_id in function["DependsOn"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) -> None:
     queue = resources.APPLICATIONS_QUEUE
     (mapping,) = resources_of_type(expanded[stage], "AWS::Lambda::EventSourceMapping").values()
@@ -101,13 +100,13 @@ def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) 
     assert expanded[stage]["Resources"][queue.logical_id]["Properties"]["QueueName"] == queue_name
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_mapping_waits_for_the_queue(templates: dict[str, Template], stage: str) -> None:
     # The mapping names the queue by an ARN string, so only DependsOn orders it after the queue.
     assert resources.APPLICATIONS_QUEUE.logical_id in templates[stage]["Resources"][WORKER_ID]["DependsOn"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_visibility_timeout_is_at_least_six_times_the_worker_timeout(
     templates: dict[str, Template], stage: str
 ) -> None:
@@ -116,7 +115,7 @@ def test_visibility_timeout_is_at_least_six_times_the_worker_timeout(
     assert queue["VisibilityTimeout"] >= 6 * worker["Timeout"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_environment_names_match_the_template_resources(
     templates: dict[str, Template], stage: str, logical_id: str
@@ -136,7 +135,7 @@ def test_environment_names_match_the_template_resources(
         )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_function_names_are_the_ones_chalice_deploy_uses(templates: dict[str, Template], stage: str) -> None:
     functions = templates[stage]["Resources"]
     assert functions[API_ID]["Properties"]["FunctionName"] == f"{resources.SERVICE}-{stage}"
@@ -145,7 +144,7 @@ def test_function_names_are_the_ones_chalice_deploy_uses(templates: dict[str, Te
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize("logical_id", FUNCTIONS)
 def test_identity_hash_key_is_a_generated_secret_next_to_chalices_variables(
     expanded: dict[str, Template], stage: str, logical_id: str

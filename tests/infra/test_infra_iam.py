@@ -13,8 +13,6 @@ from infra_template_support import Template
 from chalicelib import resources
 from infra import names, policies
 
-STAGES = resources.STAGES
-
 
 def _statements(node: Any) -> Iterator[dict]:
     """Every IAM statement anywhere in a document or template."""
@@ -37,7 +35,7 @@ def _policy_file(stage: str) -> dict:
     return json.loads(policies.policy_path(stage).read_text())
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
     statements = list(_statements(_policy_file(stage)))
     assert statements
@@ -47,12 +45,12 @@ def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
         assert all("*" not in action for action in _actions(statement)), statement
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_are_the_generated_ones(stage: str) -> None:
     assert policies.policy_path(stage).read_text() == policies.render(stage), "run: python -m infra.policies"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_names_only_the_stage_resources(stage: str) -> None:
     resource_arns = [
         arn
@@ -112,7 +110,7 @@ def test_function_roles_carry_the_stage_policy(templates: dict[str, Template], s
 
 
 def test_config_uses_the_policy_files_without_autogeneration() -> None:
-    for stage in STAGES:
+    for stage in resources.STAGES:
         stage_config = names.chalice_config()["stages"][stage]
         assert stage_config["autogen_policy"] is False
         assert stage_config["iam_policy_file"] == f"policy-{stage}.json"

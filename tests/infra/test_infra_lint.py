@@ -10,20 +10,18 @@ from infra_template_support import Template
 
 from chalicelib import resources
 
-STAGES = resources.DEPLOYED_STAGES  # the packaged templates
-
 
 def _problems(template: Template) -> list[str]:
     # E = errors, W = warnings; I (informational) findings are advice, not defects.
     return [str(match) for match in lint_all(json.dumps(template)) if match.rule.id[0] in "EW"]
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_packaged_sam_template_lints_clean(templates: dict[str, Template], stage: str) -> None:
     assert _problems(templates[stage]) == []
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_template_after_sam_transform_lints_clean(expanded: dict[str, Template], stage: str) -> None:
     assert _problems(expanded[stage]) == []
 
@@ -51,7 +49,7 @@ def _mixed_intrinsics(node: object, path: str = "") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_merge_left_no_intrinsic_next_to_another_key(templates: dict[str, Template], stage: str) -> None:
     assert _mixed_intrinsics(templates[stage]) == []
 

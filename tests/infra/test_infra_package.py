@@ -188,8 +188,8 @@ def event(method, path, body=None, headers=None, resource=None, path_parameters=
         "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
     }
 
-api_name, worker_name, queue_name = sys.argv[3:6]
-application = json.loads(sys.argv[6])
+api_name, worker_name, queue_name, worker_function = sys.argv[3:7]
+application = json.loads(sys.argv[7])
 import app
 statuses = {}
 
@@ -223,7 +223,7 @@ records = [{
     "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:" + queue_name,
     "awsRegion": "us-east-1",
 } for m in messages]
-worker_result = app.process_application_queue({"Records": records}, Context(worker_name))
+worker_result = getattr(app, worker_function)({"Records": records}, Context(worker_name))
 decided = json.loads(call(
     "GET /v1/applications/{id}", "GET", "/v1/applications/" + application_id,
     resource="/v1/applications/{application_id}", path_parameters={"application_id": application_id},
@@ -292,6 +292,7 @@ def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
             api_name,
             worker_name,
             queue_name,
+            resources.WORKER_FUNCTION.chalice_name,
             json.dumps(sample_application()),
         ]
         out = subprocess.run(
