@@ -2,8 +2,11 @@
 
 Domain code (no AWS). The masks are the original system's (../shared/SEED.md):
 PAN ``ABCDE****F``, Aadhaar ``****-****-1234``, phone ``******3210``, email ``a****r@domain``,
-name ``A*** K****``. A mask never returns the raw value, whatever the input looks like: badly formed
-values are masked more aggressively, never less.
+name ``A*** K****``; the caller's applicant id keeps only its last four characters (``*****0001``).
+Which fields are personal is defined once, by the engine's field specs (``PERSONAL_FIELDS``); a
+personal field without a mask of its own here is fully masked, never stored in clear. A mask never
+returns the raw value, whatever the input looks like: badly formed values are masked more
+aggressively, never less.
 
 Identity numbers are also hashed (HMAC-SHA256 with a service key, so that a leaked table cannot be
 reversed by hashing every possible PAN or Aadhaar number, which a plain sha256 would allow). The key
@@ -22,14 +25,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from chalicelib.engine.schema import PERSONAL_FIELDS
+
 PII_HASH_KEY_ENV = "PII_HASH_KEY"
 # Used only when PII_HASH_KEY is not set (local stack, tests). Hashes made with it are still
 # unreadable in logs, but anyone who knows this constant can brute-force them: set the variable
 # in every deployed stage.
 DEVELOPMENT_PII_HASH_KEY = "loan-decisions-local-development-pii-key"
 
-# Fields of an application that identify a person, and the mask each gets.
-PERSONAL_FIELDS = ("applicant_name", "pan", "aadhaar", "phone", "email")
 # Order of preference for the stable, non-reversible reference to an applicant.
 _REFERENCE_FIELDS = ("pan", "aadhaar", "applicant_id", "email", "phone", "applicant_name")
 
@@ -81,6 +84,15 @@ def mask_email(email: str) -> str:
     return f"{local[0]}{_MASK * 4}{local[-1]}@{domain}"
 
 
+def mask_identifier(identifier: str) -> str:
+    """``APP100001`` -> ``*****0001``: the last four characters, and only of an id long enough that
+    four characters do not give it away; shorter ids are fully masked."""
+    text = identifier.strip()
+    if len(text) < 8:
+        return _fully_masked(identifier)
+    return _MASK * (len(text) - 4) + text[-4:]
+
+
 def mask_name(name: str) -> str:
     """``Amit Kumar`` -> ``A*** K****``: each word keeps its first letter."""
     words = name.split()
@@ -91,6 +103,7 @@ def mask_name(name: str) -> str:
 
 _MASKS = {
     "applicant_name": mask_name,
+    "applicant_id": mask_identifier,
     "pan": mask_pan,
     "aadhaar": mask_aadhaar,
     "phone": mask_phone,
@@ -136,10 +149,11 @@ def mask_personal_fields(application: dict) -> dict:
     (keyed sha256 of the strongest identifier, None when there is none). The input is not changed.
     Non-string personal values (which validation rejects anyway) are replaced by a full mask."""
     masked = dict(application)
-    for field, mask in _MASKS.items():
+    for field in PERSONAL_FIELDS:
         if field not in masked or masked[field] is None:
             continue
         value = masked[field]
+        mask = _MASKS.get(field, _fully_masked)
         masked[field] = mask(value) if isinstance(value, str) else _fully_masked(str(value))
     masked["applicant_ref"] = applicant_reference(application)
     return masked

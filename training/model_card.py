@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.engine import artifact as artifact_module
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.explain import factor_of, format_value
-from chalicelib.engine.policy import RULES
+from chalicelib.engine.policy import FOIR_LIMIT, FOIR_REVIEW, RULES
+from chalicelib.engine.pricing import BASE_ANNUAL_RATE, RATE_CARD
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -19,7 +20,7 @@ MODEL_CARD_PATH = Path(__file__).resolve().parent.parent / "docs" / "MODEL_CARD.
 FOUR_FIFTHS = 0.8
 EQUAL_OPPORTUNITY_GAP = 0.1
 AGE_BANDS = ((21, 25), (26, 35), (36, 45), (46, 55), (56, 200))
-TARGET_AUC, TARGET_BRIER = 0.995, 0.025
+TARGET_AUC, TARGET_BRIER = 0.995, 0.022
 
 
 def age_band(age: int) -> str:
@@ -242,14 +243,52 @@ def render_model_card(
     lines += _table(["id", "severity", "rule"], [[r.id, r.severity, r.description] for r in RULES])
     lines += [
         "",
-        "Outcome: probability >= approve threshold (0.65) approved, >= review threshold (0.45) manual "
-        "review, else declined; any block/fail rule declines; a refer rule, 3+ warnings or an approval "
-        "within "
-        f"{doc['thresholds']['low_confidence_margin']} of the approve threshold (low confidence) turn an "
-        "approval into a manual review. POL-DEFAULT-REFER is not in the original's list: the bank approved "
-        "none of the applicants with a default on record, but they all had weak credit scores too, so the "
-        "model weighs a default only moderately; the rule keeps a person in the loop for a default with "
-        "an otherwise strong profile, a case the data never showed.",
+        "Outcome: the worse of two views, reported apart. The model's: probability >= approve threshold "
+        f"(0.65) plus the low-confidence margin ({doc['thresholds']['low_confidence_margin']}) approved, "
+        ">= review threshold (0.45) manual review, else declined. The policy's: any block/fail rule "
+        "declines; a refer rule or 3+ warnings send to manual review. `decided_by` says which view "
+        "produced the outcome (`policy`, `model` or `policy+model`); `model_probability` / "
+        "`model_risk_band` are the model's view, `probability` / `risk_band` the final one (0.0 / E when "
+        "a block/fail rule declines). Risk bands by probability: "
+        + ", ".join(f"{b['band']} >= {b['min_probability']}" for b in doc["risk_bands"])
+        + ". POL-DEFAULT-REFER is not in the original's list: the bank approved none of the applicants "
+        "with a default on record, but they all had weak credit scores too, so the model weighs a "
+        "default only moderately; the rule keeps a person in the loop for a default with an otherwise "
+        "strong profile, a case the data never showed.",
+        "",
+        "## Lending policy: pricing and affordability",
+        "",
+        "This product's lending policy, not learned from the data: the original bank's decisions (the "
+        "labels) never looked at the new loan's instalment, so the model cannot stop an approval the "
+        "applicant cannot repay; the FOIR rules do. The requested loan is priced by the rate card for "
+        f"the model's risk band ({BASE_ANNUAL_RATE:.0%} a year plus the original's 0/2/4/6 points by "
+        "risk; band E, never approved, is priced like D), its instalment is the amortising EMI over the "
+        "tenure, and FOIR = (existing EMIs + that EMI) / monthly income.",
+        "",
+    ]
+    lines += _table(["risk band", "annual rate"], [[band, f"{rate:.0%}"] for band, rate in RATE_CARD.items()])
+    lines += [
+        "",
+        f"- FOIR over **{FOIR_LIMIT:.0%}**: declined (POL-FOIR-MAX, the hard limit).",
+        f"- FOIR over **{FOIR_REVIEW:.0%}** up to {FOIR_LIMIT:.0%}: manual review (POL-FOIR-REVIEW).",
+        "- Indian lenders commonly cap FOIR at 50-60%; this product takes the cautious end for an "
+        "automatic approval and the top of the range as its hard limit.",
+        "- A declined or referred application gets a counteroffer when other terms alone (the largest "
+        "approvable amount in 25,000 steps at the requested tenure, else the shortest approvable "
+        "tenure) would be approved, found by re-deciding.",
+        "",
+    ]
+    decisions = [decide(a) for a in run.data.applications]
+    labels = [int(v) for v in run.data.labels]
+    bank_approved = [d for d, label in zip(decisions, labels, strict=True) if label == 1]
+    over_limit = [d for d in bank_approved if d["affordability"]["foir"] > FOIR_LIMIT]
+    in_review_band = [d for d in bank_approved if FOIR_REVIEW < d["affordability"]["foir"] <= FOIR_LIMIT]
+    offered = sum(d["counteroffer"] is not None for d in over_limit)
+    lines += [
+        f"Effect on the {n} training rows: of the {len(bank_approved)} applications the original bank "
+        f"approved, {len(over_limit)} have a FOIR over {FOIR_LIMIT:.0%} (declined here; {offered} of them "
+        f"get a counteroffer) and {len(in_review_band)} between {FOIR_REVIEW:.0%} and {FOIR_LIMIT:.0%} "
+        "(a manual review at best). That is why the approval rates below are far under the bank's.",
         "",
         "## Fairness",
         "",
@@ -257,9 +296,7 @@ def render_model_card(
         "original bank's decisions. Approval = outcome `approved`.",
         "",
     ]
-    decisions = [decide(a) for a in run.data.applications]
     approved = [d["outcome"] == "approved" for d in decisions]
-    labels = [int(v) for v in run.data.labels]
     genders = [a.get("gender", "unknown") for a in run.data.applications]
     ages = [age_band(a["age"]) for a in run.data.applications]
     lines += _fairness_section("gender", genders, approved, labels)

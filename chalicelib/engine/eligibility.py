@@ -1,25 +1,54 @@
-"""The original's public quick eligibility check: four criteria, no personal data, no model.
+"""The public quick eligibility check: no personal data, no model; the full decision's rules.
 
-Each criterion met is a strength, each not met an improvement area; 2 x strengths - improvements
->= 4 is "likely", >= 2 "possible", >= 0 "needs_improvement", otherwise "unlikely". (With four
-criteria the value is 3 x strengths - 4, so "needs_improvement" cannot occur; kept for fidelity.)
+Two parts, both from the policy's own definitions (``policy``), so the check cannot drift from the
+full decision:
+
+- **Blocking rules**: every declining rule of the full decision whose inputs the five fields give
+  (``POL-INCOME-MIN``, ``POL-DTI-MAX``) and ``POL-FOIR-MAX`` on the most favourable terms the full
+  decision could find (the longest tenure at the rate card's lowest rate): if it fires even then, it
+  fires for every tenure. Any that fires is listed in ``blocked_by``.
+- **Criteria** (the original's four, at the policy's limits): CIBIL score at least 700, existing EMIs
+  at most the debt-to-income warning level (40%), loan at most the loan-to-income warning level (60%
+  of annual income), at least 24 months in the current job.
+
+Score scale: ``eligibility_score`` = 2 per criterion met - 1 per criterion missed, from -4 (none met)
+to 8 (all met); a blocking rule caps it at -1. Verdict: >= 4 "likely", >= 2 "possible", >= 0
+"needs_improvement", otherwise "unlikely" (so never "likely" where the full decision blocks).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from chalicelib.engine.schema import APPLICATION_FIELDS, ValidationFailed, validate_fields
+from chalicelib.engine.features import monthly_instalment
+from chalicelib.engine.policy import (
+    DECLINING,
+    DTI_WARNING,
+    FOIR_MAX,
+    LOAN_TO_ANNUAL_INCOME_WARNING,
+    RULES,
+    Rule,
+)
+from chalicelib.engine.pricing import LOWEST_ANNUAL_RATE, foir
+from chalicelib.engine.schema import APPLICATION_FIELDS, LOAN_TENURES, ValidationFailed, validate_fields
+from chalicelib.engine.suggest import CREDIT_SCORE_TARGET
+from chalicelib.engine.types import EligibilityCheck, QuickEligibility
 
-MIN_CIBIL = 700
-MAX_DEBT_TO_INCOME = 0.30  # strictly below
-MAX_LOAN_TO_ANNUAL_INCOME = 0.40
 MIN_MONTHS_EMPLOYED = 24
+BLOCKED_SCORE_CAP = -1  # the highest "unlikely" score
 
 QUICK_FIELDS = {
     name: APPLICATION_FIELDS[name]
     for name in ("cibil_score", "monthly_income", "existing_emi", "loan_amount", "years_at_current_job")
 }
+# The most favourable completion of the terms the quick check is not given.
+_BEST_TENURE = max(LOAN_TENURES)
+QUICK_BLOCKING_RULES: tuple[Rule, ...] = tuple(
+    rule
+    for rule in RULES
+    if rule.severity in DECLINING and (set(rule.fields) <= set(QUICK_FIELDS) or rule is FOIR_MAX)
+)
 
 
 def _verdict(value: int) -> str:
@@ -32,31 +61,40 @@ def _verdict(value: int) -> str:
     return "unlikely"
 
 
-def quick_eligibility(payload: object) -> dict[str, Any]:
-    """Validate the five fields (unknown fields rejected) and apply the four criteria."""
+def best_case_ratios(data: Mapping[str, Any]) -> dict[str, float]:
+    """The ratios the quick rules read, on the most favourable terms for the missing fields."""
+    income = max(float(data["monthly_income"]), 1.0)
+    emi = monthly_instalment(float(data["loan_amount"]), _BEST_TENURE, LOWEST_ANNUAL_RATE)
+    return {
+        "debt_to_income": data["existing_emi"] / income,
+        "loan_to_annual_income": data["loan_amount"] / (12 * income),
+        "foir": foir(data, emi),
+    }
+
+
+def quick_eligibility(payload: object) -> QuickEligibility:
+    """Validate the five fields (unknown fields rejected), apply the blocking rules and the criteria."""
     data = validate_fields(payload, QUICK_FIELDS)
-    income = max(data["monthly_income"], 1)
+    ratios = best_case_ratios(data)
     months_employed = data["years_at_current_job"] * 12
-    debt_to_income = data["existing_emi"] / income
-    loan_to_annual_income = data["loan_amount"] / (12 * income)
-    checks = [
+    criteria = [
         (
             "credit_score",
-            f"CIBIL score of at least {MIN_CIBIL}",
-            data["cibil_score"] >= MIN_CIBIL,
+            f"CIBIL score of at least {CREDIT_SCORE_TARGET}",
+            data["cibil_score"] >= CREDIT_SCORE_TARGET,
             data["cibil_score"],
         ),
         (
             "debt_to_income",
-            f"Existing EMIs under {MAX_DEBT_TO_INCOME:.0%} of income",
-            debt_to_income < MAX_DEBT_TO_INCOME,
-            round(debt_to_income, 4),
+            f"Existing EMIs at most {DTI_WARNING:.0%} of income",
+            ratios["debt_to_income"] <= DTI_WARNING,
+            round(ratios["debt_to_income"], 4),
         ),
         (
             "loan_to_income",
-            f"Loan at most {MAX_LOAN_TO_ANNUAL_INCOME:.0%} of annual income",
-            loan_to_annual_income <= MAX_LOAN_TO_ANNUAL_INCOME,
-            round(loan_to_annual_income, 4),
+            f"Loan at most {LOAN_TO_ANNUAL_INCOME_WARNING:.0%} of annual income",
+            ratios["loan_to_annual_income"] <= LOAN_TO_ANNUAL_INCOME_WARNING,
+            round(ratios["loan_to_annual_income"], 4),
         ),
         (
             "employment",
@@ -65,15 +103,22 @@ def quick_eligibility(payload: object) -> dict[str, Any]:
             months_employed,
         ),
     ]
-    strengths = [text for _, text, met, _ in checks if met]
-    improvements = [text for _, text, met, _ in checks if not met]
+    blocked_by = [rule.id for rule in QUICK_BLOCKING_RULES if rule.breached(data, ratios)]
+    strengths = [text for _, text, met, _ in criteria if met]
+    improvements = [text for _, text, met, _ in criteria if not met]
     value = 2 * len(strengths) - len(improvements)
+    if blocked_by:
+        value = min(value, BLOCKED_SCORE_CAP)
+    checks: list[EligibilityCheck] = [
+        {"id": cid, "criterion": text, "met": met, "value": v} for cid, text, met, v in criteria
+    ]
     return {
-        "verdict": _verdict(value),
+        "verdict": _verdict(value),  # type: ignore[typeddict-item]  # one of the Verdict literals
         "eligibility_score": value,
         "strengths": strengths,
         "improvement_areas": improvements,
-        "checks": [{"id": cid, "criterion": text, "met": met, "value": v} for cid, text, met, v in checks],
+        "checks": checks,
+        "blocked_by": blocked_by,
         "note": "Indicative only: a full application is decided by the credit model and policy rules.",
     }
 

@@ -1,8 +1,14 @@
-"""Principal reasons and favourable factors, the usual scorecard way.
+"""Principal reasons and favourable factors: the reasons name what actually decided.
 
-Each model factor's *points lost* = the points of its best attainable bin minus the applicant's
-points. Reasons are ranked by points lost (ties: stable feature order); failed policy rules come
-first because they decide the outcome on their own. At most four reasons (US Regulation B practice).
+- Every failed rule that declines or refers is a reason, in rule-table order (declining rules first):
+  each can decide the outcome on its own. Warnings are reasons only when they decided (enough of them
+  to send an approval to review).
+- Model factors are reasons only when the model's own view decided the outcome too (``decided_by``
+  "model" or "policy+model"): a policy decline of an applicant the model would approve lists the
+  rules, not model factors that played no part. A model factor's *points lost* = the points of its
+  best attainable bin minus the applicant's points; ranked by points lost (ties: feature order).
+- At most four reasons (US Regulation B practice). Only when more than four rules fail at once are
+  some left out (rule-table order decides which stay); ``policy`` always lists every rule.
 """
 
 from __future__ import annotations
@@ -10,7 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.engine.artifact import Model, NumericFeature
+from chalicelib.engine.outcome import APPROVED, Assessment
+from chalicelib.engine.policy import WARNINGS_FOR_REVIEW, PolicyResult
 from chalicelib.engine.scorecard import Contribution, Score
+from chalicelib.engine.types import Reason
 
 MAX_REASONS = 4
 MAX_FAVOURABLE = 3
@@ -149,6 +158,26 @@ def policy_reasons(breaches: list[dict[str, object]]) -> list[dict[str, object]]
         }
         for b in breaches
     ]
+
+
+def principal_reasons(
+    model: Model, score: Score, assessment: Assessment, policy: PolicyResult
+) -> list[Reason]:
+    """The reasons for a decision that is not an approval (``[]`` for an approval), at most four."""
+    if assessment.outcome == APPROVED:
+        return []
+    breaches = policy.blocking + policy.referrals
+    if (
+        not policy.blocking
+        and "policy" in assessment.decided_by
+        and len(policy.warnings) >= WARNINGS_FOR_REVIEW
+    ):
+        breaches += policy.warnings
+    reasons = policy_reasons(breaches)[:MAX_REASONS]
+    if "model" in assessment.decided_by:
+        covered = frozenset(str(r["factor"]) for r in reasons)
+        reasons += model_reasons(model, score, MAX_REASONS - len(reasons), covered)  # type: ignore[arg-type]
+    return reasons  # type: ignore[return-value]  # the dicts have Reason's keys
 
 
 def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list[dict[str, object]]:

@@ -1,4 +1,15 @@
-"""Outcome from the probability bands plus the policy rules, in one place (decide and counterfactuals)."""
+"""The outcome of an application, in one place: ``decide``, the counteroffer and every re-scored
+suggestion go through :func:`assess`, so a counteroffer or suggestion decides exactly as stated.
+
+The final outcome is the worse of two views, kept apart:
+
+- the **model's**: approval probability against the bands (an approval within the low-confidence
+  margin of the approve threshold is a manual review);
+- the **policy's**: declined if a block/fail rule is breached, manual review if a refer rule is or
+  ``WARNINGS_FOR_REVIEW`` warnings are, else approved.
+
+``decided_by`` says which view produced the final outcome ("policy+model" when both did).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +19,12 @@ from typing import Any
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import affordability_ratios
-from chalicelib.engine.policy import WARNINGS_FOR_REVIEW, count_breaches
+from chalicelib.engine.policy import DECLINING, REFER, WARNING, WARNINGS_FOR_REVIEW, Rule, breached_rules
+from chalicelib.engine.pricing import Priced, price
 from chalicelib.engine.scorecard import probability_of
 
 APPROVED, MANUAL_REVIEW, DECLINED = "approved", "manual_review", "declined"
+OUTCOME_RANK = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}  # higher is worse
 
 
 @dataclass(frozen=True)
@@ -19,8 +32,7 @@ class Bands:
     """Probability bands: >= approve -> approved, >= review -> manual review, else declined.
 
     An approval within ``low_confidence_margin`` of the approve threshold is low-confidence and goes to
-    manual review, as does an approval with ``WARNINGS_FOR_REVIEW`` or more policy warnings or any
-    ``refer`` rule breached.
+    manual review.
     """
 
     approve: float
@@ -38,24 +50,68 @@ class Bands:
             raise ValueError("bands need 0 <= review <= approve <= 1")
         return bands
 
+    def model_outcome(self, probability: float) -> str:
+        if probability >= self.approve + self.low_confidence_margin:
+            return APPROVED
+        return MANUAL_REVIEW if probability >= self.review else DECLINED
 
-def outcome_of(probability: float, blocking: int, warnings: int, bands: Bands, referrals: int = 0) -> str:
-    if blocking:
+
+def policy_outcome(breached: tuple[Rule, ...]) -> str:
+    if any(rule.severity in DECLINING for rule in breached):
         return DECLINED
-    if probability >= bands.approve:
-        low_confidence = probability < bands.approve + bands.low_confidence_margin
-        if low_confidence or referrals or warnings >= WARNINGS_FOR_REVIEW:
-            return MANUAL_REVIEW
-        return APPROVED
-    if probability >= bands.review:
+    warnings = sum(rule.severity == WARNING for rule in breached)
+    if warnings >= WARNINGS_FOR_REVIEW or any(rule.severity == REFER for rule in breached):
         return MANUAL_REVIEW
-    return DECLINED
+    return APPROVED
 
 
-def outcome_for(model: Model, application: Mapping[str, Any], bands: Bands) -> str:
-    """The outcome of a (possibly hypothetical) application: used by the counterfactual searches."""
+@dataclass(frozen=True)
+class Assessment:
+    outcome: str
+    decided_by: str  # "policy" | "model" | "policy+model"
+    model_outcome: str
+    model_probability: float
+    model_risk_band: str
+    probability: float  # the final view: the model's, or 0.0 when a declining rule is breached
+    pricing: Priced
+    ratios: dict[str, float]  # the model's ratios plus the policy's ``foir``
+    breached: tuple[Rule, ...]
+
+    @property
+    def blocked(self) -> bool:
+        return any(rule.severity in DECLINING for rule in self.breached)
+
+
+def assess_with(
+    model: Model,
+    application: Mapping[str, Any],
+    bands: Bands,
+    ratios: dict[str, float],
+    model_probability: float,
+) -> Assessment:
+    """Price, apply the rules and combine with the model's probability (``ratios`` gains ``foir``)."""
+    band = model.risk_band(model_probability)
+    priced = price(application, band)
+    ratios["foir"] = priced.foir
+    breached = breached_rules(application, ratios)
+    by_model, by_policy = bands.model_outcome(model_probability), policy_outcome(breached)
+    outcome = max(by_model, by_policy, key=OUTCOME_RANK.__getitem__)
+    decided_by = "policy+model" if by_model == by_policy else "model" if by_model == outcome else "policy"
+    blocked = by_policy == DECLINED
+    return Assessment(
+        outcome=outcome,
+        decided_by=decided_by,
+        model_outcome=by_model,
+        model_probability=model_probability,
+        model_risk_band=band,
+        probability=0.0 if blocked else model_probability,
+        pricing=priced,
+        ratios=ratios,
+        breached=breached,
+    )
+
+
+def assess(model: Model, application: Mapping[str, Any], bands: Bands) -> Assessment:
+    """The outcome of a (possibly hypothetical) application, exactly as ``decide`` would give it."""
     ratios = affordability_ratios(application)
-    blocking, warnings, referrals = count_breaches(application, ratios)
-    if blocking:
-        return DECLINED
-    return outcome_of(probability_of(model, application, ratios), blocking, warnings, bands, referrals)
+    return assess_with(model, application, bands, ratios, probability_of(model, application, ratios))

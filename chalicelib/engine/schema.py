@@ -9,16 +9,25 @@ Choices, documented here once:
 - **Ranges** are deliberately wider than the training data so the policy rules can do their job: age
   18–100 lets the age-under-21 rule decline, income from 0 lets the income-under-15,000 rule block.
   A valid value outside the training range is scored with the edge bin of that feature.
-- **Personal fields** (applicant_name, applicant_id, pan, aadhaar, phone, email) are optional and
-  format-checked only; they never reach the model. ``gender``, ``marital_status`` and ``city`` are
-  optional too: they are kept for fairness reporting and are never model inputs.
+- **Names** (``applicant_name``, ``city``) are words of letters and combining marks of any script
+  ("अनन्या शर्मा", "கார்த்திக்", "José" typed as e + U+0301), separated by spaces, dots, apostrophes or
+  hyphens; NFC-normalised, so the same name typed either way is the same string. Digits, underscores,
+  symbols and control characters are rejected. (A regular expression cannot say "combining mark"
+  portably, so the JSON Schema carries a looser pattern and validation is the authority.)
+- **Personal fields** (``PERSONAL_FIELDS``: applicant_name, applicant_id, pan, aadhaar, phone, email)
+  are optional and format-checked only; they never reach the model and are masked or hashed when
+  stored (``chalicelib.privacy`` reads this one definition). ``gender``, ``marital_status`` and
+  ``city`` are optional too: they are kept for fairness reporting and are never model inputs.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
+
+from chalicelib.engine.types import Application
 
 
 class ValidationFailed(Exception):
@@ -31,7 +40,7 @@ class ValidationFailed(Exception):
 
 @dataclass(frozen=True)
 class FieldSpec:
-    kind: str  # "integer" | "boolean" | "category" | "string"
+    kind: str  # "integer" | "boolean" | "category" | "string" | "name" (see the module docstring)
     description: str
     required: bool = True
     minimum: int | None = None
@@ -84,10 +93,9 @@ APPLICATION_FIELDS: dict[str, FieldSpec] = {
         choices=("Male", "Female", "Other"),
     ),
     "city": FieldSpec(
-        "string",
-        "City of residence; never a model input",
+        "name",
+        "City of residence (letters of any script); never a model input",
         required=False,
-        pattern=r"[A-Za-z][A-Za-z .'-]*",
         max_length=60,
     ),
     "education": FieldSpec("category", "Highest education", choices=EDUCATION_LEVELS),
@@ -122,11 +130,10 @@ APPLICATION_FIELDS: dict[str, FieldSpec] = {
     "loan_purpose": FieldSpec("category", "Purpose of the loan", choices=LOAN_PURPOSES),
     # Personal data: optional, format-checked, never scored.
     "applicant_name": FieldSpec(
-        "string",
-        "Applicant name",
+        "name",
+        "Applicant name (letters and combining marks of any script)",
         required=False,
         personal=True,
-        pattern=r"[^\W\d_]+(?:[ .'-]+[^\W\d_]+)*\.?",
         max_length=100,
     ),
     "applicant_id": FieldSpec(
@@ -172,6 +179,11 @@ DECISION_FIELDS = tuple(
     name for name, spec in APPLICATION_FIELDS.items() if not spec.personal and name not in PROTECTED_FIELDS
 )
 
+# Names: a word is a letter followed by letters and combining marks; words are joined by separators.
+_NAME_SEPARATORS = frozenset(" .'-")
+# For the JSON Schema only: no control characters, ASCII digits or underscores (looser than validation).
+_NAME_SCHEMA_PATTERN = r"[^\u0000-\u001f\u007f-\u009f0-9_]+"
+
 _COMPILED_PATTERNS = {
     name: re.compile(spec.pattern) for name, spec in APPLICATION_FIELDS.items() if spec.pattern
 }
@@ -197,6 +209,31 @@ def _range_text(spec: FieldSpec) -> str:
     return f" from {spec.minimum} to {spec.maximum}"
 
 
+def _is_name(text: str) -> bool:
+    """Words of letters and combining marks (any script), joined by separators; an optional final dot."""
+    previous = None  # "letter" or "separator": what the last character was
+    for char in text.removesuffix("."):
+        category = unicodedata.category(char)[0]
+        if category == "L" or (category == "M" and previous == "letter"):
+            previous = "letter"
+        elif char in _NAME_SEPARATORS and previous is not None:
+            previous = "separator"
+        else:
+            return False
+    return previous == "letter"
+
+
+def _check_name(spec: FieldSpec, value: object) -> tuple[str | None, str | None]:
+    if not isinstance(value, str):
+        return None, "must be a string"
+    normalised = unicodedata.normalize("NFC", value)
+    if spec.max_length is not None and len(normalised) > spec.max_length:
+        return None, f"must be at most {spec.max_length} characters"
+    if not _is_name(normalised):
+        return None, "has an invalid format (letters of any script, separated by spaces, . ' or -)"
+    return normalised, None
+
+
 def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | None]:
     if spec.kind == "integer":
         return _check_integer(name, spec, value)
@@ -208,6 +245,8 @@ def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | 
         if isinstance(value, str) and value in spec.choices:
             return value, None
         return None, "must be one of: " + ", ".join(spec.choices)
+    if spec.kind == "name":
+        return _check_name(spec, value)
     # string
     if not isinstance(value, str):
         return None, "must be a string"
@@ -243,9 +282,9 @@ def validate_fields(payload: object, fields: dict[str, FieldSpec]) -> dict[str, 
     return cleaned
 
 
-def validate_application(payload: object) -> dict[str, Any]:
+def validate_application(payload: object) -> Application:
     """Check every application field; return a cleaned copy in canonical types or raise with ALL errors."""
-    return validate_fields(payload, APPLICATION_FIELDS)
+    return cast(Application, validate_fields(payload, APPLICATION_FIELDS))
 
 
 def scoring_inputs(application: dict[str, Any]) -> dict[str, Any]:
@@ -267,6 +306,10 @@ def _field_json_schema(spec: FieldSpec) -> dict[str, Any]:
     elif spec.kind == "category":
         schema["type"] = "string"
         schema["enum"] = list(spec.choices)
+    elif spec.kind == "name":
+        schema["type"] = "string"
+        schema["pattern"] = f"^(?:{_NAME_SCHEMA_PATTERN})$"
+        schema["maxLength"] = spec.max_length
     else:
         schema["type"] = "string"
         if spec.pattern:

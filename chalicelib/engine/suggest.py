@@ -1,14 +1,17 @@
-"""Soft rejection: what the applicant could change, with exact counterfactuals where the model allows.
+"""Suggestions: a rule table (``SUGGESTION_RULES``) of changes the applicant could make, each one
+checked by deciding the changed application.
 
-Exact counterfactuals hold everything else equal and re-run the full outcome (score, bands, rules):
+A rule names the one application field it changes and how to find the target value; every target is
+then re-decided with everything else equal (``outcome.assess``) and the suggestion states its
+``effect``: the new outcome when it changes, else the new probability. A suggestion is kept only if
+it improves the outcome (``decisive``), clears a failed rule that declines or refers on its own (no
+approval is possible without that), or raises the probability by at least ``MIN_PROBABILITY_GAIN``.
+Decisive suggestions come first, then by priority.
 
-- **loan amount**: the largest amount, in steps of ``LOAN_STEP``, below the requested one that would
-  be approved. The score never rises with the loan amount (every loan-dependent feature is
-  constrained that way) and no rule relaxes with it, so a binary search is exact.
-- **credit score**: the lowest CIBIL cut point of the model above the applicant's score that would
-  flip the outcome to approved (if any does on its own).
-- **tenure**: the shortest longer tenure whose smaller instalment would be approved.
-- **existing EMI**: the highest monthly debt payment, at a debt-to-income cut point, that would be approved.
+Exact targets where the model and rules allow (approval is monotone along each of these fields, so a
+bisection over the candidates is exact): the largest approvable loan and the shortest approvable tenure
+(shared with the counteroffer), the lowest CIBIL cut point that flips the outcome, the highest existing
+EMI that would be approved, the most late payments that would still be approved.
 
 Re-apply timeline as in the original: 3 months by default, 6 with one high-priority suggestion, 9 with
 two or more, 12 if any is critical.
@@ -16,290 +19,288 @@ two or more, 12 if any is critical.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.engine.artifact import Model
-from chalicelib.engine.outcome import APPROVED, Bands, outcome_for
+from chalicelib.engine.counteroffer import (
+    first_approvable,
+    largest_approvable_loan,
+    shortest_approvable_tenure,
+)
+from chalicelib.engine.outcome import OUTCOME_RANK, Assessment, Bands, assess
 from chalicelib.engine.policy import (
+    AGE_MIN,
+    DECLINING,
+    DTI_MAX,
     DTI_WARNING,
+    FOIR_REVIEW,
+    INCOME_MIN,
     LOANS_FAIL,
+    LOANS_MAX,
     MIN_AGE,
     MIN_MONTHLY_INCOME,
-    PolicyResult,
+    REFER,
+    Rule,
 )
-from chalicelib.engine.schema import LOAN_TENURES
 from chalicelib.engine.scorecard import Score
+from chalicelib.engine.types import Priority, Scalar, Suggestion
 
-LOAN_STEP = 25_000
 MAX_SUGGESTIONS = 6
+MIN_PROBABILITY_GAIN = 0.01  # a change worth less than one percentage point is not worth suggesting
 CREDIT_SCORE_TARGET = 700  # the original suggests credit work below this score
 INCOME_MULTIPLE_LIMIT = 60  # the original: loan over 60x monthly income -> income suggestion
 INCOME_TARGET_DIVISOR = 48  # ... with target income = loan / 48
-SAVINGS_TARGET_SHARE = 0.20  # savings of at least a fifth of the loan
+SAVINGS_TARGET_SHARE = 0.20  # the original: savings of at least a fifth of the loan
 PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-def _approved_with(model: Model, application: Mapping[str, Any], bands: Bands, **changes: Any) -> bool:
-    return outcome_for(model, {**application, **changes}, bands) == APPROVED
+@dataclass(frozen=True)
+class Situation:
+    """One decided application, with the exact searches computed on first use and shared."""
+
+    model: Model
+    application: Mapping[str, Any]
+    bands: Bands
+    current: Assessment
+    score: Score
+
+    @functools.cached_property
+    def lost(self) -> dict[str, int]:
+        return {c.feature: c.best_points - c.points for c in self.score.contributions}
+
+    def failed(self, rule: Rule) -> bool:
+        return rule in self.current.breached
+
+    @functools.cached_property
+    def largest_loan(self) -> int | None:
+        return largest_approvable_loan(self.model, self.application, self.bands)
+
+    @functools.cached_property
+    def shortest_tenure(self) -> int | None:
+        return shortest_approvable_tenure(self.model, self.application, self.bands)
+
+    def first_approvable(self, field: str, candidates: list[Any]) -> Any | None:
+        return first_approvable(self.model, self.application, self.bands, field, candidates)
 
 
-def largest_approvable_loan(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    """Largest multiple of LOAN_STEP below the requested amount that would be approved, else None."""
-    steps = (application["loan_amount"] - 1) // LOAN_STEP
-    if steps < 1 or not _approved_with(model, application, bands, loan_amount=LOAN_STEP):
+@dataclass(frozen=True)
+class SuggestionRule:
+    id: str
+    category: str
+    field: str  # the application field the suggestion changes
+    target: Callable[[Situation], Scalar | None]  # None: the rule does not apply
+    action: Callable[[Situation, Any], str]
+    expected_time: str
+    priority: Callable[[Situation], Priority]
+
+
+def _always(priority: Priority) -> Callable[[Situation], Priority]:
+    return lambda s: priority
+
+
+def _credit_score_target(s: Situation) -> int | None:
+    current = s.application["cibil_score"]
+    if s.lost.get("cibil_score", 0) > 0:
+        feature = next((f for f in s.model.numeric if f.name == "cibil_score"), None)
+        edges = [int(e) for e in feature.edges if e > current] if feature else []
+        flip = s.first_approvable("cibil_score", edges)
+        if flip is not None:
+            return int(flip)
+    return CREDIT_SCORE_TARGET if current < CREDIT_SCORE_TARGET else None
+
+
+def _late_payments_target(s: Situation) -> int | None:
+    current = s.application["late_payments_last_2_years"]
+    if current == 0 or s.lost.get("late_payments_last_2_years", 0) == 0:
         return None
-    low, high = 1, steps  # invariant: low is approvable
-    while low < high:
-        middle = (low + high + 1) // 2
-        if _approved_with(model, application, bands, loan_amount=middle * LOAN_STEP):
-            low = middle
-        else:
-            high = middle - 1
-    return low * LOAN_STEP
+    flip = s.first_approvable("late_payments_last_2_years", list(range(current - 1, -1, -1)))
+    return 0 if flip is None else int(flip)
 
 
-def _first_approvable(
-    model: Model, application: Mapping[str, Any], bands: Bands, field: str, candidates: list[int]
-) -> int | None:
-    """The first candidate (ordered from the smallest change) that would be approved, else None.
-
-    Approval is monotone along the candidates (every model factor is monotone and so are the rules),
-    so a bisection finds it with a handful of scorings.
-    """
-    if not candidates or not _approved_with(model, application, bands, **{field: candidates[-1]}):
+def _existing_emi_target(s: Situation) -> int | None:
+    """The highest existing EMI (at a model cut point or the FOIR review limit) that is approved, else
+    the original's 40%-of-income level when above it."""
+    a = s.application
+    income, current = a["monthly_income"], a["existing_emi"]
+    if income <= 0 or current == 0:
         return None
-    low, high = 0, len(candidates) - 1  # invariant: candidates[high] is approvable
-    while low < high:
-        middle = (low + high) // 2
-        if _approved_with(model, application, bands, **{field: candidates[middle]}):
-            high = middle
-        else:
-            low = middle + 1
-    return candidates[high]
+    feature = next((f for f in s.model.numeric if f.name == "debt_to_income"), None)
+    cut_points = {max(0, math.ceil(edge * income) - 1) for edge in (feature.edges if feature else ())}
+    cut_points.add(max(0, math.floor(FOIR_REVIEW * income - s.current.pricing.emi)))
+    candidates = sorted((e for e in cut_points | {0} if e < current), reverse=True)
+    flip = s.first_approvable("existing_emi", candidates)
+    if flip is not None:
+        return int(flip)
+    return math.floor(DTI_WARNING * income) if current > DTI_WARNING * income else None
 
 
-def credit_score_that_flips(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    feature = next((f for f in model.numeric if f.name == "cibil_score"), None)
-    if feature is None:
-        return None
-    current = application["cibil_score"]
-    return _first_approvable(
-        model, application, bands, "cibil_score", [int(e) for e in feature.edges if e > current]
-    )
-
-
-def tenure_that_flips(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    for tenure in LOAN_TENURES:
-        if tenure > application["loan_tenure_months"] and _approved_with(
-            model, application, bands, loan_tenure_months=tenure
-        ):
-            return tenure
+def _income_target(s: Situation) -> int | None:
+    loan = s.application["loan_amount"]
+    if loan > INCOME_MULTIPLE_LIMIT * s.application["monthly_income"]:
+        return math.ceil(loan / INCOME_TARGET_DIVISOR)
     return None
 
 
-def existing_emi_that_flips(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    income = application["monthly_income"]
-    feature = next((f for f in model.numeric if f.name == "debt_to_income"), None)
-    if feature is None or income <= 0:
-        return None
-    current = application["existing_emi"]
-    targets = sorted({max(0, math.ceil(edge * income) - 1) for edge in feature.edges} | {0}, reverse=True)
-    return _first_approvable(model, application, bands, "existing_emi", [e for e in targets if e < current])
+def _savings_target(s: Situation) -> int | None:
+    target = math.ceil(SAVINGS_TARGET_SHARE * s.application["loan_amount"])
+    return target if s.application["savings_balance"] < target else None
 
 
-def _suggestion(
-    category: str, current: Any, target: Any, action: str, expected_time: str, priority: str
-) -> dict[str, Any]:
-    return {
-        "category": category,
-        "current": current,
-        "target": target,
-        "action": action,
-        "expected_time": expected_time,
-        "priority": priority,
-    }
+SUGGESTION_RULES: tuple[SuggestionRule, ...] = (
+    SuggestionRule(
+        "SUG-AGE",
+        "eligibility",
+        "age",
+        lambda s: MIN_AGE if s.failed(AGE_MIN) else None,
+        lambda s, t: f"Re-apply once you are {t}.",
+        f"when you turn {MIN_AGE}",
+        _always("critical"),
+    ),
+    SuggestionRule(
+        "SUG-INCOME-MIN",
+        "income",
+        "monthly_income",
+        lambda s: MIN_MONTHLY_INCOME if s.failed(INCOME_MIN) else None,
+        lambda s, t: f"A monthly income of at least INR {t:,} is required.",
+        "when your income reaches it",
+        _always("critical"),
+    ),
+    SuggestionRule(
+        "SUG-LOANS",
+        "debt",
+        "num_existing_loans",
+        lambda s: LOANS_FAIL if s.failed(LOANS_MAX) else None,
+        lambda s, t: f"Close or consolidate existing loans to at most {t}.",
+        "6-12 months",
+        _always("critical"),
+    ),
+    SuggestionRule(
+        "SUG-DEFAULT",
+        "credit",
+        "has_defaults",
+        lambda s: False if s.application["has_defaults"] else None,
+        lambda s, t: "Settle the defaulted account and get a no-dues certificate from the lender.",
+        "12 months or more",
+        _always("critical"),
+    ),
+    SuggestionRule(
+        "SUG-LOAN-AMOUNT",
+        "loan_adjustment",
+        "loan_amount",
+        lambda s: s.largest_loan,
+        lambda s, t: f"Apply for INR {t:,} instead: with everything else unchanged it would be approved.",
+        "immediately",
+        _always("high"),
+    ),
+    SuggestionRule(
+        "SUG-TENURE",
+        "loan_adjustment",
+        "loan_tenure_months",
+        lambda s: s.shortest_tenure,
+        lambda s, t: f"Choose a {t}-month tenure: the smaller instalment would be approved.",
+        "immediately",
+        _always("high"),
+    ),
+    SuggestionRule(
+        "SUG-CREDIT-SCORE",
+        "credit",
+        "cibil_score",
+        _credit_score_target,
+        lambda s, t: f"Raise your CIBIL score to {t}: pay bills on time, keep card use low.",
+        "6-12 months",
+        _always("high"),
+    ),
+    SuggestionRule(
+        "SUG-LATE-PAYMENTS",
+        "credit",
+        "late_payments_last_2_years",
+        _late_payments_target,
+        lambda s, t: (
+            "Pay every instalment on time: late payments stop counting after two years "
+            f"({t} or fewer in the last two years)."
+        ),
+        "up to 24 months",
+        _always("high"),
+    ),
+    SuggestionRule(
+        "SUG-INCOME",
+        "income",
+        "monthly_income",
+        _income_target,
+        lambda s, t: "The loan is large for your income: a higher income or a co-applicant would help.",
+        "6-12 months",
+        _always("high"),
+    ),
+    SuggestionRule(
+        "SUG-DEBT",
+        "debt",
+        "existing_emi",
+        _existing_emi_target,
+        lambda s, t: f"Bring existing EMIs down to INR {t:,} a month.",
+        "3-6 months",
+        lambda s: "critical" if s.failed(DTI_MAX) else "high",
+    ),
+    SuggestionRule(
+        "SUG-JOB-TENURE",
+        "employment",
+        "years_at_current_job",
+        lambda s: 1 if s.application["years_at_current_job"] == 0 else None,
+        lambda s, t: "Stay with your current employer: a year in the job counts for a lot.",
+        "up to 12 months",
+        _always("medium"),
+    ),
+    SuggestionRule(
+        "SUG-SAVINGS",
+        "savings",
+        "savings_balance",
+        _savings_target,
+        lambda s, t: f"Build savings of at least {SAVINGS_TARGET_SHARE:.0%} of the loan (INR {t:,}).",
+        "6-12 months",
+        _always("low"),
+    ),
+)
+_CLEARABLE = DECLINING | {REFER}  # rules without whose clearing no approval is possible
 
 
-def suggestions_for(
-    model: Model, application: Mapping[str, Any], score: Score, policy: PolicyResult, bands: Bands
-) -> list[dict[str, Any]]:
-    a = application
-    lost = {c.feature: c.best_points - c.points for c in score.contributions}
-    breached = {b["id"] for b in policy.blocking}
-    found: list[dict[str, Any]] = []
-
-    if "POL-AGE-MIN" in breached:
-        found.append(
-            _suggestion(
-                "eligibility",
-                a["age"],
-                MIN_AGE,
-                f"Re-apply once you are {MIN_AGE}.",
-                "when you turn 21",
-                "critical",
-            )
-        )
-    if "POL-INCOME-MIN" in breached:
-        found.append(
-            _suggestion(
-                "income",
-                a["monthly_income"],
-                MIN_MONTHLY_INCOME,
-                f"A monthly income of at least INR {MIN_MONTHLY_INCOME:,} is required.",
-                "when your income reaches it",
-                "critical",
-            )
-        )
-    if "POL-LOANS-MAX" in breached:
-        found.append(
-            _suggestion(
-                "debt",
-                a["num_existing_loans"],
-                LOANS_FAIL,
-                "Close or consolidate existing loans.",
-                "6-12 months",
-                "critical",
-            )
-        )
-    if a["has_defaults"]:
-        found.append(
-            _suggestion(
-                "credit",
-                True,
-                False,
-                "Settle the defaulted account and get a no-dues certificate from the lender.",
-                "12 months or more",
-                "critical",
-            )
-        )
-
-    # Loan adjustment: immediate, exact.
-    loan = largest_approvable_loan(model, a, bands)
-    if loan is not None:
-        found.append(
-            _suggestion(
-                "loan_adjustment",
-                a["loan_amount"],
-                loan,
-                f"Apply for INR {loan:,} instead: with everything else unchanged it would be approved.",
-                "immediately",
-                "high",
-            )
-        )
-    tenure = tenure_that_flips(model, a, bands)
-    if tenure is not None:
-        found.append(
-            _suggestion(
-                "loan_adjustment",
-                a["loan_tenure_months"],
-                tenure,
-                f"Choose a {tenure}-month tenure: the smaller instalment would be approved.",
-                "immediately",
-                "high",
-            )
-        )
-
-    # Credit score.
-    flip = credit_score_that_flips(model, a, bands) if lost.get("cibil_score", 0) > 0 else None
-    if a["cibil_score"] < CREDIT_SCORE_TARGET or flip is not None:
-        target = flip if flip is not None else CREDIT_SCORE_TARGET
-        if target > a["cibil_score"]:
-            note = "would be approved, all else equal" if flip is not None else "a good credit standing"
-            found.append(
-                _suggestion(
-                    "credit",
-                    a["cibil_score"],
-                    target,
-                    f"Raise your CIBIL score to {target} ({note}): pay bills on time, keep card use low.",
-                    "6-12 months",
-                    "high" if flip is not None or a["cibil_score"] < CREDIT_SCORE_TARGET else "medium",
-                )
-            )
-    if a["late_payments_last_2_years"] > 0 and lost.get("late_payments_last_2_years", 0) > 0:
-        found.append(
-            _suggestion(
-                "credit",
-                a["late_payments_last_2_years"],
-                0,
-                "Pay every instalment on time: late payments stop counting after two years.",
-                "up to 24 months",
-                "high",
-            )
-        )
-
-    # Income (the original's rule).
-    if a["loan_amount"] > INCOME_MULTIPLE_LIMIT * a["monthly_income"]:
-        target_income = math.ceil(a["loan_amount"] / INCOME_TARGET_DIVISOR)
-        found.append(
-            _suggestion(
-                "income",
-                a["monthly_income"],
-                target_income,
-                "The loan is large for your income: a higher income or a co-applicant would help.",
-                "6-12 months",
-                "high",
-            )
-        )
-
-    # Debt: the original's 40% rule, else the exact EMI that would flip the outcome.
-    income = max(a["monthly_income"], 1)
-    if a["existing_emi"] / income > DTI_WARNING:
-        target_emi = math.floor(DTI_WARNING * income)
-        found.append(
-            _suggestion(
-                "debt",
-                a["existing_emi"],
-                target_emi,
-                f"Bring existing EMIs down to INR {target_emi:,} a month ({DTI_WARNING:.0%} of income).",
-                "3-6 months",
-                "critical" if "POL-DTI-MAX" in breached else "high",
-            )
-        )
-    elif lost.get("debt_to_income", 0) > 0:
-        emi = existing_emi_that_flips(model, a, bands)
-        if emi is not None:
-            found.append(
-                _suggestion(
-                    "debt",
-                    a["existing_emi"],
-                    emi,
-                    f"Pay existing loans down to INR {emi:,} a month in EMIs: that would be approved.",
-                    "3-6 months",
-                    "medium",
-                )
-            )
-
-    if a["years_at_current_job"] == 0:
-        found.append(
-            _suggestion(
-                "employment",
-                0,
-                1,
-                "Stay with your current employer: a year in the job counts for a lot.",
-                "up to 12 months",
-                "medium",
-            )
-        )
-    if a["savings_balance"] < SAVINGS_TARGET_SHARE * a["loan_amount"]:
-        target_savings = math.ceil(SAVINGS_TARGET_SHARE * a["loan_amount"])
-        found.append(
-            _suggestion(
-                "savings",
-                a["savings_balance"],
-                target_savings,
-                f"Build savings of at least {SAVINGS_TARGET_SHARE:.0%} of the loan.",
-                "6-12 months",
-                "low",
-            )
-        )
-
-    found.sort(key=lambda s: PRIORITY_ORDER[s["priority"]])  # stable: order above breaks ties
-    return found[:MAX_SUGGESTIONS]
+def suggestions_for(situation: Situation) -> list[Suggestion]:
+    current = situation.current
+    kept: list[tuple[bool, int, Suggestion]] = []
+    for rule in SUGGESTION_RULES:
+        target = rule.target(situation)
+        if target is None or target == situation.application[rule.field]:
+            continue
+        changed = assess(situation.model, {**situation.application, rule.field: target}, situation.bands)
+        decisive = OUTCOME_RANK[changed.outcome] < OUTCOME_RANK[current.outcome]
+        cleared = [r for r in current.breached if r not in changed.breached]
+        necessary = any(r.severity in _CLEARABLE for r in cleared)
+        if not (decisive or necessary or changed.probability - current.probability >= MIN_PROBABILITY_GAIN):
+            continue
+        suggestion: Suggestion = {
+            "id": rule.id,
+            "category": rule.category,
+            "current": situation.application[rule.field],
+            "target": target,
+            "action": rule.action(situation, target),
+            "expected_time": rule.expected_time,
+            "priority": rule.priority(situation),
+            "effect": (
+                changed.outcome  # type: ignore[typeddict-item]  # one of the Outcome literals
+                if changed.outcome != current.outcome
+                else round(changed.probability, 6)
+            ),
+            "decisive": decisive,
+            "clears": [r.id for r in cleared],
+        }
+        kept.append((not decisive, PRIORITY_ORDER[suggestion["priority"]], suggestion))
+    kept.sort(key=lambda entry: entry[:2])  # stable: table order breaks ties
+    return [suggestion for _, _, suggestion in kept[:MAX_SUGGESTIONS]]
 
 
-def reapply_after_months(suggestions: list[dict[str, Any]]) -> int:
+def reapply_after_months(suggestions: list[Suggestion] | list[dict[str, Any]]) -> int:
     priorities = [s["priority"] for s in suggestions]
     if "critical" in priorities:
         return 12

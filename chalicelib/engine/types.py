@@ -7,8 +7,8 @@ JSON-serialisable (str, int, float, bool, None, lists and dicts of those). Proba
 6 decimals, ratios to 4, money (INR) to 2.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: TypedDict needs evaluated annotations to tell
+# required keys from ``NotRequired`` ones (and a schema generator reads them the same way).
 from typing import Literal, NotRequired, TypedDict
 
 Outcome = Literal["approved", "manual_review", "declined"]

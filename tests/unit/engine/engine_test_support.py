@@ -1,13 +1,29 @@
-"""Shared helpers for the engine tests: the training rows, parsed exactly as the service would."""
+"""Shared helpers for the engine tests: the training rows parsed exactly as the service would, sample
+applications, and the hypothesis strategy of valid applications."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 from pathlib import Path
 from typing import Any
 
-from chalicelib.engine.schema import parse_csv_row
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from chalicelib.engine import decide, validate_application
+from chalicelib.engine.policy import BLOCK, FAIL, REFER, WARNING
+from chalicelib.engine.schema import APPLICATION_FIELDS, FieldSpec, parse_csv_row
+from chalicelib.engine.types import Decision
+
+DECISION_DATE = dt.date(2026, 12, 1)
+SEVERITIES = (BLOCK, FAIL, REFER, WARNING)
+DECIDING = frozenset((BLOCK, FAIL, REFER))  # failed rules of these severities must be reasons
+# Property tests: derandomised (reproducible in CI) and a few seconds each.
+PROPERTIES = settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 TRAINING_CSV = PROJECT_DIR / "data" / "loan_applications.csv"
@@ -46,4 +62,58 @@ def strong_application(**changes: Any) -> dict[str, Any]:
         "loan_purpose": "Home Renovation",
     }
     application.update(changes)
+    return application
+
+
+def decided(**changes: Any) -> Decision:
+    """The decision on ``strong_application(**changes)``, validated first as the API does."""
+    return decide(validate_application(strong_application(**changes)), decided_on=DECISION_DATE)
+
+
+def failed_rule_ids(result: Decision, severities: frozenset[str] = frozenset(SEVERITIES)) -> list[str]:
+    return [c["id"] for c in result["policy"] if not c["passed"] and c["severity"] in severities]
+
+
+def applied(application: dict[str, Any], **changes: Any) -> Decision:
+    return decide({**application, **changes}, decided_on=DECISION_DATE)
+
+
+# Generated valid applications: every field from its spec, with the money fields drawn on realistic
+# scales (income, loan and EMIs that make FOIR land anywhere from low to far over the limit).
+def _field_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
+    if spec.choices:
+        return st.sampled_from(spec.choices)
+    if spec.kind == "boolean":
+        return st.booleans()
+    assert spec.minimum is not None and spec.maximum is not None
+    return st.one_of(
+        st.integers(spec.minimum, min(spec.maximum, max(spec.minimum, 1) * 1000)),
+        st.integers(spec.minimum, spec.maximum),
+    )
+
+
+_REALISTIC = {
+    "age": st.integers(18, 80),
+    "monthly_income": st.integers(5_000, 400_000),
+    "loan_amount": st.integers(20, 200).map(lambda n: n * 12_500),
+    "cibil_score": st.integers(300, 900),
+    "num_existing_loans": st.integers(0, 8),
+    "late_payments_last_2_years": st.integers(0, 10),
+    "years_at_current_job": st.integers(0, 30),
+    "credit_history_years": st.integers(0, 30),
+    "savings_balance": st.integers(0, 3_000_000),
+    "years_with_bank": st.integers(0, 30),
+    "num_dependents": st.integers(0, 6),
+}
+
+
+@st.composite
+def valid_applications(draw: st.DrawFn) -> dict[str, Any]:
+    application = {
+        name: draw(_REALISTIC[name] if name in _REALISTIC else _field_strategy(spec))
+        for name, spec in APPLICATION_FIELDS.items()
+        if spec.required and name != "existing_emi"
+    }
+    income = application["monthly_income"]
+    application["existing_emi"] = draw(st.integers(0, int(income * 0.8)) | st.just(0))
     return application

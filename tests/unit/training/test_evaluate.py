@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from engine_test_support import PROJECT_DIR, TRAINING_CSV
+from training_test_support import PROJECT_DIR, TRAINING_CSV
 
 from chalicelib.engine.artifact import load_model
 from chalicelib.engine.scorecard import probability_of

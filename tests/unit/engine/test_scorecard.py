@@ -1,4 +1,5 @@
-"""The run-time scorer: plain Python, exact sums, monotone points, equal to the scikit-learn pipeline."""
+"""The run-time scorer: plain Python, exact sums, monotone points (the scikit-learn comparison is in
+tests/unit/training)."""
 
 from __future__ import annotations
 
@@ -103,37 +104,10 @@ def test_the_artifact_hash_is_its_canonical_content_and_tampering_is_refused() -
         build_model(document)
 
 
-# ---------------------------------------------------------------------------------------------
-# Against scikit-learn: refit the shipped settings (skipping the validation search) in-process.
-# ---------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def refitted():
-    from training.train import run_training
-
-    return run_training(reuse_selection=load_model().document["hyperparameters"]["validation_search"])
-
-
-def test_plain_python_equals_the_sklearn_pipeline_on_every_row(refitted) -> None:
-    from training.scorecard_fit import build_pipeline
-
-    applications = [application for application, _ in training_rows()]
-    expected = build_pipeline(refitted.scorecard).predict_proba(applications)[:, 1]
-    model = load_model()
-    worst = max(abs(probability_of(model, a) - float(p)) for a, p in zip(applications, expected, strict=True))
-    assert worst <= 1e-9
-
-
-def test_retraining_rebuilds_the_shipped_artifact_byte_for_byte(refitted) -> None:
-    """Same data + the recorded selection -> the committed artifact's exact bytes (determinism)."""
-    from training.export import artifact_bytes
-
-    assert artifact_bytes(refitted.document) == ARTIFACT_PATH.read_bytes()
-
-
 def test_held_out_metrics_meet_the_targets() -> None:
     test = load_model().document["metrics"]["test"]
     assert test["auc"] >= 0.995
-    assert test["brier"] <= 0.025
+    assert test["brier"] <= 0.022
 
 
 def test_the_artifact_is_read_lazily_once_per_process() -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import jsonschema
 import pytest
-from engine_test_support import strong_application, training_rows
+from engine_test_support import PROPERTIES, strong_application, training_rows
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chalicelib.engine import (
     APPLICATION_FIELDS,
@@ -137,3 +141,63 @@ def test_json_schema_agrees_with_validation_on_the_same_payloads() -> None:
         with pytest.raises(ValidationFailed):
             validate_application(bad)
     assert list(validator.iter_errors(strong_application(extra=1)))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["अनन्या शर्मा", "கார்த்திக்", "Jose\u0301", "José", "A. Kumar", "O'Neil-Smith", "Zoë Ng Jr."],
+)
+def test_names_in_any_script_are_valid_and_nfc_normalised(name: str) -> None:
+    cleaned = validate_application(strong_application(applicant_name=name, city=name))
+    assert cleaned["applicant_name"] == unicodedata.normalize("NFC", name) == cleaned["city"]
+    assert validate_application(strong_application(applicant_name="Jose\u0301"))["applicant_name"] == "José"
+
+
+@pytest.mark.parametrize(
+    "name", ["R2D2", "Asha\u0000", "Asha\tVerma", "x_y", "١٢", "\u0301Asha", "Asha-", ""]
+)
+def test_names_with_digits_controls_or_stray_marks_are_rejected(name: str) -> None:
+    assert set(errors_of(strong_application(applicant_name=name))) == {"applicant_name"}
+
+
+_LETTERS = st.characters(categories=("Lu", "Ll", "Lo"))
+_MARKS = st.characters(categories=("Mn", "Mc"))
+_WORDS = st.lists(st.tuples(_LETTERS, st.lists(_LETTERS | _MARKS, max_size=6)), min_size=1, max_size=3)
+
+
+@PROPERTIES
+@given(_WORDS, st.sampled_from([" ", "-", "'", ". "]))
+def test_words_of_letters_and_marks_are_names(words: list, separator: str) -> None:
+    name = separator.join(first + "".join(rest) for first, rest in words)
+    if len(unicodedata.normalize("NFC", name)) <= 100:
+        validate_application(strong_application(applicant_name=name))
+
+
+@PROPERTIES
+@given(_WORDS, st.characters(categories=("Nd", "Cc")))
+def test_a_digit_or_control_character_anywhere_is_rejected(words: list, bad: str) -> None:
+    name = " ".join(first + "".join(rest) for first, rest in words) + bad
+    assert set(errors_of(strong_application(applicant_name=name))) == {"applicant_name"}
+
+
+def test_personal_fields_include_the_applicant_id() -> None:
+    assert "applicant_id" in PERSONAL_FIELDS
+    assert set(PERSONAL_FIELDS) == {n for n, s in APPLICATION_FIELDS.items() if s.personal}
+
+
+junk = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@PROPERTIES
+@given(st.dictionaries(st.sampled_from([*APPLICATION_FIELDS, "extra"]), junk) | junk)
+def test_junk_only_ever_raises_validation_failed(payload: object) -> None:
+    try:
+        validate_application(payload)
+    except ValidationFailed as failure:
+        assert failure.errors and all(set(e) == {"field", "problem"} for e in failure.errors)

@@ -13,6 +13,7 @@ from chalicelib.privacy import (
     hash_identity,
     mask_aadhaar,
     mask_email,
+    mask_identifier,
     mask_name,
     mask_pan,
     mask_personal_fields,
@@ -21,6 +22,12 @@ from chalicelib.privacy import (
 )
 
 KEY = b"test-key"
+
+
+def _application() -> dict:
+    from devstack.samples import sample_application
+
+    return sample_application(with_personal_data=False)
 
 
 def test_masks_match_the_original_examples() -> None:
@@ -133,7 +140,7 @@ def test_logging_filter_redacts_formatted_messages() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.addFilter(PersonalDataRedactingFilter())
-    log = logging.getLogger("test_edge_privacy.filter")
+    log = logging.getLogger("test_privacy.filter")
     log.addHandler(handler)
     log.propagate = False
     try:
@@ -145,3 +152,37 @@ def test_logging_filter_redacts_formatted_messages() -> None:
     assert "ABCDE1234F" not in output and "x@example.org" not in output
     assert "applicant [PAN] with [EMAIL]" in output
     assert "kept as a dict" in output
+
+
+def test_the_personal_fields_are_the_engines_one_definition() -> None:
+    from chalicelib import privacy
+    from chalicelib.engine import APPLICATION_FIELDS
+
+    assert tuple(n for n, s in APPLICATION_FIELDS.items() if s.personal) == privacy.PERSONAL_FIELDS
+    assert "applicant_id" in privacy.PERSONAL_FIELDS
+    assert set(privacy._REFERENCE_FIELDS) == set(privacy.PERSONAL_FIELDS)
+
+
+def test_the_applicant_id_is_never_stored_in_clear() -> None:
+    masked = mask_personal_fields({"applicant_id": "APP100001", "cibil_score": 700})
+    assert masked["applicant_id"] == "*****0001"
+    assert masked["applicant_ref"] == hash_identity("applicant_id", "APP100001")
+    assert mask_identifier("A1") == "********"
+
+
+def test_every_personal_field_is_masked_whatever_its_value() -> None:
+    from chalicelib.engine import PERSONAL_FIELDS, validate_application
+
+    identity = {
+        "applicant_name": "अनन्या शर्मा",
+        "applicant_id": "CUST-2026-77812",
+        "pan": "ABCDE1234F",
+        "aadhaar": "2345 6789 0123",
+        "phone": "9876543210",
+        "email": "ananya@example.in",
+    }
+    assert set(identity) == set(PERSONAL_FIELDS)
+    payload = {**_application(), **identity}
+    masked = mask_personal_fields(validate_application(payload))
+    for field, value in identity.items():
+        assert value not in str(masked[field]), field
