@@ -65,7 +65,7 @@ def policy_outcome(breached: tuple[Rule, ...]) -> str:
     return APPROVED
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built for every re-decision: slots, not frozen, keep it cheap
 class Assessment:
     outcome: str
     decided_by: str  # "policy" | "model" | "policy+model"
@@ -76,10 +76,6 @@ class Assessment:
     pricing: Priced
     ratios: dict[str, float]  # the model's ratios plus the policy's ``foir``
     breached: tuple[Rule, ...]
-
-    @property
-    def blocked(self) -> bool:
-        return any(rule.severity in DECLINING for rule in self.breached)
 
 
 def assess_with(

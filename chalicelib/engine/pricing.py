@@ -27,7 +27,7 @@ LOWEST_ANNUAL_RATE = min(RATE_CARD.values())
 _MIN_INCOME = 1.0  # validation admits 0 income; the ratio stays finite (and far above any limit)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # built for every re-decision: slots, not frozen, keep it cheap
 class Priced:
     risk_band: str
     annual_rate: float
