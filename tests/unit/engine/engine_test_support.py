@@ -92,10 +92,9 @@ def _field_strategy(spec: FieldSpec) -> st.SearchStrategy[Any]:
     )
 
 
-_REALISTIC = {
+_WIDE = {
     "age": st.integers(18, 80),
     "monthly_income": st.integers(5_000, 400_000),
-    "loan_amount": st.integers(20, 200).map(lambda n: n * 12_500),
     "cibil_score": st.integers(300, 900),
     "num_existing_loans": st.integers(0, 8),
     "late_payments_last_2_years": st.integers(0, 10),
@@ -105,15 +104,33 @@ _REALISTIC = {
     "years_with_bank": st.integers(0, 30),
     "num_dependents": st.integers(0, 6),
 }
+# Profiles like the bank's approved applicants, so approvals, referrals and counteroffers are common.
+_TYPICAL = {
+    **_WIDE,
+    "age": st.integers(24, 60),
+    "monthly_income": st.integers(25_000, 250_000),
+    "cibil_score": st.integers(650, 850),
+    "num_existing_loans": st.integers(0, 3),
+    "late_payments_last_2_years": st.integers(0, 2),
+    "years_at_current_job": st.integers(1, 15),
+    "credit_history_years": st.integers(2, 20),
+    "has_defaults": st.just(False),
+}
 
 
 @st.composite
 def valid_applications(draw: st.DrawFn) -> dict[str, Any]:
+    """Half wide (anything valid, money on realistic scales), half typical applicants; the loan is a
+    multiple of annual income and the existing EMIs a share of income, so FOIR spans both sides of
+    every limit."""
+    scales = _TYPICAL if draw(st.booleans()) else _WIDE
     application = {
-        name: draw(_REALISTIC[name] if name in _REALISTIC else _field_strategy(spec))
+        name: draw(scales[name] if name in scales else _field_strategy(spec))
         for name, spec in APPLICATION_FIELDS.items()
-        if spec.required and name != "existing_emi"
+        if spec.required and name not in ("existing_emi", "loan_amount")
     }
     income = application["monthly_income"]
-    application["existing_emi"] = draw(st.integers(0, int(income * 0.8)) | st.just(0))
+    application["existing_emi"] = int(income * draw(st.sampled_from([0, 0, 0.05, 0.1, 0.2, 0.3, 0.45, 0.7])))
+    annual_share = draw(st.sampled_from([0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]))
+    application["loan_amount"] = max(1_000, int(12 * income * annual_share))
     return application
