@@ -1,23 +1,31 @@
 """loan-decisions: the Chalice app. Routes and event handlers only; the work is in chalicelib/.
 
-Views read the request with ``current_request()``, not ``app.current_request``: the latter is shared
-by the threads ``chalice local`` serves requests on (see chalicelib/observability.py).
+Layers, each importing only those below it (tests/unit/test_layers.py checks):
+app.py -> chalicelib.http (request/response handling) -> chalicelib.service (decisions,
+applications, worker) -> chalicelib.dal (DynamoDB, SQS) -> chalicelib.records -> chalicelib.engine;
+chalicelib.observability, .errors, .config, .privacy and .resources are leaves every layer may use.
 
 Every route accepts any Content-Type at the Chalice level (``ANY_CONTENT_TYPE``) so that 415 and
-every other error is answered in the API's own JSON shape (``chalicelib/api/errors.py``).
+every other error is answered in the API's own JSON shape (``chalicelib/errors.py``).
 """
 
 from chalice import Chalice, Response
 from chalice.app import SQSEvent
 
-from chalicelib import openapi, resources
-from chalicelib.api import applications, decisions, health, prometheus, worker
-from chalicelib.api.requests import ANY_CONTENT_TYPE
-from chalicelib.config import worker_maximum_concurrency, worker_queue_name
-from chalicelib.edge import install_edge
-from chalicelib.observability import current_request, http_middleware, lambda_middlewares
+from chalicelib import resources
+from chalicelib.config import check_serving_environment, worker_maximum_concurrency, worker_queue_name
+from chalicelib.http import applications, decisions, health, openapi
+from chalicelib.http.edge import install_edge
+from chalicelib.http.middleware import current_request, http_middleware
+from chalicelib.http.requests import ANY_CONTENT_TYPE
+from chalicelib.observability import lambda_middlewares
+from chalicelib.service import dependencies, worker
 
-app = Chalice(app_name="loan-decisions")
+check_serving_environment()
+# AWS clients are made here, in Lambda's init phase, not on the first request.
+dependencies.current()
+
+app = Chalice(app_name=resources.SERVICE)
 for middleware in lambda_middlewares():
     app.register_middleware(middleware, "all")
 app.register_middleware(http_middleware, "http")
@@ -25,27 +33,27 @@ app.register_middleware(http_middleware, "http")
 
 @app.route("/v1/decisions", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def create_decision() -> Response:
-    return decisions.handle_decision(current_request())
+    return decisions.create_decision(current_request())
 
 
 @app.route("/v1/eligibility", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def check_eligibility() -> Response:
-    return decisions.handle_eligibility(current_request())
+    return decisions.check_eligibility(current_request())
 
 
 @app.route("/v1/applications", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def submit_application() -> Response:
-    return applications.handle_submit(current_request())
+    return applications.submit_application(current_request())
 
 
 @app.route("/v1/applications/{application_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def get_application(application_id: str) -> Response:
-    return applications.handle_status(application_id)
+    return applications.get_application(application_id)
 
 
 @app.route("/health", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def health_summary() -> Response:
-    return health.health()
+    return health.summary()
 
 
 @app.route("/health/live", methods=["GET"], content_types=ANY_CONTENT_TYPE)
@@ -65,7 +73,7 @@ def health_detailed() -> Response:
 
 @app.route("/metrics", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def prometheus_metrics() -> Response:
-    return prometheus.metrics_response(current_request())
+    return health.metrics(current_request())
 
 
 @app.route("/openapi.json", methods=["GET"], content_types=ANY_CONTENT_TYPE)
@@ -85,9 +93,9 @@ def api_docs() -> Response:
     maximum_concurrency=worker_maximum_concurrency(),
 )
 def process_application_queue(event: SQSEvent) -> dict:
-    """SQS worker; see chalicelib/api/worker.py for how the local poller invokes it."""
-    return worker.process_batch(event.to_dict(), event.context)
+    """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
+    return worker.process_batch(event.to_dict(), event.context, dependencies.current())
 
 
-# Last: the edge (gateway emulation in the local stage, CORS, security headers) wraps every route.
+# Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.
 install_edge(app)

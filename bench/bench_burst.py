@@ -36,8 +36,8 @@ import time
 import uuid
 from pathlib import Path
 
-from chalicelib.dal.bootstrap import create_tables_and_queues
-from chalicelib.resources import APPLICATIONS_QUEUE, TABLES, resource_name
+from chalicelib.resources import APPLICATIONS_QUEUE, TABLES, WORKER_FUNCTION, resource_name
+from devstack.bootstrap import create_tables_and_queues
 from devstack.burst import (
     count_decided,
     decided_at_span,
@@ -84,10 +84,10 @@ def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
     env[APPLICATIONS_QUEUE.env_var] = resource_name(stage, APPLICATIONS_QUEUE.suffix)
     os.environ.update(env)  # this process only runs the benchmark
     import app
-    from chalicelib import dal
-    from chalicelib.api.applications import queue_message
+    from chalicelib.service import dependencies
+    from chalicelib.service.applications import queued_application
 
-    store = dal.get_store()
+    store = dependencies.current().store
     batch_size = APPLICATIONS_QUEUE.batch_size
     events = []
     for start in range(0, batch_size * batches, batch_size):
@@ -96,14 +96,15 @@ def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
             application_id = str(uuid.uuid4())
             submitted_at = "2026-01-01T00:00:00.000Z"
             store.create_pending_application(application_id, {}, submitted_at)
-            body = json.dumps(queue_message(application_id, payload, {}, submitted_at))
+            body = json.dumps(queued_application(application_id, payload, {}, submitted_at).to_message())
             messages.append(
                 {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "-", "Body": body, "Attributes": {}}
             )
         events.append(sqs_event(messages, f"arn:aws:sqs:local:{stage}", stack.client("sqs").meta.region_name))
     started = time.perf_counter()
     for event in events:
-        response = app.process_application_queue(event, worker_context(stage, "local"))
+        worker = getattr(app, WORKER_FUNCTION.chalice_name)
+        response = worker(event, worker_context(stage, "local"))
         if response.get("batchItemFailures"):
             raise RuntimeError(f"baseline batch failed: {response}")
     return batch_size * batches / (time.perf_counter() - started)

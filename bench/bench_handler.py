@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from chalicelib import resources
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 ORIGINAL_PREDICT_AND_EXPLAIN_US = 4000.0
 WORKER_BATCH = 10  # = resources.APPLICATIONS_QUEUE.batch_size, checked in run()
@@ -38,8 +40,8 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1",
         "STAGE": "local",
-        "POWERTOOLS_SERVICE_NAME": "loan-decisions",
-        "POWERTOOLS_METRICS_NAMESPACE": "LoanDecisions",
+        "POWERTOOLS_SERVICE_NAME": resources.SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
         # The local stage's API-key/throttle emulation is not part of the deployed handler.
         "LOCAL_GATEWAY_EMULATION": "off",
@@ -62,40 +64,6 @@ def sample_application() -> dict[str, Any]:
     return typed
 
 
-class InMemoryLoanStore:
-    """The part of ``chalicelib.dal.LoanStore`` a decision and the worker use, in dicts: isolates
-    the handler's own cost from moto's (the bench's "in-process fake" storage)."""
-
-    def __init__(self) -> None:
-        self.cache: dict[str, tuple[dict[str, Any], int]] = {}
-        self.decisions: dict[str, dict[str, Any]] = {}
-        self.applications: dict[str, dict[str, Any]] = {}
-
-    def get_cached_decision(self, cache_key: str, now: int) -> dict[str, Any] | None:
-        entry = self.cache.get(cache_key)
-        return entry[0] if entry is not None and entry[1] > now else None
-
-    def put_cached_decision(self, cache_key: str, decision: dict[str, Any], expires_at: int) -> None:
-        self.cache[cache_key] = (json.loads(json.dumps(decision)), expires_at)
-
-    def put_decision(self, record: dict[str, Any]) -> None:
-        self.decisions[record["decision_id"]] = json.loads(json.dumps(record))
-
-    def create_pending_application(
-        self, application_id: str, applicant: dict[str, Any], submitted_at: str
-    ) -> None:
-        self.applications[application_id] = {"status": "PENDING", "applicant": json.dumps(applicant)}
-
-    def record_application_decision(self, application_id: str, decision_record: dict[str, Any]) -> bool:
-        application = self.applications.get(application_id)
-        if application is None or application["status"] != "PENDING":
-            return False
-        application.update(status="DECIDED", decision=json.dumps(decision_record["decision"]))
-        application["applicant"] = json.dumps(decision_record["applicant"])
-        self.put_decision(decision_record)
-        return True
-
-
 def sqs_record(body: str) -> dict[str, Any]:
     """One record of a Lambda SQS event (unique messageId)."""
     return {
@@ -106,7 +74,8 @@ def sqs_record(body: str) -> dict[str, Any]:
         "messageAttributes": {},
         "md5OfBody": "",
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:loan-decisions-local-applications",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:"
+        + resources.resource_name("local", resources.APPLICATIONS_QUEUE.suffix),
         "awsRegion": "us-east-1",
     }
 
@@ -178,24 +147,26 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
     from chalice import Chalice
-    from chalice.local import LambdaContext
     from moto import mock_aws
 
-    from chalicelib import dal, engine, resources
-    from chalicelib.config import get_settings
-    from chalicelib.dal import bootstrap, clients
+    from chalicelib import engine
+    from chalicelib.service import dependencies
+    from devstack.bootstrap import create_tables_and_queues
+    from devstack.in_memory import InMemoryDependencies
+    from devstack.lambda_events import LocalLambdaContext, worker_context
 
     assert resources.APPLICATIONS_QUEUE.batch_size == WORKER_BATCH
     application = sample_application()
     results: list[tuple[str, list[float]]] = []
     with mock_aws():
-        bootstrap.create_tables_and_queues("local", clients.dynamodb_client(), clients.sqs_client())
+        aws = dependencies.Dependencies.from_environment()
+        create_tables_and_queues("local", aws.aws_clients["dynamodb"], aws.aws_clients["sqs"])
+        dependencies.use(aws)
         from app import app, process_application_queue
-        from chalicelib.api.applications import queue_message
-        from chalicelib.api.worker import local_lambda_context
         from chalicelib.privacy import mask_personal_fields
+        from chalicelib.service.applications import queued_application
 
-        context = LambdaContext("api_handler", 512, max_runtime_ms=10_000)
+        context = LocalLambdaContext(function_name="api_handler", region="us-east-1")
 
         def engine_only(i: int) -> None:
             engine.decide(engine.validate_application(application))
@@ -214,7 +185,8 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
         live_event = proxy_event("GET", "/health/live")
 
         def live(i: int) -> None:
-            assert app(live_event, context)["statusCode"] == 200
+            response = app(live_event, context)
+            assert response["statusCode"] == 200, response
 
         def decision_miss(i: int) -> None:
             # A scoring input no earlier request used: every call misses the cache.
@@ -232,8 +204,8 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
             assert response["statusCode"] == 200 and (i < 0 or '"cache": "hit"' in response["body"])
 
         submit_event = proxy_event("POST", "/v1/applications", application)
-        sqs = clients.sqs_client()
-        queue_url = sqs.get_queue_url(QueueName=get_settings().applications_queue)["QueueUrl"]
+        sqs = aws.aws_clients["sqs"]
+        queue_url = sqs.get_queue_url(QueueName=aws.settings.applications_queue)["QueueUrl"]
 
         def submit(i: int) -> None:
             assert app(submit_event, context)["statusCode"] == 202
@@ -255,22 +227,21 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
 
         def worker_batches(count: int) -> Iterator[dict[str, Any]]:
             """``count`` batches of WORKER_BATCH queued messages, their applications PENDING."""
-            store = dal.get_store()
+            store = dependencies.current().store
             for _ in range(count):
                 records = []
                 for _ in range(WORKER_BATCH):
                     application_id = str(uuid.uuid4())
                     store.create_pending_application(application_id, masked, submitted_at)
-                    records.append(
-                        sqs_record(json.dumps(queue_message(application_id, cleaned, masked, submitted_at)))
-                    )
+                    queued = queued_application(application_id, cleaned, masked, submitted_at)
+                    records.append(sqs_record(json.dumps(queued.to_message())))
                 yield {"Records": records}
 
         def worker_case(batches: Iterator[dict[str, Any]]) -> Callable[[int], None]:
-            worker_context = local_lambda_context()
+            context = worker_context("local", "us-east-1")
 
             def worker_batch(i: int) -> None:
-                assert process_application_queue(next(batches), worker_context) == {"batchItemFailures": []}
+                assert process_application_queue(next(batches), context) == {"batchItemFailures": []}
 
             return worker_batch
 
@@ -292,13 +263,13 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
             batches = list(worker_batches(batch_count + warmup))
             per_batch = timed(worker_case(iter(batches)), batch_count, warmup)
             results.append((worker_name, [sample / WORKER_BATCH for sample in per_batch]))
-            dal.use(store=InMemoryLoanStore())
+            dependencies.use(InMemoryDependencies())
             for name, call in cases[3:]:
                 results.append((f"{name} [dict store]", timed(call, requests, warmup)))
             batches = list(worker_batches(batch_count + warmup))
             per_batch = timed(worker_case(iter(batches)), batch_count, warmup)
             results.append((f"{worker_name} [dict store]", [sample / WORKER_BATCH for sample in per_batch]))
-            dal.use()
+            dependencies.use(None)
     return results
 
 
@@ -310,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run(args.requests, args.warmup)
     print(
         f"In-process handler latency, {args.requests} requests each, µs per request "
-        "(storage: moto in-process, or a dict where marked)"
+        "(storage: moto in-process, or the in-memory twin where marked)"
     )
     print(f"{'case':<53} {'p50 µs':>10} {'p99 µs':>10} {'mean µs':>10} {'p50 vs original 4 ms':>22}")
     for name, samples in results:

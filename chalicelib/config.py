@@ -1,4 +1,4 @@
-"""Run-time settings of the service, read once per process from the stage's environment.
+"""Run-time settings of the service, read from the stage's environment.
 
 Names of tables and queues come from the environment variables that ``.chalice/config.json`` sets
 for each stage (the variable names are in ``chalicelib/resources.py``); when a variable is missing
@@ -8,12 +8,16 @@ for each stage (the variable names are in ``chalicelib/resources.py``); when a v
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from chalicelib import resources
+from chalicelib.privacy import PII_HASH_KEY_ENV
+
+LOCAL_STAGE = "local"
+# Set by the Lambda runtime (and by the local stack's fake Lambda context): we are serving.
+LAMBDA_FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,15 @@ class Settings:
     applications_queue: str  # queue NAME; the URL is resolved once by the DAL
     applications_dlq: str
     region: str
+    code_version: str  # the deployed Lambda version (every deploy publishes one); "$LATEST" locally
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
     return environ.get(env_var) or resources.resource_name(stage, suffix)
+
+
+def _table(environ: Mapping[str, str], stage: str, table: resources.TableSpec) -> str:
+    return _name(environ, stage, table.env_var, table.suffix)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -38,24 +47,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     queue = resources.APPLICATIONS_QUEUE
     return Settings(
         stage=stage,
-        decision_cache_table=_name(env, stage, *_spec(resources.DECISION_CACHE_TABLE)),
-        decisions_table=_name(env, stage, *_spec(resources.DECISIONS_TABLE)),
-        applications_table=_name(env, stage, *_spec(resources.APPLICATIONS_TABLE)),
-        idempotency_table=_name(env, stage, *_spec(resources.IDEMPOTENCY_TABLE)),
+        decision_cache_table=_table(env, stage, resources.DECISION_CACHE_TABLE),
+        decisions_table=_table(env, stage, resources.DECISIONS_TABLE),
+        applications_table=_table(env, stage, resources.APPLICATIONS_TABLE),
+        idempotency_table=_table(env, stage, resources.IDEMPOTENCY_TABLE),
         applications_queue=_name(env, stage, queue.env_var, queue.suffix),
         applications_dlq=_name(env, stage, queue.dlq_env_var, queue.dlq_suffix),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        code_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
     )
 
 
-def _spec(table: resources.TableSpec) -> tuple[str, str]:
-    return table.env_var, table.suffix
-
-
-@functools.cache
-def get_settings() -> Settings:
-    """The process-wide settings (tests call ``get_settings.cache_clear()`` after changing env)."""
-    return load_settings()
+def check_serving_environment(environ: Mapping[str, str] | None = None) -> None:
+    """Fail closed at start: a deployed stage must have its own identity-hash key, never the
+    published development key. Only checked when serving (``chalice package`` imports the app
+    without the stage's secrets)."""
+    env = os.environ if environ is None else environ
+    serving = bool(env.get(LAMBDA_FUNCTION_NAME_ENV))
+    if serving and env.get("STAGE", "dev") != LOCAL_STAGE and not env.get(PII_HASH_KEY_ENV):
+        raise RuntimeError(
+            f"{PII_HASH_KEY_ENV} is not set: stage {env.get('STAGE', 'dev')!r} must hash identity numbers "
+            "with its own key (the template resolves it from Secrets Manager); refusing to start"
+        )
 
 
 def worker_queue_name() -> str:

@@ -2,7 +2,7 @@
 
 1. a moto server on 127.0.0.1:4566 — unless ``AWS_ENDPOINT_URL`` already points at a running
    endpoint (LocalStack, DynamoDB Local behind a proxy, another moto), which is then used as is;
-2. the stage's tables and queues (``chalicelib.dal.bootstrap``, from ``chalicelib/resources.py``);
+2. the stage's tables and queues (``devstack.bootstrap``, from ``chalicelib/resources.py``);
 3. ``chalice local --stage local`` on 127.0.0.1:8000;
 4. the local queue worker(s) (``devstack.sqs_poller``), which invoke the app's SQS handler the way
    Lambda's event source mapping does.

@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from chalicelib.dal.bootstrap import create_tables_and_queues
-from chalicelib.edge.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
+from devstack.bootstrap import create_tables_and_queues
+from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
 from devstack.processes import (
     ManagedProcess,
     free_port,

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Mapping
 
+from chalicelib.resources import WORKER_FUNCTION
 from devstack.processes import PROJECT_ROOT
 
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
@@ -22,7 +23,7 @@ FAKE_CREDENTIALS = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-WORKER_FUNCTION_NAME = "process_application_queue"
+WORKER_FUNCTION_NAME = WORKER_FUNCTION.chalice_name
 # boto3 reads AWS_ENDPOINT_URL_<SERVICE> (e.g. AWS_ENDPOINT_URL_SQS) before AWS_ENDPOINT_URL.
 SERVICE_ENDPOINT_PREFIX = "AWS_ENDPOINT_URL_"
 
@@ -60,8 +61,3 @@ def child_environment(
     if extra:
         env.update(extra)
     return env
-
-
-def apply_to_this_process(env: Mapping[str, str]) -> None:
-    """Make boto3 in this process (bootstrap, tests, benchmark) use the same endpoint and names."""
-    os.environ.update(env)

@@ -1,16 +1,17 @@
-"""Data access: the small interfaces the API and the worker use, and their AWS implementation.
+"""Data access: the small interfaces the service layer uses. Implementations: DynamoDB and SQS
+(``chalicelib.dal.aws``), and an in-memory twin for tests and benchmarks (``devstack.in_memory``).
 
-``chalicelib.api`` depends on the Protocols below only; ``get_store()`` / ``get_queue()`` hand out
-the process-wide DynamoDB / SQS implementations (``chalicelib.dal.aws``), created lazily.
-Tests swap them with ``use(store=..., queue=...)``.
+The service layer depends on these Protocols only and receives an implementation through
+``chalicelib.service.dependencies``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-JsonDict = dict[str, Any]
+from chalicelib.engine.types import Decision
+from chalicelib.records import ApplicationStatus, AsyncDecision, DecisionRecord, MaskedApplicant, QueueDepth
 
 
 class DependencyUnavailable(Exception):
@@ -33,24 +34,25 @@ class DependencyCheck:
 class LoanStore(Protocol):
     """DynamoDB: decision cache, decision log, asynchronous applications."""
 
-    def get_cached_decision(self, cache_key: str, now: int) -> JsonDict | None:
+    def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
         """The cached decision, or None when absent or expired at ``now`` (epoch seconds)."""
 
-    def put_cached_decision(self, cache_key: str, decision: JsonDict, expires_at: int) -> None: ...
+    def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None: ...
 
-    def put_decision(self, record: JsonDict) -> None:
+    def put_decision(self, record: DecisionRecord) -> None:
         """Store one decision record (personal data already masked by the caller)."""
 
-    def create_pending_application(self, application_id: str, applicant: JsonDict, submitted_at: str) -> None:
+    def create_pending_application(
+        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
+    ) -> None:
         """Write a PENDING application; fails if the id already exists."""
 
     def delete_application(self, application_id: str) -> None: ...
 
-    def get_application(self, application_id: str) -> JsonDict | None: ...
+    def get_application(self, application_id: str) -> ApplicationStatus | None: ...
 
-    def record_application_decision(self, application_id: str, decided: JsonDict) -> bool:
-        """Record the decision of a queued application: ``decided`` holds decision_id, created_at,
-        decision, applicant (masked) and submitted_at.
+    def record_application_decision(self, decided: AsyncDecision) -> bool:
+        """Record the decision of a queued application.
 
         The decision-log record is written first (if absent) and the application then goes
         PENDING -> DECIDED with the decision of THAT record. Returns True only for the call that
@@ -67,38 +69,10 @@ class LoanStore(Protocol):
 class ApplicationQueue(Protocol):
     """SQS: the burst queue between POST /v1/applications and the worker."""
 
-    def send(self, message: JsonDict) -> str:
+    def send(self, message: dict[str, object]) -> str:
         """Send one message; returns the SQS message id."""
 
-    def depth(self) -> dict[str, int]:
+    def depth(self) -> QueueDepth:
         """Approximate visible / in-flight message counts."""
 
     def check(self) -> list[DependencyCheck]: ...
-
-
-_store: LoanStore | None = None
-_queue: ApplicationQueue | None = None
-
-
-def get_store() -> LoanStore:
-    global _store
-    if _store is None:
-        from chalicelib.dal.aws import DynamoDBLoanStore
-
-        _store = DynamoDBLoanStore.from_settings()
-    return _store
-
-
-def get_queue() -> ApplicationQueue:
-    global _queue
-    if _queue is None:
-        from chalicelib.dal.aws import SQSApplicationQueue
-
-        _queue = SQSApplicationQueue.from_settings()
-    return _queue
-
-
-def use(store: LoanStore | None = None, queue: ApplicationQueue | None = None) -> None:
-    """Replace the process-wide implementations (None = build the AWS one again on next use)."""
-    global _store, _queue
-    _store, _queue = store, queue

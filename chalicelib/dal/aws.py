@@ -15,12 +15,29 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.config import get_settings
-from chalicelib.dal import DependencyCheck, DependencyUnavailable, JsonDict, clients
+from chalicelib import resources
+from chalicelib.config import Settings
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.engine.types import Decision
+from chalicelib.records import (
+    DECIDED,
+    FAILED,
+    PENDING,
+    ApplicationStatus,
+    AsyncDecision,
+    DecisionRecord,
+    MaskedApplicant,
+    QueueDepth,
+)
 
 T = TypeVar("T")
 
-PENDING, DECIDED, FAILED = "PENDING", "DECIDED", "FAILED"
+# Key attributes, from the one table definition.
+CACHE_KEY = resources.DECISION_CACHE_TABLE.partition_key
+CACHE_EXPIRES = resources.DECISION_CACHE_TABLE.ttl_attribute or "expires_at"
+DECISION_KEY = resources.DECISIONS_TABLE.partition_key
+APPLICATION_KEY = resources.APPLICATIONS_TABLE.partition_key
+IDEMPOTENCY_KEY = resources.IDEMPOTENCY_TABLE.partition_key
 # A key that never exists: the readiness probe reads it to prove the table answers.
 _PROBE_KEY = "__readiness_probe__"
 
@@ -67,74 +84,83 @@ def _timed_check(name: str, call: Callable[[], object]) -> DependencyCheck:
 
 class DynamoDBLoanStore:
     def __init__(
-        self, client: Any, decision_cache_table: str, decisions_table: str, applications_table: str
+        self,
+        client: Any,
+        decision_cache_table: str,
+        decisions_table: str,
+        applications_table: str,
+        idempotency_table: str,
     ) -> None:
         self._ddb = client
         self._cache_table = decision_cache_table
         self._decisions_table = decisions_table
         self._applications_table = applications_table
+        self._idempotency_table = idempotency_table
 
     @classmethod
-    def from_settings(cls) -> DynamoDBLoanStore:
-        settings = get_settings()
+    def for_settings(cls, client: Any, settings: Settings) -> DynamoDBLoanStore:
         return cls(
-            clients.dynamodb_client(),
+            client,
             settings.decision_cache_table,
             settings.decisions_table,
             settings.applications_table,
+            settings.idempotency_table,
         )
 
     # -- decision cache -------------------------------------------------------------------------
-    def get_cached_decision(self, cache_key: str, now: int) -> JsonDict | None:
+    def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
         response = _guarded(
             "dynamodb",
-            lambda: self._ddb.get_item(TableName=self._cache_table, Key={"cache_key": {"S": cache_key}}),
+            lambda: self._ddb.get_item(TableName=self._cache_table, Key={CACHE_KEY: {"S": cache_key}}),
         )
         item = response.get("Item")
         # TTL deletes lazily (up to days later): an expired item is a miss.
-        if item is None or int(item["expires_at"]["N"]) <= now:
+        if item is None or int(item[CACHE_EXPIRES]["N"]) <= now:
             return None
-        return json.loads(item["decision"]["S"])
+        decision: Decision = json.loads(item["decision"]["S"])
+        return decision
 
-    def put_cached_decision(self, cache_key: str, decision: JsonDict, expires_at: int) -> None:
+    def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None:
         item = {
-            "cache_key": {"S": cache_key},
+            CACHE_KEY: {"S": cache_key},
             "decision": {"S": _dumps(decision)},
-            "expires_at": {"N": str(expires_at)},
+            CACHE_EXPIRES: {"N": str(expires_at)},
         }
         _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._cache_table, Item=item))
 
     # -- decision log ---------------------------------------------------------------------------
-    def put_decision(self, record: JsonDict) -> None:
+    def put_decision(self, record: DecisionRecord) -> None:
         _guarded(
             "dynamodb",
             lambda: self._ddb.put_item(
                 TableName=self._decisions_table,
                 Item=self._decision_item(record),
-                ConditionExpression="attribute_not_exists(decision_id)",
+                ConditionExpression=f"attribute_not_exists({DECISION_KEY})",
             ),
         )
 
     @staticmethod
-    def _decision_item(record: JsonDict) -> dict[str, Any]:
+    def _decision_item(record: DecisionRecord) -> dict[str, Any]:
         item: dict[str, Any] = {
-            "decision_id": {"S": record["decision_id"]},
+            DECISION_KEY: {"S": record["decision_id"]},
             "created_at": {"S": record["created_at"]},
             "source": {"S": record["source"]},
             "outcome": {"S": record["decision"]["outcome"]},
             "model_version": {"S": record["decision"]["model"]["version"]},
-            "cached": {"BOOL": bool(record.get("cached", False))},
+            "cached": {"BOOL": record["cached"]},
             "applicant": {"S": _dumps(record["applicant"])},
             "decision": {"S": _dumps(record["decision"])},
         }
-        if record.get("application_id"):
+        if "application_id" in record:
             item["application_id"] = {"S": record["application_id"]}
         return item
 
     # -- asynchronous applications --------------------------------------------------------------
-    def create_pending_application(self, application_id: str, applicant: JsonDict, submitted_at: str) -> None:
+    def create_pending_application(
+        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
+    ) -> None:
         item = {
-            "application_id": {"S": application_id},
+            APPLICATION_KEY: {"S": application_id},
             "status": {"S": PENDING},
             "submitted_at": {"S": submitted_at},
             "applicant": {"S": _dumps(applicant)},
@@ -144,7 +170,7 @@ class DynamoDBLoanStore:
             lambda: self._ddb.put_item(
                 TableName=self._applications_table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(application_id)",
+                ConditionExpression=f"attribute_not_exists({APPLICATION_KEY})",
             ),
         )
 
@@ -152,24 +178,24 @@ class DynamoDBLoanStore:
         _guarded(
             "dynamodb",
             lambda: self._ddb.delete_item(
-                TableName=self._applications_table, Key={"application_id": {"S": application_id}}
+                TableName=self._applications_table, Key={APPLICATION_KEY: {"S": application_id}}
             ),
         )
 
-    def get_application(self, application_id: str) -> JsonDict | None:
+    def get_application(self, application_id: str) -> ApplicationStatus | None:
         response = _guarded(
             "dynamodb",
             lambda: self._ddb.get_item(
                 TableName=self._applications_table,
-                Key={"application_id": {"S": application_id}},
+                Key={APPLICATION_KEY: {"S": application_id}},
                 ConsistentRead=True,
             ),
         )
         item = response.get("Item")
         if item is None:
             return None
-        application: JsonDict = {
-            "application_id": item["application_id"]["S"],
+        application: dict[str, Any] = {
+            "application_id": item[APPLICATION_KEY]["S"],
             "status": item["status"]["S"],
             "submitted_at": item["submitted_at"]["S"],
         }
@@ -178,9 +204,10 @@ class DynamoDBLoanStore:
                 application[name] = item[name]["S"]
         if "decision" in item:
             application["decision"] = json.loads(item["decision"]["S"])
-        return application
+        status: ApplicationStatus = application  # type: ignore[assignment]
+        return status
 
-    def record_application_decision(self, application_id: str, decided: JsonDict) -> bool:
+    def record_application_decision(self, decided: AsyncDecision) -> bool:
         # Two single-item writes instead of a transaction (moto deep-copies both tables on every
         # TransactWriteItems, so a burst through the local stack slowed down quadratically; in AWS
         # a transaction also costs twice the write capacity). The order keeps the invariants:
@@ -192,32 +219,33 @@ class DynamoDBLoanStore:
         # So DECIDED always has its log record, and each application has at most one decision.
         record = self._decision_item(
             {
-                "decision_id": decided["decision_id"],
-                "created_at": decided["created_at"],
+                "decision_id": decided.decision_id,
+                "created_at": decided.created_at,
                 "source": "async",
-                "applicant": decided["applicant"],
-                "decision": decided["decision"],
-                "application_id": application_id,
+                "applicant": decided.applicant,
+                "decision": decided.decision,
+                "cached": False,
+                "application_id": decided.application_id,
             }
         )
-        if not self._put_if_absent(self._decisions_table, record, "decision_id"):
+        if not self._put_if_absent(self._decisions_table, record, DECISION_KEY):
             existing = _guarded(
                 "dynamodb",
                 lambda: self._ddb.get_item(
                     TableName=self._decisions_table,
-                    Key={"decision_id": record["decision_id"]},
+                    Key={DECISION_KEY: record[DECISION_KEY]},
                     ConsistentRead=True,
                 ),
             ).get("Item")
             record = existing or record
         return self._put_decided_application(
             {
-                "application_id": {"S": application_id},
+                APPLICATION_KEY: {"S": decided.application_id},
                 "status": {"S": DECIDED},
-                "submitted_at": {"S": decided["submitted_at"]},
+                "submitted_at": {"S": decided.submitted_at},
                 "applicant": record["applicant"],
                 "decision": record["decision"],
-                "decision_id": record["decision_id"],
+                "decision_id": record[DECISION_KEY],
                 "decided_at": record["created_at"],
             }
         )
@@ -246,7 +274,7 @@ class DynamoDBLoanStore:
         return _conditional_write(
             lambda: self._ddb.update_item(
                 TableName=self._applications_table,
-                Key={"application_id": {"S": application_id}},
+                Key={APPLICATION_KEY: {"S": application_id}},
                 UpdateExpression="SET #s = :failed, failure = :p, failed_at = :t",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status"},
@@ -274,11 +302,11 @@ class DynamoDBLoanStore:
             )
 
         tables = (
-            (self._cache_table, "cache_key"),
-            (self._decisions_table, "decision_id"),
-            (self._applications_table, "application_id"),
+            (self._cache_table, CACHE_KEY),
+            (self._decisions_table, DECISION_KEY),
+            (self._applications_table, APPLICATION_KEY),
             # Powertools Idempotency's table: without it, submits with an Idempotency-Key get 503.
-            (get_settings().idempotency_table, "id"),
+            (self._idempotency_table, IDEMPOTENCY_KEY),
         )
         with ThreadPoolExecutor(max_workers=len(tables)) as pool:
             return list(pool.map(lambda spec: probe(*spec), tables))
@@ -291,8 +319,8 @@ class SQSApplicationQueue:
         self._queue_url: str | None = None
 
     @classmethod
-    def from_settings(cls) -> SQSApplicationQueue:
-        return cls(clients.sqs_client(), get_settings().applications_queue)
+    def for_settings(cls, client: Any, settings: Settings) -> SQSApplicationQueue:
+        return cls(client, settings.applications_queue)
 
     @property
     def name(self) -> str:
@@ -305,13 +333,13 @@ class SQSApplicationQueue:
             self._queue_url = str(response["QueueUrl"])
         return self._queue_url
 
-    def send(self, message: JsonDict) -> str:
+    def send(self, message: dict[str, object]) -> str:
         response = _guarded(
             "sqs", lambda: self._sqs.send_message(QueueUrl=self._url(), MessageBody=_dumps(message))
         )
         return str(response["MessageId"])
 
-    def depth(self) -> dict[str, int]:
+    def depth(self) -> QueueDepth:
         response = _guarded(
             "sqs",
             lambda: self._sqs.get_queue_attributes(
@@ -334,3 +362,17 @@ class SQSApplicationQueue:
                 ),
             )
         ]
+
+
+def idempotency_persistence_layer(client: Any, table_name: str) -> Any:
+    """Powertools' DynamoDB persistence layer for Idempotency-Key requests, on our client."""
+    # Imported here: building it imports the idempotency utility, which only keyed requests use.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    spec = resources.IDEMPOTENCY_TABLE
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=spec.partition_key,
+        expiry_attr=spec.ttl_attribute or "expiration",
+        boto3_client=client,
+    )

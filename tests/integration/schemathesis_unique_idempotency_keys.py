@@ -6,7 +6,7 @@ most generated POST bodies reused a key already stored with a different body and
 (the generated text is kept after a random prefix), so each request still goes through the
 idempotency store and its body reaches validation and scoring. A key the API rejects (blank, too
 long, non-printable) is sent unchanged, so the 400 ``invalid_idempotency_key`` answer stays covered.
-Replays, 422 and 409 are covered by tests/unit/api/test_api_idempotency.py and the burst test.
+Replays, 422 and 409 are covered by tests/unit/service/test_idempotency.py and the burst test.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import schemathesis
 
-from chalicelib.api.errors import ApiError
-from chalicelib.api.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, _checked_key
+from chalicelib.errors import ServiceError
+from chalicelib.service.idempotency import IDEMPOTENCY_HEADER, MAX_KEY_LENGTH, checked_key
 
 
 def _accepted_key(value: Any) -> str | None:
@@ -25,8 +25,8 @@ def _accepted_key(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     try:
-        return _checked_key(value)
-    except ApiError:
+        return checked_key(value)
+    except ServiceError:
         return None
 
 

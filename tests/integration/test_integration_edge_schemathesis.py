@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.edge.gateway import API_KEY_HEADER
+from chalicelib.http.edge import API_KEY_HEADER
 from devstack.stack import DevStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -10,6 +10,7 @@ DynamoDB must not hold up the other services, so an SQS long poll in flight does
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -192,3 +193,59 @@ def test_dynamodb_answers_while_an_sqs_long_poll_is_in_flight(endpoint: str) -> 
         sqs.send_message(QueueUrl=queue_url, MessageBody="ends the long poll")
         polling.join()
     assert [message["Body"] for message in received] == ["ends the long poll"]
+
+
+def test_racing_workers_through_the_real_store_decide_each_application_once(endpoint: str) -> None:
+    """The service's own code (DynamoDBLoanStore.record_application_decision), not a copy of its
+    writes: threads deliver the same applications at once, each with a different decision."""
+    from chalicelib import engine
+    from chalicelib.config import load_settings
+    from chalicelib.dal.aws import DynamoDBLoanStore
+    from chalicelib.records import AsyncDecision
+    from chalicelib.service.worker import decision_id_for
+    from devstack.bootstrap import create_tables_and_queues
+    from tests.support.samples import application_row
+
+    stage = f"race{uuid.uuid4().hex[:6]}"
+    create_tables_and_queues(stage, client(endpoint, "dynamodb"), client(endpoint, "sqs"))
+    settings = load_settings({"STAGE": stage})
+    decision = engine.decide(engine.validate_application(application_row(0)))
+    application_ids = [f"app-{n}" for n in range(ITEMS // 4)]
+    setup = DynamoDBLoanStore.for_settings(client(endpoint, "dynamodb"), settings)
+    for application_id in application_ids:
+        setup.create_pending_application(application_id, {"applicant_ref": "ref"}, "2026-12-01T00:00:00.000Z")
+    start = threading.Barrier(RACING_THREADS)
+
+    def worker(name: str) -> list[str]:
+        store = DynamoDBLoanStore.for_settings(client(endpoint, "dynamodb"), settings)
+        start.wait()
+        won = []
+        for application_id in application_ids:
+            mine = AsyncDecision(
+                application_id=application_id,
+                decision_id=decision_id_for(application_id),
+                created_at="2026-12-01T00:00:01.000Z",
+                decision={**decision, "model": {**decision["model"], "version": name}},
+                applicant={"applicant_ref": "ref"},
+                submitted_at="2026-12-01T00:00:00.000Z",
+            )
+            if store.record_application_decision(mine):
+                won.append(application_id)
+        return won
+
+    names = [f"worker-{n}" for n in range(RACING_THREADS)]
+    with ThreadPoolExecutor(RACING_THREADS) as pool:
+        results = dict(zip(names, pool.map(worker, names), strict=True))
+
+    for application_id in application_ids:
+        winners = [name for name, won in results.items() if application_id in won]
+        assert len(winners) == 1, (application_id, winners)
+        status = setup.get_application(application_id)
+        logged = client(endpoint, "dynamodb").get_item(
+            TableName=settings.decisions_table, Key={"decision_id": {"S": decision_id_for(application_id)}}
+        )["Item"]
+        # The application carries the decision-log record's decision: the first one written.
+        assert status["status"] == "DECIDED"
+        assert (
+            status["decision"]["model"]["version"] == json.loads(logged["decision"]["S"])["model"]["version"]
+        )

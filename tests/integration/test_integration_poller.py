@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.resources import APPLICATIONS_QUEUE
+from chalicelib.resources import APPLICATIONS_QUEUE, SERVICE, WORKER_FUNCTION
 from devstack.sqs_poller import QueuePoller
 from devstack.stack import DevStack
 
@@ -142,7 +142,7 @@ def test_event_and_context_have_the_lambda_shape(aws_stack: DevStack, sqs: Any, 
     assert "SentTimestamp" in record["attributes"]
     assert record["messageAttributes"]["origin"]["stringValue"] == "test"
     context = handler.contexts[0]
-    assert context.function_name == "loan-decisions-local-process_application_queue"
+    assert context.function_name == f"{SERVICE}-local-{WORKER_FUNCTION.chalice_name}"
     assert context.get_remaining_time_in_millis() > 0
     assert context.aws_request_id
 

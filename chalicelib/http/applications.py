@@ -1,0 +1,54 @@
+"""HTTP handlers of POST /v1/applications and GET /v1/applications/{application_id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Request, Response
+
+from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.requests import json_body
+from chalicelib.records import SubmitResponse
+from chalicelib.service import applications, idempotency
+from chalicelib.service.dependencies import current
+
+APPLICATIONS_PATH = "/v1/applications"
+SUBMIT_ROUTE = "POST /v1/applications"
+
+
+def status_path(request: Request, application_id: str) -> str:
+    """The status URL path as the client sees it (keeps API Gateway's stage prefix, e.g. /api)."""
+    full_path = str(request.context.get("path") or APPLICATIONS_PATH)
+    prefix = full_path[: -len(APPLICATIONS_PATH)] if full_path.endswith(APPLICATIONS_PATH) else ""
+    return f"{prefix}{APPLICATIONS_PATH}/{application_id}"
+
+
+@renders_service_errors
+def submit_application(request: Request) -> Response:
+    dependencies = current()
+
+    def operation(payload: Any) -> dict[str, Any]:
+        # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
+        return {"application_id": applications.submit_application(payload, dependencies)}
+
+    result, replayed = idempotency.run(
+        SUBMIT_ROUTE,
+        request.headers.get(idempotency.IDEMPOTENCY_HEADER),
+        json_body(request),
+        operation,
+        lambda: dependencies.idempotency_store,
+        request.lambda_context,
+        degrade_without_store=False,
+    )
+    application_id = result["application_id"]
+    location = status_path(request, application_id)
+    body: SubmitResponse = {"application_id": application_id, "status": "PENDING", "status_url": location}
+    headers = {"Location": location}
+    if replayed:
+        headers[idempotency.REPLAYED_HEADER] = "true"
+    return json_response(body, 202, headers)
+
+
+@renders_service_errors
+def get_application(application_id: str) -> Response:
+    return json_response(applications.application_status(application_id, current()))

@@ -1,0 +1,78 @@
+"""What the service logic runs on: settings, the store, the queue and the idempotency persistence.
+
+One object, built once per process from the stage's environment (``Dependencies.from_environment``:
+botocore clients, DynamoDB and SQS implementations). ``app.py`` builds it at import time, so the
+client work happens in Lambda's init phase (which provisioned concurrency pre-pays) rather than on
+the first request. Tests and benchmarks hand in another one with ``use()`` (e.g. the in-memory twin
+in ``devstack.in_memory``): the one place where process-wide state is replaced.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.config import Settings, load_settings
+from chalicelib.dal import ApplicationQueue, LoanStore
+
+
+class Dependencies:
+    def __init__(
+        self,
+        settings: Settings,
+        store: LoanStore,
+        queue: ApplicationQueue,
+        idempotency_store: Callable[[], Any],
+        aws_clients: dict[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self._idempotency_store = idempotency_store
+        # The botocore clients behind the AWS implementations, by service name (none in-memory).
+        self.aws_clients = aws_clients or {}
+
+    @functools.cached_property
+    def idempotency_store(self) -> Any:
+        """Powertools' persistence layer, made on first use: requests without an Idempotency-Key
+        never import the idempotency utility."""
+        return self._idempotency_store()
+
+    @classmethod
+    def from_environment(cls, settings: Settings | None = None) -> Dependencies:
+        from chalicelib.dal import aws
+        from chalicelib.dal.clients import make_client
+
+        settings = settings or load_settings()
+        dynamodb = make_client("dynamodb", settings.region)
+        sqs = make_client("sqs", settings.region)
+        return cls(
+            settings,
+            aws.DynamoDBLoanStore.for_settings(dynamodb, settings),
+            aws.SQSApplicationQueue.for_settings(sqs, settings),
+            lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
+            {"dynamodb": dynamodb, "sqs": sqs},
+        )
+
+
+_lock = threading.Lock()
+_current: Dependencies | None = None
+
+
+def current() -> Dependencies:
+    """This process's dependencies (built from the environment on first use)."""
+    global _current
+    if _current is None:
+        with _lock:
+            if _current is None:
+                _current = Dependencies.from_environment()
+    return _current
+
+
+def use(dependencies: Dependencies | None) -> None:
+    """Run on ``dependencies`` from now on (None: build from the environment again on next use)."""
+    global _current
+    with _lock:
+        _current = dependencies

@@ -1,0 +1,97 @@
+"""Health: liveness, readiness of every table and the queue, and the detailed view."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from chalicelib import engine, resources
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.errors import ErrorDetail
+from chalicelib.observability import is_cold_start, process, uptime_seconds
+from chalicelib.records import (
+    DependencyCheckBody,
+    DetailedHealth,
+    HealthSummary,
+    Liveness,
+    MemoryUse,
+    QueueDepth,
+)
+from chalicelib.service import clock
+from chalicelib.service.dependencies import Dependencies
+
+# The original reported "degraded" when its database took longer than this to answer.
+DEGRADED_LATENCY_MS = 100.0
+
+
+def summary(dependencies: Dependencies) -> HealthSummary:
+    settings = dependencies.settings
+    return {
+        "status": "ok",
+        "service": resources.SERVICE,
+        "version": settings.code_version,
+        "stage": settings.stage,
+        "model_version": engine.model_info()["version"],
+    }
+
+
+def live() -> Liveness:
+    return {"status": "alive", "time": clock.now_iso()}
+
+
+def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
+    """DynamoDB and SQS probed at the same time (see ``DynamoDBLoanStore.check``)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        queue_checks = pool.submit(dependencies.queue.check)
+        return dependencies.store.check() + queue_checks.result()
+
+
+def check_body(check: DependencyCheck) -> DependencyCheckBody:
+    return {
+        "name": check.name,
+        "ok": check.ok,
+        "latency_ms": round(check.latency_ms, 3),
+        "problem": check.problem,
+    }
+
+
+def failed_check_details(checks: list[DependencyCheck]) -> list[ErrorDetail]:
+    return [
+        {"field": check.name, "problem": check.problem or "unreachable"} for check in checks if not check.ok
+    ]
+
+
+def _memory(lambda_context: Any) -> MemoryUse:
+    peak_mb = process.peak_memory_mb()
+    limit_mb = process.memory_limit_mb(lambda_context)
+    return {
+        "peak_used_mb": round(peak_mb, 1),
+        "limit_mb": limit_mb,
+        "used_ratio": round(peak_mb / limit_mb, 3) if limit_mb else None,
+    }
+
+
+def detailed(dependencies: Dependencies, lambda_context: Any) -> DetailedHealth:
+    checks = dependency_checks(dependencies)
+    queue_depth: QueueDepth | None
+    try:
+        queue_depth = dependencies.queue.depth()
+    except DependencyUnavailable:
+        queue_depth = None
+    if any(not check.ok for check in checks):
+        status = "unhealthy"
+    elif any(check.latency_ms > DEGRADED_LATENCY_MS for check in checks):
+        status = "degraded"
+    else:
+        status = "ok"
+    return {
+        "status": status,
+        "version": dependencies.settings.code_version,
+        "stage": dependencies.settings.stage,
+        "model": engine.model_info(),
+        "dependencies": [check_body(check) for check in checks],
+        "queue_depth": queue_depth,
+        "cold_start": is_cold_start(),
+        "memory": _memory(lambda_context),
+        "uptime_seconds": round(uptime_seconds(), 3),
+    }

@@ -1,0 +1,248 @@
+"""The in-memory twin of the DAL: a store, a queue and an idempotency persistence layer in dicts.
+
+Implements the same Protocols as ``chalicelib.dal.aws`` (``LoanStore``, ``ApplicationQueue``) and
+Powertools' ``BasePersistenceLayer``, with the same conditional-write semantics (put if absent,
+PENDING -> DECIDED once, expiry checked on read), so the service and HTTP layers can be tested and
+benchmarked without any AWS emulator. Local-only: never in the Lambda package. ``fail(...)`` makes
+a dependency unavailable, as an outage would.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import threading
+import uuid
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyItemAlreadyExistsError,
+    IdempotencyItemNotFoundError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import (
+    STATUS_CONSTANTS,
+    BasePersistenceLayer,
+    DataRecord,
+)
+
+from chalicelib.config import Settings, load_settings
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.engine.types import Decision
+from chalicelib.records import (
+    DECIDED,
+    FAILED,
+    PENDING,
+    ApplicationStatus,
+    AsyncDecision,
+    DecisionRecord,
+    MaskedApplicant,
+    QueueDepth,
+)
+from chalicelib.service.dependencies import Dependencies
+
+
+class _Outages:
+    """Which dependencies are down (``fail("dynamodb")``); every call to one raises."""
+
+    def __init__(self) -> None:
+        self.down: set[str] = set()
+
+    def fail(self, *dependencies: str) -> None:
+        self.down.update(dependencies)
+
+    def recover(self) -> None:
+        self.down.clear()
+
+    def guard(self, dependency: str) -> None:
+        if dependency in self.down:
+            raise DependencyUnavailable(dependency, "EndpointConnectionError")
+
+
+class InMemoryLoanStore:
+    def __init__(self, outages: _Outages | None = None) -> None:
+        self.outages = outages or _Outages()
+        self._lock = threading.Lock()
+        self.cache: dict[str, tuple[Decision, int]] = {}
+        self.decisions: dict[str, DecisionRecord] = {}
+        self.applications: dict[str, dict[str, Any]] = {}
+
+    # -- decision cache -------------------------------------------------------------------------
+    def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
+        self.outages.guard("dynamodb")
+        entry = self.cache.get(cache_key)
+        if entry is None or entry[1] <= now:
+            return None
+        return copy.deepcopy(entry[0])
+
+    def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None:
+        self.outages.guard("dynamodb")
+        self.cache[cache_key] = (copy.deepcopy(decision), expires_at)
+
+    # -- decision log ---------------------------------------------------------------------------
+    def put_decision(self, record: DecisionRecord) -> None:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            if record["decision_id"] in self.decisions:
+                raise DependencyUnavailable("dynamodb", "ConditionalCheckFailedException")
+            self.decisions[record["decision_id"]] = copy.deepcopy(record)
+
+    # -- asynchronous applications --------------------------------------------------------------
+    def create_pending_application(
+        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
+    ) -> None:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            if application_id in self.applications:
+                raise DependencyUnavailable("dynamodb", "ConditionalCheckFailedException")
+            self.applications[application_id] = {
+                "application_id": application_id,
+                "status": PENDING,
+                "submitted_at": submitted_at,
+                "applicant": copy.deepcopy(applicant),
+            }
+
+    def delete_application(self, application_id: str) -> None:
+        self.outages.guard("dynamodb")
+        self.applications.pop(application_id, None)
+
+    def get_application(self, application_id: str) -> ApplicationStatus | None:
+        self.outages.guard("dynamodb")
+        item = self.applications.get(application_id)
+        if item is None:
+            return None
+        status: Any = {name: copy.deepcopy(value) for name, value in item.items() if name != "applicant"}
+        return status
+
+    def record_application_decision(self, decided: AsyncDecision) -> bool:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            # Same order and invariants as DynamoDBLoanStore: the first decision record written is
+            # THE decision; the application goes PENDING -> DECIDED with it, once.
+            record = self.decisions.setdefault(
+                decided.decision_id,
+                {
+                    "decision_id": decided.decision_id,
+                    "created_at": decided.created_at,
+                    "source": "async",
+                    "applicant": copy.deepcopy(decided.applicant),
+                    "decision": copy.deepcopy(decided.decision),
+                    "cached": False,
+                    "application_id": decided.application_id,
+                },
+            )
+            application = self.applications.get(decided.application_id)
+            if application is None or application["status"] != PENDING:
+                return False
+            application.update(
+                status=DECIDED,
+                decision=copy.deepcopy(record["decision"]),
+                decision_id=record["decision_id"],
+                decided_at=record["created_at"],
+            )
+            return True
+
+    def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            application = self.applications.get(application_id)
+            if application is None or application["status"] != PENDING:
+                return False
+            application.update(status=FAILED, failure=problem, failed_at=failed_at)
+            return True
+
+    def check(self) -> list[DependencyCheck]:
+        ok = "dynamodb" not in self.outages.down
+        return [DependencyCheck("dynamodb:in-memory", ok, 0.0, None if ok else "EndpointConnectionError")]
+
+
+class InMemoryQueue:
+    def __init__(self, outages: _Outages | None = None) -> None:
+        self.outages = outages or _Outages()
+        self.messages: list[tuple[str, str]] = []  # (message id, body) in send order
+
+    def send(self, message: dict[str, object]) -> str:
+        self.outages.guard("sqs")
+        message_id = str(uuid.uuid4())
+        self.messages.append((message_id, json.dumps(message, sort_keys=True, separators=(",", ":"))))
+        return message_id
+
+    def drain(self) -> list[tuple[str, str]]:
+        """Every message sent so far (and forget them), as a worker's receive would."""
+        messages, self.messages = self.messages, []
+        return messages
+
+    def depth(self) -> QueueDepth:
+        self.outages.guard("sqs")
+        return {"visible": len(self.messages), "in_flight": 0}
+
+    def check(self) -> list[DependencyCheck]:
+        ok = "sqs" not in self.outages.down
+        return [DependencyCheck("sqs:in-memory", ok, 0.0, None if ok else "EndpointConnectionError")]
+
+
+class InMemoryIdempotencyStore(BasePersistenceLayer):
+    """Powertools' persistence contract over a dict, with DynamoDBPersistenceLayer's put condition:
+    a record may be replaced only when absent, expired, or INPROGRESS past its in-progress expiry."""
+
+    def __init__(self, outages: _Outages | None = None) -> None:
+        super().__init__()
+        self.outages = outages or _Outages()
+        self._lock = threading.Lock()
+        self.records: dict[str, DataRecord] = {}
+        self.unavailable = False  # the idempotency table alone is missing
+        self.fail_updates = False  # saving a finished response fails (the operation already ran)
+
+    def _guard(self) -> None:
+        if self.unavailable or "dynamodb" in self.outages.down:
+            raise ConnectionError("idempotency table unavailable")
+
+    def _get_record(self, idempotency_key: str) -> DataRecord:
+        self._guard()
+        record = self.records.get(idempotency_key)
+        if record is None:
+            raise IdempotencyItemNotFoundError
+        return record
+
+    def _put_record(self, data_record: DataRecord) -> None:
+        self._guard()
+        now = dt.datetime.now()
+        with self._lock:
+            existing = self.records.get(data_record.idempotency_key)
+            if existing is not None:
+                expired = (existing.expiry_timestamp or 0) < int(now.timestamp())
+                in_progress_expired = (
+                    existing.status == STATUS_CONSTANTS["INPROGRESS"]
+                    and existing.in_progress_expiry_timestamp is not None
+                    and existing.in_progress_expiry_timestamp < int(now.timestamp() * 1000)
+                )
+                if not (expired or in_progress_expired):
+                    self._validate_payload(data_payload=data_record, stored_data_record=existing)
+                    raise IdempotencyItemAlreadyExistsError(old_data_record=existing)
+            self.records[data_record.idempotency_key] = data_record
+
+    def _update_record(self, data_record: DataRecord) -> None:
+        self._guard()
+        if self.fail_updates:
+            raise ConnectionError("idempotency table went away after the operation ran")
+        self.records[data_record.idempotency_key] = data_record
+
+    def _delete_record(self, data_record: DataRecord) -> None:
+        self._guard()
+        self.records.pop(data_record.idempotency_key, None)
+
+
+class InMemoryDependencies(Dependencies):
+    """``Dependencies`` on the in-memory twins, sharing one outage switch."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.outages = _Outages()
+        self.memory_store = InMemoryLoanStore(self.outages)
+        self.memory_queue = InMemoryQueue(self.outages)
+        self.memory_idempotency = InMemoryIdempotencyStore(self.outages)
+        super().__init__(
+            settings or load_settings(),
+            self.memory_store,
+            self.memory_queue,
+            lambda: self.memory_idempotency,
+        )

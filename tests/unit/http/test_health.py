@@ -1,0 +1,192 @@
+"""Health endpoints, /metrics and X-Request-ID on every response.
+
+Readiness names DynamoDB tables and SQS queues, so its tests run on moto (``aws_client``); the rest
+on the in-memory twin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from chalicelib import engine, resources
+from chalicelib.dal.aws import DynamoDBLoanStore, SQSApplicationQueue
+from chalicelib.observability.prometheus import REQUEST_METRICS
+from chalicelib.service import dependencies
+from devstack.lambda_events import LocalLambdaContext
+from tests.support.aws import stage_store, unreachable_client
+from tests.support.http import assert_error_shape, post_json
+
+
+def test_health_names_version_and_stage(chalice_client):
+    body = json.loads(chalice_client.http.get("/health").body)
+    assert body["status"] == "ok"
+    assert body["stage"] == "local"
+    assert body["version"]
+
+
+def test_live(chalice_client):
+    response = chalice_client.http.get("/health/live")
+    assert response.status_code == 200
+    assert json.loads(response.body)["status"] == "alive"
+
+
+def test_ready_when_every_dependency_answers(aws_client, aws):
+    response = aws_client.http.get("/health/ready")
+    assert response.status_code == 200
+    checks = json.loads(response.body)["checks"]
+    settings = aws.settings
+    assert {check["name"] for check in checks} == {
+        f"dynamodb:{settings.decision_cache_table}",
+        f"dynamodb:{settings.decisions_table}",
+        f"dynamodb:{settings.applications_table}",
+        f"dynamodb:{settings.idempotency_table}",
+        f"sqs:{settings.applications_queue}",
+    }
+    assert all(check["ok"] for check in checks)
+
+
+def test_not_ready_names_the_missing_table(aws_client, aws):
+    aws.aws_clients["dynamodb"].delete_table(TableName=aws.settings.decisions_table)
+
+    response = aws_client.http.get("/health/ready")
+
+    body = assert_error_shape_with_checks(response)
+    assert [detail["field"] for detail in body["error"]["details"]] == [
+        f"dynamodb:{aws.settings.decisions_table}"
+    ]
+    assert body["error"]["details"][0]["problem"] == "ResourceNotFoundException"
+
+
+def _with(aws, *, store: DynamoDBLoanStore | None = None, queue: SQSApplicationQueue | None = None) -> None:
+    dependencies.use(
+        dependencies.Dependencies(aws.settings, store or aws.store, queue or aws.queue, lambda: None)
+    )
+
+
+def test_not_ready_names_sqs_when_its_endpoint_is_down(aws_client, aws):
+    _with(aws, queue=SQSApplicationQueue.for_settings(unreachable_client("sqs"), aws.settings))
+
+    body = assert_error_shape_with_checks(aws_client.http.get("/health/ready"))
+
+    assert [detail["field"] for detail in body["error"]["details"]] == [
+        f"sqs:{aws.settings.applications_queue}"
+    ]
+
+
+def test_not_ready_names_every_table_when_dynamodb_is_down(aws_client, aws):
+    _with(aws, store=stage_store(unreachable_client("dynamodb")))
+    body = assert_error_shape_with_checks(aws_client.http.get("/health/ready"))
+    assert {detail["field"].split(":")[0] for detail in body["error"]["details"]} == {"dynamodb"}
+    assert len(body["error"]["details"]) == len(resources.TABLES)
+
+
+def assert_error_shape_with_checks(response) -> dict:
+    assert response.status_code == 503
+    body = json.loads(response.body)
+    assert body["error"]["code"] == "not_ready"
+    assert body["request_id"] == response.headers["X-Request-ID"]
+    assert body["status"] == "not_ready"
+    assert any(not check["ok"] for check in body["checks"])
+    assert response.headers["Retry-After"] == str(resources.DEPENDENCY_RETRY_AFTER_SECONDS)
+    return body
+
+
+def test_detailed_reports_model_dependencies_queue_memory_uptime(aws_client, application):
+    post_json(aws_client, "/v1/applications", application)
+
+    body = json.loads(aws_client.http.get("/health/detailed").body)
+
+    assert body["model"] == engine.model_info()
+    assert body["queue_depth"] == {"visible": 1, "in_flight": 0}
+    assert len(body["dependencies"]) == len(resources.TABLES) + len(resources.QUEUES) and all(
+        d["latency_ms"] >= 0 for d in body["dependencies"]
+    )
+    assert body["status"] in {"ok", "degraded"}
+    assert isinstance(body["cold_start"], bool)
+    assert body["memory"]["limit_mb"] == 512
+    assert body["memory"]["peak_used_mb"] > 0
+    assert body["uptime_seconds"] > 0
+
+
+PROMETHEUS_LINE = re.compile(r'^[a-z_]+(\{[a-z]+="[^"]*"\})? [0-9.e+-]+$')
+
+
+def test_metrics_is_prometheus_text_with_the_original_names(chalice_client):
+    before = REQUEST_METRICS.requests_total
+    chalice_client.http.get("/health")
+    chalice_client.http.get("/v1/applications/unknown")
+
+    response = chalice_client.http.get("/metrics")
+
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    lines = (
+        response.body.decode().splitlines()
+        if isinstance(response.body, bytes)
+        else response.body.splitlines()
+    )
+    samples = [line for line in lines if not line.startswith("#")]
+    assert all(PROMETHEUS_LINE.match(line) for line in samples), samples
+    values = dict(line.rsplit(" ", 1) for line in samples)
+    assert int(values["loan_api_requests_total"]) == before + 2
+    assert int(values['loan_api_requests_by_status{status="404"}']) >= 1
+    assert "# TYPE loan_api_request_duration_seconds histogram" in lines
+    assert (
+        values['loan_api_request_duration_seconds_bucket{le="+Inf"}']
+        == values["loan_api_request_duration_seconds_count"]
+    )
+    buckets = [int(v) for k, v in values.items() if k.startswith("loan_api_request_duration_seconds_bucket")]
+    assert buckets == sorted(buckets)
+    assert float(values["loan_api_memory_percent"]) > 0  # present: the local stage sets 512 MB
+    assert float(values["loan_api_cpu_percent"]) >= 0
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "content_type"),
+    [
+        ("GET", "/health", None, None),
+        ("GET", "/health/ready", None, None),
+        ("GET", "/metrics", None, None),
+        ("GET", "/v1/applications/nope", None, None),
+        ("POST", "/v1/decisions", "{", "application/json"),
+        ("POST", "/v1/decisions", "{}", "text/csv"),
+        ("PUT", "/v1/applications", "{}", "application/json"),
+    ],
+)
+def test_every_response_carries_a_request_id(chalice_client, method, path, body, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = chalice_client.http.request(method, path, headers=headers, body=body or b"")
+    assert re.fullmatch(r"[0-9a-f-]{36}", response.headers["X-Request-ID"])
+    if response.status_code >= 400:
+        assert json.loads(response.body)["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_api_gateway_request_id_is_used_when_present(memory):
+    from app import app
+
+    event = {
+        "resource": "/health/live",
+        "path": "/health/live",
+        "httpMethod": "GET",
+        "headers": {},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": "/health/live", "httpMethod": "GET", "requestId": "apigw-req-1"},
+        "body": None,
+        "isBase64Encoded": False,
+    }
+    response = app(event, LocalLambdaContext(function_name="api_handler", region="us-east-1"))
+    assert response["headers"]["X-Request-ID"] == "apigw-req-1"
+
+
+def test_unexpected_exception_is_500_in_our_shape(chalice_client, monkeypatch, application):
+    def explode(payload):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "decide", explode)
+    response = post_json(chalice_client, "/v1/decisions", application)
+    body = assert_error_shape(response, 500, "internal_error")
+    assert "boom" not in json.dumps(body)
