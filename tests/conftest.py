@@ -20,6 +20,8 @@ from typing import Any
 import moto  # noqa: F401
 import pytest
 
+from chalicelib import resources  # pure data: no AWS client, no environment read
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 UNIT_STAGE = "local"
 
@@ -29,8 +31,8 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "STAGE": UNIT_STAGE,
-        "POWERTOOLS_SERVICE_NAME": "loan-decisions",
-        "POWERTOOLS_METRICS_NAMESPACE": "LoanDecisions",
+        "POWERTOOLS_SERVICE_NAME": resources.SERVICE,
+        "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
         "POWERTOOLS_TRACE_DISABLED": "true",
         # In-process tests exercise the app, not the gateway in front of it: the local stage's API
         # key/throttle emulation (devstack.gateway) is off here; tests/unit/devstack turns it on.

@@ -46,15 +46,25 @@ def emf_blobs(output: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def service_log() -> Iterator[io.StringIO]:
-    """Everything the service's Powertools Logger writes (its handler's stream, swapped)."""
+    """Everything the service's Powertools Logger writes (its handler's stream, swapped).
+
+    At the service's own level: another Chalice app named like the service (``chalice package``'s
+    loader in tests/infra builds one) configures the same standard logger, and Chalice sets its
+    level to ERROR unless it finds a handler on the current ``sys.stdout``, which pytest swaps."""
+    import logging
+
     from chalicelib.observability import logger
 
+    standard_logger = logging.getLogger(logger.service)
+    level = standard_logger.level
+    standard_logger.setLevel(logging.INFO)
     buffer = io.StringIO()
     previous = logger.registered_handler.setStream(buffer)
     try:
         yield buffer
     finally:
         logger.registered_handler.setStream(previous)
+        standard_logger.setLevel(level)
 
 
 def test_no_personal_data_in_logs_queue_or_stored_records(
