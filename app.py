@@ -9,8 +9,8 @@ Every route accepts any Content-Type at the Chalice level (``ANY_CONTENT_TYPE``)
 every other error is answered in the API's own JSON shape (``chalicelib/errors.py``).
 """
 
-from chalice import Chalice, Response
-from chalice.app import SQSEvent
+from chalice import Chalice, Rate, Response
+from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import resources
 from chalicelib.config import check_serving_environment, worker_maximum_concurrency, worker_queue_name
@@ -19,7 +19,7 @@ from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.http.requests import ANY_CONTENT_TYPE
 from chalicelib.observability import lambda_middlewares
-from chalicelib.service import dependencies, worker
+from chalicelib.service import dependencies, reconciler, worker
 
 check_serving_environment()
 # AWS clients are made here, in Lambda's init phase, not on the first request.
@@ -36,6 +36,21 @@ def create_decision() -> Response:
     return decisions.create_decision(current_request())
 
 
+@app.route("/v1/decisions", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def list_decisions() -> Response:
+    return decisions.list_decisions(current_request())
+
+
+@app.route("/v1/decisions/{decision_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def get_decision(decision_id: str) -> Response:
+    return decisions.get_decision(current_request(), decision_id)
+
+
+@app.route("/v1/decisions/{decision_id}/notice", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def get_decision_notice(decision_id: str) -> Response:
+    return decisions.get_notice(current_request(), decision_id)
+
+
 @app.route("/v1/eligibility", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def check_eligibility() -> Response:
     return decisions.check_eligibility(current_request())
@@ -46,9 +61,14 @@ def submit_application() -> Response:
     return applications.submit_application(current_request())
 
 
+@app.route("/v1/applications", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def list_applications() -> Response:
+    return applications.list_applications(current_request())
+
+
 @app.route("/v1/applications/{application_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def get_application(application_id: str) -> Response:
-    return applications.get_application(application_id)
+    return applications.get_application(current_request(), application_id)
 
 
 @app.route("/health", methods=["GET"], content_types=ANY_CONTENT_TYPE)
@@ -95,6 +115,12 @@ def api_docs() -> Response:
 def process_application_queue(event: SQSEvent) -> dict:
     """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
     return worker.process_batch(event.to_dict(), event.context, dependencies.current())
+
+
+@app.schedule(Rate(resources.RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
+def reconcile_pending_applications(event: CloudWatchEvent) -> dict:
+    """No application left PENDING (chalicelib/service/reconciler.py); locally a devstack timer."""
+    return vars(reconciler.reconcile(dependencies.current()))
 
 
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.

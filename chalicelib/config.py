@@ -16,6 +16,9 @@ from chalicelib import resources
 from chalicelib.privacy import PII_HASH_KEY_ENV
 
 LOCAL_STAGE = "local"
+# The local stack's override of resources.PENDING_MAX_AGE_SECONDS (its queue may use a short
+# visibility timeout for tests and demos).
+PENDING_MAX_AGE_ENV = "PENDING_MAX_AGE_SECONDS"
 # Set by the Lambda runtime (and by the local stack's fake Lambda context): we are serving.
 LAMBDA_FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 
@@ -29,8 +32,11 @@ class Settings:
     idempotency_table: str
     applications_queue: str  # queue NAME; the URL is resolved once by the DAL
     applications_dlq: str
+    decision_events_bus: str
     region: str
     code_version: str  # the deployed Lambda version (every deploy publishes one); "$LATEST" locally
+    record_retention_seconds: int  # decisions and applications are deleted by TTL after this
+    pending_max_age_seconds: int  # the reconciler takes over PENDING applications older than this
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
@@ -53,8 +59,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         idempotency_table=_table(env, stage, resources.IDEMPOTENCY_TABLE),
         applications_queue=_name(env, stage, queue.env_var, queue.suffix),
         applications_dlq=_name(env, stage, queue.dlq_env_var, queue.dlq_suffix),
+        decision_events_bus=_name(
+            env, stage, resources.DECISION_EVENTS_BUS.env_var, resources.DECISION_EVENTS_BUS.suffix
+        ),
         region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         code_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        record_retention_seconds=86_400
+        * int(env.get(resources.RECORD_RETENTION_DAYS_ENV) or resources.RECORD_RETENTION_DAYS),
+        # Tests and demos shorten the queue's visibility timeout; they shorten this with it.
+        pending_max_age_seconds=int(env.get(PENDING_MAX_AGE_ENV) or resources.PENDING_MAX_AGE_SECONDS),
     )
 
 

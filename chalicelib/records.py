@@ -33,12 +33,33 @@ class DecisionRecord(TypedDict):
     """One row of the decisions table: every decision made, sync and async."""
 
     decision_id: str
+    client_id: str  # the API key that asked for it: only that client can read it
     created_at: str  # ISO 8601, UTC
     source: DecisionSource
     applicant: MaskedApplicant
     decision: Decision
     cached: bool
+    expires_at: int  # epoch seconds: kept for the record-retention period, then deleted by TTL
     application_id: NotRequired[str]  # async decisions only
+
+
+class ApplicationRecord(TypedDict):
+    """One row of the applications table (what ``GET /v1/applications/{id}`` shows is
+    ``ApplicationStatus``, without the owner, the applicant and the scoring inputs)."""
+
+    application_id: str
+    client_id: str
+    status: ApplicationState
+    submitted_at: str
+    expires_at: int
+    applicant: MaskedApplicant
+    application: Application  # scoring inputs only (no personal fields): re-queued from here
+    decision_id: NotRequired[str]
+    decided_at: NotRequired[str]
+    decision: NotRequired[Decision]
+    failure: NotRequired[str]
+    failed_at: NotRequired[str]
+    requeued_at: NotRequired[str]  # the reconciler sent it to the queue again, once
 
 
 class ApplicationStatus(TypedDict):
@@ -54,11 +75,17 @@ class ApplicationStatus(TypedDict):
     failed_at: NotRequired[str]  # FAILED
 
 
+def application_status(record: ApplicationRecord) -> ApplicationStatus:
+    status: Any = {name: value for name, value in record.items() if name in ApplicationStatus.__annotations__}
+    return status
+
+
 @dataclass(frozen=True)
 class QueuedApplication:
-    """The SQS message between ``POST /v1/applications`` and the worker."""
+    """The SQS message between ``POST /v1/applications`` (or the reconciler) and the worker."""
 
     application_id: str
+    client_id: str
     application: Application  # validated, WITHOUT personal fields (the worker only scores)
     applicant: MaskedApplicant  # as stored in the PENDING record, so the worker writes it whole
     submitted_at: str
@@ -66,6 +93,7 @@ class QueuedApplication:
     def to_message(self) -> dict[str, Any]:
         return {
             "application_id": self.application_id,
+            "client_id": self.client_id,
             "application": self.application,
             "applicant": self.applicant,
             "submitted_at": self.submitted_at,
@@ -79,13 +107,16 @@ class QueuedApplication:
             message = json.loads(body)
             application_id, payload = message["application_id"], message["application"]
             applicant, submitted_at = message["applicant"], message["submitted_at"]
+            client_id = message["client_id"]
         except (ValueError, TypeError, KeyError) as error:
             raise ValueError(f"unreadable message: {type(error).__name__}") from None
         if not isinstance(application_id, str) or not application_id:
             raise ValueError("message has no application_id")
+        if not isinstance(client_id, str) or not client_id:
+            raise ValueError("message has no client_id")
         if not isinstance(applicant, dict) or not isinstance(submitted_at, str):
             raise ValueError("message has no applicant/submitted_at")
-        return cls(application_id, payload, applicant, submitted_at), payload
+        return cls(application_id, client_id, payload, applicant, submitted_at), payload
 
 
 @dataclass(frozen=True)
@@ -93,11 +124,46 @@ class AsyncDecision:
     """What the worker records for one queued application (decision id derived from its id)."""
 
     application_id: str
+    client_id: str
     decision_id: str
     created_at: str
     decision: Decision
     applicant: MaskedApplicant
     submitted_at: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class DecisionEvent:
+    """``decision.made`` on the decision-events bus: ids, outcome, model, client; no personal data."""
+
+    decision_id: str
+    client_id: str
+    outcome: str
+    decided_by: str
+    model_version: str
+    source: DecisionSource
+    decided_at: str
+    application_id: str | None = None
+
+    def detail(self) -> dict[str, Any]:
+        detail = {
+            "decision_id": self.decision_id,
+            "client_id": self.client_id,
+            "outcome": self.outcome,
+            "decided_by": self.decided_by,
+            "model_version": self.model_version,
+            "source": self.source,
+            "decided_at": self.decided_at,
+        }
+        if self.application_id is not None:
+            detail["application_id"] = self.application_id
+        return detail
+
+
+# One page of a list, and where the next starts: the last key DynamoDB evaluated (string
+# attributes only), which the service signs into an opaque cursor.
+PageKey = dict[str, str]
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,6 +177,52 @@ class DecisionResponse(Decision):
     cached: bool  # served from the decision cache
     cache: CacheState
     stored: bool  # whether the decision record was written
+
+
+class DecisionOnRecord(Decision):
+    """``GET /v1/decisions/{id}``: the decision as the POST returned it, minus what was transient
+    (cached, cache, stored)."""
+
+    decision_id: str
+    model_version: str
+    created_at: str
+    source: DecisionSource
+    application_id: NotRequired[str]
+
+
+class DecisionSummary(TypedDict):
+    decision_id: str
+    created_at: str
+    source: DecisionSource
+    outcome: str
+    decided_by: str
+    probability: float
+    model_version: str
+    application_id: NotRequired[str]
+
+
+class DecisionList(TypedDict):
+    """``GET /v1/decisions``: the caller's decisions, newest first."""
+
+    items: list[DecisionSummary]
+    next_cursor: str | None  # pass as ?cursor= for the next page; null on the last page
+
+
+class ApplicationSummary(TypedDict):
+    application_id: str
+    status: ApplicationState
+    submitted_at: str
+    decided_at: NotRequired[str]
+    decision_id: NotRequired[str]
+    outcome: NotRequired[str]
+    failure: NotRequired[str]
+
+
+class ApplicationList(TypedDict):
+    """``GET /v1/applications``: the caller's applications, newest first."""
+
+    items: list[ApplicationSummary]
+    next_cursor: str | None
 
 
 class SubmitResponse(TypedDict):

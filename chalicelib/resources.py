@@ -45,6 +45,16 @@ def resource_name(stage: str, suffix: str) -> str:
 # DynamoDB
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class IndexSpec:
+    """A global secondary index (all attributes projected). Keys are string attributes."""
+
+    name: str
+    partition_key: str
+    sort_key: str
+    purpose: str = ""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     logical_id: str  # CloudFormation logical id
     suffix: str  # physical name = resource_name(stage, suffix)
@@ -52,6 +62,49 @@ class TableSpec:
     partition_key: str  # always a string attribute
     ttl_attribute: str | None = None  # epoch seconds; DynamoDB deletes lazily, code checks too
     purpose: str = ""
+    indexes: tuple[IndexSpec, ...] = ()
+
+    def index(self, name: str) -> IndexSpec:
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        raise KeyError(f"{self.logical_id} has no index {name!r}")
+
+    @property
+    def key_attributes(self) -> tuple[str, ...]:
+        """Every attribute a key schema names (table and indexes), each once, in order."""
+        names = [self.partition_key]
+        for index in self.indexes:
+            names += [index.partition_key, index.sort_key]
+        return tuple(dict.fromkeys(names))
+
+
+# Lists are Queries on these indexes, newest first: never a Scan. A record's owner is the API key
+# that created it (API Gateway's requestContext.identity.apiKeyId).
+DECISIONS_BY_CLIENT = IndexSpec(
+    "by-client", "client_id", "created_at", "GET /v1/decisions: one client's decisions by time"
+)
+DECISIONS_BY_CLIENT_OUTCOME = IndexSpec(
+    "by-client-outcome",
+    "client_outcome",  # "<client id>#<outcome>"
+    "created_at",
+    "GET /v1/decisions?outcome=: one client's decisions with one outcome, by time",
+)
+APPLICATIONS_BY_CLIENT = IndexSpec(
+    "by-client", "client_id", "submitted_at", "GET /v1/applications: one client's applications by time"
+)
+APPLICATIONS_BY_CLIENT_STATUS = IndexSpec(
+    "by-client-status",
+    "client_status",  # "<client id>#<status>", rewritten with every status change
+    "submitted_at",
+    "GET /v1/applications?status=: one client's applications in one status, by time",
+)
+APPLICATIONS_PENDING = IndexSpec(
+    "pending",
+    "pending",  # present (value "PENDING") only while the application is PENDING: a sparse index
+    "submitted_at",
+    "the reconciler: PENDING applications, oldest first",
+)
 
 
 DECISION_CACHE_TABLE = TableSpec(
@@ -67,14 +120,18 @@ DECISIONS_TABLE = TableSpec(
     suffix="decisions",
     env_var="DECISIONS_TABLE",
     partition_key="decision_id",
+    ttl_attribute="expires_at",
     purpose="Every decision made (sync and async), personal data masked or hashed.",
+    indexes=(DECISIONS_BY_CLIENT, DECISIONS_BY_CLIENT_OUTCOME),
 )
 APPLICATIONS_TABLE = TableSpec(
     logical_id="ApplicationsTable",
     suffix="applications",
     env_var="APPLICATIONS_TABLE",
     partition_key="application_id",
+    ttl_attribute="expires_at",
     purpose="Asynchronous applications: PENDING -> DECIDED | FAILED.",
+    indexes=(APPLICATIONS_BY_CLIENT, APPLICATIONS_BY_CLIENT_STATUS, APPLICATIONS_PENDING),
 )
 IDEMPOTENCY_TABLE = TableSpec(
     logical_id="IdempotencyTable",
@@ -93,6 +150,13 @@ TABLES: tuple[TableSpec, ...] = (
 
 DECISION_CACHE_TTL_SECONDS = 3600
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+# Decisions and applications are kept this long (through TTL), the usual record-keeping period for
+# credit decisions (25 months; US Reg B 12 CFR 1002.12). RECORD_RETENTION_DAYS overrides it.
+RECORD_RETENTION_DAYS = 762  # 25 months of 30.44 days, rounded up
+RECORD_RETENTION_DAYS_ENV = "RECORD_RETENTION_DAYS"
+# GET lists: ?limit= default and maximum.
+LIST_DEFAULT_LIMIT = 20
+LIST_MAX_LIMIT = 100
 
 
 # --------------------------------------------------------------------------------------------
@@ -120,7 +184,15 @@ WORKER_FUNCTION = FunctionSpec(
     timeout_seconds=30,
     reserved_concurrency={"dev": 5, "prod": 20},
 )
-FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, WORKER_FUNCTION)
+RECONCILER_FUNCTION = FunctionSpec(
+    chalice_name="reconcile_pending_applications",
+    memory_mb=256,
+    timeout_seconds=60,
+    reserved_concurrency={"dev": 1, "prod": 1},  # one run at a time: runs are idempotent, not parallel
+)
+FUNCTIONS: tuple[FunctionSpec, ...] = (API_FUNCTION, WORKER_FUNCTION, RECONCILER_FUNCTION)
+# How often the reconciler runs (Chalice @app.schedule; the local stack runs it on a timer).
+RECONCILE_EVERY_MINUTES = 5
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,6 +254,43 @@ APPLICATIONS_QUEUE = QueueSpec(
     consumer=WORKER_FUNCTION,
 )
 QUEUES: tuple[QueueSpec, ...] = (APPLICATIONS_QUEUE,)
+
+# An application still PENDING this long after it was submitted will not be decided by the queue
+# any more: every receive (visibility timeout x maxReceiveCount) is used up, plus a run of slack.
+PENDING_MAX_AGE_SECONDS = (
+    APPLICATIONS_QUEUE.visibility_timeout_seconds * APPLICATIONS_QUEUE.max_receive_count
+    + RECONCILE_EVERY_MINUTES * 60
+)
+
+
+# --------------------------------------------------------------------------------------------
+# EventBridge: one event per decision
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventBusSpec:
+    logical_id: str
+    suffix: str
+    env_var: str
+    source: str  # the events' Source
+    detail_types: tuple[str, ...]
+    local_queue_suffix: str  # the local stack's rule delivers every event to this SQS queue
+    purpose: str = ""
+
+
+DECISION_EVENTS_BUS = EventBusSpec(
+    logical_id="DecisionEventsBus",
+    suffix="decision-events",
+    env_var="DECISION_EVENTS_BUS",
+    source=SERVICE,
+    detail_types=("decision.made", "review.completed"),
+    local_queue_suffix="decision-events-local",
+    purpose="decision.made per decision (ids, outcome, model version, client; no personal data)",
+)
+DECISION_MADE = "decision.made"
+# Lender webhook (API destination): retries and event age for the rule's target.
+WEBHOOK_MAX_RETRIES = 185  # EventBridge's maximum
+WEBHOOK_MAX_EVENT_AGE_SECONDS = 24 * 3600
+WEBHOOK_INVOCATIONS_PER_SECOND = 10
 
 
 # --------------------------------------------------------------------------------------------

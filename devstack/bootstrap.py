@@ -15,17 +15,37 @@ from botocore.exceptions import ClientError
 from chalicelib import resources
 
 
+def table_definition(name: str, spec: resources.TableSpec) -> dict[str, Any]:
+    """CreateTable's arguments: the key, every index's keys, on-demand billing."""
+    definition: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": "S"} for attribute in spec.key_attributes
+        ],
+        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.indexes:
+        definition["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": [
+                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ]
+    return definition
+
+
 def create_tables(stage: str, dynamodb_client: Any) -> list[str]:
     names = []
     for spec in resources.TABLES:
         name = resources.resource_name(stage, spec.suffix)
         try:
-            dynamodb_client.create_table(
-                TableName=name,
-                AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-                KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            dynamodb_client.create_table(**table_definition(name, spec))
         except ClientError as error:
             if error.response["Error"]["Code"] != "ResourceInUseException":
                 raise
@@ -72,6 +92,37 @@ def create_queues(stage: str, sqs_client: Any) -> dict[str, str]:
     return urls
 
 
-def create_tables_and_queues(stage: str, dynamodb_client: Any, sqs_client: Any) -> dict[str, Any]:
+def create_event_bus(stage: str, events_client: Any, sqs_client: Any) -> dict[str, str]:
+    """The decision-events bus, and a rule delivering its events to a local SQS queue (what the
+    lender's webhook gets in AWS), so tests and people can read the events. Returns the names."""
+    spec = resources.DECISION_EVENTS_BUS
+    bus = resources.resource_name(stage, spec.suffix)
+    try:
+        events_client.create_event_bus(Name=bus)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
+            raise
+    queue_name = resources.resource_name(stage, spec.local_queue_suffix)
+    queue_url = sqs_client.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    rule = f"{bus}-to-local-queue"
+    events_client.put_rule(
+        Name=rule, EventBusName=bus, EventPattern=json.dumps({"source": [spec.source]}), State="ENABLED"
+    )
+    events_client.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "local-queue", "Arn": queue_arn}])
+    return {"bus": bus, "queue": queue_name, "queue_url": queue_url, "rule": rule}
+
+
+def create_tables_and_queues(
+    stage: str, dynamodb_client: Any, sqs_client: Any, events_client: Any | None = None
+) -> dict[str, Any]:
     """Everything the service needs for ``stage``; safe to call again on an existing stack."""
-    return {"tables": create_tables(stage, dynamodb_client), "queues": create_queues(stage, sqs_client)}
+    created: dict[str, Any] = {
+        "tables": create_tables(stage, dynamodb_client),
+        "queues": create_queues(stage, sqs_client),
+    }
+    if events_client is not None:
+        created["events"] = create_event_bus(stage, events_client, sqs_client)
+    return created

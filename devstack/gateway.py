@@ -20,6 +20,7 @@ Production never runs this: it relies on API Gateway and WAF. State is per proce
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -132,6 +133,7 @@ class LocalGateway:
         self._stage_throttle = stage_throttle
         self._method_throttles = method_throttles
         self._plans = {key: usage_plan(plan_name, usage_plans) for key, plan_name in api_keys.items()}
+        self.api_keys = frozenset(self._plans)
         self._clock = clock
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
@@ -244,8 +246,22 @@ def gateway_rejection(request: Request) -> Response | None:
     )
 
 
+def local_api_key_id(api_key: str) -> str:
+    """The id API Gateway would give a key (``requestContext.identity.apiKeyId``): stable per key,
+    ten characters like AWS's, and not the key itself."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:10]
+
+
 def gateway_middleware(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    return gateway_rejection(request) or get_response(request)
+    rejection = gateway_rejection(request)
+    if rejection is not None:
+        return rejection
+    api_key = request.headers.get(API_KEY_HEADER)
+    if emulation_enabled() and api_key in local_gateway().api_keys:
+        # What API Gateway puts in the event of a method that requires a key: the caller's identity.
+        identity = request.context.setdefault("identity", {})
+        identity["apiKeyId"] = local_api_key_id(api_key)
+    return get_response(request)
 
 
 def install(app: Chalice) -> None:

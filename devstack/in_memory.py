@@ -27,16 +27,17 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import (
 )
 
 from chalicelib.config import Settings, load_settings
-from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     DECIDED,
     FAILED,
     PENDING,
-    ApplicationStatus,
+    ApplicationRecord,
     AsyncDecision,
+    DecisionEvent,
     DecisionRecord,
-    MaskedApplicant,
+    PageKey,
     QueueDepth,
 )
 from chalicelib.service.dependencies import Dependencies
@@ -65,57 +66,107 @@ class InMemoryLoanStore:
         self._lock = threading.Lock()
         self.cache: dict[str, tuple[Decision, int]] = {}
         self.decisions: dict[str, DecisionRecord] = {}
-        self.applications: dict[str, dict[str, Any]] = {}
+        self.applications: dict[str, ApplicationRecord] = {}
+        self.operations: list[str] = []  # every call, by name, as DynamoDB would see them
+
+    def _call(self, operation: str) -> None:
+        self.outages.guard("dynamodb")
+        self.operations.append(operation)
 
     # -- decision cache -------------------------------------------------------------------------
     def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
-        self.outages.guard("dynamodb")
+        self._call("GetItem")
         entry = self.cache.get(cache_key)
         if entry is None or entry[1] <= now:
             return None
         return copy.deepcopy(entry[0])
 
     def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None:
-        self.outages.guard("dynamodb")
+        """Plant a cache entry (tests), as a cache-miss write would."""
         self.cache[cache_key] = (copy.deepcopy(decision), expires_at)
 
     # -- decision log ---------------------------------------------------------------------------
-    def put_decision(self, record: DecisionRecord) -> None:
-        self.outages.guard("dynamodb")
+    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
+        self._call("BatchWriteItem")
         with self._lock:
-            if record["decision_id"] in self.decisions:
-                raise DependencyUnavailable("dynamodb", "ConditionalCheckFailedException")
             self.decisions[record["decision_id"]] = copy.deepcopy(record)
+            if cache_entry is not None:
+                self.cache[cache_entry.cache_key] = (
+                    copy.deepcopy(cache_entry.decision),
+                    cache_entry.expires_at,
+                )
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        self._call("GetItem")
+        return copy.deepcopy(self.decisions.get(decision_id))
+
+    def query_decisions(
+        self,
+        client_id: str,
+        outcome: str | None,
+        created_range: tuple[str, str],
+        limit: int,
+        start: PageKey | None,
+    ) -> tuple[list[DecisionRecord], PageKey | None]:
+        self._call("Query")
+        low, high = created_range
+        matching = [
+            record
+            for record in self.decisions.values()
+            if record["client_id"] == client_id
+            and (outcome is None or record["decision"]["outcome"] == outcome)
+            and low <= record["created_at"] <= high
+        ]
+        return _page(matching, "created_at", "decision_id", limit, start)
 
     # -- asynchronous applications --------------------------------------------------------------
-    def create_pending_application(
-        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
-    ) -> None:
-        self.outages.guard("dynamodb")
+    def create_pending_application(self, record: ApplicationRecord) -> None:
+        self._call("PutItem")
         with self._lock:
-            if application_id in self.applications:
+            if record["application_id"] in self.applications:
                 raise DependencyUnavailable("dynamodb", "ConditionalCheckFailedException")
-            self.applications[application_id] = {
-                "application_id": application_id,
-                "status": PENDING,
-                "submitted_at": submitted_at,
-                "applicant": copy.deepcopy(applicant),
-            }
+            self.applications[record["application_id"]] = copy.deepcopy(record)
 
     def delete_application(self, application_id: str) -> None:
-        self.outages.guard("dynamodb")
+        self._call("DeleteItem")
         self.applications.pop(application_id, None)
 
-    def get_application(self, application_id: str) -> ApplicationStatus | None:
-        self.outages.guard("dynamodb")
-        item = self.applications.get(application_id)
-        if item is None:
-            return None
-        status: Any = {name: copy.deepcopy(value) for name, value in item.items() if name != "applicant"}
-        return status
+    def get_application(self, application_id: str) -> ApplicationRecord | None:
+        self._call("GetItem")
+        return copy.deepcopy(self.applications.get(application_id))
+
+    def query_applications(
+        self, client_id: str, status: str | None, limit: int, start: PageKey | None
+    ) -> tuple[list[ApplicationRecord], PageKey | None]:
+        self._call("Query")
+        matching = [
+            record
+            for record in self.applications.values()
+            if record["client_id"] == client_id and (status is None or record["status"] == status)
+        ]
+        return _page(matching, "submitted_at", "application_id", limit, start)
+
+    def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:
+        self._call("Query")
+        pending = [
+            copy.deepcopy(record)
+            for record in self.applications.values()
+            if record["status"] == PENDING and record["submitted_at"] <= submitted_before
+        ]
+        return sorted(pending, key=lambda record: record["submitted_at"])[:limit]
+
+    def mark_requeued(self, application_id: str, requeued_at: str) -> bool:
+        self._call("UpdateItem")
+        with self._lock:
+            record = self.applications.get(application_id)
+            if record is None or record["status"] != PENDING or "requeued_at" in record:
+                return False
+            record["requeued_at"] = requeued_at
+            return True
 
     def record_application_decision(self, decided: AsyncDecision) -> bool:
-        self.outages.guard("dynamodb")
+        self._call("PutItem")
+        self._call("PutItem")
         with self._lock:
             # Same order and invariants as DynamoDBLoanStore: the first decision record written is
             # THE decision; the application goes PENDING -> DECIDED with it, once.
@@ -123,37 +174,64 @@ class InMemoryLoanStore:
                 decided.decision_id,
                 {
                     "decision_id": decided.decision_id,
+                    "client_id": decided.client_id,
                     "created_at": decided.created_at,
                     "source": "async",
                     "applicant": copy.deepcopy(decided.applicant),
                     "decision": copy.deepcopy(decided.decision),
                     "cached": False,
+                    "expires_at": decided.expires_at,
                     "application_id": decided.application_id,
                 },
             )
             application = self.applications.get(decided.application_id)
             if application is None or application["status"] != PENDING:
                 return False
-            application.update(
+            application.update(  # type: ignore[typeddict-item]
                 status=DECIDED,
                 decision=copy.deepcopy(record["decision"]),
                 decision_id=record["decision_id"],
                 decided_at=record["created_at"],
+                expires_at=decided.expires_at,
             )
             return True
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
-        self.outages.guard("dynamodb")
+        self._call("UpdateItem")
         with self._lock:
             application = self.applications.get(application_id)
             if application is None or application["status"] != PENDING:
                 return False
-            application.update(status=FAILED, failure=problem, failed_at=failed_at)
+            application.update(status=FAILED, failure=problem, failed_at=failed_at)  # type: ignore[typeddict-item]
             return True
 
     def check(self) -> list[DependencyCheck]:
         ok = "dynamodb" not in self.outages.down
         return [DependencyCheck("dynamodb:in-memory", ok, 0.0, None if ok else "EndpointConnectionError")]
+
+
+def _page(
+    records: list[Any], sort_key: str, key: str, limit: int, start: PageKey | None
+) -> tuple[list[Any], PageKey | None]:
+    """Newest first by ``sort_key`` (ties by ``key``), after ``start``: a GSI Query's page."""
+    ordered = sorted(records, key=lambda record: (record[sort_key], record[key]), reverse=True)
+    if start is not None:
+        boundary = (start[sort_key], start[key])
+        ordered = [record for record in ordered if (record[sort_key], record[key]) < boundary]
+    page = [copy.deepcopy(record) for record in ordered[:limit]]
+    more = len(ordered) > limit
+    return page, ({sort_key: page[-1][sort_key], key: page[-1][key]} if more else None)
+
+
+class InMemoryEvents:
+    def __init__(self, outages: _Outages | None = None) -> None:
+        self.outages = outages or _Outages()
+        self.published: list[DecisionEvent] = []
+
+    def publish(self, events: list[DecisionEvent]) -> int:
+        self.outages.guard("events")
+        self.published.extend(events)
+        return 0
 
 
 class InMemoryQueue:
@@ -240,9 +318,11 @@ class InMemoryDependencies(Dependencies):
         self.memory_store = InMemoryLoanStore(self.outages)
         self.memory_queue = InMemoryQueue(self.outages)
         self.memory_idempotency = InMemoryIdempotencyStore(self.outages)
+        self.memory_events = InMemoryEvents(self.outages)
         super().__init__(
             settings or load_settings(),
             self.memory_store,
             self.memory_queue,
+            self.memory_events,
             lambda: self.memory_idempotency,
         )

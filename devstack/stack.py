@@ -19,6 +19,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from chalicelib import resources
+from chalicelib.config import PENDING_MAX_AGE_ENV
 from devstack.bootstrap import create_tables_and_queues
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
 from devstack.processes import (
@@ -53,9 +55,14 @@ class DevStackConfig:
     visibility_timeout_override: int | None = None
     # None: children write to this terminal (make run); a directory: one log file per child.
     log_dir: Path | None = None
-    # The local stage emulates API Gateway (API keys, throttles, quota; chalicelib/edge). The burst
-    # bench turns it off to measure the service rather than the emulated stage throttle.
+    # The local stage emulates API Gateway (API keys, throttles, quota; devstack/gateway.py). The
+    # burst bench turns it off to measure the service rather than the emulated stage throttle.
     gateway_emulation: bool = True
+    # The reconciler (a Lambda schedule in AWS) on a timer; None: not started.
+    reconcile_every_seconds: float | None = resources.RECONCILE_EVERY_MINUTES * 60
+    # TESTS ONLY, with visibility_timeout_override: how old a PENDING application must be before
+    # the reconciler takes it over (default: from the real queue's numbers).
+    pending_max_age_override: int | None = None
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -69,6 +76,7 @@ class DevStack:
         self.moto_sqs: ManagedProcess | None = None
         self.api: ManagedProcess | None = None
         self.workers: list[ManagedProcess] = []
+        self.reconciler: ManagedProcess | None = None
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
 
     # ------------------------------------------------------------------ addresses and names
@@ -130,6 +138,7 @@ class DevStack:
             self.start_api()
             if with_workers:
                 self.start_workers()
+                self.start_reconciler()
         except BaseException:
             self.stop()
             raise
@@ -153,7 +162,9 @@ class DevStack:
 
     def create_tables_and_queues(self) -> dict[str, Any]:
         # Explicit clients: this process (pytest, the bench) keeps its own environment untouched.
-        return create_tables_and_queues(self.config.stage, self.client("dynamodb"), self.client("sqs"))
+        return create_tables_and_queues(
+            self.config.stage, self.client("dynamodb"), self.client("sqs"), self.client("events")
+        )
 
     def stop_aws(self, service: str | None = None) -> None:
         """Stop the moto server that serves ``service`` ("sqs", "dynamodb"), or all of them.
@@ -204,10 +215,37 @@ class DevStack:
                 )
             )
 
+    def _pending_max_age(self) -> dict[str, str]:
+        if self.config.pending_max_age_override is None:
+            return {}
+        return {PENDING_MAX_AGE_ENV: str(self.config.pending_max_age_override)}
+
+    def start_reconciler(self) -> None:
+        if self.config.reconcile_every_seconds is None:
+            return
+        env = self.env(resources.RECONCILER_FUNCTION.chalice_name, self._pending_max_age())
+        self.reconciler = ManagedProcess(
+            "reconciler",
+            [
+                sys.executable,
+                "-m",
+                "devstack.reconciler_timer",
+                "--stage",
+                self.config.stage,
+                "--every",
+                str(self.config.reconcile_every_seconds),
+            ],
+            env=env,
+            log_path=self._log("reconciler"),
+        )
+
     def stop_workers(self) -> None:
         for worker in self.workers:
             worker.stop()
         self.workers = []
+        if self.reconciler is not None:
+            self.reconciler.stop()
+            self.reconciler = None
 
     def stop(self) -> None:
         self.stop_workers()
@@ -218,7 +256,8 @@ class DevStack:
         self.moto = self.moto_sqs = None
 
     def processes(self) -> list[ManagedProcess]:
-        return [p for p in (self.moto, self.moto_sqs, self.api, *self.workers) if p is not None]
+        children = (self.moto, self.moto_sqs, self.api, *self.workers, self.reconciler)
+        return [p for p in children if p is not None]
 
     def first_exited(self) -> ManagedProcess | None:
         """A child that died on its own (the orchestrator then stops the rest)."""

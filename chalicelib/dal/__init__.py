@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chalicelib.engine.types import Decision
-from chalicelib.records import ApplicationStatus, AsyncDecision, DecisionRecord, MaskedApplicant, QueueDepth
+from chalicelib.records import (
+    ApplicationRecord,
+    AsyncDecision,
+    DecisionEvent,
+    DecisionRecord,
+    PageKey,
+    QueueDepth,
+)
 
 
 class DependencyUnavailable(Exception):
@@ -31,25 +38,52 @@ class DependencyCheck:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class CacheEntry:
+    cache_key: str
+    decision: Decision
+    expires_at: int  # epoch seconds
+
+
 class LoanStore(Protocol):
     """DynamoDB: decision cache, decision log, asynchronous applications."""
 
     def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
         """The cached decision, or None when absent or expired at ``now`` (epoch seconds)."""
 
-    def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None: ...
+    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
+        """Store one decision record (personal data already masked by the caller), and the cache
+        entry of a miss with it (one request)."""
 
-    def put_decision(self, record: DecisionRecord) -> None:
-        """Store one decision record (personal data already masked by the caller)."""
+    def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
 
-    def create_pending_application(
-        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
-    ) -> None:
+    def query_decisions(
+        self,
+        client_id: str,
+        outcome: str | None,
+        created_range: tuple[str, str],
+        limit: int,
+        start: PageKey | None,
+    ) -> tuple[list[DecisionRecord], PageKey | None]:
+        """One client's decisions, newest first (a Query on an index, never a Scan)."""
+
+    def create_pending_application(self, record: ApplicationRecord) -> None:
         """Write a PENDING application; fails if the id already exists."""
 
     def delete_application(self, application_id: str) -> None: ...
 
-    def get_application(self, application_id: str) -> ApplicationStatus | None: ...
+    def get_application(self, application_id: str) -> ApplicationRecord | None: ...
+
+    def query_applications(
+        self, client_id: str, status: str | None, limit: int, start: PageKey | None
+    ) -> tuple[list[ApplicationRecord], PageKey | None]:
+        """One client's applications, newest first (a Query on an index, never a Scan)."""
+
+    def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:
+        """PENDING applications submitted before the given ISO time, oldest first."""
+
+    def mark_requeued(self, application_id: str, requeued_at: str) -> bool:
+        """Note a re-queue, once, while PENDING; False when already re-queued or not PENDING."""
 
     def record_application_decision(self, decided: AsyncDecision) -> bool:
         """Record the decision of a queued application.
@@ -64,6 +98,13 @@ class LoanStore(Protocol):
         """PENDING -> FAILED; False when the application was not PENDING."""
 
     def check(self) -> list[DependencyCheck]: ...
+
+
+class EventPublisher(Protocol):
+    """EventBridge: ``decision.made`` on the decision-events bus."""
+
+    def publish(self, events: list[DecisionEvent]) -> int:
+        """Publish the events; returns how many were not accepted. Raises DependencyUnavailable."""
 
 
 class ApplicationQueue(Protocol):

@@ -17,16 +17,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.config import Settings
-from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     DECIDED,
     FAILED,
     PENDING,
-    ApplicationStatus,
+    ApplicationRecord,
     AsyncDecision,
+    DecisionEvent,
     DecisionRecord,
-    MaskedApplicant,
+    PageKey,
     QueueDepth,
 )
 
@@ -38,6 +39,8 @@ CACHE_EXPIRES = resources.DECISION_CACHE_TABLE.ttl_attribute or "expires_at"
 DECISION_KEY = resources.DECISIONS_TABLE.partition_key
 APPLICATION_KEY = resources.APPLICATIONS_TABLE.partition_key
 IDEMPOTENCY_KEY = resources.IDEMPOTENCY_TABLE.partition_key
+RECORD_EXPIRES = resources.DECISIONS_TABLE.ttl_attribute or "expires_at"
+PENDING_INDEX_KEY = resources.APPLICATIONS_PENDING.partition_key
 # A key that never exists: the readiness probe reads it to prove the table answers.
 _PROBE_KEY = "__readiness_probe__"
 
@@ -120,29 +123,50 @@ class DynamoDBLoanStore:
         decision: Decision = json.loads(item["decision"]["S"])
         return decision
 
-    def put_cached_decision(self, cache_key: str, decision: Decision, expires_at: int) -> None:
-        item = {
-            CACHE_KEY: {"S": cache_key},
-            "decision": {"S": _dumps(decision)},
-            CACHE_EXPIRES: {"N": str(expires_at)},
+    @staticmethod
+    def _cache_item(entry: CacheEntry) -> dict[str, Any]:
+        return {
+            CACHE_KEY: {"S": entry.cache_key},
+            "decision": {"S": _dumps(entry.decision)},
+            CACHE_EXPIRES: {"N": str(entry.expires_at)},
         }
-        _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._cache_table, Item=item))
 
     # -- decision log ---------------------------------------------------------------------------
-    def put_decision(self, record: DecisionRecord) -> None:
-        _guarded(
+    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
+        """The decision record, and the cache entry a miss fills, in ONE BatchWriteItem: a cache
+        miss costs a read and a write request instead of a read and two writes. (The decision id is
+        a fresh UUID, so the put needs no condition; BatchWriteItem allows none.) Items DynamoDB
+        leaves unprocessed are retried once; a decision record still not written raises."""
+        writes: dict[str, list[dict[str, Any]]] = {
+            self._decisions_table: [{"PutRequest": {"Item": self._decision_item(record)}}]
+        }
+        if cache_entry is not None:
+            writes[self._cache_table] = [{"PutRequest": {"Item": self._cache_item(cache_entry)}}]
+        for _ in range(2):
+            response = _guarded(
+                "dynamodb", lambda writes=writes: self._ddb.batch_write_item(RequestItems=writes)
+            )
+            writes = response.get("UnprocessedItems") or {}
+            if not writes:
+                return
+        if self._decisions_table in writes:
+            raise DependencyUnavailable("dynamodb", "UnprocessedItems")
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        item = _guarded(
             "dynamodb",
-            lambda: self._ddb.put_item(
-                TableName=self._decisions_table,
-                Item=self._decision_item(record),
-                ConditionExpression=f"attribute_not_exists({DECISION_KEY})",
+            lambda: self._ddb.get_item(
+                TableName=self._decisions_table, Key={DECISION_KEY: {"S": decision_id}}
             ),
-        )
+        ).get("Item")
+        return None if item is None else self._decision_record(item)
 
     @staticmethod
     def _decision_item(record: DecisionRecord) -> dict[str, Any]:
         item: dict[str, Any] = {
             DECISION_KEY: {"S": record["decision_id"]},
+            "client_id": {"S": record["client_id"]},
+            "client_outcome": {"S": f"{record['client_id']}#{record['decision']['outcome']}"},
             "created_at": {"S": record["created_at"]},
             "source": {"S": record["source"]},
             "outcome": {"S": record["decision"]["outcome"]},
@@ -150,21 +174,123 @@ class DynamoDBLoanStore:
             "cached": {"BOOL": record["cached"]},
             "applicant": {"S": _dumps(record["applicant"])},
             "decision": {"S": _dumps(record["decision"])},
+            RECORD_EXPIRES: {"N": str(record["expires_at"])},
         }
         if "application_id" in record:
             item["application_id"] = {"S": record["application_id"]}
         return item
 
-    # -- asynchronous applications --------------------------------------------------------------
-    def create_pending_application(
-        self, application_id: str, applicant: MaskedApplicant, submitted_at: str
-    ) -> None:
-        item = {
-            APPLICATION_KEY: {"S": application_id},
-            "status": {"S": PENDING},
-            "submitted_at": {"S": submitted_at},
-            "applicant": {"S": _dumps(applicant)},
+    @staticmethod
+    def _decision_record(item: dict[str, Any]) -> DecisionRecord:
+        record: DecisionRecord = {
+            "decision_id": item[DECISION_KEY]["S"],
+            "client_id": item["client_id"]["S"],
+            "created_at": item["created_at"]["S"],
+            "source": item["source"]["S"],
+            "applicant": json.loads(item["applicant"]["S"]),
+            "decision": json.loads(item["decision"]["S"]),
+            "cached": item["cached"]["BOOL"],
+            "expires_at": int(item[RECORD_EXPIRES]["N"]),
         }
+        if "application_id" in item:
+            record["application_id"] = item["application_id"]["S"]
+        return record
+
+    def query_decisions(
+        self,
+        client_id: str,
+        outcome: str | None,
+        created_range: tuple[str, str],
+        limit: int,
+        start: PageKey | None,
+    ) -> tuple[list[DecisionRecord], PageKey | None]:
+        """One client's decisions, newest first, created within ``created_range`` (inclusive):
+        a Query on the client's GSI, never a Scan."""
+        if outcome is None:
+            index, partition = resources.DECISIONS_BY_CLIENT, client_id
+        else:
+            index, partition = resources.DECISIONS_BY_CLIENT_OUTCOME, f"{client_id}#{outcome}"
+        items, last = self._query(index, self._decisions_table, partition, created_range, limit, start)
+        return [self._decision_record(item) for item in items], last
+
+    def _query(
+        self,
+        index: resources.IndexSpec,
+        table: str,
+        partition: str,
+        sort_range: tuple[str, str] | None,
+        limit: int,
+        start: PageKey | None,
+        newest_first: bool = True,
+    ) -> tuple[list[dict[str, Any]], PageKey | None]:
+        condition = "#p = :p"
+        values: dict[str, Any] = {":p": {"S": partition}}
+        names = {"#p": index.partition_key}
+        if sort_range is not None:
+            condition += " AND #s BETWEEN :lo AND :hi"
+            names["#s"] = index.sort_key
+            values[":lo"], values[":hi"] = {"S": sort_range[0]}, {"S": sort_range[1]}
+        arguments: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": index.name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if start:
+            arguments["ExclusiveStartKey"] = {name: {"S": value} for name, value in start.items()}
+        response = _guarded("dynamodb", lambda: self._ddb.query(**arguments))
+        last = response.get("LastEvaluatedKey")
+        return response.get("Items", []), (
+            {name: value["S"] for name, value in last.items()} if last else None
+        )
+
+    # -- asynchronous applications --------------------------------------------------------------
+    @staticmethod
+    def _application_item(record: ApplicationRecord) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            APPLICATION_KEY: {"S": record["application_id"]},
+            "client_id": {"S": record["client_id"]},
+            "client_status": {"S": f"{record['client_id']}#{record['status']}"},
+            "status": {"S": record["status"]},
+            "submitted_at": {"S": record["submitted_at"]},
+            "applicant": {"S": _dumps(record["applicant"])},
+            RECORD_EXPIRES: {"N": str(record["expires_at"])},
+        }
+        if record["status"] == PENDING:
+            # Only PENDING items are in the sparse "pending" index the reconciler reads.
+            item[PENDING_INDEX_KEY] = {"S": PENDING}
+            item["application"] = {"S": _dumps(record["application"])}
+        for name in ("decision_id", "decided_at", "failure", "failed_at", "requeued_at"):
+            if name in record:
+                item[name] = {"S": record[name]}  # type: ignore[literal-required]
+        if "decision" in record:
+            item["decision"] = {"S": _dumps(record["decision"])}
+        return item
+
+    @staticmethod
+    def _application_record(item: dict[str, Any]) -> ApplicationRecord:
+        record: dict[str, Any] = {
+            "application_id": item[APPLICATION_KEY]["S"],
+            "client_id": item["client_id"]["S"],
+            "status": item["status"]["S"],
+            "submitted_at": item["submitted_at"]["S"],
+            "expires_at": int(item[RECORD_EXPIRES]["N"]),
+            "applicant": json.loads(item["applicant"]["S"]),
+            "application": json.loads(item["application"]["S"]) if "application" in item else {},
+        }
+        for name in ("decision_id", "decided_at", "failure", "failed_at", "requeued_at"):
+            if name in item:
+                record[name] = item[name]["S"]
+        if "decision" in item:
+            record["decision"] = json.loads(item["decision"]["S"])
+        typed: ApplicationRecord = record  # type: ignore[assignment]
+        return typed
+
+    def create_pending_application(self, record: ApplicationRecord) -> None:
+        item = self._application_item(record)
         _guarded(
             "dynamodb",
             lambda: self._ddb.put_item(
@@ -182,7 +308,7 @@ class DynamoDBLoanStore:
             ),
         )
 
-    def get_application(self, application_id: str) -> ApplicationStatus | None:
+    def get_application(self, application_id: str) -> ApplicationRecord | None:
         response = _guarded(
             "dynamodb",
             lambda: self._ddb.get_item(
@@ -192,20 +318,40 @@ class DynamoDBLoanStore:
             ),
         )
         item = response.get("Item")
-        if item is None:
-            return None
-        application: dict[str, Any] = {
-            "application_id": item[APPLICATION_KEY]["S"],
-            "status": item["status"]["S"],
-            "submitted_at": item["submitted_at"]["S"],
-        }
-        for name in ("decision_id", "decided_at", "failure", "failed_at"):
-            if name in item:
-                application[name] = item[name]["S"]
-        if "decision" in item:
-            application["decision"] = json.loads(item["decision"]["S"])
-        status: ApplicationStatus = application  # type: ignore[assignment]
-        return status
+        return None if item is None else self._application_record(item)
+
+    def query_applications(
+        self, client_id: str, status: str | None, limit: int, start: PageKey | None
+    ) -> tuple[list[ApplicationRecord], PageKey | None]:
+        """One client's applications, newest first: a Query on the client's GSI, never a Scan."""
+        if status is None:
+            index, partition = resources.APPLICATIONS_BY_CLIENT, client_id
+        else:
+            index, partition = resources.APPLICATIONS_BY_CLIENT_STATUS, f"{client_id}#{status}"
+        items, last = self._query(index, self._applications_table, partition, None, limit, start)
+        return [self._application_record(item) for item in items], last
+
+    def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:
+        """PENDING applications submitted before ``submitted_before``, oldest first (the sparse
+        ``pending`` index: decided and failed applications are not in it)."""
+        index = resources.APPLICATIONS_PENDING
+        items, _ = self._query(
+            index, self._applications_table, PENDING, ("0", submitted_before), limit, None, newest_first=False
+        )
+        return [self._application_record(item) for item in items]
+
+    def mark_requeued(self, application_id: str, requeued_at: str) -> bool:
+        """Record that the reconciler sent the application to the queue again: once, while PENDING."""
+        return _conditional_write(
+            lambda: self._ddb.update_item(
+                TableName=self._applications_table,
+                Key={APPLICATION_KEY: {"S": application_id}},
+                UpdateExpression="SET requeued_at = :t",
+                ConditionExpression="#s = :pending AND attribute_not_exists(requeued_at)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":t": {"S": requeued_at}, ":pending": {"S": PENDING}},
+            )
+        )
 
     def record_application_decision(self, decided: AsyncDecision) -> bool:
         # Two single-item writes instead of a transaction (moto deep-copies both tables on every
@@ -220,11 +366,13 @@ class DynamoDBLoanStore:
         record = self._decision_item(
             {
                 "decision_id": decided.decision_id,
+                "client_id": decided.client_id,
                 "created_at": decided.created_at,
                 "source": "async",
                 "applicant": decided.applicant,
                 "decision": decided.decision,
                 "cached": False,
+                "expires_at": decided.expires_at,
                 "application_id": decided.application_id,
             }
         )
@@ -241,12 +389,15 @@ class DynamoDBLoanStore:
         return self._put_decided_application(
             {
                 APPLICATION_KEY: {"S": decided.application_id},
+                "client_id": {"S": decided.client_id},
+                "client_status": {"S": f"{decided.client_id}#{DECIDED}"},
                 "status": {"S": DECIDED},
                 "submitted_at": {"S": decided.submitted_at},
                 "applicant": record["applicant"],
                 "decision": record["decision"],
                 "decision_id": record[DECISION_KEY],
                 "decided_at": record["created_at"],
+                RECORD_EXPIRES: {"N": str(decided.expires_at)},
             }
         )
 
@@ -271,11 +422,16 @@ class DynamoDBLoanStore:
         )
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
+        # A rare path (poison message, reconciler): read the owner to rewrite the status index key.
+        current = self.get_application(application_id)
+        if current is None or current["status"] != PENDING:
+            return False
         return _conditional_write(
             lambda: self._ddb.update_item(
                 TableName=self._applications_table,
                 Key={APPLICATION_KEY: {"S": application_id}},
-                UpdateExpression="SET #s = :failed, failure = :p, failed_at = :t",
+                UpdateExpression="SET #s = :failed, failure = :p, failed_at = :t, client_status = :cs "
+                f"REMOVE {PENDING_INDEX_KEY}, application",
                 ConditionExpression="#s = :pending",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
@@ -283,6 +439,7 @@ class DynamoDBLoanStore:
                     ":pending": {"S": PENDING},
                     ":p": {"S": problem},
                     ":t": {"S": failed_at},
+                    ":cs": {"S": f"{current['client_id']}#{FAILED}"},
                 },
             )
         )
@@ -362,6 +519,37 @@ class SQSApplicationQueue:
                 ),
             )
         ]
+
+
+class EventBridgePublisher:
+    """``decision.made`` events on the decision-events bus (PutEvents takes up to 10 entries)."""
+
+    BATCH = 10
+
+    def __init__(self, client: Any, bus_name: str) -> None:
+        self._events = client
+        self._bus = bus_name
+
+    @classmethod
+    def for_settings(cls, client: Any, settings: Settings) -> EventBridgePublisher:
+        return cls(client, settings.decision_events_bus)
+
+    def publish(self, events: list[DecisionEvent]) -> int:
+        """Publish; returns how many entries EventBridge did not accept (raises if unreachable)."""
+        failed = 0
+        for start in range(0, len(events), self.BATCH):
+            entries = [
+                {
+                    "Source": resources.DECISION_EVENTS_BUS.source,
+                    "DetailType": resources.DECISION_MADE,
+                    "Detail": _dumps(event.detail()),
+                    "EventBusName": self._bus,
+                }
+                for event in events[start : start + self.BATCH]
+            ]
+            response = _guarded("events", lambda entries=entries: self._events.put_events(Entries=entries))
+            failed += int(response.get("FailedEntryCount", 0))
+        return failed
 
 
 def idempotency_persistence_layer(client: Any, table_name: str) -> Any:

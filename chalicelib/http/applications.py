@@ -1,4 +1,4 @@
-"""HTTP handlers of POST /v1/applications and GET /v1/applications/{application_id}."""
+"""HTTP handlers of /v1/applications (submit, status, list)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.http.errors import json_response, renders_service_errors
-from chalicelib.http.requests import json_body
+from chalicelib.http.identity import client_id
+from chalicelib.http.requests import json_body, query_parameter
 from chalicelib.records import SubmitResponse
 from chalicelib.service import applications, idempotency
 from chalicelib.service.dependencies import current
@@ -26,13 +27,15 @@ def status_path(request: Request, application_id: str) -> str:
 @renders_service_errors
 def submit_application(request: Request) -> Response:
     dependencies = current()
+    client = client_id(request)
 
     def operation(payload: Any) -> dict[str, Any]:
         # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
-        return {"application_id": applications.submit_application(payload, dependencies)}
+        return {"application_id": applications.submit_application(payload, dependencies, client)}
 
     result, replayed = idempotency.run(
         SUBMIT_ROUTE,
+        client,
         request.headers.get(idempotency.IDEMPOTENCY_HEADER),
         json_body(request),
         operation,
@@ -50,5 +53,18 @@ def submit_application(request: Request) -> Response:
 
 
 @renders_service_errors
-def get_application(application_id: str) -> Response:
-    return json_response(applications.application_status(application_id, current()))
+def get_application(request: Request, application_id: str) -> Response:
+    return json_response(applications.get_status(application_id, current(), client_id(request)))
+
+
+@renders_service_errors
+def list_applications(request: Request) -> Response:
+    return json_response(
+        applications.list_applications(
+            current(),
+            client_id(request),
+            status=query_parameter(request, "status"),
+            limit=query_parameter(request, "limit"),
+            cursor=query_parameter(request, "cursor"),
+        )
+    )

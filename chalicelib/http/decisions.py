@@ -1,4 +1,4 @@
-"""HTTP handlers of POST /v1/decisions and POST /v1/eligibility."""
+"""HTTP handlers of /v1/decisions (create, read, notice, list) and POST /v1/eligibility."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.http.errors import json_response, renders_service_errors
-from chalicelib.http.requests import json_body
+from chalicelib.http.identity import client_id
+from chalicelib.http.requests import json_body, query_parameter
 from chalicelib.service import decisions, idempotency
 from chalicelib.service.dependencies import current
 
@@ -17,12 +18,14 @@ DECISIONS_ROUTE = "POST /v1/decisions"
 @renders_service_errors
 def create_decision(request: Request) -> Response:
     dependencies = current()
+    client = client_id(request)
 
     def operation(payload: Any) -> dict[str, Any]:
-        return dict(decisions.make_decision(payload, dependencies))
+        return dict(decisions.make_decision(payload, dependencies, client))
 
     body, replayed = idempotency.run(
         DECISIONS_ROUTE,
+        client,
         request.headers.get(idempotency.IDEMPOTENCY_HEADER),
         json_body(request),
         operation,
@@ -31,6 +34,42 @@ def create_decision(request: Request) -> Response:
         degrade_without_store=True,
     )
     return json_response(body, 200, {idempotency.REPLAYED_HEADER: "true"} if replayed else None)
+
+
+@renders_service_errors
+def get_decision(request: Request, decision_id: str) -> Response:
+    return json_response(decisions.decision_on_record(decision_id, current(), client_id(request)))
+
+
+def _wants_text(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    media_types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "text/plain" in media_types and "application/json" not in media_types
+
+
+@renders_service_errors
+def get_notice(request: Request, decision_id: str) -> Response:
+    notice = decisions.decision_notice(decision_id, current(), client_id(request))
+    if _wants_text(request):
+        return Response(
+            body=notice["text"], status_code=200, headers={"Content-Type": "text/plain; charset=utf-8"}
+        )
+    return json_response(notice)
+
+
+@renders_service_errors
+def list_decisions(request: Request) -> Response:
+    return json_response(
+        decisions.list_decisions(
+            current(),
+            client_id(request),
+            outcome=query_parameter(request, "outcome"),
+            created_from=query_parameter(request, "from"),
+            created_to=query_parameter(request, "to"),
+            limit=query_parameter(request, "limit"),
+            cursor=query_parameter(request, "cursor"),
+        )
+    )
 
 
 @renders_service_errors

@@ -21,7 +21,7 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib import engine, resources
-from chalicelib.engine.types import Decision, QuickEligibility
+from chalicelib.engine.types import Decision, Notice, QuickEligibility
 from chalicelib.errors import ErrorBody
 from chalicelib.http.edge import API_KEY_HEADER, is_public_route
 from chalicelib.http.gateway_responses import (
@@ -31,7 +31,10 @@ from chalicelib.http.gateway_responses import (
 )
 from chalicelib.http.type_schema import SchemaBuilder
 from chalicelib.records import (
+    ApplicationList,
     ApplicationStatus,
+    DecisionList,
+    DecisionOnRecord,
     DecisionResponse,
     DetailedHealth,
     HealthSummary,
@@ -83,6 +86,10 @@ RESPONSE_TYPES: dict[str, type] = {
     "Ready": Readiness,
     "NotReady": NotReady,
     "HealthDetailed": DetailedHealth,
+    "DecisionOnRecord": DecisionOnRecord,
+    "DecisionList": DecisionList,
+    "ApplicationList": ApplicationList,
+    "Notice": Notice,
 }
 # What a type cannot say: limits the engine guarantees, checked against every real response.
 _CONSTRAINTS: dict[tuple[str, str], JsonSchema] = {
@@ -99,7 +106,7 @@ def _schemas() -> dict[str, JsonSchema]:
     named = {name: builder.schema(response_type) for name, response_type in RESPONSE_TYPES.items()}
     components = dict(builder.components)
     for (component, field), constraint in _CONSTRAINTS.items():
-        for target in (component, f"{component}Response"):
+        for target in (component, f"{component}Response", f"{component}OnRecord"):
             properties = components.get(target, {}).get("properties", {})
             if field in properties:
                 properties[field].update(constraint)
@@ -208,6 +215,29 @@ def _get(summary: str, operation_id: str, responses: dict[str, JsonSchema]) -> J
     return {"summary": summary, "operationId": operation_id, "responses": responses}
 
 
+def _query(name: str, description: str, *, enum: list[str] | None = None) -> JsonSchema:
+    schema: JsonSchema = {"type": "string"}
+    if enum:
+        schema["enum"] = enum
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+def _path_parameter(name: str) -> JsonSchema:
+    return {"name": name, "in": "path", "required": True, "schema": _STRING}
+
+
+_PAGE_PARAMETERS = (
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "description": f"page size, 1-{resources.LIST_MAX_LIMIT} (default {resources.LIST_DEFAULT_LIMIT})",
+        "schema": {"type": "integer", "minimum": 1, "maximum": resources.LIST_MAX_LIMIT},
+    },
+    _query("cursor", "next_cursor of the previous page (opaque, signed)"),
+)
+
+
 def _paths() -> dict[str, JsonSchema]:
     text_plain = {"text/plain": {"schema": _STRING}}
     return {
@@ -224,7 +254,53 @@ def _paths() -> dict[str, JsonSchema]:
                     "422",
                 ),
                 idempotent=True,
-            )
+            ),
+            "get": {
+                **_get(
+                    "The caller's decisions, newest first (cursor-paginated)",
+                    "listDecisions",
+                    _responses("200", _json_response("One page.", _ref("DecisionList")), "400", "503"),
+                ),
+                "parameters": [
+                    _query(
+                        "outcome",
+                        "approved, manual_review or declined",
+                        enum=["approved", "manual_review", "declined"],
+                    ),
+                    _query("from", "decided on or after: a date (YYYY-MM-DD) or an ISO 8601 date-time"),
+                    _query("to", "decided on or before: a date (the whole day) or an ISO 8601 date-time"),
+                    *_PAGE_PARAMETERS,
+                ],
+            },
+        },
+        "/v1/decisions/{decision_id}": {
+            "parameters": [_path_parameter("decision_id")],
+            "get": _get(
+                "A decision on record (the POST's body without the transient cache fields)",
+                "getDecision",
+                _responses("200", _json_response("The decision.", _ref("DecisionOnRecord")), "404", "503"),
+            ),
+        },
+        "/v1/decisions/{decision_id}/notice": {
+            "parameters": [_path_parameter("decision_id")],
+            "get": _get(
+                "The lender's notice of a declined, counter-offered or referred decision "
+                "(JSON, or plain text with Accept: text/plain)",
+                "getDecisionNotice",
+                _responses(
+                    "200",
+                    {
+                        "description": "The notice.",
+                        "headers": {"X-Request-ID": _REQUEST_ID_HEADER},
+                        "content": {
+                            "application/json": {"schema": _ref("Notice")},
+                            "text/plain": {"schema": _STRING},
+                        },
+                    },
+                    "404",
+                    "503",
+                ),
+            ),
         },
         "/v1/eligibility": {
             "post": _post(
@@ -254,10 +330,21 @@ def _paths() -> dict[str, JsonSchema]:
                     "503",
                 ),
                 idempotent=True,
-            )
+            ),
+            "get": {
+                **_get(
+                    "The caller's applications, newest first (cursor-paginated)",
+                    "listApplications",
+                    _responses("200", _json_response("One page.", _ref("ApplicationList")), "400", "503"),
+                ),
+                "parameters": [
+                    _query("status", "PENDING, DECIDED or FAILED", enum=["PENDING", "DECIDED", "FAILED"]),
+                    *_PAGE_PARAMETERS,
+                ],
+            },
         },
         "/v1/applications/{application_id}": {
-            "parameters": [{"name": "application_id", "in": "path", "required": True, "schema": _STRING}],
+            "parameters": [_path_parameter("application_id")],
             "get": _get(
                 "Status of an application, with its decision once DECIDED",
                 "getApplication",

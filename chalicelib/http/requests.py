@@ -63,3 +63,9 @@ def json_body(request: Request) -> Any:
     raise ServiceError(
         400, "malformed_json", "request body is not valid JSON", [{"field": "(body)", "problem": problem}]
     )
+
+
+def query_parameter(request: Request, name: str) -> str | None:
+    """One query-string parameter (the last one when repeated), or None."""
+    parameters = request.query_params or {}
+    return parameters.get(name)

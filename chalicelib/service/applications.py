@@ -20,34 +20,75 @@ from chalicelib.engine.types import Application
 from chalicelib.errors import dependency_unavailable, not_found
 from chalicelib.observability import count, logger
 from chalicelib.privacy import PERSONAL_FIELDS, mask_personal_fields
-from chalicelib.records import ApplicationStatus, MaskedApplicant, QueuedApplication
-from chalicelib.service import clock
+from chalicelib.records import (
+    PENDING,
+    ApplicationList,
+    ApplicationRecord,
+    ApplicationState,
+    ApplicationStatus,
+    ApplicationSummary,
+    QueuedApplication,
+    application_status,
+)
+from chalicelib.service import clock, cursors, listing
 from chalicelib.service.decisions import validated_application
 from chalicelib.service.dependencies import Dependencies
 
+_STATES: tuple[ApplicationState, ...] = ("PENDING", "DECIDED", "FAILED")
 
-def queued_application(
-    application_id: str, application: Application, applicant: MaskedApplicant, submitted_at: str
-) -> QueuedApplication:
+
+def scoring_only(application: Application) -> Application:
+    """The application without its personal fields: what the queue and the worker see."""
+    kept: Any = {name: value for name, value in application.items() if name not in PERSONAL_FIELDS}
+    return kept
+
+
+def queued_application(record: ApplicationRecord) -> QueuedApplication:
     """The worker's input: the application to score (no personal fields) and the stored, masked
     ``applicant`` with ``submitted_at``, so the worker can write the whole DECIDED record at once."""
-    scoring_only: Any = {name: value for name, value in application.items() if name not in PERSONAL_FIELDS}
-    return QueuedApplication(application_id, scoring_only, applicant, submitted_at)
+    return QueuedApplication(
+        record["application_id"],
+        record["client_id"],
+        record["application"],
+        record["applicant"],
+        record["submitted_at"],
+    )
 
 
-def submit_application(payload: Any, dependencies: Dependencies) -> str:
+def pending_record(
+    application_id: str, client_id: str, application: Application, submitted_at: str, retention_seconds: int
+) -> ApplicationRecord:
+    return {
+        "application_id": application_id,
+        "client_id": client_id,
+        "status": PENDING,
+        "submitted_at": submitted_at,
+        "expires_at": clock.now_epoch() + retention_seconds,
+        "applicant": mask_personal_fields(application),
+        "application": scoring_only(application),
+    }
+
+
+def submit_application(payload: Any, dependencies: Dependencies, client_id: str) -> str:
     """Validate, record PENDING, enqueue; returns the application id (ServiceError 400/503 otherwise)."""
     application = validated_application(payload)
     application_id = str(uuid.uuid4())
-    masked = mask_personal_fields(application)
-    submitted_at = clock.now_iso()
+    record = pending_record(
+        application_id,
+        client_id,
+        application,
+        clock.now_iso(),
+        dependencies.settings.record_retention_seconds,
+    )
     store, queue = dependencies.store, dependencies.queue
     try:
-        store.create_pending_application(application_id, masked, submitted_at)
+        store.create_pending_application(record)
     except DependencyUnavailable as error:
+        # The write may still have landed (a timeout after DynamoDB applied it): nothing was
+        # queued, so the reconciler re-queues it once it is older than the queue's time to decide.
         raise dependency_unavailable(error.dependency) from None
     try:
-        queue.send(queued_application(application_id, application, masked, submitted_at).to_message())
+        queue.send(queued_application(record).to_message())
     except DependencyUnavailable as error:
         _withdraw(store, application_id)
         raise dependency_unavailable(error.dependency) from None
@@ -65,22 +106,50 @@ def _withdraw(store: LoanStore, application_id: str) -> None:
         )
 
 
-def _is_application_id(value: str) -> bool:
-    # Ids are UUIDs (submit_application); anything else cannot exist and is not sent to DynamoDB,
-    # which would reject an over-long key with an error that must not become a 5xx.
-    try:
-        return str(uuid.UUID(value)) == value.lower()
-    except ValueError:
-        return False
-
-
-def application_status(application_id: str, dependencies: Dependencies) -> ApplicationStatus:
-    if not _is_application_id(application_id):
+def own_application(application_id: str, dependencies: Dependencies, client_id: str) -> ApplicationRecord:
+    """The caller's application; another client's is answered exactly as an unknown id (404)."""
+    if not listing.is_uuid(application_id):
         raise not_found("application")
     try:
-        application = dependencies.store.get_application(application_id)
+        record = dependencies.store.get_application(application_id)
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
-    if application is None:
+    if record is None or record["client_id"] != client_id:
         raise not_found("application")
-    return application
+    return record
+
+
+def get_status(application_id: str, dependencies: Dependencies, client_id: str) -> ApplicationStatus:
+    return application_status(own_application(application_id, dependencies, client_id))
+
+
+def list_applications(
+    dependencies: Dependencies, client_id: str, *, status: str | None, limit: str | None, cursor: str | None
+) -> ApplicationList:
+    """The caller's applications, newest first, one page (ServiceError 400 naming a bad parameter)."""
+    problems = listing.Problems()
+    page_size = listing.page_size(limit, problems)
+    if status is not None and status not in _STATES:
+        problems.add("status", f"one of {', '.join(_STATES)}")
+    problems.raise_if_any()
+    query = {"status": status}
+    start = cursors.decode(cursor, client_id, query)
+    try:
+        records, last = dependencies.store.query_applications(client_id, status, page_size, start)
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from None
+    return {
+        "items": [_summary(record) for record in records],
+        "next_cursor": cursors.encode(last, client_id, query),
+    }
+
+
+def _summary(record: ApplicationRecord) -> ApplicationSummary:
+    summary: Any = {
+        name: record[name]  # type: ignore[literal-required]
+        for name in ("application_id", "status", "submitted_at", "decided_at", "decision_id", "failure")
+        if name in record
+    }
+    if "decision" in record:
+        summary["outcome"] = record["decision"]["outcome"]
+    return summary

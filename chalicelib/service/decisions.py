@@ -14,13 +14,22 @@ import uuid
 from typing import Any
 
 from chalicelib import engine, resources
-from chalicelib.dal import DependencyUnavailable, LoanStore
-from chalicelib.engine.types import Application, Decision
-from chalicelib.errors import validation_failed
+from chalicelib.dal import CacheEntry, DependencyUnavailable, LoanStore
+from chalicelib.engine.types import Application, Decision, Notice
+from chalicelib.errors import ServiceError, dependency_unavailable, not_found, validation_failed
 from chalicelib.observability import count, count_decision, logger
 from chalicelib.privacy import mask_personal_fields
-from chalicelib.records import CacheState, DecisionRecord, DecisionResponse, DecisionSource
-from chalicelib.service import clock
+from chalicelib.records import (
+    CacheState,
+    DecisionEvent,
+    DecisionList,
+    DecisionOnRecord,
+    DecisionRecord,
+    DecisionResponse,
+    DecisionSource,
+    DecisionSummary,
+)
+from chalicelib.service import clock, cursors, events, listing
 from chalicelib.service.dependencies import Dependencies
 
 CACHE_HIT: CacheState = "hit"
@@ -50,23 +59,30 @@ def cache_key(application: Application, model_sha256: str, code_version: str) ->
 
 def decision_record(
     decision_id: str,
+    client_id: str,
     application: Application,
     decision: Decision,
     source: DecisionSource,
+    retention_seconds: int,
     *,
     cached: bool = False,
 ) -> DecisionRecord:
     return {
         "decision_id": decision_id,
+        "client_id": client_id,
         "created_at": clock.now_iso(),
         "source": source,
         "applicant": mask_personal_fields(application),
         "decision": decision,
         "cached": cached,
+        "expires_at": clock.now_epoch() + retention_seconds,
     }
 
 
-def _decide_with_cache(application: Application, store: LoanStore, key: str) -> tuple[Decision, CacheState]:
+def _decide_with_cache(
+    application: Application, store: LoanStore, key: str
+) -> tuple[Decision, CacheState, CacheEntry | None]:
+    """The decision, where it came from, and the cache entry to write with the decision record."""
     now = clock.now_epoch()
     try:
         cached = store.get_cached_decision(key, now)
@@ -74,32 +90,37 @@ def _decide_with_cache(application: Application, store: LoanStore, key: str) -> 
         logger.warning(
             "decision cache bypassed", extra={"dependency": error.dependency, "cause": error.cause}
         )
-        return engine.decide(application), CACHE_BYPASSED
+        return engine.decide(application), CACHE_BYPASSED, None
     if cached is not None:
-        return cached, CACHE_HIT
+        return cached, CACHE_HIT, None
     decision = engine.decide(application)
-    try:
-        store.put_cached_decision(key, decision, now + resources.DECISION_CACHE_TTL_SECONDS)
-    except DependencyUnavailable as error:
-        logger.warning(
-            "decision cache write failed", extra={"dependency": error.dependency, "cause": error.cause}
-        )
-    return decision, CACHE_MISS
+    return decision, CACHE_MISS, CacheEntry(key, decision, now + resources.DECISION_CACHE_TTL_SECONDS)
 
 
-def make_decision(payload: Any, dependencies: Dependencies) -> DecisionResponse:
-    """The response body for one synchronous decision (raises ServiceError 400 on invalid input)."""
+def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> DecisionResponse:
+    """The response body for one synchronous decision (raises ServiceError 400 on invalid input).
+
+    AWS calls: a cache read, then one BatchWriteItem with the decision record (and, on a miss, the
+    cache entry), then one PutEvents: two DynamoDB requests whether the cache hit or missed."""
     application = validated_application(payload)
     store = dependencies.store
     key = cache_key(application, engine.model_info()["sha256"], dependencies.settings.code_version)
-    decision, cache_state = _decide_with_cache(application, store, key)
+    decision, cache_state, cache_entry = _decide_with_cache(application, store, key)
     decision_id = str(uuid.uuid4())
     stored = False
+    record = decision_record(
+        decision_id,
+        client_id,
+        application,
+        decision,
+        "sync",
+        dependencies.settings.record_retention_seconds,
+        cached=cache_state == CACHE_HIT,
+    )
     # After a failed cache read DynamoDB is most likely down: do not wait for a second timeout.
     if cache_state != CACHE_BYPASSED:
-        record = decision_record(decision_id, application, decision, "sync", cached=cache_state == CACHE_HIT)
         try:
-            store.put_decision(record)
+            store.put_decision(record, cache_entry)
             stored = True
         except DependencyUnavailable as error:
             logger.warning(
@@ -110,6 +131,7 @@ def make_decision(payload: Any, dependencies: Dependencies) -> DecisionResponse:
     logger.info(
         "decision", extra={"decision_id": decision_id, "outcome": decision["outcome"], "cache": cache_state}
     )
+    events.publish(dependencies, [decision_event(record)])
     response: DecisionResponse = {
         "decision_id": decision_id,
         **decision,  # type: ignore[typeddict-item]
@@ -119,6 +141,105 @@ def make_decision(payload: Any, dependencies: Dependencies) -> DecisionResponse:
         "stored": stored,
     }
     return response
+
+
+def decision_event(record: DecisionRecord) -> DecisionEvent:
+    decision = record["decision"]
+    return DecisionEvent(
+        decision_id=record["decision_id"],
+        client_id=record["client_id"],
+        outcome=decision["outcome"],
+        decided_by=decision["decided_by"],
+        model_version=decision["model"]["version"],
+        source=record["source"],
+        decided_at=record["created_at"],
+        application_id=record.get("application_id"),
+    )
+
+
+def _own_record(decision_id: str, dependencies: Dependencies, client_id: str) -> DecisionRecord:
+    """The caller's decision record; another client's record is answered exactly as an unknown id."""
+    if not listing.is_uuid(decision_id):
+        raise not_found("decision")
+    try:
+        record = dependencies.store.get_decision(decision_id)
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from None
+    if record is None or record["client_id"] != client_id:
+        raise not_found("decision")
+    return record
+
+
+def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: str) -> DecisionOnRecord:
+    record = _own_record(decision_id, dependencies, client_id)
+    body: Any = {
+        "decision_id": record["decision_id"],
+        **record["decision"],
+        "model_version": record["decision"]["model"]["version"],
+        "created_at": record["created_at"],
+        "source": record["source"],
+    }
+    if "application_id" in record:
+        body["application_id"] = record["application_id"]
+    return body
+
+
+def decision_notice(decision_id: str, dependencies: Dependencies, client_id: str) -> Notice:
+    """The lender's notice of a declined, counter-offered or referred decision."""
+    notice = _own_record(decision_id, dependencies, client_id)["decision"].get("notice")
+    if notice is None:
+        raise ServiceError(404, "no_notice", "an approved decision has no notice")
+    return notice
+
+
+_OUTCOMES = ("approved", "manual_review", "declined")
+
+
+def list_decisions(
+    dependencies: Dependencies,
+    client_id: str,
+    *,
+    outcome: str | None,
+    created_from: str | None,
+    created_to: str | None,
+    limit: str | None,
+    cursor: str | None,
+) -> DecisionList:
+    """The caller's decisions, newest first, one page (ServiceError 400 naming a bad parameter)."""
+    problems = listing.Problems()
+    page_size = listing.page_size(limit, problems)
+    if outcome is not None and outcome not in _OUTCOMES:
+        problems.add("outcome", f"one of {', '.join(_OUTCOMES)}")
+    created_range = listing.time_range(created_from, created_to, problems)
+    problems.raise_if_any()
+    query = {"outcome": outcome, "from": created_from, "to": created_to}
+    start = cursors.decode(cursor, client_id, query)
+    try:
+        records, last = dependencies.store.query_decisions(
+            client_id, outcome, created_range, page_size, start
+        )
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from None
+    return {
+        "items": [_summary(record) for record in records],
+        "next_cursor": cursors.encode(last, client_id, query),
+    }
+
+
+def _summary(record: DecisionRecord) -> DecisionSummary:
+    decision = record["decision"]
+    summary: DecisionSummary = {
+        "decision_id": record["decision_id"],
+        "created_at": record["created_at"],
+        "source": record["source"],
+        "outcome": decision["outcome"],
+        "decided_by": decision["decided_by"],
+        "probability": decision["probability"],
+        "model_version": decision["model"]["version"],
+    }
+    if "application_id" in record:
+        summary["application_id"] = record["application_id"]
+    return summary
 
 
 def quick_eligibility(payload: Any) -> dict[str, Any]:

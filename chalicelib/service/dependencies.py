@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.config import Settings, load_settings
-from chalicelib.dal import ApplicationQueue, LoanStore
+from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore
 
 
 class Dependencies:
@@ -24,12 +24,14 @@ class Dependencies:
         settings: Settings,
         store: LoanStore,
         queue: ApplicationQueue,
+        events: EventPublisher,
         idempotency_store: Callable[[], Any],
         aws_clients: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.queue = queue
+        self.events = events
         self._idempotency_store = idempotency_store
         # The botocore clients behind the AWS implementations, by service name (none in-memory).
         self.aws_clients = aws_clients or {}
@@ -48,12 +50,14 @@ class Dependencies:
         settings = settings or load_settings()
         dynamodb = make_client("dynamodb", settings.region)
         sqs = make_client("sqs", settings.region)
+        events = make_client("events", settings.region)
         return cls(
             settings,
             aws.DynamoDBLoanStore.for_settings(dynamodb, settings),
             aws.SQSApplicationQueue.for_settings(sqs, settings),
+            aws.EventBridgePublisher.for_settings(events, settings),
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
-            {"dynamodb": dynamodb, "sqs": sqs},
+            {"dynamodb": dynamodb, "sqs": sqs, "events": events},
         )
 
 

@@ -10,7 +10,8 @@ layer of the current dependencies (DynamoDB in AWS, ``IDEMPOTENCY_TABLE``, TTL
 - same key while the first is still running -> 409 ``idempotency_key_in_progress``;
 - an error response (400, 503) is not remembered: the key can be retried.
 
-The key is scoped by route: one key used on both endpoints names two different requests. When the
+The key is scoped by client and route: two clients' order numbers never collide (nor does one
+client's key reveal another's ids), and one key used on both endpoints names two requests. When the
 idempotency table cannot be reached, a decision is still made without the guarantee (it is
 read-only apart from its log record; the response then says ``"stored": false``), whereas an
 asynchronous submit answers 503, because queueing without the guarantee could create a duplicate.
@@ -66,7 +67,7 @@ def _executor(persistence_store: Any) -> Callable[..., dict[str, Any]]:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
         config = IdempotencyConfig(
-            event_key_jmespath="[route, key]",
+            event_key_jmespath="[client, route, key]",
             payload_validation_jmespath="body",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=resources.IDEMPOTENCY_TTL_SECONDS,
@@ -98,6 +99,7 @@ def checked_key(key: str) -> str:
 
 def run(
     route: str,
+    client_id: str,
     key: str | None,
     payload: Any,
     operation: Operation,
@@ -120,7 +122,7 @@ def run(
         IdempotencyValidationError,
     )
 
-    request = {"route": route, "key": checked_key(key), "body": payload}
+    request = {"client": client_id, "route": route, "key": checked_key(key), "body": payload}
     executor = _executor(persistence_store())
     if lambda_context is not None:
         executor.config.register_lambda_context(lambda_context)  # type: ignore[attr-defined]

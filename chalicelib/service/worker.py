@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, count_decision, logger, mark_invocation
-from chalicelib.records import AsyncDecision, QueuedApplication
-from chalicelib.service import clock
+from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
+from chalicelib.service import clock, events
 from chalicelib.service.dependencies import Dependencies
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ _DECISION_NAMESPACE = uuid.UUID("6f1f7a2e-3c1b-4f53-9a55-4d6f0b8e2a10")
 
 class _BatchState(threading.local):
     dependency_down: str | None = None  # set when DynamoDB failed earlier in the current batch
+    decided: list[DecisionEvent]  # this batch's new decisions: published together at its end
+
+    def __init__(self) -> None:
+        self.decided = []
 
 
 _batch = _BatchState()
@@ -67,7 +71,9 @@ def _parse(record: SQSRecord) -> QueuedApplication:
     except engine.ValidationFailed as failure:
         fields = ", ".join(error["field"] for error in failure.errors)
         raise PoisonMessage(f"invalid application: {fields}") from None
-    return QueuedApplication(queued.application_id, application, queued.applicant, queued.submitted_at)
+    return QueuedApplication(
+        queued.application_id, queued.client_id, application, queued.applicant, queued.submitted_at
+    )
 
 
 def _is_last_receive(record: SQSRecord) -> bool:
@@ -86,11 +92,13 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
     decision = engine.decide(queued.application)
     decided = AsyncDecision(
         application_id=queued.application_id,
+        client_id=queued.client_id,
         decision_id=decision_id_for(queued.application_id),
         created_at=clock.now_iso(),
         decision=decision,
         applicant=queued.applicant,
         submitted_at=queued.submitted_at,
+        expires_at=clock.now_epoch() + dependencies.settings.record_retention_seconds,
     )
     # DependencyUnavailable propagates: the message is retried later.
     if _batch.dependency_down is not None:
@@ -103,6 +111,18 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         _batch.dependency_down = error.dependency
         raise
     if decided_now:
+        _batch.decided.append(
+            DecisionEvent(
+                decision_id=decided.decision_id,
+                client_id=decided.client_id,
+                outcome=decision["outcome"],
+                decided_by=decision["decided_by"],
+                model_version=decision["model"]["version"],
+                source="async",
+                decided_at=decided.created_at,
+                application_id=decided.application_id,
+            )
+        )
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
@@ -135,6 +155,7 @@ def process_batch(event: dict[str, Any], context: Any, dependencies: Dependencie
 
     mark_invocation()
     _batch.dependency_down = None
+    _batch.decided = []
     # A batch where every record fails is reported like any other (all ids listed) instead of
     # raising, so the local poller and Lambda see the same answer.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -144,6 +165,8 @@ def process_batch(event: dict[str, Any], context: Any, dependencies: Dependencie
         processor=processor,
         context=context,
     )
+    # One PutEvents for the batch's new decisions (up to 10 per call: the batch size).
+    events.publish(dependencies, _batch.decided)
     failed = len(response.get("batchItemFailures", []))
     count("BatchRecordsProcessed", len(event.get("Records", [])) - failed)
     count("BatchRecordsFailed", failed)

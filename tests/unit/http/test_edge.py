@@ -193,7 +193,7 @@ def test_preflight_answered_for_allowed_origin_without_api_key(
     response = chalice_client.http.request("OPTIONS", "/v1/decisions", headers=preflight)
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert response.headers["Access-Control-Allow-Methods"] == "OPTIONS, POST"
+    assert response.headers["Access-Control-Allow-Methods"] == "GET, OPTIONS, POST"
     assert "X-Api-Key" in response.headers["Access-Control-Allow-Headers"]
     assert_security_headers(response)
     other = chalice_client.http.request(

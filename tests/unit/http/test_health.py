@@ -62,7 +62,9 @@ def test_not_ready_names_the_missing_table(aws_client, aws):
 
 def _with(aws, *, store: DynamoDBLoanStore | None = None, queue: SQSApplicationQueue | None = None) -> None:
     dependencies.use(
-        dependencies.Dependencies(aws.settings, store or aws.store, queue or aws.queue, lambda: None)
+        dependencies.Dependencies(
+            aws.settings, store or aws.store, queue or aws.queue, aws.events, lambda: None
+        )
     )
 
 

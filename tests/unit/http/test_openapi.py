@@ -231,3 +231,26 @@ def test_idempotency_responses_match(chalice_client) -> None:
     reused = post_json(chalice_client, "/v1/decisions", sample_application(6), key)
     assert reused.status_code == 422
     assert_matches_document(reused, "/v1/decisions", "POST")
+
+
+def test_record_notice_and_list_responses_match(chalice_client, memory) -> None:
+    decided = post_json(chalice_client, "/v1/decisions", sample_application(0))
+    decision_id = json.loads(decided.body)["decision_id"]
+    record_path = "/v1/decisions/{decision_id}"
+    assert_matches_document(chalice_client.http.get(f"/v1/decisions/{decision_id}"), record_path, "GET")
+    notice = chalice_client.http.get(f"/v1/decisions/{decision_id}/notice")
+    assert notice.status_code in (200, 404)
+    assert_matches_document(notice, record_path + "/notice", "GET")
+    text = chalice_client.http.get(f"/v1/decisions/{decision_id}/notice", headers={"Accept": "text/plain"})
+    assert_matches_document(text, record_path + "/notice", "GET")
+    post_json(chalice_client, "/v1/applications", sample_application(1))
+    for path in ("/v1/decisions", "/v1/applications"):
+        page = chalice_client.http.get(f"{path}?limit=1")
+        assert page.status_code == 200
+        assert_matches_document(page, path, "GET")
+        bad = chalice_client.http.get(f"{path}?limit=1000")
+        assert bad.status_code == 400
+        assert_matches_document(bad, path, "GET")
+    missing = chalice_client.http.get("/v1/decisions/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert_matches_document(missing, record_path, "GET")

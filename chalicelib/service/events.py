@@ -1,0 +1,30 @@
+"""Publishing ``decision.made`` events: best effort, never at the cost of the decision.
+
+A decision is already recorded when its event is published; if EventBridge refuses or cannot be
+reached the answer is unchanged, the failure is logged and counted (``EventsFailed``, alarmed in
+the template), and consumers can re-read the decision by id. Event ids are the decision ids, so a
+consumer can drop the duplicates that redelivery or retries may cause.
+"""
+
+from __future__ import annotations
+
+from chalicelib.dal import DependencyUnavailable
+from chalicelib.observability import count, logger
+from chalicelib.records import DecisionEvent
+from chalicelib.service.dependencies import Dependencies
+
+
+def publish(dependencies: Dependencies, decision_events: list[DecisionEvent]) -> None:
+    if not decision_events:
+        return
+    try:
+        failed = dependencies.events.publish(decision_events)
+    except DependencyUnavailable as error:
+        failed = len(decision_events)
+        logger.warning("decision events not published", extra={"cause": error.cause, "count": failed})
+    else:
+        if failed:
+            logger.warning("decision events refused", extra={"count": failed})
+    count("EventsPublished", len(decision_events) - failed)
+    if failed:
+        count("EventsFailed", failed)
