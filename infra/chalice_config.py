@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from chalicelib import resources
-from infra import names
+from infra import names, policies
 
 CHALICE_CONFIG_VERSION = "2.0"
 
@@ -44,6 +44,8 @@ def environment_variables(stage: str) -> dict[str, str]:
     for queue in resources.QUEUES:
         variables[queue.env_var] = resources.resource_name(stage, queue.suffix)
         variables[queue.dlq_env_var] = resources.resource_name(stage, queue.dlq_suffix)
+    bus = resources.DECISION_EVENTS_BUS
+    variables[bus.env_var] = resources.resource_name(stage, bus.suffix)
     # Only written where they switch something off: Powertools' defaults are "enabled".
     if not resources.XRAY_TRACING[stage]:
         variables[TRACE_DISABLED_ENV] = "true"
@@ -55,14 +57,21 @@ def environment_variables(stage: str) -> dict[str, str]:
     return variables
 
 
-def lambda_functions(stage: str) -> dict[str, dict[str, int]]:
-    """Per function: memory, timeout and (in the deployed stages) reserved concurrency."""
-    out: dict[str, dict[str, int]] = {}
+def lambda_functions(stage: str) -> dict[str, dict[str, int | str]]:
+    """Per function: memory, timeout, (in the deployed stages) reserved concurrency, and the policy
+    file of a function that does not share the stage's (infra/policies.py)."""
+    out: dict[str, dict[str, int | str]] = {}
     for spec in resources.FUNCTIONS:
-        settings = {"lambda_memory_size": spec.memory_mb, "lambda_timeout": spec.timeout_seconds}
+        settings: dict[str, int | str] = {
+            "lambda_memory_size": spec.memory_mb,
+            "lambda_timeout": spec.timeout_seconds,
+        }
         reserved = spec.reserved_concurrency.get(stage)
         if reserved is not None:
             settings["reserved_concurrency"] = reserved
+        policy_file = policies.function_policy_file_name(stage, spec)
+        if policy_file != names.policy_file_name(stage):
+            settings["iam_policy_file"] = policy_file
         out[spec.chalice_name] = settings
     return out
 

@@ -24,6 +24,10 @@ API_LOGICAL_ID = "APIHandler"  # Chalice's fixed id for the REST API handler
 REST_API_LOGICAL_ID = "RestAPI"
 WORKER_LOGICAL_ID = to_cfn_resource_name(resources.WORKER_FUNCTION.chalice_name)
 WORKER_EVENT_ID = f"{WORKER_LOGICAL_ID}SqsEventSource"
+# @app.schedule: Chalice generates the function and a SAM ``Schedule`` event named ``<Function>Event``
+# (SAM turns it into an AWS::Events::Rule invoking the function's alias).
+RECONCILER_LOGICAL_ID = to_cfn_resource_name(resources.RECONCILER_FUNCTION.chalice_name)
+RECONCILER_EVENT_ID = f"{RECONCILER_LOGICAL_ID}Event"
 # SAM's AutoPublishAlias: each deploy publishes a version and points this alias at it. API Gateway
 # and the SQS mapping invoke the alias, so provisioned concurrency, rollbacks and canaries apply.
 ALIAS_NAME = "live"
@@ -70,6 +74,10 @@ def function_log_group(stage: str, spec: resources.FunctionSpec) -> str:
 
 def access_log_group(stage: str) -> str:
     return f"/aws/apigateway/{resources.SERVICE}-{stage}-access"
+
+
+def event_bus_name(stage: str) -> str:
+    return resources.resource_name(stage, resources.DECISION_EVENTS_BUS.suffix)
 
 
 def table_names(stage: str) -> dict[str, str]:

@@ -1,10 +1,17 @@
-"""Least-privilege IAM policies for ``.chalice/policy-<stage>.json`` (``autogen_policy: false``).
+"""Least-privilege IAM policies for ``.chalice/policy-<stage>*.json`` (``autogen_policy: false``).
 
-    python -m infra.policies          # rewrite the three files from this module
+    python -m infra.policies          # rewrite the policy files from this module
 
 Only the actions the code calls (chalicelib/dal, Powertools Idempotency, the SQS event source,
-Lambda logging, X-Ray), on the stage's own tables, queues and log groups. Chalice gives the same
-policy to both functions' roles. The files are generated so the names stay those of
+Lambda logging, X-Ray), on the stage's own tables, indexes, queues, bus and log groups.
+
+Two policies per stage. The API function and the queue worker share ``policy-<stage>.json``
+(Chalice's stage-level ``iam_policy_file``; each function still gets its own role carrying it):
+both run the decision path (cache, decision record, application record, events), so splitting it
+would only remove SendMessage from the worker and Receive/DeleteMessage from the API. The
+reconciler has its own ``policy-<stage>-reconciler.json`` (a per-function ``iam_policy_file``):
+it only finds PENDING applications, re-enqueues or fails them, and must not be able to write
+decisions, the cache or idempotency records. The files are generated so the names stay those of
 chalicelib/resources.py; tests/infra check the files equal this output.
 """
 
@@ -20,13 +27,31 @@ from infra import names
 # dal/aws.py (GetItem/PutItem/UpdateItem/DeleteItem; TransactWriteItems is authorised per item as
 # PutItem/UpdateItem) and Powertools' DynamoDBPersistenceLayer (Get/Put/Update/DeleteItem).
 DYNAMODB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# dal/aws.py writes the decision record and the cache entry a miss fills in one BatchWriteItem
+# (its own IAM action, unlike TransactWriteItems), on those two tables only.
+BATCH_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
+BATCH_WRITTEN_TABLES = (resources.DECISIONS_TABLE, resources.DECISION_CACHE_TABLE)
+# Lists (GET /v1/decisions, GET /v1/applications) are Queries on the tables' GSIs, never Scans.
+QUERY_ACTIONS = ("dynamodb:Query",)
 # The API resolves the queue URL by name, sends, and reads the depth for /health/detailed.
 SQS_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage", "sqs:GetQueueAttributes")
 # What the Lambda SQS event source mapping needs on the consuming role (with GetQueueAttributes).
 SQS_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage")
+# One decision.made event per decision, from the API (sync) and the worker (async).
+EVENTS_ACTIONS = ("events:PutEvents",)
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # X-Ray has no resource-level permissions: these two actions only accept Resource "*".
 XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+
+# The reconciler: Query the sparse ``pending`` index, read and conditionally update the
+# application (re-enqueued once, or FAILED), and re-send its message to the queue.
+RECONCILER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+RECONCILER_SQS_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+RECONCILER_INDEX = (resources.APPLICATIONS_TABLE, resources.APPLICATIONS_PENDING)
+
+SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION)
+# {function: its own policy file suffix}; functions not listed use the stage's shared file.
+OWN_POLICY_SUFFIX = {resources.RECONCILER_FUNCTION.chalice_name: "reconciler"}
 
 
 def _arn(service: str, resource: str) -> str:
@@ -35,38 +60,139 @@ def _arn(service: str, resource: str) -> str:
     return f"arn:aws:{service}:*:*:{resource}"
 
 
+def table_arn(stage: str, spec: resources.TableSpec) -> str:
+    return _arn("dynamodb", f"table/{resources.resource_name(stage, spec.suffix)}")
+
+
+def index_arn(stage: str, spec: resources.TableSpec, index: resources.IndexSpec) -> str:
+    # Each index by name (not index/*): a GSI added later is not readable until it is listed here.
+    return f"{table_arn(stage, spec)}/index/{index.name}"
+
+
+def queue_arn(stage: str, spec: resources.QueueSpec) -> str:
+    return _arn("sqs", resources.resource_name(stage, spec.suffix))
+
+
+def event_bus_arn(stage: str) -> str:
+    return _arn("events", f"event-bus/{names.event_bus_name(stage)}")
+
+
+def log_group_arn(stage: str, spec: resources.FunctionSpec) -> str:
+    return _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*")
+
+
+def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
 def policy_document(stage: str) -> dict[str, Any]:
-    tables = [_arn("dynamodb", f"table/{name}") for name in names.table_names(stage).values()]
-    queues = [_arn("sqs", resources.resource_name(stage, spec.suffix)) for spec in resources.QUEUES]
-    log_groups = [
-        _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*") for spec in names.FUNCTION_SPECS
-    ]
+    """The API function's and the worker's policy (``policy-<stage>.json``)."""
+    tables = [table_arn(stage, spec) for spec in resources.TABLES]
+    indexes = [index_arn(stage, spec, index) for spec in resources.TABLES for index in spec.indexes]
+    queues = [queue_arn(stage, spec) for spec in resources.QUEUES]
     statements: list[dict[str, Any]] = [
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
+        {
+            "Sid": "DecisionAndCacheBatchWrites",
+            "Effect": "Allow",
+            "Action": list(BATCH_WRITE_ACTIONS),
+            "Resource": [table_arn(stage, spec) for spec in BATCH_WRITTEN_TABLES],
+        },
+        {"Sid": "ListIndexes", "Effect": "Allow", "Action": list(QUERY_ACTIONS), "Resource": indexes},
         {
             "Sid": "ApplicationsQueue",
             "Effect": "Allow",
             "Action": list(SQS_SEND_ACTIONS + SQS_CONSUME_ACTIONS),
             "Resource": queues,
         },
-        {"Sid": "FunctionLogs", "Effect": "Allow", "Action": list(LOG_ACTIONS), "Resource": log_groups},
+        {
+            "Sid": "DecisionEvents",
+            "Effect": "Allow",
+            "Action": list(EVENTS_ACTIONS),
+            "Resource": [event_bus_arn(stage)],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(LOG_ACTIONS),
+            "Resource": [log_group_arn(stage, spec) for spec in SHARED_FUNCTIONS],
+        },
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
     ]
-    return {"Version": "2012-10-17", "Statement": statements}
+    return _document(statements)
 
 
-def policy_path(stage: str) -> Path:
-    return names.CHALICE_CONFIG.parent / names.policy_file_name(stage)
+def reconciler_policy_document(stage: str) -> dict[str, Any]:
+    """The reconciler's own policy (``policy-<stage>-reconciler.json``)."""
+    table, index = RECONCILER_INDEX
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "PendingIndex",
+            "Effect": "Allow",
+            "Action": list(QUERY_ACTIONS),
+            "Resource": [index_arn(stage, table, index)],
+        },
+        {
+            "Sid": "Applications",
+            "Effect": "Allow",
+            "Action": list(RECONCILER_TABLE_ACTIONS),
+            "Resource": [table_arn(stage, table)],
+        },
+        {
+            "Sid": "ApplicationsQueue",
+            "Effect": "Allow",
+            "Action": list(RECONCILER_SQS_ACTIONS),
+            "Resource": [queue_arn(stage, resources.APPLICATIONS_QUEUE)],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(LOG_ACTIONS),
+            "Resource": [log_group_arn(stage, resources.RECONCILER_FUNCTION)],
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+    ]
+    return _document(statements)
+
+
+def function_policy_file_name(stage: str, spec: resources.FunctionSpec) -> str:
+    """The ``iam_policy_file`` the function's role is built from (relative to ``.chalice/``)."""
+    suffix = OWN_POLICY_SUFFIX.get(spec.chalice_name)
+    return names.policy_file_name(stage) if suffix is None else f"policy-{stage}-{suffix}.json"
+
+
+def function_policy_document(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:
+    if spec is resources.RECONCILER_FUNCTION:
+        return reconciler_policy_document(stage)
+    return policy_document(stage)
+
+
+def policy_files(stage: str) -> dict[str, dict[str, Any]]:
+    """{file name: document} of every policy file of the stage."""
+    return {
+        function_policy_file_name(stage, spec): function_policy_document(stage, spec)
+        for spec in resources.FUNCTIONS
+    }
+
+
+def policy_path(stage: str, file_name: str | None = None) -> Path:
+    return names.CHALICE_CONFIG.parent / (file_name or names.policy_file_name(stage))
+
+
+def render_document(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2) + "\n"
 
 
 def render(stage: str) -> str:
-    return json.dumps(policy_document(stage), indent=2) + "\n"
+    """The shared policy file's text."""
+    return render_document(policy_document(stage))
 
 
 def main() -> None:
     for stage in resources.STAGES:
-        policy_path(stage).write_text(render(stage))
-        print(policy_path(stage))
+        for file_name, document in policy_files(stage).items():
+            policy_path(stage, file_name).write_text(render_document(document))
+            print(policy_path(stage, file_name))
 
 
 if __name__ == "__main__":

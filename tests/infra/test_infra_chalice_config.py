@@ -49,8 +49,9 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
     for queue in resources.QUEUES:
         expected[queue.env_var] = resources.resource_name(stage, queue.suffix)
         expected[queue.dlq_env_var] = resources.resource_name(stage, queue.dlq_suffix)
+    expected["DECISION_EVENTS_BUS"] = f"{resources.SERVICE}-{stage}-decision-events"
     assert {name: variables[name] for name in expected} == expected
-    assert len(expected) == 6  # four tables, the queue and its dead-letter queue
+    assert len(expected) == 7  # four tables, the queue and its dead-letter queue, the events bus
     assert all(isinstance(value, str) for value in variables.values())  # Lambda takes strings only
 
 
@@ -89,6 +90,11 @@ def test_function_sizing_agrees_with_resources(stage: str, spec: resources.Funct
     assert function_config["lambda_memory_size"] == spec.memory_mb
     assert function_config["lambda_timeout"] == spec.timeout_seconds
     assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
+    # The reconciler's role gets its own, narrower policy; the API and the worker share the stage's.
+    if spec is resources.RECONCILER_FUNCTION:
+        assert (names.CHALICE_CONFIG.parent / function_config["iam_policy_file"]).is_file()
+    else:
+        assert "iam_policy_file" not in function_config
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,44 +33,163 @@ def _actions(statement: dict) -> list[str]:
     return [actions] if isinstance(actions, str) else actions
 
 
-def _policy_file(stage: str) -> dict:
-    return json.loads(policies.policy_path(stage).read_text())
+def _policy_file(stage: str, spec: resources.FunctionSpec = resources.API_FUNCTION) -> dict:
+    """The committed policy file the function's role is built from."""
+    file_name = names.chalice_config()["stages"][stage]["lambda_functions"][spec.chalice_name].get(
+        "iam_policy_file", names.chalice_config()["stages"][stage]["iam_policy_file"]
+    )
+    return json.loads((names.CHALICE_CONFIG.parent / file_name).read_text())
+
+
+def _resources(statement: dict) -> list[str]:
+    resource = statement["Resource"]
+    return [resource] if isinstance(resource, str) else resource
+
+
+def _allowed(document: dict) -> dict[str, set[str]]:
+    """{action: every resource ARN some statement allows it on}."""
+    allowed: dict[str, set[str]] = {}
+    for statement in _statements(document):
+        for action in _actions(statement):
+            allowed.setdefault(action, set()).update(_resources(statement))
+    return allowed
+
+
+def _arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:*:*:{resource}"
+
+
+def _table(stage: str, spec: resources.TableSpec) -> str:
+    return _arn("dynamodb", f"table/{resources.resource_name(stage, spec.suffix)}")
+
+
+RECONCILER = resources.RECONCILER_FUNCTION
+
+
+def _all_policy_files(stage: str) -> list:
+    return sorted(names.CHALICE_CONFIG.parent.glob(f"policy-{stage}.json")) + sorted(
+        names.CHALICE_CONFIG.parent.glob(f"policy-{stage}-*.json")
+    )
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
-    statements = list(_statements(_policy_file(stage)))
-    assert statements
-    for statement in statements:
-        assert "NotAction" not in statement
-        assert statement["Effect"] == "Allow"
-        assert all("*" not in action for action in _actions(statement)), statement
+    files = _all_policy_files(stage)
+    assert len(files) == 2  # the shared one and the reconciler's
+    for path in files:
+        statements = list(_statements(json.loads(path.read_text())))
+        assert statements
+        for statement in statements:
+            assert "NotAction" not in statement
+            assert statement["Effect"] == "Allow"
+            assert all("*" not in action for action in _actions(statement)), statement
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_are_the_generated_ones(stage: str) -> None:
     assert policies.policy_path(stage).read_text() == policies.render(stage), "run: python -m infra.policies"
+    rendered = policies.policy_files(stage)
+    assert {path.name for path in _all_policy_files(stage)} == set(rendered), "run: make render"
+    for file_name, document in rendered.items():
+        assert policies.policy_path(stage, file_name).read_text() == policies.render_document(document), (
+            file_name
+        )
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)
-def test_policy_names_only_the_stage_resources(stage: str) -> None:
-    resource_arns = [
-        arn
-        for statement in _statements(_policy_file(stage))
-        for arn in (
-            [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
-        )
-    ]
+@pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda spec: spec.chalice_name)
+def test_policy_names_only_the_stage_resources(stage: str, spec: resources.FunctionSpec) -> None:
+    document = _policy_file(stage, spec)
+    resource_arns = [arn for statement in _statements(document) for arn in _resources(statement)]
     # "*" only for X-Ray, which has no resource-level permissions.
-    for statement in _statements(_policy_file(stage)):
-        if statement["Resource"] == "*":
+    for statement in _statements(document):
+        if "*" in _resources(statement):
+            assert _resources(statement) == ["*"]
             assert all(action.startswith("xray:") for action in _actions(statement))
     for arn in resource_arns:
         assert arn == "*" or f"{resources.SERVICE}-{stage}" in arn, arn
-    for spec in resources.TABLES:
-        assert f"arn:aws:dynamodb:*:*:table/{resources.resource_name(stage, spec.suffix)}" in resource_arns
-    for spec in names.FUNCTION_SPECS:
-        assert any(names.function_log_group(stage, spec) in arn for arn in resource_arns)
+    # Each function may write its own log group (and the reconciler no other).
+    assert any(names.function_log_group(stage, spec) in arn for arn in resource_arns)
+    if spec is RECONCILER:
+        assert [arn for arn in resource_arns if ":log-group:" in arn] == [
+            _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*")
+        ]
+    else:
+        for table in resources.TABLES:
+            assert _table(stage, table) in resource_arns
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_api_and_worker_query_each_index_and_publish_to_the_bus(stage: str) -> None:
+    for spec in (resources.API_FUNCTION, resources.WORKER_FUNCTION):
+        allowed = _allowed(_policy_file(stage, spec))
+        # Queries on every list index, each named (no table/*/index/*), and on nothing else.
+        assert allowed["dynamodb:Query"] == {
+            f"{_table(stage, table)}/index/{index.name}"
+            for table in resources.TABLES
+            for index in table.indexes
+        }
+        assert len(allowed["dynamodb:Query"]) == 5
+        assert allowed["events:PutEvents"] == {
+            _arn(
+                "events",
+                f"event-bus/{resources.resource_name(stage, resources.DECISION_EVENTS_BUS.suffix)}",
+            )
+        }
+        # The one batch write (decision record + cache entry) on those two tables only.
+        assert allowed["dynamodb:BatchWriteItem"] == {
+            _table(stage, resources.DECISIONS_TABLE),
+            _table(stage, resources.DECISION_CACHE_TABLE),
+        }
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_reconciler_may_do_only_what_reconciling_needs(stage: str) -> None:
+    applications = _table(stage, resources.APPLICATIONS_TABLE)
+    queue = _arn("sqs", resources.resource_name(stage, resources.APPLICATIONS_QUEUE.suffix))
+    log_group = _arn("logs", f"log-group:{names.function_log_group(stage, RECONCILER)}:*")
+    assert _allowed(_policy_file(stage, RECONCILER)) == {
+        "dynamodb:Query": {f"{applications}/index/{resources.APPLICATIONS_PENDING.name}"},
+        "dynamodb:GetItem": {applications},
+        "dynamodb:UpdateItem": {applications},
+        "sqs:GetQueueUrl": {queue},
+        "sqs:SendMessage": {queue},
+        "logs:CreateLogStream": {log_group},
+        "logs:PutLogEvents": {log_group},
+        "xray:PutTraceSegments": {"*"},
+        "xray:PutTelemetryRecords": {"*"},
+    }
+
+
+DAL = Path(__file__).resolve().parents[2] / "chalicelib" / "dal" / "aws.py"
+SERVICE_PREFIX = {"ddb": "dynamodb", "sqs": "sqs", "events": "events"}
+
+
+def _iam_action(client: str, method: str) -> str:
+    return f"{SERVICE_PREFIX[client]}:{''.join(part.title() for part in method.split('_'))}"
+
+
+def _dal_actions() -> set[str]:
+    """Every ``self._ddb.<call>`` / ``self._sqs.<call>`` / ``self._events.<call>`` in the DAL, as IAM
+    actions (``batch_write_item`` -> ``dynamodb:BatchWriteItem``)."""
+    calls = re.findall(r"\b_(ddb|sqs|events)\.([a-z_]+)\(", DAL.read_text())
+    actions = {_iam_action(client, method) for client, method in calls}
+    # TransactWriteItems is authorised per item (PutItem, UpdateItem, ConditionCheckItem, ...).
+    actions.discard("dynamodb:TransactWriteItems")
+    return actions
+
+
+def test_the_dal_call_scan_sees_every_client() -> None:
+    # The scan below can fail: it finds the calls we know the DAL makes.
+    assert {"dynamodb:GetItem", "dynamodb:Query", "sqs:SendMessage", "events:PutEvents"} <= _dal_actions()
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_every_aws_call_in_the_dal_is_allowed(stage: str) -> None:
+    """A call added to chalicelib/dal/aws.py without its IAM action would fail only in AWS (moto
+    enforces no IAM): the shared policy must allow every one."""
+    missing = _dal_actions() - set(_allowed(_policy_file(stage)))
+    assert missing == set(), f"add to infra/policies.py: {sorted(missing)}"
 
 
 def test_policy_allows_what_the_code_and_the_sqs_mapping_need() -> None:
@@ -86,6 +207,8 @@ def test_policy_allows_what_the_code_and_the_sqs_mapping_need() -> None:
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
+        "dynamodb:Query",
+        "events:PutEvents",
     }
     assert needed <= actions
 
@@ -102,11 +225,20 @@ def test_templates_have_no_wildcard_actions(
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
-def test_function_roles_carry_the_stage_policy(templates: dict[str, Template], stage: str) -> None:
-    # Chalice names each function's role after the function: ApiHandlerRole, ProcessApplicationQueueRole.
-    for role_id in (f"{to_cfn_resource_name(spec.chalice_name)}Role" for spec in resources.FUNCTIONS):
-        (policy,) = templates[stage]["Resources"][role_id]["Properties"]["Policies"]
-        assert policy["PolicyDocument"] == _policy_file(stage)
+def test_function_roles_carry_their_policy_files(templates: dict[str, Template], stage: str) -> None:
+    # Chalice names each function's role after the function: ApiHandlerRole, ProcessApplicationQueueRole,
+    # ReconcilePendingApplicationsRole; the API and the worker share the stage's file.
+    for spec in resources.FUNCTIONS:
+        role = templates[stage]["Resources"][f"{to_cfn_resource_name(spec.chalice_name)}Role"]["Properties"]
+        (policy,) = role["Policies"]
+        assert policy["PolicyDocument"] == _policy_file(stage, spec)
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "lambda.amazonaws.com"
+        }
+    reconciler_role = f"{to_cfn_resource_name(RECONCILER.chalice_name)}Role"
+    assert templates[stage]["Resources"][reconciler_role]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ] != _policy_file(stage)
 
 
 def test_config_uses_the_policy_files_without_autogeneration() -> None:
@@ -114,3 +246,8 @@ def test_config_uses_the_policy_files_without_autogeneration() -> None:
         stage_config = names.chalice_config()["stages"][stage]
         assert stage_config["autogen_policy"] is False
         assert stage_config["iam_policy_file"] == f"policy-{stage}.json"
+        functions = stage_config["lambda_functions"]
+        assert functions[RECONCILER.chalice_name]["iam_policy_file"] == f"policy-{stage}-reconciler.json"
+        assert all(
+            "iam_policy_file" not in functions[spec.chalice_name] for spec in policies.SHARED_FUNCTIONS
+        )
