@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import resources
-from infra import functions, names
+from infra import events, functions, names
 
 Resource = dict[str, Any]
 T = resources.ALARM_THRESHOLDS
@@ -55,6 +55,7 @@ class Alarm:
     # (stage, period seconds) -> {"Metrics": [...]} or the single-metric properties
     metrics: Callable[[str, int], dict[str, Any]]
     treat_missing_data: str = "notBreaching"
+    condition: str | None = None  # a template Condition: the alarm exists only where it holds
 
 
 # --------------------------------------------------------------------------------------------
@@ -149,6 +150,27 @@ def _dynamodb_query(function: str, metric: str) -> Callable[[str, int], dict[str
     return build
 
 
+def app_metric_query(metric: str) -> str:
+    """A Metrics Insights query summing one of the app's EMF counts (Powertools, namespace
+    METRICS_NAMESPACE) over the service, whatever other dimensions the emitting code added: an
+    alarm on a plain metric matches one exact dimension set and would miss a count emitted with a
+    route or status dimension beside ``service``."""
+    return (
+        f"SELECT SUM({metric}) FROM \"{resources.METRICS_NAMESPACE}\" WHERE service = '{resources.SERVICE}'"
+    )
+
+
+def _app_metric(metric: str) -> Callable[[str, int], dict[str, Any]]:
+    def build(stage: str, period: int) -> dict[str, Any]:
+        return {
+            "Metrics": [
+                {"Id": "count", "Expression": app_metric_query(metric), "Period": period, "ReturnData": True}
+            ]
+        }
+
+    return build
+
+
 def _function_dims(spec: resources.FunctionSpec) -> Callable[[str], list[dict[str, str]]]:
     return lambda stage: [{"Name": "FunctionName", "Value": names.function_name(stage, spec)}]
 
@@ -157,6 +179,10 @@ def _queue_dims(dlq: bool) -> Callable[[str], list[dict[str, str]]]:
     queue = resources.APPLICATIONS_QUEUE
     suffix = queue.dlq_suffix if dlq else queue.suffix
     return lambda stage: [{"Name": "QueueName", "Value": resources.resource_name(stage, suffix)}]
+
+
+def _webhook_dlq_dims(stage: str) -> list[dict[str, str]]:
+    return [{"Name": "QueueName", "Value": resources.resource_name(stage, events.WEBHOOK_DLQ_SUFFIX)}]
 
 
 def _health_check(stage: str, period: int) -> dict[str, Any]:
@@ -169,7 +195,12 @@ def _health_check(stage: str, period: int) -> dict[str, Any]:
     }
 
 
-API, WORKER = resources.API_FUNCTION, resources.WORKER_FUNCTION
+API, WORKER, RECONCILER = resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.RECONCILER_FUNCTION
+# The app's EMF counts the alarms and the dashboard read (chalicelib emits them).
+EVENTS_PUBLISHED_METRIC = "EventsPublished"
+EVENTS_FAILED_METRIC = "EventsFailed"
+RECONCILER_REQUEUED_METRIC = "ReconcilerRequeued"
+RECONCILER_FAILED_METRIC = "ReconcilerFailed"
 
 
 def concurrency_threshold(ratio: float, stage: str) -> float:
@@ -383,6 +414,53 @@ def alarms(stage: str) -> list[Alarm]:
             evaluation_periods=1,
             metrics=_single("AWS/Lambda", "Throttles", worker_dims, "Sum"),
         ),
+        # Issue 9: no application left PENDING, one event per decision.
+        Alarm(
+            logical_id="ReconcilerFailedAlarm",
+            original_alert=None,
+            description="The reconciler marked applications FAILED (PENDING past the queue's time "
+            "to decide, already re-enqueued once): each is a client told its application failed",
+            threshold=0,
+            comparison=GT,
+            period_seconds=15 * MINUTE,
+            evaluation_periods=1,
+            metrics=_app_metric(RECONCILER_FAILED_METRIC),
+        ),
+        Alarm(
+            logical_id="ReconcilerFunctionErrorsAlarm",
+            original_alert=None,
+            # Not the restarts threshold (> 3 in 15 m): the reconciler runs 3 times in 15 minutes,
+            # so any error is a run that did not reconcile.
+            description="Reconciler function errors in 15 minutes (a run that did not finish)",
+            threshold=0,
+            comparison=GT,
+            period_seconds=15 * MINUTE,
+            evaluation_periods=1,
+            metrics=_single("AWS/Lambda", "Errors", _function_dims(RECONCILER), "Sum"),
+        ),
+        Alarm(
+            logical_id="DecisionEventsFailedAlarm",
+            original_alert=None,
+            description="PutEvents failed: decisions were made but their decision.made events "
+            "were not published (EventsFailed)",
+            threshold=0,
+            comparison=GT,
+            period_seconds=5 * MINUTE,
+            evaluation_periods=1,
+            metrics=_app_metric(EVENTS_FAILED_METRIC),
+        ),
+        Alarm(
+            logical_id="LenderWebhookDeadLetterQueueNotEmptyAlarm",
+            original_alert=None,
+            description="Decision events EventBridge could not deliver to the lender's webhook "
+            "(retries or event age exhausted)",
+            threshold=0,
+            comparison=GT,
+            period_seconds=MINUTE,
+            evaluation_periods=1,
+            metrics=_single("AWS/SQS", "ApproximateNumberOfMessagesVisible", _webhook_dlq_dims, "Maximum"),
+            condition=events.WEBHOOK_CONDITION,
+        ),
     ]
     return catalogue
 
@@ -401,7 +479,10 @@ def alarm_resource(stage: str, alarm: Alarm) -> Resource:
         "OKActions": [{"Ref": "AlarmTopic"}],
     }
     properties.update(alarm.metrics(stage, alarm.period_seconds))
-    return {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+    resource: Resource = {"Type": "AWS::CloudWatch::Alarm", "Properties": properties}
+    if alarm.condition:
+        resource["Condition"] = alarm.condition
+    return resource
 
 
 def alarm_resources(stage: str) -> dict[str, Resource]:

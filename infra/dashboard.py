@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from chalicelib import resources
-from infra import alarms, functions, names
+from infra import alarms, events, functions, names
 
 Resource = dict[str, Any]
-BOARDS = ("API overview", "Resources", "Database and queue")
+BOARDS = ("API overview", "Resources", "Database and queue", "Reconciler and decision events")
 WIDTH = 24  # dashboard grid width
 
 
@@ -111,7 +111,7 @@ def api_overview(stage: str) -> list[dict[str, Any]]:
 
 
 def resources_board(stage: str) -> list[dict[str, Any]]:
-    api, worker = resources.API_FUNCTION, resources.WORKER_FUNCTION
+    api, worker, reconciler = resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.RECONCILER_FUNCTION
     widgets = [
         _header(BOARDS[1]),
         _graph(
@@ -126,14 +126,17 @@ def resources_board(stage: str) -> list[dict[str, Any]]:
             "Duration p50 / p99 (ms)",
             [
                 ["AWS/Lambda", "Duration", *_fn(stage, spec), {"stat": stat}]
-                for spec in (api, worker)
+                for spec in (api, worker, reconciler)
                 for stat in ("p50", "p99")
             ],
             stat="p50",
         ),
         _graph(
             "Max memory used (MB)",
-            [[names.ALARM_NAMESPACE, functions.memory_metric_name(spec)] for spec in (api, worker)],
+            [
+                [names.ALARM_NAMESPACE, functions.memory_metric_name(spec)]
+                for spec in (api, worker, reconciler)
+            ],
             stat="Maximum",
             annotations=[{"value": api.memory_mb, "label": "configured"}],
         ),
@@ -141,7 +144,7 @@ def resources_board(stage: str) -> list[dict[str, Any]]:
             "Throttles and errors",
             [
                 ["AWS/Lambda", metric, *_fn(stage, spec)]
-                for spec in (api, worker)
+                for spec in (api, worker, reconciler)
                 for metric in ("Throttles", "Errors")
             ],
         ),
@@ -240,6 +243,49 @@ def database_board(stage: str) -> list[dict[str, Any]]:
     ]
 
 
+def _app_counts(title: str, metrics: tuple[str, ...]) -> dict[str, Any]:
+    # Metrics Insights over the service (as the alarms): counts whatever dimensions they carry.
+    return _graph(
+        title,
+        [
+            [{"expression": alarms.app_metric_query(metric), "label": metric, "id": f"q{i}", "period": 300}]
+            for i, metric in enumerate(metrics)
+        ],
+    )
+
+
+def reconciler_and_events_board(stage: str) -> list[dict[str, Any]]:
+    bus, rule = names.event_bus_name(stage), resources.resource_name(stage, events.WEBHOOK_SUFFIX)
+    return [
+        _header(BOARDS[3]),
+        _app_counts(
+            "Reconciler: requeued / failed applications",
+            (alarms.RECONCILER_REQUEUED_METRIC, alarms.RECONCILER_FAILED_METRIC),
+        ),
+        _app_counts(
+            "Decision events: published / failed",
+            (alarms.EVENTS_PUBLISHED_METRIC, alarms.EVENTS_FAILED_METRIC),
+        ),
+        # Empty while the webhook is off (no rule, no queue).
+        _graph(
+            "Lender webhook: deliveries, failures, undeliverable",
+            [
+                ["AWS/Events", metric, "EventBusName", bus, "RuleName", rule]
+                for metric in ("Invocations", "FailedInvocations", "RetryInvocationAttempts")
+            ]
+            + [
+                [
+                    "AWS/SQS",
+                    "ApproximateNumberOfMessagesVisible",
+                    "QueueName",
+                    resources.resource_name(stage, events.WEBHOOK_DLQ_SUFFIX),
+                    {"stat": "Maximum", "label": "dead-letter queue"},
+                ]
+            ],
+        ),
+    ]
+
+
 def _layout(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Place widgets left to right, wrapping at the grid width."""
     x = y = row_height = 0
@@ -253,7 +299,8 @@ def _layout(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def dashboard_body(stage: str) -> dict[str, Any]:
-    return {"widgets": _layout(api_overview(stage) + resources_board(stage) + database_board(stage))}
+    boards = api_overview(stage) + resources_board(stage) + database_board(stage)
+    return {"widgets": _layout(boards + reconciler_and_events_board(stage))}
 
 
 def _to_sub(value: Any) -> dict[str, Any]:
@@ -279,11 +326,12 @@ def _to_sub(value: Any) -> dict[str, Any]:
 def query_definitions(stage: str) -> dict[str, Resource]:
     api_logs = names.function_log_group(stage, resources.API_FUNCTION)
     worker_logs = names.function_log_group(stage, resources.WORKER_FUNCTION)
+    reconciler_logs = names.function_log_group(stage, resources.RECONCILER_FUNCTION)
     access_logs = names.access_log_group(stage)
     queries = {
         "ErrorsQuery": (
             "errors",
-            [api_logs, worker_logs],
+            [api_logs, worker_logs, reconciler_logs],
             "fields @timestamp, level, message, correlation_id, exception\n"
             '| filter level = "ERROR" or level = "CRITICAL" or ispresent(exception)\n'
             "| sort @timestamp desc | limit 100",
@@ -313,7 +361,7 @@ def query_definitions(stage: str) -> dict[str, Resource]:
         ),
         "ColdStartsQuery": (
             "cold-starts",
-            [api_logs, worker_logs],
+            [api_logs, worker_logs, reconciler_logs],
             'filter @type = "REPORT" and ispresent(@initDuration)\n'
             "| stats count(*) as cold_starts, avg(@initDuration) as avg_init_ms, "
             "max(@maxMemoryUsed / 1000 / 1000) as max_memory_mb by bin(15m)",
@@ -323,6 +371,12 @@ def query_definitions(stage: str) -> dict[str, Resource]:
             [worker_logs],
             "fields @timestamp, message, application_id, message_id\n"
             '| filter level = "ERROR" or level = "WARNING" | sort @timestamp desc | limit 100',
+        ),
+        "ReconcilerRunsQuery": (
+            "reconciler-runs",
+            [reconciler_logs],
+            "fields @timestamp, level, message, application_id\n"
+            '| filter ispresent(application_id) or level != "INFO" | sort @timestamp desc | limit 100',
         ),
     }
     return {

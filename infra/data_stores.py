@@ -9,18 +9,42 @@ from chalicelib import resources
 Resource = dict[str, Any]
 
 
-def table_resource(stage: str, spec: resources.TableSpec) -> Resource:
+def index_resource(index: resources.IndexSpec) -> dict[str, Any]:
+    """A GSI as CloudFormation declares it. All attributes are projected: a list answers with the
+    records themselves, and a KEYS_ONLY index would cost a GetItem per listed record."""
+    return {
+        "IndexName": index.name,
+        "KeySchema": [
+            {"AttributeName": index.partition_key, "KeyType": "HASH"},
+            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+        # On-demand tables take no ProvisionedThroughput on their indexes either.
+    }
+
+
+def table_resource(stage: str, spec: resources.TableSpec, index_limit: int | None = None) -> Resource:
+    """``index_limit``: declare only the first N of the table's indexes (see ``infra.package``:
+    CloudFormation adds at most one GSI per table and stack update, so an existing stack is brought
+    to the full set one index per deploy)."""
     prod = stage == "prod"
+    indexes = spec.indexes if index_limit is None else spec.indexes[:index_limit]
+    key_attributes = dict.fromkeys(
+        [spec.partition_key] + [name for index in indexes for name in (index.partition_key, index.sort_key)]
+    )
     properties: dict[str, Any] = {
         "TableName": resources.resource_name(stage, spec.suffix),
         "BillingMode": "PAY_PER_REQUEST",  # on-demand: no capacity to scale or throttle at
-        "AttributeDefinitions": [{"AttributeName": spec.partition_key, "AttributeType": "S"}],
+        # Only key attributes are declared (DynamoDB refuses a definition no key schema uses).
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes],
         "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": prod,
         "Tags": [{"Key": "purpose", "Value": spec.purpose}] if spec.purpose else [],
     }
+    if indexes:
+        properties["GlobalSecondaryIndexes"] = [index_resource(index) for index in indexes]
     if spec.ttl_attribute:
         properties["TimeToLiveSpecification"] = {"AttributeName": spec.ttl_attribute, "Enabled": True}
     # Prod data survives a stack deletion or a replacement; dev tables go with the stack.
@@ -62,8 +86,10 @@ def queue_resources(stage: str, spec: resources.QueueSpec) -> dict[str, Resource
     return {spec.dlq_logical_id: dead_letter_queue, spec.logical_id: queue}
 
 
-def data_store_resources(stage: str) -> dict[str, Resource]:
-    out: dict[str, Resource] = {spec.logical_id: table_resource(stage, spec) for spec in resources.TABLES}
+def data_store_resources(stage: str, index_limit: int | None = None) -> dict[str, Resource]:
+    out: dict[str, Resource] = {
+        spec.logical_id: table_resource(stage, spec, index_limit) for spec in resources.TABLES
+    }
     for spec in resources.QUEUES:
         out.update(queue_resources(stage, spec))
     return out

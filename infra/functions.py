@@ -6,6 +6,7 @@ Everything is a plain property merged into the resources Chalice generates (same
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from chalicelib import resources
@@ -94,22 +95,55 @@ def worker_event_properties(stage: str) -> dict[str, Any]:
     }
 
 
-def function_merges(stage: str) -> dict[str, Resource]:
-    """The parts merged into Chalice's two AWS::Serverless::Function resources."""
-    api, worker = resources.API_FUNCTION, resources.WORKER_FUNCTION
+def reconciler_event_properties(stage: str) -> dict[str, Any]:
+    # Chalice writes the Schedule itself (from @app.schedule); the merge only names the rule.
+    return {
+        "Name": f"{resources.SERVICE}-{stage}-reconcile-pending-applications",
+        "Description": "Re-enqueue or fail applications left PENDING (chalicelib reconciler)",
+    }
+
+
+def function_merges(stage: str, app_functions: Collection[str] | None = None) -> dict[str, Resource]:
+    """The parts merged into Chalice's AWS::Serverless::Function resources.
+
+    ``app_functions``: the Chalice function names app.py defines (None: all of
+    ``resources.FUNCTIONS``). A merge into a function app.py does not define would add a resource
+    with no Type, so a function in resources.py but not (yet) in app.py gets nothing.
+    """
+    api, worker, reconciler = resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.RECONCILER_FUNCTION
+    bus = resources.DECISION_EVENTS_BUS.logical_id
     worker_properties = function_properties(stage, worker)
     worker_properties["Events"] = {names.WORKER_EVENT_ID: {"Properties": worker_event_properties(stage)}}
-    return {
+    reconciler_properties = function_properties(stage, reconciler)
+    reconciler_properties["Events"] = {
+        names.RECONCILER_EVENT_ID: {"Properties": reconciler_event_properties(stage)}
+    }
+    merges = {
         names.logical_id(api): {
-            # The log group must exist before the first invocation creates it with no retention.
-            "DependsOn": [log_group_id(api)],
+            # The log group must exist before the first invocation creates it with no retention;
+            # the bus is named by string (DECISION_EVENTS_BUS), so only DependsOn orders it first.
+            "DependsOn": [log_group_id(api), bus],
             "Properties": function_properties(stage, api),
         },
         names.logical_id(worker): {
             # Chalice names the queue by ARN string, so nothing else orders the mapping after it.
-            "DependsOn": [log_group_id(worker), resources.APPLICATIONS_QUEUE.logical_id],
+            "DependsOn": [log_group_id(worker), resources.APPLICATIONS_QUEUE.logical_id, bus],
             "Properties": worker_properties,
         },
+        names.logical_id(reconciler): {
+            # Names the queue by string only: ordered after it explicitly, so the first scheduled
+            # run cannot come before the queue it re-enqueues to exists.
+            "DependsOn": [log_group_id(reconciler), resources.APPLICATIONS_QUEUE.logical_id],
+            "Properties": reconciler_properties,
+        },
+    }
+    defined = (
+        {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
+    )
+    return {
+        names.logical_id(spec): merges[names.logical_id(spec)]
+        for spec in resources.FUNCTIONS
+        if spec.chalice_name in defined
     }
 
 

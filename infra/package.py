@@ -40,13 +40,18 @@ def merge_template_path(stage: str, build_dir: Path = BUILD_DIR) -> Path:
     return build_dir / f"{stage}.merge-template.json"
 
 
-def load_routes(stage: str) -> Routes:
-    """The app's routes, loaded the way ``chalice package`` loads the app for ``stage``."""
+def load_app_shape(stage: str) -> tuple[Routes, list[str]]:
+    """The app's routes and its Lambda functions' Chalice names (``api_handler`` when it has
+    routes, then every event handler's), loaded the way ``chalice package`` loads the app."""
     from chalice.cli.factory import CLIFactory
 
     factory = CLIFactory(str(names.PROJECT_ROOT))
     app = factory.create_config_obj(chalice_stage_name=stage).chalice_app
-    return {path: sorted(methods) for path, methods in app.routes.items()}
+    routes = {path: sorted(methods) for path, methods in app.routes.items()}
+    functions = ([resources.API_FUNCTION.chalice_name] if routes else []) + [
+        source.name for source in app.event_sources
+    ]
+    return routes, functions
 
 
 def unzipped_size(zip_path: Path) -> int:
@@ -180,12 +185,13 @@ def chalice_executable() -> str:
     return str(beside_python) if beside_python.exists() else "chalice"
 
 
-def package(stage: str, build_dir: Path = BUILD_DIR) -> Path:
+def package(stage: str, build_dir: Path = BUILD_DIR, index_limit: int | None = None) -> Path:
     """Build <build_dir>/<stage>/sam.json (+ deployment.zip); returns the template path."""
-    routes = load_routes(stage)
+    routes, app_functions = load_app_shape(stage)
     build_dir.mkdir(parents=True, exist_ok=True)
     merge_file = merge_template_path(stage, build_dir)
-    merge_file.write_text(json.dumps(build_merge_template(stage, routes), indent=2) + "\n")
+    template = build_merge_template(stage, routes, app_functions, index_limit)
+    merge_file.write_text(json.dumps(template, indent=2) + "\n")
     out = output_dir(stage, build_dir)
     shutil.rmtree(out, ignore_errors=True)
     # STAGE: chalice imports app.py WITHOUT the stage's environment variables, and app.py derives
@@ -215,8 +221,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True, choices=resources.DEPLOYED_STAGES)
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR, help="default: build/")
+    # CloudFormation creates at most one GSI per table in one stack update: a stack deployed before
+    # the tables had indexes is brought to the full set with --index-limit 1, 2, ... (one deploy each).
+    parser.add_argument(
+        "--index-limit",
+        type=int,
+        default=int(os.environ["INDEX_LIMIT"]) if os.environ.get("INDEX_LIMIT") else None,
+        help="declare at most N GSIs per table (default: all; env INDEX_LIMIT)",
+    )
     args = parser.parse_args(argv)
-    package(args.stage, args.build_dir.resolve())
+    if args.index_limit is not None and args.index_limit < 0:
+        parser.error("--index-limit must be 0 or more")
+    package(args.stage, args.build_dir.resolve(), args.index_limit)
 
 
 if __name__ == "__main__":

@@ -7,20 +7,30 @@ intrinsic of Chalice's is replaced by a different intrinsic (the merge would kee
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from chalicelib import resources
-from infra import alarms, api_gateway, dashboard, data_stores, functions, names
+from infra import alarms, api_gateway, dashboard, data_stores, events, functions, names
 
 Routes = dict[str, list[str]]  # {"/v1/decisions": ["POST"], ...}
 
 
-def build_merge_template(stage: str, routes: Routes) -> dict[str, Any]:
+def build_merge_template(
+    stage: str,
+    routes: Routes,
+    app_functions: Collection[str] | None = None,
+    index_limit: int | None = None,
+) -> dict[str, Any]:
+    """``app_functions``: the Chalice function names app.py defines (None: every one of
+    resources.FUNCTIONS); ``index_limit``: at most this many GSIs per table (None: all of them),
+    for bringing an existing stack to the full set one index per deploy."""
     if stage not in resources.STAGES:
         raise ValueError(f"unknown stage {stage!r}; expected one of {resources.STAGES}")
     merged_resources: dict[str, Any] = {}
-    merged_resources.update(data_stores.data_store_resources(stage))
-    merged_resources.update(functions.function_merges(stage))
+    merged_resources.update(data_stores.data_store_resources(stage, index_limit))
+    merged_resources.update(events.event_resources(stage))
+    merged_resources.update(functions.function_merges(stage, app_functions))
     merged_resources.update(functions.function_log_resources(stage))
     merged_resources.update(functions.pii_hash_key_resources(stage))
     merged_resources.update(api_gateway.api_gateway_resources(stage))
@@ -36,6 +46,7 @@ def build_merge_template(stage: str, routes: Routes) -> dict[str, Any]:
         "DashboardName": {"Value": {"Ref": "Dashboard"}},
         "WebAclArn": {"Value": {"Fn::GetAtt": ["WebAcl", "Arn"]}},
         "ApiHandlerAliasArn": {"Value": {"Ref": f"{names.API_LOGICAL_ID}.Alias"}},
+        **events.outputs(),
     }
     for plan in resources.USAGE_PLANS:
         outputs[f"{api_gateway.key_logical_id(plan)}Id"] = {
@@ -45,9 +56,9 @@ def build_merge_template(stage: str, routes: Routes) -> dict[str, Any]:
         }
     return {
         "Description": f"{resources.SERVICE} ({stage}): Chalice app + tables, queues, throttling, "
-        "usage plans, WAF, alarms and dashboard",
-        "Parameters": alarms.PARAMETERS,
-        "Conditions": alarms.CONDITIONS,
+        "usage plans, WAF, decision events, alarms and dashboard",
+        "Parameters": {**alarms.PARAMETERS, **events.PARAMETERS},
+        "Conditions": {**alarms.CONDITIONS, **events.CONDITIONS},
         "Resources": merged_resources,
         "Outputs": outputs,
     }

@@ -14,6 +14,7 @@ from infra_template_support import Template, resources_of_type
 
 from chalicelib import resources
 from infra import alarms as alarm_catalogue
+from infra import names as infra_names
 
 T = resources.ALARM_THRESHOLDS
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md"
@@ -43,7 +44,16 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "QueueOldestMessageAgeAlarm": (T.oldest_message_age_seconds, gt, 60, 1),
         "ApiFunctionThrottlesAlarm": (0, gt, 60, 1),
         "WorkerFunctionThrottlesAlarm": (0, gt, 60, 1),
+        # Issue 9: the reconciler's FAILED count and runs, failed PutEvents, undeliverable webhooks.
+        "ReconcilerFailedAlarm": (0, gt, 900, 1),
+        "ReconcilerFunctionErrorsAlarm": (0, gt, 900, 1),
+        "DecisionEventsFailedAlarm": (0, gt, 300, 1),
+        "LenderWebhookDeadLetterQueueNotEmptyAlarm": (0, gt, 60, 1),
     }
+
+
+# Alarms that exist only when the lender webhook is configured (template Condition).
+WEBHOOK_ALARMS = {"LenderWebhookDeadLetterQueueNotEmptyAlarm"}
 
 
 def _period(properties: dict) -> int:
@@ -66,7 +76,45 @@ def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], 
         assert _period(properties) == period, logical_id
         assert properties["EvaluationPeriods"] == properties["DatapointsToAlarm"] == evaluations, logical_id
         assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        assert alarms[logical_id].get("Condition") == (
+            "HasLenderWebhook" if logical_id in WEBHOOK_ALARMS else None
+        )
     assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+@pytest.mark.parametrize(
+    ("logical_id", "metric"),
+    [("ReconcilerFailedAlarm", "ReconcilerFailed"), ("DecisionEventsFailedAlarm", "EventsFailed")],
+)
+def test_app_count_alarms_sum_the_emf_metric_over_the_service(
+    templates: dict[str, Template], stage: str, logical_id: str, metric: str
+) -> None:
+    """The app's EMF counts (namespace METRICS_NAMESPACE, Powertools' ``service`` dimension) are
+    summed by a Metrics Insights query, so extra dimensions on the emitting side cannot hide them."""
+    (query,) = templates[stage]["Resources"][logical_id]["Properties"]["Metrics"]
+    assert query["Expression"] == (
+        f"SELECT SUM({metric}) FROM \"{resources.METRICS_NAMESPACE}\" WHERE service = '{resources.SERVICE}'"
+    )
+    assert query["ReturnData"] is True
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_reconciler_and_webhook_alarms_watch_the_right_resources(
+    templates: dict[str, Template], stage: str
+) -> None:
+    resources_ = templates[stage]["Resources"]
+    errors = resources_["ReconcilerFunctionErrorsAlarm"]["Properties"]
+    assert errors["Dimensions"] == [
+        {
+            "Name": "FunctionName",
+            "Value": resources_["ReconcilePendingApplications"]["Properties"]["FunctionName"],
+        }
+    ]
+    dlq = resources_["LenderWebhookDeadLetterQueueNotEmptyAlarm"]["Properties"]
+    assert dlq["Dimensions"] == [
+        {"Name": "QueueName", "Value": resources_["LenderWebhookDeadLetterQueue"]["Properties"]["QueueName"]}
+    ]
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -131,7 +179,12 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
     body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
     body = json.loads(body_sub[0] if isinstance(body_sub, list) else body_sub)
     headers = [w["properties"]["markdown"] for w in body["widgets"] if w["type"] == "text"]
-    assert headers == ["## API overview", "## Resources", "## Database and queue"]
+    assert headers == [
+        "## API overview",
+        "## Resources",
+        "## Database and queue",
+        "## Reconciler and decision events",
+    ]
     titles = " | ".join(w["properties"].get("title", "") for w in body["widgets"])
     for expected in (
         "Requests per second",
@@ -145,8 +198,16 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "DynamoDB",
         "Queue depth",
         "Dead-letter",
+        "Reconciler: requeued / failed",
+        "Decision events: published / failed",
+        "Lender webhook",
     ):
         assert expected in titles, expected
+    text = json.dumps(body)
+    for metric in ("ReconcilerRequeued", "ReconcilerFailed", "EventsPublished", "EventsFailed"):
+        assert f"SUM({metric})" in text, metric
+    # The reconciler is on the Resources board beside the other functions.
+    assert infra_names.function_name(stage, resources.RECONCILER_FUNCTION) in text
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+from pathlib import Path
 
 import pytest
 from infra_template_support import Template, resources_of_type
@@ -12,6 +14,20 @@ from infra import names
 
 FUNCTIONS = {names.logical_id(spec): spec for spec in resources.FUNCTIONS}
 API_ID, WORKER_ID = names.logical_id(resources.API_FUNCTION), names.logical_id(resources.WORKER_FUNCTION)
+RECONCILER_ID = names.logical_id(resources.RECONCILER_FUNCTION)
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def test_app_defines_every_function_of_resources() -> None:
+    """Every FunctionSpec is a function in app.py, so the packaged template has all of them and the
+    parametrized tests below cover each (the merge skips a function app.py does not define)."""
+    defined = {
+        node.name for node in ast.walk(ast.parse(APP.read_text())) if isinstance(node, ast.FunctionDef)
+    }
+    missing = {
+        spec.chalice_name for spec in resources.FUNCTIONS if spec is not resources.API_FUNCTION
+    } - defined
+    assert missing == set()
 
 
 def _function(expanded: Template, logical_id: str) -> dict:
@@ -104,6 +120,14 @@ def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) 
 def test_mapping_waits_for_the_queue(templates: dict[str, Template], stage: str) -> None:
     # The mapping names the queue by an ARN string, so only DependsOn orders it after the queue.
     assert resources.APPLICATIONS_QUEUE.logical_id in templates[stage]["Resources"][WORKER_ID]["DependsOn"]
+    assert (
+        resources.APPLICATIONS_QUEUE.logical_id in templates[stage]["Resources"][RECONCILER_ID]["DependsOn"]
+    )
+    # The publishers name the bus by string (DECISION_EVENTS_BUS): created before them.
+    for logical_id in (API_ID, WORKER_ID):
+        assert (
+            resources.DECISION_EVENTS_BUS.logical_id in templates[stage]["Resources"][logical_id]["DependsOn"]
+        )
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -127,6 +151,9 @@ def test_environment_names_match_the_template_resources(
     for spec in resources.TABLES:
         assert variables[spec.env_var] == resources.resource_name(stage, spec.suffix)
         assert template["Resources"][spec.logical_id]["Properties"]["TableName"] == variables[spec.env_var]
+    bus = resources.DECISION_EVENTS_BUS
+    assert template["Resources"][bus.logical_id]["Properties"]["Name"] == variables[bus.env_var]
+    assert variables[bus.env_var] == resources.resource_name(stage, bus.suffix)
     for spec in resources.QUEUES:
         assert template["Resources"][spec.logical_id]["Properties"]["QueueName"] == variables[spec.env_var]
         assert (
@@ -142,6 +169,61 @@ def test_function_names_are_the_ones_chalice_deploy_uses(templates: dict[str, Te
     assert functions[WORKER_ID]["Properties"]["FunctionName"] == (
         f"{resources.SERVICE}-{stage}-{resources.WORKER_FUNCTION.chalice_name}"
     )
+    assert functions[RECONCILER_ID]["Properties"]["FunctionName"] == (
+        f"{resources.SERVICE}-{stage}-{resources.RECONCILER_FUNCTION.chalice_name}"
+    )
+
+
+def test_logical_ids_chalice_generates_for_the_reconciler() -> None:
+    # What `chalice package` names a @app.schedule function and its event (checked by packaging).
+    assert (names.RECONCILER_LOGICAL_ID, names.RECONCILER_EVENT_ID) == (
+        "ReconcilePendingApplications",
+        "ReconcilePendingApplicationsEvent",
+    )
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_reconciler_runs_on_its_schedule_through_the_alias(
+    templates: dict[str, Template], expanded: dict[str, Template], stage: str
+) -> None:
+    event = templates[stage]["Resources"][RECONCILER_ID]["Properties"]["Events"][names.RECONCILER_EVENT_ID]
+    assert event["Type"] == "Schedule"
+    minutes = resources.RECONCILE_EVERY_MINUTES
+    assert event["Properties"]["Schedule"] == f"rate({minutes} minute{'s' if minutes > 1 else ''})"
+    # After the SAM transform: one schedule rule, invoking the live alias (not $LATEST), allowed by
+    # a permission scoped to that rule.
+    rules = {
+        rule_id: rule["Properties"]
+        for rule_id, rule in resources_of_type(expanded[stage], "AWS::Events::Rule").items()
+        if "ScheduleExpression" in rule["Properties"]
+    }
+    ((rule_id, rule),) = rules.items()
+    assert rule["ScheduleExpression"] == event["Properties"]["Schedule"]
+    (target,) = rule["Targets"]
+    alias_id = target["Arn"]["Ref"]
+    assert expanded[stage]["Resources"][alias_id]["Properties"]["FunctionName"] == {"Ref": RECONCILER_ID}
+    permissions = [
+        p["Properties"]
+        for p in resources_of_type(expanded[stage], "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "events.amazonaws.com"
+    ]
+    assert permissions == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Ref": alias_id},
+            "Principal": "events.amazonaws.com",
+            "SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]},
+        }
+    ]
+
+
+def test_no_merge_for_a_function_app_py_does_not_define() -> None:
+    # A merge into a function Chalice does not generate would add a resource without a Type.
+    from infra import functions
+
+    merges = functions.function_merges("prod", app_functions=["api_handler", "process_application_queue"])
+    assert set(merges) == {API_ID, WORKER_ID}
+    assert set(functions.function_merges("prod")) == {API_ID, WORKER_ID, RECONCILER_ID}
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

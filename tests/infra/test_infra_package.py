@@ -183,13 +183,15 @@ def event(method, path, body=None, headers=None, resource=None, path_parameters=
         "pathParameters": path_parameters, "stageVariables": None,
         "requestContext": {
             "resourcePath": resource or path, "httpMethod": method, "path": "/api" + path, "stage": "api",
-            "requestId": str(uuid.uuid4()), "identity": {"sourceIp": "203.0.113.9"},
+            "requestId": str(uuid.uuid4()),
+            # API Gateway sets apiKeyId on every method that requires a key: the record owner.
+            "identity": {"sourceIp": "203.0.113.9", "apiKeyId": "package-test-key-id"},
         },
         "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
     }
 
-api_name, worker_name, queue_name, worker_function = sys.argv[3:7]
-application = json.loads(sys.argv[7])
+api_name, worker_name, queue_name, worker_function, reconciler_name, reconciler_function = sys.argv[3:9]
+application = json.loads(sys.argv[9])
 import app
 statuses = {}
 
@@ -224,6 +226,13 @@ records = [{
     "awsRegion": "us-east-1",
 } for m in messages]
 worker_result = getattr(app, worker_function)({"Records": records}, Context(worker_name))
+# The reconciler from the same zip, with the event an EventBridge schedule sends.
+scheduled = {
+    "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/reconcile"], "detail": {},
+}
+reconciled = getattr(app, reconciler_function)(scheduled, Context(reconciler_name))
 decided = json.loads(call(
     "GET /v1/applications/{id}", "GET", "/v1/applications/" + application_id,
     resource="/v1/applications/{application_id}", path_parameters={"application_id": application_id},
@@ -234,7 +243,10 @@ print("PACKAGE_RESULT " + json.dumps({
     "replayed": replayed.get("headers", {}).get("Idempotent-Replayed"),
     "queued_messages": len(records),
     "worker": worker_result,
+    "reconciled": reconciled,
     "application_status": decided.get("status"),
+    "application_id": application_id,
+    "decision_id": first.get("decision_id"),
     "xray_loaded": "aws_xray_sdk.core" in sys.modules,
     "botocore_patched": "aws_xray_sdk.ext.botocore.patch" in sys.modules,
     "outside": sorted({m.__file__ for m in list(sys.modules.values())
@@ -255,7 +267,7 @@ def _runtime_folder(folder: Path) -> Path:
     return folder
 
 
-def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
+def test_stripped_package_serves_every_route_the_worker_and_the_reconciler_with_tracing(
     build_dir: Path, tmp_path: Path
 ) -> None:
     stage = "dev"
@@ -265,7 +277,9 @@ def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
     runtime = _runtime_folder(tmp_path / "runtime")
     api_name = names.function_name(stage, resources.API_FUNCTION)
     with moto_server() as endpoint:
-        create_tables_and_queues(stage, client("dynamodb", endpoint), client("sqs", endpoint))
+        created = create_tables_and_queues(
+            stage, client("dynamodb", endpoint), client("sqs", endpoint), client("events", endpoint)
+        )
         env = {
             "PATH": os.environ.get("PATH", ""),
             "LANG": "C.UTF-8",
@@ -293,6 +307,8 @@ def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
             worker_name,
             queue_name,
             resources.WORKER_FUNCTION.chalice_name,
+            names.function_name(stage, resources.RECONCILER_FUNCTION),
+            resources.RECONCILER_FUNCTION.chalice_name,
             json.dumps(sample_application()),
         ]
         out = subprocess.run(
@@ -303,6 +319,17 @@ def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
             text=True,
             timeout=120,
         )
+        # The decision.made events the packaged code published, as the bus's local rule delivered them.
+        sqs = client("sqs", endpoint)
+        delivered = []
+        while batch := sqs.receive_message(
+            QueueUrl=created["events"]["queue_url"], MaxNumberOfMessages=10
+        ).get("Messages"):
+            delivered += [json.loads(message["Body"]) for message in batch]
+            sqs.delete_message_batch(
+                QueueUrl=created["events"]["queue_url"],
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
+            )
     assert out.returncode == 0, out.stderr[-4000:]
     line = next(line for line in reversed(out.stdout.splitlines()) if line.startswith("PACKAGE_RESULT "))
     result = json.loads(line.removeprefix("PACKAGE_RESULT "))
@@ -314,6 +341,15 @@ def test_stripped_package_serves_every_route_and_the_worker_with_tracing(
     assert result["replayed"] == "true"
     assert result["queued_messages"] == 1
     assert result["worker"] == {"batchItemFailures": []}
+    # Nothing is PENDING past its time yet: the run finds nothing to do, and says so as a dict.
+    assert isinstance(result["reconciled"], dict)
     assert result["application_status"] == "DECIDED"
+    # PutEvents worked from the zip on the bus named in the environment: the sync decision and the
+    # worker's decision each published decision.made, owned by the calling key.
+    made = [e for e in delivered if e["detail-type"] == resources.DECISION_MADE]
+    assert {e["source"] for e in made} == {resources.DECISION_EVENTS_BUS.source}
+    assert {e["detail"]["client_id"] for e in made} == {"package-test-key-id"}
+    assert {e["detail"].get("application_id") for e in made} >= {result["application_id"]}
+    assert result["decision_id"] in {e["detail"]["decision_id"] for e in made}
     assert result["xray_loaded"] and result["botocore_patched"]
     assert result["outside"] == []
