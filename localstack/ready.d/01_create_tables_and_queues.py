@@ -1,4 +1,5 @@
-"""LocalStack READY hook: create the stage's tables and queues from chalicelib/resources.py.
+"""LocalStack READY hook: create the stage's tables (with their indexes), queues and decision-events
+bus from chalicelib/resources.py.
 
 LocalStack runs this file in its own Python process (which ships boto3) once the gateway is ready.
 It calls the same idempotent bootstrap as ``make run`` (``devstack.bootstrap``), so the
@@ -34,8 +35,13 @@ def main() -> None:
         stage,
         session.client("dynamodb", endpoint_url=endpoint),
         session.client("sqs", endpoint_url=endpoint),
+        # The decision-events bus and its rule to a local queue (LocalStack has no lender webhook).
+        session.client("events", endpoint_url=endpoint),
     )
-    print(f"{resources.SERVICE} {stage}: tables {created['tables']}, queues {sorted(created['queues'])}")
+    print(
+        f"{resources.SERVICE} {stage}: tables {created['tables']}, queues {sorted(created['queues'])}, "
+        f"events {created['events']['bus']} -> {created['events']['queue']}"
+    )
 
 
 # Executed unconditionally: LocalStack runs hook files as scripts, not as importable modules.
