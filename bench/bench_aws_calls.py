@@ -661,10 +661,16 @@ class Measurement:
     def from_json(cls, text: str) -> Measurement:
         data = json.loads(text)
         operations = {}
-        for name, profile in data.pop("operations").items():
+        stored = data.pop("operations")
+        # JSON keeps keys sorted: back to the measuring order.
+        for name, profile in sorted(stored.items(), key=lambda item: _operation_order(item[0])):
             profile["calls"] = [CallSummary(**c) for c in profile["calls"]]
             operations[name] = OperationProfile(**profile)
         return cls(operations=operations, **data)
+
+
+def _operation_order(name: str) -> int:
+    return OPERATIONS.index(name) if name in OPERATIONS else len(OPERATIONS)
 
 
 def _summarise(
