@@ -155,6 +155,7 @@ class TableShape:
 class Capacity:
     """Estimated consumption of one call (see the module docstring for the rules)."""
 
+    items_written: float = 0.0  # items put, updated or deleted (in the table; indexes not counted)
     wcu: float = 0.0
     rcu: float = 0.0
     wcu_compressed: float = 0.0  # lever: large attributes zlib-compressed
@@ -239,7 +240,7 @@ class CapacityEstimator:
     ) -> Capacity:
         shape = self.shape(table)
         factor = 2.0 if transactional else 1.0
-        capacity = Capacity()
+        capacity = Capacity(items_written=1.0)
         for compressed in (False, True):
             units = factor * write_units(
                 max(item_size(before, compressed=compressed), item_size(after, compressed=compressed))
@@ -615,6 +616,7 @@ class OperationProfile:
     lambda_invocations: float
     api_requests: float
     calls: list[CallSummary]
+    items_written: float
     wcu: float
     rcu: float
     wcu_compressed: float
@@ -700,6 +702,7 @@ def _summarise(
         lambda_invocations=invocations,
         api_requests=0.0 if FUNCTION_OF[name] == "worker" else 1.0,
         calls=summaries,
+        items_written=total("items_written"),
         wcu=total("wcu"),
         rcu=total("rcu"),
         wcu_compressed=total("wcu_compressed"),
@@ -1137,7 +1140,9 @@ def summary_lines(measurement: Measurement) -> list[str]:
         label = LABELS.get(name, name)
         lines.append(
             f"DynamoDB calls per {label}: {profile.calls_to('dynamodb'):g} "
-            f"(WCU {profile.wcu:g}, RCU {profile.rcu:g}, estimated); SQS calls: {profile.calls_to('sqs'):g}; "
+            f"({profile.items_written:g} items written; "
+            f"WCU {profile.wcu:g}, RCU {profile.rcu:g}, estimated); "
+            f"SQS calls: {profile.calls_to('sqs'):g}; "
             f"EventBridge calls: {profile.calls_to('events'):g}"
         )
     return lines
