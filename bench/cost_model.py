@@ -393,7 +393,8 @@ def serverless_fixed(
             custom_metric_series + counts.metric_filters
         )
         * prices.custom_metric_month,
-        f"Secrets Manager ({counts.secrets} secrets)": counts.secrets * prices.secret_month,
+        f"Secrets Manager ({counts.secrets} secret{'' if counts.secrets == 1 else 's'})": counts.secrets
+        * prices.secret_month,
         f"Provisioned concurrency ({provisioned} x {api_memory_mb} MB)": provisioned
         * api_memory_mb
         / 1024
@@ -773,7 +774,8 @@ def report(model: Model, markdown: bool = False) -> str:
         total = per_million(
             path_cost(model.async_path(polls), prices, config, lever_assumptions, storage=False)
         )
-        label = f"{polls:g} status polls" + (" + lender webhook (API destination)" if webhook else "")
+        label = f"{polls:g} status poll{'' if polls == 1 else 's'}"
+        label += " + lender webhook (API destination)" if webhook else ""
         rows.append([label, money(total)])
     sections.append("\nAsynchronous path, request-driven, per million decisions:\n")
     sections.append(table(["async results delivered by", "total"], rows, markdown))
@@ -872,6 +874,9 @@ def report(model: Model, markdown: bool = False) -> str:
             )
     sections.append("\n" + "\n".join(crossings))
     sections.append("\n" + assumption_text(model))
+    # Markdown needs a blank line between two tables, or it reads them as one.
+    if markdown:
+        return "\n\n".join(section.strip("\n") for section in sections)
     return "\n".join(sections)
 
 
