@@ -872,7 +872,8 @@ def report(model: Model, markdown: bool = False) -> str:
                     else "none (serverless never cheaper)"
                 )
             )
-    sections.append("\n" + "\n".join(crossings))
+    bullet = "- " if markdown else ""
+    sections.append("\n" + "\n".join(bullet + line for line in crossings))
     sections.append("\n" + assumption_text(model))
     # Markdown needs a blank line between two tables, or it reads them as one.
     if markdown:
@@ -952,7 +953,7 @@ def main(argv: list[str] | None = None) -> int:
         measurement = bench_aws_calls.measure(args.runs, args.timing_runs)
     model = build_model(measurement, merge_template("prod"))
     if args.markdown:
-        print("#### Measured AWS calls per operation\n")
+        print("### Measured AWS calls per operation\n")
     else:
         print("== AWS calls per operation (measured in-process, moto) ==")
     print(bench_aws_calls.calls_table(measurement, args.markdown))
