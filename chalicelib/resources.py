@@ -46,12 +46,22 @@ def resource_name(stage: str, suffix: str) -> str:
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class IndexSpec:
-    """A global secondary index (all attributes projected). Keys are string attributes."""
+    """A global secondary index. Keys are string attributes. ``projected``: the non-key attributes
+    the index carries (INCLUDE), or None for all of them (ALL). A list reads what its index holds,
+    and a Query is charged by the size of the index items it reads: the list indexes carry a
+    summary (about 0.3 KB), not the whole decision (about 10 KB)."""
 
     name: str
     partition_key: str
     sort_key: str
     purpose: str = ""
+    projected: tuple[str, ...] | None = None
+
+    def projection(self) -> dict[str, object]:
+        """The ``Projection`` of CreateTable and of the template's GlobalSecondaryIndexes."""
+        if self.projected is None:
+            return {"ProjectionType": "ALL"}
+        return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
 
 @dataclass(frozen=True)
@@ -81,23 +91,42 @@ class TableSpec:
 
 # Lists are Queries on these indexes, newest first: never a Scan. A record's owner is the API key
 # that created it (API Gateway's requestContext.identity.apiKeyId).
+DECISION_SUMMARY_ATTRIBUTES = (
+    "source",
+    "outcome",
+    "decided_by",
+    "probability",
+    "model_version",
+    "application_id",
+)
+APPLICATION_SUMMARY_ATTRIBUTES = ("status", "decided_at", "decision_id", "outcome", "failure")
 DECISIONS_BY_CLIENT = IndexSpec(
-    "by-client", "client_id", "created_at", "GET /v1/decisions: one client's decisions by time"
+    "by-client",
+    "client_id",
+    "created_at",
+    "GET /v1/decisions: one client's decisions by time",
+    projected=DECISION_SUMMARY_ATTRIBUTES,
 )
 DECISIONS_BY_CLIENT_OUTCOME = IndexSpec(
     "by-client-outcome",
     "client_outcome",  # "<client id>#<outcome>"
     "created_at",
     "GET /v1/decisions?outcome=: one client's decisions with one outcome, by time",
+    projected=DECISION_SUMMARY_ATTRIBUTES,
 )
 APPLICATIONS_BY_CLIENT = IndexSpec(
-    "by-client", "client_id", "submitted_at", "GET /v1/applications: one client's applications by time"
+    "by-client",
+    "client_id",
+    "submitted_at",
+    "GET /v1/applications: one client's applications by time",
+    projected=APPLICATION_SUMMARY_ATTRIBUTES,
 )
 APPLICATIONS_BY_CLIENT_STATUS = IndexSpec(
     "by-client-status",
     "client_status",  # "<client id>#<status>", rewritten with every status change
     "submitted_at",
     "GET /v1/applications?status=: one client's applications in one status, by time",
+    projected=APPLICATION_SUMMARY_ATTRIBUTES,
 )
 APPLICATIONS_PENDING = IndexSpec(
     "pending",

@@ -33,7 +33,7 @@ def table_definition(name: str, spec: resources.TableSpec) -> dict[str, Any]:
                     {"AttributeName": index.partition_key, "KeyType": "HASH"},
                     {"AttributeName": index.sort_key, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": index.projection(),
             }
             for index in spec.indexes
         ]

@@ -34,9 +34,11 @@ from chalicelib.records import (
     FAILED,
     PENDING,
     ApplicationRecord,
+    ApplicationSummary,
     AsyncDecision,
     DecisionEvent,
     DecisionRecord,
+    DecisionSummary,
     PageKey,
     QueueDepth,
 )
@@ -107,7 +109,7 @@ class InMemoryLoanStore:
         created_range: tuple[str, str],
         limit: int,
         start: PageKey | None,
-    ) -> tuple[list[DecisionRecord], PageKey | None]:
+    ) -> tuple[list[DecisionSummary], PageKey | None]:
         self._call("Query")
         low, high = created_range
         matching = [
@@ -117,7 +119,8 @@ class InMemoryLoanStore:
             and (outcome is None or record["decision"]["outcome"] == outcome)
             and low <= record["created_at"] <= high
         ]
-        return _page(matching, "created_at", "decision_id", limit, start)
+        page, last = _page(matching, "created_at", "decision_id", limit, start)
+        return [_decision_summary(record) for record in page], last
 
     # -- asynchronous applications --------------------------------------------------------------
     def create_pending_application(self, record: ApplicationRecord) -> None:
@@ -137,14 +140,15 @@ class InMemoryLoanStore:
 
     def query_applications(
         self, client_id: str, status: str | None, limit: int, start: PageKey | None
-    ) -> tuple[list[ApplicationRecord], PageKey | None]:
+    ) -> tuple[list[ApplicationSummary], PageKey | None]:
         self._call("Query")
         matching = [
             record
             for record in self.applications.values()
             if record["client_id"] == client_id and (status is None or record["status"] == status)
         ]
-        return _page(matching, "submitted_at", "application_id", limit, start)
+        page, last = _page(matching, "submitted_at", "application_id", limit, start)
+        return [_application_summary(record) for record in page], last
 
     def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:
         self._call("Query")
@@ -210,6 +214,30 @@ class InMemoryLoanStore:
         return [DependencyCheck("dynamodb:in-memory", ok, 0.0, None if ok else "EndpointConnectionError")]
 
 
+def _decision_summary(record: DecisionRecord) -> DecisionSummary:
+    decision = record["decision"]
+    summary: DecisionSummary = {
+        "decision_id": record["decision_id"],
+        "created_at": record["created_at"],
+        "source": record["source"],
+        "outcome": decision["outcome"],
+        "decided_by": decision["decided_by"],
+        "probability": decision["probability"],
+        "model_version": decision["model"]["version"],
+    }
+    if "application_id" in record:
+        summary["application_id"] = record["application_id"]
+    return summary
+
+
+def _application_summary(record: ApplicationRecord) -> ApplicationSummary:
+    names = ("application_id", "status", "submitted_at", "decided_at", "decision_id", "failure")
+    summary: Any = {name: record[name] for name in names if name in record}  # type: ignore[literal-required]
+    if "decision" in record:
+        summary["outcome"] = record["decision"]["outcome"]
+    return summary
+
+
 def _page(
     records: list[Any], sort_key: str, key: str, limit: int, start: PageKey | None
 ) -> tuple[list[Any], PageKey | None]:
@@ -218,7 +246,7 @@ def _page(
     if start is not None:
         boundary = (start[sort_key], start[key])
         ordered = [record for record in ordered if (record[sort_key], record[key]) < boundary]
-    page = [copy.deepcopy(record) for record in ordered[:limit]]
+    page = ordered[:limit]  # summaries are built from these, never handed out
     more = len(ordered) > limit
     return page, ({sort_key: page[-1][sort_key], key: page[-1][key]} if more else None)
 

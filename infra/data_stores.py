@@ -10,15 +10,16 @@ Resource = dict[str, Any]
 
 
 def index_resource(index: resources.IndexSpec) -> dict[str, Any]:
-    """A GSI as CloudFormation declares it. All attributes are projected: a list answers with the
-    records themselves, and a KEYS_ONLY index would cost a GetItem per listed record."""
+    """A GSI as CloudFormation declares it. The list indexes carry the summary a list answers with
+    (INCLUDE: a KEYS_ONLY index would cost a GetItem per listed record, ALL would read whole
+    decisions); the reconciler's sparse index carries everything it re-queues from."""
     return {
         "IndexName": index.name,
         "KeySchema": [
             {"AttributeName": index.partition_key, "KeyType": "HASH"},
             {"AttributeName": index.sort_key, "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": index.projection(),
         # On-demand tables take no ProvisionedThroughput on their indexes either.
     }
 

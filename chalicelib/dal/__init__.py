@@ -13,9 +13,11 @@ from typing import Protocol
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     ApplicationRecord,
+    ApplicationSummary,
     AsyncDecision,
     DecisionEvent,
     DecisionRecord,
+    DecisionSummary,
     PageKey,
     QueueDepth,
 )
@@ -64,7 +66,7 @@ class LoanStore(Protocol):
         created_range: tuple[str, str],
         limit: int,
         start: PageKey | None,
-    ) -> tuple[list[DecisionRecord], PageKey | None]:
+    ) -> tuple[list[DecisionSummary], PageKey | None]:
         """One client's decisions, newest first (a Query on an index, never a Scan)."""
 
     def create_pending_application(self, record: ApplicationRecord) -> None:
@@ -76,7 +78,7 @@ class LoanStore(Protocol):
 
     def query_applications(
         self, client_id: str, status: str | None, limit: int, start: PageKey | None
-    ) -> tuple[list[ApplicationRecord], PageKey | None]:
+    ) -> tuple[list[ApplicationSummary], PageKey | None]:
         """One client's applications, newest first (a Query on an index, never a Scan)."""
 
     def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:

@@ -26,7 +26,6 @@ from chalicelib.records import (
     ApplicationRecord,
     ApplicationState,
     ApplicationStatus,
-    ApplicationSummary,
     QueuedApplication,
     application_status,
 )
@@ -114,7 +113,7 @@ def own_application(application_id: str, dependencies: Dependencies, client_id: 
         record = dependencies.store.get_application(application_id)
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
-    if record is None or record["client_id"] != client_id:
+    if record is None or not record["client_id"] or record["client_id"] != client_id:
         raise not_found("application")
     return record
 
@@ -139,17 +138,6 @@ def list_applications(
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
     return {
-        "items": [_summary(record) for record in records],
+        "items": records,
         "next_cursor": cursors.encode(last, client_id, query),
     }
-
-
-def _summary(record: ApplicationRecord) -> ApplicationSummary:
-    summary: Any = {
-        name: record[name]  # type: ignore[literal-required]
-        for name in ("application_id", "status", "submitted_at", "decided_at", "decision_id", "failure")
-        if name in record
-    }
-    if "decision" in record:
-        summary["outcome"] = record["decision"]["outcome"]
-    return summary

@@ -27,7 +27,6 @@ from chalicelib.records import (
     DecisionRecord,
     DecisionResponse,
     DecisionSource,
-    DecisionSummary,
 )
 from chalicelib.service import clock, cursors, events, listing
 from chalicelib.service.dependencies import Dependencies
@@ -165,7 +164,7 @@ def _own_record(decision_id: str, dependencies: Dependencies, client_id: str) ->
         record = dependencies.store.get_decision(decision_id)
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
-    if record is None or record["client_id"] != client_id:
+    if record is None or not record["client_id"] or record["client_id"] != client_id:
         raise not_found("decision")
     return record
 
@@ -221,25 +220,9 @@ def list_decisions(
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
     return {
-        "items": [_summary(record) for record in records],
+        "items": records,
         "next_cursor": cursors.encode(last, client_id, query),
     }
-
-
-def _summary(record: DecisionRecord) -> DecisionSummary:
-    decision = record["decision"]
-    summary: DecisionSummary = {
-        "decision_id": record["decision_id"],
-        "created_at": record["created_at"],
-        "source": record["source"],
-        "outcome": decision["outcome"],
-        "decided_by": decision["decided_by"],
-        "probability": decision["probability"],
-        "model_version": decision["model"]["version"],
-    }
-    if "application_id" in record:
-        summary["application_id"] = record["application_id"]
-    return summary
 
 
 def quick_eligibility(payload: Any) -> dict[str, Any]:

@@ -66,7 +66,10 @@ def test_hook_creates_each_table(hooked_endpoint: str, spec: resources.TableSpec
         for index in table.get("GlobalSecondaryIndexes", [])
     }
     assert indexes == {
-        index.name: ([(index.partition_key, "HASH"), (index.sort_key, "RANGE")], "ALL")
+        index.name: (
+            [(index.partition_key, "HASH"), (index.sort_key, "RANGE")],
+            "ALL" if index.projected is None else "INCLUDE",
+        )
         for index in spec.indexes
     }
     ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]

@@ -20,6 +20,11 @@ from devstack.stack import DevStack, DevStackConfig
 # Redelivery after a failure waits for the visibility timeout; the queue's real one (minutes) would
 # make a poison message take half an hour to reach the DLQ. Tests only.
 TEST_VISIBILITY_TIMEOUT_SECONDS = 2
+# The reconciler, on a short timer, takes over PENDING applications this old (tests only; the real
+# figure is the queue's visibility timeout x receives). Longer than every receive at the test
+# visibility timeout, so it never races the queue for an application the worker can still decide.
+TEST_PENDING_MAX_AGE_SECONDS = 20
+TEST_RECONCILE_EVERY_SECONDS = 1.0
 # An already-running AWS endpoint (e.g. LocalStack, see localstack/README.md) for the shared stack
 # instead of a moto server of its own. Not AWS_ENDPOINT_URL: tests/conftest.py clears that so that
 # in-process moto is never bypassed by a stray endpoint.
@@ -68,6 +73,8 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
         DevStackConfig.on_free_ports(
             workers=1,
             visibility_timeout_override=TEST_VISIBILITY_TIMEOUT_SECONDS,
+            reconcile_every_seconds=TEST_RECONCILE_EVERY_SECONDS,
+            pending_max_age_override=TEST_PENDING_MAX_AGE_SECONDS,
             log_dir=devstack_logs,
             external_endpoint=EXTERNAL_ENDPOINT_URL,
         )
@@ -83,10 +90,11 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
 
 @pytest.fixture(scope="session")
 def stack(aws_stack: DevStack) -> Iterator[DevStack]:
-    """The full local stack: moto server, ``chalice local`` and one queue worker process."""
+    """The full local stack: moto server, ``chalice local``, one queue worker, the reconciler."""
     try:
         aws_stack.start_api()
         aws_stack.start_workers()
+        aws_stack.start_reconciler()
         yield aws_stack
     finally:
         aws_stack.stop_workers()

@@ -10,7 +10,6 @@ DynamoDB must not hold up the other services, so an SQS long poll in flight does
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -202,18 +201,23 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
     from chalicelib.config import load_settings
     from chalicelib.dal.aws import DynamoDBLoanStore
     from chalicelib.records import AsyncDecision
+    from chalicelib.service.applications import pending_record
     from chalicelib.service.worker import decision_id_for
     from devstack.bootstrap import create_tables_and_queues
+    from tests.support.aws import document
     from tests.support.samples import application_row
 
     stage = f"race{uuid.uuid4().hex[:6]}"
     create_tables_and_queues(stage, client(endpoint, "dynamodb"), client(endpoint, "sqs"))
     settings = load_settings({"STAGE": stage})
-    decision = engine.decide(engine.validate_application(application_row(0)))
+    cleaned = engine.validate_application(application_row(0))
+    decision = engine.decide(cleaned)
     application_ids = [f"app-{n}" for n in range(ITEMS // 4)]
     setup = DynamoDBLoanStore.for_settings(client(endpoint, "dynamodb"), settings)
     for application_id in application_ids:
-        setup.create_pending_application(application_id, {"applicant_ref": "ref"}, "2026-12-01T00:00:00.000Z")
+        setup.create_pending_application(
+            pending_record(application_id, "client-a", cleaned, "2026-12-01T00:00:00.000Z", 86_400)
+        )
     start = threading.Barrier(RACING_THREADS)
 
     def worker(name: str) -> list[str]:
@@ -223,6 +227,8 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
         for application_id in application_ids:
             mine = AsyncDecision(
                 application_id=application_id,
+                client_id="client-a",
+                expires_at=2_000_000_000,
                 decision_id=decision_id_for(application_id),
                 created_at="2026-12-01T00:00:01.000Z",
                 decision={**decision, "model": {**decision["model"], "version": name}},
@@ -246,6 +252,4 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
         )["Item"]
         # The application carries the decision-log record's decision: the first one written.
         assert status["status"] == "DECIDED"
-        assert (
-            status["decision"]["model"]["version"] == json.loads(logged["decision"]["S"])["model"]["version"]
-        )
+        assert status["decision"]["model"]["version"] == document(logged["decision"])["model"]["version"]

@@ -101,19 +101,27 @@ def test_a_dead_lettered_application_is_marked_failed(
 ) -> None:
     # A PENDING application whose queued message turns out to be undecidable: on the last receive
     # before the DLQ the worker marks it FAILED, so its status URL does not say PENDING forever.
+    from chalicelib import engine
+    from chalicelib.config import load_settings
+    from chalicelib.dal.aws import DynamoDBLoanStore
+    from chalicelib.service import clock
+    from chalicelib.service.applications import pending_record
+    from devstack.gateway import local_api_key_id
+
     application_id = str(uuid.uuid4())
-    dynamodb.put_item(
-        TableName=stack.names["APPLICATIONS_TABLE"],
-        Item={
-            "application_id": {"S": application_id},
-            "status": {"S": "PENDING"},
-            "submitted_at": {"S": "2026-01-01T00:00:00.000Z"},
-            "applicant": {"S": "{}"},
-        },
+    client_id = local_api_key_id(stack.api_key())
+    store = DynamoDBLoanStore.for_settings(dynamodb, load_settings(stack.env()))
+    [payload] = applications(1, with_personal_data=False)
+    # Submitted just now: the reconciler leaves it to the queue (it only takes over old ones).
+    record = pending_record(
+        application_id, client_id, engine.validate_application(payload), clock.now_iso(), 3600
     )
+    store.create_pending_application(record)
     sqs.send_message(
         QueueUrl=queue_url(sqs, stack, APPLICATIONS_QUEUE.env_var),
-        MessageBody=json.dumps({"application_id": application_id, "application": {"age": -1}}),
+        MessageBody=json.dumps(
+            {"application_id": application_id, "client_id": client_id, "application": {"age": -1}}
+        ),
     )
 
     failed = wait_until(

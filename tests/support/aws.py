@@ -50,3 +50,29 @@ def receive_all(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
             count = int(message["Attributes"]["ApproximateReceiveCount"])
             records.append(sqs_record(message["Body"], count, message["MessageId"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def readable(items: Any) -> str:
+    """DynamoDB items as text, compressed document attributes (``B``) expanded: what a search
+    for personal data must look through."""
+    import json
+    import zlib
+
+    def expand(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"B"} and isinstance(value["B"], bytes | bytearray):
+                return zlib.decompress(value["B"]).decode()
+            return {name: expand(inner) for name, inner in value.items()}
+        if isinstance(value, list):
+            return [expand(inner) for inner in value]
+        return value
+
+    return json.dumps(expand(items), ensure_ascii=False, default=str)
+
+
+def document(attribute: dict[str, Any]) -> Any:
+    """A stored document attribute (compressed JSON) as its value."""
+    import json
+    import zlib
+
+    return json.loads(zlib.decompress(attribute["B"]))

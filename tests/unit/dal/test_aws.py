@@ -3,20 +3,18 @@ recording of asynchronous decisions, outages as DependencyUnavailable."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from chalicelib import engine, resources
-from chalicelib.dal import DependencyUnavailable
-from chalicelib.dal import CacheEntry
+from chalicelib.dal import CacheEntry, DependencyUnavailable
 from chalicelib.records import AsyncDecision
 from chalicelib.service.applications import pending_record
 from chalicelib.service.decisions import decision_record
 from chalicelib.service.worker import decision_id_for
-from tests.support.aws import stage_store, unreachable_client
+from tests.support.aws import document, stage_store, unreachable_client
 from tests.support.samples import application_row
 
 CLIENT = "client-a"
@@ -107,7 +105,7 @@ def test_crash_between_the_two_writes_is_completed_with_the_first_decision(aws, 
     logged = client.get_item(
         TableName=aws.settings.decisions_table, Key={"decision_id": {"S": decision_id_for("app-2")}}
     )["Item"]
-    assert json.loads(logged["decision"]["S"]) == decision
+    assert document(logged["decision"]) == decision
 
 
 def test_failed_only_from_pending(aws, decision):
