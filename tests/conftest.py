@@ -117,3 +117,15 @@ def other_application() -> dict[str, Any]:
     from tests.support.samples import application_row
 
     return application_row(1)
+
+
+@pytest.fixture
+def gateway_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The local stage's gateway emulation (API keys, throttles) switched on, fresh counters."""
+    from devstack.gateway import reset_local_gateway
+
+    monkeypatch.setenv("LOCAL_GATEWAY_EMULATION", "on")
+    monkeypatch.delenv("LOCAL_API_KEYS", raising=False)
+    reset_local_gateway()
+    yield
+    reset_local_gateway()
