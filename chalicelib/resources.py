@@ -73,6 +73,7 @@ class TableSpec:
     ttl_attribute: str | None = None  # epoch seconds; DynamoDB deletes lazily, code checks too
     purpose: str = ""
     indexes: tuple[IndexSpec, ...] = ()
+    sort_key: str | None = None  # a string attribute; None: the partition key alone is the key
 
     def index(self, name: str) -> IndexSpec:
         for index in self.indexes:
@@ -83,7 +84,7 @@ class TableSpec:
     @property
     def key_attributes(self) -> tuple[str, ...]:
         """Every attribute a key schema names (table and indexes), each once, in order."""
-        names = [self.partition_key]
+        names = [self.partition_key] + ([self.sort_key] if self.sort_key else [])
         for index in self.indexes:
             names += [index.partition_key, index.sort_key]
         return tuple(dict.fromkeys(names))
@@ -170,15 +171,86 @@ IDEMPOTENCY_TABLE = TableSpec(
     ttl_attribute="expiration",
     purpose="Powertools Idempotency records for Idempotency-Key requests.",
 )
+# The review desk: one case per manual_review decision, worked by staff (Cognito), oldest due first.
+REVIEWS_BY_STATUS_DUE = IndexSpec(
+    "by-status-due",
+    "status",  # open | claimed | closed
+    "due_at",
+    "GET /v1/reviews?status=: cases in one status, oldest due first",
+)
+REVIEWS_TABLE = TableSpec(
+    logical_id="ReviewsTable",
+    suffix="reviews",
+    env_var="REVIEWS_TABLE",
+    partition_key="review_id",  # derived from the decision id: one case per decision, exactly once
+    ttl_attribute="expires_at",
+    purpose="Manual-review cases: open -> claimed -> closed, with the reviewer's final outcome.",
+    indexes=(REVIEWS_BY_STATUS_DUE,),
+)
+# Append-only, hash-chained audit trail per decision subject (the async application, or the sync
+# decision): partition = subject id, sort = zero-padded sequence number.
+AUDIT_TABLE = TableSpec(
+    logical_id="AuditTable",
+    suffix="audit",
+    env_var="AUDIT_TABLE",
+    partition_key="subject_id",
+    sort_key="seq",
+    ttl_attribute="expires_at",
+    purpose="Tamper-evident audit trail: each entry's sha256 chains over the previous entry.",
+)
 TABLES: tuple[TableSpec, ...] = (
     DECISION_CACHE_TABLE,
     DECISIONS_TABLE,
     APPLICATIONS_TABLE,
     IDEMPOTENCY_TABLE,
+    REVIEWS_TABLE,
+    AUDIT_TABLE,
 )
 
 DECISION_CACHE_TTL_SECONDS = 3600
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+# --------------------------------------------------------------------------------------------
+# The review desk: staff sign-in (Cognito), SLA, maker-checker
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class UserPoolSpec:
+    logical_id: str
+    suffix: str  # pool name = resource_name(stage, suffix)
+    client_logical_id: str
+    client_suffix: str
+    groups: tuple[str, ...]
+    minimum_password_length: int
+    id_token_validity_minutes: int
+    authorizer_name: str  # the Chalice CognitoUserPoolAuthorizer's name (API Gateway authorizer)
+
+
+STAFF_POOL = UserPoolSpec(
+    logical_id="StaffUserPool",
+    suffix="staff",
+    client_logical_id="StaffUserPoolClient",
+    client_suffix="staff-console",
+    groups=("reviewer", "manager"),
+    minimum_password_length=14,
+    id_token_validity_minutes=60,
+    authorizer_name="StaffPool",
+)
+REVIEWER_GROUP, MANAGER_GROUP = STAFF_POOL.groups
+# Environment of the API function: the pool's ARN (for Chalice's authorizer definition), its id
+# and the app client's id (what a local token verifier checks the issuer and audience against).
+STAFF_POOL_ARN_ENV = "STAFF_USER_POOL_ARN"
+STAFF_POOL_ID_ENV = "STAFF_USER_POOL_ID"
+STAFF_POOL_CLIENT_ID_ENV = "STAFF_USER_POOL_CLIENT_ID"
+# A review case is due this many business days (Mon-Fri) after it opens; REVIEW_SLA_BUSINESS_DAYS
+# overrides it.
+REVIEW_SLA_BUSINESS_DAYS = 2
+REVIEW_SLA_BUSINESS_DAYS_ENV = "REVIEW_SLA_BUSINESS_DAYS"
+# Maker-checker: a reviewer's approval above this loan amount (INR), or against a failed blocking
+# rule, needs a manager's second approval; SECOND_APPROVAL_ABOVE_AMOUNT overrides it.
+SECOND_APPROVAL_ABOVE_AMOUNT = 2_000_000
+SECOND_APPROVAL_ABOVE_AMOUNT_ENV = "SECOND_APPROVAL_ABOVE_AMOUNT"
+REVIEW_COMPLETED = "review.completed"
 # Decisions and applications are kept this long (through TTL), the usual record-keeping period for
 # credit decisions (25 months; US Reg B 12 CFR 1002.12). RECORD_RETENTION_DAYS overrides it.
 RECORD_RETENTION_DAYS = 762  # 25 months of 30.44 days, rounded up

@@ -22,7 +22,8 @@ def table_definition(name: str, spec: resources.TableSpec) -> dict[str, Any]:
         "AttributeDefinitions": [
             {"AttributeName": attribute, "AttributeType": "S"} for attribute in spec.key_attributes
         ],
-        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        + ([{"AttributeName": spec.sort_key, "KeyType": "RANGE"}] if spec.sort_key else []),
         "BillingMode": "PAY_PER_REQUEST",
     }
     if spec.indexes:
