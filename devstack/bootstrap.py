@@ -117,13 +117,23 @@ def create_event_bus(stage: str, events_client: Any, sqs_client: Any) -> dict[st
 
 
 def create_tables_and_queues(
-    stage: str, dynamodb_client: Any, sqs_client: Any, events_client: Any | None = None
+    stage: str,
+    dynamodb_client: Any,
+    sqs_client: Any,
+    events_client: Any | None = None,
+    cognito_client: Any | None = None,
 ) -> dict[str, Any]:
-    """Everything the service needs for ``stage``; safe to call again on an existing stack."""
+    """Everything the service needs for ``stage``; safe to call again on an existing stack.
+    ``cognito_client``: also the staff user pool and demo staff (``devstack.cognito``), returned
+    under "staff_pool" (a ``StaffPool``)."""
     created: dict[str, Any] = {
         "tables": create_tables(stage, dynamodb_client),
         "queues": create_queues(stage, sqs_client),
     }
     if events_client is not None:
         created["events"] = create_event_bus(stage, events_client, sqs_client)
+    if cognito_client is not None:
+        from devstack.cognito import create_staff_pool  # only a caller with Cognito needs it
+
+        created["staff_pool"] = create_staff_pool(stage, cognito_client)
     return created

@@ -62,8 +62,21 @@ WAF_BLOCKED = GatewayResponseSpec(
     message="too many requests from this client address, retry after the Retry-After delay",
     retry_after_seconds=THROTTLED_RETRY_AFTER_SECONDS,
 )
+# The Cognito user pool authorizer refused the staff token (missing, invalid, expired, another pool or
+# app client, not an ID token). Locally devstack.staff_auth answers it.
+UNAUTHORIZED = GatewayResponseSpec(
+    response_type="UNAUTHORIZED",
+    status_code=401,
+    code="unauthorized",
+    message="unauthorized: a valid staff ID token is required in the Authorization header",
+)
 # The API Gateway ones; WAF_BLOCKED belongs to the WAF rule's CustomResponse instead.
-GATEWAY_RESPONSES: tuple[GatewayResponseSpec, ...] = (INVALID_API_KEY, THROTTLED, QUOTA_EXCEEDED)
+GATEWAY_RESPONSES: tuple[GatewayResponseSpec, ...] = (
+    INVALID_API_KEY,
+    THROTTLED,
+    QUOTA_EXCEEDED,
+    UNAUTHORIZED,
+)
 
 
 def gateway_error_body(spec: GatewayResponseSpec, request_id: str) -> ErrorBody:
