@@ -30,6 +30,8 @@ class Settings:
     decisions_table: str
     applications_table: str
     idempotency_table: str
+    reviews_table: str
+    audit_table: str
     applications_queue: str  # queue NAME; the URL is resolved once by the DAL
     applications_dlq: str
     decision_events_bus: str
@@ -37,6 +39,8 @@ class Settings:
     code_version: str  # the deployed Lambda version (every deploy publishes one); "$LATEST" locally
     record_retention_seconds: int  # decisions and applications are deleted by TTL after this
     pending_max_age_seconds: int  # the reconciler takes over PENDING applications older than this
+    review_sla_business_days: int
+    second_approval_above_amount: int  # maker-checker: approvals above this loan amount need a manager
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
@@ -57,6 +61,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         decisions_table=_table(env, stage, resources.DECISIONS_TABLE),
         applications_table=_table(env, stage, resources.APPLICATIONS_TABLE),
         idempotency_table=_table(env, stage, resources.IDEMPOTENCY_TABLE),
+        reviews_table=_table(env, stage, resources.REVIEWS_TABLE),
+        audit_table=_table(env, stage, resources.AUDIT_TABLE),
         applications_queue=_name(env, stage, queue.env_var, queue.suffix),
         applications_dlq=_name(env, stage, queue.dlq_env_var, queue.dlq_suffix),
         decision_events_bus=_name(
@@ -68,7 +74,20 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         * int(env.get(resources.RECORD_RETENTION_DAYS_ENV) or resources.RECORD_RETENTION_DAYS),
         # Tests and demos shorten the queue's visibility timeout; they shorten this with it.
         pending_max_age_seconds=int(env.get(PENDING_MAX_AGE_ENV) or resources.PENDING_MAX_AGE_SECONDS),
+        review_sla_business_days=int(
+            env.get(resources.REVIEW_SLA_BUSINESS_DAYS_ENV) or resources.REVIEW_SLA_BUSINESS_DAYS
+        ),
+        second_approval_above_amount=int(
+            env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV) or resources.SECOND_APPROVAL_ABOVE_AMOUNT
+        ),
     )
+
+
+def staff_pool_arn(environ: Mapping[str, str] | None = None) -> str:
+    """The staff user pool for the API's Cognito authorizer: the deployed pool's ARN, or the
+    placeholder ``infra`` replaces with the stack's own pool when packaging."""
+    env = os.environ if environ is None else environ
+    return env.get(resources.STAFF_POOL_ARN_ENV) or resources.STAFF_POOL_ARN_PLACEHOLDER
 
 
 def check_serving_environment(environ: Mapping[str, str] | None = None) -> None:

@@ -29,6 +29,15 @@ FAILED: ApplicationState = "FAILED"
 CacheState = Literal["hit", "miss", "bypassed"]
 
 
+class FinalOutcome(TypedDict):
+    """A manual review's result as the client sees it: recorded beside the engine's decision."""
+
+    final_outcome: Literal["approved", "declined", "counteroffer"]
+    final_decided_by: Literal["reviewer"]
+    final_reason_codes: list[str]
+    final_decided_at: str
+
+
 class DecisionRecord(TypedDict):
     """One row of the decisions table: every decision made, sync and async."""
 
@@ -41,6 +50,7 @@ class DecisionRecord(TypedDict):
     cached: bool
     expires_at: int  # epoch seconds: kept for the record-retention period, then deleted by TTL
     application_id: NotRequired[str]  # async decisions only
+    final: NotRequired[FinalOutcome]  # a reviewer's outcome, beside the engine's
 
 
 class ApplicationRecord(TypedDict):
@@ -60,6 +70,7 @@ class ApplicationRecord(TypedDict):
     failure: NotRequired[str]
     failed_at: NotRequired[str]
     requeued_at: NotRequired[str]  # the reconciler sent it to the queue again, once
+    final: NotRequired[FinalOutcome]
 
 
 class ApplicationStatus(TypedDict):
@@ -73,10 +84,15 @@ class ApplicationStatus(TypedDict):
     decision: NotRequired[Decision]  # DECIDED
     failure: NotRequired[str]  # FAILED: why
     failed_at: NotRequired[str]  # FAILED
+    final_outcome: NotRequired[str]  # after a manual review
+    final_decided_by: NotRequired[str]
+    final_reason_codes: NotRequired[list[str]]
+    final_decided_at: NotRequired[str]
 
 
 def application_status(record: ApplicationRecord) -> ApplicationStatus:
     status: Any = {name: value for name, value in record.items() if name in ApplicationStatus.__annotations__}
+    status.update(record.get("final") or {})
     return status
 
 
@@ -188,6 +204,10 @@ class DecisionOnRecord(Decision):
     created_at: str
     source: DecisionSource
     application_id: NotRequired[str]
+    final_outcome: NotRequired[str]  # after a manual review: the reviewer's, beside ``outcome``
+    final_decided_by: NotRequired[str]  # "reviewer"
+    final_reason_codes: NotRequired[list[str]]
+    final_decided_at: NotRequired[str]
 
 
 class DecisionSummary(TypedDict):
@@ -292,3 +312,122 @@ class DetailedHealth(TypedDict):
     cold_start: bool
     memory: MemoryUse
     uptime_seconds: float
+
+
+# --------------------------------------------------------------------------------------------
+# The review desk
+# --------------------------------------------------------------------------------------------
+ReviewStatus = Literal["open", "claimed", "closed"]
+ReviewOutcome = Literal["approved", "declined", "counteroffer"]
+
+
+class ModelView(TypedDict):
+    """What the engine decided, kept beside the reviewer's outcome and never overwritten."""
+
+    outcome: str
+    decided_by: str
+    probability: float
+    model_probability: float
+    model_risk_band: str
+
+
+class SecondApproval(TypedDict):
+    """A reviewer's approval that a manager must confirm (maker-checker)."""
+
+    maker: str  # the proposing reviewer's subject
+    proposed: ReviewOutcome
+    reason_codes: list[str]
+    note: str
+    proposed_at: str
+    why: list[str]  # "amount above N", "against blocking rule POL-..."
+
+
+class ReviewCase(TypedDict):
+    """One manual-review case (the reviews table). Staff-only: clients see only the final outcome."""
+
+    review_id: str
+    decision_id: str
+    subject_id: str  # the async application, or the sync decision: whose audit trail this is
+    application_id: NotRequired[str]
+    client_id: str
+    status: ReviewStatus
+    opened_at: str
+    due_at: str  # the SLA: business days after opening
+    loan_amount: int
+    reasons: list[dict[str, Any]]  # the engine's principal reasons
+    failed_blocking_rules: list[str]
+    model: ModelView
+    counteroffer: dict[str, Any] | None
+    claimed_by: NotRequired[str]
+    claimed_at: NotRequired[str]
+    second_approval: NotRequired[SecondApproval]
+    final_outcome: NotRequired[ReviewOutcome]
+    final_reason_codes: NotRequired[list[str]]
+    final_note: NotRequired[str]
+    reviewed_by: NotRequired[str]
+    checked_by: NotRequired[str]
+    closed_at: NotRequired[str]
+    expires_at: int
+
+
+AuditAction = Literal[
+    "submitted",
+    "decided",
+    "case_opened",
+    "claimed",
+    "released",
+    "reviewed",
+    "second_approval_requested",
+    "second_approval",
+    "second_approval_refused",
+    "notice_issued",
+]
+
+
+class AuditEntry(TypedDict):
+    """One link of a subject's audit trail: ``hash`` = sha256 over the previous entry's hash and this
+    entry's canonical content, so editing or removing any entry breaks every link after it."""
+
+    subject_id: str
+    seq: int
+    action: AuditAction
+    actor: str  # a client id or a staff subject: never a name or an e-mail
+    at: str
+    details: dict[str, Any]  # ids, outcomes, reason codes; no personal data
+    prev_hash: str
+    hash: str
+
+
+class AuditTrail(TypedDict):
+    verified: bool  # recomputed on every read
+    first_broken_seq: int | None  # the first entry whose link does not hold
+    entries: list[AuditEntry]
+
+
+class ReviewSummary(TypedDict):
+    review_id: str
+    decision_id: str
+    status: ReviewStatus
+    opened_at: str
+    due_at: str
+    age_seconds: int
+    seconds_to_sla: int  # negative once the SLA is breached
+    loan_amount: int
+    model_outcome: str
+    claimed_by: NotRequired[str]
+    awaiting_second_approval: bool
+
+
+class ReviewList(TypedDict):
+    """``GET /v1/reviews``: cases in one status, oldest due first."""
+
+    items: list[ReviewSummary]
+    next_cursor: str | None
+
+
+class ReviewDetail(ReviewCase):
+    """``GET /v1/reviews/{id}``: the case, the decision, the masked applicant and the audit trail."""
+
+    decision: Decision
+    applicant: MaskedApplicant
+    audit: AuditTrail

@@ -242,6 +242,13 @@ REVIEWER_GROUP, MANAGER_GROUP = STAFF_POOL.groups
 STAFF_POOL_ARN_ENV = "STAFF_USER_POOL_ARN"
 STAFF_POOL_ID_ENV = "STAFF_USER_POOL_ID"
 STAFF_POOL_CLIENT_ID_ENV = "STAFF_USER_POOL_CLIENT_ID"
+# Whether the staff app client allows USER_PASSWORD_AUTH (password sent to Cognito over TLS, what
+# ``aws cognito-idp initiate-auth`` and scripts can do) beside SRP (the console: the password never
+# leaves the browser). Local and dev: scripts and curl walkthroughs; prod: SRP and refresh only.
+STAFF_PASSWORD_AUTH: dict[str, bool] = {"local": True, "dev": True, "prod": False}
+# What app.py's Cognito authorizer names when no pool ARN is in the environment (``chalice
+# package``): infra/package.py replaces it with the stack's own pool.
+STAFF_POOL_ARN_PLACEHOLDER = "arn:aws:cognito-idp:us-east-1:000000000000:userpool/PLACEHOLDER"
 # A review case is due this many business days (Mon-Fri) after it opens; REVIEW_SLA_BUSINESS_DAYS
 # overrides it.
 REVIEW_SLA_BUSINESS_DAYS = 2
@@ -464,6 +471,9 @@ class AlarmThresholds:
     dynamodb_latency_ms: int = 500  # "database latency > 0.5 s"
     oldest_message_age_seconds: int = 300
     dlq_visible_messages: int = 0  # alarm when > 0
+    # The review desk (gauges the reconciler emits every RECONCILE_EVERY_MINUTES).
+    review_sla_breached_cases: int = 0  # open/claimed cases past due: alarm when > 0 for 15 minutes
+    review_oldest_open_age_seconds: int = 86_400  # one business day of backlog on the oldest case
 
 
 ALARM_THRESHOLDS = AlarmThresholds()

@@ -265,5 +265,9 @@ def gateway_middleware(request: Request, get_response: Callable[[Request], Respo
 
 
 def install(app: Chalice) -> None:
-    """Put the emulation in front of everything ``install_edge`` registered so far."""
+    """Put the emulation in front of everything ``install_edge`` registered so far, and right inside
+    it the Cognito authorizer emulation (``devstack.staff_auth``: staff tokens verified for real)."""
+    from devstack import staff_auth  # local-only, like this module; imports PyJWT
+
     app.middleware_handlers.insert(0, (gateway_middleware, "http"))
+    staff_auth.install(app, position=1)

@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import (
     DataRecord,
 )
 
+from chalicelib.audit_chain import chain
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable
 from chalicelib.engine.types import Decision
@@ -36,11 +37,14 @@ from chalicelib.records import (
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
+    AuditAction,
+    AuditEntry,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
     PageKey,
     QueueDepth,
+    ReviewCase,
 )
 from chalicelib.service.dependencies import Dependencies
 
@@ -65,6 +69,7 @@ class _Outages:
 class InMemoryLoanStore:
     def __init__(self, outages: _Outages | None = None) -> None:
         self.outages = outages or _Outages()
+        self.reviews: InMemoryReviewStore | None = None  # where a decision's trail and case go
         self._lock = threading.Lock()
         self.cache: dict[str, tuple[Decision, int]] = {}
         self.decisions: dict[str, DecisionRecord] = {}
@@ -200,6 +205,13 @@ class InMemoryLoanStore:
             )
             return True
 
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
+        self._call("UpdateItem")
+        with self._lock:
+            self.decisions[decision_id]["final"] = copy.deepcopy(final)  # type: ignore[typeddict-item]
+            if application_id is not None:
+                self.applications[application_id]["final"] = copy.deepcopy(final)  # type: ignore[typeddict-item]
+
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
         self._call("UpdateItem")
         with self._lock:
@@ -249,6 +261,75 @@ def _page(
     page = ordered[:limit]  # summaries are built from these, never handed out
     more = len(ordered) > limit
     return page, ({sort_key: page[-1][sort_key], key: page[-1][key]} if more else None)
+
+
+class InMemoryReviewStore:
+    """Review cases (versioned) and audit chains in dicts, with DynamoDB's conditions."""
+
+    def __init__(self, outages: _Outages | None = None) -> None:
+        self.outages = outages or _Outages()
+        self._lock = threading.Lock()
+        self.cases: dict[str, tuple[ReviewCase, int]] = {}
+        self.audit: dict[str, dict[int, AuditEntry]] = {}
+
+    def open_case(self, case: ReviewCase, audit: list[AuditEntry]) -> bool:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            if case["review_id"] in self.cases:
+                return False
+            self.cases[case["review_id"]] = (copy.deepcopy(case), 1)
+            for entry in audit:
+                self.audit.setdefault(entry["subject_id"], {}).setdefault(entry["seq"], copy.deepcopy(entry))
+            return True
+
+    def get_case(self, review_id: str) -> tuple[ReviewCase, int] | None:
+        self.outages.guard("dynamodb")
+        found = self.cases.get(review_id)
+        return None if found is None else (copy.deepcopy(found[0]), found[1])
+
+    def replace_case(self, case: ReviewCase, version: int) -> bool:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            current = self.cases.get(case["review_id"])
+            if current is None or current[1] != version:
+                return False
+            self.cases[case["review_id"]] = (copy.deepcopy(case), version + 1)
+            return True
+
+    def query_cases(
+        self, status: str, limit: int, start: PageKey | None
+    ) -> tuple[list[ReviewCase], PageKey | None]:
+        self.outages.guard("dynamodb")
+        matching = sorted(
+            (case for case, _ in self.cases.values() if case["status"] == status),
+            key=lambda case: (case["due_at"], case["review_id"]),
+        )
+        if start is not None:
+            boundary = (start["due_at"], start["review_id"])
+            matching = [case for case in matching if (case["due_at"], case["review_id"]) > boundary]
+        page = [copy.deepcopy(case) for case in matching[:limit]]
+        last = {"due_at": page[-1]["due_at"], "review_id": page[-1]["review_id"], "status": status}
+        return page, (last if len(matching) > limit else None)
+
+    def put_audit_entries(self, entries: list[AuditEntry], expires_at: int) -> None:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            for entry in entries:
+                self.audit.setdefault(entry["subject_id"], {}).setdefault(entry["seq"], copy.deepcopy(entry))
+
+    def append_audit(
+        self, subject_id: str, steps: list[tuple[AuditAction, str, str, dict[str, Any]]], expires_at: int
+    ) -> None:
+        self.outages.guard("dynamodb")
+        with self._lock:
+            trail = self.audit.setdefault(subject_id, {})
+            last = trail[max(trail)] if trail else None
+            for entry in chain(subject_id, steps, last):
+                trail[entry["seq"]] = entry
+
+    def audit_entries(self, subject_id: str) -> list[AuditEntry]:
+        self.outages.guard("dynamodb")
+        return [copy.deepcopy(entry) for _, entry in sorted(self.audit.get(subject_id, {}).items())]
 
 
 class InMemoryEvents:
@@ -347,10 +428,13 @@ class InMemoryDependencies(Dependencies):
         self.memory_queue = InMemoryQueue(self.outages)
         self.memory_idempotency = InMemoryIdempotencyStore(self.outages)
         self.memory_events = InMemoryEvents(self.outages)
+        self.memory_reviews = InMemoryReviewStore(self.outages)
+        self.memory_store.reviews = self.memory_reviews
         super().__init__(
             settings or load_settings(),
             self.memory_store,
             self.memory_queue,
             self.memory_events,
             lambda: self.memory_idempotency,
+            reviews=self.memory_reviews,
         )

@@ -8,18 +8,21 @@ The service layer depends on these Protocols only and receives an implementation
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
+    AuditAction,
+    AuditEntry,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
     PageKey,
     QueueDepth,
+    ReviewCase,
 )
 
 
@@ -47,15 +50,26 @@ class CacheEntry:
     expires_at: int  # epoch seconds
 
 
+@dataclass(frozen=True)
+class NewTrail:
+    """A new decision's audit entries, and its review case when it goes to manual review: written
+    with the decision record (nothing of a fresh decision can exist yet)."""
+
+    entries: list[AuditEntry]
+    case: ReviewCase | None = None
+
+
 class LoanStore(Protocol):
     """DynamoDB: decision cache, decision log, asynchronous applications."""
 
     def get_cached_decision(self, cache_key: str, now: int) -> Decision | None:
         """The cached decision, or None when absent or expired at ``now`` (epoch seconds)."""
 
-    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
-        """Store one decision record (personal data already masked by the caller), and the cache
-        entry of a miss with it (one request)."""
+    def put_decision(
+        self, record: DecisionRecord, cache_entry: CacheEntry | None = None, trail: NewTrail | None = None
+    ) -> None:
+        """Store one decision record (personal data already masked by the caller), with the cache
+        entry of a miss and the new decision's audit trail and review case (one request)."""
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None: ...
 
@@ -100,6 +114,38 @@ class LoanStore(Protocol):
         """PENDING -> FAILED; False when the application was not PENDING."""
 
     def check(self) -> list[DependencyCheck]: ...
+
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
+        """Record a reviewer's final outcome beside the engine's decision (never over it)."""
+
+
+class ReviewStore(Protocol):
+    """DynamoDB: review cases (versioned: every change is conditional on the version read) and the
+    append-only audit trail."""
+
+    def open_case(self, case: ReviewCase, audit: list[AuditEntry]) -> bool:
+        """Write the case if it does not exist (False when it does), and the trail's entries."""
+
+    def get_case(self, review_id: str) -> tuple[ReviewCase, int] | None:
+        """The case and its version."""
+
+    def replace_case(self, case: ReviewCase, version: int) -> bool:
+        """Write ``case`` as version + 1 if the stored version is still ``version``."""
+
+    def query_cases(
+        self, status: str, limit: int, start: PageKey | None
+    ) -> tuple[list[ReviewCase], PageKey | None]:
+        """Cases in one status, oldest due first (a Query on an index)."""
+
+    def put_audit_entries(self, entries: list[AuditEntry], expires_at: int) -> None:
+        """Entries computed from known facts, each written only where its place is free."""
+
+    def append_audit(
+        self, subject_id: str, steps: list[tuple[AuditAction, str, str, dict[str, Any]]], expires_at: int
+    ) -> None:
+        """Append entries (action, actor, time, details) to the subject's chain."""
+
+    def audit_entries(self, subject_id: str) -> list[AuditEntry]: ...
 
 
 class EventPublisher(Protocol):

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.config import Settings
-from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable
+from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     DECIDED,
@@ -28,11 +28,13 @@ from chalicelib.records import (
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
+    AuditEntry,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
     PageKey,
     QueueDepth,
+    ReviewCase,
 )
 
 T = TypeVar("T")
@@ -44,6 +46,10 @@ DECISION_KEY = resources.DECISIONS_TABLE.partition_key
 APPLICATION_KEY = resources.APPLICATIONS_TABLE.partition_key
 IDEMPOTENCY_KEY = resources.IDEMPOTENCY_TABLE.partition_key
 RECORD_EXPIRES = resources.DECISIONS_TABLE.ttl_attribute or "expires_at"
+REVIEW_KEY = resources.REVIEWS_TABLE.partition_key
+AUDIT_SUBJECT = resources.AUDIT_TABLE.partition_key
+AUDIT_SEQ = resources.AUDIT_TABLE.sort_key or "seq"
+SEQ_DIGITS = 8
 PENDING_INDEX_KEY = resources.APPLICATIONS_PENDING.partition_key
 # A key that never exists: the readiness probe reads it to prove the table answers.
 _PROBE_KEY = "__readiness_probe__"
@@ -102,6 +108,37 @@ def _timed_check(name: str, call: Callable[[], object]) -> DependencyCheck:
     return DependencyCheck(name, True, (time.perf_counter() - started) * 1000)
 
 
+def seq_key(seq: int) -> str:
+    return str(seq).zfill(SEQ_DIGITS)
+
+
+def case_item(case: ReviewCase, version: int) -> dict[str, Any]:
+    """A review case: keys and index attributes beside the whole case as a document."""
+    return {
+        REVIEW_KEY: {"S": case["review_id"]},
+        "status": {"S": case["status"]},
+        "due_at": {"S": case["due_at"]},
+        "version": {"N": str(version)},
+        "case": _document(case),
+        RECORD_EXPIRES: {"N": str(case["expires_at"])},
+    }
+
+
+def audit_item(entry: AuditEntry, expires_at: int) -> dict[str, Any]:
+    """An audit entry as plain attributes (small; and what a tamper test edits)."""
+    return {
+        AUDIT_SUBJECT: {"S": entry["subject_id"]},
+        AUDIT_SEQ: {"S": seq_key(entry["seq"])},
+        "action": {"S": entry["action"]},
+        "actor": {"S": entry["actor"]},
+        "at": {"S": entry["at"]},
+        "details": {"S": json.dumps(entry["details"], sort_keys=True, separators=(",", ":"))},
+        "prev_hash": {"S": entry["prev_hash"]},
+        "hash": {"S": entry["hash"]},
+        RECORD_EXPIRES: {"N": str(expires_at)},
+    }
+
+
 class DynamoDBLoanStore:
     def __init__(
         self,
@@ -110,12 +147,16 @@ class DynamoDBLoanStore:
         decisions_table: str,
         applications_table: str,
         idempotency_table: str,
+        reviews_table: str = "",
+        audit_table: str = "",
     ) -> None:
         self._ddb = client
         self._cache_table = decision_cache_table
         self._decisions_table = decisions_table
         self._applications_table = applications_table
         self._idempotency_table = idempotency_table
+        self._reviews_table = reviews_table
+        self._audit_table = audit_table
 
     @classmethod
     def for_settings(cls, client: Any, settings: Settings) -> DynamoDBLoanStore:
@@ -125,6 +166,8 @@ class DynamoDBLoanStore:
             settings.decisions_table,
             settings.applications_table,
             settings.idempotency_table,
+            settings.reviews_table,
+            settings.audit_table,
         )
 
     # -- decision cache -------------------------------------------------------------------------
@@ -149,16 +192,25 @@ class DynamoDBLoanStore:
         }
 
     # -- decision log ---------------------------------------------------------------------------
-    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
-        """The decision record, and the cache entry a miss fills, in ONE BatchWriteItem: a cache
-        miss costs a read and a write request instead of a read and two writes. (The decision id is
-        a fresh UUID, so the put needs no condition; BatchWriteItem allows none.) Items DynamoDB
-        leaves unprocessed are retried once; a decision record still not written raises."""
+    def put_decision(
+        self, record: DecisionRecord, cache_entry: CacheEntry | None = None, trail: NewTrail | None = None
+    ) -> None:
+        """The decision record, the cache entry a miss fills, and the new decision's audit trail
+        (and review case) in ONE BatchWriteItem: a cache miss costs a read and one write request.
+        (The decision id is a fresh UUID, so nothing it writes can exist yet: no condition is
+        needed, and BatchWriteItem allows none.) Items DynamoDB leaves unprocessed are retried
+        once; a decision record still not written raises."""
         writes: dict[str, list[dict[str, Any]]] = {
             self._decisions_table: [{"PutRequest": {"Item": self._decision_item(record)}}]
         }
         if cache_entry is not None:
             writes[self._cache_table] = [{"PutRequest": {"Item": self._cache_item(cache_entry)}}]
+        if trail is not None:
+            writes[self._audit_table] = [
+                {"PutRequest": {"Item": audit_item(entry, record["expires_at"])}} for entry in trail.entries
+            ]
+            if trail.case is not None:
+                writes[self._reviews_table] = [{"PutRequest": {"Item": case_item(trail.case, 1)}}]
         for _ in range(2):
             response = _guarded(
                 "dynamodb", lambda writes=writes: self._ddb.batch_write_item(RequestItems=writes)
@@ -213,6 +265,8 @@ class DynamoDBLoanStore:
         }
         if "application_id" in item:
             record["application_id"] = item["application_id"]["S"]
+        if "final" in item:
+            record["final"] = _read_document(item["final"])
         return record
 
     def query_decisions(
@@ -321,6 +375,8 @@ class DynamoDBLoanStore:
                 record[name] = item[name]["S"]
         if "decision" in item:
             record["decision"] = _read_document(item["decision"])
+        if "final" in item:
+            record["final"] = _read_document(item["final"])
         typed: ApplicationRecord = record  # type: ignore[assignment]
         return typed
 
@@ -473,6 +529,23 @@ class DynamoDBLoanStore:
             )
         )
 
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
+        """The reviewer's outcome beside the engine's (its own attribute: the decision is never edited)."""
+        targets = [(self._decisions_table, DECISION_KEY, decision_id)]
+        if application_id is not None:
+            targets.append((self._applications_table, APPLICATION_KEY, application_id))
+        for table, key, value in targets:
+            _guarded(
+                "dynamodb",
+                lambda table=table, key=key, value=value: self._ddb.update_item(
+                    TableName=table,
+                    Key={key: {"S": value}},
+                    UpdateExpression="SET final = :f",
+                    ConditionExpression=f"attribute_exists({key})",
+                    ExpressionAttributeValues={":f": _document(final)},
+                ),
+            )
+
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
         # A rare path (poison message, reconciler): read the owner to rewrite the status index key.
         current = self.get_application(application_id)
@@ -502,21 +575,25 @@ class DynamoDBLoanStore:
         sequential probes (each up to its timeouts x attempts) would outlast the Lambda timeout."""
         from concurrent.futures import ThreadPoolExecutor
 
-        def probe(table: str, key: str) -> DependencyCheck:
+        def probe(table: str, keys: tuple[str, ...]) -> DependencyCheck:
             return _timed_check(
                 f"dynamodb:{table}",
                 lambda: self._ddb.get_item(
-                    TableName=table, Key={key: {"S": _PROBE_KEY}}, ProjectionExpression=key
+                    TableName=table,
+                    Key={key: {"S": _PROBE_KEY} for key in keys},
+                    ProjectionExpression=keys[0],
                 ),
             )
 
-        tables = (
-            (self._cache_table, CACHE_KEY),
-            (self._decisions_table, DECISION_KEY),
-            (self._applications_table, APPLICATION_KEY),
+        tables = [
+            (self._cache_table, (CACHE_KEY,)),
+            (self._decisions_table, (DECISION_KEY,)),
+            (self._applications_table, (APPLICATION_KEY,)),
             # Powertools Idempotency's table: without it, submits with an Idempotency-Key get 503.
-            (self._idempotency_table, IDEMPOTENCY_KEY),
-        )
+            (self._idempotency_table, (IDEMPOTENCY_KEY,)),
+        ]
+        if self._reviews_table:
+            tables += [(self._reviews_table, (REVIEW_KEY,)), (self._audit_table, (AUDIT_SUBJECT, AUDIT_SEQ))]
         with ThreadPoolExecutor(max_workers=len(tables)) as pool:
             return list(pool.map(lambda spec: probe(*spec), tables))
 

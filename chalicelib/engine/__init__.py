@@ -10,6 +10,7 @@ data). The model artifact is read lazily on first use and cached for the life of
 
 from chalicelib.engine.decision import decide, model_info
 from chalicelib.engine.eligibility import QUICK_FIELDS, quick_eligibility
+from chalicelib.engine.explain import reason_catalogue
 from chalicelib.engine.schema import (
     APPLICATION_FIELDS,
     PERSONAL_FIELDS,
@@ -40,6 +41,7 @@ __all__ = [
     "model_info",
     "quick_eligibility",
     "quick_eligibility_json_schema",
+    "reason_catalogue",
     "scoring_inputs",
     "validate_application",
 ]

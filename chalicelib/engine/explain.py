@@ -204,3 +204,13 @@ def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list
         }
         for c in earners[:MAX_FAVOURABLE]
     ]
+
+
+def reason_catalogue() -> dict[str, str]:
+    """Every reason code a decision (or a reviewer) may give, with what it means: the policy rules'
+    ids and the model factors' ``RSN-`` codes."""
+    from chalicelib.engine.policy import RULES
+
+    catalogue = {rule.id: rule.description for rule in RULES}
+    catalogue.update({f"RSN-{factor.code}": factor.label for factor in FACTORS.values()})
+    return catalogue

@@ -180,6 +180,7 @@ def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: 
     }
     if "application_id" in record:
         body["application_id"] = record["application_id"]
+    body.update(record.get("final") or {})
     return body
 
 

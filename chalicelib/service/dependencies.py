@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.config import Settings, load_settings
-from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore
+from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
 
 
 class Dependencies:
@@ -27,14 +27,22 @@ class Dependencies:
         events: EventPublisher,
         idempotency_store: Callable[[], Any],
         aws_clients: dict[str, Any] | None = None,
+        reviews: ReviewStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.queue = queue
         self.events = events
+        self._reviews = reviews
         self._idempotency_store = idempotency_store
         # The botocore clients behind the AWS implementations, by service name (none in-memory).
         self.aws_clients = aws_clients or {}
+
+    @property
+    def reviews(self) -> ReviewStore:
+        if self._reviews is None:
+            raise RuntimeError("these dependencies have no review store")
+        return self._reviews
 
     @functools.cached_property
     def idempotency_store(self) -> Any:
@@ -44,7 +52,7 @@ class Dependencies:
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Dependencies:
-        from chalicelib.dal import aws
+        from chalicelib.dal import aws, reviews
         from chalicelib.dal.clients import make_client
 
         settings = settings or load_settings()
@@ -58,6 +66,7 @@ class Dependencies:
             aws.EventBridgePublisher.for_settings(events, settings),
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
             {"dynamodb": dynamodb, "sqs": sqs, "events": events},
+            reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
         )
 
 

@@ -28,8 +28,9 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"resources", "privacy"},
     "observability": {"resources", "config", "privacy"},
     "records": {"engine", "errors"},
-    "dal": {"records", "engine"} | LEAVES,
-    "service": {"dal", "records", "engine"} | LEAVES,
+    "audit_chain": {"records"},
+    "dal": {"records", "engine", "audit_chain"} | LEAVES,
+    "service": {"dal", "records", "engine", "audit_chain"} | LEAVES,
     "http": {"service", "dal", "records", "engine"} | LEAVES,
     "app": {"http", "service"} | LEAVES,
 }

@@ -62,7 +62,10 @@ def test_tables_are_keyed_as_resources_defines(aws):
     client = aws.aws_clients["dynamodb"]
     for spec in resources.TABLES:
         table = client.describe_table(TableName=resources.resource_name("local", spec.suffix))["Table"]
-        assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        expected = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        if spec.sort_key:
+            expected.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+        assert table["KeySchema"] == expected
 
 
 def test_a_redelivered_decision_never_replaces_the_first(aws, decision):

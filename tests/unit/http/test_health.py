@@ -43,6 +43,8 @@ def test_ready_when_every_dependency_answers(aws_client, aws):
         f"dynamodb:{settings.decisions_table}",
         f"dynamodb:{settings.applications_table}",
         f"dynamodb:{settings.idempotency_table}",
+        f"dynamodb:{settings.reviews_table}",
+        f"dynamodb:{settings.audit_table}",
         f"sqs:{settings.applications_queue}",
     }
     assert all(check["ok"] for check in checks)
