@@ -47,12 +47,16 @@ def test_pool_is_built_from_the_staff_pool_spec(cognito) -> None:
     assert described["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
     policy = described["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] == STAFF_POOL.minimum_password_length
-    assert all(policy[rule] for rule in ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols"))
+    assert all(
+        policy[rule] for rule in ("RequireUppercase", "RequireLowercase", "RequireNumbers", "RequireSymbols")
+    )
     mfa = cognito.get_user_pool_mfa_config(UserPoolId=pool.pool_id)
     assert mfa["MfaConfiguration"] == "OPTIONAL"
     assert mfa["SoftwareTokenMfaConfiguration"]["Enabled"] is True
 
-    client = cognito.describe_user_pool_client(UserPoolId=pool.pool_id, ClientId=pool.client_id)["UserPoolClient"]
+    client = cognito.describe_user_pool_client(UserPoolId=pool.pool_id, ClientId=pool.client_id)[
+        "UserPoolClient"
+    ]
     assert client["ClientName"] == resources.resource_name("local", STAFF_POOL.client_suffix)
     assert "ClientSecret" not in client
     assert sorted(client["ExplicitAuthFlows"]) == sorted(EXPLICIT_AUTH_FLOWS)
@@ -74,7 +78,9 @@ def test_second_run_reuses_the_pool_client_and_users(cognito) -> None:
     second = create_staff_pool("local", cognito)
     assert second == first
     assert len(cognito.list_user_pools(MaxResults=60)["UserPools"]) == 1
-    assert len(cognito.list_user_pool_clients(UserPoolId=first.pool_id, MaxResults=60)["UserPoolClients"]) == 1
+    assert (
+        len(cognito.list_user_pool_clients(UserPoolId=first.pool_id, MaxResults=60)["UserPoolClients"]) == 1
+    )
     users = cognito.list_users(UserPoolId=first.pool_id)["Users"]
     assert sorted(user["Username"] for user in users) == sorted(user.username for user in DEMO_STAFF)
     assert find_staff_pool("local", cognito) == first
@@ -102,7 +108,10 @@ def test_demo_staff_sign_in_with_their_documented_passwords_into_their_groups(co
         listed = cognito.admin_list_groups_for_user(UserPoolId=pool.pool_id, Username=user.username)["Groups"]
         assert [group["GroupName"] for group in listed] == [user.group]
         # Permanent passwords: a sign-in gets tokens, not a NEW_PASSWORD_REQUIRED challenge.
-        assert cognito.admin_get_user(UserPoolId=pool.pool_id, Username=user.username)["UserStatus"] == "CONFIRMED"
+        assert (
+            cognito.admin_get_user(UserPoolId=pool.pool_id, Username=user.username)["UserStatus"]
+            == "CONFIRMED"
+        )
 
 
 def test_wrong_password_or_unknown_user_is_a_sign_in_failure(cognito) -> None:
