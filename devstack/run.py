@@ -2,7 +2,8 @@
 
 1. a moto server on 127.0.0.1:4566 — unless ``AWS_ENDPOINT_URL`` already points at a running
    endpoint (LocalStack, DynamoDB Local behind a proxy, another moto), which is then used as is;
-2. the stage's tables and queues (``devstack.bootstrap``, from ``chalicelib/resources.py``);
+2. the stage's tables and queues (``devstack.bootstrap``, from ``chalicelib/resources.py``) and the
+   staff user pool with its demo staff (``devstack.cognito``);
 3. ``chalice local --stage local`` on 127.0.0.1:8000;
 4. the local queue worker(s) (``devstack.sqs_poller``), which invoke the app's SQS handler the way
    Lambda's event source mapping does.
@@ -19,11 +20,14 @@ import shlex
 import signal
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
-from devstack.processes import http_answers
+from devstack.cognito import DEMO_STAFF
+from devstack.processes import PROJECT_ROOT, http_answers
 from devstack.samples import sample_application
 from devstack.stack import DevStack, DevStackConfig
+from devstack.staff_token import DEFAULT_ENDPOINT
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -58,6 +62,37 @@ def _raise_keyboard_interrupt(signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def _python() -> str:
+    """This interpreter as a command to type in the project folder (``.venv/bin/python``)."""
+    try:
+        return str(Path(sys.executable).relative_to(PROJECT_ROOT))
+    except ValueError:
+        return "python"
+
+
+def staff_lines(stack: DevStack) -> str:
+    """How staff sign in: the pool, the demo users and their development passwords, a token."""
+    pool = stack.staff_pool
+    if pool is None:
+        return "\nStaff sign-in:   none (this endpoint has no Cognito IdP)\n"
+    users = "".join(f"    {user.username:<10} {user.group:<9} {user.password}\n" for user in DEMO_STAFF)
+    token_command = f"{_python()} -m devstack.staff_token reviewer1"
+    if stack.endpoint_url != DEFAULT_ENDPOINT:
+        token_command += f" --endpoint {stack.endpoint_url}"
+    if stack.config.stage != "local":
+        token_command += f" --stage {stack.config.stage}"
+    return (
+        "\nStaff sign-in (Cognito user pool, tokens verified locally as API Gateway would):\n"
+        f"  User pool:       {pool.pool_id}   app client {pool.client_id}\n"
+        f"  Issuer / JWKS:   {pool.issuer}\n"
+        f"                   {pool.jwks_url}\n"
+        "  Demo staff (user, group, development password; local only):\n"
+        f"{users}"
+        f"  ID token:        {token_command}   (prints the token as its last line)\n"
+        f'  Try:             curl -s {stack.api_url}/v1/reviews -H "Authorization: $({token_command})"\n'
+    )
+
+
 def banner(stack: DevStack) -> str:
     curl_headers = ["-H", "Content-Type: application/json"]
     key_line = ""
@@ -84,6 +119,7 @@ def banner(stack: DevStack) -> str:
         "\nSubmit to the queue (same body), then poll the status URL it returns:\n"
         f"  {decision_curl.replace('/v1/decisions', '/v1/applications')}\n"
         f"  AWS_ENDPOINT_URL={stack.endpoint_url} to reach the local tables/queues with the AWS CLI.\n"
+        f"{staff_lines(stack)}"
         "\nCtrl-C stops everything.\n"
     )
 

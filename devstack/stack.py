@@ -1,10 +1,10 @@
 """The whole local stack as one object: ``make run``, the integration tests and the burst bench use it.
 
 Order of start: AWS endpoint (a moto server process, or an endpoint that is already running, e.g.
-LocalStack) -> tables and queues -> ``chalice local`` -> queue workers. Stop runs the other way
-round. ``stop_aws()`` / ``start_aws()`` stop and restart the real moto server process on the same
-port for the outage tests (moto keeps state in memory, so a restart re-creates empty tables and
-queues).
+LocalStack) -> tables, queues and the staff user pool -> ``chalice local`` -> queue workers. Stop
+runs the other way round. ``stop_aws()`` / ``start_aws()`` stop and restart the real moto server
+process on the same port for the outage tests (moto keeps state in memory, so a restart re-creates
+empty tables, queues and a new staff pool, which processes started before it do not know).
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.config import PENDING_MAX_AGE_ENV
 from devstack.bootstrap import create_tables_and_queues
+from devstack.cognito import StaffPool
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
 from devstack.processes import (
     ManagedProcess,
@@ -78,6 +80,8 @@ class DevStack:
         self.workers: list[ManagedProcess] = []
         self.reconciler: ManagedProcess | None = None
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
+        # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
+        self.staff_pool: StaffPool | None = None
 
     # ------------------------------------------------------------------ addresses and names
     @property
@@ -107,6 +111,8 @@ class DevStack:
         variables = {LOCAL_GATEWAY_EMULATION_ENV: "on" if self.config.gateway_emulation else "off"}
         if self.sqs_endpoint_url != self.endpoint_url:
             variables["AWS_ENDPOINT_URL_SQS"] = self.sqs_endpoint_url
+        if self.staff_pool is not None:
+            variables.update(self.staff_pool.environment())
         variables.update(extra or {})
         return child_environment(self.endpoint_url, self.config.stage, function_name, variables)
 
@@ -162,9 +168,29 @@ class DevStack:
 
     def create_tables_and_queues(self) -> dict[str, Any]:
         # Explicit clients: this process (pytest, the bench) keeps its own environment untouched.
-        return create_tables_and_queues(
-            self.config.stage, self.client("dynamodb"), self.client("sqs"), self.client("events")
+        created = create_tables_and_queues(
+            self.config.stage,
+            self.client("dynamodb"),
+            self.client("sqs"),
+            self.client("events"),
+            self._cognito_client(),
         )
+        # Started after this, the API, workers and reconciler get the pool in their environment.
+        self.staff_pool = created.get("staff_pool")
+        return created
+
+    def _cognito_client(self) -> Any | None:
+        """moto always has Cognito; an external endpoint may not (LocalStack's community edition has
+        no Cognito IdP): then there is no staff pool and every staff route answers 401."""
+        client = self.client("cognito-idp")
+        if not self.config.external_endpoint:
+            return client
+        try:
+            client.list_user_pools(MaxResults=1)
+        except (ClientError, BotoCoreError) as error:
+            print(f"{self.endpoint_url} has no Cognito IdP ({error}); no staff sign-in.", file=sys.stderr)
+            return None
+        return client
 
     def stop_aws(self, service: str | None = None) -> None:
         """Stop the moto server that serves ``service`` ("sqs", "dynamodb"), or all of them.
