@@ -222,6 +222,22 @@ def _source_ip(request: Request) -> str:
     return str(((request.context or {}).get("identity") or {}).get("sourceIp") or "unknown")
 
 
+# The app ``install`` put the emulation in front of: its routes say which methods need a key.
+_installed_app: Chalice | None = None
+
+
+def _api_key_required(request: Request) -> bool | None:
+    """The route's own ``api_key_required`` (what Chalice writes into API Gateway, e.g. False on the
+    staff routes, which a Cognito authorizer guards instead); None for a path or method the app does
+    not define (then the ``PUBLIC_ROUTE_PREFIXES`` rule decides)."""
+    # Browsers send no API key on a CORS preflight; its route never requires one.
+    if request.method == "OPTIONS":
+        return False
+    routes = _installed_app.routes if _installed_app is not None else {}
+    entry = routes.get(resource_path(request), {}).get(request.method)
+    return None if entry is None else bool(entry.api_key_required)
+
+
 def gateway_rejection(request: Request) -> Response | None:
     """The emulated gateway's answer, or None when the request may reach the API."""
     if not emulation_enabled():
@@ -231,8 +247,7 @@ def gateway_rejection(request: Request) -> Response | None:
         method=request.method,
         api_key=request.headers.get(API_KEY_HEADER),
         source_ip=_source_ip(request),
-        # Browsers send no API key on a CORS preflight; its route never requires one.
-        api_key_required=False if request.method == "OPTIONS" else None,
+        api_key_required=_api_key_required(request),
     )
     if rejection is None:
         return None
@@ -269,5 +284,7 @@ def install(app: Chalice) -> None:
     it the Cognito authorizer emulation (``devstack.staff_auth``: staff tokens verified for real)."""
     from devstack import staff_auth  # local-only, like this module; imports PyJWT
 
+    global _installed_app
+    _installed_app = app
     app.middleware_handlers.insert(0, (gateway_middleware, "http"))
     staff_auth.install(app, position=1)

@@ -406,15 +406,58 @@ def test_emulation_off_passes_claims_through(client: Client, reviewer_token: str
     assert json.loads(response.body)["authorizer"]["principalId"] == REVIEWER.username
 
 
-def test_the_gateway_installs_the_check_inside_its_own_middleware() -> None:
-    from devstack import gateway
-
-    app = Chalice(app_name="order-test")
+def gateway_app() -> Chalice:
+    """An app behind the whole local edge emulation: a staff route (Cognito, no key) and a client
+    route (key, no authorizer)."""
+    app = Chalice(app_name="gateway-order-test")
+    authorizer = CognitoUserPoolAuthorizer(resources.STAFF_POOL.authorizer_name, provider_arns=["arn:x"])
 
     def api_middleware(request: Any, get_response: Any) -> Any:
         return get_response(request)
 
+    @app.route("/v1/staff-only", authorizer=authorizer, api_key_required=False)
+    def staff_only() -> dict[str, Any]:
+        return {"claims": app.current_request.context["authorizer"]["claims"]}
+
+    @app.route("/v1/client-only", api_key_required=True)
+    def client_only() -> dict[str, Any]:
+        return {"identity": app.current_request.context["identity"].get("apiKeyId")}
+
     app.middleware_handlers.append((api_middleware, "http"))
+    return app
+
+
+@pytest.fixture
+def installed_gateway() -> Iterator[Chalice]:
+    from devstack import gateway
+
+    before = gateway._installed_app
+    app = gateway_app()
     gateway.install(app)
-    names = [handler.__name__ for handler, _ in app.middleware_handlers]
+    yield app
+    gateway._installed_app = before
+
+
+def test_the_gateway_installs_the_check_inside_its_own_middleware(installed_gateway: Chalice) -> None:
+    names = [handler.__name__ for handler, _ in installed_gateway.middleware_handlers]
     assert names == ["gateway_middleware", "staff_auth_middleware", "api_middleware"]
+
+
+def test_keys_never_open_staff_routes_and_tokens_never_replace_keys(
+    installed_gateway: Chalice, staff_env: None, gateway_on: None, reviewer_token: str
+) -> None:
+    from devstack.gateway import local_dev_api_key
+
+    key = {"x-api-key": local_dev_api_key("standard", {})}
+    token = {"Authorization": reviewer_token}
+    with Client(installed_gateway, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
+        # The staff route needs no key (its method has api_key_required=False) but a verified token.
+        response = client.http.get("/v1/staff-only", headers=token)
+        assert response.status_code == 200
+        assert json.loads(response.body)["claims"]["cognito:username"] == REVIEWER.username
+        assert_unauthorized(client.http.get("/v1/staff-only", headers=key))
+        # The client route needs its key, whatever token comes with it.
+        forbidden = client.http.get("/v1/client-only", headers=token)
+        assert forbidden.status_code == 403
+        assert json.loads(forbidden.body)["error"]["code"] == "forbidden"
+        assert client.http.get("/v1/client-only", headers={**key, **token}).status_code == 200
