@@ -93,17 +93,15 @@ class JwksCache:
 
     def key(self, kid: str) -> jwt.PyJWK:
         with self._lock:
-            if self._keys is None:
-                self._load()
-            assert self._keys is not None
-            if kid not in self._keys and self._clock() - self._fetched_at >= self._min_refetch_seconds:
-                self._load()
-            key = self._keys.get(kid)
+            keys = self._keys if self._keys is not None else self._load()
+            if kid not in keys and self._clock() - self._fetched_at >= self._min_refetch_seconds:
+                keys = self._load()
+            key = keys.get(kid)
         if key is None:
             raise TokenRejected("signed with a key the pool does not publish")
         return key
 
-    def _load(self) -> None:
+    def _load(self) -> dict[str, jwt.PyJWK]:
         self._fetched_at = self._clock()
         self.fetches += 1
         try:
@@ -113,6 +111,7 @@ class JwksCache:
             # Keys read earlier stay; with none yet, the next request tries again.
             raise TokenRejected(f"the pool's key set could not be read ({type(error).__name__})") from error
         self._keys = {key.key_id: key for key in key_set.keys if key.key_id}
+        return self._keys
 
 
 class StaffTokenVerifier:
