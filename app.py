@@ -9,12 +9,17 @@ Every route accepts any Content-Type at the Chalice level (``ANY_CONTENT_TYPE``)
 every other error is answered in the API's own JSON shape (``chalicelib/errors.py``).
 """
 
-from chalice import Chalice, Rate, Response
+from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
 from chalice.app import CloudWatchEvent, SQSEvent
 
 from chalicelib import resources
-from chalicelib.config import check_serving_environment, worker_maximum_concurrency, worker_queue_name
-from chalicelib.http import applications, decisions, health, openapi
+from chalicelib.config import (
+    check_serving_environment,
+    staff_pool_arn,
+    worker_maximum_concurrency,
+    worker_queue_name,
+)
+from chalicelib.http import applications, decisions, health, openapi, reviews
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.http.requests import ANY_CONTENT_TYPE
@@ -115,6 +120,62 @@ def api_docs() -> Response:
 def process_application_queue(event: SQSEvent) -> dict:
     """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
     return worker.process_batch(event.to_dict(), event.context, dependencies.current())
+
+
+# Staff routes: a Cognito ID token (verified by API Gateway; locally by devstack.staff_auth), no
+# API key. Client routes: an API key, no staff token.
+staff = CognitoUserPoolAuthorizer(resources.STAFF_POOL.authorizer_name, provider_arns=[staff_pool_arn()])
+
+
+@app.route("/v1/reviews", methods=["GET"], authorizer=staff, content_types=ANY_CONTENT_TYPE)
+def list_reviews() -> Response:
+    return reviews.list_reviews(current_request())
+
+
+@app.route("/v1/reviews/{review_id}", methods=["GET"], authorizer=staff, content_types=ANY_CONTENT_TYPE)
+def get_review(review_id: str) -> Response:
+    return reviews.get_review(current_request(), review_id)
+
+
+@app.route(
+    "/v1/reviews/{review_id}/claim", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
+)
+def claim_review(review_id: str) -> Response:
+    return reviews.claim_review(current_request(), review_id)
+
+
+@app.route(
+    "/v1/reviews/{review_id}/release", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
+)
+def release_review(review_id: str) -> Response:
+    return reviews.release_review(current_request(), review_id)
+
+
+@app.route(
+    "/v1/reviews/{review_id}/decision", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
+)
+def decide_review(review_id: str) -> Response:
+    return reviews.decide_review(current_request(), review_id)
+
+
+@app.route(
+    "/v1/reviews/{review_id}/second-approval",
+    methods=["POST"],
+    authorizer=staff,
+    content_types=ANY_CONTENT_TYPE,
+)
+def second_approval(review_id: str) -> Response:
+    return reviews.second_approval(current_request(), review_id)
+
+
+@app.route(
+    "/v1/applications/{application_id}/audit",
+    methods=["GET"],
+    authorizer=staff,
+    content_types=ANY_CONTENT_TYPE,
+)
+def application_audit(application_id: str) -> Response:
+    return reviews.application_audit(current_request(), application_id)
 
 
 @app.schedule(Rate(resources.RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))

@@ -161,6 +161,7 @@ class DecisionEvent:
     source: DecisionSource
     decided_at: str
     application_id: str | None = None
+    detail_type: str = "decision.made"  # or "review.completed" (resources.DECISION_EVENTS_BUS)
 
     def detail(self) -> dict[str, Any]:
         detail = {

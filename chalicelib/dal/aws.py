@@ -670,7 +670,7 @@ class EventBridgePublisher:
             entries = [
                 {
                     "Source": resources.DECISION_EVENTS_BUS.source,
-                    "DetailType": resources.DECISION_MADE,
+                    "DetailType": event.detail_type,
                     "Detail": _dumps(event.detail()),
                     "EventBusName": self._bus,
                 }

@@ -105,12 +105,15 @@ def _add_preflight_routes(app: Chalice) -> None:
 
 
 def require_api_keys(app: Chalice) -> None:
-    """``api_key_required`` on every route outside ``PUBLIC_ROUTE_PREFIXES``: what Chalice writes
+    """``api_key_required`` on every client route (not public, not staff): what Chalice writes
     into the API Gateway definition (the usage plans only meter and throttle keyed methods), and the
     same rule the local emulation applies. Preflights never need a key (browsers send none)."""
     for path, methods in app.routes.items():
         for method, entry in methods.items():
-            entry.api_key_required = method != "OPTIONS" and not is_public_route(path)
+            # Staff routes are signed in through the Cognito authorizer instead: an API key (a
+            # client's identity) never opens them.
+            staff = entry.authorizer is not None
+            entry.api_key_required = method != "OPTIONS" and not staff and not is_public_route(path)
 
 
 def _install_local_edge(app: Chalice) -> None:

@@ -33,6 +33,7 @@ from chalicelib.http.type_schema import SchemaBuilder
 from chalicelib.records import (
     ApplicationList,
     ApplicationStatus,
+    AuditTrail,
     DecisionList,
     DecisionOnRecord,
     DecisionResponse,
@@ -41,6 +42,9 @@ from chalicelib.records import (
     Liveness,
     NotReady,
     Readiness,
+    ReviewCase,
+    ReviewDetail,
+    ReviewList,
     SubmitResponse,
 )
 
@@ -49,6 +53,7 @@ JsonSchema = dict[str, Any]
 OPENAPI_VERSION = "3.0.3"
 API_TITLE = "Loan decisions API"
 API_KEY_SCHEME = "ApiKeyAuth"
+STAFF_SCHEME = "StaffIdToken"
 
 
 def _ref(name: str) -> JsonSchema:
@@ -90,6 +95,10 @@ RESPONSE_TYPES: dict[str, type] = {
     "DecisionList": DecisionList,
     "ApplicationList": ApplicationList,
     "Notice": Notice,
+    "ReviewList": ReviewList,
+    "ReviewDetail": ReviewDetail,
+    "ReviewCase": ReviewCase,
+    "AuditTrail": AuditTrail,
 }
 # What a type cannot say: limits the engine guarantees, checked against every real response.
 _CONSTRAINTS: dict[tuple[str, str], JsonSchema] = {
@@ -148,6 +157,8 @@ def _components_responses() -> dict[str, JsonSchema]:
         "BadRequest": _error("Malformed JSON or invalid fields; every invalid field is named in details."),
         "Forbidden": _error(f"No valid API key ({INVALID_API_KEY.response_type}); answered by the gateway."),
         "NotFound": _error("No such resource."),
+        "Unauthorized": _error("No valid staff ID token in Authorization (answered by the gateway)."),
+        "StaffForbidden": _error("Signed in, but not in a staff group this operation accepts."),
         "PayloadTooLarge": _error(f"Request body larger than {resources.MAX_BODY_BYTES} bytes."),
         "UnsupportedMediaType": _error("Request body is not application/json."),
         "TooManyRequests": _error(
@@ -156,7 +167,10 @@ def _components_responses() -> dict[str, JsonSchema]:
             retry_after=True,
         ),
         "ServiceUnavailable": _error("DynamoDB or SQS unavailable; nothing was written.", retry_after=True),
-        "Conflict": _error("A request with this Idempotency-Key is still in progress.", retry_after=True),
+        "Conflict": _error(
+            "A request with this Idempotency-Key is still in progress, or (review desk) the case is in "
+            "another state or claimed by someone else: details name the state and the holder.",
+        ),
         "UnprocessableEntity": _error("This Idempotency-Key was used with a different body."),
     }
 
@@ -238,9 +252,124 @@ _PAGE_PARAMETERS = (
 )
 
 
+def _staff(operation: JsonSchema) -> JsonSchema:
+    """A staff operation: a Cognito ID token in Authorization, never an API key."""
+    responses = dict(operation["responses"])
+    responses.pop("403", None)
+    responses.pop("429", None)
+    responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    responses["403"] = {"$ref": "#/components/responses/StaffForbidden"}
+    return {**operation, "security": [{STAFF_SCHEME: []}], "responses": responses}
+
+
+def _review_post(summary: str, operation_id: str, body: JsonSchema | None, *codes: str) -> JsonSchema:
+    operation: JsonSchema = {
+        "summary": summary,
+        "operationId": operation_id,
+        "responses": _responses(
+            "200", _json_response("The case.", _ref("ReviewCase")), "404", "409", "503", *codes
+        ),
+    }
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return _staff(operation)
+
+
+def _review_paths() -> dict[str, JsonSchema]:
+    review_id = [_path_parameter("review_id")]
+    decision_body = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["outcome"],
+        "properties": {
+            "outcome": {"type": "string", "enum": ["approved", "declined", "counteroffer"]},
+            "reason_codes": {
+                "type": "array",
+                "items": {"type": "string", "enum": sorted(engine.reason_catalogue())},
+            },
+            "note": {"type": "string", "maxLength": 2000},
+        },
+    }
+    approval_body = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["approve"],
+        "properties": {"approve": {"type": "boolean"}, "note": {"type": "string", "maxLength": 2000}},
+    }
+    return {
+        "/v1/reviews": {
+            "get": {
+                **_staff(
+                    _get(
+                        "Review cases in one status, oldest due first (staff)",
+                        "listReviews",
+                        _responses("200", _json_response("One page.", _ref("ReviewList")), "400", "503"),
+                    )
+                ),
+                "parameters": [
+                    _query("status", "open (default), claimed or closed", enum=["open", "claimed", "closed"]),
+                    *_PAGE_PARAMETERS,
+                ],
+            }
+        },
+        "/v1/reviews/{review_id}": {
+            "parameters": review_id,
+            "get": _staff(
+                _get(
+                    "A case with its decision, the masked applicant and the verified audit trail (staff)",
+                    "getReview",
+                    _responses("200", _json_response("The case.", _ref("ReviewDetail")), "404", "503"),
+                )
+            ),
+        },
+        "/v1/reviews/{review_id}/claim": {
+            "parameters": review_id,
+            "post": _review_post("Claim an open case (one reviewer at a time)", "claimReview", None),
+        },
+        "/v1/reviews/{review_id}/release": {
+            "parameters": review_id,
+            "post": _review_post("Release a case you claimed", "releaseReview", None),
+        },
+        "/v1/reviews/{review_id}/decision": {
+            "parameters": review_id,
+            "post": _review_post(
+                "Decide a case you claimed; approvals above the limit or against a blocking rule wait for a "
+                "manager's second approval",
+                "decideReview",
+                decision_body,
+                "400",
+                "413",
+                "415",
+            ),
+        },
+        "/v1/reviews/{review_id}/second-approval": {
+            "parameters": review_id,
+            "post": _review_post(
+                "A manager's second approval (or refusal) of another reviewer's proposal",
+                "secondApproval",
+                approval_body,
+                "400",
+                "413",
+                "415",
+            ),
+        },
+        "/v1/applications/{application_id}/audit": {
+            "parameters": [_path_parameter("application_id")],
+            "get": _staff(
+                _get(
+                    "An application's audit trail, verified on every read (staff)",
+                    "getApplicationAudit",
+                    _responses("200", _json_response("The trail.", _ref("AuditTrail")), "404", "503"),
+                )
+            ),
+        },
+    }
+
+
 def _paths() -> dict[str, JsonSchema]:
     text_plain = {"text/plain": {"schema": _STRING}}
     return {
+        **_review_paths(),
         "/v1/decisions": {
             "post": _post(
                 "Synchronous credit decision (served from the decision cache when the inputs repeat)",
@@ -440,7 +569,15 @@ def build_document(server_url: str = "/") -> JsonSchema:
         "security": [{API_KEY_SCHEME: []}],
         "paths": _mark_public_routes(_paths()),
         "components": {
-            "securitySchemes": {API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}},
+            "securitySchemes": {
+                API_KEY_SCHEME: {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
+                STAFF_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "A staff member's Cognito ID token (a `Bearer ` prefix is accepted)",
+                },
+            },
             "schemas": _schemas(),
             "responses": _components_responses(),
         },

@@ -28,7 +28,7 @@ from chalicelib.records import (
     DecisionResponse,
     DecisionSource,
 )
-from chalicelib.service import clock, cursors, events, listing
+from chalicelib.service import clock, cursors, events, listing, reviews
 from chalicelib.service.dependencies import Dependencies
 
 CACHE_HIT: CacheState = "hit"
@@ -104,6 +104,7 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
     application = validated_application(payload)
     store = dependencies.store
     key = cache_key(application, engine.model_info()["sha256"], dependencies.settings.code_version)
+    submitted_at = clock.now_iso()
     decision, cache_state, cache_entry = _decide_with_cache(application, store, key)
     decision_id = str(uuid.uuid4())
     stored = False
@@ -118,8 +119,11 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
     )
     # After a failed cache read DynamoDB is most likely down: do not wait for a second timeout.
     if cache_state != CACHE_BYPASSED:
+        trail = reviews.trail_for_new_decision(
+            record, submitted_at, application["loan_amount"], dependencies.settings.review_sla_business_days
+        )
         try:
-            store.put_decision(record, cache_entry)
+            store.put_decision(record, cache_entry, trail)
             stored = True
         except DependencyUnavailable as error:
             logger.warning(

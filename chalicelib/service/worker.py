@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, count_decision, logger, mark_invocation
-from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
-from chalicelib.service import clock, events
+from chalicelib.records import AsyncDecision, DecisionEvent, DecisionRecord, QueuedApplication
+from chalicelib.service import clock, events, reviews
 from chalicelib.service.dependencies import Dependencies
 
 if TYPE_CHECKING:
@@ -128,10 +128,43 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
             "application decided",
             extra={"application_id": queued.application_id, "outcome": decision["outcome"]},
         )
+        _record_trail(dependencies, decided, queued)
     else:
+        # A redelivery: the first delivery may have died between DECIDED and its trail or case.
+        stored = dependencies.store.get_application(queued.application_id)
+        if stored is not None and stored["status"] == "DECIDED" and "decision" in stored:
+            winner = AsyncDecision(
+                application_id=decided.application_id,
+                client_id=decided.client_id,
+                decision_id=stored["decision_id"],
+                created_at=stored["decided_at"],
+                decision=stored["decision"],
+                applicant=decided.applicant,
+                submitted_at=decided.submitted_at,
+                expires_at=stored["expires_at"],
+            )
+            _record_trail(dependencies, winner, queued)
         logger.info(
             "redelivered message ignored: not PENDING", extra={"application_id": queued.application_id}
         )
+
+
+def _record_trail(dependencies: Dependencies, decided: AsyncDecision, queued: QueuedApplication) -> None:
+    """The decision's audit trail, and its review case when it goes to manual review (idempotent)."""
+    record: DecisionRecord = {
+        "decision_id": decided.decision_id,
+        "client_id": decided.client_id,
+        "created_at": decided.created_at,
+        "source": "async",
+        "applicant": decided.applicant,
+        "decision": decided.decision,
+        "cached": False,
+        "expires_at": decided.expires_at,
+        "application_id": decided.application_id,
+    }
+    reviews.record_async_decision(
+        dependencies, record, queued.submitted_at, queued.application["loan_amount"]
+    )
 
 
 def _fail_if_last_receive(record: SQSRecord, problem: str, dependencies: Dependencies) -> None:

@@ -33,3 +33,49 @@ def assert_error_shape(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["error"]["code"] == code
     assert response.headers["X-Request-ID"] == body["request_id"]
     return body
+
+
+def proxy_event(
+    method: str,
+    path: str,
+    resource: str,
+    body: Any = None,
+    *,
+    path_parameters: dict[str, str] | None = None,
+    claims: dict[str, str] | None = None,
+    api_key_id: str | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event as Lambda receives it, with what the gateway adds: the
+    Cognito authorizer's verified ``claims`` on staff routes, the API key's id on client routes."""
+    import uuid
+
+    identity: dict[str, Any] = {"sourceIp": "203.0.113.9"}
+    if api_key_id is not None:
+        identity["apiKeyId"] = api_key_id
+    context: dict[str, Any] = {
+        "resourcePath": resource,
+        "httpMethod": method,
+        "path": f"/api{path}",
+        "stage": "api",
+        "requestId": str(uuid.uuid4()),
+        "identity": identity,
+    }
+    if claims is not None:
+        context["authorizer"] = {"claims": claims}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()}
+        if query
+        else None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }

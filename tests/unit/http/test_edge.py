@@ -117,16 +117,30 @@ def test_headers_even_on_unhandled_errors(inner_failure: bool, monkeypatch) -> N
             assert "failed" not in response.body.decode()
 
 
-def test_api_key_required_in_the_deployed_definition_exactly_off_public_routes() -> None:
+STAFF_PATHS = ("/v1/reviews", "/v1/applications/{application_id}/audit")
+
+
+def test_api_keys_on_client_routes_and_the_staff_authorizer_on_staff_routes_only() -> None:
     from chalice.deploy.swagger import CFNSwaggerGenerator
 
     from app import app
+    from chalicelib import resources
 
     definition = CFNSwaggerGenerator().generate_swagger(app)
+    staff_seen = 0
     for path, item in definition["paths"].items():
         for method, operation in item.items():
-            keyed = {"api_key": []} in operation.get("security", [])
-            assert keyed == (method != "options" and not is_public_route(path)), (method, path)
+            security = operation.get("security", [])
+            keyed = {"api_key": []} in security
+            staff = any(resources.STAFF_POOL.authorizer_name in entry for entry in security)
+            is_staff_path = path.startswith(STAFF_PATHS[0]) or path == STAFF_PATHS[1]
+            assert staff == (is_staff_path and method != "options"), (method, path)
+            assert keyed == (method != "options" and not is_staff_path and not is_public_route(path)), (
+                method,
+                path,
+            )
+            staff_seen += staff
+    assert staff_seen == 7
 
 
 def test_install_edge_adds_preflight_routes_and_runs_outermost() -> None:

@@ -73,7 +73,9 @@ def test_document_covers_exactly_the_app_routes() -> None:
     assert documented == routed
 
 
-def test_api_key_required_exactly_where_the_gateway_requires_it() -> None:
+def test_api_key_or_staff_token_exactly_where_the_gateway_requires_them() -> None:
+    from app import app
+
     assert DOCUMENT["components"]["securitySchemes"]["ApiKeyAuth"] == {
         "type": "apiKey",
         "in": "header",
@@ -83,8 +85,13 @@ def test_api_key_required_exactly_where_the_gateway_requires_it() -> None:
         for method, operation in item.items():
             if method == "parameters":
                 continue
+            staff = app.routes[path][method.upper()].authorizer is not None
             if is_public_route(path):
                 assert operation["security"] == [] and "403" not in operation["responses"], path
+            elif staff:
+                assert operation["security"] == [{"StaffIdToken": []}], path
+                assert {"401", "403"} <= set(operation["responses"]), path
+                continue
             else:
                 assert "security" not in operation and DOCUMENT["security"] == [{"ApiKeyAuth": []}]
                 assert "403" in operation["responses"], path

@@ -1,0 +1,61 @@
+"""HTTP handlers of the review desk (staff only): /v1/reviews and /v1/applications/{id}/audit."""
+
+from __future__ import annotations
+
+from chalice.app import Request, Response
+
+from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.staff import MANAGER_GROUPS, REVIEW_GROUPS, staff_member
+from chalicelib.service import reviews
+from chalicelib.service.dependencies import current
+
+
+@renders_service_errors
+def list_reviews(request: Request) -> Response:
+    staff = staff_member(request, REVIEW_GROUPS)
+    return json_response(
+        reviews.list_cases(
+            current(),
+            staff.subject,
+            status=query_parameter(request, "status"),
+            limit=query_parameter(request, "limit"),
+            cursor=query_parameter(request, "cursor"),
+        )
+    )
+
+
+@renders_service_errors
+def get_review(request: Request, review_id: str) -> Response:
+    staff_member(request, REVIEW_GROUPS)
+    return json_response(reviews.case_detail(current(), review_id))
+
+
+@renders_service_errors
+def claim_review(request: Request, review_id: str) -> Response:
+    staff = staff_member(request, REVIEW_GROUPS)
+    return json_response(reviews.claim(current(), review_id, staff.subject))
+
+
+@renders_service_errors
+def release_review(request: Request, review_id: str) -> Response:
+    staff = staff_member(request, REVIEW_GROUPS)
+    return json_response(reviews.release(current(), review_id, staff.subject))
+
+
+@renders_service_errors
+def decide_review(request: Request, review_id: str) -> Response:
+    staff = staff_member(request, REVIEW_GROUPS)
+    return json_response(reviews.decide(current(), review_id, staff.subject, json_body(request)))
+
+
+@renders_service_errors
+def second_approval(request: Request, review_id: str) -> Response:
+    staff = staff_member(request, MANAGER_GROUPS)
+    return json_response(reviews.second_approval(current(), review_id, staff.subject, json_body(request)))
+
+
+@renders_service_errors
+def application_audit(request: Request, application_id: str) -> Response:
+    staff_member(request, REVIEW_GROUPS)
+    return json_response(reviews.application_trail(current(), application_id))
