@@ -30,15 +30,20 @@ def table_resource(stage: str, spec: resources.TableSpec, index_limit: int | Non
     to the full set one index per deploy)."""
     prod = stage == "prod"
     indexes = spec.indexes if index_limit is None else spec.indexes[:index_limit]
+    table_keys = [spec.partition_key] + ([spec.sort_key] if spec.sort_key else [])
+    # The same order as TableSpec.key_attributes (table keys, then each declared index's keys).
     key_attributes = dict.fromkeys(
-        [spec.partition_key] + [name for index in indexes for name in (index.partition_key, index.sort_key)]
+        table_keys + [name for index in indexes for name in (index.partition_key, index.sort_key)]
     )
+    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
     properties: dict[str, Any] = {
         "TableName": resources.resource_name(stage, spec.suffix),
         "BillingMode": "PAY_PER_REQUEST",  # on-demand: no capacity to scale or throttle at
         # Only key attributes are declared (DynamoDB refuses a definition no key schema uses).
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes],
-        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
+        "KeySchema": key_schema,
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": prod,

@@ -3,15 +3,17 @@
     python -m infra.policies          # rewrite the policy files from this module
 
 Only the actions the code calls (chalicelib/dal, Powertools Idempotency, the SQS event source,
-Lambda logging, X-Ray), on the stage's own tables, indexes, queues, bus and log groups.
+Lambda logging, X-Ray), on the stage's own tables, indexes, queues, bus and log groups; the review
+cases and the append-only audit trail get only what the review desk does with them.
 
 Two policies per stage. The API function and the queue worker share ``policy-<stage>.json``
 (Chalice's stage-level ``iam_policy_file``; each function still gets its own role carrying it):
 both run the decision path (cache, decision record, application record, events), so splitting it
 would only remove SendMessage from the worker and Receive/DeleteMessage from the API. The
 reconciler has its own ``policy-<stage>-reconciler.json`` (a per-function ``iam_policy_file``):
-it only finds PENDING applications, re-enqueues or fails them, and must not be able to write
-decisions, the cache or idempotency records. The files are generated so the names stay those of
+it only finds PENDING applications, re-enqueues or fails them, and reads the review backlog for
+its metrics; it must not be able to write decisions, the cache, idempotency records, review cases
+or audit entries. The files are generated so the names stay those of
 chalicelib/resources.py; tests/infra check the files equal this output.
 """
 
@@ -27,10 +29,18 @@ from infra import names
 # dal/aws.py (GetItem/PutItem/UpdateItem/DeleteItem; TransactWriteItems is authorised per item as
 # PutItem/UpdateItem) and Powertools' DynamoDBPersistenceLayer (Get/Put/Update/DeleteItem).
 DYNAMODB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-# dal/aws.py writes the decision record and the cache entry a miss fills in one BatchWriteItem
-# (its own IAM action, unlike TransactWriteItems), on those two tables only.
+# dal/aws.py writes the decision record, the cache entry a miss fills and, for a new decision, its
+# first audit entries and (manual_review) its review case in one BatchWriteItem (its own IAM
+# action, unlike TransactWriteItems, and refused as a whole if any table in it is not allowed).
+# BatchWriteItem also authorises DeleteRequests, which IAM cannot tell apart: on the audit table it
+# is the one permission that could remove entries (docs/DEPLOYMENT.md, security checklist).
 BATCH_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
-BATCH_WRITTEN_TABLES = (resources.DECISIONS_TABLE, resources.DECISION_CACHE_TABLE)
+BATCH_WRITTEN_TABLES = (
+    resources.DECISIONS_TABLE,
+    resources.DECISION_CACHE_TABLE,
+    resources.AUDIT_TABLE,
+    resources.REVIEWS_TABLE,
+)
 # Lists (GET /v1/decisions, GET /v1/applications) are Queries on the tables' GSIs, never Scans.
 QUERY_ACTIONS = ("dynamodb:Query",)
 # The API resolves the queue URL by name, sends, and reads the depth for /health/detailed.
@@ -48,6 +58,19 @@ XRAY_ACTIONS = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 RECONCILER_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 RECONCILER_SQS_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 RECONCILER_INDEX = (resources.APPLICATIONS_TABLE, resources.APPLICATIONS_PENDING)
+
+# The review desk (chalicelib/dal/reviews.py). Cases: opened (PutItem, conditional: once per
+# decision), read, claimed/released/decided (conditional PutItem/UpdateItem); never deleted (TTL
+# does that). The audit trail is appended to: PutItem (conditional on a new sequence number) and
+# Query of one subject's entries; no UpdateItem or DeleteItem, so no single call rewrites an entry
+# in place or removes one (BatchWriteItem, for a new decision's first entries, is the exception).
+REVIEW_CASE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+AUDIT_TRAIL_ACTIONS = ("dynamodb:PutItem", "dynamodb:Query")
+# Tables with their own statement above; every other table gets DYNAMODB_ACTIONS.
+OWN_STATEMENT_TABLES = (resources.REVIEWS_TABLE, resources.AUDIT_TABLE)
+# The reconciler's backlog figures (ReviewsOpen, ReviewOldestOpenAgeSeconds, ReviewSlaBreached):
+# Queries on the cases' status index only, no case or audit write.
+RECONCILER_REVIEW_INDEX = (resources.REVIEWS_TABLE, resources.REVIEWS_BY_STATUS_DUE)
 
 SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION)
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
@@ -86,14 +109,27 @@ def _document(statements: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def policy_document(stage: str) -> dict[str, Any]:
-    """The API function's and the worker's policy (``policy-<stage>.json``)."""
-    tables = [table_arn(stage, spec) for spec in resources.TABLES]
+    """The API function's and the worker's policy (``policy-<stage>.json``). The worker opens review
+    cases and writes their audit entries; the API serves the staff routes on them."""
+    tables = [table_arn(stage, spec) for spec in resources.TABLES if spec not in OWN_STATEMENT_TABLES]
     indexes = [index_arn(stage, spec, index) for spec in resources.TABLES for index in spec.indexes]
     queues = [queue_arn(stage, spec) for spec in resources.QUEUES]
     statements: list[dict[str, Any]] = [
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
         {
-            "Sid": "DecisionAndCacheBatchWrites",
+            "Sid": "ReviewCases",
+            "Effect": "Allow",
+            "Action": list(REVIEW_CASE_ACTIONS),
+            "Resource": [table_arn(stage, resources.REVIEWS_TABLE)],
+        },
+        {
+            "Sid": "AuditTrail",
+            "Effect": "Allow",
+            "Action": list(AUDIT_TRAIL_ACTIONS),
+            "Resource": [table_arn(stage, resources.AUDIT_TABLE)],
+        },
+        {
+            "Sid": "NewDecisionBatchWrites",
             "Effect": "Allow",
             "Action": list(BATCH_WRITE_ACTIONS),
             "Resource": [table_arn(stage, spec) for spec in BATCH_WRITTEN_TABLES],
@@ -125,12 +161,19 @@ def policy_document(stage: str) -> dict[str, Any]:
 def reconciler_policy_document(stage: str) -> dict[str, Any]:
     """The reconciler's own policy (``policy-<stage>-reconciler.json``)."""
     table, index = RECONCILER_INDEX
+    reviews, status_index = RECONCILER_REVIEW_INDEX
     statements: list[dict[str, Any]] = [
         {
             "Sid": "PendingIndex",
             "Effect": "Allow",
             "Action": list(QUERY_ACTIONS),
             "Resource": [index_arn(stage, table, index)],
+        },
+        {
+            "Sid": "ReviewBacklogIndex",
+            "Effect": "Allow",
+            "Action": list(QUERY_ACTIONS),
+            "Resource": [index_arn(stage, reviews, status_index)],
         },
         {
             "Sid": "Applications",

@@ -16,7 +16,9 @@ def test_table(templates: dict[str, Template], stage: str, spec: resources.Table
     assert table["Type"] == "AWS::DynamoDB::Table"
     assert properties["TableName"] == resources.resource_name(stage, spec.suffix)
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
-    assert properties["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    assert properties["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}] + (
+        [{"AttributeName": spec.sort_key, "KeyType": "RANGE"}] if spec.sort_key else []
+    )
     # Every key attribute (table and indexes) declared once, as a string; nothing else.
     assert properties["AttributeDefinitions"] == [
         {"AttributeName": name, "AttributeType": "S"} for name in spec.key_attributes
@@ -120,11 +122,57 @@ def test_index_limit_adds_indexes_one_per_deploy(limit: int) -> None:
         properties = data_stores.table_resource("prod", spec, index_limit=limit)["Properties"]
         indexes = [index["IndexName"] for index in properties.get("GlobalSecondaryIndexes", [])]
         assert indexes == [index.name for index in spec.indexes[:limit]]
-        used = {spec.partition_key} | {
-            key["AttributeName"]
-            for index in properties.get("GlobalSecondaryIndexes", [])
-            for key in index["KeySchema"]
-        }
+        used = (
+            {spec.partition_key}
+            | ({spec.sort_key} if spec.sort_key else set())
+            | {
+                key["AttributeName"]
+                for index in properties.get("GlobalSecondaryIndexes", [])
+                for key in index["KeySchema"]
+            }
+        )
         assert {d["AttributeName"] for d in properties["AttributeDefinitions"]} == used
     full = data_stores.table_resource("prod", resources.APPLICATIONS_TABLE)["Properties"]
     assert len(full["GlobalSecondaryIndexes"]) == len(resources.APPLICATIONS_TABLE.indexes)
+
+
+def test_the_review_desk_tables_are_there() -> None:
+    # The review desk's tables as issue 10 needs them (a spec edit that dropped a key or the index fails).
+    reviews, audit = resources.REVIEWS_TABLE, resources.AUDIT_TABLE
+    assert (reviews.partition_key, reviews.sort_key, reviews.ttl_attribute) == (
+        "review_id",
+        None,
+        "expires_at",
+    )
+    (by_status_due,) = reviews.indexes
+    assert (by_status_due.name, by_status_due.partition_key, by_status_due.sort_key) == (
+        "by-status-due", "status", "due_at"
+    )  # fmt: skip
+    assert by_status_due.projected is None  # the queue lists whole cases from the index
+    assert (audit.partition_key, audit.sort_key, audit.ttl_attribute) == ("subject_id", "seq", "expires_at")
+    assert audit.indexes == ()
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_audit_trail_is_keyed_by_subject_and_sequence(templates: dict[str, Template], stage: str) -> None:
+    """Read back from the packaged template: one subject's entries are one partition, ordered by the
+    sequence number (a Query returns the chain in order), and both keys are declared attributes."""
+    properties = templates[stage]["Resources"][resources.AUDIT_TABLE.logical_id]["Properties"]
+    assert properties["KeySchema"] == [
+        {"AttributeName": "subject_id", "KeyType": "HASH"},
+        {"AttributeName": "seq", "KeyType": "RANGE"},
+    ]
+    assert {d["AttributeName"] for d in properties["AttributeDefinitions"]} == {"subject_id", "seq"}
+    reviews = templates[stage]["Resources"][resources.REVIEWS_TABLE.logical_id]["Properties"]
+    (index,) = reviews["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-status-due" and index["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_a_sort_key_survives_the_index_limit() -> None:
+    """--index-limit 0 drops indexes, never the table's own sort key."""
+    from infra import data_stores
+
+    properties = data_stores.table_resource("prod", resources.AUDIT_TABLE, index_limit=0)["Properties"]
+    assert [key["KeyType"] for key in properties["KeySchema"]] == ["HASH", "RANGE"]
+    limited = data_stores.table_resource("prod", resources.REVIEWS_TABLE, index_limit=0)["Properties"]
+    assert limited["AttributeDefinitions"] == [{"AttributeName": "review_id", "AttributeType": "S"}]

@@ -123,33 +123,69 @@ def test_policy_names_only_the_stage_resources(stage: str, spec: resources.Funct
 def test_api_and_worker_query_each_index_and_publish_to_the_bus(stage: str) -> None:
     for spec in (resources.API_FUNCTION, resources.WORKER_FUNCTION):
         allowed = _allowed(_policy_file(stage, spec))
-        # Queries on every list index, each named (no table/*/index/*), and on nothing else.
+        # Queries on every list index, each named (no table/*/index/*), and on one table: the audit
+        # trail, read one subject's chain at a time by its partition key.
         assert allowed["dynamodb:Query"] == {
             f"{_table(stage, table)}/index/{index.name}"
             for table in resources.TABLES
             for index in table.indexes
-        }
-        assert len(allowed["dynamodb:Query"]) == 5
+        } | {_table(stage, resources.AUDIT_TABLE)}
+        assert len(allowed["dynamodb:Query"]) == 7  # 5 list indexes, the review queue's, the audit trail
         assert allowed["events:PutEvents"] == {
             _arn(
                 "events",
                 f"event-bus/{resources.resource_name(stage, resources.DECISION_EVENTS_BUS.suffix)}",
             )
         }
-        # The one batch write (decision record + cache entry) on those two tables only.
+        # The one batch write (decision record + cache entry + a new decision's first audit entries
+        # and review case) on those tables only: never applications or idempotency records.
         assert allowed["dynamodb:BatchWriteItem"] == {
             _table(stage, resources.DECISIONS_TABLE),
             _table(stage, resources.DECISION_CACHE_TABLE),
+            _table(stage, resources.AUDIT_TABLE),
+            _table(stage, resources.REVIEWS_TABLE),
         }
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+@pytest.mark.parametrize("spec", policies.SHARED_FUNCTIONS, ids=lambda spec: spec.chalice_name)
+def test_review_cases_and_the_audit_trail_get_only_what_the_desk_does(
+    stage: str, spec: resources.FunctionSpec
+) -> None:
+    """Cases are read and written, never deleted by a DeleteItem; the audit trail is appended to and
+    read, never updated or deleted by an UpdateItem/DeleteItem (IAM cannot require the condition
+    that makes a PutItem append-only, nor forbid a BatchWriteItem's DeleteRequests)."""
+    reviews, audit = _table(stage, resources.REVIEWS_TABLE), _table(stage, resources.AUDIT_TABLE)
+    on_table = {
+        table: {action for action, arns in _allowed(_policy_file(stage, spec)).items() if table in arns}
+        for table in (reviews, audit)
+    }
+    # BatchWriteItem: a new decision's trail and case go with its record in one request (dal/aws.py).
+    assert on_table[reviews] == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+    }
+    assert on_table[audit] == {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:BatchWriteItem"}
+    reviews_index = f"{reviews}/index/{resources.REVIEWS_BY_STATUS_DUE.name}"
+    assert "dynamodb:Query" in {
+        a for a, arns in _allowed(_policy_file(stage, spec)).items() if reviews_index in arns
+    }
 
 
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_reconciler_may_do_only_what_reconciling_needs(stage: str) -> None:
     applications = _table(stage, resources.APPLICATIONS_TABLE)
+    reviews = _table(stage, resources.REVIEWS_TABLE)
     queue = _arn("sqs", resources.resource_name(stage, resources.APPLICATIONS_QUEUE.suffix))
     log_group = _arn("logs", f"log-group:{names.function_log_group(stage, RECONCILER)}:*")
     assert _allowed(_policy_file(stage, RECONCILER)) == {
-        "dynamodb:Query": {f"{applications}/index/{resources.APPLICATIONS_PENDING.name}"},
+        # PENDING applications, and the review backlog for its gauges (no case or audit write).
+        "dynamodb:Query": {
+            f"{applications}/index/{resources.APPLICATIONS_PENDING.name}",
+            f"{reviews}/index/{resources.REVIEWS_BY_STATUS_DUE.name}",
+        },
         "dynamodb:GetItem": {applications},
         "dynamodb:UpdateItem": {applications},
         "sqs:GetQueueUrl": {queue},
@@ -161,32 +197,52 @@ def test_reconciler_may_do_only_what_reconciling_needs(stage: str) -> None:
     }
 
 
-DAL = Path(__file__).resolve().parents[2] / "chalicelib" / "dal" / "aws.py"
+DAL_DIR = Path(__file__).resolve().parents[2] / "chalicelib" / "dal"
 SERVICE_PREFIX = {"ddb": "dynamodb", "sqs": "sqs", "events": "events"}
+# botocore client methods that are not AWS operations (no IAM action of their own).
+CLIENT_HELPERS = {"get_paginator", "get_waiter", "can_paginate", "close"}
 
 
 def _iam_action(client: str, method: str) -> str:
     return f"{SERVICE_PREFIX[client]}:{''.join(part.title() for part in method.split('_'))}"
 
 
-def _dal_actions() -> set[str]:
-    """Every ``self._ddb.<call>`` / ``self._sqs.<call>`` / ``self._events.<call>`` in the DAL, as IAM
-    actions (``batch_write_item`` -> ``dynamodb:BatchWriteItem``)."""
-    calls = re.findall(r"\b_(ddb|sqs|events)\.([a-z_]+)\(", DAL.read_text())
+def _calls_in(source: str) -> set[str]:
+    """``self._ddb.<call>(`` / ``self._sqs.<call>(`` / ``self._events.<call>(`` in one module, and
+    the operation behind ``self._ddb.get_paginator("query")``, as IAM actions (``batch_write_item``
+    -> ``dynamodb:BatchWriteItem``)."""
+    calls = {
+        (client, method)
+        for client, method in re.findall(r"\b_(ddb|sqs|events)\.([a-z_]+)\(", source)
+        if method not in CLIENT_HELPERS
+    }
+    calls |= set(re.findall(r"\b_(ddb|sqs|events)\.get_paginator\(\s*[\"']([a-z_]+)[\"']", source))
     actions = {_iam_action(client, method) for client, method in calls}
     # TransactWriteItems is authorised per item (PutItem, UpdateItem, ConditionCheckItem, ...).
     actions.discard("dynamodb:TransactWriteItems")
     return actions
 
 
+def _dal_actions() -> set[str]:
+    """Every AWS call in every module of chalicelib/dal (aws.py, reviews.py, ...)."""
+    return set().union(*(_calls_in(path.read_text()) for path in sorted(DAL_DIR.glob("*.py"))))
+
+
 def test_the_dal_call_scan_sees_every_client() -> None:
     # The scan below can fail: it finds the calls we know the DAL makes.
     assert {"dynamodb:GetItem", "dynamodb:Query", "sqs:SendMessage", "events:PutEvents"} <= _dal_actions()
+    assert (DAL_DIR / "aws.py").exists()
+
+
+def test_the_dal_call_scan_reads_paginators_and_skips_client_helpers() -> None:
+    source = 'p = self._ddb.get_paginator("query")\nself._events.put_events(Entries=[])\nself._ddb.close()'
+    assert _calls_in(source) == {"dynamodb:Query", "events:PutEvents"}
+    assert _calls_in("self._ddb.transact_write_items(TransactItems=[])") == set()
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_every_aws_call_in_the_dal_is_allowed(stage: str) -> None:
-    """A call added to chalicelib/dal/aws.py without its IAM action would fail only in AWS (moto
+    """A call added to chalicelib/dal/ without its IAM action would fail only in AWS (moto
     enforces no IAM): the shared policy must allow every one."""
     missing = _dal_actions() - set(_allowed(_policy_file(stage)))
     assert missing == set(), f"add to infra/policies.py: {sorted(missing)}"

@@ -55,7 +55,9 @@ def test_hook_creates_each_table(hooked_endpoint: str, spec: resources.TableSpec
     dynamodb = client("dynamodb", hooked_endpoint)
     name = resources.resource_name(STAGE, spec.suffix)
     table = dynamodb.describe_table(TableName=name)["Table"]
-    assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    assert table["KeySchema"] == [{"AttributeName": spec.partition_key, "KeyType": "HASH"}] + (
+        [{"AttributeName": spec.sort_key, "KeyType": "RANGE"}] if spec.sort_key else []
+    )
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     # The same GSIs as the template: the local lists and the reconciler Query them.
     indexes = {
