@@ -37,7 +37,26 @@ DEFAULT_5XX = edge_responses.GatewayResponseSpec(
 ROUTE_NOT_FOUND = edge_responses.GatewayResponseSpec(
     response_type="MISSING_AUTHENTICATION_TOKEN", status_code=404, code="not_found", message="no such route"
 )
-GATEWAY_RESPONSES = (*edge_responses.GATEWAY_RESPONSES, ROUTE_NOT_FOUND, DEFAULT_4XX, DEFAULT_5XX)
+# The staff routes' Cognito authorizer answers a missing/invalid/expired token with UNAUTHORIZED
+# (401, defined with the local emulation in chalicelib.http.gateway_responses) and an authorization
+# failure with ACCESS_DENIED (AWS: "denied by a custom or Amazon Cognito authorizer"), which would
+# otherwise fall to DEFAULT_4XX's generic code. A wrong group is the app's own 403 (the authorizer
+# does not read cognito:groups), so locally nothing produces ACCESS_DENIED: it lives here only.
+ACCESS_DENIED = edge_responses.GatewayResponseSpec(
+    response_type="ACCESS_DENIED",
+    status_code=403,
+    code="forbidden",
+    message="forbidden: the staff token does not allow this request",
+)
+_EDGE_TYPES = {spec.response_type for spec in edge_responses.GATEWAY_RESPONSES}
+GATEWAY_RESPONSES = (
+    *edge_responses.GATEWAY_RESPONSES,
+    # If chalicelib defines ACCESS_DENIED one day, its definition (shared with the emulation) wins.
+    *((ACCESS_DENIED,) if ACCESS_DENIED.response_type not in _EDGE_TYPES else ()),
+    ROUTE_NOT_FOUND,
+    DEFAULT_4XX,
+    DEFAULT_5XX,
+)
 
 # The JSON access log line: one object per request, no bodies, no API key values.
 ACCESS_LOG_FORMAT = json.dumps(

@@ -11,7 +11,7 @@ from typing import Any
 
 from chalicelib import resources
 from chalicelib.privacy import PII_HASH_KEY_ENV
-from infra import names
+from infra import names, staff_pool
 
 Resource = dict[str, Any]
 
@@ -65,9 +65,13 @@ def pii_hash_key_reference() -> dict[str, str]:
 
 
 def function_properties(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:
+    variables: dict[str, Any] = {PII_HASH_KEY_ENV: pii_hash_key_reference()}
+    if spec is resources.API_FUNCTION:
+        # Only the API serves staff routes: the worker and the reconciler never see a token.
+        variables.update(staff_pool.api_environment())
     properties: dict[str, Any] = {
         # Merged into the variables Chalice generates from .chalice/config.json.
-        "Environment": {"Variables": {PII_HASH_KEY_ENV: pii_hash_key_reference()}},
+        "Environment": {"Variables": variables},
         "FunctionName": names.function_name(stage, spec),
         "MemorySize": spec.memory_mb,
         "Timeout": spec.timeout_seconds,

@@ -4,10 +4,10 @@
 
 1. Load the Chalice app (as ``chalice package`` does, with the stage's environment variables) to
    list its routes; 2. generate the merge template from chalicelib/resources.py; 3. run
-   ``chalice package --stage S --merge-template <generated> build/<stage>/``; 4. strip from
-   the deployment package what the Lambda runtime provides or never reads, and check it against
-   Lambda's size limit (the serverless form of the original's
-   "disk < 10%" alert). Needs only AWS_DEFAULT_REGION (no credentials).
+   ``chalice package --stage S --merge-template <generated> build/<stage>/``, then point the staff
+   routes' Cognito authorizer at the stack's own user pool; 4. strip from the deployment package
+   what the Lambda runtime provides or never reads, and check it against Lambda's size limit (the
+   serverless form of the original's "disk < 10%" alert). Needs only AWS_DEFAULT_REGION (no credentials).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from chalicelib import resources
-from infra import names
+from infra import names, staff_pool
 from infra.template import Routes, build_merge_template
 
 BUILD_DIR = names.PROJECT_ROOT / "build"
@@ -180,6 +181,49 @@ def strip_package(zip_path: Path) -> list[str]:
     return removed
 
 
+# The swagger Chalice writes for a CognitoUserPoolAuthorizer (chalice.app.CognitoUserPoolAuthorizer).
+COGNITO_AUTH_TYPE = "cognito_user_pools"
+AUTHORIZER_KEY = "x-amazon-apigateway-authorizer"
+
+
+def point_staff_authorizer_at_the_stack_pool(template: dict[str, Any]) -> int:
+    """Point the staff routes' Cognito authorizer at this stack's own user pool.
+
+    app.py declares the authorizer with ``os.environ["STAFF_USER_POOL_ARN"]`` or, while packaging
+    (no stack exists yet), ``resources.STAFF_POOL_ARN_PLACEHOLDER``; Chalice writes that string into
+    the REST API's swagger (``securityDefinitions.<name>.x-amazon-apigateway-authorizer.
+    providerARNs``). The merge template cannot fix it: it is a recursive dict merge, so the list is
+    only reachable by restating Chalice's swagger, which would silently break when Chalice changes.
+    Whatever the packaging shell had in STAFF_USER_POOL_ARN, a deployed stage's authorizer must
+    trust exactly its own pool, so every value is replaced. Returns how many authorizers were
+    rewritten; fails on a Cognito authorizer this template does not create a pool for, and if the
+    placeholder is still anywhere in the template afterwards.
+    """
+    api = template["Resources"].get(names.REST_API_LOGICAL_ID, {})
+    definitions = api.get("Properties", {}).get("DefinitionBody", {}).get("securityDefinitions", {})
+    rewritten = 0
+    for name, definition in definitions.items():
+        if definition.get("x-amazon-apigateway-authtype") != COGNITO_AUTH_TYPE:
+            continue
+        if name != resources.STAFF_POOL.authorizer_name:
+            raise SystemExit(
+                f"Cognito authorizer {name!r} in app.py: the template has a pool for "
+                f"{resources.STAFF_POOL.authorizer_name!r} only"
+            )
+        definition[AUTHORIZER_KEY]["providerARNs"] = [staff_pool.pool_arn()]
+        rewritten += 1
+    if resources.STAFF_POOL_ARN_PLACEHOLDER in json.dumps(template):
+        raise SystemExit(f"{resources.STAFF_POOL_ARN_PLACEHOLDER} left in the packaged template")
+    return rewritten
+
+
+def postprocess_template(template_path: Path) -> None:
+    template = json.loads(template_path.read_text())
+    point_staff_authorizer_at_the_stack_pool(template)
+    # The layout chalice package writes (chalice.utils.serialize_to_json).
+    template_path.write_text(json.dumps(template, indent=2, separators=(",", ": ")) + "\n")
+
+
 def chalice_executable() -> str:
     beside_python = Path(sys.executable).parent / "chalice"
     return str(beside_python) if beside_python.exists() else "chalice"
@@ -196,8 +240,15 @@ def package(stage: str, build_dir: Path = BUILD_DIR, index_limit: int | None = N
     shutil.rmtree(out, ignore_errors=True)
     # STAGE: chalice imports app.py WITHOUT the stage's environment variables, and app.py derives
     # the SQS worker's queue name (and MaximumConcurrency) from STAGE (default "dev").
+    # Without the staff pool's variables: a pool id in the packaging shell (another stage's, a
+    # local one) must not end up in the template; the placeholder is replaced below instead.
+    staff_variables = {
+        resources.STAFF_POOL_ARN_ENV,
+        resources.STAFF_POOL_ID_ENV,
+        resources.STAFF_POOL_CLIENT_ID_ENV,
+    }
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name not in staff_variables},
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
         "STAGE": stage,
     }
@@ -207,6 +258,7 @@ def package(stage: str, build_dir: Path = BUILD_DIR, index_limit: int | None = N
         env=env,
         check=True,
     )
+    postprocess_template(out / "sam.json")
     strip_package(out / "deployment.zip")
     size = check_package_size(out / "deployment.zip")
     zipped = (out / "deployment.zip").stat().st_size

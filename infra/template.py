@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from chalicelib import resources
-from infra import alarms, api_gateway, dashboard, data_stores, events, functions, names
+from infra import alarms, api_gateway, dashboard, data_stores, events, functions, names, staff_pool
 
 Routes = dict[str, list[str]]  # {"/v1/decisions": ["POST"], ...}
 
@@ -33,6 +33,7 @@ def build_merge_template(
     merged_resources.update(functions.function_merges(stage, app_functions))
     merged_resources.update(functions.function_log_resources(stage))
     merged_resources.update(functions.pii_hash_key_resources(stage))
+    merged_resources.update(staff_pool.staff_pool_resources(stage))
     merged_resources.update(api_gateway.api_gateway_resources(stage))
     merged_resources.update(alarms.alarm_resources(stage))
     merged_resources.update(dashboard.dashboard_resources(stage))
@@ -47,6 +48,7 @@ def build_merge_template(
         "WebAclArn": {"Value": {"Fn::GetAtt": ["WebAcl", "Arn"]}},
         "ApiHandlerAliasArn": {"Value": {"Ref": f"{names.API_LOGICAL_ID}.Alias"}},
         **events.outputs(),
+        **staff_pool.outputs(),
     }
     for plan in resources.USAGE_PLANS:
         outputs[f"{api_gateway.key_logical_id(plan)}Id"] = {
@@ -56,9 +58,10 @@ def build_merge_template(
         }
     return {
         "Description": f"{resources.SERVICE} ({stage}): Chalice app + tables, queues, throttling, "
-        "usage plans, WAF, decision events, alarms and dashboard",
+        "usage plans, WAF, decision events, staff user pool, alarms and dashboard",
         "Parameters": {**alarms.PARAMETERS, **events.PARAMETERS},
         "Conditions": {**alarms.CONDITIONS, **events.CONDITIONS},
+        "Rules": staff_pool.RULES,
         "Resources": merged_resources,
         "Outputs": outputs,
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import re
 from typing import Any
 
 from chalicelib import resources
@@ -12,6 +14,9 @@ from chalicelib import resources
 UPLOADED_CODE_URI = f"s3://{resources.SERVICE}-artifacts/deployment.zip"
 
 Template = dict[str, Any]
+# Issue 10's staff routes (the review queue and its cases, an application's audit trail): opened by
+# the staff pool's Cognito authorizer, never by an API key.
+STAFF_PATH = re.compile(r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$")
 
 
 class _NoManagedPolicies:
@@ -44,3 +49,10 @@ def resources_of_type(template: Template, resource_type: str) -> dict[str, Templ
         for logical_id, resource in template["Resources"].items()
         if resource["Type"] == resource_type
     }
+
+
+def lint_problems(template: Template) -> list[str]:
+    """cfn-lint errors (E) and warnings (W); informational findings (I) are advice, not defects."""
+    from cfnlint.api import lint_all
+
+    return [str(match) for match in lint_all(json.dumps(template)) if match.rule.id[0] in "EW"]

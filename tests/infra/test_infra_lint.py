@@ -5,15 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfnlint.api import lint_all
-from infra_template_support import Template
+from infra_template_support import Template, lint_problems
 
 from chalicelib import resources
 
-
-def _problems(template: Template) -> list[str]:
-    # E = errors, W = warnings; I (informational) findings are advice, not defects.
-    return [str(match) for match in lint_all(json.dumps(template)) if match.rule.id[0] in "EW"]
+_problems = lint_problems
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
