@@ -150,23 +150,23 @@ def _dynamodb_query(function: str, metric: str) -> Callable[[str, int], dict[str
     return build
 
 
-def app_metric_query(metric: str) -> str:
-    """A Metrics Insights query summing one of the app's EMF counts (Powertools, namespace
+def app_metric_query(metric: str, function: str = "SUM") -> str:
+    """A Metrics Insights query aggregating one of the app's EMF metrics (Powertools, namespace
     METRICS_NAMESPACE) over the service, whatever other dimensions the emitting code added: an
     alarm on a plain metric matches one exact dimension set and would miss a count emitted with a
-    route or status dimension beside ``service``."""
+    route or status dimension beside ``service``. SUM for counts; MAX for the review desk's gauges
+    (a gauge reported twice in one period must not double, and the oldest case is the largest
+    age whichever dimension it was reported under)."""
     return (
-        f"SELECT SUM({metric}) FROM \"{resources.METRICS_NAMESPACE}\" WHERE service = '{resources.SERVICE}'"
+        f'SELECT {function}({metric}) FROM "{resources.METRICS_NAMESPACE}" '
+        f"WHERE service = '{resources.SERVICE}'"
     )
 
 
-def _app_metric(metric: str) -> Callable[[str, int], dict[str, Any]]:
+def _app_metric(metric: str, function: str = "SUM") -> Callable[[str, int], dict[str, Any]]:
     def build(stage: str, period: int) -> dict[str, Any]:
-        return {
-            "Metrics": [
-                {"Id": "count", "Expression": app_metric_query(metric), "Period": period, "ReturnData": True}
-            ]
-        }
+        query = app_metric_query(metric, function)
+        return {"Metrics": [{"Id": "count", "Expression": query, "Period": period, "ReturnData": True}]}
 
     return build
 
@@ -201,6 +201,18 @@ EVENTS_PUBLISHED_METRIC = "EventsPublished"
 EVENTS_FAILED_METRIC = "EventsFailed"
 RECONCILER_REQUEUED_METRIC = "ReconcilerRequeued"
 RECONCILER_FAILED_METRIC = "ReconcilerFailed"
+# The review desk's figures. Gauges the reconciler reports every RECONCILE_EVERY_MINUTES from the
+# cases' status index: open + claimed cases, the oldest one's age, how many are past their SLA due
+# time. Counts the API emits as cases close: completed, overridden (reviewer outcome differs from
+# the model's), and the time from opening to the final decision.
+REVIEWS_OPEN_METRIC = "ReviewsOpen"
+REVIEW_OLDEST_OPEN_AGE_METRIC = "ReviewOldestOpenAgeSeconds"
+REVIEW_SLA_BREACHED_METRIC = "ReviewSlaBreached"
+REVIEWS_COMPLETED_METRIC = "ReviewsCompleted"
+REVIEW_OVERRIDES_METRIC = "ReviewOverrides"
+REVIEW_TIME_TO_DECIDE_METRIC = "ReviewTimeToDecideSeconds"
+# One reconciler run per period: the gauges have one datapoint each.
+REVIEW_GAUGE_PERIOD_SECONDS = resources.RECONCILE_EVERY_MINUTES * MINUTE
 
 
 def concurrency_threshold(ratio: float, stage: str) -> float:
@@ -448,6 +460,32 @@ def alarms(stage: str) -> list[Alarm]:
             period_seconds=5 * MINUTE,
             evaluation_periods=1,
             metrics=_app_metric(EVENTS_FAILED_METRIC),
+        ),
+        # Issue 10: the review desk's oversight figures.
+        Alarm(
+            logical_id="ReviewSlaBreachedAlarm",
+            original_alert=None,
+            # Three reconciler runs in a row (15 minutes): a case that passes its due time while
+            # a reviewer is deciding it does not page anyone.
+            description="Review cases (open or claimed) past their SLA due time for 15 minutes "
+            "(ReviewSlaBreached, reported by the reconciler)",
+            threshold=T.review_sla_breached_cases,
+            comparison=GT,
+            period_seconds=REVIEW_GAUGE_PERIOD_SECONDS,
+            evaluation_periods=15 * MINUTE // REVIEW_GAUGE_PERIOD_SECONDS,
+            metrics=_app_metric(REVIEW_SLA_BREACHED_METRIC, "MAX"),
+        ),
+        Alarm(
+            logical_id="ReviewBacklogOldestAgeAlarm",
+            original_alert=None,
+            # One run is enough: the age only grows until someone takes the case.
+            description="The oldest open review case has waited more than one business day "
+            "(ReviewOldestOpenAgeSeconds, reported by the reconciler)",
+            threshold=T.review_oldest_open_age_seconds,
+            comparison=GT,
+            period_seconds=REVIEW_GAUGE_PERIOD_SECONDS,
+            evaluation_periods=1,
+            metrics=_app_metric(REVIEW_OLDEST_OPEN_AGE_METRIC, "MAX"),
         ),
         Alarm(
             logical_id="LenderWebhookDeadLetterQueueNotEmptyAlarm",

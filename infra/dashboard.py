@@ -9,7 +9,7 @@ from chalicelib import resources
 from infra import alarms, events, functions, names
 
 Resource = dict[str, Any]
-BOARDS = ("API overview", "Resources", "Database and queue", "Reconciler and decision events")
+BOARDS = ("API overview", "Resources", "Database and queue", "Reconciler and decision events", "Review desk")
 WIDTH = 24  # dashboard grid width
 
 
@@ -18,14 +18,19 @@ def _header(text: str) -> dict[str, Any]:
 
 
 def _graph(
-    title: str, metrics: list[list[Any]], *, stat: str = "Sum", annotations: list | None = None
+    title: str,
+    metrics: list[list[Any]],
+    *,
+    stat: str = "Sum",
+    annotations: list | None = None,
+    period: int = 60,
 ) -> dict:
     properties: dict[str, Any] = {
         "title": title,
         "view": "timeSeries",
         "region": "${AWS::Region}",
         "stat": stat,
-        "period": 60,
+        "period": period,
         "metrics": metrics,
     }
     if annotations:
@@ -286,6 +291,95 @@ def reconciler_and_events_board(stage: str) -> list[dict[str, Any]]:
     ]
 
 
+HOUR = 3600
+
+
+def _app_query_graph(
+    title: str, metric: str, function: str, *, period: int, scale: float = 1, annotations: list | None = None
+) -> dict[str, Any]:
+    """One Metrics Insights query per widget (a GetMetricData request may carry only one), shown
+    through an expression when it is rescaled (seconds to hours)."""
+    query = {"expression": alarms.app_metric_query(metric, function), "id": "q", "period": period}
+    if scale == 1:
+        return _graph(title, [[{**query, "label": metric}]], annotations=annotations, period=period)
+    shown = {"expression": f"q / {scale:g}", "label": title, "id": "e"}
+    return _graph(title, [[shown], [{**query, "visible": False}]], annotations=annotations, period=period)
+
+
+def _search_sum(metric: str, period: int) -> str:
+    """Every series of an app metric, whatever dimensions it was emitted with, summed. A search
+    (unlike a Metrics Insights query) may appear several times in one widget, so a ratio of two
+    counts can be computed in one request."""
+    search = f"SEARCH('Namespace=\"{resources.METRICS_NAMESPACE}\" MetricName=\"{metric}\"', 'Sum', {period})"
+    return f"SUM({search})"
+
+
+def review_desk_board(stage: str) -> list[dict[str, Any]]:
+    t = resources.ALARM_THRESHOLDS
+    review_alarms = ("ReviewSlaBreachedAlarm", "ReviewBacklogOldestAgeAlarm")
+    return [
+        _header(BOARDS[4]),
+        # SUM over the reconciler's period: one report per run, totalled if it is split by status.
+        _app_query_graph(
+            "Review cases open (open + claimed)",
+            alarms.REVIEWS_OPEN_METRIC,
+            "SUM",
+            period=alarms.REVIEW_GAUGE_PERIOD_SECONDS,
+        ),
+        _app_query_graph(
+            "Oldest open case age (h)",
+            alarms.REVIEW_OLDEST_OPEN_AGE_METRIC,
+            "MAX",
+            period=alarms.REVIEW_GAUGE_PERIOD_SECONDS,
+            scale=HOUR,
+            annotations=[{"value": t.review_oldest_open_age_seconds / HOUR, "label": "alarm"}],
+        ),
+        _graph(
+            "Override rate (% of completed reviews, hourly)",
+            [
+                [
+                    {
+                        "expression": "IF(completed > 0, 100 * overrides / completed, 0)",
+                        "label": "reviewer outcome differs from the model's (%)",
+                        "id": "rate",
+                    }
+                ],
+                [
+                    {
+                        "expression": _search_sum(alarms.REVIEW_OVERRIDES_METRIC, HOUR),
+                        "id": "overrides",
+                        "visible": False,
+                    }
+                ],
+                [
+                    {
+                        "expression": _search_sum(alarms.REVIEWS_COMPLETED_METRIC, HOUR),
+                        "id": "completed",
+                        "visible": False,
+                    }
+                ],
+            ],
+            period=HOUR,
+        ),
+        _app_query_graph(
+            "Time to decide, average (h)",
+            alarms.REVIEW_TIME_TO_DECIDE_METRIC,
+            "AVG",
+            period=HOUR,
+            scale=HOUR,
+        ),
+        {
+            "type": "alarm",
+            "width": 8,
+            "height": 6,
+            "properties": {
+                "title": "Review desk alarms",
+                "alarms": [{"Fn::GetAtt": [logical_id, "Arn"]} for logical_id in review_alarms],
+            },
+        },
+    ]
+
+
 def _layout(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Place widgets left to right, wrapping at the grid width."""
     x = y = row_height = 0
@@ -300,7 +394,7 @@ def _layout(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def dashboard_body(stage: str) -> dict[str, Any]:
     boards = api_overview(stage) + resources_board(stage) + database_board(stage)
-    return {"widgets": _layout(boards + reconciler_and_events_board(stage))}
+    return {"widgets": _layout(boards + reconciler_and_events_board(stage) + review_desk_board(stage))}
 
 
 def _to_sub(value: Any) -> dict[str, Any]:

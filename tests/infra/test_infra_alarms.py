@@ -49,6 +49,10 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "ReconcilerFunctionErrorsAlarm": (0, gt, 900, 1),
         "DecisionEventsFailedAlarm": (0, gt, 300, 1),
         "LenderWebhookDeadLetterQueueNotEmptyAlarm": (0, gt, 60, 1),
+        # Issue 10: cases past their SLA for 15 minutes (three 5-minute reconciler reports), the
+        # oldest open case older than one business day.
+        "ReviewSlaBreachedAlarm": (0, gt, 300, 3),
+        "ReviewBacklogOldestAgeAlarm": (86_400, gt, 300, 1),
     }
 
 
@@ -97,6 +101,27 @@ def test_app_count_alarms_sum_the_emf_metric_over_the_service(
         f"SELECT SUM({metric}) FROM \"{resources.METRICS_NAMESPACE}\" WHERE service = '{resources.SERVICE}'"
     )
     assert query["ReturnData"] is True
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+@pytest.mark.parametrize(
+    ("logical_id", "metric"),
+    [
+        ("ReviewSlaBreachedAlarm", "ReviewSlaBreached"),
+        ("ReviewBacklogOldestAgeAlarm", "ReviewOldestOpenAgeSeconds"),
+    ],
+)
+def test_review_desk_alarms_read_the_reconcilers_gauges_by_maximum(
+    templates: dict[str, Template], stage: str, logical_id: str, metric: str
+) -> None:
+    """Gauges, not counts: the largest value any report in the period carried (two reports in one
+    period must not add up), over the service whatever other dimensions they carry."""
+    (query,) = templates[stage]["Resources"][logical_id]["Properties"]["Metrics"]
+    assert query["Expression"] == (
+        f"SELECT MAX({metric}) FROM \"{resources.METRICS_NAMESPACE}\" WHERE service = '{resources.SERVICE}'"
+    )
+    assert query["Period"] == 60 * resources.RECONCILE_EVERY_MINUTES
+    assert T.review_oldest_open_age_seconds == 24 * 3600 and T.review_sla_breached_cases == 0
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -184,6 +209,7 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "## Resources",
         "## Database and queue",
         "## Reconciler and decision events",
+        "## Review desk",
     ]
     titles = " | ".join(w["properties"].get("title", "") for w in body["widgets"])
     for expected in (
@@ -201,6 +227,10 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "Reconciler: requeued / failed",
         "Decision events: published / failed",
         "Lender webhook",
+        "Review cases open",
+        "Oldest open case age",
+        "Override rate",
+        "Time to decide",
     ):
         assert expected in titles, expected
     text = json.dumps(body)
@@ -220,3 +250,40 @@ def test_saved_logs_insights_queries(templates: dict[str, Template], stage: str)
     assert len(queries) >= 5
     for query in queries.values():
         assert set(query["Properties"]["LogGroupNames"]) <= log_groups
+
+
+def _widget(body: dict, title_start: str) -> dict:
+    (widget,) = [w for w in body["widgets"] if w["properties"].get("title", "").startswith(title_start)]
+    return widget["properties"]
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_review_desk_board(templates: dict[str, Template], stage: str) -> None:
+    (dashboard,) = resources_of_type(templates[stage], "AWS::CloudWatch::Dashboard").values()
+    body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    body = json.loads(body_sub[0] if isinstance(body_sub, list) else body_sub)
+    namespace = resources.METRICS_NAMESPACE
+    # The override rate is metric math over the two counts (searches: several may share a widget,
+    # unlike Metrics Insights queries), overrides / completed as a percentage.
+    rate = _widget(body, "Override rate")["metrics"]
+    expressions = {m[0]["id"]: m[0]["expression"] for m in rate}
+    assert expressions["rate"] == "IF(completed > 0, 100 * overrides / completed, 0)"
+    assert f'Namespace="{namespace}" MetricName="ReviewOverrides"' in expressions["overrides"]
+    assert f'Namespace="{namespace}" MetricName="ReviewsCompleted"' in expressions["completed"]
+    assert [m[0]["id"] for m in rate if m[0].get("visible", True)] == ["rate"]
+    # One Metrics Insights query per widget (a GetMetricData request carries at most one).
+    for title, query in (
+        ("Review cases open", "SUM(ReviewsOpen)"),
+        ("Oldest open case age", "MAX(ReviewOldestOpenAgeSeconds)"),
+        ("Time to decide", "AVG(ReviewTimeToDecideSeconds)"),
+    ):
+        selects = [
+            m[0]["expression"] for m in _widget(body, title)["metrics"] if "SELECT" in m[0]["expression"]
+        ]
+        assert len(selects) == 1 and query in selects[0], title
+    oldest = _widget(body, "Oldest open case age")
+    assert oldest["annotations"]["horizontal"][0]["value"] == T.review_oldest_open_age_seconds / 3600
+    # The board's alarm widget shows the two review alarms (ARNs as Fn::Sub variables).
+    variables = body_sub[1] if isinstance(body_sub, list) else {}
+    assert {"Fn::GetAtt": ["ReviewSlaBreachedAlarm", "Arn"]} in variables.values()
+    assert {"Fn::GetAtt": ["ReviewBacklogOldestAgeAlarm", "Arn"]} in variables.values()
