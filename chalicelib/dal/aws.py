@@ -540,8 +540,10 @@ class DynamoDBLoanStore:
                 lambda table=table, key=key, value=value: self._ddb.update_item(
                     TableName=table,
                     Key={key: {"S": value}},
-                    UpdateExpression="SET final = :f",
+                    # "final" is a DynamoDB reserved word: always through a name placeholder.
+                    UpdateExpression="SET #f = :f",
                     ConditionExpression=f"attribute_exists({key})",
+                    ExpressionAttributeNames={"#f": "final"},
                     ExpressionAttributeValues={":f": _document(final)},
                 ),
             )

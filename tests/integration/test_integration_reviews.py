@@ -1,0 +1,157 @@
+"""The review desk over HTTP against the real local stack: a manual_review application goes
+through the queue, the worker opens its case, real staff tokens (moto's Cognito, verified by the
+local stage) claim it (twenty at once: exactly one wins) and decide it; the client sees the final
+outcome; editing an audit entry in DynamoDB breaks the chain where it was edited."""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib import engine, resources
+from chalicelib.service.reviews import review_id_for
+from devstack.client import ApiClient
+from devstack.cognito import DEMO_STAFF, StaffPool, id_token
+from devstack.processes import wait_until
+from devstack.samples import applications
+from devstack.stack import DevStack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def pool(stack: DevStack) -> StaffPool:
+    if stack.staff_pool is None:
+        pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff sign-in")
+    return stack.staff_pool
+
+
+@pytest.fixture(scope="module")
+def tokens(stack: DevStack, pool: StaffPool) -> dict[str, str]:
+    cognito = stack.client("cognito-idp")
+    return {user.username: id_token(cognito, pool, user.username, user.password) for user in DEMO_STAFF}
+
+
+def staff(stack: DevStack, token: str, method: str, path: str, body: Any = None) -> requests.Response:
+    return requests.request(
+        method, f"{stack.api_url}{path}", json=body, headers={"Authorization": token}, timeout=30
+    )
+
+
+def a_manual_review_application() -> dict[str, Any]:
+    for payload in applications(400, with_personal_data=True):
+        if engine.decide(engine.validate_application(payload))["outcome"] == "manual_review":
+            return payload
+    raise AssertionError("no manual_review applicant in the first 400 rows")
+
+
+@pytest.fixture(scope="module")
+def case(api: ApiClient, stack: DevStack, tokens: dict[str, str]) -> dict[str, Any]:
+    submitted = api.post("/v1/applications", a_manual_review_application())
+    assert submitted.status_code == 202, submitted.text
+    application_id = submitted.json()["application_id"]
+    status = wait_until(
+        lambda: (
+            (body := api.get(f"/v1/applications/{application_id}").json())["status"] == "DECIDED" and body
+        ),
+        90,
+        "the application to be decided",
+        interval=0.3,
+    )
+    review_id = review_id_for(status["decision_id"])
+    return {"application_id": application_id, "decision_id": status["decision_id"], "review_id": review_id}
+
+
+def test_twenty_simultaneous_claims_exactly_one_wins(
+    stack: DevStack, tokens: dict[str, str], case: dict
+) -> None:
+    review_id = case["review_id"]
+    listed = staff(stack, tokens["reviewer1"], "GET", "/v1/reviews?status=open&limit=100")
+    assert listed.status_code == 200
+    assert review_id in [item["review_id"] for item in listed.json()["items"]]
+
+    def claim(n: int) -> requests.Response:
+        token = tokens["reviewer1"] if n % 2 else tokens["reviewer2"]
+        return staff(stack, token, "POST", f"/v1/reviews/{review_id}/claim")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(claim, range(20)))
+
+    assert sorted(response.status_code for response in responses) == [200] + [409] * 19
+    [winner] = [response.json() for response in responses if response.status_code == 200]
+    holder = winner["claimed_by"]
+    for response in responses:
+        if response.status_code == 409:
+            assert {"field": "claimed_by", "problem": f"claimed by {holder}"} in response.json()["error"][
+                "details"
+            ]
+    assert staff(stack, tokens["reviewer1"], "GET", f"/v1/reviews/{review_id}").json()["claimed_by"] == holder
+    # Hand the case to reviewer1 for the rest of the flow: only its holder can release it.
+    released = [
+        name
+        for name in ("reviewer1", "reviewer2")
+        if staff(stack, tokens[name], "POST", f"/v1/reviews/{review_id}/release").status_code == 200
+    ]
+    assert len(released) == 1
+    assert staff(stack, tokens["reviewer1"], "POST", f"/v1/reviews/{review_id}/claim").status_code == 200
+
+
+def test_the_claimer_decides_and_the_client_sees_the_final_outcome(
+    api: ApiClient, stack: DevStack, tokens: dict[str, str], case: dict
+) -> None:
+    review_id = case["review_id"]
+    by_other = staff(
+        stack,
+        tokens["reviewer2"],
+        "POST",
+        f"/v1/reviews/{review_id}/decision",
+        {"outcome": "declined", "reason_codes": ["RSN-CREDIT-SCORE"]},
+    )
+    assert by_other.status_code == 409
+    decided = staff(
+        stack,
+        tokens["reviewer1"],
+        "POST",
+        f"/v1/reviews/{review_id}/decision",
+        {"outcome": "declined", "reason_codes": ["RSN-CREDIT-SCORE"], "note": "checked the bureau file"},
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["status"] == "closed"
+
+    application = api.get(f"/v1/applications/{case['application_id']}").json()
+    decision = api.get(f"/v1/decisions/{case['decision_id']}").json()
+    for body in (application, decision):
+        assert body["final_outcome"] == "declined" and body["final_decided_by"] == "reviewer"
+        assert not {"claimed_by", "reviewed_by", "final_note", "audit", "second_approval"} & set(body)
+    assert decision["outcome"] == "manual_review"
+    assert (
+        api.get(f"/v1/applications/{case['application_id']}/audit").status_code == 401
+    )  # an API key is no staff
+
+
+def test_editing_an_audit_entry_breaks_the_chain_where_it_was_edited(
+    stack: DevStack, tokens: dict[str, str], case: dict
+) -> None:
+    path = f"/v1/applications/{case['application_id']}/audit"
+    before = staff(stack, tokens["manager1"], "GET", path)
+    assert before.status_code == 200 and before.json()["verified"] is True
+    assert len(before.json()["entries"]) >= 4
+    dynamodb = stack.client("dynamodb")
+    table = resources.resource_name(stack.config.stage, resources.AUDIT_TABLE.suffix)
+    dynamodb.update_item(
+        TableName=table,
+        Key={"subject_id": {"S": case["application_id"]}, "seq": {"S": "00000002"}},
+        UpdateExpression="SET actor = :a",
+        ExpressionAttributeValues={":a": {"S": "someone-else"}},
+    )
+
+    after = staff(stack, tokens["manager1"], "GET", path).json()
+
+    assert after["verified"] is False and after["first_broken_seq"] == 2
+    detail = staff(stack, tokens["reviewer1"], "GET", f"/v1/reviews/{case['review_id']}").json()
+    assert detail["audit"]["verified"] is False
+    assert staff(stack, tokens["reviewer1"], "GET", f"/v1/reviews/{uuid.uuid4()}").status_code == 404
