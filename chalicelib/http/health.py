@@ -49,4 +49,41 @@ def detailed(request: Request) -> Response:
 
 def metrics(request: Request) -> Response:
     memory_limit = process.memory_limit_mb(request.lambda_context)
-    return Response(body=REQUEST_METRICS.render(memory_limit), headers={"Content-Type": CONTENT_TYPE})
+    body = REQUEST_METRICS.render(memory_limit) + review_metrics()
+    return Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def review_metrics() -> str:
+    """The review desk's oversight figures: this instance's completed reviews and overrides, and
+    the desk's backlog as the reviews table has it now (absent when it cannot be read)."""
+    from chalicelib.dal import DependencyUnavailable
+    from chalicelib.service import reviews
+
+    counters = reviews.REVIEW_COUNTERS
+    lines = [
+        "# HELP loan_reviews_completed_total Manual reviews decided through this instance.",
+        "# TYPE loan_reviews_completed_total counter",
+        f"loan_reviews_completed_total {counters.completed_total}",
+        "# HELP loan_review_overrides_total Reviews whose outcome differs from the model's leaning.",
+        "# TYPE loan_review_overrides_total counter",
+        f"loan_review_overrides_total {counters.overrides_total}",
+        "# HELP loan_review_time_to_decide_seconds_sum Seconds from opening to decision, summed.",
+        "# TYPE loan_review_time_to_decide_seconds_sum counter",
+        f"loan_review_time_to_decide_seconds_sum {counters.time_to_decide_seconds_sum:.3f}",
+    ]
+    try:
+        backlog = reviews.backlog(current())
+    except (DependencyUnavailable, RuntimeError):
+        return "\n".join(lines) + "\n"
+    lines += [
+        "# HELP loan_reviews_open Open and claimed review cases.",
+        "# TYPE loan_reviews_open gauge",
+        f"loan_reviews_open {backlog['open']:.0f}",
+        "# HELP loan_review_oldest_open_age_seconds Age of the oldest open review case.",
+        "# TYPE loan_review_oldest_open_age_seconds gauge",
+        f"loan_review_oldest_open_age_seconds {backlog['oldest_open_age_seconds']:.3f}",
+        "# HELP loan_reviews_sla_breached Open or claimed cases past their SLA.",
+        "# TYPE loan_reviews_sla_breached gauge",
+        f"loan_reviews_sla_breached {backlog['sla_breached']:.0f}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -460,7 +460,7 @@ def _completed_metrics(dependencies: Dependencies, case: ReviewCase, outcome: st
         count("ReviewOverrides")
     seconds = (_parse(closed_at) - _parse(case["opened_at"])).total_seconds()
     count("ReviewTimeToDecideSeconds", seconds)
-    REVIEW_COUNTERS.completed(outcome != model_view)
+    REVIEW_COUNTERS.completed(outcome != model_view, seconds)
     logger.info("review completed", extra={"review_id": case["review_id"], "outcome": outcome})
     events.publish(
         dependencies,
@@ -489,10 +489,12 @@ class ReviewCounters:
     def __init__(self) -> None:
         self.completed_total = 0
         self.overrides_total = 0
+        self.time_to_decide_seconds_sum = 0.0
 
-    def completed(self, overridden: bool) -> None:
+    def completed(self, overridden: bool, seconds_to_decide: float) -> None:
         self.completed_total += 1
         self.overrides_total += int(overridden)
+        self.time_to_decide_seconds_sum += seconds_to_decide
 
 
 REVIEW_COUNTERS = ReviewCounters()

@@ -144,6 +144,9 @@ def test_metrics_is_prometheus_text_with_the_original_names(chalice_client):
     buckets = [int(v) for k, v in values.items() if k.startswith("loan_api_request_duration_seconds_bucket")]
     assert buckets == sorted(buckets)
     assert float(values["loan_api_memory_percent"]) > 0  # present: the local stage sets 512 MB
+    # The review desk's figures: this instance's counters and the desk's backlog (none open here).
+    assert int(values["loan_reviews_completed_total"]) >= 0
+    assert values["loan_reviews_open"] == "0" and values["loan_reviews_sla_breached"] == "0"
     assert float(values["loan_api_cpu_percent"]) >= 0
 
 

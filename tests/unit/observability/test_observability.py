@@ -93,7 +93,11 @@ def test_no_personal_data_in_logs_queue_or_stored_records(
 
 
 def test_emf_metrics_by_route_status_and_outcome(memory, application, capfd, monkeypatch):
+    from chalicelib.observability import metrics
+
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    # Service calls made outside a Lambda invocation by other tests may have left metrics unflushed.
+    metrics.clear_metrics()
     context = api_context()
 
     response = app.app(proxy_event("POST", "/v1/decisions", application), context)
@@ -138,6 +142,7 @@ def test_emf_metrics_for_latency_cache_queue_batches_and_cold_start(
     from chalicelib import observability
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    observability.metrics.clear_metrics()
     # Other tests ran in this process already: make the next invocation its first.
     monkeypatch.setattr(observability, "_invocations", 0)
     context = api_context()
