@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.base import (
 
 from chalicelib.audit_chain import chain
 from chalicelib.config import Settings, load_settings
-from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable
+from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     DECIDED,
@@ -93,7 +93,9 @@ class InMemoryLoanStore:
         self.cache[cache_key] = (copy.deepcopy(decision), expires_at)
 
     # -- decision log ---------------------------------------------------------------------------
-    def put_decision(self, record: DecisionRecord, cache_entry: CacheEntry | None = None) -> None:
+    def put_decision(
+        self, record: DecisionRecord, cache_entry: CacheEntry | None = None, trail: NewTrail | None = None
+    ) -> None:
         self._call("BatchWriteItem")
         with self._lock:
             self.decisions[record["decision_id"]] = copy.deepcopy(record)
@@ -102,6 +104,10 @@ class InMemoryLoanStore:
                     copy.deepcopy(cache_entry.decision),
                     cache_entry.expires_at,
                 )
+        if trail is not None and self.reviews is not None:
+            self.reviews.put_audit_entries(trail.entries, record["expires_at"])
+            if trail.case is not None:
+                self.reviews.open_case(trail.case, [])
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         self._call("GetItem")
@@ -308,8 +314,9 @@ class InMemoryReviewStore:
             boundary = (start["due_at"], start["review_id"])
             matching = [case for case in matching if (case["due_at"], case["review_id"]) > boundary]
         page = [copy.deepcopy(case) for case in matching[:limit]]
-        last = {"due_at": page[-1]["due_at"], "review_id": page[-1]["review_id"], "status": status}
-        return page, (last if len(matching) > limit else None)
+        if len(matching) <= limit:
+            return page, None
+        return page, {"due_at": page[-1]["due_at"], "review_id": page[-1]["review_id"], "status": status}
 
     def put_audit_entries(self, entries: list[AuditEntry], expires_at: int) -> None:
         self.outages.guard("dynamodb")
