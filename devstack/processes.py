@@ -164,8 +164,10 @@ def start_moto_server(host: str, port: int, env: Mapping[str, str], log_path: Pa
 def start_chalice_local(
     host: str, port: int, stage: str, env: Mapping[str, str], log_path: Path | None
 ) -> ManagedProcess:
-    # --no-autoreload: with autoreload, chalice forks a child that keeps the port after we stop it.
-    argv = [str(VENV_BIN / "chalice"), "local", "--host", host, "--port", str(port)]
+    # devstack.chalice_local: `chalice local` with a listen backlog of 128 instead of 5, so a burst
+    # of clients is answered rather than reset. --no-autoreload: with autoreload, chalice forks a
+    # child that keeps the port after we stop it.
+    argv = [sys.executable, "-m", "devstack.chalice_local", "--host", host, "--port", str(port)]
     argv += ["--stage", stage, "--no-autoreload"]
     process = ManagedProcess("chalice-local", argv, env=env, log_path=log_path)
     # Importing the app (engine model, Powertools, boto3) takes a few seconds on a small machine.

@@ -165,7 +165,7 @@ def test_run_serves_a_decision_and_ctrl_c_stops_every_process(front_door: FrontD
     children = descendants(front_door.popen.pid)
     names = {Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid, _ in children}
     assert any("devstack.moto_server" in name for name in names), names
-    assert any("chalice local" in name for name in names), names
+    assert any("devstack.chalice_local" in name for name in names), names
     assert any("devstack.sqs_poller" in name for name in names), names
     pgid = os.getpgid(front_door.popen.pid)
     assert pgid == front_door.popen.pid  # the front door leads its own group
