@@ -3,56 +3,68 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# Two stamps: `make run` installs only requirements-run.txt (RUN_STAMP); `make test` and the other
+# tools add the rest (DEV_STAMP, which needs RUN_STAMP first). So run-after-test installs nothing and
+# test-after-run installs only what running did not need. pip without --quiet: a first start shows
+# what it downloads instead of sitting silent for minutes.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
+PIP       := $(PY) -m pip install --disable-pip-version-check
 STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: install run test lint format train evaluate bench render package deploy clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(RUN_STAMP): requirements.txt requirements-run.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $(STAMP)
+	@echo "Installing what the local stack needs (requirements-run.txt; the test tools come with make test)..."
+	$(PIP) -r requirements-run.txt
+	touch $(RUN_STAMP)
 
-install: $(STAMP)
+$(DEV_STAMP): $(RUN_STAMP) requirements-dev.txt
+	@echo "Installing the test, lint, training and packaging tools (requirements-dev.txt)..."
+	$(PIP) -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+install: $(DEV_STAMP)
 
 ## Start moto server (or use AWS_ENDPOINT_URL), create tables/queues, chalice local, queue worker.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) -m devstack.run
 
 ## Lint, then every test (unit, integration against real processes, template checks).
-test: $(STAMP) lint
+test: $(DEV_STAMP) lint
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
 ## Rebuild the model artifact and model card (deterministic: same data -> same bytes).
-train: $(STAMP)
+train: $(DEV_STAMP)
 	$(PY) -m training.train
 
 ## Score a labelled CSV with the shipped run-time scorer: make evaluate DATA=path/to.csv
-evaluate: $(STAMP)
+evaluate: $(DEV_STAMP)
 	$(PY) -m training.evaluate $(DATA)
 
 ## Benchmarks: print figures against a baseline measured in the same run.
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(PY) -m bench.run_all
 
 ## Rewrite every generated file from chalicelib/resources.py: .chalice/config.json and the
 ## .chalice/policy-<stage>.json IAM policies (tests/infra fail while a committed file differs).
-render: $(STAMP)
+render: $(DEV_STAMP)
 	$(PY) -m infra.chalice_config
 	$(PY) -m infra.policies
 
 ## Build the deployable template: make package STAGE=prod
-package: $(STAMP)
+package: $(DEV_STAMP)
 	$(PY) -m infra.package --stage $(STAGE)
 
 ## Deploy with the AWS CLI v2 (needs an account and an S3 bucket for the code):
