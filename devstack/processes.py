@@ -85,21 +85,45 @@ class ManagedProcess:
         self.name = name
         self.argv = list(argv)
         self.log_path = log_path
+        self._env = dict(env)
+        self._cwd = cwd
         self._log_file: IO[bytes] | None = None
         self._stopped = False
         if log_path is not None:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log_file = log_path.open("ab")
-        self.popen = subprocess.Popen(
+        self.popen = self._spawn()
+        self.started_at = time.monotonic()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             self.argv,
-            env=dict(env),
-            cwd=cwd,
+            env=self._env,
+            cwd=self._cwd,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
             stderr=subprocess.STDOUT if self._log_file else None,
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
+
+    @property
+    def stopped(self) -> bool:
+        """True once ``stop()`` was called: it did not die on its own, so nobody restarts it."""
+        return self._stopped
+
+    def ran_for(self) -> float:
+        """Seconds since the current run started (until now: call it when the exit is noticed)."""
+        return time.monotonic() - self.started_at
+
+    def restart(self) -> None:
+        """Start the same command again after it exited on its own (same env, same log, appended)."""
+        if self._stopped or self.running():
+            raise RuntimeError(f"{self.name}: restart() is for a child that died, not a running/stopped one")
+        # The old group is gone with its leader (a worker has no helpers); reap any straggler anyway.
+        self._signal_group(signal.SIGKILL)
+        self.popen = self._spawn()
+        self.started_at = time.monotonic()
 
     @property
     def pid(self) -> int:
@@ -146,6 +170,29 @@ class ManagedProcess:
             return ""
         data = self.log_path.read_bytes()[-max_bytes:]
         return data.decode("utf-8", errors="replace")
+
+
+class Backoff:
+    """Restart delays for a child that keeps dying: ``initial`` doubling up to ``maximum``.
+
+    Like Lambda retrying a failed poller, but without a hot loop when the failure is permanent
+    (a syntax error, a missing table). A child that ran ``stable_after`` seconds before dying is
+    treated as a fresh failure, so one crash a day is always restarted after ``initial``.
+    """
+
+    def __init__(self, initial: float = 0.5, maximum: float = 30.0, stable_after: float = 60.0) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self.stable_after = stable_after
+        self._next = initial
+
+    def delay_after(self, ran_for: float) -> float:
+        """The wait before the next restart of a child that died after running ``ran_for`` seconds."""
+        if ran_for >= self.stable_after:
+            self._next = self.initial
+        delay = self._next
+        self._next = min(self._next * 2, self.maximum)
+        return delay
 
 
 def start_moto_server(host: str, port: int, env: Mapping[str, str], log_path: Path | None) -> ManagedProcess:

@@ -8,7 +8,10 @@
 4. the local queue worker(s) (``devstack.sqs_poller``), which invoke the app's SQS handler the way
    Lambda's event source mapping does.
 
-Ctrl-C (or SIGTERM) stops everything in reverse order; if any child dies, the rest are stopped too.
+A queue worker or the reconciler that dies is restarted with a backoff (0.5 s doubling to 30 s,
+reset after a minute of running), each restart printed and counted. Only the moto server or
+``chalice local`` dying stops the stack (everything would fail without them), with a message naming
+it. Ctrl-C (or SIGTERM) stops everything in reverse order.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from pathlib import Path
 from types import FrameType
 
 from devstack.cognito import DEMO_STAFF
-from devstack.processes import PROJECT_ROOT, http_answers
+from devstack.processes import PROJECT_ROOT, ManagedProcess, http_answers
 from devstack.samples import sample_application
 from devstack.stack import DevStack, DevStackConfig
 from devstack.staff_token import DEFAULT_ENDPOINT
+
+# How often the front door looks for dead children: the first restart is due 0.5 s after a death.
+SUPERVISE_EVERY_SECONDS = 0.1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -112,7 +118,7 @@ def banner(stack: DevStack) -> str:
         f"  Health:          {stack.api_url}/health/ready\n"
         f"  AWS endpoint:    {stack.endpoint_url}   ({endpoint_kind})\n"
         f"  Queue:           {names.get('APPLICATIONS_QUEUE')} -> DLQ {names.get('APPLICATIONS_DLQ')}\n"
-        f"  Queue workers:   {len(stack.workers)} process(es)\n"
+        f"  Queue workers:   {len(stack.workers)} process(es), restarted if they die\n"
         f"{key_line}"
         "\nTry a decision:\n"
         f"  {decision_curl}\n"
@@ -121,6 +127,15 @@ def banner(stack: DevStack) -> str:
         f"  AWS_ENDPOINT_URL={stack.endpoint_url} to reach the local tables/queues with the AWS CLI.\n"
         f"{staff_lines(stack)}"
         "\nCtrl-C stops everything.\n"
+    )
+
+
+def vital_death_message(stack: DevStack, dead: ManagedProcess) -> str:
+    role = "the API" if dead is stack.api else "the AWS endpoint (tables and queues in memory)"
+    where = f"its log: {dead.log_path}" if dead.log_path else "its output is above in this terminal"
+    return (
+        f"\n{dead.name} ({role}) exited with {dead.popen.returncode}; the stack cannot work without it, "
+        f"stopping everything ({where})."
     )
 
 
@@ -149,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         print(banner(stack), flush=True)
-        while (dead := stack.first_exited()) is None:
-            time.sleep(0.5)
-        print(f"{dead.name} exited with {dead.popen.returncode}; stopping the stack.", file=sys.stderr)
+        while (dead := stack.supervise()) is None:
+            time.sleep(SUPERVISE_EVERY_SECONDS)
+        print(vital_death_message(stack, dead), file=sys.stderr, flush=True)
         exit_code = 1
     except KeyboardInterrupt:
         print("\nStopping the local stack...", flush=True)

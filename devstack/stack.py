@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +27,7 @@ from devstack.bootstrap import create_tables_and_queues
 from devstack.cognito import StaffPool
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
 from devstack.processes import (
+    Backoff,
     ManagedProcess,
     free_port,
     http_answers,
@@ -82,6 +84,10 @@ class DevStack:
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
         # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
         self.staff_pool: StaffPool | None = None
+        # Supervision (see supervise()): restarts per child name, and when a dead one is due again.
+        self.restarts: dict[str, int] = {}
+        self._backoff: dict[str, Backoff] = {}
+        self._restart_due: dict[str, float] = {}
 
     # ------------------------------------------------------------------ addresses and names
     @property
@@ -284,6 +290,45 @@ class DevStack:
     def processes(self) -> list[ManagedProcess]:
         children = (self.moto, self.moto_sqs, self.api, *self.workers, self.reconciler)
         return [p for p in children if p is not None]
+
+    def vital(self) -> list[ManagedProcess]:
+        """The children the stack cannot work without: the AWS endpoint(s) and the API."""
+        return [p for p in (self.moto, self.moto_sqs, self.api) if p is not None]
+
+    def supervise(self) -> ManagedProcess | None:
+        """One supervision step (call it every fraction of a second): a queue worker or the reconciler
+        that died on its own is restarted after a backoff, logged and counted in ``restarts``, as
+        Lambda would run the poller or the schedule again. Returns a vital child that died (moto
+        keeps every table in memory, and without the API nothing comes in): the caller stops the
+        stack. Children stopped on purpose (``stop()``) are left alone."""
+        if dead := next((p for p in self.vital() if not p.running() and not p.stopped), None):
+            return dead
+        now = time.monotonic()
+        for process in [*self.workers, self.reconciler]:
+            if process is None or process.stopped or process.running():
+                continue
+            due = self._restart_due.get(process.name)
+            if due is None:
+                backoff = self._backoff.setdefault(process.name, Backoff())
+                delay = backoff.delay_after(process.ran_for())
+                self._restart_due[process.name] = now + delay
+                where = f"log {process.log_path}" if process.log_path else "its output is above"
+                print(
+                    f"{process.name} exited with {process.popen.returncode} after {process.ran_for():.1f}s; "
+                    f"restarting in {delay:.1f}s ({where})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            elif now >= due:
+                del self._restart_due[process.name]
+                process.restart()
+                self.restarts[process.name] = self.restarts.get(process.name, 0) + 1
+                print(
+                    f"{process.name} restarted (pid {process.pid}; restart {self.restarts[process.name]})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        return None
 
     def first_exited(self) -> ManagedProcess | None:
         """A child that died on its own (the orchestrator then stops the rest)."""

@@ -31,6 +31,8 @@ HOST = "127.0.0.1"
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 START_SECONDS = 180  # moto, bootstrap, chalice local importing the app, one worker: slow machines
 STOP_SECONDS = 60  # generous: each child gets a SIGTERM grace period before SIGKILL
+RESTART_SECONDS = 30  # the first restart is due 0.5 s after a death; slack for a loaded machine
+DECIDED_SECONDS = 90  # a restarted worker imports the app again before it polls
 BANNER_END = "Ctrl-C stops everything."
 API_LINE = re.compile(r"API:\s+(\S+)")
 API_KEY_LINE = re.compile(r"Local API key:\s+(\S+)")
@@ -133,7 +135,8 @@ def front_door() -> Iterator[FrontDoor]:
         started = descendants(popen.pid)
         yield door
     finally:
-        # Whatever the test left running (a failed assertion, a stop that hung) is killed here.
+        # Whatever the test left running (a failed assertion, a stop that hung) is killed here;
+        # restarted workers are new descendants, so look again.
         started |= descendants(popen.pid)
         if popen.poll() is None:
             os.killpg(popen.pid, signal.SIGKILL)
@@ -141,6 +144,26 @@ def front_door() -> Iterator[FrontDoor]:
         for process in started:
             if still_alive(process):
                 os.killpg(process[0], signal.SIGKILL)  # every child of devstack.run leads its own group
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def child_running(door: FrontDoor, module: str) -> tuple[int, str] | None:
+    """The live direct child of the front door running ``python -m <module>``, if there is one."""
+    for process in descendants(door.popen.pid):
+        stat = _stat(process[0])
+        if (
+            stat is not None
+            and int(stat[1]) == door.popen.pid
+            and f"-m {module} " in command_line(process[0])
+        ):
+            return process
+    return None
 
 
 def test_run_serves_a_decision_and_ctrl_c_stops_every_process(front_door: FrontDoor) -> None:
@@ -163,7 +186,7 @@ def test_run_serves_a_decision_and_ctrl_c_stops_every_process(front_door: FrontD
     assert response.json()["outcome"] in {"approved", "manual_review", "declined"}
 
     children = descendants(front_door.popen.pid)
-    names = {Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode() for pid, _ in children}
+    names = {command_line(pid) for pid, _ in children}
     assert any("devstack.moto_server" in name for name in names), names
     assert any("devstack.chalice_local" in name for name in names), names
     assert any("devstack.sqs_poller" in name for name in names), names
@@ -179,3 +202,60 @@ def test_run_serves_a_decision_and_ctrl_c_stops_every_process(front_door: FrontD
     assert members_of_groups({pgid} | {pid for pid, _ in children}) == []
     assert not port_is_open(HOST, front_door.api_port)
     assert not port_is_open(HOST, front_door.aws_port)
+
+
+def test_a_killed_worker_or_reconciler_is_restarted_and_work_goes_on(front_door: FrontDoor) -> None:
+    key = API_KEY_LINE.search(front_door.text())
+    assert key is not None, front_door.text()
+    api_url = f"http://{HOST}:{front_door.api_port}"
+    worker = child_running(front_door, "devstack.sqs_poller")
+    reconciler = child_running(front_door, "devstack.reconciler_timer")
+    assert worker is not None and reconciler is not None, front_door.text()
+
+    os.kill(worker[0], signal.SIGKILL)
+    os.kill(reconciler[0], signal.SIGKILL)
+
+    wait_until(
+        lambda: "sqs-poller-0 restarted" in front_door.text() and "reconciler restarted" in front_door.text(),
+        RESTART_SECONDS,
+        "both restarts printed",
+        0.25,
+    )
+    text = front_door.text()
+    assert "sqs-poller-0 exited with -9" in text and "reconciler exited with -9" in text, text
+    assert "sqs-poller-0 restarted (pid" in text and "restart 1)" in text, text
+    new_worker = wait_until(lambda: child_running(front_door, "devstack.sqs_poller"), 30, "a new worker")
+    assert new_worker != worker
+    assert front_door.popen.poll() is None  # the stack itself kept running
+
+    # The restarted worker takes the queue over: an application submitted now gets decided.
+    headers = {"x-api-key": key.group(1)}
+    accepted = requests.post(
+        f"{api_url}/v1/applications",
+        json=sample_application(with_personal_data=False),
+        headers=headers,
+        timeout=30,
+    )
+    assert accepted.status_code == 202, accepted.text
+    status_url = f"{api_url}/v1/applications/{accepted.json()['application_id']}"
+
+    def decided() -> dict[str, object] | None:
+        body: dict[str, object] = requests.get(status_url, headers=headers, timeout=30).json()
+        return body if body.get("status") == "DECIDED" else None
+
+    assert wait_until(decided, DECIDED_SECONDS, "the application DECIDED", 0.5)["decision_id"]
+
+
+def test_the_api_dying_stops_the_stack_with_a_message(front_door: FrontDoor) -> None:
+    api = child_running(front_door, "devstack.chalice_local")
+    assert api is not None, front_door.text()
+    children = descendants(front_door.popen.pid)
+
+    os.kill(api[0], signal.SIGKILL)
+
+    assert front_door.popen.wait(timeout=STOP_SECONDS) == 1, front_door.text()
+    text = front_door.text()
+    assert "chalice-local (the API) exited with -9" in text, text
+    assert "stopping everything" in text and "Stopped." in text, text
+    assert [process for process in children if still_alive(process)] == []
+    assert not port_is_open(HOST, front_door.aws_port)  # moto went down with it
