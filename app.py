@@ -19,7 +19,7 @@ from chalicelib.config import (
     worker_maximum_concurrency,
     worker_queue_name,
 )
-from chalicelib.http import applications, decisions, health, openapi, reviews
+from chalicelib.http import applications, decisions, health, openapi, reviews, static_files
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.http.requests import ANY_CONTENT_TYPE
@@ -108,7 +108,23 @@ def openapi_document() -> Response:
 
 @app.route("/docs", methods=["GET"], content_types=ANY_CONTENT_TYPE)
 def api_docs() -> Response:
-    return openapi.docs_response()
+    return static_files.docs_page()
+
+
+@app.route("/docs/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def api_docs_file(name: str) -> Response:
+    return static_files.docs_file(name)
+
+
+# The loan-officer console: static files, public (the page holds no data; it asks for a key).
+@app.route("/console", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def console_page() -> Response:
+    return static_files.console_page()
+
+
+@app.route("/console/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+def console_file(name: str) -> Response:
+    return static_files.console_file(name)
 
 
 @app.on_sqs_message(

@@ -431,6 +431,10 @@ METHOD_THROTTLES: dict[str, Throttle] = {
     "/metrics/GET": Throttle(rate_per_second=5, burst=10),
     "/openapi.json/GET": Throttle(rate_per_second=5, burst=10),
     "/docs/GET": Throttle(rate_per_second=5, burst=10),
+    # A page load fetches its few static files at once (docs: 4, console: 4).
+    "/docs/{name}/GET": Throttle(rate_per_second=10, burst=20),
+    "/console/GET": Throttle(rate_per_second=5, burst=10),
+    "/console/{name}/GET": Throttle(rate_per_second=10, burst=20),
 }
 USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
     UsagePlanSpec(name="standard", throttle=Throttle(rate_per_second=50, burst=100), daily_quota=50_000),
@@ -443,7 +447,7 @@ WAF_EVALUATION_WINDOW_SECONDS = 300
 WAF_PER_IP_LIMIT = WAF_PER_IP_RATE_PER_SECOND * WAF_EVALUATION_WINDOW_SECONDS
 # Routes that need no API key (everything else requires one). The API documentation is public so
 # that a browser can open /docs (it cannot send an x-api-key header on navigation).
-PUBLIC_ROUTE_PREFIXES = ("/health", "/docs", "/openapi.json")
+PUBLIC_ROUTE_PREFIXES = ("/health", "/docs", "/openapi.json", "/console")
 # Seconds a throttled client is told to wait.
 THROTTLED_RETRY_AFTER_SECONDS = 1
 # Seconds a client is told to wait when DynamoDB or SQS is unavailable.

@@ -20,8 +20,9 @@ SECURITY_HEADERS: dict[str, str] = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
-# Documentation may be cached briefly; everything else carries decisions or state and must not be.
-DOCUMENTATION_PATHS = ("/docs", "/openapi.json")
+# Documentation and the static pages (docs, console) may be cached if revalidated; everything else
+# carries decisions or state and must not be.
+DOCUMENTATION_PATHS = ("/docs", "/docs/{name}", "/openapi.json", "/console", "/console/{name}")
 API_CACHE_CONTROL = "no-store"
 DOCUMENTATION_CACHE_CONTROL = "no-cache"
 
@@ -33,7 +34,7 @@ CORS_MAX_AGE_SECONDS = 600
 
 def security_headers(path: str, content_security_policy: str | None = None) -> dict[str, str]:
     """Headers every response gets; ``content_security_policy`` replaces the default (``/docs``
-    allows its own inline script by hash)."""
+    widens style-src for Swagger UI, chalicelib/http/static_files.py)."""
     headers = dict(SECURITY_HEADERS)
     if content_security_policy is not None:
         headers["Content-Security-Policy"] = content_security_policy
