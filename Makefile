@@ -14,7 +14,7 @@ STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint format train evaluate bench render package deploy clean
+.PHONY: install run test lint format train evaluate bench render package deploy clean browser vendor
 
 $(RUN_STAMP): requirements.txt requirements-run.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,8 +34,18 @@ run: $(RUN_STAMP)
 	$(PY) -m devstack.run
 
 ## Lint, then every test (unit, integration against real processes, template checks).
-test: $(DEV_STAMP) lint
+test: $(DEV_STAMP) lint browser
 	$(PY) -m pytest
+
+## Debian's headless Chromium and its driver for the console's browser tests (as root, here and in
+## CI; a browser downloaded by a test tool does not work on this kind of machine).
+browser:
+	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update && apt-get install -y chromium chromium-driver)
+
+## Re-vendor the pinned front-end packages (devstack/vendor.py: swagger-ui-dist, chart.js) from npm.
+vendor: $(DEV_STAMP)
+	$(PY) -m devstack.vendor
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .

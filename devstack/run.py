@@ -116,6 +116,7 @@ def banner(stack: DevStack) -> str:
         "\nLocal stack is up.\n"
         f"  API:             {stack.api_url}   (chalice local, stage {stack.config.stage})\n"
         f"  Health:          {stack.api_url}/health/ready\n"
+        f"  Console:         {stack.api_url}/console   (API docs: {stack.api_url}/docs)\n"
         f"  AWS endpoint:    {stack.endpoint_url}   ({endpoint_kind})\n"
         f"  Queue:           {names.get('APPLICATIONS_QUEUE')} -> DLQ {names.get('APPLICATIONS_DLQ')}\n"
         f"  Queue workers:   {len(stack.workers)} process(es), restarted if they die\n"

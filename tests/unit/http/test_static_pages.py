@@ -87,3 +87,11 @@ def test_pages_reference_only_files_they_serve(page: static_files.StaticPage) ->
             assert reference.removeprefix(prefix) in static_files.served_names(page), reference
         else:
             assert "//" not in reference, f"{reference}: nothing from another site"
+
+
+def test_make_run_prints_the_console_url() -> None:
+    from devstack.run import banner
+    from devstack.stack import DevStack, DevStackConfig
+
+    stack = DevStack(DevStackConfig.on_free_ports())  # nothing started: the banner is text only
+    assert f"  Console:         {stack.api_url}/console " in banner(stack)
