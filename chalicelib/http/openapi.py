@@ -22,6 +22,7 @@ from chalicelib import engine, resources
 from chalicelib.engine.types import Decision, Notice, QuickEligibility
 from chalicelib.errors import ErrorBody
 from chalicelib.http import openapi_examples as examples
+from chalicelib.http import static_files
 from chalicelib.http.edge import API_KEY_HEADER, is_public_route
 from chalicelib.http.gateway_responses import (
     INVALID_API_KEY,
@@ -580,7 +581,9 @@ def _paths() -> dict[str, JsonSchema]:
                 ),
             )
         },
-        "/docs/{name}": _static_file("A file of the documentation page (Swagger UI)", "docsFile"),
+        "/docs/{name}": _static_file(
+            "A file of the documentation page (Swagger UI)", "docsFile", static_files.DOCS
+        ),
         "/console": {
             "get": _get(
                 "The loan-officer console (asks for an API key or a staff token; holds no data)",
@@ -590,14 +593,21 @@ def _paths() -> dict[str, JsonSchema]:
                 ),
             )
         },
-        "/console/{name}": _static_file("A file of the console (script, stylesheet)", "consoleFile"),
+        "/console/{name}": _static_file(
+            "A file of the console (script, stylesheet)", "consoleFile", static_files.CONSOLE
+        ),
     }
 
 
-def _static_file(summary: str, operation_id: str) -> JsonSchema:
+def _static_file(summary: str, operation_id: str, page: static_files.StaticPage) -> JsonSchema:
     text = {"schema": _STRING}
+    # The names served: any other name is a 404.
+    name = {
+        **_path_parameter("name"),
+        "schema": {"type": "string", "enum": sorted(static_files.served_names(page))},
+    }
     return {
-        "parameters": [_path_parameter("name")],
+        "parameters": [name],
         "get": _get(
             summary,
             operation_id,
