@@ -101,7 +101,8 @@ def proxy_event(method: str, path: str, body: Any | None = None) -> dict[str, An
             "path": f"/api{path}",
             "stage": "api",
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "203.0.113.9"},
+            # What API Gateway adds on a method that requires an API key: the key's id (the client).
+            "identity": {"sourceIp": "203.0.113.9", "apiKeyId": "bench-client"},
         },
         "body": None if body is None else json.dumps(body),
         "isBase64Encoded": False,

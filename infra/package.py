@@ -181,6 +181,48 @@ def strip_package(zip_path: Path) -> list[str]:
     return removed
 
 
+def compile_package(zip_path: Path, runtime: str) -> int:
+    """Add bytecode for every module of the package, compiled by this interpreter for the function's
+    runtime. Lambda's /var/task is read-only, so Python cannot cache bytecode there: without it every
+    cold start compiles every module again (measured: ``import app`` 357-400 ms without, 251-264 ms
+    with). ``unchecked-hash`` pycs are used without a check against the source's mtime, which the
+    zip does not keep. Returns how many modules were compiled; refuses another Python version."""
+    import importlib.util
+    import sys
+
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if version != runtime:
+        raise SystemExit(f"bytecode for {runtime} cannot be compiled by {version}: package with {runtime}")
+    compiled_path = zip_path.with_suffix(".compiled.zip")
+    count = 0
+    with (
+        zipfile.ZipFile(zip_path) as source,
+        zipfile.ZipFile(compiled_path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for info in source.infolist():
+            data = source.read(info)
+            target.writestr(info, data)
+            if not info.filename.endswith(".py"):
+                continue
+            code = compile(data, f"/var/task/{info.filename}", "exec", dont_inherit=True)
+            pyc = importlib.util.cache_from_source(info.filename)
+            source_hash = importlib.util.source_hash(data)
+            target.writestr(pyc, _hash_pyc(code, source_hash))
+            count += 1
+    compiled_path.replace(zip_path)
+    return count
+
+
+def _hash_pyc(code: Any, source_hash: bytes) -> bytes:
+    """A PEP 552 hash-based, unchecked pyc (what ``compileall --invalidation-mode unchecked-hash``
+    writes)."""
+    import importlib.util
+    import marshal
+
+    flags = 0b01  # hash-based, check_source = 0: unchecked
+    return importlib.util.MAGIC_NUMBER + flags.to_bytes(4, "little") + source_hash + marshal.dumps(code)
+
+
 # The swagger Chalice writes for a CognitoUserPoolAuthorizer (chalice.app.CognitoUserPoolAuthorizer).
 COGNITO_AUTH_TYPE = "cognito_user_pools"
 AUTHORIZER_KEY = "x-amazon-apigateway-authorizer"
@@ -224,6 +266,18 @@ def postprocess_template(template_path: Path) -> None:
     template_path.write_text(json.dumps(template, indent=2, separators=(",", ": ")) + "\n")
 
 
+def function_runtime(template_path: Path) -> str:
+    """The Lambda runtime Chalice chose for the functions (one for all of them)."""
+    template = json.loads(template_path.read_text())
+    runtimes = {
+        resource["Properties"]["Runtime"]
+        for resource in template["Resources"].values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    }
+    (runtime,) = runtimes
+    return str(runtime)
+
+
 def chalice_executable() -> str:
     beside_python = Path(sys.executable).parent / "chalice"
     return str(beside_python) if beside_python.exists() else "chalice"
@@ -260,6 +314,7 @@ def package(stage: str, build_dir: Path = BUILD_DIR, index_limit: int | None = N
     )
     postprocess_template(out / "sam.json")
     strip_package(out / "deployment.zip")
+    compile_package(out / "deployment.zip", function_runtime(out / "sam.json"))
     size = check_package_size(out / "deployment.zip")
     zipped = (out / "deployment.zip").stat().st_size
     print(

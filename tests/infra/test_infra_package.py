@@ -117,7 +117,9 @@ STATIC_BUDGET_BYTES = int(2.5 * 2**20)
 def _sizes(zip_path: Path) -> tuple[int, int]:
     with zipfile.ZipFile(zip_path) as archive:
         static = sum(info.file_size for info in archive.infolist() if info.filename.startswith(STATIC_PREFIX))
-    return packaging.unzipped_size(zip_path) - static, static
+        # Bytecode is compiled from the code at packaging (packaging.compile_package): not code.
+        bytecode = sum(info.file_size for info in archive.infolist() if info.filename.endswith(".pyc"))
+    return packaging.unzipped_size(zip_path) - static - bytecode, static
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -145,10 +147,31 @@ def test_package_keeps_the_model_artifact(build_dir: Path, stage: str) -> None:
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
-def test_package_has_no_bytecode_stubs_or_unused_vendored_code(build_dir: Path, stage: str) -> None:
+def test_every_module_ships_its_unchecked_bytecode_for_the_runtime(build_dir: Path, stage: str) -> None:
+    # /var/task is read-only: without shipped bytecode every cold start compiles every module.
+    import importlib.util
+
+    zip_path = build_dir / stage / "deployment.zip"
+    with zipfile.ZipFile(zip_path) as archive:
+        members = set(archive.namelist())
+        modules = [m for m in members if m.endswith(".py")]
+        assert modules
+        for module in modules:
+            pyc = importlib.util.cache_from_source(module)
+            assert pyc in members, module
+            data = archive.read(pyc)
+            assert data[:4] == importlib.util.MAGIC_NUMBER  # this interpreter's = the runtime's version
+            assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, unchecked
+            assert data[8:16] == importlib.util.source_hash(archive.read(module))
+        expected = {importlib.util.cache_from_source(module) for module in modules}
+        assert {m for m in members if m.endswith(".pyc")} == expected  # no stale or foreign bytecode
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_package_has_no_stubs_or_unused_vendored_code(build_dir: Path, stage: str) -> None:
     members = _members(build_dir, stage)
-    assert [m for m in members if "__pycache__/" in m or m.endswith((".pyc", ".pyi"))] == []
-    assert [m for m in members if packaging.should_strip(m)] == []
+    assert [m for m in members if m.endswith(".pyi")] == []
+    assert [m for m in members if packaging.should_strip(m) and not m.endswith(".pyc")] == []
     # The rules above keep what the code uses.
     assert "aws_lambda_powertools/utilities/idempotency/__init__.py" in members
     assert "aws_lambda_powertools/utilities/batch/__init__.py" in members
