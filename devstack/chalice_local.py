@@ -12,10 +12,15 @@ the service. This module raises the backlog on Chalice's server class, then runs
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import chalice.local
+from chalice.app import Chalice
 from chalice.cli import main as chalice_main
+from chalice.cli.factory import CLIFactory
 
 # Well above the 64 simultaneous clients the tests use; the kernel caps it at net.core.somaxconn.
 LISTEN_BACKLOG = 128
@@ -27,8 +32,31 @@ def raise_listen_backlog(backlog: int = LISTEN_BACKLOG) -> None:
     chalice.local.ThreadedHTTPServer.request_queue_size = backlog
 
 
+# Comma-separated variable names whose value in our environment wins over .chalice/config.json
+# (chalice local copies the stage's environment_variables over os.environ before importing the
+# app). The integration tests give each run its own table and queue names this way.
+KEEP_ENV = "DEVSTACK_KEEP_ENV"
+
+
+def keep_environment_overrides() -> None:
+    keep = {name for name in os.environ.get(KEEP_ENV, "").split(",") if name}
+    if not keep:
+        return
+    load_chalice_app = CLIFactory.load_chalice_app
+
+    def load_keeping_ours(
+        self: CLIFactory, environment_variables: MutableMapping[str, Any] | None = None, *args: Any, **kw: Any
+    ) -> Chalice:
+        if environment_variables is not None:
+            environment_variables = {k: v for k, v in environment_variables.items() if k not in keep}
+        return load_chalice_app(self, environment_variables, *args, **kw)
+
+    CLIFactory.load_chalice_app = load_keeping_ours  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> int:
     raise_listen_backlog()
+    keep_environment_overrides()
     # chalice's click group reads sys.argv; ours are the arguments of `chalice local`.
     sys.argv = ["chalice", "local", *(sys.argv[1:] if argv is None else argv)]
     return int(chalice_main() or 0)

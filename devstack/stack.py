@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import resources
 from chalicelib.config import PENDING_MAX_AGE_ENV
 from devstack.bootstrap import create_tables_and_queues
+from devstack.chalice_local import KEEP_ENV
 from devstack.cognito import StaffPool
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
 from devstack.processes import (
@@ -67,6 +68,11 @@ class DevStackConfig:
     # TESTS ONLY, with visibility_timeout_override: how old a PENDING application must be before
     # the reconciler takes it over (default: from the real queue's numbers).
     pending_max_age_override: int | None = None
+    # The stage in the tables', queues', bus's and staff pool's names (None: ``stage``). The
+    # integration tests use a fresh one per run, e.g. "local-it3f9a2c", so a second run against a
+    # long-lived endpoint (or one after `make run`'s sample curl) starts from empty tables and queues;
+    # the processes still run as ``stage`` (STAGE=local: the gateway emulation, local identity).
+    resource_stage: str | None = None
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -108,13 +114,37 @@ class DevStack:
         return f"http://{self.config.host}:{self.config.api_port}"
 
     @property
+    def resource_stage(self) -> str:
+        return self.config.resource_stage or self.config.stage
+
+    def resource_name(self, suffix: str) -> str:
+        """The physical name of one of this stack's tables/queues (``resources.resource_name``)."""
+        return resources.resource_name(self.resource_stage, suffix)
+
+    def _resource_names(self) -> dict[str, str]:
+        """The name variables for ``resource_stage`` (none when it is the stage: config.json has them)."""
+        if self.resource_stage == self.config.stage:
+            return {}
+        names = {table.env_var: self.resource_name(table.suffix) for table in resources.TABLES}
+        for queue in resources.QUEUES:
+            names[queue.env_var] = self.resource_name(queue.suffix)
+            names[queue.dlq_env_var] = self.resource_name(queue.dlq_suffix)
+        bus = resources.DECISION_EVENTS_BUS
+        names[bus.env_var] = self.resource_name(bus.suffix)
+        return names
+
+    @property
     def names(self) -> dict[str, str]:
         """The stage's variables (table and queue names) as ``chalice local`` sees them."""
-        return stage_variables(self.config.stage)
+        return {**stage_variables(self.config.stage), **self._resource_names()}
 
     def env(self, function_name: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
         # Explicit both ways: the unit tests' environment (tests/conftest.py) turns it off.
         variables = {LOCAL_GATEWAY_EMULATION_ENV: "on" if self.config.gateway_emulation else "off"}
+        if names := self._resource_names():
+            variables.update(names)
+            # chalice local would put config.json's names back: devstack.chalice_local keeps these.
+            variables[KEEP_ENV] = ",".join(sorted(names))
         if self.sqs_endpoint_url != self.endpoint_url:
             variables["AWS_ENDPOINT_URL_SQS"] = self.sqs_endpoint_url
         if self.staff_pool is not None:
@@ -175,7 +205,7 @@ class DevStack:
     def create_tables_and_queues(self) -> dict[str, Any]:
         # Explicit clients: this process (pytest, the bench) keeps its own environment untouched.
         created = create_tables_and_queues(
-            self.config.stage,
+            self.resource_stage,
             self.client("dynamodb"),
             self.client("sqs"),
             self.client("events"),

@@ -8,6 +8,7 @@ to pytest's temporary directory; a failing test's report shows the end of each c
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ TEST_RECONCILE_EVERY_SECONDS = 1.0
 # instead of a moto server of its own. Not AWS_ENDPOINT_URL: tests/conftest.py clears that so that
 # in-process moto is never bypassed by a stray endpoint.
 EXTERNAL_ENDPOINT_URL = os.environ.get("INTEGRATION_AWS_ENDPOINT_URL") or None
+# Every run names its tables, queues, bus and staff pool after a stage of its own (the processes
+# still run as stage "local"), so a second run against the same long-lived endpoint, or a run after
+# `make run`'s sample curl, starts from an empty cache and empty queues.
+RUN_RESOURCE_STAGE = f"local-it{uuid.uuid4().hex[:8]}"
+# How long a DLQ scan hides each message it reads: long enough that the scan's later receives move
+# past the first ten (a VisibilityTimeout=0 peek returns the same oldest ten every time).
+DLQ_SCAN_HIDE_SECONDS = 20
 
 
 # Figures tests measure (e.g. schemathesis' generated requests): printed in the terminal summary.
@@ -77,6 +85,7 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
             pending_max_age_override=TEST_PENDING_MAX_AGE_SECONDS,
             log_dir=devstack_logs,
             external_endpoint=EXTERNAL_ENDPOINT_URL,
+            resource_stage=RUN_RESOURCE_STAGE,
         )
     )
     RUNNING_STACKS.append(stack)
@@ -135,3 +144,32 @@ def sqs(aws_stack: DevStack) -> Any:
 @pytest.fixture(scope="session")
 def dynamodb(aws_stack: DevStack) -> Any:
     return aws_stack.client("dynamodb")
+
+
+def take_own_messages(sqs: Any, queue_url: str, is_ours: Callable[[str], bool]) -> list[str]:
+    """Receive through the whole queue once and delete (and return the bodies of) our own messages.
+
+    Each receive hides what it returned for DLQ_SCAN_HIDE_SECONDS, so the scan reaches messages past
+    the oldest ten however many others are queued; others' messages become visible again after that.
+    """
+    taken: list[str] = []
+    for _ in range(1000):  # bounded: 10,000 messages
+        batch = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            VisibilityTimeout=DLQ_SCAN_HIDE_SECONDS,
+        ).get("Messages", [])
+        if not batch:
+            break
+        for message in batch:
+            if is_ours(message["Body"]):
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                taken.append(message["Body"])
+    return taken
+
+
+@pytest.fixture(scope="session")
+def take_from_queue() -> Callable[[Any, str, Callable[[str], bool]], list[str]]:
+    """``take_own_messages`` for tests (a fixture: test modules do not import conftest)."""
+    return take_own_messages

@@ -7,6 +7,7 @@ The 10,000-application version with figures is ``bench/bench_burst.py``; this on
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,20 +25,12 @@ POISON_MESSAGES = 3
 SETTLED_WITHIN_SECONDS = 180
 
 
-def peek_dlq(sqs: Any, dlq_url: str) -> set[str]:
-    """Every body in the DLQ right now, leaving the messages visible for other readers."""
-    bodies: set[str] = set()
-    for _ in range(50):
-        batch = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, VisibilityTimeout=0
-        ).get("Messages", [])
-        if not batch:
-            break
-        bodies.update(message["Body"] for message in batch)
-    return bodies
-
-
-def test_duplicates_and_poison_in_a_burst(stack: DevStack, sqs: Any, dynamodb: Any) -> None:
+def test_duplicates_and_poison_in_a_burst(
+    stack: DevStack,
+    sqs: Any,
+    dynamodb: Any,
+    take_from_queue: Callable[[Any, str, Callable[[str], bool]], list[str]],
+) -> None:
     names = stack.names
     queue_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.env_var])["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.dlq_env_var])["QueueUrl"]
@@ -64,7 +57,8 @@ def test_duplicates_and_poison_in_a_burst(stack: DevStack, sqs: Any, dynamodb: A
     dead_lettered: set[str] = set()
 
     def all_poison_dead_lettered() -> bool:
-        dead_lettered.update(peek_dlq(sqs, dlq_url) & poison)
+        # Our poison found and taken however many other messages the DLQ holds.
+        dead_lettered.update(take_from_queue(sqs, dlq_url, lambda body: body in poison))
         return dead_lettered == poison
 
     wait_until(all_poison_dead_lettered, SETTLED_WITHIN_SECONDS, "every poison message in the DLQ", 0.5)

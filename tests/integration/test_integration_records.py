@@ -90,7 +90,7 @@ def test_lists_page_through_one_clients_records_newest_first(api: ApiClient, par
 
 def test_a_decision_event_reaches_the_local_events_queue(api: ApiClient, stack: DevStack) -> None:
     sqs = stack.client("sqs")
-    queue_name = resources.resource_name(stack.config.stage, resources.DECISION_EVENTS_BUS.local_queue_suffix)
+    queue_name = stack.resource_name(resources.DECISION_EVENTS_BUS.local_queue_suffix)
     queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     decision_id = api.post("/v1/decisions", applications(1)[0]).json()["decision_id"]
 

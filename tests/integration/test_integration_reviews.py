@@ -141,7 +141,7 @@ def test_editing_an_audit_entry_breaks_the_chain_where_it_was_edited(
     assert before.status_code == 200 and before.json()["verified"] is True
     assert len(before.json()["entries"]) >= 4
     dynamodb = stack.client("dynamodb")
-    table = resources.resource_name(stack.config.stage, resources.AUDIT_TABLE.suffix)
+    table = stack.resource_name(resources.AUDIT_TABLE.suffix)
     dynamodb.update_item(
         TableName=table,
         Key={"subject_id": {"S": case["application_id"]}, "seq": {"S": "00000002"}},
