@@ -9,7 +9,7 @@ from chalicelib.errors import error_body
 from chalicelib.http.errors import json_response
 from chalicelib.http.middleware import request_id_of
 from chalicelib.observability import process
-from chalicelib.observability.prometheus import CONTENT_TYPE, REQUEST_METRICS
+from chalicelib.observability.prometheus import CONTENT_TYPE, DECISION_METRICS, REQUEST_METRICS
 from chalicelib.service import health
 from chalicelib.service.dependencies import current
 
@@ -49,7 +49,7 @@ def detailed(request: Request) -> Response:
 
 def metrics(request: Request) -> Response:
     memory_limit = process.memory_limit_mb(request.lambda_context)
-    body = REQUEST_METRICS.render(memory_limit) + review_metrics()
+    body = REQUEST_METRICS.render(memory_limit) + DECISION_METRICS.render() + review_metrics()
     return Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 

@@ -27,6 +27,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from chalice.app import ConvertToMiddleware
 
+from chalicelib.observability.prometheus import DECISION_METRICS
 from chalicelib.privacy import PersonalDataRedactingFilter
 
 logger = Logger()
@@ -139,6 +140,8 @@ def count(name: str, value: float = 1) -> None:
 
 def count_decision(outcome: str, source: str) -> None:
     """Decisions by outcome: own EMF blob, because its dimensions differ from the request's."""
+    # /metrics counts even where EMF is off (locally), so the console's Operations view has them.
+    DECISION_METRICS.observe(outcome)
     if not _emf_enabled:
         return
     with single_metric(name="Decisions", unit=MetricUnit.Count, value=1) as metric:

@@ -96,4 +96,31 @@ class RequestMetrics:
         return "\n".join(lines) + "\n"
 
 
+class DecisionMetrics:
+    """Decisions by outcome made in this process (the console's Operations view charts them).
+
+    Per process like the rest: the API's synchronous decisions show on its ``/metrics``; the queue
+    worker's are counted in the worker's own process (and in the EMF ``Decisions`` metric)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_outcome: Counter[str] = Counter()
+
+    def observe(self, outcome: str) -> None:
+        with self._lock:
+            self.by_outcome[outcome] += 1
+
+    def render(self) -> str:
+        with self._lock:
+            lines = [
+                "# HELP loan_decisions_by_outcome Decisions made by this instance, by outcome.",
+                "# TYPE loan_decisions_by_outcome counter",
+            ]
+            lines += [
+                f'loan_decisions_by_outcome{{outcome="{o}"}} {n}' for o, n in sorted(self.by_outcome.items())
+            ]
+        return "\n".join(lines) + "\n"
+
+
 REQUEST_METRICS = RequestMetrics()
+DECISION_METRICS = DecisionMetrics()
