@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ pytestmark = pytest.mark.skipif(
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -109,6 +111,22 @@ def use_api_key(driver: Any, key: str) -> None:
     field.send_keys(key)
     driver.find_element(By.CSS_SELECTOR, "#key-form button").click()
     wait(driver).until(ec.text_to_be_present_in_element((By.ID, "key-state"), "key set"))
+
+
+def open_view(driver: Any, link_id: str) -> None:
+    # The navigation link, as an officer would (a hashchange, so the key stays set).
+    driver.find_element(By.ID, link_id).click()
+
+
+def banner_text(driver: Any) -> str:
+    wait(driver).until(ec.visibility_of_element_located((By.ID, "banner")))
+    return str(driver.find_element(By.ID, "banner-text").text)
+
+
+def assert_a_sentence(text: str) -> None:
+    # Never an error body or a stack trace in front of an officer.
+    for raw in ("{", "}", "Traceback", '"error"', "request_id"):
+        assert raw not in text, text
 
 
 def wait_for_outcome(driver: Any, outcome: str) -> None:
@@ -269,3 +287,146 @@ def test_swagger_ui_try_it_out_returns_200(browser: Any, site: DevStack, screens
     browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.CSS_SELECTOR, operation))
     browser.save_screenshot(str(screenshots / "docs-try-it-out.png"))
     assert csp_violations(browser) == []
+
+
+def _post_decisions(site: DevStack, count: int) -> None:
+    for payload in applications(count, with_personal_data=False):
+        response = requests.post(
+            f"{site.api_url}/v1/decisions", json=payload, headers=site.api_headers(), timeout=30
+        )
+        assert response.status_code == 200, response.text
+
+
+def _chart(driver: Any, canvas_id: str) -> dict[str, str]:
+    canvas = driver.find_element(By.ID, canvas_id)
+    assert canvas.size["height"] > 100 and canvas.size["width"] > 100
+    return {
+        name: str(canvas.get_attribute(f"data-{name}") or "")
+        for name in ("rendered", "points", "latest", "total")
+    }
+
+
+def test_operations_view_charts_live_figures(browser: Any, site: DevStack, screenshots: Path) -> None:
+    open_console(browser, site)
+    use_api_key(browser, site.api_key())
+    open_view(browser, "nav-ops")
+    view = browser.find_element(By.ID, "view-ops")
+    wait(browser).until(lambda d: int(view.get_attribute("data-refreshes") or 0) >= 1)
+    # Traffic between two refreshes, so the rates, quantiles and decisions have something to show.
+    _post_decisions(site, 3)
+    first = int(view.get_attribute("data-refreshes"))
+    wait(browser).until(lambda d: int(view.get_attribute("data-refreshes") or 0) >= first + 2)
+
+    requests_chart = _chart(browser, "ops-requests")
+    assert requests_chart["rendered"] == "true" and int(requests_chart["points"]) >= 2
+    assert float(requests_chart["latest"]) > 0  # at least the scrapes themselves
+    p50, p95, p99 = (float(v) for v in _chart(browser, "ops-latency")["latest"].split(","))
+    assert 0 < p50 <= p95 <= p99
+    errors = _chart(browser, "ops-errors")
+    assert errors["rendered"] == "true" and len(errors["latest"].split(",")) == 2
+    assert int(float(_chart(browser, "ops-decisions")["total"])) >= 3
+    backlog = _chart(browser, "ops-backlog")
+    assert backlog["rendered"] == "true" and backlog["latest"].split(",")[0] != ""  # queue depth known
+    assert browser.find_element(By.ID, "ops-queue-visible").text.isdigit()
+    assert browser.find_element(By.ID, "ops-reviews-open").text.isdigit()
+    assert browser.find_element(By.ID, "banner").is_displayed() is False
+    browser.save_screenshot(str(screenshots / "operations.png"))
+    assert csp_violations(browser) == []
+
+
+def test_a_429_from_the_gateway_shows_the_wait_and_clears(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    # Real 429s from the emulated gateway: /metrics has a method throttle of 5/s (burst 10); a
+    # scraper that asks faster keeps that bucket empty, so the Operations view's refreshes are
+    # refused with THROTTLED and Retry-After like API Gateway's.
+    open_console(browser, site)
+    use_api_key(browser, site.api_key())
+    stop = threading.Event()
+
+    def hammer() -> None:
+        with requests.Session() as session:
+            while not stop.is_set():
+                session.get(f"{site.api_url}/metrics", headers=site.api_headers(), timeout=10)
+
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        open_view(browser, "nav-ops")
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "banner-text"), "Too many requests"))
+        text = banner_text(browser)
+        assert "Retry in 1 s." in text
+        assert_a_sentence(text)
+        assert browser.find_element(By.ID, "banner-retry").is_displayed()
+        browser.save_screenshot(str(screenshots / "throttled.png"))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    # Once the bucket refills, the next refresh succeeds and takes the message away.
+    wait(browser).until(ec.invisibility_of_element_located((By.ID, "banner")))
+    open_view(browser, "nav-new")  # stop the view's refreshes
+
+
+def test_a_503_shows_the_retry_message_and_retry_works(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    open_console(browser, site)
+    use_api_key(browser, site.api_key())
+    browser.find_element(By.ID, "fill-sample").click()
+    browser.find_element(By.CSS_SELECTOR, 'input[name="mode"][value="async"]').click()
+    site.pause_aws("dynamodb")  # the PENDING record cannot be written: 503 with Retry-After
+    try:
+        browser.find_element(By.ID, "submit").click()
+        wait(browser).until(
+            ec.text_to_be_present_in_element((By.ID, "banner-text"), "temporarily unavailable")
+        )
+        text = banner_text(browser)
+        assert "Retry in 5 s." in text and "nothing was saved" in text
+        assert_a_sentence(text)
+        assert_a_sentence(browser.find_element(By.ID, "main").text)
+        browser.save_screenshot(str(screenshots / "unavailable.png"))
+    finally:
+        site.resume_aws("dynamodb")
+    browser.find_element(By.ID, "banner-retry").click()
+    wait_for_outcome(browser, "approved")
+
+
+def test_the_form_is_keyboard_operable(browser: Any, site: DevStack, screenshots: Path) -> None:
+    open_console(browser, site)
+    use_api_key(browser, site.api_key())
+    browser.find_element(By.ID, "fill-sample").click()
+    browser.find_element(By.TAG_NAME, "body").click()
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    active = browser.switch_to.active_element
+    visited: list[str] = []
+    for _ in range(80):
+        active.send_keys(Keys.TAB)
+        active = browser.switch_to.active_element
+        element_id = active.get_attribute("id") or ""
+        visited.append(element_id or active.tag_name)
+        if active.tag_name in ("input", "select", "textarea") and active.get_attribute("type") != "radio":
+            # Every control is labelled (a label for it, or around it) ...
+            assert browser.execute_script(
+                "var e = arguments[0];"
+                " return e.labels && e.labels.length > 0 && e.labels[0].textContent.trim() !== ''",
+                active,
+            ), element_id
+        # ... and the focus is visible (the stylesheet's :focus-visible outline).
+        style = browser.execute_script(
+            "var s = getComputedStyle(arguments[0]); return [s.outlineStyle, s.outlineWidth]", active
+        )
+        if active.tag_name in ("input", "select", "button", "a"):
+            assert style[0] != "none" and style[1] != "0px", (element_id, style)
+        if element_id == "submit":
+            break
+    assert visited[-1] == "submit", visited
+    fields = [v for v in visited if v.startswith("in-")]
+    assert len(fields) == len(engine.application_json_schema()["properties"]), visited
+    assert fields == sorted(fields, key=fields.index)  # in the order the form shows them
+    browser.save_screenshot(str(screenshots / "keyboard-focus.png"))
+    active.send_keys(Keys.ENTER)
+    wait_for_outcome(browser, "approved")
+    # Focus moves to the decision's heading, so a keyboard user continues from there.
+    assert browser.switch_to.active_element.get_attribute("id") == "decision-title"

@@ -462,17 +462,199 @@
     });
   }
 
+  // ------------------------------------------------------------------ the operations view
+  // /metrics is Prometheus text (per API instance); counters only grow, so each chart point is the
+  // difference between two successive scrapes: a rate over the interval, not since the start.
+  var OPS_REFRESH_MS = 3000;
+  var OPS_POINTS = 40; // two minutes of history at 3 s
+  var opsTimer = null;
+  var opsPrevious = null; // the last scrape's samples
+  var opsCharts = {};
+  var opsBannerShown = false; // the banner is the ops view's own: a good refresh clears it
+
+  // {name: [{labels: {...}, value: n}]}; comments and malformed lines are skipped.
+  function parsePrometheus(text) {
+    var samples = {};
+    text.split('\n').forEach(function (line) {
+      var match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)$/.exec(line.trim());
+      if (!match) return;
+      var labels = {};
+      (match[2] || '').replace(/(\w+)="([^"]*)"/g, function (all, key, value) { labels[key] = value; return all; });
+      (samples[match[1]] = samples[match[1]] || []).push({ labels: labels, value: Number(match[3]) });
+    });
+    return samples;
+  }
+
+  function sampleValue(samples, name, labelName, labelValue) {
+    var found = (samples[name] || []).filter(function (s) { return labelName === undefined || s.labels[labelName] === labelValue; });
+    return found.length ? found[0].value : null;
+  }
+
+  // A counter's increase between scrapes; a smaller value means the instance restarted (from zero).
+  function increase(now, before) {
+    if (now === null) return null;
+    if (before === null || before === undefined || now < before) return now;
+    return now - before;
+  }
+
+  // histogram_quantile over the interval's bucket increases: linear inside the bucket that holds
+  // the rank, as Prometheus does; the +Inf bucket answers with the largest finite bound.
+  function quantile(q, buckets) {
+    var total = buckets.length ? buckets[buckets.length - 1].count : 0;
+    if (!total) return null;
+    var rank = q * total;
+    var lower = 0; var below = 0;
+    for (var i = 0; i < buckets.length; i++) {
+      var bucket = buckets[i];
+      if (bucket.count >= rank) {
+        if (!isFinite(bucket.le)) return lower;
+        var inBucket = bucket.count - below;
+        return inBucket ? lower + (bucket.le - lower) * (rank - below) / inBucket : bucket.le;
+      }
+      lower = bucket.le; below = bucket.count;
+    }
+    return lower;
+  }
+
+  function bucketIncreases(now, before) {
+    return (now.loan_api_request_duration_seconds_bucket || []).map(function (sample) {
+      var le = sample.labels.le === '+Inf' ? Infinity : Number(sample.labels.le);
+      var previous = before ? sampleValue(before, 'loan_api_request_duration_seconds_bucket', 'le', sample.labels.le) : null;
+      return { le: le, count: increase(sample.value, previous) };
+    }).sort(function (a, b) { return a.le - b.le; });
+  }
+
+  function statusesIn(samples, first) {
+    return (samples.loan_api_requests_by_status || []).reduce(function (sum, s) {
+      return String(s.labels.status).charAt(0) === first ? sum + s.value : sum;
+    }, 0);
+  }
+
+  function lineChart(id, series, yTitle) {
+    return new window.Chart($(id), {
+      type: 'line',
+      data: { labels: [], datasets: series.map(function (s) { return { label: s[0], data: [], borderColor: s[1], backgroundColor: s[1], spanGaps: true, pointRadius: 2 }; }) },
+      options: {
+        responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { y: { beginAtZero: true, title: { display: true, text: yTitle } } },
+        plugins: { legend: { position: 'bottom' } }
+      }
+    });
+  }
+
+  function ensureOpsCharts() {
+    if (opsCharts.requests) return;
+    opsCharts.requests = lineChart('ops-requests', [['requests/s', '#0b57d0']], 'requests per second');
+    opsCharts.latency = lineChart('ops-latency', [['p50', '#146c2e'], ['p95', '#8a5300'], ['p99', '#b3261e']], 'milliseconds');
+    opsCharts.errors = lineChart('ops-errors', [['4xx', '#8a5300'], ['5xx', '#b3261e']], 'responses');
+    opsCharts.backlog = lineChart('ops-backlog', [['queue waiting', '#0b57d0'], ['queue in flight', '#7aa7ff'], ['reviews open', '#8a5300']], 'count');
+    opsCharts.decisions = new window.Chart($('ops-decisions'), {
+      type: 'bar',
+      data: { labels: [], datasets: [{ label: 'decisions', data: [], backgroundColor: [] }] },
+      options: { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } },
+        scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
+    });
+  }
+
+  function push(chartName, label, values) {
+    var c = opsCharts[chartName];
+    c.data.labels.push(label);
+    values.forEach(function (value, index) { c.data.datasets[index].data.push(value); });
+    if (c.data.labels.length > OPS_POINTS) {
+      c.data.labels.shift();
+      c.data.datasets.forEach(function (dataset) { dataset.data.shift(); });
+    }
+    c.update();
+    var canvas = c.canvas;
+    canvas.dataset.rendered = 'true';
+    canvas.dataset.points = String(c.data.labels.length);
+    // The newest non-null value of each series, for the tests and for screen readers' label.
+    canvas.dataset.latest = values.map(function (v) { return v === null ? '' : String(Math.round(v * 1000) / 1000); }).join(',');
+  }
+
+  var OUTCOME_COLOURS = { approved: '#146c2e', declined: '#b3261e', manual_review: '#8a5300' };
+
+  function showOps(metricsText, health, at) {
+    ensureOpsCharts();
+    var now = parsePrometheus(metricsText);
+    var label = at.toLocaleTimeString('en-GB');
+    var before = opsPrevious;
+    if (before) {
+      var seconds = Math.max((at - before.at) / 1000, 0.001);
+      var requests = increase(sampleValue(now, 'loan_api_requests_total'), sampleValue(before.samples, 'loan_api_requests_total'));
+      push('requests', label, [requests === null ? null : requests / seconds]);
+      var buckets = bucketIncreases(now, before.samples);
+      push('latency', label, [0.5, 0.95, 0.99].map(function (q) { var v = quantile(q, buckets); return v === null ? null : v * 1000; }));
+      push('errors', label, [increase(statusesIn(now, '4'), statusesIn(before.samples, '4')), increase(statusesIn(now, '5'), statusesIn(before.samples, '5'))]);
+    }
+    opsPrevious = { samples: now, at: at };
+
+    var depth = health && health.queue_depth;
+    var open = sampleValue(now, 'loan_reviews_open');
+    push('backlog', label, [depth ? depth.visible : null, depth ? depth.in_flight : null, open]);
+    var outcomes = (now.loan_decisions_by_outcome || []).slice().sort(function (a, b) { return a.labels.outcome < b.labels.outcome ? -1 : 1; });
+    var bars = opsCharts.decisions;
+    bars.data.labels = outcomes.map(function (s) { return s.labels.outcome.replace('_', ' '); });
+    bars.data.datasets[0].data = outcomes.map(function (s) { return s.value; });
+    bars.data.datasets[0].backgroundColor = outcomes.map(function (s) { return OUTCOME_COLOURS[s.labels.outcome] || '#5b6475'; });
+    bars.update();
+    bars.canvas.dataset.rendered = 'true';
+    bars.canvas.dataset.total = String(outcomes.reduce(function (sum, s) { return sum + s.value; }, 0));
+
+    $('ops-queue-visible').textContent = depth ? String(depth.visible) : 'unknown';
+    $('ops-queue-inflight').textContent = depth ? String(depth.in_flight) : 'unknown';
+    $('ops-reviews-open').textContent = open === null ? 'unknown' : String(open);
+    var oldest = sampleValue(now, 'loan_review_oldest_open_age_seconds');
+    $('ops-reviews-oldest').textContent = oldest === null ? 'unknown' : (open ? age(oldest) : 'none open');
+    var breached = sampleValue(now, 'loan_reviews_sla_breached');
+    $('ops-reviews-breached').textContent = breached === null ? 'unknown' : String(breached);
+    $('ops-health').textContent = health ? health.status : 'unknown';
+    $('ops-status').textContent = 'Refreshed at ' + label + (before ? '' : '; the rates need a second refresh.');
+    $('view-ops').dataset.refreshes = String(Number($('view-ops').dataset.refreshes || '0') + 1);
+  }
+
+  function refreshOps() {
+    var at = new Date();
+    // /health/detailed is public and may fail alone (it is throttled on its own): the metrics still show.
+    var health = api('GET', '/health/detailed').then(function (r) { return r.body; }, function () { return null; });
+    return api('GET', '/metrics', { accept: 'text/plain' }).then(function (metrics) {
+      return health.then(function (body) {
+        if (opsBannerShown) { hideBanner(); opsBannerShown = false; }
+        showOps(metrics.body, body, at);
+      });
+    }).catch(function (failure) {
+      report(failure, refreshOps);
+      opsBannerShown = true;
+      $('ops-status').textContent = 'Not refreshed: ' + describeFailure(failure instanceof Failure ? failure : new Failure('other', 0, ''));
+    });
+  }
+
+  function startOps() {
+    stopOps();
+    refreshOps();
+    opsTimer = window.setInterval(refreshOps, OPS_REFRESH_MS);
+  }
+
+  function stopOps() {
+    if (opsTimer !== null) window.clearInterval(opsTimer);
+    opsTimer = null;
+  }
+
   // ------------------------------------------------------------------ views
   function showView(name) {
-    ['new', 'decision', 'reviews'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
-    $('nav-new').toggleAttribute('aria-current', name !== 'reviews');
-    $('nav-reviews').toggleAttribute('aria-current', name === 'reviews');
-    if ($('nav-new').hasAttribute('aria-current')) $('nav-new').setAttribute('aria-current', 'page');
-    if ($('nav-reviews').hasAttribute('aria-current')) $('nav-reviews').setAttribute('aria-current', 'page');
+    ['new', 'decision', 'reviews', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    // The decision view belongs to "New application" in the navigation.
+    var current = name === 'decision' ? 'new' : name;
+    ['new', 'reviews', 'ops'].forEach(function (view) {
+      if (view === current) $('nav-' + view).setAttribute('aria-current', 'page');
+      else $('nav-' + view).removeAttribute('aria-current');
+    });
+    if (name !== 'ops') stopOps(); // no scraping while nobody looks (and /metrics is throttled)
   }
 
   function route() {
     if (window.location.hash === '#reviews') { showView('reviews'); loadReviews(); }
+    else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
 
