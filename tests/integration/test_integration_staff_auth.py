@@ -139,8 +139,10 @@ def test_staff_token_command_prints_a_token_that_works(stack: DevStack, pool: St
     # As a person types it in the project folder: no AWS variables (the stack's moto is not on the
     # default port here, hence --endpoint).
     env = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    # --stage: the pool is named after the run's own resource stage (tests/integration/conftest.py).
+    argv = [sys.executable, "-m", "devstack.staff_token", REVIEWER.username, "--endpoint", stack.endpoint_url]
     done = subprocess.run(
-        [sys.executable, "-m", "devstack.staff_token", REVIEWER.username, "--endpoint", stack.endpoint_url],
+        [*argv, "--stage", stack.resource_stage],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,
