@@ -7,7 +7,9 @@ Needs the AWS CLI v2 (``aws``) and credentials for the target account: only depl
 artifact bucket comes from --bucket or DEPLOY_BUCKET. Runs
 ``aws cloudformation package`` (uploads deployment.zip, rewrites CodeUri) and
 ``aws cloudformation deploy`` (change set; CAPABILITY_IAM for the roles, CAPABILITY_AUTO_EXPAND
-for the SAM transform).
+for the SAM transform), then uploads the console (``chalicelib/http/static/console/``, with the
+vendored Chart.js) to the stack's console bucket and invalidates its paths on CloudFront; the bucket
+and distribution are read from the stack's outputs (``console_hosting.outputs``).
 
 Stack parameters not passed keep their current value on an existing stack (``aws cloudformation
 deploy``), so the lender webhook stays on until it is switched off with an empty URL
@@ -20,10 +22,16 @@ import argparse
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from chalicelib import resources
-from infra import events
+from chalicelib.http.static_files import CONSOLE, INDEX
+from infra import console_hosting, events
 from infra.package import output_dir
+
+CONSOLE_SOURCE: Path = CONSOLE.directory
+# Short: CloudFront's CachingOptimized policy honours it, and the invalidation covers a deploy anyway.
+CONSOLE_FILE_CACHE_CONTROL = "max-age=300"
 
 
 def stack_name(stage: str) -> str:
@@ -77,6 +85,58 @@ def deploy_commands(
     ]  # fmt: skip
 
 
+def stack_output_command(stage: str, output_key: str) -> list[str]:
+    """Prints one output of the deployed stack (``--output text``: the bare value)."""
+    return [
+        "aws", "cloudformation", "describe-stacks",
+        "--stack-name", stack_name(stage),
+        "--query", f"Stacks[0].Outputs[?OutputKey=='{output_key}'].OutputValue",
+        "--output", "text",
+    ]  # fmt: skip
+
+
+def console_upload_commands(
+    bucket_name: str, distribution_id: str, source: Path = CONSOLE_SOURCE
+) -> list[list[str]]:
+    """The console's files at the keys the distribution serves: ``console`` (index.html, the page
+    at /console) and ``console/<name>`` (what its relative links ask for), the same paths as locally."""
+    prefix = console_hosting.CONSOLE_PREFIX
+    return [
+        [
+            "aws", "s3", "sync", f"{source}/", f"s3://{bucket_name}/{prefix}/",
+            # --delete: a file removed from the console stops being served; excluded keys are kept.
+            "--delete", "--exclude", INDEX, "--exclude", ".*",
+            "--cache-control", CONSOLE_FILE_CACHE_CONTROL,
+        ],
+        [
+            "aws", "s3", "cp", str(source / INDEX), f"s3://{bucket_name}/{prefix}",
+            # The key has no extension: the CLI cannot guess the type (nosniff needs the real one).
+            "--content-type", "text/html; charset=utf-8",
+            "--cache-control", "no-cache",
+        ],
+        [
+            "aws", "cloudfront", "create-invalidation",
+            "--distribution-id", distribution_id,
+            "--paths", f"/{prefix}", f"/{prefix}/*",
+        ],
+    ]  # fmt: skip
+
+
+def stack_output(stage: str, output_key: str) -> str:
+    done = subprocess.run(stack_output_command(stage, output_key), check=True, capture_output=True, text=True)
+    value = done.stdout.strip()
+    if not value or value == "None":
+        raise SystemExit(f"the stack {stack_name(stage)} has no output {output_key}")
+    return value
+
+
+def upload_console(stage: str) -> None:
+    bucket_name = stack_output(stage, "ConsoleBucketName")
+    distribution_id = stack_output(stage, "ConsoleDistributionId")
+    for command in console_upload_commands(bucket_name, distribution_id):
+        subprocess.run(command, check=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stage", required=True, choices=resources.DEPLOYED_STAGES)
@@ -104,13 +164,16 @@ def main(argv: list[str] | None = None) -> None:
         lender_webhook_header=args.lender_webhook_header,
     )
     if args.dry_run:
-        for command in commands:
+        # The console's bucket and distribution exist only once the stack is deployed.
+        upload = console_upload_commands("<ConsoleBucketName>", "<ConsoleDistributionId>")
+        for command in [*commands, *upload]:
             print(" ".join(command))
         return
     if shutil.which("aws") is None:
         raise SystemExit("the AWS CLI (`aws`, v2) is required to deploy: https://aws.amazon.com/cli/")
     for command in commands:
         subprocess.run(command, check=True)
+    upload_console(args.stage)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,17 @@ from collections.abc import Collection
 from typing import Any
 
 from chalicelib import resources
-from infra import alarms, api_gateway, dashboard, data_stores, events, functions, names, staff_pool
+from infra import (
+    alarms,
+    api_gateway,
+    console_hosting,
+    dashboard,
+    data_stores,
+    events,
+    functions,
+    names,
+    staff_pool,
+)
 
 Routes = dict[str, list[str]]  # {"/v1/decisions": ["POST"], ...}
 
@@ -37,6 +47,7 @@ def build_merge_template(
     merged_resources.update(api_gateway.api_gateway_resources(stage))
     merged_resources.update(alarms.alarm_resources(stage))
     merged_resources.update(dashboard.dashboard_resources(stage))
+    merged_resources.update(console_hosting.console_hosting_resources(stage))
     merged_resources[names.REST_API_LOGICAL_ID] = {
         # Stage logging needs the account's API Gateway -> CloudWatch role in place first.
         "DependsOn": ["ApiGatewayAccount"],
@@ -49,6 +60,7 @@ def build_merge_template(
         "ApiHandlerAliasArn": {"Value": {"Ref": f"{names.API_LOGICAL_ID}.Alias"}},
         **events.outputs(),
         **staff_pool.outputs(),
+        **console_hosting.outputs(),
     }
     for plan in resources.USAGE_PLANS:
         outputs[f"{api_gateway.key_logical_id(plan)}Id"] = {
@@ -58,10 +70,10 @@ def build_merge_template(
         }
     return {
         "Description": f"{resources.SERVICE} ({stage}): Chalice app + tables, queues, throttling, "
-        "usage plans, WAF, decision events, staff user pool, alarms and dashboard",
+        "usage plans, WAF, decision events, staff user pool, alarms, dashboard, console on S3 + CloudFront",
         "Parameters": {**alarms.PARAMETERS, **events.PARAMETERS},
         "Conditions": {**alarms.CONDITIONS, **events.CONDITIONS},
-        "Rules": staff_pool.RULES,
+        "Rules": {**staff_pool.RULES, **console_hosting.RULES},
         "Resources": merged_resources,
         "Outputs": outputs,
     }

@@ -336,6 +336,10 @@ def test_the_region_rule_refuses_exactly_where_cognito_is_missing(templates: dic
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",
         "AWS::Cognito::UserPoolGroup",
+        # The console's CloudFront types, under a region rule of their own (test_infra_console_hosting).
+        "AWS::CloudFront::OriginAccessControl",
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        "AWS::CloudFront::Distribution",
     }
 
 

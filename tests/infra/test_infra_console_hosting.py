@@ -1,0 +1,235 @@
+"""The console in AWS, read back from the packaged templates: a private, encrypted bucket that only the
+distribution can read, CloudFront with the bucket as default origin and the REST API for the API's
+paths (no caching, viewer headers except Host), HTTPS only, security headers; and the upload
+commands ``make deploy`` runs once the stack is deployed."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from infra_template_support import Template, lint_problems, resources_of_type
+
+from chalicelib import resources
+from chalicelib.http.static_files import CONSOLE, served_names
+from infra import console_hosting as hosting
+from infra import deploy, names
+
+
+def _one(template: Template, resource_type: str) -> tuple[str, Template]:
+    (found,) = resources_of_type(template, resource_type).items()
+    return found
+
+
+@pytest.fixture(params=resources.DEPLOYED_STAGES)
+def template(request: pytest.FixtureRequest, templates: dict[str, Template]) -> Template:
+    return templates[request.param]
+
+
+def test_the_bucket_is_private_encrypted_and_kept(template: Template) -> None:
+    logical_id, bucket = _one(template, "AWS::S3::Bucket")
+    assert logical_id == hosting.BUCKET_LOGICAL_ID
+    properties = bucket["Properties"]
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert properties["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert "BucketName" not in properties  # generated: bucket names are global
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+
+
+def test_only_this_distribution_may_read_the_bucket(template: Template) -> None:
+    _, policy = _one(template, "AWS::S3::BucketPolicy")
+    assert policy["Properties"]["Bucket"] == {"Ref": hosting.BUCKET_LOGICAL_ID}
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source_arn = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source_arn.endswith(f":distribution/${{{hosting.DISTRIBUTION_LOGICAL_ID}}}")
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def _distribution(template: Template) -> Template:
+    logical_id, distribution = _one(template, "AWS::CloudFront::Distribution")
+    assert logical_id == hosting.DISTRIBUTION_LOGICAL_ID
+    return dict(distribution["Properties"]["DistributionConfig"])
+
+
+def test_the_bucket_origin_is_signed_with_origin_access_control(template: Template) -> None:
+    config = _distribution(template)
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    bucket = origins[hosting.BUCKET_ORIGIN_ID]
+    assert bucket["DomainName"] == {"Fn::GetAtt": [hosting.BUCKET_LOGICAL_ID, "RegionalDomainName"]}
+    assert bucket["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    oac_id, oac = _one(template, "AWS::CloudFront::OriginAccessControl")
+    assert bucket["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    oac_config = oac["Properties"]["OriginAccessControlConfig"]
+    assert (oac_config["OriginAccessControlOriginType"], oac_config["SigningBehavior"]) == ("s3", "always")
+    assert oac_config["SigningProtocol"] == "sigv4"
+
+
+def test_the_api_origin_serves_the_api_paths_uncached(template: Template) -> None:
+    config = _distribution(template)
+    origins = {origin["Id"]: origin for origin in config["Origins"]}
+    api = origins[hosting.API_ORIGIN_ID]
+    assert api["DomainName"] == {
+        "Fn::Sub": f"${{{names.REST_API_LOGICAL_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+    }
+    assert api["OriginPath"] == f"/{resources.API_GATEWAY_STAGE}"
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(behaviours) == {"/v1/*", "/health*", "/metrics", "/openapi.json", "/docs*"}
+    for behaviour in behaviours.values():
+        assert behaviour["TargetOriginId"] == hosting.API_ORIGIN_ID
+        assert behaviour["CachePolicyId"] == hosting.CACHING_DISABLED_POLICY_ID
+        # AllViewerExceptHostHeader: x-api-key, Authorization, every query string and cookie.
+        assert behaviour["OriginRequestPolicyId"] == hosting.ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID
+        assert {"POST", "GET", "OPTIONS"} <= set(behaviour["AllowedMethods"])
+        assert behaviour["ViewerProtocolPolicy"] == "https-only"
+
+
+def test_every_public_api_prefix_reaches_the_api_except_the_console() -> None:
+    # The console's own path is the bucket's; every other public prefix must not fall to the bucket.
+    patterns = [p.rstrip("*") for p in hosting.API_PATH_PATTERNS]
+    for prefix in resources.PUBLIC_ROUTE_PREFIXES:
+        if prefix == "/console":
+            continue
+        assert any(prefix.startswith(p) or p.startswith(prefix) for p in patterns), prefix
+
+
+def test_the_default_is_the_bucket_https_only_with_security_headers(template: Template) -> None:
+    config = _distribution(template)
+    default = config["DefaultCacheBehavior"]
+    assert default["TargetOriginId"] == hosting.BUCKET_ORIGIN_ID
+    assert default["ViewerProtocolPolicy"] == "https-only"
+    assert default["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["DefaultRootObject"] == "console"
+    policy_id, policy = _one(template, "AWS::CloudFront::ResponseHeadersPolicy")
+    assert default["ResponseHeadersPolicyId"] == {"Ref": policy_id}
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].startswith("default-src 'self'")
+    assert "unsafe-inline" not in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert headers["FrameOptions"]["FrameOption"] == "DENY"
+    assert headers["ContentTypeOptions"] == {"Override": True}
+
+
+def test_the_console_url_is_an_output(template: Template) -> None:
+    url = template["Outputs"]["ConsoleUrl"]["Value"]["Fn::Sub"]
+    assert url == f"https://${{{hosting.DISTRIBUTION_LOGICAL_ID}.DomainName}}/console"
+    assert template["Outputs"]["ConsoleBucketName"]["Value"] == {"Ref": hosting.BUCKET_LOGICAL_ID}
+    assert template["Outputs"]["ConsoleDistributionId"]["Value"] == {"Ref": hosting.DISTRIBUTION_LOGICAL_ID}
+
+
+def test_the_cloudfront_region_rule_names_exactly_where_the_types_are_missing(
+    templates: dict[str, Template],
+) -> None:
+    """E3006 is silenced on the CloudFront resources only because the template's rule refuses those
+    regions: the rule must list exactly the regions cfn-lint refuses them in."""
+    unsilenced = copy.deepcopy(templates["prod"])
+    for resource in unsilenced["Resources"].values():
+        if resource["Type"].startswith("AWS::CloudFront::"):
+            del resource["Metadata"]
+    refused = {
+        region
+        for problem in lint_problems(unsilenced)
+        for region in re.findall(r"AWS::CloudFront::\w+' does not exist in '([a-z0-9-]+)'", problem)
+    }
+    assert refused == set(hosting.CLOUDFRONT_UNSUPPORTED_REGIONS)
+    (assertion,) = templates["prod"]["Rules"][hosting.REGION_RULE_ID]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [sorted(refused), {"Ref": "AWS::Region"}]}]}
+
+
+def test_the_hosting_survives_the_sam_transform(expanded: dict[str, Template]) -> None:
+    template = expanded["prod"]
+    assert hosting.REGION_RULE_ID in template["Rules"]
+    for logical_id in hosting.console_hosting_resources("prod"):
+        assert logical_id in template["Resources"]
+
+
+# ------------------------------------------------------------------------------ make deploy
+def test_upload_commands_put_the_console_at_the_served_paths() -> None:
+    sync, index, invalidate = deploy.console_upload_commands("console-bucket", "E123")
+    assert sync[:3] == ["aws", "s3", "sync"]
+    assert sync[3] == f"{CONSOLE.directory}/" and sync[4] == "s3://console-bucket/console/"
+    assert "--delete" in sync
+    assert sync[sync.index("--exclude") + 1] == "index.html"
+    assert index[:3] == ["aws", "s3", "cp"]
+    assert index[3:5] == [str(CONSOLE.directory / "index.html"), "s3://console-bucket/console"]
+    assert index[index.index("--content-type") + 1] == "text/html; charset=utf-8"
+    assert invalidate[:3] == ["aws", "cloudfront", "create-invalidation"]
+    assert invalidate[invalidate.index("--distribution-id") + 1] == "E123"
+    assert invalidate[invalidate.index("--paths") + 1 :] == ["/console", "/console/*"]
+
+
+def test_the_synced_folder_holds_the_console_and_the_vendored_chart_library() -> None:
+    # What the page loads (console/<name>) must be in the folder the sync uploads.
+    html = (CONSOLE.directory / "index.html").read_text()
+    loaded = set(re.findall(r'(?:src|href)="console/([^"]+)"', html))
+    assert {"chart.umd.min.js", "console.js", "console.css"} <= loaded
+    assert loaded <= served_names(CONSOLE)
+
+
+def test_stack_output_command_reads_one_output() -> None:
+    command = deploy.stack_output_command("prod", "ConsoleBucketName")
+    assert command[:3] == ["aws", "cloudformation", "describe-stacks"]
+    assert command[command.index("--stack-name") + 1] == f"{resources.SERVICE}-prod"
+    assert "OutputKey=='ConsoleBucketName'" in command[command.index("--query") + 1]
+    assert command[command.index("--output") + 1] == "text"
+
+
+def test_deploy_runs_the_stack_then_uploads_the_console(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "prod").mkdir()
+    (tmp_path / "prod" / "sam.json").write_text("{}")
+    monkeypatch.setattr(deploy, "output_dir", lambda stage: tmp_path / stage)
+    monkeypatch.setattr(deploy.shutil, "which", lambda name: f"/usr/bin/{name}")
+    ran: list[list[str]] = []
+    outputs = {"ConsoleBucketName": "the-bucket\n", "ConsoleDistributionId": "EDIST\n"}
+
+    def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(command)
+        key = next((k for k in outputs if "describe-stacks" in command and k in " ".join(command)), None)
+        return subprocess.CompletedProcess(command, 0, stdout=outputs[key] if key else "")
+
+    monkeypatch.setattr(deploy.subprocess, "run", run)
+    deploy.main(["--stage", "prod", "--bucket", "artifacts"])
+    steps = [" ".join(command[:3]) for command in ran]
+    assert steps == [
+        "aws cloudformation package",
+        "aws cloudformation deploy",
+        "aws cloudformation describe-stacks",
+        "aws cloudformation describe-stacks",
+        "aws s3 sync",
+        "aws s3 cp",
+        "aws cloudfront create-invalidation",
+    ]
+    assert ran[4][4] == "s3://the-bucket/console/" and "EDIST" in ran[6]
+
+
+def test_dry_run_prints_the_upload_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "sam.json").write_text("{}")
+    monkeypatch.setattr(deploy, "output_dir", lambda stage: tmp_path / stage)
+    deploy.main(["--stage", "dev", "--bucket", "artifacts", "--dry-run"])
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-3].startswith("aws s3 sync") and "s3://<ConsoleBucketName>/console/" in printed[-3]
+    assert printed[-1].startswith(
+        "aws cloudfront create-invalidation --distribution-id <ConsoleDistributionId>"
+    )
