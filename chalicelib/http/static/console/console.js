@@ -5,8 +5,10 @@
 (function () {
   'use strict';
 
-  // The API's base path: "" locally, "/<stage>" behind API Gateway (the page is <base>/console).
-  var BASE = window.location.pathname.replace(/\/console\/?$/, '');
+  // The API's base path: "" locally and on CloudFront, "/<stage>" on API Gateway's own host (the page
+  // is <base>/console). CloudFront also serves it at "/" (its default root object): no trailing slash,
+  // or "//openapi.json" would name another host.
+  var BASE = window.location.pathname.replace(/\/console\/?$/, '').replace(/\/$/, '');
   var KEY_STORAGE = 'loan-console.api-key';
   var TOKEN_STORAGE = 'loan-console.staff-token';
   var POLL_EVERY_MS = 500;
