@@ -14,7 +14,7 @@ STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint format train evaluate bench render package deploy clean browser vendor
+.PHONY: install run test lint format train evaluate bench render package deploy clean browser vendor localstack-test
 
 $(RUN_STAMP): requirements.txt requirements-run.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ test: $(DEV_STAMP) lint browser
 browser:
 	command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		(apt-get update && apt-get install -y chromium chromium-driver)
+
+## LocalStack 4.8.1 on the host (no Docker): its own venv (.venv-localstack, once), DynamoDB Local from
+## npm and the system JDK (.localstack-cache), the ready.d hook, then the whole integration suite.
+localstack-test: $(DEV_STAMP)
+	$(PY) -m devstack.localstack_host
 
 ## Re-vendor the pinned front-end packages (devstack/vendor.py: swagger-ui-dist, chart.js) from npm.
 vendor: $(DEV_STAMP)
