@@ -45,7 +45,10 @@ browser:
 
 ## LocalStack 4.8.1 on the host (no Docker): its own venv (.venv-localstack, once), DynamoDB Local from
 ## npm and the system JDK (.localstack-cache), the ready.d hook, then the whole integration suite.
+## Needs a JDK (javac/jar build the agent jar) and npm: from Debian when missing, as with make browser.
 localstack-test: $(DEV_STAMP)
+	command -v javac >/dev/null && command -v jar >/dev/null && command -v npm >/dev/null || \
+		(apt-get update && apt-get install -y openjdk-17-jdk-headless $$(command -v npm >/dev/null || echo npm))
 	$(PY) -m devstack.localstack_host
 
 ## Re-vendor the pinned front-end packages (devstack/vendor.py: swagger-ui-dist, chart.js) from npm.

