@@ -53,6 +53,7 @@ from typing import Any
 # endpoint override), before botocore or the app is imported.
 from bench.bench_handler import proxy_event as _bare_proxy_event
 from bench.bench_handler import sample_application
+from bench.bench_handler import stdout_silenced as stdout_discarded
 from chalicelib import resources
 
 STAGE = "local"
@@ -467,21 +468,6 @@ def captured_stdout(into: LogCapture) -> Iterator[None]:
                 else:
                     into.log_bytes += size
                     into.log_lines += 1
-
-
-@contextlib.contextmanager
-def stdout_discarded() -> Iterator[None]:
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(devnull)
-        os.close(saved)
 
 
 # ------------------------------------------------------------------------------------------------
