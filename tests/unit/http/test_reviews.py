@@ -74,19 +74,14 @@ def test_a_manual_review_decision_opens_one_case_with_the_models_view(memory, sy
     assert page["items"][0]["seconds_to_sla"] > 0
 
 
-def test_an_async_review_opens_exactly_once_however_often_the_message_comes(memory):
-    from chalice.test import Client
-
-    from tests.conftest import PROJECT_DIR
-
+def test_an_async_review_opens_exactly_once_however_often_the_message_comes(memory, chalice_client):
     payload = review_application()
     status, submitted = call("POST", "/v1/applications", "/v1/applications", payload, api_key_id=CLIENT)
     assert status == 202
     messages = list(memory.memory_queue.messages)
-    with Client(app.app, stage_name="local", project_dir=str(PROJECT_DIR)) as client:
-        assert drain_queue_into_worker(client, memory.memory_queue) == 1
-        memory.memory_queue.messages.extend(messages)  # delivered again
-        assert drain_queue_into_worker(client, memory.memory_queue) == 1
+    assert drain_queue_into_worker(chalice_client, memory.memory_queue) == 1
+    memory.memory_queue.messages.extend(messages)  # delivered again
+    assert drain_queue_into_worker(chalice_client, memory.memory_queue) == 1
     assert len(memory.memory_reviews.cases) == 1
     [(case, _)] = memory.memory_reviews.cases.values()
     assert case["application_id"] == submitted["application_id"]
