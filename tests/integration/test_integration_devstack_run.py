@@ -109,11 +109,17 @@ def members_of_groups(pgids: set[int]) -> list[int]:
     return members
 
 
+KILLED_RECEIVE_VISIBILITY_SECONDS = 5
+
+
 @pytest.fixture
 def front_door() -> Iterator[FrontDoor]:
     api_port, aws_port = free_port(HOST), free_port(HOST)
     argv = [sys.executable, "-m", "devstack.run", "--host", HOST, "--workers", "1"]
     argv += ["--api-port", str(api_port), "--aws-port", str(aws_port)]
+    # A worker killed during its long poll can still be handed a message by the server, as SQS does;
+    # that message then stays invisible for the visibility timeout (the real one is 3 minutes).
+    argv += ["--visibility-timeout", str(KILLED_RECEIVE_VISIBILITY_SECONDS)]
     popen = subprocess.Popen(
         argv,
         cwd=PROJECT_ROOT,
