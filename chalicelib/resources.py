@@ -63,6 +63,18 @@ class IndexSpec:
             return {"ProjectionType": "ALL"}
         return {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(self.projected)}
 
+    def definition(self) -> dict[str, object]:
+        """The index as CreateTable and CloudFormation's GlobalSecondaryIndexes both declare it (on
+        demand: no ProvisionedThroughput)."""
+        return {
+            "IndexName": self.name,
+            "KeySchema": [
+                {"AttributeName": self.partition_key, "KeyType": "HASH"},
+                {"AttributeName": self.sort_key, "KeyType": "RANGE"},
+            ],
+            "Projection": self.projection(),
+        }
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -80,6 +92,13 @@ class TableSpec:
             if index.name == name:
                 return index
         raise KeyError(f"{self.logical_id} has no index {name!r}")
+
+    def key_schema(self) -> list[dict[str, str]]:
+        """The table's KeySchema (CreateTable and CloudFormation alike)."""
+        schema = [{"AttributeName": self.partition_key, "KeyType": "HASH"}]
+        if self.sort_key:
+            schema.append({"AttributeName": self.sort_key, "KeyType": "RANGE"})
+        return schema
 
     @property
     def key_attributes(self) -> tuple[str, ...]:

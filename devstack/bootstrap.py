@@ -22,22 +22,11 @@ def table_definition(name: str, spec: resources.TableSpec) -> dict[str, Any]:
         "AttributeDefinitions": [
             {"AttributeName": attribute, "AttributeType": "S"} for attribute in spec.key_attributes
         ],
-        "KeySchema": [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-        + ([{"AttributeName": spec.sort_key, "KeyType": "RANGE"}] if spec.sort_key else []),
+        "KeySchema": spec.key_schema(),
         "BillingMode": "PAY_PER_REQUEST",
     }
     if spec.indexes:
-        definition["GlobalSecondaryIndexes"] = [
-            {
-                "IndexName": index.name,
-                "KeySchema": [
-                    {"AttributeName": index.partition_key, "KeyType": "HASH"},
-                    {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-                ],
-                "Projection": index.projection(),
-            }
-            for index in spec.indexes
-        ]
+        definition["GlobalSecondaryIndexes"] = [index.definition() for index in spec.indexes]
     return definition
 
 

@@ -13,15 +13,7 @@ def index_resource(index: resources.IndexSpec) -> dict[str, Any]:
     """A GSI as CloudFormation declares it. The list indexes carry the summary a list answers with
     (INCLUDE: a KEYS_ONLY index would cost a GetItem per listed record, ALL would read whole
     decisions); the reconciler's sparse index carries everything it re-queues from."""
-    return {
-        "IndexName": index.name,
-        "KeySchema": [
-            {"AttributeName": index.partition_key, "KeyType": "HASH"},
-            {"AttributeName": index.sort_key, "KeyType": "RANGE"},
-        ],
-        "Projection": index.projection(),
-        # On-demand tables take no ProvisionedThroughput on their indexes either.
-    }
+    return index.definition()
 
 
 def table_resource(stage: str, spec: resources.TableSpec, index_limit: int | None = None) -> Resource:
@@ -35,15 +27,12 @@ def table_resource(stage: str, spec: resources.TableSpec, index_limit: int | Non
     key_attributes = dict.fromkeys(
         table_keys + [name for index in indexes for name in (index.partition_key, index.sort_key)]
     )
-    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-    if spec.sort_key:
-        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
     properties: dict[str, Any] = {
         "TableName": resources.resource_name(stage, spec.suffix),
         "BillingMode": "PAY_PER_REQUEST",  # on-demand: no capacity to scale or throttle at
         # Only key attributes are declared (DynamoDB refuses a definition no key schema uses).
         "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes],
-        "KeySchema": key_schema,
+        "KeySchema": spec.key_schema(),
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": prod,

@@ -147,8 +147,8 @@ class DynamoDBLoanStore:
         decisions_table: str,
         applications_table: str,
         idempotency_table: str,
-        reviews_table: str = "",
-        audit_table: str = "",
+        reviews_table: str,
+        audit_table: str,
     ) -> None:
         self._ddb = client
         self._cache_table = decision_cache_table
@@ -593,9 +593,9 @@ class DynamoDBLoanStore:
             (self._applications_table, (APPLICATION_KEY,)),
             # Powertools Idempotency's table: without it, submits with an Idempotency-Key get 503.
             (self._idempotency_table, (IDEMPOTENCY_KEY,)),
+            (self._reviews_table, (REVIEW_KEY,)),
+            (self._audit_table, (AUDIT_SUBJECT, AUDIT_SEQ)),
         ]
-        if self._reviews_table:
-            tables += [(self._reviews_table, (REVIEW_KEY,)), (self._audit_table, (AUDIT_SUBJECT, AUDIT_SEQ))]
         with ThreadPoolExecutor(max_workers=len(tables)) as pool:
             return list(pool.map(lambda spec: probe(*spec), tables))
 

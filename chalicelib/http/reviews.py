@@ -13,11 +13,10 @@ from chalicelib.service.dependencies import current
 
 @renders_service_errors
 def list_reviews(request: Request) -> Response:
-    staff = staff_member(request, REVIEW_GROUPS)
+    staff_member(request, REVIEW_GROUPS)
     return json_response(
         reviews.list_cases(
             current(),
-            staff.subject,
             status=query_parameter(request, "status"),
             limit=query_parameter(request, "limit"),
             cursor=query_parameter(request, "cursor"),

@@ -29,6 +29,7 @@ from chalicelib.observability import count, logger
 from chalicelib.records import (
     AuditAction,
     AuditTrail,
+    DecisionEvent,
     DecisionRecord,
     FinalOutcome,
     ReviewCase,
@@ -36,7 +37,7 @@ from chalicelib.records import (
     ReviewList,
     ReviewSummary,
 )
-from chalicelib.service import clock, cursors, listing
+from chalicelib.service import clock, cursors, events, listing
 from chalicelib.service.dependencies import Dependencies
 
 _REVIEW_NAMESPACE = uuid.UUID("1b9b3c1e-8a55-4e7d-9c0e-5f3d2a7b6c41")
@@ -183,7 +184,7 @@ def _summary(case: ReviewCase, now: datetime) -> ReviewSummary:
 
 
 def list_cases(
-    dependencies: Dependencies, staff: str, *, status: str | None, limit: str | None, cursor: str | None
+    dependencies: Dependencies, *, status: str | None, limit: str | None, cursor: str | None
 ) -> ReviewList:
     problems = listing.Problems()
     page_size = listing.page_size(limit, problems)
@@ -451,9 +452,6 @@ def _close(
 
 
 def _completed_metrics(dependencies: Dependencies, case: ReviewCase, outcome: str, closed_at: str) -> None:
-    from chalicelib.records import DecisionEvent
-    from chalicelib.service import events
-
     count("ReviewsCompleted")
     model_view = "approved" if case["model"]["model_probability"] >= 0.5 else "declined"
     if outcome != model_view and not (outcome == "counteroffer" and model_view == "declined"):

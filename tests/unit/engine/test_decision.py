@@ -18,6 +18,7 @@ from hypothesis import given
 
 from chalicelib.engine import decide, model_info, validate_application
 from chalicelib.engine.schema import PERSONAL_FIELDS
+from devstack.samples import sample_application
 
 # A middling applicant: short job and credit history, some existing debt.
 MIDDLING = {
@@ -28,31 +29,9 @@ MIDDLING = {
     "num_existing_loans": 1,
     "monthly_income": 60_000,
 }
-# The README's original sample: the instalment of 12,50,000 over 12 months is 138% of income.
-README_ORIGINAL = {
-    "age": 39,
-    "gender": "Male",
-    "city": "Jaipur",
-    "education": "High School",
-    "marital_status": "Married",
-    "num_dependents": 1,
-    "employment_type": "Salaried",
-    "industry": "Healthcare",
-    "years_at_current_job": 3,
-    "monthly_income": 80455,
-    "existing_emi": 0,
-    "num_existing_loans": 0,
-    "cibil_score": 754,
-    "credit_history_years": 0,
-    "late_payments_last_2_years": 0,
-    "has_defaults": False,
-    "owns_property": True,
-    "savings_balance": 423512,
-    "years_with_bank": 0,
-    "loan_amount": 1250000,
-    "loan_tenure_months": 12,
-    "loan_purpose": "Home Renovation",
-}
+# The README's original sample, the data's first row: the instalment of 12,50,000 over 12 months is
+# 138% of income.
+README_ORIGINAL = sample_application(with_personal_data=False)
 
 
 def test_a_strong_application_is_approved_without_reasons_suggestions_or_notice() -> None:
