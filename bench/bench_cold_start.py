@@ -23,6 +23,10 @@ Baselines, measured in the same run with the same process shape and event:
 - ``floor``: bare Chalice + one botocore DynamoDB client + one GetItem on the decision-cache table:
   what any DynamoDB-backed handler pays. The client is made as ``chalicelib/dal/clients.py`` makes
   it (a botocore session, the same ``Config``, checked below), at import time (Lambda's init phase).
+  And ``floor, GC off during import``: the same with the cyclic GC off during the import and the
+  import's objects frozen after it, as ``app.py`` does, so that the GC saving can be set aside;
+  and ``floor, tracing on``: the X-Ray SDK imported and botocore patched as Powertools' Tracer does,
+  in the tracing-on environment below (the floor for the handler with tracing on).
 
 Plus ``GET /health/live`` on this handler (a route that makes no AWS call, so pays no botocore),
 and the handler with **tracing on**, as dev and prod deploy it: the X-Ray SDK imported and
@@ -82,7 +86,7 @@ RESULT_MARKER = "COLD_START_RESULT "  # the child's last line; Powertools logs/E
 SERVER_START_TIMEOUT_SECONDS = 20.0
 
 # The child: argv = [mode, event JSON, pipeline path or "", floor JSON]. Modes: "app", "sklearn",
-# "bare", "floor".
+# "bare", "floor", "floor-gc", "floor-traced".
 CHILD = (
     PEAK_RSS
     + """
@@ -116,7 +120,15 @@ if mode == "bare":
     @handler.route("/v1/decisions", methods=["POST"])
     def decide():
         return {"ok": True}
-elif mode == "floor":
+elif mode in ("floor", "floor-gc", "floor-traced"):
+    import gc
+
+    if mode == "floor-gc":
+        gc.disable()  # as app.py does during its import
+    if mode == "floor-traced":
+        from aws_xray_sdk.core import patch
+
+        patch(["botocore"])  # what Powertools' Tracer does to botocore when tracing is on
     from chalice import Chalice
     import botocore.session
     from botocore.config import Config
@@ -131,6 +143,10 @@ elif mode == "floor":
         key = {floor["key"]: {"S": "floor-" + str(uuid.uuid4())}}
         item = dynamodb.get_item(TableName=os.environ[floor["table_env"]], Key=key).get("Item")
         return {"ok": True, "cache": "miss" if item is None else "hit"}
+
+    if mode == "floor-gc":
+        gc.freeze()
+        gc.enable()
 else:
     from app import app as handler
     if mode == "sklearn":
@@ -165,8 +181,10 @@ CASES = (
     ("this handler: GET /health/live", "app", "GET", "/health/live", False),
     ("floor: chalice + botocore client + GetItem", "floor", "POST", DECISIONS, False),
     ("this handler, tracing on: POST /v1/decisions", "app", "POST", DECISIONS, True),
+    ("floor, GC off during import (as app.py)", "floor-gc", "POST", DECISIONS, False),
+    ("floor, tracing on (X-Ray SDK, botocore patched)", "floor-traced", "POST", DECISIONS, True),
 )
-BARE, OURS, ORIGINAL, _, FLOOR, TRACED = (name for name, *_ in CASES)
+BARE, OURS, ORIGINAL, _, FLOOR, TRACED, FLOOR_GC, FLOOR_TRACED = (name for name, *_ in CASES)
 
 
 def free_port() -> int:
@@ -355,13 +373,22 @@ def main(argv: list[str] | None = None) -> int:
     floor = statistics.median(s["import_ms"] + s["request_ms"] for s in bare)
     print(f"this handler, import + 1st decision: {first:.1f} ms ({first - floor:+.1f} ms over bare chalice)")
     # Against the real floor of a DynamoDB-backed handler (issue 13's aim: within 1.3x).
-    floor_response = statistics.median(s["response_ms"] for s in samples[FLOOR])
-    for name in (OURS, TRACED):
-        response = statistics.median(s["response_ms"] for s in samples[name])
-        print(
-            f"{name} / floor, start->response: {response / floor_response:.2f}x "
-            f"({response:.1f} vs {floor_response:.1f} ms)"
-        )
+    # app.py turns the cyclic GC off during its import; the floor as issue 13 defines it does not,
+    # so the ratio is also printed against a floor given the same treatment (what the rest of the
+    # handler costs, the GC saving set aside).
+    comparisons = (
+        (FLOOR, "floor", (OURS, TRACED)),
+        (FLOOR_GC, "floor with GC off", (OURS, TRACED)),
+        (FLOOR_TRACED, "floor with tracing on", (TRACED,)),
+    )
+    for floor_name, floor_title, handlers in comparisons:
+        floor_response = statistics.median(s["response_ms"] for s in samples[floor_name])
+        for name in handlers:
+            response = statistics.median(s["response_ms"] for s in samples[name])
+            print(
+                f"{name} / {floor_title}, start->response: {response / floor_response:.2f}x "
+                f"({response:.1f} vs {floor_response:.1f} ms)"
+            )
     return 0
 
 

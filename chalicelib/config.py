@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import resources
 from chalicelib.privacy import PII_HASH_KEY_ENV
@@ -23,8 +23,7 @@ PENDING_MAX_AGE_ENV = "PENDING_MAX_AGE_SECONDS"
 LAMBDA_FUNCTION_NAME_ENV = "AWS_LAMBDA_FUNCTION_NAME"
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     stage: str
     decision_cache_table: str
     decisions_table: str

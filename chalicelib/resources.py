@@ -10,6 +10,7 @@ AWS API, so the request path can use it too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 SERVICE = "loan-decisions"
 STAGES = ("local", "dev", "prod")
@@ -44,8 +45,7 @@ def resource_name(stage: str, suffix: str) -> str:
 # --------------------------------------------------------------------------------------------
 # DynamoDB
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class IndexSpec:
+class IndexSpec(NamedTuple):
     """A global secondary index. Keys are string attributes. ``projected``: the non-key attributes
     the index carries (INCLUDE), or None for all of them (ALL). A list reads what its index holds,
     and a Query is charged by the size of the index items it reads: the list indexes carry a
@@ -76,8 +76,7 @@ class IndexSpec:
         }
 
 
-@dataclass(frozen=True)
-class TableSpec:
+class TableSpec(NamedTuple):
     logical_id: str  # CloudFormation logical id
     suffix: str  # physical name = resource_name(stage, suffix)
     env_var: str  # environment variable the Lambda functions read the name from
@@ -233,8 +232,7 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 # --------------------------------------------------------------------------------------------
 # The review desk: staff sign-in (Cognito), SLA, maker-checker
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class UserPoolSpec:
+class UserPoolSpec(NamedTuple):
     logical_id: str
     suffix: str  # pool name = resource_name(stage, suffix)
     client_logical_id: str
@@ -289,6 +287,8 @@ LIST_MAX_LIMIT = 100
 # --------------------------------------------------------------------------------------------
 # Lambda functions
 # --------------------------------------------------------------------------------------------
+# The specs here are NamedTuples (cheap to define on every cold start) except FunctionSpec and
+# QueueSpec: a per-instance default dict and a check at construction need a dataclass.
 @dataclass(frozen=True)
 class FunctionSpec:
     chalice_name: str  # the Python function name in app.py ("api_handler" for the REST API)
@@ -393,8 +393,7 @@ PENDING_MAX_AGE_SECONDS = (
 # --------------------------------------------------------------------------------------------
 # EventBridge: one event per decision
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class EventBusSpec:
+class EventBusSpec(NamedTuple):
     logical_id: str
     suffix: str
     env_var: str
@@ -423,14 +422,12 @@ WEBHOOK_INVOCATIONS_PER_SECOND = 10
 # --------------------------------------------------------------------------------------------
 # API Gateway throttling, usage plans and the WAF per-IP rule
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Throttle:
+class Throttle(NamedTuple):
     rate_per_second: float  # token-bucket refill rate
     burst: int  # token-bucket size
 
 
-@dataclass(frozen=True)
-class UsagePlanSpec:
+class UsagePlanSpec(NamedTuple):
     name: str
     throttle: Throttle
     daily_quota: int
@@ -479,8 +476,7 @@ MAX_BODY_BYTES = 16 * 1024
 # --------------------------------------------------------------------------------------------
 # Alarms: the original's 14 Prometheus alerts and the queue/throttle additions.
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AlarmThresholds:
+class AlarmThresholds(NamedTuple):
     error_ratio_warning: float = 0.05  # 5xx ratio > 5% for 5 minutes
     error_ratio_critical: float = 0.10  # 5xx ratio > 10% for 2 minutes
     p95_latency_ms: int = 1000

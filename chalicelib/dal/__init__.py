@@ -7,8 +7,7 @@ The service layer depends on these Protocols only and receives an implementation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
@@ -35,23 +34,20 @@ class DependencyUnavailable(Exception):
         self.cause = cause
 
 
-@dataclass(frozen=True)
-class DependencyCheck:
+class DependencyCheck(NamedTuple):
     name: str  # e.g. "dynamodb:loan-decisions-dev-applications" or "sqs:loan-decisions-dev-applications"
     ok: bool
     latency_ms: float
     problem: str | None = None
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(NamedTuple):
     cache_key: str
     decision: Decision
     expires_at: int  # epoch seconds
 
 
-@dataclass(frozen=True)
-class NewTrail:
+class NewTrail(NamedTuple):
     """A new decision's audit entries, and its review case when it goes to manual review: written
     with the decision record (nothing of a fresh decision can exist yet)."""
 

@@ -13,9 +13,8 @@ import functools
 import hashlib
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ARTIFACT_PATH = Path(__file__).with_name("model_artifact.json")
 
@@ -29,8 +28,7 @@ def canonical_sha256(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json({k: v for k, v in document.items() if k != "sha256"})).hexdigest()
 
 
-@dataclass(frozen=True)
-class NumericFeature:
+class NumericFeature(NamedTuple):
     name: str
     edges: tuple[float, ...]  # bin index = number of edges <= value (bisect_right)
     points: tuple[int, ...]
@@ -40,16 +38,14 @@ class NumericFeature:
     training_max: float
 
 
-@dataclass(frozen=True)
-class CategoricalFeature:
+class CategoricalFeature(NamedTuple):
     name: str
     points: dict[str, int]
     best_points: int
     best_category: str
 
 
-@dataclass(frozen=True)
-class Model:
+class Model(NamedTuple):
     document: dict[str, Any]
     model_id: str
     version: str

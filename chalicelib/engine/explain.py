@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model, NumericFeature
 from chalicelib.engine.outcome import APPROVED, Assessment
@@ -26,8 +26,7 @@ MAX_FAVOURABLE = 3
 FAVOURABLE_SHARE = 0.75  # of the factor's best attainable points
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(NamedTuple):
     code: str  # stable reason code
     label: str  # plain-language name of the factor
     unit: str  # "count" | "years" | "inr" | "percent" | "score" | "flag"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import affordability_ratios
@@ -27,8 +27,7 @@ APPROVED, MANUAL_REVIEW, DECLINED = "approved", "manual_review", "declined"
 OUTCOME_RANK = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}  # higher is worse
 
 
-@dataclass(frozen=True)
-class Bands:
+class Bands(NamedTuple):
     """Probability bands: >= approve -> approved, >= review -> manual review, else declined.
 
     An approval within ``low_confidence_margin`` of the approve threshold is low-confidence and goes to

@@ -29,8 +29,7 @@ exactly the rules its fields determine.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 BLOCK, FAIL, REFER, WARNING = "block", "fail", "refer", "warning"
 DECLINING = frozenset((BLOCK, FAIL))  # severities that decline on their own
@@ -50,8 +49,7 @@ WARNINGS_FOR_REVIEW = 3  # this many warnings turn an approval into a manual rev
 _INSTALMENT_FIELDS = ("monthly_income", "existing_emi", "loan_amount", "loan_tenure_months")
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: str
     severity: str
     factor: str  # the application field or ratio the rule looks at (a reason names it)
@@ -188,8 +186,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class PolicyResult:
+class PolicyResult(NamedTuple):
     checks: list[dict[str, Any]]  # every rule: id, severity, factor, value, passed, message
     blocking: list[dict[str, Any]]  # breached block/fail rules
     warnings: list[dict[str, Any]]  # breached warnings

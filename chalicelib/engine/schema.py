@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from chalicelib.engine.types import Application
 
@@ -38,8 +37,7 @@ class ValidationFailed(Exception):
         self.errors = errors
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     kind: str  # "integer" | "boolean" | "category" | "string" | "name" (see the module docstring)
     description: str
     required: bool = True

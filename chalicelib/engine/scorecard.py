@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import model_features
 
 
-@dataclass(frozen=True)
-class Contribution:
+class Contribution(NamedTuple):
     feature: str
     value: Any
     points: int
@@ -25,8 +23,7 @@ class Contribution:
     bin_index: int  # numeric: bin number; categorical: -1
 
 
-@dataclass(frozen=True)
-class Score:
+class Score(NamedTuple):
     score: int  # base points + sum of contribution points, exactly
     probability: float
     contributions: tuple[Contribution, ...]

@@ -23,7 +23,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.counteroffer import (
@@ -58,7 +58,7 @@ SAVINGS_TARGET_SHARE = 0.20  # the original: savings of at least a fifth of the 
 PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # not a NamedTuple like the other records: cached_property needs a __dict__
 class Situation:
     """One decided application, with the exact searches computed on first use and shared."""
 
@@ -87,8 +87,7 @@ class Situation:
         return first_approvable(self.model, self.application, self.bands, field, candidates)
 
 
-@dataclass(frozen=True)
-class SuggestionRule:
+class SuggestionRule(NamedTuple):
     id: str
     category: str
     field: str  # the application field the suggestion changes

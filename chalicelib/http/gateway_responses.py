@@ -13,7 +13,7 @@ Pure data, no AWS imports.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.errors import ErrorBody, error_body
 from chalicelib.resources import THROTTLED_RETRY_AFTER_SECONDS
@@ -26,8 +26,7 @@ QUOTA_EXCEEDED_RETRY_AFTER_SECONDS = 3600
 REQUEST_ID_TEMPLATE_VARIABLE = "$context.requestId"
 
 
-@dataclass(frozen=True)
-class GatewayResponseSpec:
+class GatewayResponseSpec(NamedTuple):
     response_type: str  # API Gateway's GatewayResponse ResponseType (WAF_BLOCKED: WAF custom response)
     status_code: int
     code: str  # error.code in the body

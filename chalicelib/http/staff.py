@@ -10,8 +10,7 @@ by name or e-mail, in records and the audit trail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalice.app import Request
 
@@ -22,8 +21,7 @@ REVIEW_GROUPS = frozenset({resources.REVIEWER_GROUP, resources.MANAGER_GROUP})
 MANAGER_GROUPS = frozenset({resources.MANAGER_GROUP})
 
 
-@dataclass(frozen=True)
-class StaffMember:
+class StaffMember(NamedTuple):
     subject: str
     groups: frozenset[str]
 

@@ -17,8 +17,8 @@ never double-queue or overwrite a decision. Counts: ``ReconcilerRequeued``, ``Re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, logger, mark_invocation
@@ -30,8 +30,7 @@ from chalicelib.service.dependencies import Dependencies
 BATCH_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class ReconcileResult:
+class ReconcileResult(NamedTuple):
     requeued: int
     failed: int
     examined: int
