@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,15 +140,13 @@ def metric_total(blobs: list[dict[str, Any]], name: str) -> float:
     return sum(sum(blob[name]) for blob in blobs if name in blob)
 
 
-def test_emf_metrics_for_latency_cache_queue_batches_and_cold_start(
+def test_emf_metrics_for_latency_cache_queue_and_batches(
     memory, application, other_application, capfd, monkeypatch
 ):
     from chalicelib import observability
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     observability.metrics.clear_metrics()
-    # Other tests ran in this process already: make the next invocation its first.
-    monkeypatch.setattr(observability, "_invocations", 0)
     context = api_context()
 
     statuses = [
@@ -162,12 +164,41 @@ def test_emf_metrics_for_latency_cache_queue_batches_and_cold_start(
     request_blobs = [blob for blob in blobs if "Requests" in blob]
     assert len(request_blobs) == 3
     assert all(len(blob["Latency"]) == 1 and blob["Latency"][0] > 0 for blob in request_blobs)
-    assert metric_total(blobs, "ColdStart") == 1
     assert metric_total(blobs, "CacheMisses") == 1
     assert metric_total(blobs, "CacheHits") == 1
     assert metric_total(blobs, "Queued") == 1
     assert metric_total(blobs, "BatchRecordsProcessed") == 1
     assert metric_total(blobs, "BatchRecordsFailed") == 1
+
+
+# A fresh interpreter: this process served invocations long ago, and its first one is gone.
+COLD_START_PROBE = """
+import json, sys
+import app
+from devstack.lambda_events import LocalLambdaContext
+from tests.support.http import proxy_event
+
+context = LocalLambdaContext(function_name="api_handler", region="us-east-1")
+for _ in range(3):
+    assert app.app(proxy_event("GET", "/health/live", "/health/live"), context)["statusCode"] == 200
+"""
+
+
+def test_only_the_first_invocation_of_a_process_counts_a_cold_start(monkeypatch) -> None:
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_START_PROBE],
+        cwd=Path(app.__file__).resolve().parent,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    blobs = [blob for blob in emf_blobs(done.stdout) if "Requests" in blob]
+    assert len(blobs) == 3
+    assert metric_total(blobs, "ColdStart") == 1
+    assert "ColdStart" in blobs[0] and all("ColdStart" not in blob for blob in blobs[1:])
 
 
 def test_log_lines_carry_the_gateway_request_id_and_cold_start(memory, application, service_log):
