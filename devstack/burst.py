@@ -12,12 +12,14 @@ from __future__ import annotations
 import collections
 import json
 import random
+import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from devstack.client import ApiClient
@@ -160,7 +162,15 @@ class Verification:
     strays: int  # application records nobody was told about (e.g. a 503 that left a record)
 
 
-def verify(dynamodb: Any, names: dict[str, str], accepted_ids: set[str]) -> Verification:
+def application_ids(dynamodb: Any, table: str) -> set[str]:
+    """Every application id in the table (what was there before a burst)."""
+    return {item["application_id"]["S"] for item in scan_all(dynamodb, table, "application_id")}
+
+
+def verify(
+    dynamodb: Any, names: dict[str, str], accepted_ids: set[str], earlier: set[str] | None = None
+) -> Verification:
+    """``earlier``: application ids that were in the table before the burst (not strays)."""
     applications_table = scan_all(
         dynamodb, names["APPLICATIONS_TABLE"], "application_id, #s", {"#s": "status"}
     )
@@ -176,7 +186,7 @@ def verify(dynamodb: Any, names: dict[str, str], accepted_ids: set[str]) -> Veri
         lost=sorted(i for i in accepted_ids if status.get(i) != "DECIDED"),
         decided_twice=sorted(i for i, n in per_application.items() if n > 1),
         without_decision_record=sorted(i for i in accepted_ids if per_application[i] == 0),
-        strays=len(set(status) - accepted_ids),
+        strays=len(set(status) - accepted_ids - (earlier or set())),
     )
 
 
@@ -188,3 +198,20 @@ def decided_at_span(dynamodb: Any, table: str, ids: set[str]) -> float:
         if item["application_id"]["S"] in ids and "decided_at" in item
     ]
     return max(stamps) - min(stamps) if len(stamps) > 1 else 0.0
+
+
+# The local queue worker's line per batch (devstack.sqs_poller.QueuePoller.run).
+_BATCH_LINE = re.compile(r"batch: (\d+) received, \d+ deleted, \d+ left on the queue")
+
+
+def batch_sizes(log_paths: list[Path]) -> list[int]:
+    """Messages per batch the queue workers received, read from their logs: full batches (the
+    queue's batch size) cost one receive per ten decisions, shallow queues more per decision."""
+    sizes: list[int] = []
+    for path in log_paths:
+        try:
+            text = path.read_text(errors="replace")
+        except OSError:
+            continue
+        sizes.extend(int(found.group(1)) for found in _BATCH_LINE.finditer(text))
+    return sizes
