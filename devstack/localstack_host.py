@@ -13,8 +13,11 @@
    (LocalStack always starts DynamoDB Local with ``-javaagent:.../ddb-local-loader-0.1.jar``).
 4. LocalStack on a free port, the project's ``localstack/ready.d`` hook in its init folder; wait until
    ``/_localstack/init/ready`` reports the hook done.
-5. ``pytest tests/integration`` with ``INTEGRATION_AWS_ENDPOINT_URL`` at it; LocalStack is always
-   stopped afterwards; the exit code is pytest's.
+5. ``pytest tests/integration`` with ``INTEGRATION_AWS_ENDPOINT_URL`` at it;
+6. ``pytest tests/localstack`` with ``LOCALSTACK_ENDPOINT_URL`` at it: the packaged dev template,
+   trimmed of its Lambda functions (``devstack/localstack_cfn.py``), deployed on LocalStack's
+   CloudFormation, checked, deleted. LocalStack is always stopped afterwards; the exit code is the
+   first failing suite's (0 when both pass).
 """
 
 from __future__ import annotations
@@ -50,7 +53,15 @@ HOOKS_DIR = PROJECT_ROOT / "localstack" / "ready.d"
 JAVA_PACKAGE_VERSION = "21"
 DYNAMODB_LOCAL_PACKAGE_VERSION = "2"
 AGENT_JAR_NAME = "ddb-local-loader-0.1.jar"
-SERVICES = "dynamodb,sqs,events,cloudformation,apigateway,cloudwatch,logs,iam,sts,s3,sns,secretsmanager"
+# route53: the template's API health check (tests/localstack deploys it).
+SERVICES = (
+    "dynamodb,sqs,events,cloudformation,apigateway,cloudwatch,logs,iam,sts,s3,sns,secretsmanager,route53"
+)
+# The suites run against it when no pytest arguments are given, each with the variable naming it.
+DEFAULT_SUITES: tuple[tuple[str, str], ...] = (
+    ("integration suite", "tests/integration"),
+    ("template on CloudFormation", "tests/localstack"),
+)
 HOST = "127.0.0.1"
 
 
@@ -258,7 +269,9 @@ def start_localstack(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "pytest_args", nargs="*", help="extra pytest arguments (default: tests/integration -q)"
+        "pytest_args",
+        nargs="*",
+        help="pytest arguments (default: tests/integration -q, then tests/localstack -q)",
     )
     # parse_known_args: pytest's own options (-q, -x, -k ...) pass through untouched.
     args, extra = parser.parse_known_args(argv)
@@ -282,14 +295,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     localstack = start_localstack(python, port, filesystem_root, log_path, hooks)
     ready_seconds = time.monotonic() - started - setup_seconds
     print(f"LocalStack ready with the ready.d hooks done in {ready_seconds:.1f} s", flush=True)
+    env = dict(os.environ, INTEGRATION_AWS_ENDPOINT_URL=endpoint, LOCALSTACK_ENDPOINT_URL=endpoint)
+    given = [*args.pytest_args, *extra]
+    suites = (
+        [("pytest " + " ".join(given), given)]
+        if given
+        else [(name, [path, "-q"]) for name, path in DEFAULT_SUITES]
+    )
+    timings: list[str] = []
+    code = 0
     try:
-        env = dict(os.environ, INTEGRATION_AWS_ENDPOINT_URL=endpoint)
-        pytest_args = [*args.pytest_args, *extra] or ["tests/integration", "-q"]
-        tests_started = time.monotonic()
-        code = subprocess.run(
-            [sys.executable, "-m", "pytest", *pytest_args], env=env, cwd=PROJECT_ROOT
-        ).returncode
-        tests_seconds = time.monotonic() - tests_started
+        for name, pytest_args in suites:
+            suite_started = time.monotonic()
+            suite_code = subprocess.run(
+                [sys.executable, "-m", "pytest", *pytest_args], env=env, cwd=PROJECT_ROOT
+            ).returncode
+            timings.append(f"{name} {time.monotonic() - suite_started:.1f} s (exit {suite_code})")
+            code = code or suite_code
     finally:
         localstack.stop(grace_seconds=20)
     # Keep the log of a failed run for reading; a passing run's folder (a 58 MB copy) goes.
@@ -297,7 +319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(run_dir, ignore_errors=True)
     print(
         f"localstack-test: setup {setup_seconds:.1f} s, LocalStack ready {ready_seconds:.1f} s, "
-        f"integration suite {tests_seconds:.1f} s, exit {code}",
+        f"{', '.join(timings)}, exit {code}",
         flush=True,
     )
     return code

@@ -113,9 +113,14 @@ def bus_resources(stage: str) -> dict[str, Resource]:
     }
 
 
-def secret_reference() -> dict[str, str]:
-    # Resolved by CloudFormation at deploy time: the key never appears in the template.
-    return {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{WEBHOOK_SECRET_ID}}}:SecretString}}}}"}
+def secret_reference() -> dict[str, Any]:
+    # Resolved by CloudFormation at deploy time: the key never appears in the template. Written the
+    # way the CDK writes SecretValue.secretsManager (valid on AWS and on LocalStack): Fn::Join, not
+    # Fn::Sub, because LocalStack 4.8's engine resolves the dynamic reference in the Sub's template
+    # string before substituting ${...} (it asks Secrets Manager for "${LenderWebhookSecret}"); and
+    # the empty json-key, version-stage and version-id segments (``:::``, the same as leaving them
+    # out on AWS), without which its parser fails ("list index out of range").
+    return {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": WEBHOOK_SECRET_ID}, ":SecretString:::}}"]]}
 
 
 def _conditional(resource: Resource) -> Resource:

@@ -60,8 +60,12 @@ def pii_hash_key_resources(stage: str) -> dict[str, Resource]:
     }
 
 
-def pii_hash_key_reference() -> dict[str, str]:
-    return {"Fn::Sub": f"{{{{resolve:secretsmanager:${{{PII_HASH_KEY_SECRET_ID}}}:SecretString}}}}"}
+def pii_hash_key_reference() -> dict[str, Any]:
+    # Fn::Join and the trailing ``:::`` (empty json-key, version-stage, version-id: the whole string,
+    # AWSCURRENT): valid on AWS and the form LocalStack resolves (see events.secret_reference).
+    return {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": PII_HASH_KEY_SECRET_ID}, ":SecretString:::}}"]]
+    }
 
 
 def function_properties(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:

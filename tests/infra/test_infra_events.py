@@ -152,7 +152,9 @@ def test_api_destination_and_its_key(templates: dict[str, Template], stage: str)
     key = connection["AuthParameters"]["ApiKeyAuthParameters"]
     assert key["ApiKeyName"] == {"Ref": "LenderWebhookHeader"}
     # The value is resolved from the generated secret at deploy time: never in the template.
-    assert key["ApiKeyValue"] == {"Fn::Sub": "{{resolve:secretsmanager:${LenderWebhookSecret}:SecretString}}"}
+    assert key["ApiKeyValue"] == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": "LenderWebhookSecret"}, ":SecretString:::}}"]]
+    }
     secret = _webhook(template, "LenderWebhookSecret")["Properties"]
     assert secret["GenerateSecretString"]["PasswordLength"] >= 32
 

@@ -240,8 +240,10 @@ def test_identity_hash_key_is_a_generated_secret_next_to_chalices_variables(
     assert variables[resources.APPLICATIONS_TABLE.env_var] == resources.resource_name(
         stage, resources.APPLICATIONS_TABLE.suffix
     )
+    # Fn::Join with the empty trailing segments: the CDK's form, which LocalStack resolves too
+    # (tests/localstack deploys it).
     assert variables[PII_HASH_KEY_ENV] == {
-        "Fn::Sub": "{{resolve:secretsmanager:${" + PII_HASH_KEY_SECRET_ID + "}:SecretString}}"
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": PII_HASH_KEY_SECRET_ID}, ":SecretString:::}}"]]
     }
     secret = expanded[stage]["Resources"][PII_HASH_KEY_SECRET_ID]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
