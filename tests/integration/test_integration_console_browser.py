@@ -3,6 +3,12 @@ Selenium, end to end against a local stack of this module's own (moto server, ``
 queue worker), so that the review queue holds only this module's cases and no other test's traffic
 shares the static routes' throttles.
 
+Staff sign in as a person would, with the console's username and password form (Cognito's
+USER_PASSWORD_AUTH against the stack's moto server, straight from the browser): no token is handed to
+the page. The review desk's tests go through sign-in errors, a first sign-in's new password, token
+refresh, paging with the API's cursor, and maker-checker (a reviewer's large approval, a manager's
+second approval, the maker refused).
+
 Every wait is explicit (WebDriverWait on a condition the page sets when it is done), never a sleep.
 Each page is saved as a screenshot under pytest's temporary directory (``console-screenshots``);
 ``docs/console-decision.png`` and ``docs/console-review-queue.png`` in the README are copies of two
@@ -15,9 +21,12 @@ runs it first). Skipped, saying why, where they are missing.
 
 from __future__ import annotations
 
+import itertools
+import json
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +34,18 @@ from typing import Any
 import pytest
 import requests
 
-from chalicelib import engine
+from chalicelib import engine, resources
 from chalicelib.service.reviews import review_id_for
-from devstack.cognito import DEMO_STAFF, id_token
+from devstack.cognito import DEMO_STAFF, DemoStaffUser
 from devstack.samples import applications
 from devstack.stack import DevStack
+from tests.support.review_cases import large_manual_review_applications, manual_review_applications
 
 CHROMIUM = "/usr/bin/chromium"
+STAFF_STORAGE = "loan-console.staff-session"  # console.js keeps the staff tokens here
+# Fewer than a page of cases than the paging test opens, so the queue needs more than one page.
+PAGE_SIZE = "5"
+PAGED_CASES = 7
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_SECONDS = 20
 
@@ -213,46 +227,380 @@ def test_a_missing_api_key_is_a_sentence_not_an_error_body(browser: Any, site: D
     assert "API key is missing or not valid" in browser.find_element(By.ID, "banner-text").text
 
 
-def _manual_review_application() -> dict[str, Any]:
-    for payload in applications(400, with_personal_data=True):
-        if engine.decide(engine.validate_application(payload))["outcome"] == "manual_review":
-            return payload
-    raise AssertionError("no manual_review applicant in the first 400 rows")
+# ------------------------------------------------------------------------------ the review desk
+def _staff(username: str) -> DemoStaffUser:
+    return next(user for user in DEMO_STAFF if user.username == username)
+
+
+def _needs_cognito(site: DevStack) -> None:
+    if site.staff_pool is None:
+        pytest.skip("this AWS endpoint has no Cognito IdP: no staff sign-in")
+
+
+def _open_case(site: DevStack, payload: dict[str, Any]) -> tuple[str, str]:
+    """(review id, decision id) of the case a manual_review decision opens."""
+    decided = requests.post(
+        f"{site.api_url}/v1/decisions", json=payload, headers=site.api_headers(), timeout=30
+    )
+    assert decided.status_code == 200 and decided.json()["outcome"] == "manual_review", decided.text
+    decision_id = decided.json()["decision_id"]
+    return review_id_for(decision_id), decision_id
+
+
+def _subject_of(site: DevStack, username: str) -> str:
+    assert site.staff_pool is not None
+    user = site.client("cognito-idp").admin_get_user(UserPoolId=site.staff_pool.pool_id, Username=username)
+    return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+
+def _staff_session(driver: Any) -> dict[str, Any] | None:
+    raw = driver.execute_script("return sessionStorage.getItem(arguments[0])", STAFF_STORAGE)
+    return json.loads(raw) if raw else None
+
+
+def open_desk_signed_out(driver: Any, site: DevStack) -> None:
+    """The review queue with nobody signed in (signing out through the page if someone is)."""
+    open_console(driver, site, "#reviews")
+    wait(driver).until(ec.visibility_of_element_located((By.ID, "view-reviews")))
+    if driver.find_element(By.ID, "staff-signed-in").is_displayed():
+        driver.find_element(By.ID, "sign-out").click()
+    wait(driver).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+
+
+def submit_sign_in(driver: Any, username: str, password: str) -> None:
+    for field_id, value in (("staff-username", username), ("staff-password", password)):
+        field = driver.find_element(By.ID, field_id)
+        field.clear()
+        field.send_keys(value)
+    driver.find_element(By.ID, "sign-in").click()
+
+
+def loads(driver: Any) -> int:
+    """How many review lists (or pages of one) the page has finished loading since it opened."""
+    return int(driver.find_element(By.ID, "review-table").get_attribute("data-loads") or 0)
+
+
+def until_a_list_loads(driver: Any, action: Callable[[], None]) -> None:
+    before = loads(driver)
+    action()
+    wait(driver).until(lambda d: loads(d) > before)
+
+
+def sign_in(driver: Any, site: DevStack, username: str, group: str | None = None) -> None:
+    user = _staff(username)
+    open_desk_signed_out(driver, site)
+    until_a_list_loads(driver, lambda: submit_sign_in(driver, user.username, user.password))
+    assert driver.find_element(By.ID, "staff-who").text == f"Signed in as {username} · {group or user.group}"
+
+
+def show_cases(driver: Any, status: str, page_size: str | None = None) -> None:
+    """The first page of ``status`` cases (changing a selector reloads the list; so does Show)."""
+    changed = False
+    for select_id, value in (("review-page-size", page_size), ("review-status", status)):
+        select = Select(driver.find_element(By.ID, select_id))
+        if value is not None and select.first_selected_option.get_attribute("value") != value:
+            until_a_list_loads(driver, lambda select=select, value=value: select.select_by_value(value))
+            changed = True
+    if not changed:
+        until_a_list_loads(driver, driver.find_element(By.ID, "review-reload").click)
+
+
+def load_more(driver: Any) -> None:
+    """ "Load more" once, and wait until the next page is in the table."""
+    table = driver.find_element(By.ID, "review-table")
+    pages = int(table.get_attribute("data-pages"))
+    driver.find_element(By.ID, "review-more").click()
+    wait(driver).until(lambda d: int(table.get_attribute("data-pages")) == pages + 1)
+
+
+def find_case_button(driver: Any, review_id: str, kind: str) -> Any:
+    """The case's Claim ("claim") or Open ("open-case") button, loading more pages until it shows."""
+    selector = f'button.{kind}[data-review-id="{review_id}"]'
+    for _ in range(50):
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        if found:
+            return found[0]
+        assert driver.find_element(By.ID, "review-more").is_displayed(), f"case {review_id} is on no page"
+        load_more(driver)
+    raise AssertionError(f"case {review_id} not found in 50 pages")
+
+
+def claim(driver: Any, review_id: str) -> None:
+    find_case_button(driver, review_id, "claim").click()
+    wait(driver).until(ec.text_to_be_present_in_element((By.ID, "review-id"), f"{review_id[:8]} · claimed"))
+
+
+def decide(driver: Any, outcome: str, note: str) -> None:
+    Select(driver.find_element(By.ID, "review-outcome")).select_by_value(outcome)
+    if outcome == "declined":
+        Select(driver.find_element(By.ID, "review-reasons-select")).select_by_index(0)
+    driver.find_element(By.ID, "review-note").send_keys(note)
+    driver.find_element(By.ID, "review-decide").click()
+
+
+def test_staff_sign_in_says_what_went_wrong_then_signs_in_and_out(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    _needs_cognito(site)
+    open_desk_signed_out(browser, site)
+    # Labelled inputs a password manager understands.
+    for field_id, autocomplete in (("staff-username", "username"), ("staff-password", "current-password")):
+        field = browser.find_element(By.ID, field_id)
+        assert field.get_attribute("autocomplete") == autocomplete
+        assert browser.find_element(By.CSS_SELECTOR, f'label[for="{field_id}"]').text.strip()
+    assert browser.find_element(By.ID, "staff-password").get_attribute("type") == "password"
+
+    submit_sign_in(browser, "reviewer1", "Not-The-Password-1!")
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "sign-in-error"), "Incorrect username or password.")
+    )
+    assert_a_sentence(browser.find_element(By.ID, "sign-in-error").text)
+    assert browser.find_element(By.ID, "staff-password").get_attribute("value") == ""
+    assert browser.find_element(By.ID, "review-desk").is_displayed() is False
+    browser.save_screenshot(str(screenshots / "sign-in-wrong-password.png"))
+    # An unknown user reads exactly like a wrong password: the page never tells who exists.
+    browser.execute_script("document.getElementById('sign-in-error').textContent = ''")
+    submit_sign_in(browser, f"nobody-{uuid.uuid4().hex[:6]}", "Whatever-Pass-123!")
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "sign-in-error"), "Incorrect username or password.")
+    )
+    assert _staff_session(browser) is None
+
+    # The keyboard alone: Enter in the password field signs in.
+    reviewer = _staff("reviewer1")
+    for field_id, value in (("staff-username", reviewer.username), ("staff-password", reviewer.password)):
+        field = browser.find_element(By.ID, field_id)
+        field.clear()
+        field.send_keys(value)
+    browser.find_element(By.ID, "staff-password").send_keys(Keys.ENTER)
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "staff-who"), "Signed in as reviewer1 · reviewer")
+    )
+    session = _staff_session(browser)
+    assert session is not None and session["idToken"].count(".") == 2 and session["refreshToken"]
+    assert browser.find_element(By.ID, "review-desk").is_displayed()
+    assert browser.find_element(By.ID, "sign-in-form").is_displayed() is False
+
+    browser.find_element(By.ID, "sign-out").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+    assert _staff_session(browser) is None
+    assert browser.find_element(By.ID, "review-desk").is_displayed() is False
+    assert csp_violations(browser) == []
+
+
+def test_a_new_staff_member_chooses_a_password_at_the_first_sign_in(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    _needs_cognito(site)
+    assert site.staff_pool is not None
+    # As an administrator creates one in AWS: a temporary password, to be changed at first sign-in.
+    cognito = site.client("cognito-idp")
+    username = f"newstaff-{uuid.uuid4().hex[:8]}"
+    temporary = "Temporary-Pass-2026!"
+    cognito.admin_create_user(
+        UserPoolId=site.staff_pool.pool_id,
+        Username=username,
+        TemporaryPassword=temporary,
+        MessageAction="SUPPRESS",
+    )
+    cognito.admin_add_user_to_group(
+        UserPoolId=site.staff_pool.pool_id, Username=username, GroupName=resources.REVIEWER_GROUP
+    )
+    open_desk_signed_out(browser, site)
+    submit_sign_in(browser, username, temporary)
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "new-password-form")))
+    assert browser.switch_to.active_element.get_attribute("id") == "new-password"
+    rules = browser.find_element(By.ID, "new-password-rules").text
+    assert f"at least {resources.STAFF_POOL.minimum_password_length} characters" in rules
+
+    def choose(first: str, second: str) -> None:
+        for field_id, value in (("new-password", first), ("new-password-again", second)):
+            field = browser.find_element(By.ID, field_id)
+            field.clear()
+            field.send_keys(value)
+        browser.find_element(By.ID, "set-new-password").click()
+
+    choose("My-Own-Pass-2026!", "My-Own-Pass-2027!")
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "new-password-error"), "The two passwords differ")
+    )
+    choose("short", "short")  # refused by the pool's policy, said in a sentence
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "new-password-error"), "does not meet the policy")
+    )
+    assert_a_sentence(browser.find_element(By.ID, "new-password-error").text)
+    browser.save_screenshot(str(screenshots / "sign-in-new-password.png"))
+    choose("My-Own-Pass-2026!", "My-Own-Pass-2026!")
+    wait(browser).until(
+        ec.text_to_be_present_in_element((By.ID, "staff-who"), f"Signed in as {username} · reviewer")
+    )
+    # The new password is the one that works from now on.
+    browser.find_element(By.ID, "sign-out").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+    submit_sign_in(browser, username, "My-Own-Pass-2026!")
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "staff-who"), f"Signed in as {username}"))
+    assert csp_violations(browser) == []
+
+
+def test_an_id_token_the_api_refuses_is_refreshed_and_a_dead_session_asks_to_sign_in(
+    browser: Any, site: DevStack
+) -> None:
+    _needs_cognito(site)
+    sign_in(browser, site, "reviewer2")
+    # The stored ID token goes bad (as an expired one would): the API answers 401, the page refreshes
+    # it with the refresh token (REFRESH_TOKEN_AUTH) and repeats the request.
+    browser.execute_script(
+        "var s = JSON.parse(sessionStorage.getItem(arguments[0])); s.idToken = 'e30.e30.bad';"
+        " sessionStorage.setItem(arguments[0], JSON.stringify(s));",
+        STAFF_STORAGE,
+    )
+    table = browser.find_element(By.ID, "review-table")
+    show_cases(browser, "open")
+    wait(browser).until(lambda d: (_staff_session(d) or {}).get("idToken", "").startswith("eyJ"))
+    assert browser.find_element(By.ID, "banner").is_displayed() is False
+    assert int(table.get_attribute("data-pages")) >= 1
+    listed = requests.get(
+        f"{site.api_url}/v1/reviews?limit=1",
+        headers={"Authorization": _staff_session(browser)["idToken"]},  # type: ignore[index]
+        timeout=30,
+    )
+    assert listed.status_code == 200  # the refreshed token is one the API accepts
+
+    # Both tokens bad: nothing to refresh with, so the page asks for a new sign-in.
+    browser.execute_script(
+        "sessionStorage.setItem(arguments[0], JSON.stringify(arguments[1]))",
+        STAFF_STORAGE,
+        {"idToken": "e30.e30.bad", "refreshToken": "revoked"},
+    )
+    browser.find_element(By.ID, "review-reload").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+    assert "sign in again" in browser.find_element(By.ID, "sign-in-error").text
+    assert _staff_session(browser) is None
+
+
+def test_the_review_queue_pages_with_the_apis_cursor(browser: Any, site: DevStack, screenshots: Path) -> None:
+    _needs_cognito(site)
+    opened = {
+        _open_case(site, payload)[0]
+        for payload in itertools.islice(manual_review_applications(), PAGED_CASES)
+    }
+    assert len(opened) == PAGED_CASES
+    sign_in(browser, site, "reviewer2")
+    show_cases(browser, "open", PAGE_SIZE)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#review-table tbody tr[data-review-id]")
+    assert len(rows) == int(PAGE_SIZE)  # one page, and the button for the next
+    more = browser.find_element(By.ID, "review-more")
+    assert more.is_displayed() and "more to load" in browser.find_element(By.ID, "review-paging").text
+    table = browser.find_element(By.ID, "review-table")
+    while more.is_displayed():
+        load_more(browser)
+    listed = [
+        row.get_attribute("data-review-id")
+        for row in browser.find_elements(By.CSS_SELECTOR, "#review-table tbody tr[data-review-id]")
+    ]
+    assert int(table.get_attribute("data-pages")) >= 2
+    assert len(listed) == len(set(listed))  # no case twice across pages
+    assert opened <= set(listed)  # and none missing
+    assert browser.find_element(By.ID, "review-paging").text.startswith(f"{len(listed)} open cases shown")
+    assert csp_violations(browser) == []
 
 
 def test_reviewer_claims_and_decides_a_case(browser: Any, site: DevStack, screenshots: Path) -> None:
-    if site.staff_pool is None:
-        pytest.skip("this AWS endpoint has no Cognito IdP: no staff sign-in")
-    decided = requests.post(
-        f"{site.api_url}/v1/decisions",
-        json=_manual_review_application(),
-        headers=site.api_headers(),
-        timeout=30,
-    )
-    assert decided.status_code == 200 and decided.json()["outcome"] == "manual_review"
-    review_id = review_id_for(decided.json()["decision_id"])
-    reviewer = next(user for user in DEMO_STAFF if user.username == "reviewer1")
-    token = id_token(site.client("cognito-idp"), site.staff_pool, reviewer.username, reviewer.password)
-
-    open_console(browser, site, "#reviews")
-    browser.find_element(By.ID, "staff-token").send_keys(token)
-    browser.find_element(By.CSS_SELECTOR, "#token-form button").click()
-    claim = wait(browser).until(
-        ec.element_to_be_clickable((By.CSS_SELECTOR, f'button.claim[data-review-id="{review_id}"]'))
-    )
+    _needs_cognito(site)
+    review_id, _ = _open_case(site, next(manual_review_applications()))
+    sign_in(browser, site, "reviewer1")
+    button = find_case_button(browser, review_id, "claim")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", button)
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(screenshots / "review-queue.png"))
-    claim.click()
-    wait(browser).until(ec.visibility_of_element_located((By.ID, "review-detail")))
-    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "review-id"), "claimed"))
-    Select(browser.find_element(By.ID, "review-outcome")).select_by_value("declined")
-    reasons = Select(browser.find_element(By.ID, "review-reasons-select"))
-    reasons.select_by_index(0)
-    browser.find_element(By.ID, "review-note").send_keys("Income not verified by the documents.")
-    browser.find_element(By.ID, "review-decide").click()
+    claim(browser, review_id)
+    decide(browser, "declined", "Income not verified by the documents.")
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, "review-id"), "closed"))
     assert browser.find_element(By.ID, "audit-verified").text == "✓ verified"
     assert len(browser.find_elements(By.CSS_SELECTOR, "#audit-entries li")) >= 3
+    assert "Final outcome\ndeclined" in browser.find_element(By.ID, "review-facts").text
     browser.save_screenshot(str(screenshots / "review-decided.png"))
+    assert csp_violations(browser) == []
+
+
+def test_a_large_approval_waits_for_a_managers_second_approval(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    _needs_cognito(site)
+    large = large_manual_review_applications()
+    approved, approved_decision = _open_case(site, next(large))
+    refused, _ = _open_case(site, next(large))
+    own, _ = _open_case(site, next(large))
+    reviewer_sub = _subject_of(site, "reviewer1")
+
+    # The maker: a reviewer approves two large loans; each waits for a manager.
+    sign_in(browser, site, "reviewer1")
+    for review_id in (approved, refused):
+        show_cases(browser, "open")
+        claim(browser, review_id)
+        decide(browser, "approved", "Salary slips and bank statements checked.")
+        wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval")))
+        proposal = browser.find_element(By.ID, "second-approval-proposal").text
+        assert "Proposed “approved” by you (reviewer1)" in proposal
+        assert f"above {resources.SECOND_APPROVAL_ABOVE_AMOUNT}" in proposal
+        assert "Salary slips and bank statements checked." in proposal
+        # A reviewer cannot check: the page says who must, and offers no approve button.
+        assert browser.find_element(By.ID, "second-approval-form").is_displayed() is False
+        assert "manager's second approval" in browser.find_element(By.ID, "second-approval-wait").text
+        assert browser.find_element(By.ID, "review-decision-form").is_displayed() is False
+        assert "claimed" in browser.find_element(By.ID, "review-id").text
+
+    # The checker: a manager finds them among the claimed cases, marked, and sees who proposed.
+    sign_in(browser, site, "manager1")
+    show_cases(browser, "claimed")
+    find_case_button(browser, approved, "open-case")
+    row = browser.find_element(By.CSS_SELECTOR, f'#review-table tr[data-review-id="{approved}"]')
+    assert "awaiting second approval" in row.text
+    find_case_button(browser, approved, "open-case").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval-form")))
+    proposal = browser.find_element(By.ID, "second-approval-proposal").text
+    assert f"by staff member {reviewer_sub[:8]}" in proposal and "you" not in proposal.split(" at ")[0]
+    browser.save_screenshot(str(screenshots / "second-approval.png"))
+    browser.find_element(By.ID, "second-approval-note").send_keys("Checked against the bureau file.")
+    browser.find_element(By.ID, "second-approve").click()
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "review-id"), f"{approved[:8]} · closed"))
+    facts = browser.find_element(By.ID, "review-facts").text
+    assert "Final outcome\napproved" in facts and "Second approval by\nyou (manager1)" in facts
+    assert f"Decided by\nstaff member {reviewer_sub[:8]}" in facts
+    assert "second approval" in browser.find_element(By.ID, "audit-entries").text
+    assert browser.find_element(By.ID, "audit-verified").text == "✓ verified"
+    record = requests.get(
+        f"{site.api_url}/v1/decisions/{approved_decision}", headers=site.api_headers(), timeout=30
+    )
+    assert record.json()["final_outcome"] == "approved" and record.json()["final_decided_by"] == "reviewer"
+
+    # A refusal hands the case back to its maker: claimed, nothing pending.
+    show_cases(browser, "claimed")
+    find_case_button(browser, refused, "open-case").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval-form")))
+    browser.find_element(By.ID, "second-refuse").click()
+    wait(browser).until(ec.invisibility_of_element_located((By.ID, "second-approval")))
+    assert f"{refused[:8]} · claimed" in browser.find_element(By.ID, "review-id").text
+    assert f"Claimed by\nstaff member {reviewer_sub[:8]}" in browser.find_element(By.ID, "review-facts").text
+    assert "second approval refused" in browser.find_element(By.ID, "audit-entries").text
+
+    # The maker can never be the checker: a manager's own large approval is refused by the API,
+    # and its message is shown where the button is.
+    show_cases(browser, "open")
+    claim(browser, own)
+    decide(browser, "approved", "Proposed by the manager.")
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval-form")))
+    assert "You made this proposal" in browser.find_element(By.ID, "second-approval-wait").text
+    browser.find_element(By.ID, "second-approve").click()
+    wait(browser).until(
+        ec.text_to_be_present_in_element(
+            (By.ID, "second-approval-error"), "the reviewer who proposed the outcome cannot also approve it"
+        )
+    )
+    assert_a_sentence(browser.find_element(By.ID, "second-approval-error").text)
+    assert f"{own[:8]} · claimed" in browser.find_element(By.ID, "review-id").text
+    assert browser.find_element(By.ID, "banner").is_displayed() is False
+    browser.save_screenshot(str(screenshots / "maker-checker-refused.png"))
     assert csp_violations(browser) == []
 
 

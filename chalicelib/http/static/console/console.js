@@ -2,6 +2,10 @@
 // 'self'): no inline script or style, every element made with the DOM API and textContent, so no
 // API value is ever parsed as HTML. The officer never sees a stack trace or raw JSON: every
 // failure is turned into a sentence (see describeFailure) and 400 details go next to their fields.
+// Staff sign in here too: username and password against the staff user pool's public app client
+// (Cognito's USER_PASSWORD_AUTH, a fetch POST to the IdP's JSON endpoint; no SDK). Where to send it
+// comes from console/config.js, which the API makes from its environment; the page's CSP allows
+// connect-src to that endpoint alone.
 (function () {
   'use strict';
 
@@ -10,7 +14,12 @@
   // or "//openapi.json" would name another host.
   var BASE = window.location.pathname.replace(/\/console\/?$/, '').replace(/\/$/, '');
   var KEY_STORAGE = 'loan-console.api-key';
-  var TOKEN_STORAGE = 'loan-console.staff-token';
+  // {idToken, refreshToken}: this tab only (sessionStorage), gone when the tab closes.
+  var STAFF_STORAGE = 'loan-console.staff-session';
+  // Refresh an ID token this close to its expiry rather than send one that dies in flight.
+  var REFRESH_BEFORE_MS = 60000;
+  var CONFIG = window.LOAN_CONSOLE_CONFIG || null; // null: config.js did not load
+  var SIGN_IN = CONFIG ? CONFIG.staff_sign_in : null;
   var POLL_EVERY_MS = 500;
   var POLL_FOR_MS = 30000;
 
@@ -56,7 +65,9 @@
       case 'throttled': return 'Too many requests for this API key right now.' + wait;
       case 'unavailable': return 'The service is temporarily unavailable; nothing was saved.' + wait;
       case 'forbidden': return 'The API key is missing or not valid: enter the key at the top of the page.';
-      case 'unauthorized': return 'Sign-in needed: paste a valid staff ID token (it may have expired).';
+      case 'unauthorized': return 'Your staff sign-in has ended or is not valid: sign in again.';
+      case 'staff_forbidden': return 'Your staff account may not do this' + (failure.message ? ': ' + failure.message : '.');
+      case 'maker_checker': return failure.message || 'The maker of a proposal cannot also approve it.';
       case 'validation': return 'Some fields need attention: see the messages next to them.';
       case 'not_found': return 'Not found (it may belong to another client, or the id is wrong).';
       case 'conflict': return failure.message || 'Someone else changed this first; reload and try again.';
@@ -65,7 +76,7 @@
     }
   }
 
-  function failureFrom(response, body) {
+  function failureFrom(response, body, staff) {
     var status = response.status;
     var retryAfter = response.headers.get('Retry-After');
     var error = body && typeof body === 'object' && body.error ? body.error : {};
@@ -73,7 +84,11 @@
     var message = typeof error.message === 'string' ? error.message : '';
     if (status === 400) return new Failure('validation', status, message, error.details);
     if (status === 401) return new Failure('unauthorized', status, message);
-    if (status === 403) return new Failure(body && body.error && body.error.code === 'forbidden' && response.url.indexOf('/v1/reviews') >= 0 ? 'unauthorized' : 'forbidden', status, message);
+    if (status === 403 && staff) {
+      // A staff route never asks for an API key: a 403 is the desk's own rule (group, maker-checker).
+      return new Failure(error.code === 'maker_checker' ? 'maker_checker' : 'staff_forbidden', status, message);
+    }
+    if (status === 403) return new Failure('forbidden', status, message);
     if (status === 404) return new Failure('not_found', status, message);
     if (status === 409 || status === 422) return new Failure('conflict', status, message, error.details);
     if (status === 429) return new Failure('throttled', status, message, [], retryAfter);
@@ -87,8 +102,7 @@
     options = options || {};
     var headers = { 'Accept': options.accept || 'application/json' };
     if (options.staff) {
-      var token = sessionStorage.getItem(TOKEN_STORAGE);
-      if (token) headers['Authorization'] = token;
+      if (options.token) headers['Authorization'] = options.token;
     } else {
       var key = sessionStorage.getItem(KEY_STORAGE);
       if (key) headers['x-api-key'] = key;
@@ -102,7 +116,7 @@
       var type = response.headers.get('Content-Type') || '';
       var read = type.indexOf('application/json') === 0 ? response.json() : response.text();
       return read.catch(function () { return null; }).then(function (body) {
-        if (!response.ok) throw failureFrom(response, body);
+        if (!response.ok) throw failureFrom(response, body, options.staff);
         return { status: response.status, body: body, response: response };
       });
     }, function () {
@@ -130,15 +144,6 @@
       if (value) sessionStorage.setItem(KEY_STORAGE, value); else sessionStorage.removeItem(KEY_STORAGE);
       $('key-state').textContent = value ? 'key set for this tab' : 'no key';
       hideBanner();
-    });
-    var token = sessionStorage.getItem(TOKEN_STORAGE);
-    if (token) $('staff-token').value = token;
-    $('token-form').addEventListener('submit', function (event) {
-      event.preventDefault();
-      var value = $('staff-token').value.trim();
-      if (value) sessionStorage.setItem(TOKEN_STORAGE, value); else sessionStorage.removeItem(TOKEN_STORAGE);
-      hideBanner();
-      loadReviews();
     });
     $('banner-retry').addEventListener('click', function () {
       var action = retryAction;
@@ -385,65 +390,507 @@
     submitApplication(changed);
   }
 
+  // ------------------------------------------------------------------ staff sign-in (Cognito)
+  // What Cognito's error types mean for a person signing in. Unknown users answer like a wrong
+  // password (the pool's PreventUserExistenceErrors; moto does not, so the console makes sure).
+  function signInMessage(type, message) {
+    switch (type) {
+      case 'NotAuthorizedException':
+        if (/attempts exceeded/i.test(message)) return 'Too many failed attempts: wait a few minutes, then try again.';
+        if (/disabled/i.test(message)) return 'This account is disabled: ask an administrator.';
+        if (/session/i.test(message)) return 'The sign-in took too long: sign in again.';
+        if (/refresh token/i.test(message)) return 'Your session has ended: sign in again.';
+        return 'Incorrect username or password.';
+      case 'UserNotFoundException': return 'Incorrect username or password.';
+      case 'PasswordResetRequiredException': return 'Your password was reset by an administrator: ask them for a new temporary password.';
+      case 'UserNotConfirmedException': return 'This account is not confirmed yet: ask an administrator.';
+      case 'InvalidPasswordException': return 'That password does not meet the policy: ' + passwordRules();
+      case 'InvalidParameterException': return 'Password sign-in is not enabled for this deployment\'s staff app client.';
+      case 'TooManyRequestsException':
+      case 'LimitExceededException': return 'Too many sign-in attempts right now: wait a moment and try again.';
+      case 'network': return 'The sign-in service could not be reached. Check the network and retry.';
+      default: return 'Sign-in failed. Please try again.';
+    }
+  }
+
+  function passwordRules() {
+    var length = SIGN_IN && SIGN_IN.password_minimum_length;
+    return 'at least ' + (length || 'the required number of') + ' characters, with upper- and lower-case letters, a number and a symbol.';
+  }
+
+  function SignInError(type, message) { this.type = type; this.message = message || ''; }
+
+  // One call of the Cognito IdP JSON API (unsigned: InitiateAuth and RespondToAuthChallenge need
+  // only the public app client's id). Resolves with the answer, rejects with a SignInError.
+  function cognito(action, body) {
+    return fetch(SIGN_IN.endpoint, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.1',
+        'X-Amz-Target': 'AWSCognitoIdentityProviderService.' + action
+      },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+      cache: 'no-store'
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (answer) {
+        if (response.ok && answer) return answer;
+        var type = answer && typeof answer.__type === 'string' ? answer.__type.split('#').pop() : 'unknown';
+        throw new SignInError(type, answer && typeof answer.message === 'string' ? answer.message : '');
+      });
+    }, function () { throw new SignInError('network', ''); });
+  }
+
+  // The ID token's claims, for showing who is signed in and when the token expires. Not a check:
+  // the API (API Gateway's Cognito authorizer) verifies every token it is sent.
+  function claimsOf(token) {
+    try {
+      var part = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+      while (part.length % 4) part += '=';
+      var bytes = Uint8Array.from(atob(part), function (c) { return c.charCodeAt(0); });
+      var claims = JSON.parse(new TextDecoder().decode(bytes));
+      return claims && typeof claims === 'object' ? claims : null;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  function staffSession() {
+    try { return JSON.parse(sessionStorage.getItem(STAFF_STORAGE)) || null; } catch (error) { return null; }
+  }
+
+  function saveTokens(result) {
+    var previous = staffSession() || {};
+    // A refresh answers a new ID token only; the refresh token stays the one signed in with.
+    var session = { idToken: result.IdToken, refreshToken: result.RefreshToken || previous.refreshToken || null };
+    sessionStorage.setItem(STAFF_STORAGE, JSON.stringify(session));
+    return session;
+  }
+
+  function me() {
+    var session = staffSession();
+    var claims = session && session.idToken ? claimsOf(session.idToken) : null;
+    if (!claims) return null;
+    var groups = claims['cognito:groups'];
+    return {
+      sub: claims.sub,
+      username: claims['cognito:username'] || claims.email || claims.sub,
+      groups: Array.isArray(groups) ? groups : (groups ? String(groups).split(/[ ,]+/) : []),
+      expiresAt: Number(claims.exp || 0) * 1000
+    };
+  }
+
+  function isManager() { var who = me(); return !!who && who.groups.indexOf('manager') >= 0; }
+
+  function refreshTokens() {
+    var session = staffSession();
+    if (!SIGN_IN || !session || !session.refreshToken) return Promise.reject(new Failure('unauthorized', 401, ''));
+    return cognito('InitiateAuth', {
+      AuthFlow: 'REFRESH_TOKEN_AUTH',
+      ClientId: SIGN_IN.client_id,
+      AuthParameters: { REFRESH_TOKEN: session.refreshToken }
+    }).then(function (answer) {
+      if (!answer.AuthenticationResult) throw new SignInError('unknown', '');
+      return saveTokens(answer.AuthenticationResult).idToken;
+    }, function (error) {
+      if (error.type === 'network') throw new Failure('network', 0, '');
+      // Revoked, expired (a working day) or refused: only a new sign-in helps.
+      endSession(signInMessage(error.type === 'NotAuthorizedException' ? error.type : 'unknown', 'refresh token'));
+      throw new Failure('signed_out', 401, '');
+    });
+  }
+
+  // The ID token to send: the stored one, refreshed first when it expires within a minute.
+  function freshToken() {
+    var session = staffSession();
+    var who = me();
+    if (!session || !who) return Promise.reject(new Failure('unauthorized', 401, ''));
+    if (who.expiresAt - Date.now() > REFRESH_BEFORE_MS || !session.refreshToken) return Promise.resolve(session.idToken);
+    return refreshTokens();
+  }
+
+  // A staff request: a fresh ID token, and on a 401 one refresh and one retry before giving up.
+  function staffApi(method, path, options) {
+    options = Object.assign({}, options || {}, { staff: true });
+    return freshToken().then(function (token) {
+      return api(method, path, Object.assign({}, options, { token: token }));
+    }).catch(function (failure) {
+      if (!(failure instanceof Failure) || failure.kind !== 'unauthorized') throw failure;
+      if (options.retried || !(staffSession() || {}).refreshToken) {
+        endSession('Your staff sign-in has ended: sign in again.');
+        throw new Failure('signed_out', 401, '');
+      }
+      return refreshTokens().then(function () {
+        return staffApi(method, path, Object.assign({}, options, { retried: true }));
+      });
+    });
+  }
+
+  var pendingChallenge = null; // {username, session} while Cognito waits for a new password
+
+  function showSignInError(id, text) { $(id).textContent = text; }
+
+  function signedIn(result) {
+    saveTokens(result);
+    pendingChallenge = null;
+    $('staff-password').value = '';
+    $('new-password').value = '';
+    $('new-password-again').value = '';
+    renderStaff();
+    loadReviews(true);
+  }
+
+  function submitSignIn(event) {
+    event.preventDefault();
+    showSignInError('sign-in-error', '');
+    var username = $('staff-username').value.trim();
+    var password = $('staff-password').value;
+    if (!username || !password) { showSignInError('sign-in-error', 'Enter your username and password.'); return; }
+    $('sign-in').disabled = true;
+    cognito('InitiateAuth', {
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      ClientId: SIGN_IN.client_id,
+      AuthParameters: { USERNAME: username, PASSWORD: password }
+    }).then(function (answer) {
+      $('sign-in').disabled = false;
+      if (answer.AuthenticationResult) { signedIn(answer.AuthenticationResult); return; }
+      if (answer.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
+        var parameters = answer.ChallengeParameters || {};
+        pendingChallenge = { username: parameters.USER_ID_FOR_SRP || parameters.USERNAME || username, session: answer.Session };
+        $('staff-password').value = '';
+        $('sign-in-form').hidden = true;
+        $('new-password-form').hidden = false;
+        $('new-password-rules').textContent = 'Your new password: ' + passwordRules();
+        $('new-password').focus();
+        return;
+      }
+      // MFA (optional TOTP) and other challenges are not built into the console yet.
+      showSignInError('sign-in-error', 'This account needs a sign-in step the console does not support (' +
+        String(answer.ChallengeName || 'unknown') + '): ask an administrator.');
+    }, function (error) {
+      $('sign-in').disabled = false;
+      $('staff-password').value = '';
+      showSignInError('sign-in-error', signInMessage(error.type, error.message));
+      $('staff-password').focus();
+    });
+  }
+
+  function cancelNewPassword() {
+    pendingChallenge = null;
+    $('new-password-form').hidden = true;
+    $('sign-in-form').hidden = false;
+    $('staff-username').focus();
+  }
+
+  function submitNewPassword(event) {
+    event.preventDefault();
+    showSignInError('new-password-error', '');
+    var password = $('new-password').value;
+    if (password !== $('new-password-again').value) {
+      showSignInError('new-password-error', 'The two passwords differ: type the same new password twice.');
+      return;
+    }
+    if (!pendingChallenge) { cancelNewPassword(); return; }
+    $('set-new-password').disabled = true;
+    cognito('RespondToAuthChallenge', {
+      ChallengeName: 'NEW_PASSWORD_REQUIRED',
+      ClientId: SIGN_IN.client_id,
+      Session: pendingChallenge.session,
+      ChallengeResponses: { USERNAME: pendingChallenge.username, NEW_PASSWORD: password }
+    }).then(function (answer) {
+      $('set-new-password').disabled = false;
+      if (answer.AuthenticationResult) { signedIn(answer.AuthenticationResult); return; }
+      showSignInError('new-password-error', 'Sign-in failed. Please try again.');
+    }, function (error) {
+      $('set-new-password').disabled = false;
+      if (error.type === 'NotAuthorizedException') {
+        // The challenge's session lasts minutes: start again from the username and password.
+        cancelNewPassword();
+        showSignInError('sign-in-error', signInMessage(error.type, 'session'));
+        return;
+      }
+      showSignInError('new-password-error', signInMessage(error.type, error.message));
+      $('new-password').focus();
+    });
+  }
+
+  function endSession(message) {
+    var session = staffSession();
+    sessionStorage.removeItem(STAFF_STORAGE);
+    reviewGeneration += 1; // whatever list was on its way belongs to the signed-out member of staff
+    if (SIGN_IN && SIGN_IN.token_revocation && session && session.refreshToken) {
+      // Best effort: in AWS the refresh token dies with the sign-out (the app client has token
+      // revocation on); a failure here changes nothing for this tab, whose tokens are gone.
+      cognito('RevokeToken', { ClientId: SIGN_IN.client_id, Token: session.refreshToken }).catch(function () {});
+    }
+    renderStaff();
+    if (message) showSignInError('sign-in-error', message);
+  }
+
+  function useTokenFallback(event) {
+    event.preventDefault();
+    var value = $('staff-token').value.trim();
+    $('staff-token').value = '';
+    if (!value || !claimsOf(value)) return;
+    saveTokens({ IdToken: value });
+    renderStaff();
+    loadReviews(true);
+  }
+
+  // Who is signed in (or the sign-in form), and the desk only for a signed-in member of staff.
+  function renderStaff() {
+    var who = me();
+    $('staff-signed-in').hidden = !who;
+    $('staff-signed-out').hidden = !!who;
+    $('review-desk').hidden = !who;
+    if (who) {
+      $('staff-who').textContent = 'Signed in as ' + who.username + ' · ' + (who.groups.length ? who.groups.join(', ') : 'no staff group');
+      return;
+    }
+    $('review-detail').hidden = true;
+    clear($('review-table').querySelector('tbody'));
+    var form = $('sign-in-form');
+    var unavailable = $('sign-in-unavailable');
+    if (!SIGN_IN) {
+      form.hidden = true;
+      unavailable.hidden = false;
+      unavailable.textContent = CONFIG
+        ? 'Staff sign-in is not configured on this deployment (it has no staff user pool).'
+        : 'The console\'s configuration could not be loaded: reload the page to sign in.';
+      return;
+    }
+    unavailable.hidden = true;
+    // Where the stage's app client refuses USER_PASSWORD_AUTH (SRP only), an ID token obtained
+    // elsewhere is the way in.
+    $('token-fallback').hidden = !!SIGN_IN.password_flow;
+    form.hidden = !SIGN_IN.password_flow || !!pendingChallenge;
+    if (!SIGN_IN.password_flow) {
+      unavailable.hidden = false;
+      unavailable.textContent = 'Password sign-in is not enabled for this deployment\'s staff app client.';
+    }
+  }
+
   // ------------------------------------------------------------------ the review queue
   function age(seconds) {
     var hours = Math.floor(Math.abs(seconds) / 3600);
     return hours >= 24 ? Math.floor(hours / 24) + ' d ' + (hours % 24) + ' h' : hours + ' h ' + Math.floor((Math.abs(seconds) % 3600) / 60) + ' min';
   }
 
-  function loadReviews() {
-    if (!sessionStorage.getItem(TOKEN_STORAGE)) { showBanner('Sign in: paste a staff ID token.'); return; }
-    setLoading(true);
-    api('GET', '/v1/reviews?status=open&limit=100', { staff: true }).then(function (result) {
-      setLoading(false);
-      var body = $('review-table').querySelector('tbody');
+  // The list is paged by the API's next_cursor (DynamoDB's page key, signed): "Load more" asks for
+  // the next page with it and appends; a new status or page size starts again from the first page.
+  var reviewPaging = { cursor: null, shown: 0, pages: 0, status: 'open', loading: false };
+
+  function staffLabel(subject) {
+    var who = me();
+    if (who && subject === who.sub) return 'you (' + who.username + ')';
+    return 'staff member ' + String(subject).slice(0, 8); // the API records staff by their sub only
+  }
+
+  function caseState(item) {
+    if (item.awaiting_second_approval) return 'awaiting second approval';
+    if (item.status === 'claimed') return 'claimed by ' + staffLabel(item.claimed_by);
+    return item.status;
+  }
+
+  function reviewRow(item) {
+    var row = el('tr');
+    row.dataset.reviewId = item.review_id;
+    row.appendChild(el('td', item.review_id.slice(0, 8)));
+    row.appendChild(el('td', money(item.loan_amount)));
+    row.appendChild(el('td', item.model_outcome));
+    row.appendChild(el('td', age(item.age_seconds)));
+    row.appendChild(el('td', item.seconds_to_sla < 0 ? 'breached ' + age(item.seconds_to_sla) + ' ago' : age(item.seconds_to_sla) + ' left', item.seconds_to_sla < 0 ? 'breached' : ''));
+    row.appendChild(el('td', caseState(item), item.awaiting_second_approval ? 'pending-text' : ''));
+    var action = el('td');
+    var open = item.status === 'open';
+    var button = el('button', open ? 'Claim' : 'Open');
+    button.type = 'button';
+    button.className = open ? 'claim' : 'open-case';
+    button.dataset.reviewId = item.review_id;
+    button.setAttribute('aria-label', (open ? 'Claim case ' : 'Open case ') + item.review_id.slice(0, 8));
+    button.addEventListener('click', function () { if (open) claimReview(item.review_id); else openReview(item.review_id); });
+    action.appendChild(button);
+    row.appendChild(action);
+    return row;
+  }
+
+  function showPaging() {
+    var more = $('review-more');
+    more.hidden = !reviewPaging.cursor;
+    more.disabled = reviewPaging.loading;
+    var text = reviewPaging.shown + ' ' + reviewPaging.status + ' case' + (reviewPaging.shown === 1 ? '' : 's') + ' shown';
+    $('review-paging').textContent = text + (reviewPaging.cursor ? '; more to load.' : (reviewPaging.pages > 1 ? '; that is all.' : '.'));
+    $('review-table').dataset.pages = String(reviewPaging.pages);
+  }
+
+  // Each new list (another status or page size, a sign-in or sign-out) is a new generation: an
+  // answer that arrives for an older one is dropped, never mixed into the table.
+  var reviewGeneration = 0;
+
+  function countLoad() {
+    var table = $('review-table');
+    table.dataset.loads = String(Number(table.dataset.loads || '0') + 1);
+  }
+
+  function loadReviews(reset) {
+    if (!me()) { renderStaff(); return Promise.resolve(); }
+    if (!reset && (reviewPaging.loading || !reviewPaging.cursor)) return Promise.resolve();
+    var body = $('review-table').querySelector('tbody');
+    if (reset) {
+      reviewGeneration += 1;
+      reviewPaging = { cursor: null, shown: 0, pages: 0, status: $('review-status').value, loading: false };
       clear(body);
-      result.body.items.forEach(function (item) {
-        var row = el('tr');
-        row.appendChild(el('td', item.review_id.slice(0, 8)));
-        row.appendChild(el('td', money(item.loan_amount)));
-        row.appendChild(el('td', item.model_outcome));
-        row.appendChild(el('td', age(item.age_seconds)));
-        var sla = el('td', item.seconds_to_sla < 0 ? 'breached ' + age(item.seconds_to_sla) + ' ago' : age(item.seconds_to_sla) + ' left', item.seconds_to_sla < 0 ? 'breached' : '');
-        row.appendChild(sla);
-        var action = el('td');
-        var claim = el('button', 'Claim');
-        claim.type = 'button';
-        claim.className = 'claim';
-        claim.dataset.reviewId = item.review_id;
-        claim.setAttribute('aria-label', 'Claim case ' + item.review_id.slice(0, 8));
-        claim.addEventListener('click', function () { claimReview(item.review_id); });
-        action.appendChild(claim);
-        row.appendChild(action);
-        body.appendChild(row);
-      });
-      if (!body.firstChild) { var none = el('tr'); var cell = el('td', 'No open cases.', 'muted'); cell.colSpan = 6; none.appendChild(cell); body.appendChild(none); }
-    }, function (failure) { setLoading(false); report(failure, loadReviews); });
+      $('review-caption').textContent = reviewPaging.status.charAt(0).toUpperCase() + reviewPaging.status.slice(1) + ' cases, oldest due first';
+    }
+    var generation = reviewGeneration;
+    var query = '?status=' + encodeURIComponent(reviewPaging.status) + '&limit=' + encodeURIComponent($('review-page-size').value);
+    if (!reset) query += '&cursor=' + encodeURIComponent(reviewPaging.cursor);
+    reviewPaging.loading = true;
+    showPaging();
+    setLoading(true);
+    return staffApi('GET', '/v1/reviews' + query).then(function (result) {
+      setLoading(false);
+      if (generation !== reviewGeneration) return;
+      reviewPaging.loading = false;
+      var none = body.querySelector('tr.none');
+      if (none) body.removeChild(none);
+      result.body.items.forEach(function (item) { body.appendChild(reviewRow(item)); });
+      reviewPaging.shown += result.body.items.length;
+      reviewPaging.pages += 1;
+      reviewPaging.cursor = result.body.next_cursor || null;
+      if (!body.firstChild) {
+        var empty = el('tr'); empty.className = 'none';
+        var cell = el('td', 'No ' + reviewPaging.status + ' cases.', 'muted'); cell.colSpan = 7;
+        empty.appendChild(cell); body.appendChild(empty);
+      }
+      showPaging();
+      countLoad();
+    }, function (failure) {
+      setLoading(false);
+      if (generation !== reviewGeneration) return;
+      reviewPaging.loading = false;
+      showPaging();
+      countLoad();
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      report(failure, function () { loadReviews(reset); });
+    });
   }
 
   function claimReview(reviewId) {
     hideBanner();
-    api('POST', '/v1/reviews/' + encodeURIComponent(reviewId) + '/claim', { staff: true }).then(function () {
+    staffApi('POST', '/v1/reviews/' + encodeURIComponent(reviewId) + '/claim').then(function (result) {
+      // The row shows the claim at once (the list itself is reloaded after the decision).
+      var row = $('review-table').querySelector('tr[data-review-id="' + reviewId + '"]');
+      if (row) row.parentNode.replaceChild(reviewRow({
+        review_id: reviewId, loan_amount: result.body.loan_amount, model_outcome: result.body.model.outcome,
+        age_seconds: (Date.now() - Date.parse(result.body.opened_at)) / 1000,
+        seconds_to_sla: (Date.parse(result.body.due_at) - Date.now()) / 1000,
+        status: 'claimed', claimed_by: result.body.claimed_by, awaiting_second_approval: false
+      }), row);
       return showReview(reviewId);
-    }).catch(function (failure) { report(failure, function () { claimReview(reviewId); }); });
+    }).catch(function (failure) { reportStaff(failure, function () { claimReview(reviewId); }); });
+  }
+
+  function openReview(reviewId) {
+    hideBanner();
+    showReview(reviewId).catch(function (failure) { reportStaff(failure, function () { openReview(reviewId); }); });
+  }
+
+  function reportStaff(failure, retry) {
+    if (failure instanceof Failure && failure.kind === 'signed_out') return; // the sign-in form says it
+    report(failure, retry);
+  }
+
+  function fact(list, term, value) {
+    var box = el('div');
+    box.appendChild(el('dt', term));
+    box.appendChild(el('dd', value));
+    list.appendChild(box);
   }
 
   function showReview(reviewId) {
-    return api('GET', '/v1/reviews/' + encodeURIComponent(reviewId), { staff: true }).then(function (result) {
+    return staffApi('GET', '/v1/reviews/' + encodeURIComponent(reviewId)).then(function (result) {
       var detail = result.body;
+      var who = me();
       $('review-detail').hidden = false;
       $('review-detail').dataset.reviewId = reviewId;
+      $('review-detail').dataset.status = detail.status;
       $('review-id').textContent = reviewId.slice(0, 8) + ' · ' + detail.status;
+
+      var facts = $('review-facts');
+      clear(facts);
+      fact(facts, 'Amount', money(detail.loan_amount));
+      fact(facts, 'Model', detail.model.outcome + ' (' + percent(detail.model.model_probability) + ')');
+      if (detail.claimed_by) fact(facts, 'Claimed by', staffLabel(detail.claimed_by));
+      if (detail.final_outcome) fact(facts, 'Final outcome', detail.final_outcome);
+      if (detail.reviewed_by) fact(facts, 'Decided by', staffLabel(detail.reviewed_by));
+      if (detail.checked_by) fact(facts, 'Second approval by', staffLabel(detail.checked_by));
+
       var reasons = $('review-reasons');
       clear(reasons);
       (detail.reasons || []).forEach(function (reason) { reasons.appendChild(el('li', reason.text + ' (' + reason.code + ')')); });
+
+      showSecondApproval(detail, who);
+      var mayDecide = detail.status === 'claimed' && !!who && detail.claimed_by === who.sub && !detail.second_approval;
+      $('review-decision-form').hidden = !mayDecide;
+      $('review-decision-error').textContent = '';
+
       var verified = $('audit-verified');
       verified.textContent = detail.audit.verified ? '✓ verified' : '✗ broken at entry ' + detail.audit.first_broken_seq;
       verified.className = detail.audit.verified ? 'verified' : 'broken';
       var entries = $('audit-entries');
       clear(entries);
-      detail.audit.entries.forEach(function (entry) { entries.appendChild(el('li', entry.at + ' · ' + entry.action + ' · ' + entry.actor)); });
-      $('review-outcome').focus();
+      detail.audit.entries.forEach(function (entry) { entries.appendChild(el('li', entry.at + ' · ' + entry.action.replace(/_/g, ' ') + ' · ' + staffOrActor(entry.actor))); });
+      if (mayDecide) $('review-outcome').focus();
+      else if (!$('second-approval-form').hidden) $('second-approval-note').focus();
+      else $('review-heading').focus();
+    });
+  }
+
+  function staffOrActor(actor) {
+    var who = me();
+    return who && actor === who.sub ? 'you (' + who.username + ')' : actor;
+  }
+
+  // Maker-checker: the proposal, who made it, and (for a manager) approve or refuse. The API decides
+  // who may check; a refusal it gives (the maker themself) is shown here, in its own words.
+  function showSecondApproval(detail, who) {
+    var pending = detail.second_approval;
+    $('second-approval').hidden = !pending;
+    $('second-approval-error').textContent = '';
+    if (!pending) return;
+    var codes = pending.reason_codes && pending.reason_codes.length ? ' Reason codes: ' + pending.reason_codes.join(', ') + '.' : '';
+    var note = pending.note ? ' Note: “' + pending.note + '”' : '';
+    $('second-approval-proposal').textContent = 'Proposed “' + pending.proposed + '” by ' + staffLabel(pending.maker) +
+      ' at ' + pending.proposed_at + '. A second approval is needed: ' + (pending.why || []).join('; ') + '.' + codes + note;
+    var manager = isManager();
+    $('second-approval-form').hidden = !manager;
+    $('second-approval-note').value = '';
+    var wait = $('second-approval-wait');
+    wait.hidden = manager;
+    wait.textContent = 'Waiting for a manager\'s second approval: a different member of staff must give it.';
+    if (manager && who && pending.maker === who.sub) {
+      $('second-approval-error').textContent = '';
+      wait.hidden = false;
+      wait.textContent = 'You made this proposal: another manager has to give the second approval.';
+    }
+  }
+
+  function submitSecondApproval(approve) {
+    var reviewId = $('review-detail').dataset.reviewId;
+    var body = { approve: approve };
+    var note = $('second-approval-note').value.trim();
+    if (note) body.note = note;
+    $('second-approval-error').textContent = '';
+    hideBanner();
+    staffApi('POST', '/v1/reviews/' + encodeURIComponent(reviewId) + '/second-approval', { body: body }).then(function () {
+      return showReview(reviewId).then(function () { return loadReviews(true); });
+    }).catch(function (failure) {
+      if (failure instanceof Failure && ['maker_checker', 'staff_forbidden', 'conflict', 'validation'].indexOf(failure.kind) >= 0) {
+        $('second-approval-error').textContent = 'Refused: ' + describeFailure(failure);
+        return;
+      }
+      reportStaff(failure, function () { submitSecondApproval(approve); });
     });
   }
 
@@ -455,13 +902,35 @@
     var note = $('review-note').value.trim();
     if (note) body.note = note;
     hideBanner();
-    api('POST', '/v1/reviews/' + encodeURIComponent(reviewId) + '/decision', { staff: true, body: body }).then(function () {
-      return showReview(reviewId).then(loadReviews);
+    $('review-decision-error').textContent = '';
+    staffApi('POST', '/v1/reviews/' + encodeURIComponent(reviewId) + '/decision', { body: body }).then(function () {
+      $('review-note').value = '';
+      return showReview(reviewId).then(function () { return loadReviews(true); });
     }).catch(function (failure) {
       if (failure instanceof Failure && failure.kind === 'validation') {
-        showBanner(failure.details.map(function (d) { return d.field + ': ' + d.problem; }).join('; '));
-      } else report(failure, function () { decideReview(event); });
+        $('review-decision-error').textContent = failure.details.map(function (d) { return d.field + ': ' + d.problem; }).join('; ');
+      } else if (failure instanceof Failure && (failure.kind === 'conflict' || failure.kind === 'staff_forbidden')) {
+        $('review-decision-error').textContent = describeFailure(failure);
+      } else reportStaff(failure, function () { decideReview(event); });
     });
+  }
+
+  function initStaff() {
+    $('sign-in-form').addEventListener('submit', submitSignIn);
+    $('new-password-form').addEventListener('submit', submitNewPassword);
+    $('new-password-cancel').addEventListener('click', cancelNewPassword);
+    $('token-form').addEventListener('submit', useTokenFallback);
+    $('sign-out').addEventListener('click', function () {
+      endSession('');
+      $('staff-username').focus();
+    });
+    $('review-filter').addEventListener('submit', function (event) { event.preventDefault(); loadReviews(true); });
+    $('review-status').addEventListener('change', function () { loadReviews(true); });
+    $('review-page-size').addEventListener('change', function () { loadReviews(true); });
+    $('review-more').addEventListener('click', function () { loadReviews(false); });
+    $('second-approval-form').addEventListener('submit', function (event) { event.preventDefault(); submitSecondApproval(true); });
+    $('second-refuse').addEventListener('click', function () { submitSecondApproval(false); });
+    renderStaff();
   }
 
   // ------------------------------------------------------------------ the operations view
@@ -655,7 +1124,7 @@
   }
 
   function route() {
-    if (window.location.hash === '#reviews') { showView('reviews'); loadReviews(); }
+    if (window.location.hash === '#reviews') { showView('reviews'); renderStaff(); loadReviews(true); }
     else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
@@ -687,6 +1156,7 @@
     $('fill-sample').addEventListener('click', function () { if (schema && sample) { fillForm(sample); clearFieldErrors(); } });
     $('apply-counteroffer').addEventListener('click', applyCounteroffer);
     $('review-decision-form').addEventListener('submit', decideReview);
+    initStaff();
     $('back-to-form').addEventListener('click', function () { showView('new'); });
     $('decision-title').tabIndex = -1;
     window.addEventListener('hashchange', route);
