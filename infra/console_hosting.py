@@ -6,7 +6,21 @@ object keys are exactly those paths, uploaded by ``make deploy``, see ``infra.de
 paths go to API Gateway's stage with caching disabled and every viewer header, cookie and query
 string forwarded except Host (API Gateway routes on its own hostname; x-api-key and Authorization
 must reach it). Only the distribution can read the bucket (Origin Access Control, SigV4), and the
-bucket blocks every form of public access.
+bucket blocks every form of public access. ``/console/config.js`` (where staff sign in, made by the
+API from the function's environment: ``chalicelib/http/console_config.py``) goes to the API too.
+
+WAF: behind CloudFront the API's regional web ACL sees CloudFront's addresses, not the client's, so
+its per-IP rate rule cannot tell console users apart. The distribution gets a web ACL of its own
+(scope CLOUDFRONT, the same per-IP rate rule and 429 answer as the API's: ``resources``'s
+``WAF_PER_IP_LIMIT`` over ``WAF_EVALUATION_WINDOW_SECONDS``), which sees the viewer's address.
+CloudFront web ACLs can only be created in us-east-1 (WAF's global scope lives there), so:
+
+- deployed in us-east-1, the stack creates it (condition ``CreateConsoleWebAcl``);
+- deployed anywhere else, the stack cannot create it: pass the ARN of one created in us-east-1 as
+  the parameter ``ConsoleWebAclArn`` (``arn:aws:wafv2:us-east-1:<account>:global/webacl/...``). The
+  rule ``ConsoleWebAclRegion`` refuses such a deploy without it, before anything is created, rather
+  than putting the console online without a per-viewer rate limit. In us-east-1 the parameter may
+  name an existing web ACL too (then none is created).
 """
 
 from __future__ import annotations
@@ -14,7 +28,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import resources
-from infra import names
+from chalicelib.http import console_config
+from infra import api_gateway, names
 
 Resource = dict[str, Any]
 
@@ -23,21 +38,36 @@ BUCKET_POLICY_LOGICAL_ID = "ConsoleBucketPolicy"
 ORIGIN_ACCESS_CONTROL_LOGICAL_ID = "ConsoleOriginAccessControl"
 HEADERS_POLICY_LOGICAL_ID = "ConsoleSecurityHeadersPolicy"
 DISTRIBUTION_LOGICAL_ID = "ConsoleDistribution"
+WEB_ACL_LOGICAL_ID = "ConsoleWebAcl"
 
 BUCKET_ORIGIN_ID = "console-bucket"
 API_ORIGIN_ID = "rest-api"
 # Where the console lives in the bucket and on the distribution: the same paths as on the API locally.
 CONSOLE_PREFIX = "console"
-# The API's paths on the distribution (everything else is the bucket's).
-API_PATH_PATTERNS: tuple[str, ...] = ("/v1/*", "/health*", "/metrics", "/openapi.json", "/docs*")
+# The API's paths on the distribution (everything else is the bucket's); the console's config
+# script is made by the API, never uploaded to the bucket.
+CONFIG_SCRIPT_PATH = f"/{CONSOLE_PREFIX}/{console_config.CONFIG_SCRIPT}"
+API_PATH_PATTERNS: tuple[str, ...] = (
+    "/v1/*",
+    "/health*",
+    "/metrics",
+    "/openapi.json",
+    "/docs*",
+    CONFIG_SCRIPT_PATH,
+)
 
 # AWS managed policies (fixed ids, the same in every account).
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
-# The API's own default policy: the console needs nothing else (no inline script or style).
-CONSOLE_CONTENT_SECURITY_POLICY = "default-src 'self'; frame-ancestors 'none'"
+# The console's policy as the API serves it (no inline script or style), with connect-src naming
+# the stack's own region's Cognito IdP endpoint (the sign-in form calls it) and nothing broader.
+CONSOLE_CONTENT_SECURITY_POLICY = {
+    "Fn::Sub": console_config.console_content_security_policy(
+        console_config.cognito_idp_origin("${AWS::Region}")
+    )
+}
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 # Regions whose CloudFormation lacks a CloudFront type used here (cfn-lint's regional specification;
@@ -62,6 +92,43 @@ RULES: dict[str, Any] = {
     }
 }
 LINT_METADATA = {"cfn-lint": {"config": {"ignore_checks": ["E3006"]}}}
+
+# --------------------------------------------------------------------------------------------
+# WAF on the distribution (scope CLOUDFRONT: created in us-east-1 only)
+# --------------------------------------------------------------------------------------------
+CLOUDFRONT_WAF_REGION = "us-east-1"
+WEB_ACL_ARN_PARAMETER = "ConsoleWebAclArn"
+CREATE_WEB_ACL_CONDITION = "CreateConsoleWebAcl"
+WEB_ACL_REGION_RULE_ID = "ConsoleWebAclRegion"
+# Global-scope (CLOUDFRONT) web ACL ARNs name us-east-1 and "global"; the same partition the policy
+# files tie the stack to.
+WEB_ACL_ARN_PATTERN = (
+    rf"^$|^arn:aws:wafv2:{CLOUDFRONT_WAF_REGION}:[0-9]{{12}}:global/webacl/[A-Za-z0-9_-]+/[a-f0-9-]+$"
+)
+PARAMETERS: dict[str, Any] = {
+    WEB_ACL_ARN_PARAMETER: {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": WEB_ACL_ARN_PATTERN,
+        "ConstraintDescription": "empty, or the ARN of a CLOUDFRONT-scope WAFv2 web ACL "
+        "(created in us-east-1)",
+        "Description": "A CLOUDFRONT-scope WAFv2 web ACL for the console's distribution. Empty in us-east-1: "
+        "the stack creates one. Required in every other region: CloudFront web ACLs exist only in us-east-1.",
+    }
+}
+_IN_WAF_REGION = {"Fn::Equals": [{"Ref": "AWS::Region"}, CLOUDFRONT_WAF_REGION]}
+_NO_ARN_GIVEN = {"Fn::Equals": [{"Ref": WEB_ACL_ARN_PARAMETER}, ""]}
+CONDITIONS: dict[str, Any] = {CREATE_WEB_ACL_CONDITION: {"Fn::And": [_IN_WAF_REGION, _NO_ARN_GIVEN]}}
+RULES[WEB_ACL_REGION_RULE_ID] = {
+    "Assertions": [
+        {
+            "Assert": {"Fn::Or": [_IN_WAF_REGION, {"Fn::Not": [_NO_ARN_GIVEN]}]},
+            "AssertDescription": f"Outside {CLOUDFRONT_WAF_REGION}, pass {WEB_ACL_ARN_PARAMETER}: the "
+            f"ARN of a CLOUDFRONT-scope web ACL created in {CLOUDFRONT_WAF_REGION} (CloudFront web "
+            "ACLs exist only there)",
+        }
+    ]
+}
 
 
 def _bucket() -> Resource:
@@ -232,7 +299,55 @@ def _distribution(stage: str) -> Resource:
                     "Compress": True,
                 },
                 "CacheBehaviors": [_api_behaviour(pattern) for pattern in API_PATH_PATTERNS],
+                # The stack's own web ACL, or the one named in us-east-1 (the rule guarantees one).
+                "WebACLId": {
+                    "Fn::If": [
+                        CREATE_WEB_ACL_CONDITION,
+                        {"Fn::GetAtt": [WEB_ACL_LOGICAL_ID, "Arn"]},
+                        {"Ref": WEB_ACL_ARN_PARAMETER},
+                    ]
+                },
             }
+        },
+    }
+
+
+def _per_ip_rate_rule(stage: str) -> Resource:
+    """The API's per-IP rate rule and its 429 answer, taken from the API's web ACL: one definition."""
+    api_acl = api_gateway.waf_resources(stage, names.api_gateway_stage_name(stage))["WebAcl"]["Properties"]
+    (rule,) = [rule for rule in api_acl["Rules"] if "RateBasedStatement" in rule["Statement"]]
+    key = rule["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
+    return {"rule": rule, "bodies": {key: api_acl["CustomResponseBodies"][key]}}
+
+
+def _web_acl(stage: str) -> Resource:
+    rate = _per_ip_rate_rule(stage)
+    metric = f"{resources.SERVICE}-{stage}-console"
+    return {
+        "Type": "AWS::WAFv2::WebACL",
+        "Condition": CREATE_WEB_ACL_CONDITION,
+        "Properties": {
+            "Name": metric,
+            "Scope": "CLOUDFRONT",
+            "Description": f"{resources.SERVICE} {stage}: per-viewer rate limit on the console",
+            "DefaultAction": {"Allow": {}},
+            "VisibilityConfig": {
+                "SampledRequestsEnabled": True,
+                "CloudWatchMetricsEnabled": True,
+                "MetricName": f"{metric}-web-acl",
+            },
+            "CustomResponseBodies": rate["bodies"],
+            # The rate rule only: the API's regional web ACL still applies the AWS common rules to
+            # every API request CloudFront forwards; the bucket's files are static.
+            "Rules": [
+                {
+                    **rate["rule"],
+                    "VisibilityConfig": {
+                        **rate["rule"]["VisibilityConfig"],
+                        "MetricName": f"{metric}-per-ip",
+                    },
+                }
+            ],
         },
     }
 
@@ -244,6 +359,7 @@ def console_hosting_resources(stage: str) -> dict[str, Resource]:
         ORIGIN_ACCESS_CONTROL_LOGICAL_ID: _origin_access_control(stage),
         HEADERS_POLICY_LOGICAL_ID: _security_headers_policy(stage),
         DISTRIBUTION_LOGICAL_ID: _distribution(stage),
+        WEB_ACL_LOGICAL_ID: _web_acl(stage),
     }
 
 

@@ -71,8 +71,8 @@ def build_merge_template(
     return {
         "Description": f"{resources.SERVICE} ({stage}): Chalice app + tables, queues, throttling, "
         "usage plans, WAF, decision events, staff user pool, alarms, dashboard, console on S3 + CloudFront",
-        "Parameters": {**alarms.PARAMETERS, **events.PARAMETERS},
-        "Conditions": {**alarms.CONDITIONS, **events.CONDITIONS},
+        "Parameters": {**alarms.PARAMETERS, **events.PARAMETERS, **console_hosting.PARAMETERS},
+        "Conditions": {**alarms.CONDITIONS, **events.CONDITIONS, **console_hosting.CONDITIONS},
         "Rules": {**staff_pool.RULES, **console_hosting.RULES},
         "Resources": merged_resources,
         "Outputs": outputs,

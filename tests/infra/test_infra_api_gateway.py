@@ -243,7 +243,12 @@ def test_compression_tracing_and_json_access_logs(expanded: dict[str, Template],
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_waf_rate_rule_and_common_rules_on_the_stage(templates: dict[str, Template], stage: str) -> None:
     template = templates[stage]
-    ((acl_id, acl),) = resources_of_type(template, "AWS::WAFv2::WebACL").items()
+    # The API stage's regional web ACL (the console's distribution has a CLOUDFRONT one of its own).
+    ((acl_id, acl),) = [
+        (logical_id, acl)
+        for logical_id, acl in resources_of_type(template, "AWS::WAFv2::WebACL").items()
+        if acl["Properties"]["Scope"] == "REGIONAL"
+    ]
     rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
     (rate_rule,) = [r for r in rules.values() if "RateBasedStatement" in r["Statement"]]
     statement = rate_rule["Statement"]["RateBasedStatement"]

@@ -1,11 +1,14 @@
 """The console in AWS, read back from the packaged templates: a private, encrypted bucket that only the
 distribution can read, CloudFront with the bucket as default origin and the REST API for the API's
-paths (no caching, viewer headers except Host), HTTPS only, security headers; and the upload
-commands ``make deploy`` runs once the stack is deployed."""
+paths (no caching, viewer headers except Host), HTTPS only, security headers (the console's CSP with
+connect-src to the region's Cognito IdP alone), a CLOUDFRONT-scope web ACL with the per-IP rate rule
+(created in us-east-1, named by a parameter elsewhere); and the upload commands ``make deploy`` runs
+once the stack is deployed."""
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -15,9 +18,15 @@ import pytest
 from infra_template_support import Template, lint_problems, resources_of_type
 
 from chalicelib import resources
+from chalicelib.http import console_config
+from chalicelib.http import gateway_responses as edge
 from chalicelib.http.static_files import CONSOLE, served_names
 from infra import console_hosting as hosting
 from infra import deploy, names
+
+EXAMPLE_WEB_ACL_ARN = (
+    "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shared-console/a1b2c3d4-5678-90ab-cdef-1234567890ab"
+)
 
 
 def _one(template: Template, resource_type: str) -> tuple[str, Template]:
@@ -91,7 +100,14 @@ def test_the_api_origin_serves_the_api_paths_uncached(template: Template) -> Non
     assert api["OriginPath"] == f"/{resources.API_GATEWAY_STAGE}"
     assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
-    assert set(behaviours) == {"/v1/*", "/health*", "/metrics", "/openapi.json", "/docs*"}
+    assert set(behaviours) == {
+        "/v1/*",
+        "/health*",
+        "/metrics",
+        "/openapi.json",
+        "/docs*",
+        "/console/config.js",
+    }
     for behaviour in behaviours.values():
         assert behaviour["TargetOriginId"] == hosting.API_ORIGIN_ID
         assert behaviour["CachePolicyId"] == hosting.CACHING_DISABLED_POLICY_ID
@@ -120,8 +136,9 @@ def test_the_default_is_the_bucket_https_only_with_security_headers(template: Te
     policy_id, policy = _one(template, "AWS::CloudFront::ResponseHeadersPolicy")
     assert default["ResponseHeadersPolicyId"] == {"Ref": policy_id}
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert headers["ContentSecurityPolicy"]["ContentSecurityPolicy"].startswith("default-src 'self'")
-    assert "unsafe-inline" not in headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    assert csp.startswith("default-src 'self'")
+    assert "unsafe-inline" not in csp
     assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
     assert headers["FrameOptions"]["FrameOption"] == "DENY"
     assert headers["ContentTypeOptions"] == {"Override": True}
@@ -176,11 +193,16 @@ def test_upload_commands_put_the_console_at_the_served_paths() -> None:
 
 
 def test_the_synced_folder_holds_the_console_and_the_vendored_chart_library() -> None:
-    # What the page loads (console/<name>) must be in the folder the sync uploads.
+    # What the page loads (console/<name>) must be in the folder the sync uploads, except the files
+    # the API makes (config.js), which the distribution sends to the API instead.
     html = (CONSOLE.directory / "index.html").read_text()
     loaded = set(re.findall(r'(?:src|href)="console/([^"]+)"', html))
-    assert {"chart.umd.min.js", "console.js", "console.css"} <= loaded
+    assert {"chart.umd.min.js", "console.js", "console.css", console_config.CONFIG_SCRIPT} <= loaded
     assert loaded <= served_names(CONSOLE)
+    generated = {name for name, _ in CONSOLE.generated}
+    assert {path.name for path in CONSOLE.directory.iterdir()} >= loaded - generated
+    assert not (CONSOLE.directory / console_config.CONFIG_SCRIPT).exists()
+    assert {f"/console/{name}" for name in generated} <= set(hosting.API_PATH_PATTERNS)
 
 
 def test_stack_output_command_reads_one_output() -> None:
@@ -233,3 +255,142 @@ def test_dry_run_prints_the_upload_too(
     assert printed[-1].startswith(
         "aws cloudfront create-invalidation --distribution-id <ConsoleDistributionId>"
     )
+
+
+# ------------------------------------------------------------------------------ CSP: the sign-in
+def test_the_cloudfront_policy_is_the_apis_console_policy_for_the_stacks_region(template: Template) -> None:
+    # One function builds both: what CloudFront adds to the bucket's console page and what the API
+    # serves on its own /console, for the same region (the pool's endpoint in AWS).
+    _, policy = _one(template, "AWS::CloudFront::ResponseHeadersPolicy")
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["ContentSecurityPolicy"]["Override"] is True
+    csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    environ = {
+        "STAGE": "prod",
+        "AWS_REGION": "eu-west-1",
+        resources.STAFF_POOL_ID_ENV: "eu-west-1_Example",
+        resources.STAFF_POOL_CLIENT_ID_ENV: "exampleclientid",
+    }
+    assert csp.replace("${AWS::Region}", "eu-west-1") == console_config.console_page_policy(environ)
+    (connect,) = [part.strip() for part in csp.split(";") if part.strip().startswith("connect-src")]
+    assert connect == "connect-src 'self' https://cognito-idp.${AWS::Region}.amazonaws.com"
+
+
+# ------------------------------------------------------------------------------ WAF on CloudFront
+def _evaluate(node: Any, parameters: dict[str, str], region: str) -> Any:
+    """A Conditions or Rules expression's value (the functions the console's use)."""
+    if not isinstance(node, dict):
+        return node
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        if argument == "AWS::Region":
+            return region
+        return parameters.get(argument, hosting.PARAMETERS[argument]["Default"])
+    values = [_evaluate(item, parameters, region) for item in argument]
+    operations = {
+        "Fn::Equals": lambda: values[0] == values[1],
+        "Fn::Not": lambda: not values[0],
+        "Fn::And": lambda: all(values),
+        "Fn::Or": lambda: any(values),
+    }
+    return operations[function]()
+
+
+def test_the_distribution_has_a_cloudfront_web_acl_with_the_per_ip_rate_rule(template: Template) -> None:
+    acls = {
+        logical_id: acl
+        for logical_id, acl in resources_of_type(template, "AWS::WAFv2::WebACL").items()
+        if acl["Properties"]["Scope"] == "CLOUDFRONT"
+    }
+    ((acl_id, acl),) = acls.items()
+    assert acl_id == hosting.WEB_ACL_LOGICAL_ID
+    assert acl["Condition"] == hosting.CREATE_WEB_ACL_CONDITION
+    (rule,) = acl["Properties"]["Rules"]
+    # The viewer's address (CloudFront sees it), the API's own limit over the same window.
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "Limit": resources.WAF_PER_IP_LIMIT,
+        "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
+        "AggregateKeyType": "IP",
+    }
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    assert {"Name": "Retry-After", "Value": str(edge.WAF_BLOCKED.retry_after_seconds)} in response[
+        "ResponseHeaders"
+    ]
+    body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
+    assert body["error"]["code"] == edge.WAF_BLOCKED.code and set(body) == {"error", "request_id"}
+    config = _distribution(template)
+    assert config["WebACLId"] == {
+        "Fn::If": [
+            hosting.CREATE_WEB_ACL_CONDITION,
+            {"Fn::GetAtt": [hosting.WEB_ACL_LOGICAL_ID, "Arn"]},
+            {"Ref": hosting.WEB_ACL_ARN_PARAMETER},
+        ]
+    }
+    # Its own name and metrics: the regional ACL of the same stage is another resource.
+    names_in_use = {
+        a["Properties"]["Name"] for a in resources_of_type(template, "AWS::WAFv2::WebACL").values()
+    }
+    assert len(names_in_use) == 2
+
+
+@pytest.mark.parametrize(
+    ("region", "arn", "creates", "deploys"),
+    [
+        ("us-east-1", "", True, True),  # the stack creates the CLOUDFRONT web ACL itself
+        ("us-east-1", EXAMPLE_WEB_ACL_ARN, False, True),  # or uses one that exists
+        ("eu-west-1", EXAMPLE_WEB_ACL_ARN, False, True),  # elsewhere: one made in us-east-1
+        ("eu-west-1", "", False, False),  # elsewhere without one: refused before anything is created
+        ("ap-south-1", "", False, False),
+    ],
+)
+def test_where_the_web_acl_comes_from_in_each_region(
+    template: Template, region: str, arn: str, creates: bool, deploys: bool
+) -> None:
+    parameters = {hosting.WEB_ACL_ARN_PARAMETER: arn}
+    assert (
+        template["Parameters"][hosting.WEB_ACL_ARN_PARAMETER]
+        == hosting.PARAMETERS[hosting.WEB_ACL_ARN_PARAMETER]
+    )
+    condition = template["Conditions"][hosting.CREATE_WEB_ACL_CONDITION]
+    assert _evaluate(condition, parameters, region) is creates
+    (assertion,) = template["Rules"][hosting.WEB_ACL_REGION_RULE_ID]["Assertions"]
+    assert _evaluate(assertion["Assert"], parameters, region) is deploys
+    # Whichever way a deploy goes through, the distribution gets a web ACL: its own, or the ARN given.
+    chosen = _distribution(template)["WebACLId"]["Fn::If"]
+    attached = chosen[1] if creates else _evaluate(chosen[2], parameters, region)
+    assert (
+        attached == {"Fn::GetAtt": [hosting.WEB_ACL_LOGICAL_ID, "Arn"]} or attached == arn != ""
+    ) is deploys
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("", True),
+        (EXAMPLE_WEB_ACL_ARN, True),
+        # A REGIONAL web ACL (the API's kind) cannot be attached to a distribution.
+        (EXAMPLE_WEB_ACL_ARN.replace("us-east-1", "eu-west-1").replace(":global/", ":regional/"), False),
+        (EXAMPLE_WEB_ACL_ARN.replace(":global/", ":regional/"), False),
+        ("a1b2c3d4-5678-90ab-cdef-1234567890ab", False),  # a WAF Classic id
+        ("*", False),
+    ],
+)
+def test_the_web_acl_parameter_takes_only_a_cloudfront_web_acl_arn(value: str, allowed: bool) -> None:
+    pattern = hosting.PARAMETERS[hosting.WEB_ACL_ARN_PARAMETER]["AllowedPattern"]
+    assert (re.fullmatch(pattern, value) is not None) is allowed
+
+
+def test_cfn_lint_sees_a_distribution_pointing_at_a_missing_web_acl(templates: dict[str, Template]) -> None:
+    # The lint tests' "clean" can fail for this wiring: the condition and the GetAtt are checked.
+    broken = copy.deepcopy(templates["prod"])
+    del broken["Resources"][hosting.WEB_ACL_LOGICAL_ID]
+    assert any(hosting.WEB_ACL_LOGICAL_ID in problem for problem in lint_problems(broken))
+
+
+def test_the_web_acl_wiring_survives_the_sam_transform(expanded: dict[str, Template]) -> None:
+    template = expanded["prod"]
+    assert hosting.WEB_ACL_REGION_RULE_ID in template["Rules"]
+    assert hosting.CREATE_WEB_ACL_CONDITION in template["Conditions"]
+    assert hosting.WEB_ACL_ARN_PARAMETER in template["Parameters"]
+    assert template["Resources"][hosting.WEB_ACL_LOGICAL_ID]["Properties"]["Scope"] == "CLOUDFRONT"
