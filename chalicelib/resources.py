@@ -461,6 +461,10 @@ USAGE_PLANS: tuple[UsagePlanSpec, ...] = (
 WAF_PER_IP_RATE_PER_SECOND = 100
 WAF_EVALUATION_WINDOW_SECONDS = 300
 WAF_PER_IP_LIMIT = WAF_PER_IP_RATE_PER_SECOND * WAF_EVALUATION_WINDOW_SECONDS
+# The header CloudFront adds to every request it forwards to the API (the console's distribution);
+# its value is a generated secret. The API's per-IP rule skips requests carrying it: the console's
+# CLOUDFRONT web ACL already limited them per viewer, and the API would only see edge addresses.
+CLOUDFRONT_ORIGIN_HEADER = "X-Origin-Verify"
 # Routes that need no API key (everything else requires one). The API documentation is public so
 # that a browser can open /docs (it cannot send an x-api-key header on navigation).
 PUBLIC_ROUTE_PREFIXES = ("/health", "/docs", "/openapi.json", "/console")

@@ -326,8 +326,102 @@ def _visibility(metric: str) -> dict[str, Any]:
     return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": metric}
 
 
-def waf_resources(stage: str, stage_id: str) -> dict[str, Resource]:
+# The console's distribution marks what it forwards with this header and a generated secret value
+# (``resources.CLOUDFRONT_ORIGIN_HEADER``; set in infra/console_hosting.py). Requests with it were
+# rate-limited per viewer by the distribution's CLOUDFRONT web ACL; here the API would see only
+# CloudFront's edge addresses, each shared by many officers, so the per-IP rule leaves them out.
+# A caller going to the API directly cannot forge the header without the secret's value (48
+# generated characters, only in Secrets Manager and in the distribution's and web ACL's
+# configurations); a request with any other value is counted like every direct one.
+ORIGIN_SECRET_LOGICAL_ID = "CloudFrontOriginSecret"
+PER_IP_RULE_NAME = "per-ip-rate-limit"
+
+
+def origin_secret_reference() -> dict[str, Any]:
+    """The secret's value, resolved by CloudFormation at deploy time (never in the template), in
+    the form infra/events.py uses: Fn::Join, not Fn::Sub, and the trailing ``:::`` (LocalStack)."""
+    return {
+        "Fn::Join": [
+            "",
+            ["{{resolve:secretsmanager:", {"Ref": ORIGIN_SECRET_LOGICAL_ID}, ":SecretString:::}}"],
+        ]
+    }
+
+
+def origin_secret(stage: str) -> Resource:
+    return {
+        "Type": "AWS::SecretsManager::Secret",
+        # Nothing depends on the value outliving the stack: a new stack gets a new one.
+        "DeletionPolicy": "Delete",
+        "UpdateReplacePolicy": "Delete",
+        "Properties": {
+            "Name": f"{resources.SERVICE}/{stage}/cloudfront-origin-key",
+            "Description": f"Value of the {resources.CLOUDFRONT_ORIGIN_HEADER} header the console's "
+            "CloudFront distribution sends to the API (the API's per-IP WAF rule skips those requests)",
+            # Letters and digits: a header value needs no escaping, and WAF compares it exactly.
+            "GenerateSecretString": {"PasswordLength": 48, "ExcludePunctuation": True},
+        },
+    }
+
+
+def forwarded_by_cloudfront() -> Resource:
+    """Matches a request carrying the distribution's header with exactly the secret's value."""
+    return {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"SingleHeader": {"Name": resources.CLOUDFRONT_ORIGIN_HEADER.lower()}},
+            "PositionalConstraint": "EXACTLY",
+            "SearchString": origin_secret_reference(),
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+
+
+def waf_response_bodies() -> dict[str, Any]:
+    return {
+        WAF_BLOCKED_BODY_KEY: {
+            "ContentType": "APPLICATION_JSON",
+            # WAF has no request id variable; the body keeps the shape with an empty id.
+            "Content": json.dumps(
+                edge_responses.gateway_error_body(edge_responses.WAF_BLOCKED, ""), separators=(",", ":")
+            ),
+        }
+    }
+
+
+def per_ip_rate_rule(scope_down: Resource | None = None, metric: str = PER_IP_RULE_NAME) -> Resource:
+    """``WAF_PER_IP_LIMIT`` requests per source address over ``WAF_EVALUATION_WINDOW_SECONDS``, then
+    429 with the throttled body (``waf_response_bodies``); only requests matching ``scope_down``
+    are counted, when given. The API's web ACL and the console's CLOUDFRONT one both use it."""
     blocked = edge_responses.WAF_BLOCKED
+    statement: Resource = {
+        "Limit": resources.WAF_PER_IP_LIMIT,
+        "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
+        "AggregateKeyType": "IP",
+    }
+    if scope_down is not None:
+        statement["ScopeDownStatement"] = scope_down
+    return {
+        "Name": PER_IP_RULE_NAME,
+        "Priority": 0,
+        "Statement": {"RateBasedStatement": statement},
+        "Action": {
+            "Block": {
+                "CustomResponse": {
+                    "ResponseCode": blocked.status_code,
+                    "CustomResponseBodyKey": WAF_BLOCKED_BODY_KEY,
+                    "ResponseHeaders": [
+                        {"Name": name, "Value": value}
+                        for name, value in edge_responses.gateway_response_headers(blocked).items()
+                        if name != "Content-Type"  # set by ContentType above
+                    ],
+                }
+            }
+        },
+        "VisibilityConfig": _visibility(metric),
+    }
+
+
+def waf_resources(stage: str, stage_id: str) -> dict[str, Resource]:
     web_acl: Resource = {
         "Type": "AWS::WAFv2::WebACL",
         "Properties": {
@@ -335,43 +429,14 @@ def waf_resources(stage: str, stage_id: str) -> dict[str, Resource]:
             "Scope": "REGIONAL",
             "DefaultAction": {"Allow": {}},
             "VisibilityConfig": _visibility(f"{resources.SERVICE}-{stage}-web-acl"),
-            "CustomResponseBodies": {
-                WAF_BLOCKED_BODY_KEY: {
-                    "ContentType": "APPLICATION_JSON",
-                    # WAF has no request id variable; the body keeps the shape with an empty id.
-                    "Content": json.dumps(
-                        edge_responses.gateway_error_body(blocked, ""), separators=(",", ":")
-                    ),
-                }
-            },
+            "CustomResponseBodies": waf_response_bodies(),
             "Rules": [
-                {
-                    "Name": "per-ip-rate-limit",
-                    "Priority": 0,
-                    "Statement": {
-                        "RateBasedStatement": {
-                            "Limit": resources.WAF_PER_IP_LIMIT,
-                            "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
-                            "AggregateKeyType": "IP",
-                        }
-                    },
-                    "Action": {
-                        "Block": {
-                            "CustomResponse": {
-                                "ResponseCode": blocked.status_code,
-                                "CustomResponseBodyKey": WAF_BLOCKED_BODY_KEY,
-                                "ResponseHeaders": [
-                                    {"Name": name, "Value": value}
-                                    for name, value in edge_responses.gateway_response_headers(
-                                        blocked
-                                    ).items()
-                                    if name != "Content-Type"  # set by ContentType above
-                                ],
-                            }
-                        }
-                    },
-                    "VisibilityConfig": _visibility("per-ip-rate-limit"),
-                },
+                # Every request except the ones the console's distribution forwarded (see above). No
+                # second rate rule keyed on X-Forwarded-For for those: WAF reads its first address,
+                # which the viewer writes (CloudFront appends the real one), so it could be dodged
+                # by rotating it or aimed at an officer's address to throttle them; the
+                # distribution's web ACL already counts the address CloudFront saw.
+                per_ip_rate_rule(scope_down={"NotStatement": {"Statement": forwarded_by_cloudfront()}}),
                 {
                     "Name": COMMON_RULE_SET,
                     "Priority": 1,
@@ -401,4 +466,8 @@ def waf_resources(stage: str, stage_id: str) -> dict[str, Resource]:
             "WebACLArn": {"Fn::GetAtt": ["WebAcl", "Arn"]},
         },
     }
-    return {"WebAcl": web_acl, "WebAclAssociation": association}
+    return {
+        "WebAcl": web_acl,
+        "WebAclAssociation": association,
+        ORIGIN_SECRET_LOGICAL_ID: origin_secret(stage),
+    }

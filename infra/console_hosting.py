@@ -20,7 +20,13 @@ CloudFront web ACLs can only be created in us-east-1 (WAF's global scope lives t
   the parameter ``ConsoleWebAclArn`` (``arn:aws:wafv2:us-east-1:<account>:global/webacl/...``). The
   rule ``ConsoleWebAclRegion`` refuses such a deploy without it, before anything is created, rather
   than putting the console online without a per-viewer rate limit. In us-east-1 the parameter may
-  name an existing web ACL too (then none is created).
+  name an existing web ACL too (then none is created). It must hold the same per-IP rate rule:
+  the API's own per-IP rule leaves this distribution's requests out (below).
+
+What the distribution forwards to the API carries the header ``resources.CLOUDFRONT_ORIGIN_HEADER``
+with a generated secret as its value (``api_gateway.origin_secret_reference``, resolved at deploy
+time); the API's regional per-IP rule counts only requests without that value, so CloudFront's edge
+addresses (each shared by many officers) are not throttled as if they were one client.
 """
 
 from __future__ import annotations
@@ -283,6 +289,14 @@ def _distribution(stage: str) -> Resource:
                         "Id": API_ORIGIN_ID,
                         "DomainName": api_domain,
                         "OriginPath": f"/{names.api_gateway_stage_name(stage)}",
+                        # What tells the API's web ACL that this distribution's web ACL has already
+                        # limited the request per viewer (infra/api_gateway.py: the per-IP rule).
+                        "OriginCustomHeaders": [
+                            {
+                                "HeaderName": resources.CLOUDFRONT_ORIGIN_HEADER,
+                                "HeaderValue": api_gateway.origin_secret_reference(),
+                            }
+                        ],
                         "CustomOriginConfig": {
                             "OriginProtocolPolicy": "https-only",
                             "OriginSSLProtocols": ["TLSv1.2"],
@@ -312,16 +326,7 @@ def _distribution(stage: str) -> Resource:
     }
 
 
-def _per_ip_rate_rule(stage: str) -> Resource:
-    """The API's per-IP rate rule and its 429 answer, taken from the API's web ACL: one definition."""
-    api_acl = api_gateway.waf_resources(stage, names.api_gateway_stage_name(stage))["WebAcl"]["Properties"]
-    (rule,) = [rule for rule in api_acl["Rules"] if "RateBasedStatement" in rule["Statement"]]
-    key = rule["Action"]["Block"]["CustomResponse"]["CustomResponseBodyKey"]
-    return {"rule": rule, "bodies": {key: api_acl["CustomResponseBodies"][key]}}
-
-
 def _web_acl(stage: str) -> Resource:
-    rate = _per_ip_rate_rule(stage)
     metric = f"{resources.SERVICE}-{stage}-console"
     return {
         "Type": "AWS::WAFv2::WebACL",
@@ -336,18 +341,11 @@ def _web_acl(stage: str) -> Resource:
                 "CloudWatchMetricsEnabled": True,
                 "MetricName": f"{metric}-web-acl",
             },
-            "CustomResponseBodies": rate["bodies"],
+            "CustomResponseBodies": api_gateway.waf_response_bodies(),
             # The rate rule only: the API's regional web ACL still applies the AWS common rules to
-            # every API request CloudFront forwards; the bucket's files are static.
-            "Rules": [
-                {
-                    **rate["rule"],
-                    "VisibilityConfig": {
-                        **rate["rule"]["VisibilityConfig"],
-                        "MetricName": f"{metric}-per-ip",
-                    },
-                }
-            ],
+            # every API request CloudFront forwards; the bucket's files are static. No scope-down:
+            # every viewer request counts (the origin header is added after this ACL, on the way out).
+            "Rules": [api_gateway.per_ip_rate_rule(metric=f"{metric}-per-ip")],
         },
     }
 

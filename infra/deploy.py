@@ -2,6 +2,7 @@
 
     python -m infra.deploy --stage prod --bucket my-artifacts-bucket [--alarm-email ops@example.com]
         [--lender-webhook-url https://lender.example.com/hooks/decisions [--lender-webhook-header X-Key]]
+        [--console-web-acl-arn arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>]
 
 Needs the AWS CLI v2 (``aws``) and credentials for the target account: only deploying does. The
 artifact bucket comes from --bucket or DEPLOY_BUCKET. Runs
@@ -13,13 +14,17 @@ and distribution are read from the stack's outputs (``console_hosting.outputs``)
 
 Stack parameters not passed keep their current value on an existing stack (``aws cloudformation
 deploy``), so the lender webhook stays on until it is switched off with an empty URL
-(``LENDER_WEBHOOK_URL= make deploy``: set but empty is passed, unset is not).
+(``LENDER_WEBHOOK_URL= make deploy``: set but empty is passed, unset is not). The same goes for the
+console's CLOUDFRONT web ACL (--console-web-acl-arn or CONSOLE_WEB_ACL_ARN, the stack parameter
+``ConsoleWebAclArn``): required outside us-east-1, where the stack cannot create one (the template's
+rule refuses the deploy without it); an explicitly empty value lets a us-east-1 stack create its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,7 +44,11 @@ def stack_name(stage: str) -> str:
 
 
 def parameter_overrides(
-    alarm_email: str | None, lender_webhook_url: str | None, lender_webhook_header: str | None
+    alarm_email: str | None,
+    lender_webhook_url: str | None,
+    lender_webhook_header: str | None,
+    *,
+    console_web_acl_arn: str | None = None,
 ) -> list[str]:
     overrides = []
     if alarm_email:
@@ -49,6 +58,9 @@ def parameter_overrides(
         overrides.append(f"{events.WEBHOOK_URL_PARAMETER}={lender_webhook_url}")
     if lender_webhook_header:
         overrides.append(f"{events.WEBHOOK_HEADER_PARAMETER}={lender_webhook_header}")
+    # Empty is passed too: it switches a us-east-1 stack back to a web ACL of its own.
+    if console_web_acl_arn is not None:
+        overrides.append(f"{console_hosting.WEB_ACL_ARN_PARAMETER}={console_web_acl_arn}")
     return overrides
 
 
@@ -59,6 +71,7 @@ def deploy_commands(
     *,
     lender_webhook_url: str | None = None,
     lender_webhook_header: str | None = None,
+    console_web_acl_arn: str | None = None,
 ) -> list[list[str]]:
     out = output_dir(stage)
     packaged = out / "packaged.yaml"
@@ -70,7 +83,9 @@ def deploy_commands(
         "--no-fail-on-empty-changeset",
         "--tags", f"service={resources.SERVICE}", f"stage={stage}",
     ]  # fmt: skip
-    overrides = parameter_overrides(alarm_email, lender_webhook_url, lender_webhook_header)
+    overrides = parameter_overrides(
+        alarm_email, lender_webhook_url, lender_webhook_header, console_web_acl_arn=console_web_acl_arn
+    )
     if overrides:
         deploy += ["--parameter-overrides", *overrides]
     return [
@@ -148,6 +163,12 @@ def main(argv: list[str] | None = None) -> None:
         help="HTTPS endpoint receiving every decision event; empty switches forwarding off",
     )
     parser.add_argument("--lender-webhook-header", default=os.environ.get("LENDER_WEBHOOK_HEADER"))
+    parser.add_argument(
+        "--console-web-acl-arn",
+        default=os.environ.get("CONSOLE_WEB_ACL_ARN"),
+        help="ARN of a CLOUDFRONT-scope web ACL (made in us-east-1) for the console's distribution; "
+        "required outside us-east-1",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args(argv)
     if not (output_dir(args.stage) / "sam.json").exists():
@@ -156,12 +177,21 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("an S3 artifact bucket is needed: --bucket NAME or DEPLOY_BUCKET=NAME")
     if args.lender_webhook_url and not args.lender_webhook_url.startswith("https://"):
         raise SystemExit("the lender webhook must be an https:// URL (EventBridge API destinations)")
+    # The parameter's own AllowedPattern, checked before anything is uploaded.
+    if args.console_web_acl_arn is not None and not re.fullmatch(
+        console_hosting.WEB_ACL_ARN_PATTERN, args.console_web_acl_arn
+    ):
+        raise SystemExit(
+            f"{args.console_web_acl_arn!r} is not a CLOUDFRONT-scope web ACL ARN "
+            f"(arn:aws:wafv2:{console_hosting.CLOUDFRONT_WAF_REGION}:<account>:global/webacl/<name>/<id>)"
+        )
     commands = deploy_commands(
         args.stage,
         args.bucket,
         args.alarm_email,
         lender_webhook_url=args.lender_webhook_url,
         lender_webhook_header=args.lender_webhook_header,
+        console_web_acl_arn=args.console_web_acl_arn,
     )
     if args.dry_run:
         # The console's bucket and distribution exist only once the stack is deployed.

@@ -2,8 +2,9 @@
 distribution can read, CloudFront with the bucket as default origin and the REST API for the API's
 paths (no caching, viewer headers except Host), HTTPS only, security headers (the console's CSP with
 connect-src to the region's Cognito IdP alone), a CLOUDFRONT-scope web ACL with the per-IP rate rule
-(created in us-east-1, named by a parameter elsewhere); and the upload commands ``make deploy`` runs
-once the stack is deployed."""
+(created in us-east-1, named by a parameter elsewhere); the secret origin header the API's per-IP
+rule leaves out (one generated secret, the same reference on both sides); and what ``make deploy``
+runs: the ConsoleWebAclArn override, the upload commands once the stack is deployed."""
 
 from __future__ import annotations
 
@@ -394,3 +395,159 @@ def test_the_web_acl_wiring_survives_the_sam_transform(expanded: dict[str, Templ
     assert hosting.CREATE_WEB_ACL_CONDITION in template["Conditions"]
     assert hosting.WEB_ACL_ARN_PARAMETER in template["Parameters"]
     assert template["Resources"][hosting.WEB_ACL_LOGICAL_ID]["Properties"]["Scope"] == "CLOUDFRONT"
+
+
+# ------------------------------------------------------------------------------ the origin header
+def _regional_rate_rule(template: Template) -> Template:
+    ((_, acl),) = [
+        (logical_id, acl)
+        for logical_id, acl in resources_of_type(template, "AWS::WAFv2::WebACL").items()
+        if acl["Properties"]["Scope"] == "REGIONAL"
+    ]
+    (rule,) = [r for r in acl["Properties"]["Rules"] if "RateBasedStatement" in r["Statement"]]
+    return dict(rule["Statement"]["RateBasedStatement"])
+
+
+def _api_origin_headers(template: Template) -> list[Template]:
+    origins = {origin["Id"]: origin for origin in _distribution(template)["Origins"]}
+    assert "OriginCustomHeaders" not in origins[hosting.BUCKET_ORIGIN_ID]  # the secret stays off S3
+    return list(origins[hosting.API_ORIGIN_ID]["OriginCustomHeaders"])
+
+
+def _secret_logical_id(reference: Any) -> str:
+    """The secret a ``{{resolve:secretsmanager:<Ref>:SecretString:::}}`` reference names (the Fn::Join
+    form: no Fn::Sub, the trailing ``:::`` LocalStack needs)."""
+    assert isinstance(reference, dict) and set(reference) == {"Fn::Join"}, reference
+    separator, (head, ref, tail) = reference["Fn::Join"]
+    assert (separator, head, tail) == ("", "{{resolve:secretsmanager:", ":SecretString:::}}")
+    assert set(ref) == {"Ref"}
+    return str(ref["Ref"])
+
+
+def test_cloudfront_sends_the_header_the_api_rule_leaves_out(template: Template) -> None:
+    (header,) = _api_origin_headers(template)
+    assert header["HeaderName"] == resources.CLOUDFRONT_ORIGIN_HEADER
+    scope_down = _regional_rate_rule(template)["ScopeDownStatement"]
+    match = scope_down["NotStatement"]["Statement"]["ByteMatchStatement"]
+    # WAF compares header names case-insensitively; the value must be the very same reference.
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": header["HeaderName"].lower()}}
+    assert match["SearchString"] == header["HeaderValue"]
+    assert match["PositionalConstraint"] == "EXACTLY"
+    assert match["TextTransformations"] == [{"Priority": 0, "Type": "NONE"}]
+
+
+def test_the_header_value_is_a_generated_secret_never_in_the_template(template: Template) -> None:
+    (header,) = _api_origin_headers(template)
+    secret_id = _secret_logical_id(header["HeaderValue"])
+    secret = template["Resources"][secret_id]
+    assert secret["Type"] == "AWS::SecretsManager::Secret"
+    assert "Condition" not in secret  # the distribution always exists
+    properties = secret["Properties"]
+    assert "SecretString" not in properties
+    generated = properties["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32 and generated["ExcludePunctuation"] is True
+    # Every secret reference in the template is the Fn::Join form (none inside an Fn::Sub string).
+    text = json.dumps(template)
+    joined = re.findall(r'"\{\{resolve:secretsmanager:", \{"Ref": "[^"]+"\}, ":SecretString:::\}\}"', text)
+    assert text.count("{{resolve:secretsmanager:") == len(joined) >= 2  # the origin header, the WAF rule
+
+
+def _counted_by_the_api_rule(scope_down: Template, headers: dict[str, str], secret_value: str) -> bool:
+    """The scope-down evaluated as WAF does for one request (the secret's value substituted)."""
+    match = scope_down["NotStatement"]["Statement"]["ByteMatchStatement"]
+    name = match["FieldToMatch"]["SingleHeader"]["Name"]
+    received = {key.lower(): value for key, value in headers.items()}.get(name)
+    matched = match["PositionalConstraint"] == "EXACTLY" and received == secret_value
+    return not matched  # the NotStatement
+
+
+@pytest.mark.parametrize(
+    ("headers", "counted"),
+    [
+        ({}, True),  # a client calling the API directly
+        ({"x-api-key": "k"}, True),
+        ({resources.CLOUDFRONT_ORIGIN_HEADER: "guessed"}, True),  # a forged header without the secret
+        ({resources.CLOUDFRONT_ORIGIN_HEADER: "S3cretValue "}, True),  # close is not enough
+        ({resources.CLOUDFRONT_ORIGIN_HEADER: "S3cretValue"}, False),  # forwarded by the distribution
+        ({resources.CLOUDFRONT_ORIGIN_HEADER.upper(): "S3cretValue"}, False),
+    ],
+)
+def test_only_the_distributions_requests_escape_the_apis_per_ip_rule(
+    templates: dict[str, Template], headers: dict[str, str], counted: bool
+) -> None:
+    scope_down = _regional_rate_rule(templates["prod"])["ScopeDownStatement"]
+    assert _counted_by_the_api_rule(scope_down, headers, "S3cretValue") is counted
+
+
+def test_the_forwarded_requests_are_limited_by_the_viewer_address_at_cloudfront(template: Template) -> None:
+    # The only per-viewer limit on them: the CLOUDFRONT web ACL counts every request (no scope-down),
+    # keyed on the address CloudFront sees; the API's ACL has no X-Forwarded-For key (viewer-written).
+    (rule,) = template["Resources"][hosting.WEB_ACL_LOGICAL_ID]["Properties"]["Rules"]
+    assert "ScopeDownStatement" not in rule["Statement"]["RateBasedStatement"]
+    assert "ForwardedIPConfig" not in json.dumps(template)
+
+
+def test_the_origin_header_survives_the_sam_transform(expanded: dict[str, Template]) -> None:
+    template = expanded["prod"]
+    (header,) = _api_origin_headers(template)
+    secret_id = _secret_logical_id(header["HeaderValue"])
+    assert template["Resources"][secret_id]["Type"] == "AWS::SecretsManager::Secret"
+    assert (
+        _regional_rate_rule(template)["ScopeDownStatement"]["NotStatement"]["Statement"][
+            "ByteMatchStatement"
+        ]["SearchString"]
+        == header["HeaderValue"]
+    )
+
+
+# ------------------------------------------------------------------------------ make deploy: the ARN
+def test_make_deploy_passes_the_console_web_acl_arn() -> None:
+    _, stack = deploy.deploy_commands("prod", "artifacts", None, console_web_acl_arn=EXAMPLE_WEB_ACL_ARN)
+    overrides = stack[stack.index("--parameter-overrides") + 1 :]
+    assert overrides == [f"ConsoleWebAclArn={EXAMPLE_WEB_ACL_ARN}"]
+    assert hosting.WEB_ACL_ARN_PARAMETER == "ConsoleWebAclArn"
+    # Not given: not passed (an existing stack keeps its value); empty: passed (create one in us-east-1).
+    _, unchanged = deploy.deploy_commands("prod", "artifacts", None)
+    assert "--parameter-overrides" not in unchanged
+    _, cleared = deploy.deploy_commands("prod", "artifacts", "ops@example.com", console_web_acl_arn="")
+    assert cleared[cleared.index("--parameter-overrides") + 1 :] == [
+        "AlarmEmail=ops@example.com",
+        "ConsoleWebAclArn=",
+    ]
+
+
+def _dry_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> str:
+    (tmp_path / "prod").mkdir(exist_ok=True)
+    (tmp_path / "prod" / "sam.json").write_text("{}")
+    monkeypatch.setattr(deploy, "output_dir", lambda stage: tmp_path / stage)
+    deploy.main(["--stage", "prod", "--bucket", "artifacts", "--dry-run", *argv])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "cloudformation deploy" in line]
+    return line
+
+
+def test_console_web_acl_arn_from_the_option_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("CONSOLE_WEB_ACL_ARN", raising=False)
+    line = _dry_run(monkeypatch, tmp_path, capsys, ["--console-web-acl-arn", EXAMPLE_WEB_ACL_ARN])
+    assert line.endswith(f"--parameter-overrides ConsoleWebAclArn={EXAMPLE_WEB_ACL_ARN}")
+    assert "ConsoleWebAclArn" not in _dry_run(monkeypatch, tmp_path, capsys, [])
+    monkeypatch.setenv("CONSOLE_WEB_ACL_ARN", EXAMPLE_WEB_ACL_ARN)
+    assert line == _dry_run(monkeypatch, tmp_path, capsys, [])
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        EXAMPLE_WEB_ACL_ARN.replace("us-east-1", "eu-west-1").replace(":global/", ":regional/"),
+        "a1b2c3d4-5678-90ab-cdef-1234567890ab",
+    ],
+)
+def test_deploy_refuses_what_is_not_a_cloudfront_web_acl_arn(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], arn: str
+) -> None:
+    monkeypatch.delenv("CONSOLE_WEB_ACL_ARN", raising=False)
+    with pytest.raises(SystemExit, match="CLOUDFRONT-scope"):
+        _dry_run(monkeypatch, tmp_path, capsys, ["--console-web-acl-arn", arn])
