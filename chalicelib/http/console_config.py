@@ -1,9 +1,11 @@
 """What the loan-officer console needs to know at run time: where staff sign in, and its CSP.
 
 The console signs staff in itself, in the browser, against the staff user pool's public app client
-(no secret) with Cognito's ``USER_PASSWORD_AUTH`` flow: a ``fetch`` POST to the Cognito IdP JSON
-endpoint. The page is static (S3 in AWS), so the pool, client and endpoint come from a small script
-the API serves beside the console's files, ``/console/config.js``, which sets one global
+(no secret): ``fetch`` POSTs to the Cognito IdP JSON endpoint, with Cognito's ``USER_PASSWORD_AUTH``
+flow where the stage's app client allows it (``password_flow``: local, dev) and ``USER_SRP_AUTH``
+elsewhere (prod: the password never leaves the browser; the math is ``console/srp.js``). The page
+is static (S3 in AWS), so the pool, client and endpoint come from a small script the API serves
+beside the console's files, ``/console/config.js``, which sets one global
 (``window.LOAN_CONSOLE_CONFIG``). A script rather than a JSON document: it is "a file of the
 console" like the others (the static route, its OpenAPI enum and content types, its throttle and
 CloudFront behaviour all stay as they are) and it is there before ``console.js`` runs. It holds
@@ -63,7 +65,8 @@ class StaffSignIn(NamedTuple):
     user_pool_id: str
     client_id: str
     # Whether the stage's app client allows USER_PASSWORD_AUTH (resources.STAFF_PASSWORD_AUTH);
-    # where it does not, the console says so and offers the ID-token fallback.
+    # where it does not, the console signs in with SRP (USER_SRP_AUTH, console/srp.js) and keeps the
+    # ID-token paste as a fallback. Locally it must stay on: moto cannot complete an SRP sign-in.
     password_flow: bool
     password_minimum_length: int  # the pool's policy, told to someone choosing a new password
     # Whether sign-out revokes the refresh token (RevokeToken): the deployed app client has token

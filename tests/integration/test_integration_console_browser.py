@@ -7,7 +7,8 @@ Staff sign in as a person would, with the console's username and password form (
 USER_PASSWORD_AUTH against the stack's moto server, straight from the browser): no token is handed to
 the page. The review desk's tests go through sign-in errors, a first sign-in's new password, token
 refresh, paging with the API's cursor, and maker-checker (a reviewer's large approval, a manager's
-second approval, the maker refused).
+second approval, the maker refused). With the password flow off (prod's app client: SRP only) the
+console runs Cognito's USER_SRP_AUTH instead: a test overrides the config to take that path.
 
 Every wait is explicit (WebDriverWait on a condition the page sets when it is done), never a sleep.
 Each page is saved as a screenshot under pytest's temporary directory (``console-screenshots``);
@@ -39,6 +40,7 @@ from chalicelib.service.reviews import review_id_for
 from devstack.cognito import DEMO_STAFF, DemoStaffUser
 from devstack.samples import applications
 from devstack.stack import DevStack
+from tests.support.cognito_srp_server import SrpServer
 from tests.support.review_cases import large_manual_review_applications, manual_review_applications
 
 CHROMIUM = "/usr/bin/chromium"
@@ -440,6 +442,106 @@ def test_a_new_staff_member_chooses_a_password_at_the_first_sign_in(
     submit_sign_in(browser, username, "My-Own-Pass-2026!")
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, "staff-who"), f"Signed in as {username}"))
     assert csp_violations(browser) == []
+
+
+# Run by Chromium before the page's own scripts (DevTools, so outside the page's CSP): the stage's
+# config with password_flow off, as prod's is, and a record of every Cognito call and its answer.
+SRP_CONFIG_OVERRIDE = """
+(function () {
+  var value;
+  Object.defineProperty(window, 'LOAN_CONSOLE_CONFIG', {
+    configurable: true,
+    get: function () { return value; },
+    set: function (config) {
+      if (config && config.staff_sign_in) config.staff_sign_in.password_flow = false;
+      value = config;
+    }
+  });
+  window.__cognitoCalls = [];
+  var original = window.fetch;
+  window.fetch = function (url, init) {
+    var target = init && init.headers && init.headers['X-Amz-Target'];
+    var call = { target: target || null, body: init && init.body };
+    if (target) window.__cognitoCalls.push(call);
+    return original.apply(this, arguments).then(function (response) {
+      if (target) response.clone().json().then(function (answer) { call.answer = answer; }, function () {});
+      return response;
+    });
+  };
+})();
+"""
+
+
+def test_with_the_password_flow_off_the_console_signs_in_by_srp_and_never_sends_the_password(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    """Prod's app client allows SRP only: the console then runs USER_SRP_AUTH.
+
+    The math is proven in tests/unit/http/test_console_srp.py (Node against pycognito and a
+    Cognito-side verifier); here, the same check runs in Chromium's own WebCrypto, and the flow's
+    first step against moto: InitiateAuth with SRP_A and no password. moto cannot go further (5.2.5:
+    a random SRP_B, a SECRET_BLOCK that is not Base64, no check of the signature, and a
+    USER_ID_FOR_SRP, the sub, that its RespondToAuthChallenge cannot find), so the page's refusal
+    of its challenge is what shows at the end.
+    """
+    _needs_cognito(site)
+    assert site.staff_pool is not None
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": SRP_CONFIG_OVERRIDE})
+    try:
+        open_desk_signed_out(browser, site)
+        form = browser.find_element(By.ID, "sign-in-form")
+        assert form.get_attribute("data-flow") == "srp"
+        assert browser.find_element(By.ID, "sign-in-unavailable").is_displayed() is False
+        assert browser.find_element(By.ID, "token-fallback").is_displayed()
+
+        # Chromium's WebCrypto and BigInt give an answer a Cognito-side verifier accepts.
+        server = SrpServer(
+            pool_id=site.staff_pool.pool_id,
+            user_id="reviewer1",
+            password="Browser-Check-2026!",
+            salt=0x9E3779B97F4A7C15F39CC0605CEDC834,
+            small_b=int("c0ffee" * 170, 16),
+        )
+        challenge = server.challenge(bytes(range(256)) * 2)
+        answer = browser.execute_async_script(
+            """
+            var done = arguments[arguments.length - 1];
+            var srp = window.CognitoSrp;
+            var exchange = srp.start('reviewer1');
+            srp.passwordVerifierResponses({userPoolId: arguments[0], password: arguments[1],
+              smallA: exchange.smallA, largeA: exchange.largeA, challenge: arguments[2]})
+              .then(function (r) { done({srpA: exchange.authParameters.SRP_A, responses: r}); },
+                    function (e) { done({error: String(e)}); });
+            """,
+            server.pool_id,
+            server.password,
+            challenge,
+        )
+        assert "error" not in answer, answer
+        assert server.accepts(answer["srpA"], answer["responses"])
+
+        reviewer = _staff("reviewer1")
+        submit_sign_in(browser, reviewer.username, reviewer.password)
+        # moto's SECRET_BLOCK is a UUID, not Base64: the console refuses to sign it, in a sentence.
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "sign-in-error"), "could not use"))
+        assert_a_sentence(browser.find_element(By.ID, "sign-in-error").text)
+        calls = browser.execute_script("return window.__cognitoCalls")
+        assert [call["target"].split(".")[-1] for call in calls] == ["InitiateAuth"]
+        assert reviewer.password not in calls[0]["body"]  # the password never leaves the browser
+        initiate = json.loads(calls[0]["body"])
+        assert initiate["AuthFlow"] == "USER_SRP_AUTH"
+        assert set(initiate["AuthParameters"]) == {"USERNAME", "SRP_A"}
+        assert initiate["AuthParameters"]["USERNAME"] == reviewer.username
+        assert int(initiate["AuthParameters"]["SRP_A"], 16) > 1
+        assert calls[0]["answer"]["ChallengeName"] == "PASSWORD_VERIFIER"
+        assert _staff_session(browser) is None
+        assert browser.find_element(By.ID, "staff-password").get_attribute("value") == ""
+        browser.save_screenshot(str(screenshots / "sign-in-srp.png"))
+        assert csp_violations(browser) == []
+    finally:
+        browser.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
+        )
 
 
 def test_an_id_token_the_api_refuses_is_refreshed_and_a_dead_session_asks_to_sign_in(

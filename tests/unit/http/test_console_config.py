@@ -112,3 +112,18 @@ def test_the_api_serves_the_config_script_and_the_pages_policy(
     # Every other response keeps the API's own policy: only the console page may call the IdP.
     other = chalice_client.http.get("/console/console.js")
     assert other.headers["Content-Security-Policy"] == console_config.DEFAULT_CONTENT_SECURITY_POLICY
+
+
+def test_the_srp_script_is_served_and_loaded_before_the_console(chalice_client: Any) -> None:
+    # Where password_flow is off (prod) the sign-in form runs console/srp.js (Cognito's SRP): a file
+    # of its own, as a script tag under the CSP, there before console.js.
+    srp = chalice_client.http.get("/console/srp.js")
+    assert srp.status_code == 200
+    assert srp.headers["Content-Type"].split(";")[0] == "text/javascript"
+    assert b"USER_SRP_AUTH" in srp.body
+    page = chalice_client.http.get("/console").body.decode()
+    config, srp_tag, console = (
+        page.index(f'<script src="console/{name}"></script>')
+        for name in ("config.js", "srp.js", "console.js")
+    )
+    assert config < srp_tag < console

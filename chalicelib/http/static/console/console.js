@@ -3,9 +3,10 @@
 // API value is ever parsed as HTML. The officer never sees a stack trace or raw JSON: every
 // failure is turned into a sentence (see describeFailure) and 400 details go next to their fields.
 // Staff sign in here too: username and password against the staff user pool's public app client
-// (Cognito's USER_PASSWORD_AUTH, a fetch POST to the IdP's JSON endpoint; no SDK). Where to send it
-// comes from console/config.js, which the API makes from its environment; the page's CSP allows
-// connect-src to that endpoint alone.
+// (fetch POSTs to the IdP's JSON endpoint; no SDK): Cognito's USER_PASSWORD_AUTH where the stage's
+// app client allows it (config password_flow: local, dev), else USER_SRP_AUTH (prod), whose math is
+// console/srp.js. Where to send it comes from console/config.js, which the API makes from its
+// environment; the page's CSP allows connect-src to that endpoint alone.
 (function () {
   'use strict';
 
@@ -405,10 +406,12 @@
       case 'PasswordResetRequiredException': return 'Your password was reset by an administrator: ask them for a new temporary password.';
       case 'UserNotConfirmedException': return 'This account is not confirmed yet: ask an administrator.';
       case 'InvalidPasswordException': return 'That password does not meet the policy: ' + passwordRules();
-      case 'InvalidParameterException': return 'Password sign-in is not enabled for this deployment\'s staff app client.';
+      case 'InvalidParameterException': return 'This sign-in method is not enabled for this deployment\'s staff app client.';
       case 'TooManyRequestsException':
       case 'LimitExceededException': return 'Too many sign-in attempts right now: wait a moment and try again.';
       case 'network': return 'The sign-in service could not be reached. Check the network and retry.';
+      case 'srp_unavailable': return 'This browser cannot do the secure sign-in (it needs WebCrypto over HTTPS): use a current browser.';
+      case 'srp_failed': return 'The sign-in service sent an answer the console could not use. Please try again.';
       default: return 'Sign-in failed. Please try again.';
     }
   }
@@ -540,6 +543,41 @@
     loadReviews(true);
   }
 
+  // The first step of a sign-in: USER_PASSWORD_AUTH where the stage's app client allows it (local,
+  // dev), else Cognito's SRP (USER_SRP_AUTH: console/srp.js proves the password without sending
+  // it; the PASSWORD_VERIFIER answer is a signature). Both end in tokens or in another challenge.
+  function passwordSignIn(username, password) {
+    return cognito('InitiateAuth', {
+      AuthFlow: 'USER_PASSWORD_AUTH',
+      ClientId: SIGN_IN.client_id,
+      AuthParameters: { USERNAME: username, PASSWORD: password }
+    });
+  }
+
+  function srpSignIn(username, password) {
+    var srp = window.CognitoSrp;
+    if (!srp || !srp.available()) return Promise.reject(new SignInError('srp_unavailable', ''));
+    var exchange = srp.start(username);
+    return cognito('InitiateAuth', {
+      AuthFlow: 'USER_SRP_AUTH',
+      ClientId: SIGN_IN.client_id,
+      AuthParameters: exchange.authParameters
+    }).then(function (answer) {
+      if (answer.ChallengeName !== 'PASSWORD_VERIFIER') return answer;
+      return srp.passwordVerifierResponses({
+        userPoolId: SIGN_IN.user_pool_id,
+        password: password,
+        smallA: exchange.smallA,
+        largeA: exchange.largeA,
+        challenge: answer.ChallengeParameters
+      }).then(function (responses) {
+        var request = { ChallengeName: 'PASSWORD_VERIFIER', ClientId: SIGN_IN.client_id, ChallengeResponses: responses };
+        if (answer.Session) request.Session = answer.Session;
+        return cognito('RespondToAuthChallenge', request);
+      }, function () { throw new SignInError('srp_failed', ''); });
+    });
+  }
+
   function submitSignIn(event) {
     event.preventDefault();
     showSignInError('sign-in-error', '');
@@ -547,11 +585,8 @@
     var password = $('staff-password').value;
     if (!username || !password) { showSignInError('sign-in-error', 'Enter your username and password.'); return; }
     $('sign-in').disabled = true;
-    cognito('InitiateAuth', {
-      AuthFlow: 'USER_PASSWORD_AUTH',
-      ClientId: SIGN_IN.client_id,
-      AuthParameters: { USERNAME: username, PASSWORD: password }
-    }).then(function (answer) {
+    var signIn = SIGN_IN.password_flow ? passwordSignIn : srpSignIn;
+    signIn(username, password).then(function (answer) {
       $('sign-in').disabled = false;
       if (answer.AuthenticationResult) { signedIn(answer.AuthenticationResult); return; }
       if (answer.ChallengeName === 'NEW_PASSWORD_REQUIRED') {
@@ -660,14 +695,11 @@
       return;
     }
     unavailable.hidden = true;
-    // Where the stage's app client refuses USER_PASSWORD_AUTH (SRP only), an ID token obtained
-    // elsewhere is the way in.
+    // The form signs in either way (password or SRP, see submitSignIn); an ID token obtained
+    // elsewhere stays a way in where the console uses SRP (prod), should a browser be unable to.
     $('token-fallback').hidden = !!SIGN_IN.password_flow;
-    form.hidden = !SIGN_IN.password_flow || !!pendingChallenge;
-    if (!SIGN_IN.password_flow) {
-      unavailable.hidden = false;
-      unavailable.textContent = 'Password sign-in is not enabled for this deployment\'s staff app client.';
-    }
+    form.hidden = !!pendingChallenge;
+    form.dataset.flow = SIGN_IN.password_flow ? 'password' : 'srp';
   }
 
   // ------------------------------------------------------------------ the review queue
