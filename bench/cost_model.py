@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from infra.events import WEBHOOK_CONDITION
+
 HOURS_PER_MONTH = 730.0
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 GIB = 1024**3
@@ -309,13 +311,15 @@ class TemplateCounts:
 
 
 def template_counts(template: dict[str, Any], assumptions: Assumptions) -> TemplateCounts:
-    """Billable resources in a merge template; resources under a ``Condition`` (the optional lender
-    webhook) are counted only when ``assumptions.lender_webhook``."""
+    """Billable resources in a merge template; the optional lender webhook's resources (under
+    ``WEBHOOK_CONDITION``) are counted only when ``assumptions.lender_webhook``."""
     counts = {"alarm": 0, "metrics": 0, "high": 0, "dash": 0, "secret": 0, "acl": 0, "rules": 0, "hc": 0}
     filters = 0
     for resource in template.get("Resources", {}).values():
         kind = resource.get("Type")
-        if resource.get("Condition") and not assumptions.lender_webhook:
+        # Only the webhook's resources are optional in cost: the console's web ACL is conditional
+        # too, but where the stack does not create it one made in us-east-1 is passed in instead.
+        if resource.get("Condition") == WEBHOOK_CONDITION and not assumptions.lender_webhook:
             continue
         properties = resource.get("Properties", {})
         if kind == "AWS::CloudWatch::Alarm":
@@ -384,7 +388,7 @@ def serverless_fixed(
     """Monthly USD the serverless deployment costs with no traffic."""
     arch = config.architecture
     lines = {
-        "WAF web ACL + rules": counts.web_acls * prices.waf_web_acl_month
+        f"WAF web ACLs ({counts.web_acls}) + rules": counts.web_acls * prices.waf_web_acl_month
         + counts.waf_rules * prices.waf_rule_month,
         f"CloudWatch alarms ({counts.alarms})": counts.alarm_metrics * prices.alarm_metric_month
         + counts.alarm_high_resolution_metrics * prices.alarm_high_resolution_metric_month,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import cost_model as cm
+from infra.events import WEBHOOK_CONDITION
 
 GB_S_X86 = 0.0000166667
 ROOT = Path(__file__).resolve().parents[3]
@@ -187,15 +188,25 @@ def test_template_counts_alarm_metrics_waf_rules_secrets_and_skips_conditional_r
                 "Type": "AWS::CloudWatch::Alarm",
                 "Properties": {"Metrics": [{"Id": "q", "Expression": "SELECT SUM(x) FROM y", "Period": 60}]},
             },
-            "D": {"Type": "AWS::CloudWatch::Alarm", "Condition": "HasWebhook", "Properties": {"Period": 60}},
+            "D": {
+                "Type": "AWS::CloudWatch::Alarm",
+                "Condition": WEBHOOK_CONDITION,
+                "Properties": {"Period": 60},
+            },
             "Acl": {"Type": "AWS::WAFv2::WebACL", "Properties": {"Rules": [{}, {}]}},
+            # Conditional, but paid for either way (created here, or passed in from us-east-1).
+            "EdgeAcl": {
+                "Type": "AWS::WAFv2::WebACL",
+                "Condition": "CreateConsoleWebAcl",
+                "Properties": {"Rules": [{}]},
+            },
             "S": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
             "Board": {"Type": "AWS::CloudWatch::Dashboard", "Properties": {}},
         }
     }
     counts = cm.template_counts(template, cm.Assumptions(metrics_per_insights_alarm=10))
     assert (counts.alarms, counts.alarm_metrics, counts.alarm_high_resolution_metrics) == (3, 1 + 2 + 10, 0)
-    assert (counts.web_acls, counts.waf_rules, counts.secrets, counts.dashboards) == (1, 2, 1, 1)
+    assert (counts.web_acls, counts.waf_rules, counts.secrets, counts.dashboards) == (2, 3, 1, 1)
     fixed = cm.serverless_fixed(
         counts,
         cm.Prices(),
@@ -206,7 +217,7 @@ def test_template_counts_alarm_metrics_waf_rules_secrets_and_skips_conditional_r
         custom_metric_series=0,
         health_probe=None,
     )
-    assert fixed["WAF web ACL + rules"] == pytest.approx(5.00 + 2 * 1.00)
+    assert fixed["WAF web ACLs (2) + rules"] == pytest.approx(2 * 5.00 + 3 * 1.00)
     assert fixed["CloudWatch alarms (3)"] == pytest.approx(13 * 0.10)
     assert fixed["Provisioned concurrency (2 x 512 MB)"] == pytest.approx(
         2 * 0.5 * cm.SECONDS_PER_MONTH * 0.0000041667
