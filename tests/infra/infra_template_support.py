@@ -56,3 +56,25 @@ def lint_problems(template: Template) -> list[str]:
     from cfnlint.api import lint_all
 
     return [str(match) for match in lint_all(json.dumps(template)) if match.rule.id[0] in "EW"]
+
+
+def assert_per_ip_rate_rule(acl: Template, rule: Template) -> dict[str, Any]:
+    """A web ACL's per-IP rate rule: resources.py's limit over its window, keyed on the address WAF
+    sees, blocking with a 429, Retry-After and the API's error body (returned for more checks).
+    A scope-down statement, if any, is the caller's to check."""
+    from chalicelib.http import gateway_responses as edge
+
+    rate = rule["Statement"]["RateBasedStatement"]
+    statement = {key: value for key, value in rate.items() if key != "ScopeDownStatement"}
+    assert statement == {
+        "Limit": resources.WAF_PER_IP_LIMIT,
+        "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
+        "AggregateKeyType": "IP",
+    }
+    response = rule["Action"]["Block"]["CustomResponse"]
+    assert response["ResponseCode"] == 429
+    retry_after = {"Name": "Retry-After", "Value": str(edge.WAF_BLOCKED.retry_after_seconds)}
+    assert retry_after in response["ResponseHeaders"]
+    body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
+    assert set(body) == {"error", "request_id"}
+    return body

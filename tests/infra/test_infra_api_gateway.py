@@ -8,10 +8,9 @@ import json
 import math
 
 import pytest
-from infra_template_support import STAFF_PATH, Template, resources_of_type
+from infra_template_support import STAFF_PATH, Template, assert_per_ip_rate_rule, resources_of_type
 
 from chalicelib import resources
-from chalicelib.http import gateway_responses as edge
 
 # OPTIONS is Chalice's CORS preflight (a MOCK integration): browsers send it without the API key.
 HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head")
@@ -251,22 +250,9 @@ def test_waf_rate_rule_and_common_rules_on_the_stage(templates: dict[str, Templa
     ]
     rules = {rule["Name"]: rule for rule in acl["Properties"]["Rules"]}
     (rate_rule,) = [r for r in rules.values() if "RateBasedStatement" in r["Statement"]]
-    statement = dict(rate_rule["Statement"]["RateBasedStatement"])
     # Scoped down to what the console's distribution did not forward (test_infra_console_hosting.py).
-    assert "ScopeDownStatement" in statement
-    del statement["ScopeDownStatement"]
-    assert statement == {
-        "Limit": resources.WAF_PER_IP_LIMIT,
-        "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
-        "AggregateKeyType": "IP",
-    }
-    response = rate_rule["Action"]["Block"]["CustomResponse"]
-    assert response["ResponseCode"] == 429
-    assert {"Name": "Retry-After", "Value": str(edge.WAF_BLOCKED.retry_after_seconds)} in response[
-        "ResponseHeaders"
-    ]
-    body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
-    assert set(body) == {"error", "request_id"}
+    assert "ScopeDownStatement" in rate_rule["Statement"]["RateBasedStatement"]
+    assert_per_ip_rate_rule(acl, rate_rule)
     managed = [
         r["Statement"]["ManagedRuleGroupStatement"]
         for r in rules.values()

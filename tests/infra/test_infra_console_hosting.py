@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_template_support import Template, lint_problems, resources_of_type
+from infra_template_support import Template, assert_per_ip_rate_rule, lint_problems, resources_of_type
 
 from chalicelib import resources
 from chalicelib.http import console_config
@@ -307,19 +307,11 @@ def test_the_distribution_has_a_cloudfront_web_acl_with_the_per_ip_rate_rule(tem
     assert acl_id == hosting.WEB_ACL_LOGICAL_ID
     assert acl["Condition"] == hosting.CREATE_WEB_ACL_CONDITION
     (rule,) = acl["Properties"]["Rules"]
-    # The viewer's address (CloudFront sees it), the API's own limit over the same window.
-    assert rule["Statement"]["RateBasedStatement"] == {
-        "Limit": resources.WAF_PER_IP_LIMIT,
-        "EvaluationWindowSec": resources.WAF_EVALUATION_WINDOW_SECONDS,
-        "AggregateKeyType": "IP",
-    }
-    response = rule["Action"]["Block"]["CustomResponse"]
-    assert response["ResponseCode"] == 429
-    assert {"Name": "Retry-After", "Value": str(edge.WAF_BLOCKED.retry_after_seconds)} in response[
-        "ResponseHeaders"
-    ]
-    body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
-    assert body["error"]["code"] == edge.WAF_BLOCKED.code and set(body) == {"error", "request_id"}
+    # The viewer's address (CloudFront sees it), the API's own limit over the same window, no
+    # scope-down: every viewer request counts.
+    assert "ScopeDownStatement" not in rule["Statement"]["RateBasedStatement"]
+    body = assert_per_ip_rate_rule(acl, rule)
+    assert body["error"]["code"] == edge.WAF_BLOCKED.code
     config = _distribution(template)
     assert config["WebACLId"] == {
         "Fn::If": [
