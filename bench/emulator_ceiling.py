@@ -3,7 +3,7 @@
 The burst benchmark (``bench/bench_burst.py``) pushes applications through ``chalice local``, SQS,
 the queue workers and DynamoDB, all emulated on the same cores. Its decisions/s mean little without
 knowing how fast the emulators can serve the calls a decision needs at all. This module measures
-that, in two steps:
+that, in three steps:
 
 1. **Record** (``record_call_plan``, moto in-process, in a child process): the exact calls of
    queued decisions, counted by ``bench.bench_aws_calls.CallRecorder`` on every botocore client of
@@ -12,11 +12,16 @@ that, in two steps:
    burst sends), then ``devstack.sqs_poller.QueuePoller.poll_once`` per batch (ReceiveMessage,
    ``app.process_application_queue``, DeleteMessageBatch). Besides the counts, the parameters of
    each call are kept (botocore's ``before-parameter-build``) so they can be replayed.
-2. **Replay** (``run_ceiling``): ``workers`` processes (as many as the burst's queue workers), each a
-   raw botocore loop against the stack's endpoints doing that call list again and again: the same
-   operations on the same tables, queue and bus, with the same items (ids replaced by fresh ones, so
-   every conditional write succeeds as in the burst). No engine, no Chalice, no Powertools. The
-   ReceiveMessage / DeleteMessageBatch pair is live (it deletes what it received).
+2. **Replay** (``run_ceiling``): ``processes`` x ``threads`` raw botocore loops against the stack's
+   endpoints, each doing that call list again and again: the same operations on the same tables,
+   queue and bus, with the same items (ids replaced by fresh ones, so every conditional write
+   succeeds as in the burst). No engine, no Chalice, no Powertools. The ReceiveMessage /
+   DeleteMessageBatch pair is live (it deletes what it received).
+3. **Sweep** (``sweep_ceiling``): one loop waits for every call it makes, so a handful of loops
+   measure the emulators' latency, not their capacity (the burst once reached 128% of four loops
+   on DynamoDB Local). The replay is run at rising concurrency (``SweepPoint``s, e.g. 4x1, 4x2,
+   4x3, 8x2, 8x3) and the best point is the ceiling; every point is kept so a reader sees the
+   throughput flatten (``flattened``), i.e. that the emulators, not the loops, were the limit.
 
 The ceiling assumes full batches (what the recording saw); the burst's workers see shallower queues
 and smaller batches, which costs extra receives per decision: that is part of what the share shows.
@@ -36,7 +41,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +159,11 @@ class Share:
     def met(self) -> bool:
         return self.ceiling > 0 and self.fraction >= self.aim
 
+    @property
+    def above(self) -> bool:
+        """More than the ceiling: the ceiling is not one (see ``above_ceiling_reasons``)."""
+        return self.ceiling > 0 and self.burst > self.ceiling
+
     def line(self) -> str:
         verdict = "met" if self.met else "NOT met"
         return (
@@ -162,9 +172,113 @@ class Share:
         )
 
 
+# Other processes' CPU (cores) has to differ by this much before it is named as a reason.
+OTHERS_DIFFERENCE = 0.25
+
+
+def above_ceiling_reasons(
+    rates: list[float],
+    burst_others: float,
+    ceiling_others: float,
+    burst_batch: float | None,
+    plan_batch: float,
+) -> list[str]:
+    """Why a burst can beat the best point of the sweep, from what was measured in the run.
+
+    ``rates``: the sweep in order of rising concurrency; the others: cores that processes not of
+    this run used during the burst and during the best point (the machine is shared; the load
+    average would count the run's own processes); ``burst_batch``: the workers' mean messages
+    per batch (None: unknown), ``plan_batch``: the recording's (full batches)."""
+    reasons = []
+    if not flattened(rates):
+        reasons.append(
+            "the sweep was still rising at its most concurrent point, so its best is a lower bound "
+            "of the emulators' capacity: add points (--ceiling-points)"
+        )
+    if ceiling_others > burst_others + OTHERS_DIFFERENCE:
+        reasons.append(
+            f"other processes took more of the machine during the best ceiling point "
+            f"({ceiling_others:.2f} cores) than during the burst ({burst_others:.2f}): fewer "
+            "cores were left for the emulators"
+        )
+    if burst_batch is not None and burst_batch > plan_batch:
+        reasons.append(
+            f"the workers' batches ({burst_batch:.1f} messages) were fuller than the recording's "
+            f"({plan_batch:.1f}): fewer receives and deletes per decision than the loops make"
+        )
+    if not reasons:
+        reasons.append(
+            "nothing measured here explains it (flat sweep, same CPU left to us, no fuller "
+            "batches): it is within this shared machine's run-to-run noise; compare repeated runs"
+        )
+    return reasons
+
+
 def mean_rate(rates: list[float]) -> float:
-    """The ceiling the burst is compared with: the mean of the runs around it (0 without runs)."""
+    """The mean of some rates (0 without any)."""
     return sum(rates) / len(rates) if rates else 0.0
+
+
+# A sweep has flattened when its last (most concurrent) point gains less than this over the best
+# point below it: more loops no longer buy throughput, the emulators are saturated.
+FLAT_GAIN = 0.05
+
+
+@dataclass(frozen=True, order=True)
+class SweepPoint:
+    """One concurrency of the sweep: ``processes`` spawned interpreters x ``threads`` loops each."""
+
+    processes: int
+    threads: int = 1
+
+    @property
+    def loops(self) -> int:
+        return self.processes * self.threads
+
+    def label(self) -> str:
+        return f"{self.processes}x{self.threads}"
+
+    @classmethod
+    def parse(cls, text: str) -> SweepPoint:
+        """``"8x2"`` -> 8 processes x 2 threads; ``"4"`` -> 4 processes x 1 thread."""
+        processes, _, threads = text.strip().lower().partition("x")
+        point = cls(int(processes), int(threads or 1))
+        if point.processes < 1 or point.threads < 1:
+            raise ValueError(f"a sweep point needs at least one process and one thread: {text!r}")
+        return point
+
+
+def default_sweep(workers: int) -> list[SweepPoint]:
+    """1x, 2x and 3x the burst's worker count (threads in as many processes as workers), then 4x
+    and 6x in twice the processes: on 2 cores the last steps show whether throughput has flattened
+    (on moto, 8 loops were still gaining on 4)."""
+    workers = max(1, workers)
+    return [
+        SweepPoint(workers, 1),
+        SweepPoint(workers, 2),
+        SweepPoint(workers, 3),
+        SweepPoint(2 * workers, 2),
+        SweepPoint(2 * workers, 3),
+    ]
+
+
+def parse_sweep(text: str) -> list[SweepPoint]:
+    """``"4x1,4x2,8x2"`` -> the points in the given order (empty text: no points)."""
+    return [SweepPoint.parse(part) for part in text.split(",") if part.strip()]
+
+
+def best_rate(rates: list[float]) -> float:
+    """The ceiling the burst is compared with: the best point of the sweep (0 without points)."""
+    return max(rates, default=0.0)
+
+
+def flattened(rates: list[float], flat_gain: float = FLAT_GAIN) -> bool:
+    """Whether the sweep (rates in order of rising concurrency) has stopped rising: its last point
+    is within ``flat_gain`` of the best point before it, or below it. One point never shows it."""
+    if len(rates) < 2:
+        return False
+    before = max(rates[:-1])
+    return before > 0 and rates[-1] <= before * (1 + flat_gain)
 
 
 def share_of_ceiling(burst: float, ceiling: float, aim: float = CEILING_AIM) -> Share:
@@ -264,29 +378,31 @@ def record_in_child(batches: int = 3) -> CallPlan:
 
 
 # ------------------------------------------------------------------------------------------------
-# Replaying (raw botocore loops, one per process)
+# Replaying (raw botocore loops: processes x threads)
 # ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LoopResult:
-    iterations: int
-    calls: int
+    decisions: float  # decisions' worth of calls completed inside the window (see _timed_loop)
+    calls: int  # calls completed inside the window
     errors: Counter[str]
-    seconds: float
-    cpu_seconds: float
+    seconds: float  # the window
+    cpu_seconds: float  # this loop's thread alone (time.thread_time), until it stopped
     seconds_in: Counter[str] = field(default_factory=Counter)  # wall time per service/Operation
+    calls_in: Counter[str] = field(default_factory=Counter)  # calls per service/Operation
 
 
 @dataclass(frozen=True)
 class CeilingResult:
     plan: CallPlan
-    workers: int
+    point: SweepPoint
     seconds: float
     loops: tuple[LoopResult, ...]
     sampled: dict[str, float] = field(default_factory=dict)  # ``sample()``'s growth over the window
+    load_average: float = 0.0  # the machine's 1-minute load average at the end of the window
 
     @property
-    def iterations(self) -> int:
-        return sum(loop.iterations for loop in self.loops)
+    def decisions(self) -> float:
+        return sum(loop.decisions for loop in self.loops)
 
     @property
     def calls(self) -> int:
@@ -298,7 +414,7 @@ class CeilingResult:
 
     @property
     def decisions_per_second(self) -> float:
-        return self.iterations * self.plan.decisions / self.seconds if self.seconds else 0.0
+        return self.decisions / self.seconds if self.seconds else 0.0
 
     @property
     def errors(self) -> Counter[str]:
@@ -314,14 +430,11 @@ class CeilingResult:
     def latency_ms(self) -> dict[str, float]:
         """Mean wall ms per call, by ``service/Operation``, over every loop."""
         total: Counter[str] = Counter()
+        made: Counter[str] = Counter()
         for loop in self.loops:
             total.update(loop.seconds_in)
-        per_iteration = Counter(f"{c.service}/{c.operation}" for c in self.plan.calls)
-        return {
-            name: 1000 * seconds / (per_iteration[name] * self.iterations)
-            for name, seconds in sorted(total.items())
-            if per_iteration[name] and self.iterations
-        }
+            made.update(loop.calls_in)
+        return {name: 1000 * seconds / made[name] for name, seconds in sorted(total.items()) if made[name]}
 
 
 def _clients(endpoints: Mapping[str, str], region: str) -> dict[str, Any]:
@@ -366,9 +479,13 @@ def _iteration(
     calls: list[PlannedCall],
     errors: Counter[str],
     seconds_in: Counter[str] | None = None,
+    deadline: float = float("inf"),
+    calls_in: Counter[str] | None = None,
 ) -> int:
-    """One pass over the plan with fresh ids; returns the calls made. ``seconds_in`` adds up the
-    wall time per ``service/Operation`` (where a loop waits: the emulator or itself)."""
+    """One pass over ``calls`` with fresh ids; returns the calls that completed by ``deadline``
+    (``time.perf_counter``; the pass itself always runs to its end). ``seconds_in`` and
+    ``calls_in`` add up, for those calls, the wall time and the count per ``service/Operation``
+    (where a loop waits: the emulator or itself)."""
     from botocore import xform_name
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -389,22 +506,69 @@ def _iteration(
         else:
             params = fresh_ids(call.params, mapping)
         method = getattr(clients[call.service], xform_name(call.operation))
-        made += 1
+        name = f"{call.service}/{call.operation}"
         started = time.perf_counter()
         try:
             response = method(**params)
         except ClientError as error:
-            errors[f"{call.service}/{call.operation}: {error.response.get('Error', {}).get('Code')}"] += 1
+            errors[f"{name}: {error.response.get('Error', {}).get('Code')}"] += 1
             continue
         except BotoCoreError as error:
-            errors[f"{call.service}/{call.operation}: {type(error).__name__}"] += 1
+            errors[f"{name}: {type(error).__name__}"] += 1
             continue
         finally:
-            if seconds_in is not None:
-                seconds_in[f"{call.service}/{call.operation}"] += time.perf_counter() - started
+            ended = time.perf_counter()
+            if ended <= deadline:
+                made += 1
+                if seconds_in is not None:
+                    seconds_in[name] += ended - started
+                if calls_in is not None:
+                    calls_in[name] += 1
         if call.operation == _RECEIVE:
             received.extend(response.get("Messages", []))
     return made
+
+
+def batches_of(calls: list[PlannedCall]) -> list[list[PlannedCall]]:
+    """The plan cut after each DeleteMessageBatch: one queue batch each (its submits, receive,
+    decisions, events and delete), so a loop's pass is short and ids stay within their batch."""
+    batches: list[list[PlannedCall]] = [[]]
+    for call in calls:
+        batches[-1].append(call)
+        if call.operation == _DELETE_BATCH:
+            batches.append([])
+    return [batch for batch in batches if batch]
+
+
+def _timed_loop(
+    clients: Mapping[str, Any], calls: list[PlannedCall], decisions: int, start_at: float, seconds: float
+) -> LoopResult:
+    """One loop (one thread): warm up its connections, wait for the common start, run.
+
+    The rate counts what completed inside the window [start, start + seconds], every loop busy
+    from its start to its end (each finishes the batch it is in after the deadline, so nobody's
+    load drops early). A batch counts its share of ``decisions`` call by call: a batch cut by the
+    deadline counts the calls done, not a whole batch nor none (a pass is long when the
+    emulators are slow)."""
+    batches = batches_of(calls)
+    per_call = decisions / len(calls)
+    warm_up: Counter[str] = Counter()
+    for batch in batches:
+        _iteration(clients, batch, warm_up)
+    time.sleep(max(0.0, start_at - time.time()))
+    errors: Counter[str] = Counter()
+    seconds_in: Counter[str] = Counter()
+    calls_in: Counter[str] = Counter()
+    made = 0
+    cpu_started, started = time.thread_time(), time.perf_counter()
+    deadline = started + seconds
+    while time.perf_counter() < deadline:
+        for batch in batches:
+            made += _iteration(clients, batch, errors, seconds_in, deadline, calls_in)
+            if time.perf_counter() >= deadline:
+                break
+    cpu = time.thread_time() - cpu_started
+    return LoopResult(made * per_call, made, errors, seconds, cpu, seconds_in, calls_in)
 
 
 def replay_loop(
@@ -414,61 +578,84 @@ def replay_loop(
     region: str,
     start_at: float,
     seconds: float,
-) -> LoopResult:
-    """One process's loop: warm up (clients, connections), wait for the common start, run."""
-    clients = _clients(endpoints, region)
-    queue_urls = {}
-    for name in {_queue_name(c.params["QueueUrl"]) for c in plan.calls if "QueueUrl" in c.params}:
-        target = names.get(name, name)
-        queue_urls[target] = clients["sqs"].get_queue_url(QueueName=target)["QueueUrl"]
-    calls = _prepared(plan, names, queue_urls)
-    warm_up: Counter[str] = Counter()
-    _iteration(clients, calls, warm_up)
-    time.sleep(max(0.0, start_at - time.time()))
-    errors: Counter[str] = Counter()
-    seconds_in: Counter[str] = Counter()
-    iterations = made = 0
-    cpu_started, started = time.process_time(), time.perf_counter()
-    deadline = started + seconds
-    while time.perf_counter() < deadline:
-        made += _iteration(clients, calls, errors, seconds_in)
-        iterations += 1
-    elapsed = time.perf_counter() - started
-    return LoopResult(iterations, made, errors, elapsed, time.process_time() - cpu_started, seconds_in)
+    threads: int = 1,
+) -> list[LoopResult]:
+    """One process's ``threads`` loops, each with its own clients (its own connections, as each
+    queue worker has), all starting at ``start_at``."""
+    loops = []
+    for _ in range(threads):
+        clients = _clients(endpoints, region)
+        queue_urls = {}
+        for name in {_queue_name(c.params["QueueUrl"]) for c in plan.calls if "QueueUrl" in c.params}:
+            target = names.get(name, name)
+            queue_urls[target] = clients["sqs"].get_queue_url(QueueName=target)["QueueUrl"]
+        loops.append((clients, _prepared(plan, names, queue_urls)))
+    if threads == 1:
+        return [_timed_loop(*loops[0], plan.decisions, start_at, seconds)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [
+            pool.submit(_timed_loop, clients, calls, plan.decisions, start_at, seconds)
+            for clients, calls in loops
+        ]
+        return [future.result() for future in futures]
 
 
 def run_ceiling(
     plan: CallPlan,
     endpoints: Mapping[str, str],
     names: Mapping[str, str],
-    workers: int,
+    point: SweepPoint,
     seconds: float,
     region: str = "us-east-1",
     sample: Callable[[], dict[str, float]] | None = None,
 ) -> CeilingResult:
-    """``workers`` processes replaying ``plan`` for ``seconds`` from a common start.
+    """``point.processes`` processes of ``point.threads`` loops replaying ``plan`` for ``seconds``
+    from a common start.
 
     ``endpoints``: service -> URL (dynamodb, sqs, events); ``names``: recorded resource name ->
     the target stack's (``name_mapping``); ``sample``: called at the start and at the end of the
     timed window (e.g. the emulators' CPU seconds), so the loops' warm-up is left out of it."""
     context = multiprocessing.get_context("spawn")
     samples: list[dict[str, float]] = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=point.processes, mp_context=context) as pool:
         # Spawned interpreters take ~1 s to import botocore and warm up: start together after that.
-        start_at = time.time() + 3.0 + 0.5 * workers
+        start_at = time.time() + 3.0 + 0.5 * point.processes + 0.2 * point.loops
         futures = [
-            pool.submit(replay_loop, plan, dict(endpoints), dict(names), region, start_at, seconds)
-            for _ in range(workers)
+            pool.submit(
+                replay_loop, plan, dict(endpoints), dict(names), region, start_at, seconds, point.threads
+            )
+            for _ in range(point.processes)
         ]
         if sample is not None:
             time.sleep(max(0.0, start_at - time.time()))
             samples.append(sample())
             time.sleep(max(0.0, start_at + seconds - time.time()))
             samples.append(sample())
-        loops = tuple(future.result() for future in futures)
-    elapsed = max(loop.seconds for loop in loops)
+        loops = tuple(loop for future in futures for loop in future.result())
+    load = os.getloadavg()[0]
+    elapsed = seconds  # every loop's window (see _timed_loop)
     window = {name: samples[1][name] - samples[0].get(name, 0.0) for name in samples[1]} if samples else {}
-    return CeilingResult(plan, workers, elapsed, loops, window)
+    return CeilingResult(plan, point, elapsed, loops, window, load)
+
+
+def sweep_ceiling(
+    plan: CallPlan,
+    endpoints: Mapping[str, str],
+    names: Mapping[str, str],
+    points: list[SweepPoint],
+    seconds: float,
+    region: str = "us-east-1",
+    sample: Callable[[], dict[str, float]] | None = None,
+    after_each: Callable[[CeilingResult], None] | None = None,
+) -> list[CeilingResult]:
+    """``run_ceiling`` at each point in turn (``after_each``: report it, drain the queue...)."""
+    results = []
+    for point in points:
+        result = run_ceiling(plan, endpoints, names, point, seconds, region, sample)
+        if after_each is not None:
+            after_each(result)
+        results.append(result)
+    return results
 
 
 def drain(sqs: Any, queue_url: str) -> int:

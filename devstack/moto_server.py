@@ -9,6 +9,16 @@ moto deep-copied it). The application relies on that guarantee (the decision log
 put-if-absent, the PENDING -> DECIDED update, Powertools Idempotency's conditional PutItem), so
 DynamoDB requests are serialised here; SQS and everything else stay concurrent (long polls).
 
+moto's SQS has a lost update of its own: ``Queue.delete_message`` rebuilds the queue's message list
+from a copy and assigns it back without a lock, so of two deletes running at once (the queue workers'
+DeleteMessageBatch calls) the later assignment brings back the messages the other one removed. Both
+deletes answer Successful, the message stays in flight and is delivered again when its visibility
+timeout ends (180 s): the burst's ~10 messages redelivered although deleted. A send that lands
+between the rebuild and the assignment can be lost outright. ``serialise_sqs_deletes`` makes a
+delete take the queue's own lock (the one ``add_message`` already appends under): per queue and
+only for the rebuild, so sends, PutEvents' deliveries and long polls are not held up (one lock
+around every SQS write starved the decision events' consumer behind PutEvents).
+
 Run: ``python -m devstack.moto_server -H 127.0.0.1 -p 4566``.
 """
 
@@ -23,6 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.models import Queue
 from werkzeug.serving import run_simple
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -43,6 +54,25 @@ class SerialiseDynamoDB:
             return list(self.app(environ, start_response))
 
 
+def locked_delete(delete: Callable[[Queue, str], None]) -> Callable[[Queue, str], None]:
+    """``Queue.delete_message`` under the queue's ``_messages_lock`` (a Condition on an RLock: the
+    same thread may take it again, and ``add_message`` appends under it)."""
+    if getattr(delete, "serialised", False):
+        return delete
+
+    def serialised(queue: Queue, receipt_handle: str) -> None:
+        with queue._messages_lock:
+            delete(queue, receipt_handle)
+
+    serialised.serialised = True  # type: ignore[attr-defined]
+    return serialised
+
+
+def serialise_sqs_deletes() -> None:
+    """Patch moto's ``Queue.delete_message`` in this process (idempotent)."""
+    Queue.delete_message = locked_delete(Queue.delete_message)  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -58,6 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, lambda *_: os._exit(0))
     if not args.access_log:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    serialise_sqs_deletes()
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(
         args.host,

@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.config import PENDING_MAX_AGE_ENV
-from devstack.bootstrap import create_tables_and_queues
+from devstack.bootstrap import create_event_bus, create_tables_and_queues
 from devstack.chalice_local import KEEP_ENV
 from devstack.cognito import StaffPool
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
@@ -161,9 +161,21 @@ class DevStack:
 
     def client(self, service: str) -> Any:
         """A boto3 client for the stack's endpoint that leaves this process's environment alone."""
+        return self._client_at(service, self.endpoint_for(service))
+
+    def events_sqs_client(self) -> Any:
+        """SQS on the endpoint that serves EventBridge, where the decision events' local queue is.
+
+        moto delivers a rule's events to an SQS target inside its own process, so the target queue
+        must live on the server that serves EventBridge, not on the SQS-only one (``sqs_port``):
+        there, every PutEvents failed with QueueDoesNotExist. Without ``sqs_port`` (``make run``)
+        this is the one endpoint that serves both."""
+        return self._client_at("sqs", self.endpoint_for("events"))
+
+    def _client_at(self, service: str, endpoint_url: str) -> Any:
         return boto3.client(
             service,
-            endpoint_url=self.endpoint_for(service),
+            endpoint_url=endpoint_url,
             region_name=os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -205,11 +217,12 @@ class DevStack:
     def create_tables_and_queues(self) -> dict[str, Any]:
         # Explicit clients: this process (pytest, the bench) keeps its own environment untouched.
         created = create_tables_and_queues(
-            self.resource_stage,
-            self.client("dynamodb"),
-            self.client("sqs"),
-            self.client("events"),
-            self._cognito_client(),
+            self.resource_stage, self.client("dynamodb"), self.client("sqs"), None, self._cognito_client()
+        )
+        # The bus's target queue next to EventBridge (see events_sqs_client), which is not the
+        # service queues' server when SQS has its own (the burst bench, the outage tests).
+        created["events"] = create_event_bus(
+            self.resource_stage, self.client("events"), self.events_sqs_client()
         )
         # Started after this, the API, workers and reconciler get the pool in their environment.
         self.staff_pool = created.get("staff_pool")

@@ -13,9 +13,17 @@ import pytest
 from bench import emulator_ceiling
 from bench.emulator_ceiling import (
     CallPlan,
+    PlannedCall,
+    SweepPoint,
+    above_ceiling_reasons,
+    batches_of,
+    best_rate,
+    default_sweep,
+    flattened,
     fresh_ids,
     mean_rate,
     name_mapping,
+    parse_sweep,
     plan_from_recording,
     renamed,
     share_of_ceiling,
@@ -94,6 +102,65 @@ def test_the_share_of_the_ceiling_and_the_aim() -> None:
     assert mean_rate([20.0, 30.0]) == 25.0 and mean_rate([]) == 0.0
 
 
+def test_sweep_points_are_processes_times_threads() -> None:
+    assert SweepPoint.parse("8x2") == SweepPoint(8, 2) and SweepPoint(8, 2).loops == 16
+    assert SweepPoint.parse(" 4 ") == SweepPoint(4, 1) and SweepPoint(4, 1).label() == "4x1"
+    assert parse_sweep("4x1, 4x2,,8X2") == [SweepPoint(4, 1), SweepPoint(4, 2), SweepPoint(8, 2)]
+    assert parse_sweep("") == []
+    with pytest.raises(ValueError):
+        SweepPoint.parse("0x2")
+    with pytest.raises(ValueError):
+        SweepPoint.parse("four")
+    # 1x, 2x, 3x the workers, then 4x and 6x: the burst's concurrency and beyond it.
+    assert [point.loops for point in default_sweep(4)] == [4, 8, 12, 16, 24]
+    assert default_sweep(0)[0] == SweepPoint(1, 1)
+
+
+def test_the_ceiling_is_the_best_point_and_a_flat_top_shows_saturation() -> None:
+    assert best_rate([20.0, 31.0, 30.0]) == 31.0 and best_rate([]) == 0.0
+    assert flattened([20.0, 30.0, 31.0])  # +3% for the last step: saturated
+    assert flattened([20.0, 30.0, 28.0])  # more loops made it worse: saturated
+    assert not flattened([20.0, 25.0, 30.0])  # still rising: the best is only a lower bound
+    assert not flattened([30.0])  # one point shows nothing
+    assert not flattened([0.0, 0.0])
+
+
+def test_a_burst_above_the_ceiling_is_explained_from_the_measurements() -> None:
+    assert share_of_ceiling(31.0, 30.0).above and not share_of_ceiling(30.0, 30.0).above
+    assert not share_of_ceiling(1.0, 0.0).above
+    rising = above_ceiling_reasons(
+        [10.0, 20.0, 30.0], burst_others=2.0, ceiling_others=2.0, burst_batch=9.0, plan_batch=10.0
+    )
+    assert len(rising) == 1 and "lower bound" in rising[0]
+    busier = above_ceiling_reasons(
+        [30.0, 30.0], burst_others=0.1, ceiling_others=0.8, burst_batch=None, plan_batch=10.0
+    )
+    assert len(busier) == 1 and "0.80 cores" in busier[0]
+    fuller = above_ceiling_reasons(
+        [30.0, 30.0], burst_others=2.0, ceiling_others=2.0, burst_batch=10.0, plan_batch=5.0
+    )
+    assert len(fuller) == 1 and "fuller" in fuller[0]
+    unexplained = above_ceiling_reasons(
+        [30.0, 30.0], burst_others=2.0, ceiling_others=2.2, burst_batch=10.0, plan_batch=10.0
+    )
+    assert len(unexplained) == 1 and "noise" in unexplained[0]
+
+
+def test_the_plan_is_replayed_one_queue_batch_at_a_time() -> None:
+    def call(operation: str) -> PlannedCall:
+        return PlannedCall("sqs", operation, {}, 1)
+
+    calls = [call("SendMessage"), call("ReceiveMessage"), call("DeleteMessageBatch"), call("SendMessage")]
+    calls += [call("ReceiveMessage"), call("DeleteMessageBatch"), call("PutEvents")]
+    batches = batches_of(calls)
+    assert [[c.operation for c in batch] for batch in batches] == [
+        ["SendMessage", "ReceiveMessage", "DeleteMessageBatch"],
+        ["SendMessage", "ReceiveMessage", "DeleteMessageBatch"],
+        ["PutEvents"],
+    ]
+    assert batches_of([]) == []
+
+
 def test_batch_sizes_are_read_from_the_workers_logs(tmp_path: Any) -> None:
     log = tmp_path / "sqs-poller-0.log"
     log.write_text(
@@ -154,10 +221,13 @@ def _client(service: str, endpoint: str) -> Any:
     )
 
 
-def test_the_loop_replays_the_plan_against_a_moto_server(recorded_plan: CallPlan, moto_endpoint: str) -> None:
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_loop_replays_the_plan_against_a_moto_server(
+    recorded_plan: CallPlan, moto_endpoint: str, threads: int
+) -> None:
     from devstack.bootstrap import create_tables_and_queues
 
-    stage = "ceiling-smoke"
+    stage = f"ceiling-smoke{threads}"
     dynamodb, sqs = _client("dynamodb", moto_endpoint), _client("sqs", moto_endpoint)
     create_tables_and_queues(stage, dynamodb, sqs, _client("events", moto_endpoint))
     target = {
@@ -166,17 +236,26 @@ def test_the_loop_replays_the_plan_against_a_moto_server(recorded_plan: CallPlan
     names = name_mapping(recorded_plan.names, target)
     endpoints = {service: moto_endpoint for service in ("dynamodb", "sqs", "events")}
 
-    loop = emulator_ceiling.replay_loop(recorded_plan, endpoints, names, "us-east-1", time.time(), 0.5)
+    loops = emulator_ceiling.replay_loop(
+        recorded_plan, endpoints, names, "us-east-1", time.time(), 0.5, threads=threads
+    )
 
-    assert loop.iterations >= 1
-    assert loop.errors == Counter()  # every conditional write found its item as in the burst
-    assert loop.calls == loop.iterations * len(recorded_plan.calls)  # its receive got its own batch
-    # Each iteration decided its own fresh applications: PENDING, then DECIDED (plus the warm-up's).
+    assert len(loops) == threads
+    for loop in loops:
+        assert loop.calls >= 1 and loop.seconds == 0.5
+        assert loop.decisions == pytest.approx(
+            loop.calls * recorded_plan.decisions / len(recorded_plan.calls)
+        )
+        assert loop.errors == Counter()  # every conditional write found its item as in the burst
+        assert sum(loop.calls_in.values()) == loop.calls
+    # Each batch decided its own fresh applications: PENDING, then DECIDED (the warm-up's too), and
+    # a batch the deadline cut was finished all the same.
     table = target["APPLICATIONS_TABLE"]
     items = dynamodb.scan(
         TableName=table, ProjectionExpression="#s", ExpressionAttributeNames={"#s": "status"}
     )
     statuses = Counter(item["status"]["S"] for item in items["Items"])
-    assert statuses == {"DECIDED": (loop.iterations + 1) * recorded_plan.decisions}
+    assert set(statuses) == {"DECIDED"} and statuses["DECIDED"] % 10 == 0
+    assert statuses["DECIDED"] >= threads * (recorded_plan.decisions + 10)  # warm-up + at least a batch
     queue_url = sqs.get_queue_url(QueueName=target["APPLICATIONS_QUEUE"])["QueueUrl"]
     assert emulator_ceiling.drain(sqs, queue_url) == 0  # what was received was deleted
