@@ -78,3 +78,20 @@ def assert_per_ip_rate_rule(acl: Template, rule: Template) -> dict[str, Any]:
     body = json.loads(acl["Properties"]["CustomResponseBodies"][response["CustomResponseBodyKey"]]["Content"])
     assert set(body) == {"error", "request_id"}
     return body
+
+
+def assert_region_rule_refuses_exactly_the_linted_regions(
+    template: Template, type_prefix: str, rule_id: str, expected: tuple[str, ...]
+) -> None:
+    """The "not in region" finding is silenced on ``type_prefix`` resources only because the
+    template's rule ``rule_id`` refuses those regions: with the silencing removed, cfn-lint must
+    refuse them in exactly ``expected``, and the rule must name exactly those."""
+    unsilenced = copy.deepcopy(template)
+    for resource in unsilenced["Resources"].values():
+        if resource["Type"].startswith(type_prefix):
+            del resource["Metadata"]
+    pattern = re.escape(type_prefix) + r"\w+' does not exist in '([a-z0-9-]+)'"
+    refused = {region for problem in lint_problems(unsilenced) for region in re.findall(pattern, problem)}
+    assert refused == set(expected)
+    (assertion,) = template["Rules"][rule_id]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [sorted(refused), {"Ref": "AWS::Region"}]}]}

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infra_template_support import Template, assert_per_ip_rate_rule, lint_problems, resources_of_type
+from infra_template_support import (
+    Template,
+    assert_per_ip_rate_rule,
+    assert_region_rule_refuses_exactly_the_linted_regions,
+    lint_problems,
+    resources_of_type,
+)
 
 from chalicelib import resources
 from chalicelib.http import console_config
@@ -157,18 +163,9 @@ def test_the_cloudfront_region_rule_names_exactly_where_the_types_are_missing(
 ) -> None:
     """E3006 is silenced on the CloudFront resources only because the template's rule refuses those
     regions: the rule must list exactly the regions cfn-lint refuses them in."""
-    unsilenced = copy.deepcopy(templates["prod"])
-    for resource in unsilenced["Resources"].values():
-        if resource["Type"].startswith("AWS::CloudFront::"):
-            del resource["Metadata"]
-    refused = {
-        region
-        for problem in lint_problems(unsilenced)
-        for region in re.findall(r"AWS::CloudFront::\w+' does not exist in '([a-z0-9-]+)'", problem)
-    }
-    assert refused == set(hosting.CLOUDFRONT_UNSUPPORTED_REGIONS)
-    (assertion,) = templates["prod"]["Rules"][hosting.REGION_RULE_ID]["Assertions"]
-    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [sorted(refused), {"Ref": "AWS::Region"}]}]}
+    assert_region_rule_refuses_exactly_the_linted_regions(
+        templates["prod"], "AWS::CloudFront::", hosting.REGION_RULE_ID, hosting.CLOUDFRONT_UNSUPPORTED_REGIONS
+    )
 
 
 def test_the_hosting_survives_the_sam_transform(expanded: dict[str, Template]) -> None:

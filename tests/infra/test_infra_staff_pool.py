@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 
 import pytest
 from chalice import Chalice, CognitoUserPoolAuthorizer
 from chalice.deploy.swagger import CFNSwaggerGenerator
-from infra_template_support import STAFF_PATH, Template, expand_sam, lint_problems, resources_of_type
+from infra_template_support import (
+    STAFF_PATH,
+    Template,
+    assert_region_rule_refuses_exactly_the_linted_regions,
+    expand_sam,
+    lint_problems,
+    resources_of_type,
+)
 
 from chalicelib import resources
 from infra import package as infra_package
@@ -314,18 +320,9 @@ def test_the_region_rule_refuses_exactly_where_cognito_is_missing(templates: dic
     rule refuses those regions: the rule must name exactly the regions cfn-lint refuses them in."""
     from infra import staff_pool
 
-    unsilenced = copy.deepcopy(templates["prod"])
-    for resource in unsilenced["Resources"].values():
-        if resource["Type"].startswith("AWS::Cognito::"):
-            del resource["Metadata"]
-    refused = {
-        region
-        for problem in lint_problems(unsilenced)
-        for region in re.findall(r"AWS::Cognito::\w+' does not exist in '([a-z0-9-]+)'", problem)
-    }
-    assert refused == set(staff_pool.COGNITO_UNSUPPORTED_REGIONS)
-    (assertion,) = templates["prod"]["Rules"][staff_pool.REGION_RULE_ID]["Assertions"]
-    assert assertion["Assert"] == {"Fn::Not": [{"Fn::Contains": [sorted(refused), {"Ref": "AWS::Region"}]}]}
+    assert_region_rule_refuses_exactly_the_linted_regions(
+        templates["prod"], "AWS::Cognito::", staff_pool.REGION_RULE_ID, staff_pool.COGNITO_UNSUPPORTED_REGIONS
+    )
     # Silenced only where the rule applies: no other resource ignores a check.
     ignoring = [
         logical_id

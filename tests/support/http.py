@@ -79,3 +79,13 @@ def proxy_event(
         "body": None if body is None else json.dumps(body),
         "isBase64Encoded": False,
     }
+
+
+def resolve_ref(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node`` with its local ``$ref`` chain followed inside the OpenAPI ``document``."""
+    while "$ref" in node:
+        target: Any = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node

@@ -15,7 +15,7 @@ from chalicelib.http import openapi
 from chalicelib.http.edge import is_public_route
 from chalicelib.resources import Throttle, UsagePlanSpec
 from devstack.gateway import LocalGateway, local_dev_api_key, reset_local_gateway
-from tests.support.http import post_json, sample_application
+from tests.support.http import post_json, resolve_ref, sample_application
 from tests.support.sqs import drain_queue_into_worker
 
 DOCUMENT = openapi.build_document()
@@ -23,12 +23,7 @@ KEY = local_dev_api_key("standard", {})
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+    return resolve_ref(DOCUMENT, node)
 
 
 def assert_matches_document(response: Any, path: str, method: str) -> Any:

@@ -12,17 +12,13 @@ from openapi_schema_validator import OAS30Validator
 
 from chalicelib.http import openapi
 from chalicelib.http import openapi_examples as examples
+from tests.support.http import resolve_ref
 
 DOCUMENT = openapi.build_document()
 
 
 def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
+    return resolve_ref(DOCUMENT, node)
 
 
 def _media_types() -> Iterator[tuple[str, dict[str, Any]]]:
