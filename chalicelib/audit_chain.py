@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
 
-from chalicelib.records import AuditAction, AuditEntry, AuditTrail
+from chalicelib.records import AuditAction, AuditDetail, AuditEntry, AuditTrail
 
 GENESIS = "0" * 64
 
 
 def entry_hash(
-    prev_hash: str, subject_id: str, seq: int, action: str, actor: str, at: str, details: Any
+    prev_hash: str,
+    subject_id: str,
+    seq: int,
+    action: str,
+    actor: str,
+    at: str,
+    details: dict[str, AuditDetail],
 ) -> str:
     content = json.dumps(
         {
@@ -44,7 +49,7 @@ def chained(
     action: AuditAction,
     actor: str,
     at: str,
-    details: dict[str, Any],
+    details: dict[str, AuditDetail],
 ) -> AuditEntry:
     return {
         "subject_id": subject_id,
@@ -60,7 +65,7 @@ def chained(
 
 def chain(
     subject_id: str,
-    steps: list[tuple[AuditAction, str, str, dict[str, Any]]],
+    steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
     start: AuditEntry | None = None,
 ) -> list[AuditEntry]:
     """Entries for ``steps`` (action, actor, time, details) after ``start`` (None: a new trail)."""

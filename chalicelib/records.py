@@ -14,18 +14,20 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
 
-from chalicelib.engine.types import Application, Decision
+from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, Scalar
 from chalicelib.errors import ErrorBody
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
 # chalicelib.privacy.mask_personal_fields. Never the raw application.
-MaskedApplicant = dict[str, Any]
+MaskedApplicant = dict[str, Scalar | None]
 
 DecisionSource = Literal["sync", "async"]
 ApplicationState = Literal["PENDING", "DECIDED", "FAILED"]
 PENDING: ApplicationState = "PENDING"
 DECIDED: ApplicationState = "DECIDED"
 FAILED: ApplicationState = "FAILED"
+APPLICATION_STATES: tuple[ApplicationState, ...] = (PENDING, DECIDED, FAILED)
+DECISION_SOURCES: tuple[DecisionSource, ...] = ("sync", "async")
 CacheState = Literal["hit", "miss", "bypassed"]
 
 
@@ -36,6 +38,13 @@ class FinalOutcome(TypedDict):
     final_decided_by: Literal["reviewer"]
     final_reason_codes: list[str]
     final_decided_at: str
+
+
+class FinalRecord(FinalOutcome):
+    """What is stored beside the engine's decision after a review: the outcome the client sees, and
+    the notice of that action exactly as issued (``GET /v1/decisions/{id}/notice`` serves it)."""
+
+    notice: NotRequired[Notice]
 
 
 class DecisionRecord(TypedDict):
@@ -50,7 +59,7 @@ class DecisionRecord(TypedDict):
     cached: bool
     expires_at: int  # epoch seconds: kept for the record-retention period, then deleted by TTL
     application_id: NotRequired[str]  # async decisions only
-    final: NotRequired[FinalOutcome]  # a reviewer's outcome, beside the engine's
+    final: NotRequired[FinalRecord]  # a reviewer's outcome, beside the engine's
 
 
 class ApplicationRecord(TypedDict):
@@ -63,14 +72,15 @@ class ApplicationRecord(TypedDict):
     submitted_at: str
     expires_at: int
     applicant: MaskedApplicant
-    application: Application  # scoring inputs only (no personal fields): re-queued from here
+    # PENDING only: the scoring inputs (no personal fields), re-queued from here; dropped once decided.
+    application: NotRequired[Application]
     decision_id: NotRequired[str]
     decided_at: NotRequired[str]
     decision: NotRequired[Decision]
     failure: NotRequired[str]
     failed_at: NotRequired[str]
     requeued_at: NotRequired[str]  # the reconciler sent it to the queue again, once
-    final: NotRequired[FinalOutcome]
+    final: NotRequired[FinalRecord]
 
 
 class ApplicationStatus(TypedDict):
@@ -91,8 +101,18 @@ class ApplicationStatus(TypedDict):
 
 
 def application_status(record: ApplicationRecord) -> ApplicationStatus:
-    status: Any = {name: value for name, value in record.items() if name in ApplicationStatus.__annotations__}
-    status.update(record.get("final") or {})
+    status: ApplicationStatus = {
+        "application_id": record["application_id"],
+        "status": record["status"],
+        "submitted_at": record["submitted_at"],
+    }
+    for name in ("decision_id", "decided_at", "failure", "failed_at"):
+        if name in record:
+            status[name] = record[name]
+    if "decision" in record:
+        status["decision"] = record["decision"]
+    if "final" in record:
+        add_final_outcome(status, record["final"])
     return status
 
 
@@ -105,7 +125,7 @@ class QueuedApplication(NamedTuple):
     applicant: MaskedApplicant  # as stored in the PENDING record, so the worker writes it whole
     submitted_at: str
 
-    def to_message(self) -> dict[str, Any]:
+    def to_message(self) -> dict[str, object]:
         return {
             "application_id": self.application_id,
             "client_id": self.client_id,
@@ -146,6 +166,37 @@ class AsyncDecision(NamedTuple):
     submitted_at: str
     expires_at: int
 
+    def record(self) -> DecisionRecord:
+        """The decision-log record of this decision: the one builder of an async ``DecisionRecord``
+        (the DynamoDB store, the in-memory twin and the worker's audit trail all use it)."""
+        return {
+            "decision_id": self.decision_id,
+            "client_id": self.client_id,
+            "created_at": self.created_at,
+            "source": "async",
+            "applicant": self.applicant,
+            "decision": self.decision,
+            "cached": False,
+            "expires_at": self.expires_at,
+            "application_id": self.application_id,
+        }
+
+
+def decided_application(record: DecisionRecord, submitted_at: str) -> ApplicationRecord:
+    """The DECIDED application carrying the decision ``record`` (the first one written for it): the
+    one builder of a DECIDED ``ApplicationRecord`` (no scoring inputs: only PENDING ones keep them)."""
+    return {
+        "application_id": record["application_id"],
+        "client_id": record["client_id"],
+        "status": DECIDED,
+        "submitted_at": submitted_at,
+        "expires_at": record["expires_at"],
+        "applicant": record["applicant"],
+        "decision_id": record["decision_id"],
+        "decided_at": record["created_at"],
+        "decision": record["decision"],
+    }
+
 
 class DecisionEvent(NamedTuple):
     """``decision.made`` on the decision-events bus: ids, outcome, model, client; no personal data."""
@@ -160,7 +211,7 @@ class DecisionEvent(NamedTuple):
     application_id: str | None = None
     detail_type: str = "decision.made"  # or "review.completed" (resources.DECISION_EVENTS_BUS)
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self) -> dict[str, str]:
         detail = {
             "decision_id": self.decision_id,
             "client_id": self.client_id,
@@ -206,6 +257,15 @@ class DecisionOnRecord(Decision):
     final_decided_by: NotRequired[str]  # "reviewer"
     final_reason_codes: NotRequired[list[str]]
     final_decided_at: NotRequired[str]
+
+
+def add_final_outcome(body: ApplicationStatus | DecisionOnRecord, final: FinalRecord) -> None:
+    """A reviewer's outcome beside the engine's, as the client reads it (the notice of it has its own
+    route: ``GET /v1/decisions/{id}/notice``)."""
+    body["final_outcome"] = final["final_outcome"]
+    body["final_decided_by"] = final["final_decided_by"]
+    body["final_reason_codes"] = final["final_reason_codes"]
+    body["final_decided_at"] = final["final_decided_at"]
 
 
 class DecisionSummary(TypedDict):
@@ -352,10 +412,10 @@ class ReviewCase(TypedDict):
     opened_at: str
     due_at: str  # the SLA: business days after opening
     loan_amount: int
-    reasons: list[dict[str, Any]]  # the engine's principal reasons
+    reasons: list[Reason]  # the engine's principal reasons
     failed_blocking_rules: list[str]
     model: ModelView
-    counteroffer: dict[str, Any] | None
+    counteroffer: Counteroffer | None
     claimed_by: NotRequired[str]
     claimed_at: NotRequired[str]
     second_approval: NotRequired[SecondApproval]
@@ -382,6 +442,10 @@ AuditAction = Literal[
 ]
 
 
+# An audit detail's value: an id, an outcome, a count, reason codes (JSON, hashed canonically).
+AuditDetail = str | int | float | bool | list[str] | None
+
+
 class AuditEntry(TypedDict):
     """One link of a subject's audit trail: ``hash`` = sha256 over the previous entry's hash and this
     entry's canonical content, so editing or removing any entry breaks every link after it."""
@@ -391,7 +455,7 @@ class AuditEntry(TypedDict):
     action: AuditAction
     actor: str  # a client id or a staff subject: never a name or an e-mail
     at: str
-    details: dict[str, Any]  # ids, outcomes, reason codes; no personal data
+    details: dict[str, AuditDetail]  # ids, outcomes, reason codes; no personal data
     prev_hash: str
     hash: str
 

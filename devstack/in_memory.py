@@ -14,39 +14,42 @@ import datetime as dt
 import json
 import threading
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import TypeVar
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyItemAlreadyExistsError,
     IdempotencyItemNotFoundError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.base import (
-    STATUS_CONSTANTS,
-    BasePersistenceLayer,
-    DataRecord,
-)
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import STATUS_CONSTANTS, DataRecord
 
 from chalicelib.audit_chain import chain
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
-    DECIDED,
     FAILED,
     PENDING,
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
     AuditAction,
+    AuditDetail,
     AuditEntry,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
+    FinalRecord,
     PageKey,
     QueueDepth,
     ReviewCase,
+    decided_application,
 )
 from chalicelib.service.dependencies import Dependencies
+
+# A stored record (a decision or an application) as a list's page reads it.
+R = TypeVar("R", bound=Mapping[str, object])
 
 
 class _Outages:
@@ -185,38 +188,21 @@ class InMemoryLoanStore:
         with self._lock:
             # Same order and invariants as DynamoDBLoanStore: the first decision record written is
             # THE decision; the application goes PENDING -> DECIDED with it, once.
-            record = self.decisions.setdefault(
-                decided.decision_id,
-                {
-                    "decision_id": decided.decision_id,
-                    "client_id": decided.client_id,
-                    "created_at": decided.created_at,
-                    "source": "async",
-                    "applicant": copy.deepcopy(decided.applicant),
-                    "decision": copy.deepcopy(decided.decision),
-                    "cached": False,
-                    "expires_at": decided.expires_at,
-                    "application_id": decided.application_id,
-                },
-            )
+            record = self.decisions.setdefault(decided.decision_id, copy.deepcopy(decided.record()))
             application = self.applications.get(decided.application_id)
             if application is None or application["status"] != PENDING:
                 return False
-            application.update(  # type: ignore[typeddict-item]
-                status=DECIDED,
-                decision=copy.deepcopy(record["decision"]),
-                decision_id=record["decision_id"],
-                decided_at=record["created_at"],
-                expires_at=decided.expires_at,
+            self.applications[decided.application_id] = copy.deepcopy(
+                decided_application(record, decided.submitted_at)
             )
             return True
 
-    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: FinalRecord) -> None:
         self._call("UpdateItem")
         with self._lock:
-            self.decisions[decision_id]["final"] = copy.deepcopy(final)  # type: ignore[typeddict-item]
+            self.decisions[decision_id]["final"] = copy.deepcopy(final)
             if application_id is not None:
-                self.applications[application_id]["final"] = copy.deepcopy(final)  # type: ignore[typeddict-item]
+                self.applications[application_id]["final"] = copy.deepcopy(final)
 
     def mark_application_failed(self, application_id: str, problem: str, failed_at: str) -> bool:
         self._call("UpdateItem")
@@ -224,7 +210,12 @@ class InMemoryLoanStore:
             application = self.applications.get(application_id)
             if application is None or application["status"] != PENDING:
                 return False
-            application.update(status=FAILED, failure=problem, failed_at=failed_at)  # type: ignore[typeddict-item]
+            application["status"], application["failure"], application["failed_at"] = (
+                FAILED,
+                problem,
+                failed_at,
+            )
+            application.pop("application", None)  # as in DynamoDB: only PENDING keeps the inputs
             return True
 
     def check(self) -> list[DependencyCheck]:
@@ -249,24 +240,34 @@ def _decision_summary(record: DecisionRecord) -> DecisionSummary:
 
 
 def _application_summary(record: ApplicationRecord) -> ApplicationSummary:
-    names = ("application_id", "status", "submitted_at", "decided_at", "decision_id", "failure")
-    summary: Any = {name: record[name] for name in names if name in record}  # type: ignore[literal-required]
+    summary: ApplicationSummary = {
+        "application_id": record["application_id"],
+        "status": record["status"],
+        "submitted_at": record["submitted_at"],
+    }
+    for name in ("decided_at", "decision_id", "failure"):
+        if name in record:
+            summary[name] = record[name]
     if "decision" in record:
         summary["outcome"] = record["decision"]["outcome"]
     return summary
 
 
 def _page(
-    records: list[Any], sort_key: str, key: str, limit: int, start: PageKey | None
-) -> tuple[list[Any], PageKey | None]:
+    records: list[R], sort_key: str, key: str, limit: int, start: PageKey | None
+) -> tuple[list[R], PageKey | None]:
     """Newest first by ``sort_key`` (ties by ``key``), after ``start``: a GSI Query's page."""
-    ordered = sorted(records, key=lambda record: (record[sort_key], record[key]), reverse=True)
+
+    def position(record: R) -> tuple[str, str]:
+        return str(record[sort_key]), str(record[key])
+
+    ordered = sorted(records, key=position, reverse=True)
     if start is not None:
         boundary = (start[sort_key], start[key])
-        ordered = [record for record in ordered if (record[sort_key], record[key]) < boundary]
+        ordered = [record for record in ordered if position(record) < boundary]
     page = ordered[:limit]  # summaries are built from these, never handed out
     more = len(ordered) > limit
-    return page, ({sort_key: page[-1][sort_key], key: page[-1][key]} if more else None)
+    return page, (dict(zip((sort_key, key), position(page[-1]), strict=True)) if more else None)
 
 
 class InMemoryReviewStore:
@@ -325,7 +326,10 @@ class InMemoryReviewStore:
                 self.audit.setdefault(entry["subject_id"], {}).setdefault(entry["seq"], copy.deepcopy(entry))
 
     def append_audit(
-        self, subject_id: str, steps: list[tuple[AuditAction, str, str, dict[str, Any]]], expires_at: int
+        self,
+        subject_id: str,
+        steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
+        expires_at: int,
     ) -> None:
         self.outages.guard("dynamodb")
         with self._lock:
@@ -380,7 +384,7 @@ class InMemoryIdempotencyStore(BasePersistenceLayer):
     a record may be replaced only when absent, expired, or INPROGRESS past its in-progress expiry."""
 
     def __init__(self, outages: _Outages | None = None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         self.outages = outages or _Outages()
         self._lock = threading.Lock()
         self.records: dict[str, DataRecord] = {}

@@ -7,7 +7,7 @@ The service layer depends on these Protocols only and receives an implementation
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
@@ -15,10 +15,12 @@ from chalicelib.records import (
     ApplicationSummary,
     AsyncDecision,
     AuditAction,
+    AuditDetail,
     AuditEntry,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
+    FinalRecord,
     PageKey,
     QueueDepth,
     ReviewCase,
@@ -111,8 +113,9 @@ class LoanStore(Protocol):
 
     def check(self) -> list[DependencyCheck]: ...
 
-    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
-        """Record a reviewer's final outcome beside the engine's decision (never over it)."""
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: FinalRecord) -> None:
+        """Record a reviewer's final outcome, and the notice of it, beside the engine's decision
+        (never over it)."""
 
 
 class ReviewStore(Protocol):
@@ -137,7 +140,10 @@ class ReviewStore(Protocol):
         """Entries computed from known facts, each written only where its place is free."""
 
     def append_audit(
-        self, subject_id: str, steps: list[tuple[AuditAction, str, str, dict[str, Any]]], expires_at: int
+        self,
+        subject_id: str,
+        steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
+        expires_at: int,
     ) -> None:
         """Append entries (action, actor, time, details) to the subject's chain."""
 

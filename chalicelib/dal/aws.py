@@ -9,11 +9,12 @@ cache without knowing boto3.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import zlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -22,7 +23,8 @@ from chalicelib.config import Settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
-    DECIDED,
+    APPLICATION_STATES,
+    DECISION_SOURCES,
     FAILED,
     PENDING,
     ApplicationRecord,
@@ -32,12 +34,32 @@ from chalicelib.records import (
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
+    FinalRecord,
     PageKey,
     QueueDepth,
     ReviewCase,
+    decided_application,
 )
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        QueryInputTypeDef,
+        WriteRequestOutputTypeDef,
+        WriteRequestTypeDef,
+        WriteRequestUnionTypeDef,
+    )
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_sqs.client import SQSClient
+
+    # A DynamoDB item as the low-level client reads and writes it: attribute name -> typed value.
+    Item = dict[str, AttributeValueTypeDef]
+
 T = TypeVar("T")
+L = TypeVar("L", bound=str)
 
 # Key attributes, from the one table definition.
 CACHE_KEY = resources.DECISION_CACHE_TABLE.partition_key
@@ -55,20 +77,29 @@ PENDING_INDEX_KEY = resources.APPLICATIONS_PENDING.partition_key
 _PROBE_KEY = "__readiness_probe__"
 
 
-def _document(value: Any) -> dict[str, bytes]:
+def _document(value: object) -> AttributeValueTypeDef:
     """A nested value (decision, applicant) as a compressed binary attribute: a decision is about
     7 KB of JSON and 2 KB compressed, and DynamoDB charges a write unit per KB written."""
     return {"B": zlib.compress(_dumps(value).encode(), 6)}
 
 
-def _read_document(attribute: dict[str, Any]) -> Any:
-    """The value of ``_document`` (or of a record written before compression, as a JSON string)."""
+def _read_document(attribute: AttributeValueTypeDef) -> Any:
+    """The value of ``_document`` (or of a record written before compression, as a JSON string):
+    JSON, typed by the record it is read into."""
     if "B" in attribute:
         return json.loads(zlib.decompress(attribute["B"]))
     return json.loads(attribute["S"])
 
 
-def _dumps(value: Any) -> str:
+def _literal(value: str, allowed: tuple[L, ...]) -> L:
+    """``value`` as one of the ``allowed`` literals of a record field (a stored item's string)."""
+    for candidate in allowed:
+        if candidate == value:
+            return candidate
+    raise ValueError(f"unexpected stored value {value!r}")
+
+
+def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
@@ -112,7 +143,7 @@ def seq_key(seq: int) -> str:
     return str(seq).zfill(SEQ_DIGITS)
 
 
-def case_item(case: ReviewCase, version: int) -> dict[str, Any]:
+def case_item(case: ReviewCase, version: int) -> Item:
     """A review case: keys and index attributes beside the whole case as a document."""
     return {
         REVIEW_KEY: {"S": case["review_id"]},
@@ -124,7 +155,7 @@ def case_item(case: ReviewCase, version: int) -> dict[str, Any]:
     }
 
 
-def audit_item(entry: AuditEntry, expires_at: int) -> dict[str, Any]:
+def audit_item(entry: AuditEntry, expires_at: int) -> Item:
     """An audit entry as plain attributes (small; and what a tamper test edits)."""
     return {
         AUDIT_SUBJECT: {"S": entry["subject_id"]},
@@ -142,7 +173,7 @@ def audit_item(entry: AuditEntry, expires_at: int) -> dict[str, Any]:
 class DynamoDBLoanStore:
     def __init__(
         self,
-        client: Any,
+        client: DynamoDBClient,
         decision_cache_table: str,
         decisions_table: str,
         applications_table: str,
@@ -159,7 +190,7 @@ class DynamoDBLoanStore:
         self._audit_table = audit_table
 
     @classmethod
-    def for_settings(cls, client: Any, settings: Settings) -> DynamoDBLoanStore:
+    def for_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBLoanStore:
         return cls(
             client,
             settings.decision_cache_table,
@@ -184,7 +215,7 @@ class DynamoDBLoanStore:
         return decision
 
     @staticmethod
-    def _cache_item(entry: CacheEntry) -> dict[str, Any]:
+    def _cache_item(entry: CacheEntry) -> Item:
         return {
             CACHE_KEY: {"S": entry.cache_key},
             "decision": _document(entry.decision),
@@ -200,7 +231,7 @@ class DynamoDBLoanStore:
         (The decision id is a fresh UUID, so nothing it writes can exist yet: no condition is
         needed, and BatchWriteItem allows none.) Items DynamoDB leaves unprocessed are retried
         once; a decision record still not written raises."""
-        writes: dict[str, list[dict[str, Any]]] = {
+        writes: dict[str, list[WriteRequestTypeDef]] = {
             self._decisions_table: [{"PutRequest": {"Item": self._decision_item(record)}}]
         }
         if cache_entry is not None:
@@ -211,15 +242,20 @@ class DynamoDBLoanStore:
             ]
             if trail.case is not None:
                 writes[self._reviews_table] = [{"PutRequest": {"Item": case_item(trail.case, 1)}}]
+        pending: Mapping[str, Sequence[WriteRequestUnionTypeDef]] = writes
         for _ in range(2):
-            response = _guarded(
-                "dynamodb", lambda writes=writes: self._ddb.batch_write_item(RequestItems=writes)
-            )
-            writes = response.get("UnprocessedItems") or {}
-            if not writes:
+            pending = self._batch_write(pending)
+            if not pending:
                 return
-        if self._decisions_table in writes:
+        if self._decisions_table in pending:
             raise DependencyUnavailable("dynamodb", "UnprocessedItems")
+
+    def _batch_write(
+        self, writes: Mapping[str, Sequence[WriteRequestUnionTypeDef]]
+    ) -> Mapping[str, Sequence[WriteRequestOutputTypeDef]]:
+        """One BatchWriteItem; returns what DynamoDB left unprocessed."""
+        response = _guarded("dynamodb", lambda: self._ddb.batch_write_item(RequestItems=writes))
+        return response.get("UnprocessedItems") or {}
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         item = _guarded(
@@ -231,8 +267,8 @@ class DynamoDBLoanStore:
         return None if item is None else self._decision_record(item)
 
     @staticmethod
-    def _decision_item(record: DecisionRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    def _decision_item(record: DecisionRecord) -> Item:
+        item: Item = {
             DECISION_KEY: {"S": record["decision_id"]},
             "client_id": {"S": record["client_id"]},
             "client_outcome": {"S": f"{record['client_id']}#{record['decision']['outcome']}"},
@@ -252,12 +288,12 @@ class DynamoDBLoanStore:
         return item
 
     @staticmethod
-    def _decision_record(item: dict[str, Any]) -> DecisionRecord:
+    def _decision_record(item: Item) -> DecisionRecord:
         record: DecisionRecord = {
             "decision_id": item[DECISION_KEY]["S"],
             "client_id": item.get("client_id", {}).get("S", ""),  # ownerless (older) records: nobody's
             "created_at": item["created_at"]["S"],
-            "source": item["source"]["S"],
+            "source": _literal(item["source"]["S"], DECISION_SOURCES),
             "applicant": _read_document(item["applicant"]),
             "decision": _read_document(item["decision"]),
             "cached": item["cached"]["BOOL"],
@@ -287,11 +323,11 @@ class DynamoDBLoanStore:
         return [self._decision_summary(item) for item in items], last
 
     @staticmethod
-    def _decision_summary(item: dict[str, Any]) -> DecisionSummary:
+    def _decision_summary(item: Item) -> DecisionSummary:
         summary: DecisionSummary = {
             "decision_id": item[DECISION_KEY]["S"],
             "created_at": item["created_at"]["S"],
-            "source": item["source"]["S"],
+            "source": _literal(item["source"]["S"], DECISION_SOURCES),
             "outcome": item["outcome"]["S"],
             "decided_by": item["decided_by"]["S"],
             "probability": float(item["probability"]["N"]),
@@ -310,15 +346,15 @@ class DynamoDBLoanStore:
         limit: int,
         start: PageKey | None,
         newest_first: bool = True,
-    ) -> tuple[list[dict[str, Any]], PageKey | None]:
+    ) -> tuple[list[Item], PageKey | None]:
         condition = "#p = :p"
-        values: dict[str, Any] = {":p": {"S": partition}}
+        values: Item = {":p": {"S": partition}}
         names = {"#p": index.partition_key}
         if sort_range is not None:
             condition += " AND #s BETWEEN :lo AND :hi"
             names["#s"] = index.sort_key
             values[":lo"], values[":hi"] = {"S": sort_range[0]}, {"S": sort_range[1]}
-        arguments: dict[str, Any] = {
+        arguments: QueryInputTypeDef = {
             "TableName": table,
             "IndexName": index.name,
             "KeyConditionExpression": condition,
@@ -337,39 +373,43 @@ class DynamoDBLoanStore:
 
     # -- asynchronous applications --------------------------------------------------------------
     @staticmethod
-    def _application_item(record: ApplicationRecord) -> dict[str, Any]:
-        item: dict[str, Any] = {
+    def _application_item(record: ApplicationRecord, encoded: Item | None = None) -> Item:
+        """The item of ``record``; ``encoded`` holds documents already compressed for it."""
+        item: Item = {
             APPLICATION_KEY: {"S": record["application_id"]},
             "client_id": {"S": record["client_id"]},
             "client_status": {"S": f"{record['client_id']}#{record['status']}"},
             "status": {"S": record["status"]},
             "submitted_at": {"S": record["submitted_at"]},
-            "applicant": _document(record["applicant"]),
             RECORD_EXPIRES: {"N": str(record["expires_at"])},
         }
+        encoded = encoded or {}
+        item["applicant"] = encoded.get("applicant") or _document(record["applicant"])
         if record["status"] == PENDING:
             # Only PENDING items are in the sparse "pending" index the reconciler reads.
             item[PENDING_INDEX_KEY] = {"S": PENDING}
             item["application"] = _document(record["application"])
         for name in ("decision_id", "decided_at", "failure", "failed_at", "requeued_at"):
             if name in record:
-                item[name] = {"S": record[name]}  # type: ignore[literal-required]
+                item[name] = {"S": record[name]}
         if "decision" in record:
-            item["decision"] = _document(record["decision"])
+            item["decision"] = encoded.get("decision") or _document(record["decision"])
+            item["outcome"] = {"S": record["decision"]["outcome"]}  # in the client's list index
         return item
 
     @staticmethod
-    def _application_record(item: dict[str, Any]) -> ApplicationRecord:
-        record: dict[str, Any] = {
+    def _application_record(item: Item) -> ApplicationRecord:
+        record: ApplicationRecord = {
             "application_id": item[APPLICATION_KEY]["S"],
             # Records written before clients owned them have no owner: nobody can read them.
             "client_id": item.get("client_id", {}).get("S", ""),
-            "status": item["status"]["S"],
+            "status": _literal(item["status"]["S"], APPLICATION_STATES),
             "submitted_at": item["submitted_at"]["S"],
             "expires_at": int(item.get(RECORD_EXPIRES, {}).get("N", 0)),
             "applicant": _read_document(item["applicant"]),
-            "application": _read_document(item["application"]) if "application" in item else {},
         }
+        if "application" in item:
+            record["application"] = _read_document(item["application"])
         for name in ("decision_id", "decided_at", "failure", "failed_at", "requeued_at"):
             if name in item:
                 record[name] = item[name]["S"]
@@ -377,8 +417,7 @@ class DynamoDBLoanStore:
             record["decision"] = _read_document(item["decision"])
         if "final" in item:
             record["final"] = _read_document(item["final"])
-        typed: ApplicationRecord = record  # type: ignore[assignment]
-        return typed
+        return record
 
     def create_pending_application(self, record: ApplicationRecord) -> None:
         item = self._application_item(record)
@@ -422,20 +461,15 @@ class DynamoDBLoanStore:
         items, last = self._query(index, self._applications_table, partition, None, limit, start)
         summaries: list[ApplicationSummary] = []
         for item in items:
-            summary: dict[str, Any] = {
-                name: item[name]["S"]
-                for name in (
-                    "application_id",
-                    "status",
-                    "submitted_at",
-                    "decided_at",
-                    "decision_id",
-                    "outcome",
-                    "failure",
-                )
-                if name in item
+            summary: ApplicationSummary = {
+                "application_id": item[APPLICATION_KEY]["S"],
+                "status": _literal(item["status"]["S"], APPLICATION_STATES),
+                "submitted_at": item["submitted_at"]["S"],
             }
-            summaries.append(summary)  # type: ignore[arg-type]
+            for name in ("decided_at", "decision_id", "outcome", "failure"):
+                if name in item:
+                    summary[name] = item[name]["S"]
+            summaries.append(summary)
         return summaries, last
 
     def pending_applications(self, submitted_before: str, limit: int) -> list[ApplicationRecord]:
@@ -470,53 +504,33 @@ class DynamoDBLoanStore:
         # 2. the DECIDED application carrying that decision, on condition it is still PENDING.
         # A crash between 1 and 2 leaves the application PENDING; its redelivery completes step 2.
         # So DECIDED always has its log record, and each application has at most one decision.
-        record = self._decision_item(
-            {
-                "decision_id": decided.decision_id,
-                "client_id": decided.client_id,
-                "created_at": decided.created_at,
-                "source": "async",
-                "applicant": decided.applicant,
-                "decision": decided.decision,
-                "cached": False,
-                "expires_at": decided.expires_at,
-                "application_id": decided.application_id,
-            }
-        )
-        if not self._put_if_absent(self._decisions_table, record, DECISION_KEY):
+        record = decided.record()
+        item = self._decision_item(record)
+        if not self._put_if_absent(self._decisions_table, item, DECISION_KEY):
             existing = _guarded(
                 "dynamodb",
                 lambda: self._ddb.get_item(
                     TableName=self._decisions_table,
-                    Key={DECISION_KEY: record[DECISION_KEY]},
+                    Key={DECISION_KEY: item[DECISION_KEY]},
                     ConsistentRead=True,
                 ),
             ).get("Item")
-            record = existing or record
+            if existing is not None:
+                item, record = existing, self._decision_record(existing)
+        # The documents as the decision record stores them: compressed once, written twice.
+        encoded = {"applicant": item["applicant"], "decision": item["decision"]}
         return self._put_decided_application(
-            {
-                APPLICATION_KEY: {"S": decided.application_id},
-                "client_id": {"S": decided.client_id},
-                "client_status": {"S": f"{decided.client_id}#{DECIDED}"},
-                "status": {"S": DECIDED},
-                "submitted_at": {"S": decided.submitted_at},
-                "applicant": record["applicant"],
-                "decision": record["decision"],
-                "decision_id": record[DECISION_KEY],
-                "decided_at": record["created_at"],
-                "outcome": record["outcome"],
-                RECORD_EXPIRES: {"N": str(decided.expires_at)},
-            }
+            self._application_item(decided_application(record, decided.submitted_at), encoded)
         )
 
-    def _put_if_absent(self, table: str, item: dict[str, Any], key: str) -> bool:
+    def _put_if_absent(self, table: str, item: Item, key: str) -> bool:
         return _conditional_write(
             lambda: self._ddb.put_item(
                 TableName=table, Item=item, ConditionExpression=f"attribute_not_exists({key})"
             )
         )
 
-    def _put_decided_application(self, item: dict[str, Any]) -> bool:
+    def _put_decided_application(self, item: Item) -> bool:
         """The whole DECIDED record, if the application is still PENDING (a PutItem: moto parses
         update expressions ~3x slower than a put, and the caller has every attribute anyway)."""
         return _conditional_write(
@@ -529,7 +543,7 @@ class DynamoDBLoanStore:
             )
         )
 
-    def set_final_outcome(self, decision_id: str, application_id: str | None, final: dict[str, Any]) -> None:
+    def set_final_outcome(self, decision_id: str, application_id: str | None, final: FinalRecord) -> None:
         """The reviewer's outcome beside the engine's (its own attribute: the decision is never edited)."""
         targets = [(self._decisions_table, DECISION_KEY, decision_id)]
         if application_id is not None:
@@ -537,7 +551,8 @@ class DynamoDBLoanStore:
         for table, key, value in targets:
             _guarded(
                 "dynamodb",
-                lambda table=table, key=key, value=value: self._ddb.update_item(
+                functools.partial(
+                    self._ddb.update_item,
                     TableName=table,
                     Key={key: {"S": value}},
                     # "final" is a DynamoDB reserved word: always through a name placeholder.
@@ -601,13 +616,13 @@ class DynamoDBLoanStore:
 
 
 class SQSApplicationQueue:
-    def __init__(self, client: Any, queue_name: str) -> None:
+    def __init__(self, client: SQSClient, queue_name: str) -> None:
         self._sqs = client
         self._queue_name = queue_name
         self._queue_url: str | None = None
 
     @classmethod
-    def for_settings(cls, client: Any, settings: Settings) -> SQSApplicationQueue:
+    def for_settings(cls, client: SQSClient, settings: Settings) -> SQSApplicationQueue:
         return cls(client, settings.applications_queue)
 
     @property
@@ -657,19 +672,19 @@ class EventBridgePublisher:
 
     BATCH = 10
 
-    def __init__(self, client: Any, bus_name: str) -> None:
+    def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
         self._events = client
         self._bus = bus_name
 
     @classmethod
-    def for_settings(cls, client: Any, settings: Settings) -> EventBridgePublisher:
+    def for_settings(cls, client: EventBridgeClient, settings: Settings) -> EventBridgePublisher:
         return cls(client, settings.decision_events_bus)
 
     def publish(self, events: list[DecisionEvent]) -> int:
         """Publish; returns how many entries EventBridge did not accept (raises if unreachable)."""
         failed = 0
         for start in range(0, len(events), self.BATCH):
-            entries = [
+            entries: list[PutEventsRequestEntryTypeDef] = [
                 {
                     "Source": resources.DECISION_EVENTS_BUS.source,
                     "DetailType": event.detail_type,
@@ -678,12 +693,12 @@ class EventBridgePublisher:
                 }
                 for event in events[start : start + self.BATCH]
             ]
-            response = _guarded("events", lambda entries=entries: self._events.put_events(Entries=entries))
+            response = _guarded("events", functools.partial(self._events.put_events, Entries=entries))
             failed += int(response.get("FailedEntryCount", 0))
         return failed
 
 
-def idempotency_persistence_layer(client: Any, table_name: str) -> Any:
+def idempotency_persistence_layer(client: DynamoDBClient, table_name: str) -> DynamoDBPersistenceLayer:
     """Powertools' DynamoDB persistence layer for Idempotency-Key requests, on our client."""
     # Imported here: building it imports the idempotency utility, which only keyed requests use.
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer

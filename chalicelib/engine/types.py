@@ -13,6 +13,8 @@ from typing import Literal, NotRequired, TypedDict
 
 Outcome = Literal["approved", "manual_review", "declined"]
 DecidedBy = Literal["policy", "model", "policy+model"]
+# A notice states the engine's decision, or the action a credit officer took on a referred one.
+NoticeKind = Literal["decline", "counteroffer", "review", "approval"]
 RiskBand = Literal["A", "B", "C", "D", "E"]
 Severity = Literal["block", "fail", "refer", "warning"]
 Priority = Literal["critical", "high", "medium", "low"]
@@ -151,12 +153,13 @@ class CreditScoreUsed(TypedDict):
 
 
 class Notice(TypedDict):
-    """The statement the lender sends for a declined, counter-offered or referred application."""
+    """The statement the lender sends for a declined, counter-offered or referred application, or of
+    the action a credit officer took on a referred one (``decided_by`` "reviewer")."""
 
-    kind: Literal["decline", "counteroffer", "review"]
+    kind: NoticeKind
     date: str  # ISO date of the decision
     outcome: Outcome
-    decided_by: DecidedBy
+    decided_by: DecidedBy | Literal["reviewer"]
     principal_reasons: list[NoticeReason]  # <= 4
     credit_score: CreditScoreUsed
     key_factors: list[str]

@@ -27,6 +27,7 @@ from chalicelib.records import (
     DecisionRecord,
     DecisionResponse,
     DecisionSource,
+    add_final_outcome,
 )
 from chalicelib.service import clock, cursors, events, listing, reviews
 from chalicelib.service.dependencies import Dependencies
@@ -175,7 +176,7 @@ def _own_record(decision_id: str, dependencies: Dependencies, client_id: str) ->
 
 def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: str) -> DecisionOnRecord:
     record = _own_record(decision_id, dependencies, client_id)
-    body: Any = {
+    body: DecisionOnRecord = {
         "decision_id": record["decision_id"],
         **record["decision"],
         "model_version": record["decision"]["model"]["version"],
@@ -184,13 +185,22 @@ def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: 
     }
     if "application_id" in record:
         body["application_id"] = record["application_id"]
-    body.update(record.get("final") or {})
+    if "final" in record:
+        add_final_outcome(body, record["final"])
     return body
 
 
 def decision_notice(decision_id: str, dependencies: Dependencies, client_id: str) -> Notice:
-    """The lender's notice of a declined, counter-offered or referred decision."""
-    notice = _own_record(decision_id, dependencies, client_id)["decision"].get("notice")
+    """The lender's notice of the action taken: a reviewer's outcome once a referred decision is
+    reviewed (the notice stored with it, or rendered from it for a review closed before notices were
+    stored), else the engine's notice of a declined, counter-offered or referred decision."""
+    record = _own_record(decision_id, dependencies, client_id)
+    final = record.get("final")
+    if final is not None:
+        return final.get("notice") or reviews.reviewed_notice(
+            record, final["final_outcome"], final["final_reason_codes"], final["final_decided_at"]
+        )
+    notice = record["decision"]["notice"]
     if notice is None:
         raise ServiceError(404, "no_notice", "an approved decision has no notice")
     return notice

@@ -13,10 +13,16 @@
 - Maker-checker: an approval (or counteroffer) above ``second_approval_above_amount`` or against a
   failed blocking rule waits for a manager's second approval; the maker cannot be the checker.
 - Every step is an entry of the subject's hash-chained audit trail (``chalicelib.audit_chain``).
+- The notice of the action taken: a reviewer's outcome comes with the notice of it (the officer's
+  reason codes, the engine's credit score and key factors), stored with the final outcome and served
+  by ``GET /v1/decisions/{id}/notice``; its ``notice_issued`` audit entry carries the sha256 of the
+  text served. The engine's own declines get their ``notice_issued`` entry with the decision.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,17 +30,21 @@ from typing import Any
 from chalicelib import engine, resources
 from chalicelib.audit_chain import chain, verify
 from chalicelib.dal import DependencyUnavailable, NewTrail
-from chalicelib.errors import ServiceError, dependency_unavailable, not_found
+from chalicelib.engine.notice import render_reviewed_notice
+from chalicelib.engine.types import Notice, NoticeReason
+from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
 from chalicelib.observability import count, logger
 from chalicelib.records import (
     AuditAction,
+    AuditDetail,
     AuditTrail,
     DecisionEvent,
     DecisionRecord,
-    FinalOutcome,
+    FinalRecord,
     ReviewCase,
     ReviewDetail,
     ReviewList,
+    ReviewOutcome,
     ReviewSummary,
 )
 from chalicelib.service import clock, cursors, events, listing
@@ -42,9 +52,9 @@ from chalicelib.service.dependencies import Dependencies
 
 _REVIEW_NAMESPACE = uuid.UUID("1b9b3c1e-8a55-4e7d-9c0e-5f3d2a7b6c41")
 STATUSES = ("open", "claimed", "closed")
-OUTCOMES = ("approved", "declined", "counteroffer")
+OUTCOMES: tuple[ReviewOutcome, ...] = ("approved", "declined", "counteroffer")
 ENGINE_ACTOR = "engine"
-Step = tuple[AuditAction, str, str, dict[str, Any]]
+Step = tuple[AuditAction, str, str, dict[str, AuditDetail]]
 
 
 def review_id_for(decision_id: str) -> str:
@@ -99,7 +109,44 @@ def _decision_steps(record: DecisionRecord, submitted_at: str) -> list[Step]:
                 {"review_id": review_id_for(record["decision_id"])},
             )
         )
+    elif decision["notice"] is not None:
+        # The engine's decline (or counteroffer) is the action taken: its notice is issued now.
+        # A referral's notice is not: the reviewer's outcome is, with a notice of its own.
+        notice = decision["notice"]
+        steps.append(("notice_issued", ENGINE_ACTOR, record["created_at"], notice_issued(record, notice)))
     return steps
+
+
+def notice_issued(record: DecisionRecord, notice: Notice) -> dict[str, AuditDetail]:
+    """A ``notice_issued`` entry's details: what the notice says, and the sha256 of its text, so the
+    trail proves which text was issued (``GET /v1/decisions/{id}/notice`` serves that text)."""
+    return {
+        "decision_id": record["decision_id"],
+        "kind": notice["kind"],
+        "outcome": notice["outcome"],
+        "decided_by": notice["decided_by"],
+        "reason_codes": [reason["code"] for reason in notice["principal_reasons"]],
+        "text_sha256": hashlib.sha256(notice["text"].encode()).hexdigest(),
+    }
+
+
+def reviewed_notice(record: DecisionRecord, final_outcome: str, codes: list[str], decided_at: str) -> Notice:
+    """The notice of a reviewer's outcome on the referred decision ``record``: the officer's coded
+    reasons (from the engine's catalogue: never the free-text note), the engine's credit score."""
+    decision = record["decision"]
+    referred = decision["notice"]
+    if referred is None:  # every referral has a notice (engine.decide): a record that does not is broken
+        raise ValueError(f"decision {record['decision_id']} has no notice to review")
+    catalogue = engine.reason_catalogue()
+    reasons: list[NoticeReason] = [{"code": code, "text": catalogue[code]} for code in codes]
+    return render_reviewed_notice(
+        referred,
+        record["applicant"],
+        final_outcome,
+        reasons,
+        decision["counteroffer"],
+        dt.date.fromisoformat(decided_at[:10]),
+    )
 
 
 def new_case(record: DecisionRecord, subject_id: str, sla_business_days: int, loan_amount: int) -> ReviewCase:
@@ -113,7 +160,7 @@ def new_case(record: DecisionRecord, subject_id: str, sla_business_days: int, lo
         "opened_at": record["created_at"],
         "due_at": due_at(record["created_at"], sla_business_days),
         "loan_amount": loan_amount,
-        "reasons": [dict(reason) for reason in decision["reasons"]],
+        "reasons": list(decision["reasons"]),
         "failed_blocking_rules": [
             check["id"]
             for check in decision["policy"]
@@ -126,7 +173,7 @@ def new_case(record: DecisionRecord, subject_id: str, sla_business_days: int, lo
             "model_probability": decision["model_probability"],
             "model_risk_band": decision["model_risk_band"],
         },
-        "counteroffer": dict(decision["counteroffer"]) if decision.get("counteroffer") else None,
+        "counteroffer": decision["counteroffer"],
         "expires_at": record["expires_at"],
     }
     if "application_id" in record:
@@ -233,7 +280,7 @@ def case_detail(dependencies: Dependencies, review_id: str) -> ReviewDetail:
         raise dependency_unavailable(error.dependency) from None
     if record is None:
         raise not_found("review")
-    detail: Any = {
+    detail: ReviewDetail = {
         **case,
         "decision": record["decision"],
         "applicant": record["applicant"],  # masked when stored: never the raw personal data
@@ -252,10 +299,10 @@ def application_trail(dependencies: Dependencies, application_id: str) -> AuditT
 
 
 def _conflict(case: ReviewCase, message: str) -> ServiceError:
-    details = [{"field": "status", "problem": f"the case is {case['status']}"}]
+    details: list[ErrorDetail] = [{"field": "status", "problem": f"the case is {case['status']}"}]
     if "claimed_by" in case:
         details.append({"field": "claimed_by", "problem": f"claimed by {case['claimed_by']}"})
-    return ServiceError(409, "review_conflict", message, details)  # type: ignore[arg-type]
+    return ServiceError(409, "review_conflict", message, details)
 
 
 def _save(dependencies: Dependencies, case: ReviewCase, version: int, step: Step) -> ReviewCase:
@@ -274,10 +321,9 @@ def claim(dependencies: Dependencies, review_id: str, staff: str) -> ReviewCase:
     case, version = _case(dependencies, review_id)
     if case["status"] != "open":
         raise _conflict(case, "the case is not open")
-    case.update(status="claimed", claimed_by=staff, claimed_at=clock.now_iso())
-    return _save(
-        dependencies, case, version, ("claimed", staff, case["claimed_at"], {"review_id": review_id})
-    )
+    claimed_at = clock.now_iso()
+    case["status"], case["claimed_by"], case["claimed_at"] = "claimed", staff, claimed_at
+    return _save(dependencies, case, version, ("claimed", staff, claimed_at, {"review_id": review_id}))
 
 
 def release(dependencies: Dependencies, review_id: str, staff: str) -> ReviewCase:
@@ -292,7 +338,7 @@ def release(dependencies: Dependencies, review_id: str, staff: str) -> ReviewCas
     return _save(dependencies, case, version, ("released", staff, clock.now_iso(), {"review_id": review_id}))
 
 
-def _decision_request(payload: Any, case: ReviewCase) -> tuple[str, list[str], str]:
+def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, list[str], str]:
     problems = listing.Problems()
     if not isinstance(payload, dict):
         problems.add("(body)", "a JSON object with outcome, reason_codes and note")
@@ -300,8 +346,8 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[str, list[str], s
     unknown = sorted(set(payload) - {"outcome", "reason_codes", "note"})
     for name in unknown:
         problems.add(name, "unknown field")
-    outcome = payload.get("outcome")
-    if outcome not in OUTCOMES:
+    outcome = next((known for known in OUTCOMES if known == payload.get("outcome")), None)
+    if outcome is None:
         problems.add("outcome", f"one of {', '.join(OUTCOMES)}")
     codes = payload.get("reason_codes", [])
     catalogue = engine.reason_catalogue()
@@ -321,15 +367,17 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[str, list[str], s
         problems.add("note", "text of at most 2,000 characters")
         note = ""
     problems.raise_if_any()
-    return str(outcome), list(codes), note
+    assert outcome is not None  # raise_if_any raised otherwise
+    return outcome, list(codes), note
 
 
-def _needs_second_approval(dependencies: Dependencies, case: ReviewCase, outcome: str) -> list[str]:
+def _needs_second_approval(dependencies: Dependencies, case: ReviewCase, outcome: ReviewOutcome) -> list[str]:
     if outcome == "declined":
         return []
     amount = case["loan_amount"]
-    if outcome == "counteroffer" and case.get("counteroffer"):
-        amount = int(case["counteroffer"]["loan_amount"])
+    offer = case["counteroffer"]
+    if outcome == "counteroffer" and offer is not None:
+        amount = offer["loan_amount"]
     why = []
     if amount > dependencies.settings.second_approval_above_amount:
         why.append(f"amount {amount} above {dependencies.settings.second_approval_above_amount}")
@@ -351,7 +399,7 @@ def decide(dependencies: Dependencies, review_id: str, staff: str, payload: Any)
     if why:
         case["second_approval"] = {
             "maker": staff,
-            "proposed": outcome,  # type: ignore[typeddict-item]
+            "proposed": outcome,
             "reason_codes": codes,
             "note": note,
             "proposed_at": now,
@@ -405,7 +453,7 @@ def _close(
     case: ReviewCase,
     version: int,
     reviewer: str,
-    outcome: str,
+    outcome: ReviewOutcome,
     codes: list[str],
     note: str,
     *,
@@ -413,15 +461,9 @@ def _close(
 ) -> ReviewCase:
     now = clock.now_iso()
     case.pop("second_approval", None)
-    case.update(
-        status="closed",
-        final_outcome=outcome,  # type: ignore[typeddict-item]
-        final_reason_codes=codes,
-        final_note=note,
-        reviewed_by=reviewer,
-        closed_at=now,
-    )
-    details: dict[str, Any] = {
+    case["status"], case["final_outcome"], case["final_reason_codes"] = "closed", outcome, codes
+    case["final_note"], case["reviewed_by"], case["closed_at"] = note, reviewer, now
+    details: dict[str, AuditDetail] = {
         "outcome": outcome,
         "model_outcome": case["model"]["outcome"],
         "reason_codes": codes,
@@ -431,20 +473,25 @@ def _close(
         case["checked_by"] = checker
         steps.append(("second_approval", checker, now, {"outcome": outcome}))
     steps.append(("reviewed", reviewer, now, details))
-    if outcome in ("declined", "counteroffer"):
-        steps.append(("notice_issued", reviewer, now, {"decision_id": case["decision_id"], "kind": outcome}))
-    final: FinalOutcome = {
-        "final_outcome": outcome,  # type: ignore[typeddict-item]
-        "final_decided_by": "reviewer",
-        "final_reason_codes": codes,
-        "final_decided_at": now,
-    }
     try:
+        record = dependencies.store.get_decision(case["decision_id"])
+        if record is None:
+            raise not_found("review")
+        # The action taken, with the notice of it: the one the client's notice route serves.
+        notice = reviewed_notice(record, outcome, codes, now)
+        steps.append(("notice_issued", reviewer, now, notice_issued(record, notice)))
+        final: FinalRecord = {
+            "final_outcome": outcome,
+            "final_decided_by": "reviewer",
+            "final_reason_codes": codes,
+            "final_decided_at": now,
+            "notice": notice,
+        }
         if not dependencies.reviews.replace_case(case, version):
             current, _ = _case(dependencies, case["review_id"])
             raise _conflict(current, "the case changed meanwhile")
         dependencies.reviews.append_audit(case["subject_id"], steps, case["expires_at"])
-        dependencies.store.set_final_outcome(case["decision_id"], case.get("application_id"), dict(final))
+        dependencies.store.set_final_outcome(case["decision_id"], case.get("application_id"), final)
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
     _completed_metrics(dependencies, case, outcome, now)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, count_decision, logger, mark_invocation
-from chalicelib.records import AsyncDecision, DecisionEvent, DecisionRecord, QueuedApplication
+from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
 from chalicelib.service import clock, events, reviews
 from chalicelib.service.dependencies import Dependencies
 
@@ -151,19 +151,8 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
 
 def _record_trail(dependencies: Dependencies, decided: AsyncDecision, queued: QueuedApplication) -> None:
     """The decision's audit trail, and its review case when it goes to manual review (idempotent)."""
-    record: DecisionRecord = {
-        "decision_id": decided.decision_id,
-        "client_id": decided.client_id,
-        "created_at": decided.created_at,
-        "source": "async",
-        "applicant": decided.applicant,
-        "decision": decided.decision,
-        "cached": False,
-        "expires_at": decided.expires_at,
-        "application_id": decided.application_id,
-    }
     reviews.record_async_decision(
-        dependencies, record, queued.submitted_at, queued.application["loan_amount"]
+        dependencies, decided.record(), queued.submitted_at, queued.application["loan_amount"]
     )
 
 
