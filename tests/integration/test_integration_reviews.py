@@ -1,10 +1,12 @@
 """The review desk over HTTP against the real local stack: a manual_review application goes
 through the queue, the worker opens its case, real staff tokens (moto's Cognito, verified by the
 local stage) claim it (twenty at once: exactly one wins) and decide it; the client sees the final
-outcome; editing an audit entry in DynamoDB breaks the chain where it was edited."""
+outcome and the notice of the reviewer's action (its audit entry names the text served); editing an
+audit entry in DynamoDB breaks the chain where it was edited."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -131,6 +133,28 @@ def test_the_claimer_decides_and_the_client_sees_the_final_outcome(
     assert (
         api.get(f"/v1/applications/{case['application_id']}/audit").status_code == 401
     )  # an API key is no staff
+
+
+def test_the_notice_is_the_reviewers_decline_and_its_audit_entry_names_the_text_served(
+    api: ApiClient, stack: DevStack, tokens: dict[str, str], case: dict
+) -> None:
+    # After test_the_claimer_decides_and_the_client_sees_the_final_outcome: declined, RSN-CREDIT-SCORE.
+    path = f"/v1/decisions/{case['decision_id']}/notice"
+    notice = api.get(path)
+    text = api.get(path, headers={"Accept": "text/plain"})
+    audit = staff(stack, tokens["manager1"], "GET", f"/v1/applications/{case['application_id']}/audit")
+
+    assert notice.status_code == 200 and text.status_code == 200 and audit.status_code == 200
+    body = notice.json()
+    assert (body["kind"], body["outcome"], body["decided_by"]) == ("decline", "declined", "reviewer")
+    assert [reason["code"] for reason in body["principal_reasons"]] == ["RSN-CREDIT-SCORE"]
+    assert body["principal_reasons"][0]["text"] == engine.reason_catalogue()["RSN-CREDIT-SCORE"]
+    assert text.text == body["text"] and "declined, as decided by a credit officer" in text.text
+    assert "referred" not in text.text and "bureau" not in text.text  # the reviewer's note stays staff-only
+    [issued] = [entry for entry in audit.json()["entries"] if entry["action"] == "notice_issued"]
+    assert issued["details"]["kind"] == "decline"
+    assert issued["details"]["reason_codes"] == ["RSN-CREDIT-SCORE"]
+    assert issued["details"]["text_sha256"] == hashlib.sha256(text.text.encode()).hexdigest()
 
 
 def test_editing_an_audit_entry_breaks_the_chain_where_it_was_edited(
