@@ -67,7 +67,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         decision_events_bus=_name(
             env, stage, resources.DECISION_EVENTS_BUS.env_var, resources.DECISION_EVENTS_BUS.suffix
         ),
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or resources.LOCAL_REGION,
         code_version=env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         record_retention_seconds=86_400
         * int(env.get(resources.RECORD_RETENTION_DAYS_ENV) or resources.RECORD_RETENTION_DAYS),

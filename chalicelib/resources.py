@@ -26,6 +26,9 @@ API_GATEWAY_STAGE = "api"
 # would otherwise try to send segments nowhere and the X-Ray SDK import would slow every start).
 XRAY_TRACING: dict[str, bool] = {"local": False, "dev": True, "prod": True}
 # Region of the local stage (fake credentials, moto or LocalStack endpoint): never a real account.
+# The one region constant: the service's default when neither AWS_REGION nor AWS_DEFAULT_REGION is
+# set, the local stack's, the placeholder ARNs'. (That CloudFront's WAF lives in us-east-1 is an AWS
+# fact of its own: infra.console_hosting.CLOUDFRONT_WAF_REGION.)
 LOCAL_REGION = "us-east-1"
 # Powertools EMF metrics per stage: off in ``local`` (no CloudWatch; the EMF lines would only
 # clutter the terminal), on where CloudWatch ingests them from the function's logs.
@@ -265,7 +268,7 @@ STAFF_POOL_CLIENT_ID_ENV = "STAFF_USER_POOL_CLIENT_ID"
 STAFF_PASSWORD_AUTH: dict[str, bool] = {"local": True, "dev": True, "prod": False}
 # What app.py's Cognito authorizer names when no pool ARN is in the environment (``chalice
 # package``): infra/package.py replaces it with the stack's own pool.
-STAFF_POOL_ARN_PLACEHOLDER = "arn:aws:cognito-idp:us-east-1:000000000000:userpool/PLACEHOLDER"
+STAFF_POOL_ARN_PLACEHOLDER = f"arn:aws:cognito-idp:{LOCAL_REGION}:000000000000:userpool/PLACEHOLDER"
 # A review case is due this many business days (Mon-Fri) after it opens; REVIEW_SLA_BUSINESS_DAYS
 # overrides it.
 REVIEW_SLA_BUSINESS_DAYS = 2

@@ -35,6 +35,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from chalicelib import resources
 from devstack.processes import PROJECT_ROOT, ManagedProcess, free_port, wait_until
 
 LOCALSTACK_REQUIREMENTS: tuple[str, ...] = (
@@ -210,7 +211,7 @@ def localstack_environment(port: int, filesystem_root: Path, base: Mapping[str, 
         DYNAMODB_REMOVE_EXPIRED_ITEMS="1",  # AWS deletes expired items; DynamoDB Local only when asked
         # The ready.d hook runs inside LocalStack's process with this environment.
         AWS_ENDPOINT_URL=endpoint,
-        AWS_DEFAULT_REGION=base.get("AWS_DEFAULT_REGION", "us-east-1"),
+        AWS_DEFAULT_REGION=base.get("AWS_DEFAULT_REGION", resources.LOCAL_REGION),
         LOAN_DECISIONS_PROJECT=str(PROJECT_ROOT),
         STAGE="local",
     )

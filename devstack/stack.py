@@ -36,7 +36,6 @@ from devstack.processes import (
     start_moto_server,
 )
 from devstack.stage_env import (
-    DEFAULT_REGION,
     FAKE_CREDENTIALS,
     WORKER_FUNCTION_NAME,
     child_environment,
@@ -176,7 +175,7 @@ class DevStack:
         return boto3.client(
             service,
             endpoint_url=endpoint_url,
-            region_name=os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+            region_name=os.environ.get("AWS_DEFAULT_REGION", resources.LOCAL_REGION),
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(connect_timeout=2, read_timeout=30, retries={"max_attempts": 2}),

@@ -12,11 +12,10 @@ import json
 import os
 from collections.abc import Mapping
 
-from chalicelib.resources import WORKER_FUNCTION
+from chalicelib.resources import LOCAL_REGION, WORKER_FUNCTION
 from devstack.processes import PROJECT_ROOT
 
 CHALICE_CONFIG = PROJECT_ROOT / ".chalice" / "config.json"
-DEFAULT_REGION = "us-east-1"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -53,7 +52,7 @@ def child_environment(
         del env[name]
     env.update(stage_variables(stage, function_name))
     env.update(FAKE_CREDENTIALS)
-    env.setdefault("AWS_DEFAULT_REGION", DEFAULT_REGION)
+    env.setdefault("AWS_DEFAULT_REGION", LOCAL_REGION)
     env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
     env["AWS_ENDPOINT_URL"] = endpoint_url
     # Children log straight to our terminal or log file; buffering would hide the last lines.

@@ -27,7 +27,6 @@ from infra import names, staff_pool
 from infra.template import Routes, build_merge_template
 
 BUILD_DIR = names.PROJECT_ROOT / "build"
-DEFAULT_REGION = "us-east-1"
 # Lambda's limit on a function's unzipped code (AWS quota); alert at 90% used, like "disk < 10%".
 LAMBDA_UNZIPPED_LIMIT_BYTES = 250 * 1024 * 1024
 PACKAGE_SIZE_ALERT_RATIO = 0.90
@@ -303,7 +302,7 @@ def package(stage: str, build_dir: Path = BUILD_DIR, index_limit: int | None = N
     }
     env = {
         **{name: value for name, value in os.environ.items() if name not in staff_variables},
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", DEFAULT_REGION),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", resources.LOCAL_REGION),
         "STAGE": stage,
     }
     subprocess.run(

@@ -25,7 +25,7 @@ def main() -> None:
 
     stage = os.environ.get("STAGE", "local")
     session = boto3.session.Session(
-        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        region_name=os.environ.get("AWS_DEFAULT_REGION", resources.LOCAL_REGION),
         # LocalStack needs some credentials; these can never reach a real account.
         aws_access_key_id="test",
         aws_secret_access_key="test",

@@ -24,8 +24,9 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib import resources
 from devstack.processes import ManagedProcess, free_port, start_moto_server
-from devstack.stage_env import DEFAULT_REGION, FAKE_CREDENTIALS
+from devstack.stage_env import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.integration
 
@@ -66,7 +67,7 @@ def client(endpoint: str, service: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint,
-        region_name=DEFAULT_REGION,
+        region_name=resources.LOCAL_REGION,
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         # No retries: a retried write would hide which attempt the server let through.
