@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from chalicelib.records import AuditAction, AuditDetail, AuditEntry, AuditTrail
+from chalicelib.records import AuditAction, AuditDetail, AuditEntry, AuditStep, AuditTrail
 
 GENESIS = "0" * 64
 
@@ -65,7 +65,7 @@ def chained(
 
 def chain(
     subject_id: str,
-    steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
+    steps: list[AuditStep],
     start: AuditEntry | None = None,
 ) -> list[AuditEntry]:
     """Entries for ``steps`` (action, actor, time, details) after ``start`` (None: a new trail)."""

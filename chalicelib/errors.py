@@ -11,6 +11,7 @@ no AWS, so every layer may raise ``ServiceError`` and only the HTTP layer turns 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 from chalicelib import resources
@@ -60,9 +61,11 @@ class ServiceError(Exception):
         return error_body(self.code, self.message, request_id, self.details)
 
 
-def validation_failed(errors: list[ErrorDetail]) -> ServiceError:
-    fields = ", ".join(error["field"] for error in errors)
-    return ServiceError(400, "validation_failed", f"invalid field(s): {fields}", errors)
+def validation_failed(errors: Sequence[Mapping[str, str]]) -> ServiceError:
+    """400 naming every field at fault (``errors``: the validator's, each with field and problem)."""
+    details: list[ErrorDetail] = [{"field": error["field"], "problem": error["problem"]} for error in errors]
+    fields = ", ".join(detail["field"] for detail in details)
+    return ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
 
 
 def not_found(what: str) -> ServiceError:

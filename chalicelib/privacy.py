@@ -144,7 +144,7 @@ def applicant_reference(application: Mapping[str, Any], *, key: bytes | None = N
     return None
 
 
-def mask_personal_fields(application: dict) -> dict:
+def mask_personal_fields(application: Mapping[str, object]) -> dict[str, object]:
     """A copy of ``application`` safe to store: personal fields masked, plus ``applicant_ref``
     (keyed sha256 of the strongest identifier, None when there is none). The input is not changed.
     Non-string personal values (which validation rejects anyway) are replaced by a full mask."""

@@ -12,14 +12,14 @@ but about six times cheaper to define, which every cold start pays (bench/bench_
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, NamedTuple, NotRequired, TypedDict
+from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
-from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, Scalar
+from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason
 from chalicelib.errors import ErrorBody
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
 # chalicelib.privacy.mask_personal_fields. Never the raw application.
-MaskedApplicant = dict[str, Scalar | None]
+MaskedApplicant = dict[str, object]
 
 DecisionSource = Literal["sync", "async"]
 ApplicationState = Literal["PENDING", "DECIDED", "FAILED"]
@@ -440,10 +440,15 @@ AuditAction = Literal[
     "second_approval_refused",
     "notice_issued",
 ]
+AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 
 
 # An audit detail's value: an id, an outcome, a count, reason codes (JSON, hashed canonically).
 AuditDetail = str | int | float | bool | list[str] | None
+
+
+# One step to chain onto a subject's trail: action, actor, time (ISO 8601), details.
+AuditStep = tuple[AuditAction, str, str, dict[str, AuditDetail]]
 
 
 class AuditEntry(TypedDict):

@@ -89,12 +89,6 @@ class TableSpec(NamedTuple):
     indexes: tuple[IndexSpec, ...] = ()
     sort_key: str | None = None  # a string attribute; None: the partition key alone is the key
 
-    def index(self, name: str) -> IndexSpec:
-        for index in self.indexes:
-            if index.name == name:
-                return index
-        raise KeyError(f"{self.logical_id} has no index {name!r}")
-
     def key_schema(self) -> list[dict[str, str]]:
         """The table's KeySchema (CreateTable and CloudFormation alike)."""
         schema = [{"AttributeName": self.partition_key, "KeyType": "HASH"}]

@@ -34,9 +34,8 @@ from chalicelib.records import (
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
-    AuditAction,
-    AuditDetail,
     AuditEntry,
+    AuditStep,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
@@ -328,7 +327,7 @@ class InMemoryReviewStore:
     def append_audit(
         self,
         subject_id: str,
-        steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
+        steps: list[AuditStep],
         expires_at: int,
     ) -> None:
         self.outages.guard("dynamodb")

@@ -14,9 +14,8 @@ from chalicelib.records import (
     ApplicationRecord,
     ApplicationSummary,
     AsyncDecision,
-    AuditAction,
-    AuditDetail,
     AuditEntry,
+    AuditStep,
     DecisionEvent,
     DecisionRecord,
     DecisionSummary,
@@ -142,7 +141,7 @@ class ReviewStore(Protocol):
     def append_audit(
         self,
         subject_id: str,
-        steps: list[tuple[AuditAction, str, str, dict[str, AuditDetail]]],
+        steps: list[AuditStep],
         expires_at: int,
     ) -> None:
         """Append entries (action, actor, time, details) to the subject's chain."""

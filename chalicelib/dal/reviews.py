@@ -12,7 +12,7 @@ sequence number taken re-reads the end of the chain and chains after it.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chalicelib import resources
 from chalicelib.audit_chain import chain
@@ -24,23 +24,30 @@ from chalicelib.dal.aws import (
     REVIEW_KEY,
     _conditional_write,
     _guarded,
+    _literal,
     _read_document,
     audit_item,
     case_item,
 )
-from chalicelib.records import AuditAction, AuditEntry, PageKey, ReviewCase
+from chalicelib.records import AUDIT_ACTIONS, AuditEntry, AuditStep, PageKey, ReviewCase
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import QueryInputTypeDef
+
+    from chalicelib.dal.aws import Item
 
 APPEND_ATTEMPTS = 5
 
 
 class DynamoDBReviewStore:
-    def __init__(self, client: Any, reviews_table: str, audit_table: str) -> None:
+    def __init__(self, client: DynamoDBClient, reviews_table: str, audit_table: str) -> None:
         self._ddb = client
         self._reviews = reviews_table
         self._audit = audit_table
 
     @classmethod
-    def for_settings(cls, client: Any, settings: Settings) -> DynamoDBReviewStore:
+    def for_settings(cls, client: DynamoDBClient, settings: Settings) -> DynamoDBReviewStore:
         return cls(client, settings.reviews_table, settings.audit_table)
 
     # -- cases ------------------------------------------------------------------------------------
@@ -83,7 +90,7 @@ class DynamoDBReviewStore:
         self, status: str, limit: int, start: PageKey | None
     ) -> tuple[list[ReviewCase], PageKey | None]:
         index = resources.REVIEWS_BY_STATUS_DUE
-        arguments: dict[str, Any] = {
+        arguments: QueryInputTypeDef = {
             "TableName": self._reviews,
             "IndexName": index.name,
             "KeyConditionExpression": "#s = :s",
@@ -115,11 +122,11 @@ class DynamoDBReviewStore:
             self._put_entry(entry, expires_at)
 
     @staticmethod
-    def _entry(item: dict[str, Any]) -> AuditEntry:
+    def _entry(item: Item) -> AuditEntry:
         return {
             "subject_id": item[AUDIT_SUBJECT]["S"],
             "seq": int(item[AUDIT_SEQ]["S"]),
-            "action": item["action"]["S"],  # type: ignore[typeddict-item]
+            "action": _literal(item["action"]["S"], AUDIT_ACTIONS),
             "actor": item["actor"]["S"],
             "at": item["at"]["S"],
             "details": json.loads(item["details"]["S"]),
@@ -144,7 +151,10 @@ class DynamoDBReviewStore:
         return self._entry(items[0]) if items else None
 
     def append_audit(
-        self, subject_id: str, steps: list[tuple[AuditAction, str, str, dict[str, Any]]], expires_at: int
+        self,
+        subject_id: str,
+        steps: list[AuditStep],
+        expires_at: int,
     ) -> None:
         for _ in range(APPEND_ATTEMPTS):
             last = self._last_entry(subject_id)

@@ -13,18 +13,19 @@ dead-letter queue.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from chalicelib.dal import DependencyUnavailable, LoanStore
+from chalicelib.engine.schema import PERSONAL_FIELDS
 from chalicelib.engine.types import Application
 from chalicelib.errors import dependency_unavailable, not_found
 from chalicelib.observability import count, logger
-from chalicelib.privacy import PERSONAL_FIELDS, mask_personal_fields
+from chalicelib.privacy import mask_personal_fields
 from chalicelib.records import (
+    APPLICATION_STATES,
     PENDING,
     ApplicationList,
     ApplicationRecord,
-    ApplicationState,
     ApplicationStatus,
     QueuedApplication,
     application_status,
@@ -33,13 +34,13 @@ from chalicelib.service import clock, cursors, listing
 from chalicelib.service.decisions import validated_application
 from chalicelib.service.dependencies import Dependencies
 
-_STATES: tuple[ApplicationState, ...] = ("PENDING", "DECIDED", "FAILED")
-
 
 def scoring_only(application: Application) -> Application:
     """The application without its personal fields: what the queue and the worker see."""
-    kept: Any = {name: value for name, value in application.items() if name not in PERSONAL_FIELDS}
-    return kept
+    # Every personal field is optional in Application (engine.types): dropping them keeps its shape.
+    return cast(
+        Application, {name: value for name, value in application.items() if name not in PERSONAL_FIELDS}
+    )
 
 
 def queued_application(record: ApplicationRecord) -> QueuedApplication:
@@ -128,8 +129,8 @@ def list_applications(
     """The caller's applications, newest first, one page (ServiceError 400 naming a bad parameter)."""
     problems = listing.Problems()
     page_size = listing.page_size(limit, problems)
-    if status is not None and status not in _STATES:
-        problems.add("status", f"one of {', '.join(_STATES)}")
+    if status is not None and status not in APPLICATION_STATES:
+        problems.add("status", f"one of {', '.join(APPLICATION_STATES)}")
     problems.raise_if_any()
     query = {"status": status}
     start = cursors.decode(cursor, client_id, query)

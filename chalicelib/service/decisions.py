@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from chalicelib import engine, resources
 from chalicelib.dal import CacheEntry, DependencyUnavailable, LoanStore
@@ -53,7 +53,7 @@ def cache_key(application: Application, model_sha256: str, code_version: str) ->
     """sha256 of the canonical scoring inputs + the model artifact's sha256 + the deployed code
     version: a new or retrained model (even one that kept its version number) never reuses a cached
     decision, and neither does a deploy that changed how reasons or suggestions are worded."""
-    canonical = json.dumps(engine.scoring_inputs(application), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(engine.scoring_inputs(dict(application)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{canonical}|{model_sha256}|{code_version}".encode()).hexdigest()
 
 
@@ -138,7 +138,7 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
     events.publish(dependencies, [decision_event(record)])
     response: DecisionResponse = {
         "decision_id": decision_id,
-        **decision,  # type: ignore[typeddict-item]
+        **decision,
         "model_version": decision["model"]["version"],
         "cached": cache_state == CACHE_HIT,
         "cache": cache_state,
@@ -176,13 +176,17 @@ def _own_record(decision_id: str, dependencies: Dependencies, client_id: str) ->
 
 def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: str) -> DecisionOnRecord:
     record = _own_record(decision_id, dependencies, client_id)
-    body: DecisionOnRecord = {
-        "decision_id": record["decision_id"],
-        **record["decision"],
-        "model_version": record["decision"]["model"]["version"],
-        "created_at": record["created_at"],
-        "source": record["source"],
-    }
+    # Every required key is here; the optional ones (application_id, final_*) are added below.
+    body = cast(
+        DecisionOnRecord,
+        {
+            "decision_id": record["decision_id"],
+            **record["decision"],
+            "model_version": record["decision"]["model"]["version"],
+            "created_at": record["created_at"],
+            "source": record["source"],
+        },
+    )
     if "application_id" in record:
         body["application_id"] = record["application_id"]
     if "final" in record:

@@ -79,7 +79,7 @@ def _executor(persistence_store: Any) -> Callable[..., dict[str, Any]]:
             persistence_store=persistence_store,
             key_prefix=resources.SERVICE,
         )(_run_operation)
-        executor.config = config  # type: ignore[attr-defined]
+        executor.config = config
         _executors[persistence_store] = executor
     return executor
 

@@ -35,8 +35,8 @@ from chalicelib.engine.types import Notice, NoticeReason
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
 from chalicelib.observability import count, logger
 from chalicelib.records import (
-    AuditAction,
     AuditDetail,
+    AuditStep,
     AuditTrail,
     DecisionEvent,
     DecisionRecord,
@@ -54,7 +54,6 @@ _REVIEW_NAMESPACE = uuid.UUID("1b9b3c1e-8a55-4e7d-9c0e-5f3d2a7b6c41")
 STATUSES = ("open", "claimed", "closed")
 OUTCOMES: tuple[ReviewOutcome, ...] = ("approved", "declined", "counteroffer")
 ENGINE_ACTOR = "engine"
-Step = tuple[AuditAction, str, str, dict[str, AuditDetail]]
 
 
 def review_id_for(decision_id: str) -> str:
@@ -83,9 +82,9 @@ def due_at(opened_at: str, business_days: int) -> str:
 # --------------------------------------------------------------------------------------------
 # A decision's trail, and its case when it goes to review
 # --------------------------------------------------------------------------------------------
-def _decision_steps(record: DecisionRecord, submitted_at: str) -> list[Step]:
+def _decision_steps(record: DecisionRecord, submitted_at: str) -> list[AuditStep]:
     decision = record["decision"]
-    steps: list[Step] = [
+    steps: list[AuditStep] = [
         ("submitted", record["client_id"], submitted_at, {"source": record["source"]}),
         (
             "decided",
@@ -305,7 +304,7 @@ def _conflict(case: ReviewCase, message: str) -> ServiceError:
     return ServiceError(409, "review_conflict", message, details)
 
 
-def _save(dependencies: Dependencies, case: ReviewCase, version: int, step: Step) -> ReviewCase:
+def _save(dependencies: Dependencies, case: ReviewCase, version: int, step: AuditStep) -> ReviewCase:
     """Write the changed case if nobody changed it meanwhile, then append the step to the trail."""
     try:
         if not dependencies.reviews.replace_case(case, version):
@@ -405,7 +404,7 @@ def decide(dependencies: Dependencies, review_id: str, staff: str, payload: Any)
             "proposed_at": now,
             "why": why,
         }
-        step: Step = (
+        step: AuditStep = (
             "second_approval_requested",
             staff,
             now,
@@ -434,7 +433,12 @@ def second_approval(dependencies: Dependencies, review_id: str, manager: str, pa
     problems.raise_if_any()
     if not approve:
         case.pop("second_approval")
-        step: Step = ("second_approval_refused", manager, clock.now_iso(), {"proposed": pending["proposed"]})
+        step: AuditStep = (
+            "second_approval_refused",
+            manager,
+            clock.now_iso(),
+            {"proposed": pending["proposed"]},
+        )
         return _save(dependencies, case, version, step)
     return _close(
         dependencies,
@@ -468,7 +472,7 @@ def _close(
         "model_outcome": case["model"]["outcome"],
         "reason_codes": codes,
     }
-    steps: list[Step] = []
+    steps: list[AuditStep] = []
     if checker is not None:
         case["checked_by"] = checker
         steps.append(("second_approval", checker, now, {"outcome": outcome}))
