@@ -27,8 +27,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
 from chalicelib.config import LOCAL_STAGE
 from chalicelib.http.edge import API_KEY_HEADER, is_public_route, resource_path
@@ -252,8 +251,10 @@ def gateway_rejection(request: Request) -> Response | None:
     if rejection is None:
         return None
     rid = request_id_of(request)
-    headers = gateway_response_headers(rejection.response)
-    headers["X-Request-ID"] = rid
+    headers: dict[str, str | list[str]] = {
+        **gateway_response_headers(rejection.response),
+        "X-Request-ID": rid,
+    }
     return Response(
         body=gateway_error_body(rejection.response, rid),
         status_code=rejection.response.status_code,

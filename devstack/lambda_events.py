@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.resources import SERVICE, WORKER_FUNCTION
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
 
 LOCAL_ACCOUNT_ID = "123456789012"  # moto's and LocalStack's default account
 
 
-def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+def _message_attribute(value: MessageAttributeValueOutputTypeDef) -> dict[str, Any]:
     # SQS API: {"DataType", "StringValue"|"BinaryValue"}; Lambda event: camelCase + list fields.
     converted: dict[str, Any] = {
         "dataType": value["DataType"],
@@ -31,7 +35,7 @@ def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:
     return converted
 
 
-def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
+def sqs_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str, Any]:
     """One ``ReceiveMessage`` result (boto3 shape) as a Lambda SQS event record."""
     return {
         "messageId": message["MessageId"],
@@ -48,7 +52,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str
     }
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+def sqs_event(messages: Sequence[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
     return {"Records": [sqs_record(message, queue_arn, region) for message in messages]}
 
 

@@ -221,7 +221,8 @@ def localstack_environment(port: int, filesystem_root: Path, base: Mapping[str, 
 def init_status(endpoint: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{endpoint}/_localstack/init/ready", timeout=2) as response:
-            return json.loads(response.read())
+            status: dict[str, Any] = json.loads(response.read())
+            return status
     except (OSError, ValueError):
         return None
 

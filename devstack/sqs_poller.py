@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -35,6 +35,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.resources import APPLICATIONS_QUEUE, QueueSpec
 from devstack.lambda_events import sqs_event, worker_context
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.type_defs import (
+        DeleteMessageBatchRequestEntryTypeDef,
+        MessageTypeDef,
+        ReceiveMessageRequestTypeDef,
+    )
 
 log = logging.getLogger("devstack.sqs_poller")
 
@@ -87,7 +95,7 @@ class QueuePoller:
         spec: QueueSpec = APPLICATIONS_QUEUE,
         visibility_timeout_override: int | None = None,
         long_poll_seconds: int = LONG_POLL_SECONDS,
-        sqs_client: Any = None,
+        sqs_client: SQSClient | None = None,
     ) -> None:
         self.handler = handler
         self.stage = stage
@@ -97,7 +105,7 @@ class QueuePoller:
         # Timeouts a bit above the long poll so a stopped endpoint is noticed, never hangs forever.
         read_timeout = long_poll_seconds + 5
         client_config = Config(connect_timeout=2, read_timeout=read_timeout, retries={"mode": "standard"})
-        self.sqs = sqs_client or boto3.client("sqs", config=client_config)
+        self.sqs: SQSClient = sqs_client or boto3.client("sqs", config=client_config)
         self.region = self.sqs.meta.region_name
         self.queue_name = queue_name
         self._queue_url: str | None = None
@@ -110,8 +118,8 @@ class QueuePoller:
             self._queue_url, self._queue_arn = url, attributes["Attributes"]["QueueArn"]
         return self._queue_url, self._queue_arn
 
-    def _receive(self, queue_url: str, max_messages: int, wait_seconds: int) -> list[dict[str, Any]]:
-        request: dict[str, Any] = {
+    def _receive(self, queue_url: str, max_messages: int, wait_seconds: int) -> list[MessageTypeDef]:
+        request: ReceiveMessageRequestTypeDef = {
             "QueueUrl": queue_url,
             "MaxNumberOfMessages": max_messages,
             "WaitTimeSeconds": wait_seconds,
@@ -120,10 +128,9 @@ class QueuePoller:
         }
         if self.visibility_timeout_override is not None:
             request["VisibilityTimeout"] = self.visibility_timeout_override
-        messages: list[dict[str, Any]] = self.sqs.receive_message(**request).get("Messages", [])
-        return messages
+        return self.sqs.receive_message(**request).get("Messages", [])
 
-    def gather_batch(self, queue_url: str) -> list[dict[str, Any]]:
+    def gather_batch(self, queue_url: str) -> list[MessageTypeDef]:
         """Long-poll for the first messages, then top up until the batch is full or the window ends."""
         batch = self._receive(
             queue_url, min(self.spec.batch_size, SQS_MAX_MESSAGES_PER_RECEIVE), self.long_poll_seconds
@@ -166,11 +173,13 @@ class QueuePoller:
         outcome.failed = len(failed)
         return outcome
 
-    def _delete(self, queue_url: str, messages: list[dict[str, Any]]) -> int:
+    def _delete(self, queue_url: str, messages: list[MessageTypeDef]) -> int:
         deleted = 0
         for start in range(0, len(messages), SQS_MAX_ENTRIES_PER_DELETE):
             chunk = messages[start : start + SQS_MAX_ENTRIES_PER_DELETE]
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)]
+            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+            ]
             result = self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
             deleted += len(result.get("Successful", []))
             for failure in result.get("Failed", []):

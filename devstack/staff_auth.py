@@ -35,8 +35,7 @@ from typing import Any
 
 import chalice.local
 import jwt
-from chalice import Chalice, CognitoUserPoolAuthorizer, Response
-from chalice.app import Request
+from chalice.app import Chalice, CognitoUserPoolAuthorizer, Request, Response
 
 from chalicelib import resources
 from chalicelib.http.edge import resource_path
@@ -177,8 +176,8 @@ class StaffTokenVerifier:
         return claims
 
     def _check_times(self, claims: Mapping[str, Any], now: float) -> None:
-        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
-        if not _is_number(exp) or not _is_number(iat) or (nbf is not None and not _is_number(nbf)):
+        exp, iat, nbf = _number(claims.get("exp")), _number(claims.get("iat")), _number(claims.get("nbf"))
+        if exp is None or iat is None or ("nbf" in claims and claims["nbf"] is not None and nbf is None):
             raise TokenRejected("exp, iat and nbf must be numbers")
         if now >= exp + self._leeway:
             raise TokenRejected("expired")
@@ -186,8 +185,9 @@ class StaffTokenVerifier:
             raise TokenRejected("issued in the future")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: object) -> int | float | None:
+    """A JSON number claim, or None (absent, or anything else: a bool is no number here)."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def api_gateway_claims(claims: Mapping[str, Any]) -> dict[str, str]:
@@ -196,8 +196,9 @@ def api_gateway_claims(claims: Mapping[str, Any]) -> dict[str, str]:
     ``iat`` as dates."""
     rendered: dict[str, str] = {}
     for name, value in claims.items():
-        if name in _API_GATEWAY_DATE_CLAIMS and _is_number(value):
-            rendered[name] = datetime.fromtimestamp(value, UTC).strftime(_API_GATEWAY_DATE_FORMAT)
+        seconds = _number(value) if name in _API_GATEWAY_DATE_CLAIMS else None
+        if seconds is not None:
+            rendered[name] = datetime.fromtimestamp(seconds, UTC).strftime(_API_GATEWAY_DATE_FORMAT)
         elif isinstance(value, bool):
             rendered[name] = "true" if value else "false"
         elif isinstance(value, list | tuple):
@@ -265,8 +266,7 @@ def cognito_authorizer_of(app: Chalice, request: Request) -> CognitoUserPoolAuth
 
 def unauthorized(request: Request) -> Response:
     rid = request_id_of(request)
-    headers = gateway_response_headers(UNAUTHORIZED)
-    headers["X-Request-ID"] = rid
+    headers: dict[str, str | list[str]] = {**gateway_response_headers(UNAUTHORIZED), "X-Request-ID": rid}
     return Response(
         body=gateway_error_body(UNAUTHORIZED, rid), status_code=UNAUTHORIZED.status_code, headers=headers
     )
@@ -294,7 +294,7 @@ def make_staff_auth_middleware(app: Chalice) -> Callable[[Request, GetResponse],
     return staff_auth_middleware
 
 
-def _tolerant_decode_jwt_payload(self: Any, token: str) -> dict[str, Any]:
+def _tolerant_decode_jwt_payload(self: chalice.local.LocalGatewayAuthorizer, token: str) -> dict[Any, Any]:
     """chalice local's own decoding of the token, minus its crash on anything that is not a JWT."""
     try:
         payload = _original_decode_jwt_payload(self, token)
@@ -312,7 +312,7 @@ def patch_chalice_local() -> None:
     With this patch such a token decodes to no claims, chalice local lets the request through, and
     the middleware answers 401 as API Gateway would. Its verdict on real JWTs is unchanged (and
     ignored: the middleware decides)."""
-    chalice.local.LocalGatewayAuthorizer._decode_jwt_payload = _tolerant_decode_jwt_payload  # type: ignore[method-assign]
+    chalice.local.LocalGatewayAuthorizer._decode_jwt_payload = _tolerant_decode_jwt_payload  # type: ignore[method-assign,assignment]
 
 
 def install(app: Chalice, position: int) -> None:

@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from devstack.processes import PROJECT_ROOT
 
@@ -79,8 +80,16 @@ def npm_pack(pin: Pin, into: Path) -> tuple[Path, str]:
     return into / packed["filename"], packed["integrity"]
 
 
-def vendor(static_dir: Path = STATIC_DIR) -> dict[str, dict]:
-    manifest: dict[str, dict] = {}
+class VendoredPackage(TypedDict):
+    """One package's entry in the manifest: what was packed, and the sha256 of every file copied."""
+
+    version: str
+    integrity: str  # as npm verified the tarball
+    files: dict[str, str]  # path under static/ -> sha256
+
+
+def vendor(static_dir: Path = STATIC_DIR) -> dict[str, VendoredPackage]:
+    manifest: dict[str, VendoredPackage] = {}
     with tempfile.TemporaryDirectory() as temp:
         work = Path(temp)
         for pin in PINS:

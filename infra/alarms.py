@@ -68,7 +68,9 @@ def api_dimensions(stage: str) -> list[dict[str, str]]:
     ]
 
 
-def _metric(namespace: str, metric: str, dimensions: list[dict[str, Any]], stat: str, period: int) -> dict:
+def _metric(
+    namespace: str, metric: str, dimensions: list[dict[str, Any]], stat: str, period: int
+) -> dict[str, Any]:
     return {
         "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
         "Period": period,
@@ -76,7 +78,9 @@ def _metric(namespace: str, metric: str, dimensions: list[dict[str, Any]], stat:
     }
 
 
-def _single(namespace: str, metric: str, dimensions: Callable[[str], list[dict[str, Any]]], stat: str):
+def _single(
+    namespace: str, metric: str, dimensions: Callable[[str], list[dict[str, Any]]], stat: str
+) -> Callable[[str, int], dict[str, Any]]:
     def build(stage: str, period: int) -> dict[str, Any]:
         properties: dict[str, Any] = {
             "Namespace": namespace,

@@ -22,9 +22,9 @@ def _graph(
     metrics: list[list[Any]],
     *,
     stat: str = "Sum",
-    annotations: list | None = None,
+    annotations: list[dict[str, Any]] | None = None,
     period: int = 60,
-) -> dict:
+) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "title": title,
         "view": "timeSeries",
@@ -295,7 +295,13 @@ HOUR = 3600
 
 
 def _app_query_graph(
-    title: str, metric: str, function: str, *, period: int, scale: float = 1, annotations: list | None = None
+    title: str,
+    metric: str,
+    function: str,
+    *,
+    period: int,
+    scale: float = 1,
+    annotations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """One Metrics Insights query per widget (a GetMetricData request may carry only one), shown
     through an expression when it is rescaled (seconds to hours)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypedDict
 
 
 def roc_auc(labels: Sequence[int], scores: Sequence[float]) -> float:
@@ -47,7 +48,8 @@ def ks_statistic(labels: Sequence[int], scores: Sequence[float]) -> float:
     negatives = len(labels) - positives
     if positives == 0 or negatives == 0:
         return float("nan")
-    best = seen_pos = seen_neg = 0
+    best = 0.0
+    seen_pos = seen_neg = 0
     pairs = sorted(zip(scores, labels, strict=True))
     for i, (score, label) in enumerate(pairs):
         seen_pos += label
@@ -57,11 +59,18 @@ def ks_statistic(labels: Sequence[int], scores: Sequence[float]) -> float:
     return best
 
 
+class CalibrationBin(TypedDict):
+    bin: str  # "0.3-0.4"
+    count: int
+    mean_predicted: float
+    observed_rate: float
+
+
 def calibration_table(
     labels: Sequence[int], probabilities: Sequence[float], bins: int = 10
-) -> list[dict[str, float | int]]:
+) -> list[CalibrationBin]:
     """Equal-width probability bins: count, mean predicted probability, observed approval rate."""
-    table = []
+    table: list[CalibrationBin] = []
     for b in range(bins):
         low, high = b / bins, (b + 1) / bins
         members = [

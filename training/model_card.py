@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from chalicelib.engine import artifact as artifact_module
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.explain import factor_of, format_value
 from chalicelib.engine.policy import FOIR_LIMIT, FOIR_REVIEW, RULES
 from chalicelib.engine.pricing import BASE_ANNUAL_RATE, RATE_CARD
+from chalicelib.engine.types import Decision
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -42,11 +43,19 @@ def bin_labels(edges: Sequence[float], unit: str) -> list[str]:
     return labels
 
 
+class FairnessRow(TypedDict):
+    group: str
+    count: int
+    model_rate: float  # share the engine approves
+    bank_rate: float  # share the original bank approved
+    tpr: float  # of the bank's approvals, the share the engine approves (NaN: none in the group)
+
+
 def fairness_rows(
     groups: Sequence[str], approved: Sequence[bool], labels: Sequence[int]
-) -> tuple[list[dict[str, Any]], float, float]:
+) -> tuple[list[FairnessRow], float, float]:
     """Approval rate and true-positive rate per group; disparate impact; equal-opportunity gap."""
-    rows = []
+    rows: list[FairnessRow] = []
     for group in sorted(set(groups)):
         members = [i for i, g in enumerate(groups) if g == group]
         positives = [i for i in members if labels[i] == 1]
@@ -94,9 +103,7 @@ def _fairness_section(title: str, groups: list[str], approved: list[bool], label
     return lines
 
 
-def render_model_card(
-    run: TrainingRun, model: Model, decide: Callable[[dict[str, Any]], dict[str, Any]]
-) -> str:
+def render_model_card(run: TrainingRun, model: Model, decide: Callable[[dict[str, Any]], Decision]) -> str:
     doc = run.document
     test = doc["metrics"]["test"]
     hyper = doc["hyperparameters"]

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
+
+# scikit-learn ships no type information (no py.typed, no stubs package): its names are Any here.
+from sklearn.base import BaseEstimator, TransformerMixin  # type: ignore[import-untyped]
+from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
+from sklearn.preprocessing import FunctionTransformer  # type: ignore[import-untyped]
 
 from chalicelib.engine.features import (
     BOOLEAN_FEATURES,
@@ -220,7 +222,11 @@ def _to_points(
     dropped: list[str] = []
     log_odds_base = intercept
     for name in NUMERIC_FEATURES:
-        steps = [(cand.edge, coefficients[i]) for i, cand in enumerate(candidates) if cand.feature == name]
+        steps = [
+            (cand.edge, coefficients[i])
+            for i, cand in enumerate(candidates)
+            if cand.feature == name and cand.edge is not None  # a numeric feature's steps all have one
+        ]
         steps = [(edge, jump) for edge, jump in steps if jump != 0.0]
         levels = [0.0]
         for _, jump in steps:
@@ -271,7 +277,7 @@ def _features_of(applications: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     return [model_features(a) for a in applications]
 
 
-class ScorecardBinner(BaseEstimator, TransformerMixin):
+class ScorecardBinner(BaseEstimator, TransformerMixin):  # type: ignore[misc]  # untyped bases
     """One-hot bin membership for every scorecard feature, bins as in the exported artifact."""
 
     def __init__(self, numeric_edges: dict[str, list[float]], categories: dict[str, list[str]]) -> None:
