@@ -1,8 +1,11 @@
 """Personal data: masks for stored records, keyed hashes for identity numbers, log redaction.
 
-Domain code (no AWS). The masks are the original system's (../shared/SEED.md):
-PAN ``ABCDE****F``, Aadhaar ``****-****-1234``, phone ``******3210``, email ``a****r@domain``,
-name ``A*** K****``; the caller's applicant id keeps only its last four characters (``*****0001``).
+Domain code (no AWS). Aadhaar is masked as UIDAI's own masked Aadhaar shows it: the first eight
+digits hidden, the last four kept (``****-****-1234``; the "masked Aadhaar" option of e-Aadhaar,
+https://myaadhaar.uidai.gov.in). The other fields follow the same rule, keep only what lets the
+applicant recognise their own record: PAN ``ABCDE****F``, phone ``******3210``, email
+``a****r@domain``, name ``A*** K****``; the caller's applicant id keeps only its last four
+characters (``*****0001``).
 Which fields are personal is defined once, by the engine's field specs (``PERSONAL_FIELDS``); a
 personal field without a mask of its own here is fully masked, never stored in clear. A mask never
 returns the raw value, whatever the input looks like: badly formed values are masked more
