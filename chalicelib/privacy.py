@@ -26,7 +26,6 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from chalicelib.engine.schema import PERSONAL_FIELDS
 
@@ -138,7 +137,7 @@ def hash_identity(field: str, value: str, *, key: bytes | None = None) -> str:
     return hmac.new(key if key is not None else pii_hash_key(), message, hashlib.sha256).hexdigest()
 
 
-def applicant_reference(application: Mapping[str, Any], *, key: bytes | None = None) -> str | None:
+def applicant_reference(application: Mapping[str, object], *, key: bytes | None = None) -> str | None:
     """A stable reference to the applicant (hash of the strongest identifier given), or None."""
     for field in _REFERENCE_FIELDS:
         value = application.get(field)

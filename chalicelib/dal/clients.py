@@ -9,10 +9,15 @@ itself, which is how the local stack points the service at moto or LocalStack.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, overload
 
 if TYPE_CHECKING:
+    from botocore.client import BaseClient
     from botocore.config import Config
+    from botocore.session import Session
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_sqs.client import SQSClient
 
 
 @functools.cache
@@ -28,7 +33,7 @@ def client_config() -> Config:
 
 
 @functools.cache
-def _session() -> Any:
+def _session() -> Session:
     # botocore's session rather than boto3's: only low-level clients are used, which
     # ``boto3.Session.client`` creates with exactly this ``create_client`` call, and ``import boto3``
     # adds s3transfer, concurrent.futures and multiprocessing (~15 ms of a cold start) for nothing.
@@ -37,6 +42,12 @@ def _session() -> Any:
     return botocore.session.Session()
 
 
-def make_client(service: str, region: str) -> Any:
+@overload
+def make_client(service: Literal["dynamodb"], region: str) -> DynamoDBClient: ...
+@overload
+def make_client(service: Literal["sqs"], region: str) -> SQSClient: ...
+@overload
+def make_client(service: Literal["events"], region: str) -> EventBridgeClient: ...
+def make_client(service: str, region: str) -> BaseClient:
     """A new low-level client (thread-safe: one per service serves the whole process)."""
     return _session().create_client(service, region_name=region, config=client_config())

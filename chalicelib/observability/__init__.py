@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
@@ -29,6 +29,9 @@ from chalice.app import ConvertToMiddleware
 
 from chalicelib.observability.prometheus import DECISION_METRICS
 from chalicelib.privacy import PersonalDataRedactingFilter
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 logger = Logger()
 metrics = Metrics()
@@ -65,7 +68,7 @@ def _tracing_enabled() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and not disabled
 
 
-def _make_tracer() -> Any:
+def _make_tracer() -> Tracer:
     from aws_lambda_powertools import Tracer
 
     # Only botocore (DynamoDB, SQS) makes outbound calls; patching every library X-Ray knows

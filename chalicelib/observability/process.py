@@ -6,7 +6,6 @@ import os
 import resource
 import sys
 import time
-from typing import Any
 
 _STARTED_WALL = time.monotonic()
 _STARTED_CPU = time.process_time()
@@ -19,7 +18,7 @@ def peak_memory_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
-def memory_limit_mb(lambda_context: Any) -> int | None:
+def memory_limit_mb(lambda_context: object) -> int | None:
     limit = getattr(lambda_context, "memory_limit_in_mb", None) or os.environ.get(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"
     )

@@ -22,11 +22,16 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import resources
 from chalicelib.errors import ServiceError, dependency_unavailable
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -47,10 +52,12 @@ _replayed: ContextVar[bool] = ContextVar("idempotent_replayed", default=False)
 _completed: ContextVar[dict[str, Any] | None] = ContextVar("idempotent_completed", default=None)
 
 # One decorated executor per persistence layer (Powertools binds the store at decoration time).
-_executors: weakref.WeakKeyDictionary[Any, Callable[..., dict[str, Any]]] = weakref.WeakKeyDictionary()
+_executors: weakref.WeakKeyDictionary[BasePersistenceLayer, Callable[..., dict[str, Any]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def _mark_replayed(response: Any, idempotent_data: Any) -> Any:
+def _mark_replayed(response: dict[str, Any], idempotent_data: DataRecord) -> dict[str, Any]:
     _replayed.set(True)
     return response
 
@@ -61,7 +68,7 @@ def _run_operation(request: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _executor(persistence_store: Any) -> Callable[..., dict[str, Any]]:
+def _executor(persistence_store: BasePersistenceLayer) -> Callable[..., dict[str, Any]]:
     executor = _executors.get(persistence_store)
     if executor is None:
         from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -103,8 +110,8 @@ def run(
     key: str | None,
     payload: Any,
     operation: Operation,
-    persistence_store: Callable[[], Any],
-    lambda_context: Any,
+    persistence_store: Callable[[], BasePersistenceLayer],
+    lambda_context: LambdaContext | None,
     *,
     degrade_without_store: bool,
 ) -> tuple[dict[str, Any], bool]:

@@ -171,7 +171,8 @@ def _fail_if_last_receive(record: SQSRecord, problem: str, dependencies: Depende
 
 
 def process_batch(event: dict[str, Any], context: Any, dependencies: Dependencies) -> dict[str, Any]:
-    """Score one SQS batch; returns the partial batch failure response."""
+    """Score one SQS batch; returns the partial batch failure response. ``event``: the SQS event as
+    JSON; ``context``: Lambda's context object (Chalice's types call it a dict, hence Any)."""
     # Imported here: the API function never pays for the batch utility (~35 ms of cold start).
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 
