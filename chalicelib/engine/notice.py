@@ -91,7 +91,7 @@ def render_notice(
 
 def render_reviewed_notice(
     referred: Notice,
-    application: Mapping[str, Any],
+    application: Mapping[str, object],
     final_outcome: str,
     reasons: list[NoticeReason],
     counteroffer: Counteroffer | None,
@@ -115,7 +115,7 @@ def render_reviewed_notice(
 
 
 def _notice(
-    application: Mapping[str, Any],
+    application: Mapping[str, object],
     kind: NoticeKind,
     outcome: Outcome,
     decided_by: DecidedBy | Literal["reviewer"],
