@@ -211,6 +211,21 @@ class DecisionEvent(NamedTuple):
     application_id: str | None = None
     detail_type: str = "decision.made"  # or "review.completed" (resources.DECISION_EVENTS_BUS)
 
+    @classmethod
+    def made(cls, record: DecisionRecord) -> DecisionEvent:
+        """``decision.made`` for a decision record (sync or async): the one builder of it."""
+        decision = record["decision"]
+        return cls(
+            decision_id=record["decision_id"],
+            client_id=record["client_id"],
+            outcome=decision["outcome"],
+            decided_by=decision["decided_by"],
+            model_version=decision["model"]["version"],
+            source=record["source"],
+            decided_at=record["created_at"],
+            application_id=record.get("application_id"),
+        )
+
     def detail(self) -> dict[str, str]:
         detail = {
             "decision_id": self.decision_id,

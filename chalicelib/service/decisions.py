@@ -135,7 +135,7 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
     logger.info(
         "decision", extra={"decision_id": decision_id, "outcome": decision["outcome"], "cache": cache_state}
     )
-    events.publish(dependencies, [decision_event(record)])
+    events.publish(dependencies, [DecisionEvent.made(record)])
     response: DecisionResponse = {
         "decision_id": decision_id,
         **decision,
@@ -145,20 +145,6 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
         "stored": stored,
     }
     return response
-
-
-def decision_event(record: DecisionRecord) -> DecisionEvent:
-    decision = record["decision"]
-    return DecisionEvent(
-        decision_id=record["decision_id"],
-        client_id=record["client_id"],
-        outcome=decision["outcome"],
-        decided_by=decision["decided_by"],
-        model_version=decision["model"]["version"],
-        source=record["source"],
-        decided_at=record["created_at"],
-        application_id=record.get("application_id"),
-    )
 
 
 def _own_record(decision_id: str, dependencies: Dependencies, client_id: str) -> DecisionRecord:

@@ -111,18 +111,7 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         _batch.dependency_down = error.dependency
         raise
     if decided_now:
-        _batch.decided.append(
-            DecisionEvent(
-                decision_id=decided.decision_id,
-                client_id=decided.client_id,
-                outcome=decision["outcome"],
-                decided_by=decision["decided_by"],
-                model_version=decision["model"]["version"],
-                source="async",
-                decided_at=decided.created_at,
-                application_id=decided.application_id,
-            )
-        )
+        _batch.decided.append(DecisionEvent.made(decided.record()))
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
