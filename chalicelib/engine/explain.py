@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model, NumericFeature
+from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.outcome import APPROVED, Assessment
-from chalicelib.engine.policy import WARNINGS_FOR_REVIEW, PolicyResult
+from chalicelib.engine.policy import PolicyResult
 from chalicelib.engine.scorecard import Contribution, Score
 from chalicelib.engine.types import Reason
 
@@ -160,18 +161,18 @@ def policy_reasons(breaches: list[dict[str, object]]) -> list[dict[str, object]]
 
 
 def principal_reasons(
-    model: Model, score: Score, assessment: Assessment, policy: PolicyResult
+    model: Model, score: Score, assessment: Assessment, result: PolicyResult, warnings_for_review: int
 ) -> list[Reason]:
     """The reasons for a decision that is not an approval (``[]`` for an approval), at most four."""
     if assessment.outcome == APPROVED:
         return []
-    breaches = policy.blocking + policy.referrals
+    breaches = result.blocking + result.referrals
     if (
-        not policy.blocking
+        not result.blocking
         and "policy" in assessment.decided_by
-        and len(policy.warnings) >= WARNINGS_FOR_REVIEW
+        and len(result.warnings) >= warnings_for_review
     ):
-        breaches += policy.warnings
+        breaches += result.warnings
     reasons = policy_reasons(breaches)[:MAX_REASONS]
     if "model" in assessment.decided_by:
         covered = frozenset(str(r["factor"]) for r in reasons)
@@ -205,11 +206,9 @@ def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list
     ]
 
 
-def reason_catalogue() -> dict[str, str]:
-    """Every reason code a decision (or a reviewer) may give, with what it means: the policy rules'
-    ids and the model factors' ``RSN-`` codes."""
-    from chalicelib.engine.policy import RULES
-
-    catalogue = {rule.id: rule.description for rule in RULES}
+def reason_catalogue(policy: Policy) -> dict[str, str]:
+    """Every reason code a decision (or a reviewer) may give, with what it means: ``policy``'s rules
+    (ids with their descriptions at its limits) and the model factors' ``RSN-`` codes."""
+    catalogue = {rule.id: rule.description for rule in policy.rules}
     catalogue.update({f"RSN-{factor.code}": factor.label for factor in FACTORS.values()})
     return catalogue

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from chalicelib.engine import decide
+from chalicelib.engine import decide, packaged_version
 from chalicelib.engine.schema import parse_csv_row
 
 GOLDEN_PATH = Path(__file__).with_name("golden_decisions_v1.txt")
@@ -38,8 +38,9 @@ def render() -> str:
     """One line per shipped row, in file order: ``<row> <digest of its decision>``."""
     with SHIPPED_ROWS.open(newline="", encoding="utf-8") as handle:
         applications = [parse_csv_row(row) for row in csv.DictReader(handle)]
+    model, policy = packaged_version()
     lines = [
-        f"{row} {decision_digest(decide(application, decided_on=DECISION_DATE))}"
+        f"{row} {decision_digest(decide(application, model, policy, decided_on=DECISION_DATE))}"
         for row, application in enumerate(applications)
     ]
     return "\n".join(lines) + "\n"

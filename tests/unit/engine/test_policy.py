@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from engine_test_support import PROPERTIES, decided, valid_applications
+from engine_test_support import POLICY, PROPERTIES, decide_v1, decided, valid_applications
 from hypothesis import given
 
-from chalicelib.engine import decide
-from chalicelib.engine.policy import FOIR_LIMIT, FOIR_REVIEW, RULES
+from chalicelib.engine.policy import RULE_SPECS
 from chalicelib.engine.schema import APPLICATION_FIELDS
+
+RULES = POLICY.rules
+FOIR_LIMIT, FOIR_REVIEW = POLICY.limits.max_foir, POLICY.limits.foir_review_above
 
 
 def test_rule_ids_are_unique_and_fields_are_application_fields() -> None:
-    assert len({r.id for r in RULES}) == len(RULES)
+    assert len({r.id for r in RULES}) == len(RULES) == len(RULE_SPECS)
     for rule in RULES:
         assert set(rule.fields) <= set(APPLICATION_FIELDS), rule.id
+    for spec in RULE_SPECS:
+        assert spec.band_below is None or spec.band_below in {r.id for r in RULES}, spec.id
 
 
 def test_foir_limits_are_a_review_band_below_a_hard_limit() -> None:
@@ -27,7 +31,7 @@ def test_foir_limits_are_a_review_band_below_a_hard_limit() -> None:
 @PROPERTIES
 @given(valid_applications())
 def test_foir_above_the_hard_limit_is_never_approved(application: dict) -> None:
-    result = decide(application)
+    result = decide_v1(application)
     if result["affordability"]["foir"] > FOIR_LIMIT:
         assert result["outcome"] == "declined"
         assert "POL-FOIR-MAX" in {r["code"] for r in result["reasons"]}
