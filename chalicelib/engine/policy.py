@@ -250,8 +250,10 @@ def breached_rules(rules: tuple[Rule, ...], application: Application, ratios: Ra
     return tuple(rule for rule in rules if rule.breached(application, ratios))
 
 
-def _superseded_message(rule: Rule, decided_by: Rule, application: Application, ratios: Ratios) -> str:
-    return f"{decided_by.message(application, ratios)} {decided_by.id} applies, above this rule's band."
+def _above_band_message(rule: Rule, harder: Rule, application: Application, ratios: Ratios) -> str:
+    return f"{rule.description}: not met. Above this rule's band, {harder.id} decides: " + harder.message(
+        application, ratios
+    )
 
 
 def evaluate_policy(
@@ -275,12 +277,12 @@ def evaluate_policy(
     by_severity = {BLOCK: blocking, FAIL: blocking, REFER: referrals, WARNING: warnings}
     for rule in rules:
         failed = rule.id in breached_by_id
-        above_band = None  # the band fix comes in the next commit
+        above_band = None if rule.band_below is None else breached_by_id.get(rule.band_below)
         value = ratios[rule.factor] if rule.factor in ratios else application[rule.factor]
         if failed:
             message = rule.message(application, ratios)
         elif above_band is not None:
-            message = _superseded_message(rule, above_band, application, ratios)
+            message = _above_band_message(rule, above_band, application, ratios)
         else:
             message = rule.description
         check = {

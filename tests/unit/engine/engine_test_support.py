@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 
 from chalicelib.engine import Policy, decide, load_policy, packaged_version, validate_application
 from chalicelib.engine.lending_policy import POLICY_V1_PATH
-from chalicelib.engine.policy import BLOCK, FAIL, REFER, WARNING
+from chalicelib.engine.policy import BLOCK, FAIL, REFER, RULE_SPECS, WARNING
 from chalicelib.engine.schema import APPLICATION_FIELDS, FieldSpec, parse_csv_row
 from chalicelib.engine.types import Decision
 
 DECISION_DATE = dt.date(2026, 12, 1)
 MODEL, POLICY = packaged_version()  # the shipped model artifact and lending-policy version 1
 SEVERITIES = (BLOCK, FAIL, REFER, WARNING)
+BAND_BELOW = {spec.id: spec.band_below for spec in RULE_SPECS}  # band rule -> the rule above its band
 DECIDING = frozenset((BLOCK, FAIL, REFER))  # failed rules of these severities must be reasons
 # Property tests: derandomised (reproducible in CI) and a few seconds each.
 PROPERTIES = settings(
@@ -107,7 +108,14 @@ def decided(**changes: Any) -> Decision:
 
 
 def failed_rule_ids(result: Decision, severities: frozenset[str] = frozenset(SEVERITIES)) -> list[str]:
-    return [c["id"] for c in result["policy"] if not c["passed"] and c["severity"] in severities]
+    """The rules the decision breached: checks not passed, except a band rule above its band (its
+    harder rule failed and decided instead)."""
+    not_passed = {c["id"] for c in result["policy"] if not c["passed"]}
+    return [
+        c["id"]
+        for c in result["policy"]
+        if c["id"] in not_passed and BAND_BELOW[c["id"]] not in not_passed and c["severity"] in severities
+    ]
 
 
 def applied(application: dict[str, Any], **changes: Any) -> Decision:

@@ -1,9 +1,11 @@
 """The decisions of the packaged decision version on the 5,000 shipped rows, as one digest per row.
 
 ``golden_decisions_v1.txt`` was rendered from the engine before the policy became a document (the
-numbers compiled in), so the test that compares it with today's render proves that policy version 1
-decides every shipped row exactly as before: the whole decision (outcome, probabilities, reasons,
-counteroffer, suggestions, notice, policy checks), not a summary. A digest per row keeps the file
+numbers compiled in), and the engine with policy version 1 rendered the same file byte for byte: the
+whole decision of every row (outcome, probabilities, reasons, counteroffer, suggestions, notice,
+policy checks), not a summary. It was regenerated once since, on purpose: a band rule above its band
+no longer reads "passed" (2,484 rows, FOIR over 60%: only the POL-FOIR-REVIEW check's ``passed`` and
+``message`` changed; nothing else in any row). A digest per row keeps the file
 small (a full dump is tens of megabytes) and still names the rows that differ.
 
 Regenerate (only when a decision is meant to change, and say which rows and why in the commit):
