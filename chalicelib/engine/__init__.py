@@ -13,6 +13,8 @@ first use and cached for the life of the process; ``load_policy`` checks and typ
 document (``PolicyInvalid`` names every offending path).
 """
 
+from typing import Any
+
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import DecisionLogic, decide, model_info, packaged_version
 from chalicelib.engine.eligibility import QUICK_FIELDS, quick_eligibility
@@ -30,7 +32,7 @@ from chalicelib.engine.schema import (
 from chalicelib.engine.types import Application, Decision, Notice, QuickEligibility
 
 
-def quick_eligibility_json_schema() -> dict:
+def quick_eligibility_json_schema() -> dict[str, Any]:
     """JSON Schema of a quick-eligibility request body."""
     return fields_json_schema(QUICK_FIELDS)
 

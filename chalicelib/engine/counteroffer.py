@@ -22,9 +22,9 @@ from typing import Any
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.lending_policy import Policy
-from chalicelib.engine.outcome import APPROVED, Assessment, assess
+from chalicelib.engine.outcome import Assessment, assess
 from chalicelib.engine.schema import LOAN_TENURES
-from chalicelib.engine.types import Counteroffer
+from chalicelib.engine.types import APPROVED, Counteroffer
 
 
 def _approved_with(model: Model, policy: Policy, application: Mapping[str, Any], **changes: Any) -> bool:
@@ -83,7 +83,7 @@ def counteroffer_of(terms: Mapping[str, Any], assessment: Assessment) -> Counter
         "annual_rate": assessment.pricing.annual_rate,
         "foir": round(assessment.pricing.foir, 4),
         "probability": round(assessment.probability, 6),
-        "outcome": assessment.outcome,  # type: ignore[typeddict-item]  # one of the Outcome literals
+        "outcome": assessment.outcome,
     }
 
 

@@ -21,11 +21,11 @@ from chalicelib.engine.explain import (
 from chalicelib.engine.features import affordability_ratios, model_features
 from chalicelib.engine.lending_policy import Policy, packaged_policy
 from chalicelib.engine.notice import render_notice
-from chalicelib.engine.outcome import APPROVED, DECLINED, assess_with
+from chalicelib.engine.outcome import assess_with
 from chalicelib.engine.policy import evaluate_policy
 from chalicelib.engine.scorecard import score_features
 from chalicelib.engine.suggest import Situation, reapply_after_months, suggestions_for
-from chalicelib.engine.types import Decision, ModelInfo
+from chalicelib.engine.types import APPROVED, DECLINED, Affordability, Decision, ModelInfo
 
 PROBABILITY_DIGITS = 6  # display precision of probabilities
 
@@ -46,7 +46,19 @@ def packaged_version() -> DecisionLogic:
 
 def model_info() -> ModelInfo:
     """The packaged model's id, version and sha256."""
-    return load_model().info()  # type: ignore[return-value]  # id, version, sha256
+    return load_model().info()
+
+
+def _affordability(ratios: Mapping[str, float]) -> Affordability:
+    """The model's ratios and the policy's FOIR, rounded to 4 places."""
+    return {
+        "debt_to_income": round(ratios["debt_to_income"], 4),
+        "loan_to_annual_income": round(ratios["loan_to_annual_income"], 4),
+        "new_emi_to_income": round(ratios["new_emi_to_income"], 4),
+        "total_debt_to_income": round(ratios["total_debt_to_income"], 4),
+        "savings_to_loan": round(ratios["savings_to_loan"], 4),
+        "foir": round(ratios["foir"], 4),
+    }
 
 
 def decide(
@@ -79,7 +91,7 @@ def decide(
         )
     probability = round(assessment.probability, PROBABILITY_DIGITS)
     pricing = assessment.pricing
-    return {  # type: ignore[typeddict-item]  # literals checked by the tests against types.Decision
+    return {
         "outcome": assessment.outcome,
         "decided_by": assessment.decided_by,
         "probability": probability,
@@ -103,7 +115,7 @@ def decide(
         "counteroffer": counteroffer,
         "notice": notice,
         "policy": result.checks,
-        "affordability": {name: round(value, 4) for name, value in ratios.items()},
+        "affordability": _affordability(ratios),
         "pricing": {
             "risk_band": pricing.risk_band,
             "annual_rate": pricing.annual_rate,

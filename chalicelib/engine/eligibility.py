@@ -27,7 +27,7 @@ from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.policy import DECLINING, Rule
 from chalicelib.engine.pricing import foir
 from chalicelib.engine.schema import APPLICATION_FIELDS, ValidationFailed, validate_fields
-from chalicelib.engine.types import EligibilityCheck, QuickEligibility
+from chalicelib.engine.types import EligibilityCheck, QuickEligibility, Verdict
 
 BLOCKED_SCORE_CAP = -1  # the highest "unlikely" score
 
@@ -46,7 +46,7 @@ def quick_blocking_rules(policy: Policy) -> tuple[Rule, ...]:
     )
 
 
-def _verdict(value: int) -> str:
+def _verdict(value: int) -> Verdict:
     if value >= 4:
         return "likely"
     if value >= 2:
@@ -114,7 +114,7 @@ def quick_eligibility(payload: object, policy: Policy) -> QuickEligibility:
         {"id": cid, "criterion": text, "met": met, "value": v} for cid, text, met, v in criteria
     ]
     return {
-        "verdict": _verdict(value),  # type: ignore[typeddict-item]  # one of the Verdict literals
+        "verdict": _verdict(value),
         "eligibility_score": value,
         "strengths": strengths,
         "improvement_areas": improvements,

@@ -155,8 +155,8 @@ class _Checker:
         if "enum" in schema and value not in schema["enum"]:
             self.errors.append(SchemaError(path, f"must be one of {', '.join(map(repr, schema['enum']))}"))
         problems: list[str] = []
-        if _is_type(value, "number"):
-            problems = _number_problems(schema, float(value))  # type: ignore[arg-type]  # checked just above
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            problems = _number_problems(schema, float(value))
         elif isinstance(value, str):
             problems = _string_problems(schema, value)
         self.errors.extend(SchemaError(path, problem) for problem in problems)

@@ -25,10 +25,10 @@ from typing import Any, NamedTuple
 from chalicelib.engine.artifact import canonical_json
 from chalicelib.engine.json_schema import SchemaError, schema_errors
 from chalicelib.engine.policy import RULE_SPECS, Rule, RuleLimits, bind_rules
+from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, SEVERITIES, Outcome, Severity
 
 POLICY_V1_PATH = Path(__file__).with_name("lending_policy_v1.json")
 POLICY_SCHEMA_PATH = Path(__file__).with_name("lending_policy.schema.json")
-APPROVED, MANUAL_REVIEW, DECLINED = "approved", "manual_review", "declined"
 
 
 class PolicyInvalid(Exception):
@@ -51,7 +51,7 @@ class Bands(NamedTuple):
     review: float
     low_confidence_margin: float
 
-    def model_outcome(self, probability: float) -> str:
+    def model_outcome(self, probability: float) -> Outcome:
         if probability >= self.approve + self.low_confidence_margin:
             return APPROVED
         return MANUAL_REVIEW if probability >= self.review else DECLINED
@@ -149,15 +149,20 @@ def _limits(rules: Mapping[str, Any]) -> RuleLimits:
     return RuleLimits(**values)
 
 
+def _severities(rules: Mapping[str, Any]) -> dict[str, Severity]:
+    """Each rule's severity, typed (the schema has checked each is one of ``SEVERITIES``)."""
+    return {rule_id: next(s for s in SEVERITIES if s == rule["severity"]) for rule_id, rule in rules.items()}
+
+
 def load_policy(document: object) -> Policy:
     """Check ``document`` (parsed JSON) and build its ``Policy``; raises ``PolicyInvalid`` naming every
     offending path (JSON pointer) and problem."""
     problems = schema_errors(policy_schema(), document)
-    if not problems:
-        problems = _cross_field_errors(document)  # type: ignore[arg-type]  # the schema holds: an object
-    if problems:
+    if not problems and isinstance(document, dict):  # the schema holds, so it is an object
+        problems = _cross_field_errors(document)
+    if problems or not isinstance(document, dict):
         raise PolicyInvalid([{"path": p.path, "problem": p.problem} for p in problems])
-    doc: Mapping[str, Any] = document  # type: ignore[assignment]  # checked against the schema above
+    doc: Mapping[str, Any] = document
     limits = _limits(doc["rules"])
     premiums = doc["rate_card"]["risk_premiums"]
     base_rate = float(doc["rate_card"]["base_annual_rate"])
@@ -174,7 +179,7 @@ def load_policy(document: object) -> Policy:
             float(doc["bands"]["low_confidence_margin"]),
         ),
         limits=limits,
-        rules=bind_rules(limits, {rule_id: rule["severity"] for rule_id, rule in doc["rules"].items()}),
+        rules=bind_rules(limits, _severities(doc["rules"])),
         warnings_for_review=int(doc["warnings_for_review"]),
         base_annual_rate=base_rate,
         rate_card=MappingProxyType(rate_card),

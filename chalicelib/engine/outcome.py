@@ -19,15 +19,16 @@ from typing import Any
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import affordability_ratios
-from chalicelib.engine.lending_policy import APPROVED, DECLINED, MANUAL_REVIEW, Policy
+from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.policy import DECLINING, REFER, WARNING, Rule, breached_rules
 from chalicelib.engine.pricing import Priced, price
 from chalicelib.engine.scorecard import probability_of
+from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, DecidedBy, Outcome, RiskBand
 
-OUTCOME_RANK = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}  # higher is worse
+OUTCOME_RANK: dict[str, int] = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}  # higher is worse
 
 
-def policy_outcome(breached: tuple[Rule, ...], warnings_for_review: int) -> str:
+def policy_outcome(breached: tuple[Rule, ...], warnings_for_review: int) -> Outcome:
     if any(rule.severity in DECLINING for rule in breached):
         return DECLINED
     warnings = sum(rule.severity == WARNING for rule in breached)
@@ -38,11 +39,11 @@ def policy_outcome(breached: tuple[Rule, ...], warnings_for_review: int) -> str:
 
 @dataclass(slots=True)  # built for every re-decision: slots, not frozen, keep it cheap
 class Assessment:
-    outcome: str
-    decided_by: str  # "policy" | "model" | "policy+model"
-    model_outcome: str
+    outcome: Outcome
+    decided_by: DecidedBy
+    model_outcome: Outcome
     model_probability: float
-    model_risk_band: str
+    model_risk_band: RiskBand
     probability: float  # the final view: the model's, or 0.0 when a declining rule is breached
     pricing: Priced
     ratios: dict[str, float]  # the model's ratios plus the policy's ``foir``
@@ -64,7 +65,9 @@ def assess_with(
     by_model = policy.bands.model_outcome(model_probability)
     by_policy = policy_outcome(breached, policy.warnings_for_review)
     outcome = max(by_model, by_policy, key=OUTCOME_RANK.__getitem__)
-    decided_by = "policy+model" if by_model == by_policy else "model" if by_model == outcome else "policy"
+    decided_by: DecidedBy = (
+        "policy+model" if by_model == by_policy else "model" if by_model == outcome else "policy"
+    )
     blocked = by_policy == DECLINED
     return Assessment(
         outcome=outcome,

@@ -39,11 +39,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
-BLOCK, FAIL, REFER, WARNING = "block", "fail", "refer", "warning"
-SEVERITIES = (BLOCK, FAIL, REFER, WARNING)
-DECLINING = frozenset((BLOCK, FAIL))  # severities that decline on their own
+from chalicelib.engine.types import PolicyCheck, Severity
+
+BLOCK: Final = "block"
+FAIL: Final = "fail"
+REFER: Final = "refer"
+WARNING: Final = "warning"
+DECLINING: frozenset[Severity] = frozenset((BLOCK, FAIL))  # severities that decline on their own
 
 _INSTALMENT_FIELDS = ("monthly_income", "existing_emi", "loan_amount", "loan_tenure_months")
 
@@ -75,8 +79,8 @@ class RuleSpec(NamedTuple):
     fields: tuple[str, ...]  # the application fields the rule's outcome depends on
     limit: str | None  # the RuleLimits field the document's ``rules.<id>.limit`` sets (None: no number)
     description: Callable[[RuleLimits], str]
-    breached: Callable[[Application, Ratios, RuleLimits], bool]
-    message: Callable[[Application, Ratios, RuleLimits], str]
+    breached: Callable[[RuleLimits, Application, Ratios], bool]
+    message: Callable[[RuleLimits, Application, Ratios], str]
     band_below: str | None = None  # band rules: the id of the rule that decides above the band
 
 
@@ -84,7 +88,7 @@ class Rule(NamedTuple):
     """A rule with one policy's numbers and severity bound in (``bind_rules``)."""
 
     id: str
-    severity: str
+    severity: Severity
     factor: str
     fields: tuple[str, ...]
     description: str
@@ -100,8 +104,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("age",),
         "min_age",
         lambda x: f"Age at least {x.min_age}",
-        lambda a, r, x: a["age"] < x.min_age,
-        lambda a, r, x: f"Applicants must be at least {x.min_age} years old (age {a['age']}).",
+        lambda x, a, r: a["age"] < x.min_age,
+        lambda x, a, r: f"Applicants must be at least {x.min_age} years old (age {a['age']}).",
     ),
     RuleSpec(
         "POL-INCOME-MIN",
@@ -109,8 +113,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("monthly_income",),
         "min_monthly_income",
         lambda x: f"Monthly income at least INR {x.min_monthly_income:,}",
-        lambda a, r, x: a["monthly_income"] < x.min_monthly_income,
-        lambda a, r, x: (
+        lambda x, a, r: a["monthly_income"] < x.min_monthly_income,
+        lambda x, a, r: (
             f"Monthly income must be at least INR {x.min_monthly_income:,} (INR {a['monthly_income']:,})."
         ),
     ),
@@ -120,8 +124,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("monthly_income", "existing_emi"),
         "max_debt_to_income",
         lambda x: f"Debt-to-income at most {x.max_debt_to_income:.0%}",
-        lambda a, r, x: r["debt_to_income"] > x.max_debt_to_income,
-        lambda a, r, x: (
+        lambda x, a, r: r["debt_to_income"] > x.max_debt_to_income,
+        lambda x, a, r: (
             f"Existing debt payments take {r['debt_to_income']:.0%} of income; "
             f"the limit is {x.max_debt_to_income:.0%}."
         ),
@@ -132,8 +136,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         _INSTALMENT_FIELDS,
         "max_foir",
         lambda x: f"All instalments incl. the new loan (FOIR) at most {x.max_foir:.0%} of income",
-        lambda a, r, x: r["foir"] > x.max_foir,
-        lambda a, r, x: (
+        lambda x, a, r: r["foir"] > x.max_foir,
+        lambda x, a, r: (
             f"With the new loan's instalment, all instalments would take {r['foir']:.0%} of income; "
             f"the limit is {x.max_foir:.0%}."
         ),
@@ -144,8 +148,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("num_existing_loans",),
         "max_existing_loans",
         lambda x: f"At most {x.max_existing_loans} existing loans",
-        lambda a, r, x: a["num_existing_loans"] > x.max_existing_loans,
-        lambda a, r, x: (
+        lambda x, a, r: a["num_existing_loans"] > x.max_existing_loans,
+        lambda x, a, r: (
             f"{a['num_existing_loans']} existing loans; at most {x.max_existing_loans} are accepted."
         ),
     ),
@@ -155,8 +159,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("has_defaults",),
         None,
         lambda x: "No loan default on record",
-        lambda a, r, x: bool(a["has_defaults"]),
-        lambda a, r, x: "A past loan default is on record: a credit officer must review the application.",
+        lambda x, a, r: bool(a["has_defaults"]),
+        lambda x, a, r: "A past loan default is on record: a credit officer must review the application.",
     ),
     RuleSpec(
         "POL-FOIR-REVIEW",
@@ -164,8 +168,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         _INSTALMENT_FIELDS,
         "foir_review_above",
         lambda x: f"All instalments incl. the new loan (FOIR) at most {x.foir_review_above:.0%} of income",
-        lambda a, r, x: x.foir_review_above < r["foir"] <= x.max_foir,
-        lambda a, r, x: (
+        lambda x, a, r: x.foir_review_above < r["foir"] <= x.max_foir,
+        lambda x, a, r: (
             f"With the new loan's instalment, all instalments would take {r['foir']:.0%} of income "
             f"(over {x.foir_review_above:.0%}): a credit officer must review the application."
         ),
@@ -177,8 +181,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("monthly_income", "existing_emi"),
         "debt_to_income_warning_above",
         lambda x: f"Debt-to-income at most {x.debt_to_income_warning_above:.0%}",
-        lambda a, r, x: x.debt_to_income_warning_above < r["debt_to_income"] <= x.max_debt_to_income,
-        lambda a, r, x: (
+        lambda x, a, r: x.debt_to_income_warning_above < r["debt_to_income"] <= x.max_debt_to_income,
+        lambda x, a, r: (
             f"Existing debt payments take {r['debt_to_income']:.0%} of income "
             f"(over {x.debt_to_income_warning_above:.0%})."
         ),
@@ -190,8 +194,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("num_existing_loans",),
         "existing_loans_warning_from",
         lambda x: f"Fewer than {x.existing_loans_warning_from} existing loans",
-        lambda a, r, x: x.existing_loans_warning_from <= a["num_existing_loans"] <= x.max_existing_loans,
-        lambda a, r, x: (
+        lambda x, a, r: x.existing_loans_warning_from <= a["num_existing_loans"] <= x.max_existing_loans,
+        lambda x, a, r: (
             f"{a['num_existing_loans']} existing loans ({x.existing_loans_warning_from} or more)."
         ),
         band_below="POL-LOANS-MAX",
@@ -202,8 +206,8 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("monthly_income", "loan_amount"),
         "loan_to_annual_income_warning_above",
         lambda x: f"Loan at most {x.loan_to_annual_income_warning_above:.0%} of annual income",
-        lambda a, r, x: r["loan_to_annual_income"] > x.loan_to_annual_income_warning_above,
-        lambda a, r, x: (
+        lambda x, a, r: r["loan_to_annual_income"] > x.loan_to_annual_income_warning_above,
+        lambda x, a, r: (
             f"The loan is {r['loan_to_annual_income']:.0%} of annual income "
             f"(over {x.loan_to_annual_income_warning_above:.0%})."
         ),
@@ -214,14 +218,14 @@ RULE_SPECS: tuple[RuleSpec, ...] = (  # table order is reason order: declining, 
         ("age",),
         "age_warning_above",
         lambda x: f"Age at most {x.age_warning_above}",
-        lambda a, r, x: a["age"] > x.age_warning_above,
-        lambda a, r, x: f"Applicant is over {x.age_warning_above} (age {a['age']}); tenure is reviewed.",
+        lambda x, a, r: a["age"] > x.age_warning_above,
+        lambda x, a, r: f"Applicant is over {x.age_warning_above} (age {a['age']}); tenure is reviewed.",
     ),
 )
 RULE_IDS = tuple(spec.id for spec in RULE_SPECS)
 
 
-def bind_rules(limits: RuleLimits, severities: Mapping[str, str]) -> tuple[Rule, ...]:
+def bind_rules(limits: RuleLimits, severities: Mapping[str, Severity]) -> tuple[Rule, ...]:
     """The table with one policy's numbers and severities (``severities``: rule id -> severity)."""
     return tuple(
         Rule(
@@ -230,8 +234,8 @@ def bind_rules(limits: RuleLimits, severities: Mapping[str, str]) -> tuple[Rule,
             spec.factor,
             spec.fields,
             spec.description(limits),
-            functools.partial(spec.breached, x=limits),
-            functools.partial(spec.message, x=limits),
+            functools.partial(spec.breached, limits),
+            functools.partial(spec.message, limits),
             spec.band_below,
         )
         for spec in RULE_SPECS
@@ -239,10 +243,10 @@ def bind_rules(limits: RuleLimits, severities: Mapping[str, str]) -> tuple[Rule,
 
 
 class PolicyResult(NamedTuple):
-    checks: list[dict[str, Any]]  # every rule: id, severity, factor, value, passed, message
-    blocking: list[dict[str, Any]]  # breached block/fail rules
-    warnings: list[dict[str, Any]]  # breached warnings
-    referrals: list[dict[str, Any]]  # breached refer rules
+    checks: list[PolicyCheck]  # every rule: id, severity, factor, value, passed, message
+    blocking: list[PolicyCheck]  # breached block/fail rules
+    warnings: list[PolicyCheck]  # breached warnings
+    referrals: list[PolicyCheck]  # breached refer rules
 
 
 def breached_rules(rules: tuple[Rule, ...], application: Application, ratios: Ratios) -> tuple[Rule, ...]:
@@ -270,10 +274,10 @@ def evaluate_policy(
     if breached is None:
         breached = breached_rules(rules, application, ratios)
     breached_by_id = {rule.id: rule for rule in breached}
-    checks: list[dict[str, Any]] = []
-    blocking: list[dict[str, Any]] = []
-    warnings: list[dict[str, Any]] = []
-    referrals: list[dict[str, Any]] = []
+    checks: list[PolicyCheck] = []
+    blocking: list[PolicyCheck] = []
+    warnings: list[PolicyCheck] = []
+    referrals: list[PolicyCheck] = []
     by_severity = {BLOCK: blocking, FAIL: blocking, REFER: referrals, WARNING: warnings}
     for rule in rules:
         failed = rule.id in breached_by_id
@@ -285,7 +289,7 @@ def evaluate_policy(
             message = _above_band_message(rule, above_band, application, ratios)
         else:
             message = rule.description
-        check = {
+        check: PolicyCheck = {
             "id": rule.id,
             "severity": rule.severity,
             "factor": rule.factor,

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.engine.features import monthly_instalment
+from chalicelib.engine.types import RiskBand
 
 _MIN_INCOME = 1.0  # validation admits 0 income; the ratio stays finite (and far above any limit)
 
 
 @dataclass(slots=True)  # built for every re-decision: slots, not frozen, keep it cheap
 class Priced:
-    risk_band: str
+    risk_band: RiskBand
     annual_rate: float
     emi: float
     foir: float
@@ -36,7 +37,7 @@ def foir(application: Mapping[str, Any], emi: float) -> float:
     return (float(application["existing_emi"]) + emi) / max(float(application["monthly_income"]), _MIN_INCOME)
 
 
-def price(application: Mapping[str, Any], risk_band: str, rate_card: Mapping[str, float]) -> Priced:
+def price(application: Mapping[str, Any], risk_band: RiskBand, rate_card: Mapping[str, float]) -> Priced:
     """The requested loan at ``rate_card``'s rate for ``risk_band``: rate, EMI and FOIR."""
     rate = rate_card[risk_band]
     emi = monthly_instalment(float(application["loan_amount"]), int(application["loan_tenure_months"]), rate)

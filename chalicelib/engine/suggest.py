@@ -124,7 +124,8 @@ def _existing_emi_target(s: Situation) -> int | None:
 
 
 def _income_target(s: Situation) -> int | None:
-    loan, targets = s.application["loan_amount"], s.policy.suggestions
+    loan: int = s.application["loan_amount"]
+    targets = s.policy.suggestions
     if loan > targets.income_multiple_limit * s.application["monthly_income"]:
         return math.ceil(loan / targets.income_target_divisor)
     return None
@@ -277,9 +278,7 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
             "expected_time": rule.expected_time.format(target=target),
             "priority": rule.priority(situation),
             "effect": (
-                changed.outcome  # type: ignore[typeddict-item]  # one of the Outcome literals
-                if changed.outcome != current.outcome
-                else round(changed.probability, 6)
+                changed.outcome if changed.outcome != current.outcome else round(changed.probability, 6)
             ),
             "decisive": decisive,
             "clears": [r.id for r in cleared],
