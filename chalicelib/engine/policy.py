@@ -255,9 +255,8 @@ def breached_rules(rules: tuple[Rule, ...], application: Application, ratios: Ra
 
 
 def _above_band_message(rule: Rule, harder: Rule, application: Application, ratios: Ratios) -> str:
-    return f"{rule.description}: not met. Above this rule's band, {harder.id} decides: " + harder.message(
-        application, ratios
-    )
+    decided = harder.message(application, ratios)
+    return f"{rule.description}: not met. Above this rule's band, {harder.id} decides: {decided}"
 
 
 def evaluate_policy(
