@@ -121,7 +121,7 @@ def baseline_scoring_rate(batch_size: int, batches: int = 200) -> float:
     started = time.perf_counter()
     for start in range(0, len(payloads), batch_size):
         for payload in payloads[start : start + batch_size]:
-            engine.decide(engine.validate_application(payload))
+            engine.decide(engine.validate_application(payload), *engine.packaged_version())
     return len(payloads) / (time.perf_counter() - started)
 
 

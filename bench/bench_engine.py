@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import statistics
@@ -49,8 +50,8 @@ ENGINE_CHILD = (
     + """
 import json, sys, time
 started = time.perf_counter()
-from chalicelib.engine import decide, validate_application
-decision = decide(validate_application(json.loads(sys.argv[1])))
+from chalicelib.engine import decide, packaged_version, validate_application
+decision = decide(validate_application(json.loads(sys.argv[1])), *packaged_version())
 elapsed = time.perf_counter() - started
 print(json.dumps({"first_call_s": elapsed, "outcome": decision["outcome"], "rss_kb": peak_rss_kb()}))
 """
@@ -130,9 +131,16 @@ def baseline_decide(directory: Path) -> Callable[[dict[str, Any]], dict[str, Any
     return importlib.import_module(BASELINE_PACKAGE).decide
 
 
-def versus_baseline(applications: list[dict[str, Any]]) -> None:
-    from chalicelib.engine import decide
+def packaged_decide() -> Callable[[dict[str, Any]], Any]:
+    """``decide`` with the packaged decision version (model artifact + lending-policy version 1)."""
+    from chalicelib.engine import decide, packaged_version
 
+    model, policy = packaged_version()
+    return functools.partial(decide, model=model, policy=policy)
+
+
+def versus_baseline(applications: list[dict[str, Any]]) -> None:
+    decide = packaged_decide()
     decisions = [decide(a) for a in applications]
     groups = {
         "approved": [a for a, d in zip(applications, decisions, strict=True) if d["outcome"] == "approved"],
@@ -168,11 +176,12 @@ def versus_baseline(applications: list[dict[str, Any]]) -> None:
 def main() -> int:
     import joblib  # dev-only: the baseline
 
-    from chalicelib.engine import decide
     from chalicelib.engine.artifact import load_model
     from chalicelib.engine.scorecard import probability_of
     from training.data import TRAINING_CSV, load_labelled_csv
     from training.scorecard_fit import build_pipeline, scorecard_from_artifact
+
+    decide = packaged_decide()
 
     applications = load_labelled_csv(TRAINING_CSV).applications
     versus_baseline(applications)

@@ -170,7 +170,7 @@ def run(requests: int, warmup: int) -> list[tuple[str, list[float]]]:
         context = LocalLambdaContext(function_name="api_handler", region="us-east-1")
 
         def engine_only(i: int) -> None:
-            engine.decide(engine.validate_application(application))
+            engine.decide(engine.validate_application(application), *engine.packaged_version())
 
         bare = Chalice(app_name="bare")
 

@@ -91,7 +91,7 @@ def fill(dependencies: Any, records: int) -> None:
 
     payloads = applications(50, with_personal_data=False)
     cleaned = [engine.validate_application(payload) for payload in payloads]
-    decided = [engine.decide(application) for application in cleaned]
+    decided = [engine.decide(application, *engine.packaged_version()) for application in cleaned]
     store = dependencies.store
     for n in range(records):
         for client in (CLIENT_A, CLIENT_B):

@@ -13,8 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from chalicelib.engine import decide, model_info
-from chalicelib.engine.artifact import load_model
+from chalicelib.engine import decide, model_info, packaged_version
 from chalicelib.engine.scorecard import probability_of
 from training import metrics
 from training.labelled_csv import read_labelled_csv
@@ -40,12 +39,12 @@ def main(argv: list[str] | None = None) -> int:
         print("nothing to score")
         return 1
 
-    model = load_model()
+    model, policy = packaged_version()
     started = time.perf_counter()
     probabilities = [probability_of(model, application) for application in data.applications]
     elapsed = time.perf_counter() - started
     labels = data.labels
-    outcomes = [decide(application)["outcome"] for application in data.applications]
+    outcomes = [decide(application, model, policy)["outcome"] for application in data.applications]
 
     summary = metrics.summary(labels, probabilities, model.approve_threshold)
     print()

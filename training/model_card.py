@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -10,9 +11,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from chalicelib.engine import artifact as artifact_module
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.explain import factor_of, format_value
-from chalicelib.engine.policy import FOIR_LIMIT, FOIR_REVIEW, RULES
-from chalicelib.engine.pricing import BASE_ANNUAL_RATE, RATE_CARD
+from chalicelib.engine.lending_policy import packaged_policy
 from chalicelib.engine.types import Decision
+
+POLICY = packaged_policy()  # the card describes lending-policy version 1, the one shipped
+RULES, RATE_CARD, BASE_ANNUAL_RATE = POLICY.rules, POLICY.rate_card, POLICY.base_annual_rate
+FOIR_LIMIT, FOIR_REVIEW = POLICY.limits.max_foir, POLICY.limits.foir_review_above
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -334,4 +338,5 @@ def write_model_card(run: TrainingRun, model: Model) -> None:
     from chalicelib.engine.decision import decide
 
     MODEL_CARD_PATH.parent.mkdir(parents=True, exist_ok=True)
-    MODEL_CARD_PATH.write_text(render_model_card(run, model, decide), encoding="utf-8")
+    decide_v1 = functools.partial(decide, model=model, policy=POLICY)
+    MODEL_CARD_PATH.write_text(render_model_card(run, model, decide_v1), encoding="utf-8")

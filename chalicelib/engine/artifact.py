@@ -16,6 +16,8 @@ import math
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from chalicelib.engine.types import RISK_BANDS, ModelInfo, RiskBand
+
 ARTIFACT_PATH = Path(__file__).with_name("model_artifact.json")
 
 
@@ -58,7 +60,7 @@ class Model(NamedTuple):
     approve_threshold: float
     review_threshold: float
     low_confidence_margin: float
-    risk_bands: tuple[tuple[str, float], ...]  # (band, minimum probability), best band first
+    risk_bands: tuple[tuple[RiskBand, float], ...]  # (band, minimum probability), best band first
 
     def probability(self, score: int) -> float:
         log_odds = (score - self.score_at_even_odds) / self.points_per_log_odds
@@ -67,14 +69,21 @@ class Model(NamedTuple):
         odds = math.exp(log_odds)  # no overflow for very negative scores
         return odds / (1.0 + odds)
 
-    def risk_band(self, probability: float) -> str:
+    def risk_band(self, probability: float) -> RiskBand:
         for band, minimum in self.risk_bands:
             if probability >= minimum:
                 return band
         return self.risk_bands[-1][0]
 
-    def info(self) -> dict[str, str]:
+    def info(self) -> ModelInfo:
         return {"id": self.model_id, "version": self.version, "sha256": self.sha256}
+
+
+def _risk_band(name: object) -> RiskBand:
+    band = next((band for band in RISK_BANDS if band == name), None)
+    if band is None:
+        raise ValueError(f"model artifact: unknown risk band {name!r} (known: {', '.join(RISK_BANDS)})")
+    return band
 
 
 def build_model(document: dict[str, Any]) -> Model:
@@ -119,7 +128,9 @@ def build_model(document: dict[str, Any]) -> Model:
         approve_threshold=float(thresholds["approve"]),
         review_threshold=float(thresholds["review"]),
         low_confidence_margin=float(thresholds["low_confidence_margin"]),
-        risk_bands=tuple((b["band"], float(b["min_probability"])) for b in document["risk_bands"]),
+        risk_bands=tuple(
+            (_risk_band(band["band"]), float(band["min_probability"])) for band in document["risk_bands"]
+        ),
     )
 
 

@@ -5,12 +5,14 @@ Approval is monotone in both terms, which makes the searches exact:
 
 - a smaller loan never scores worse (every loan-dependent model feature is constrained that way), its
   instalment and so FOIR are lower, and no rule relaxes with a larger loan: bisection over the
-  multiples of ``LOAN_STEP`` below the requested amount finds the largest approvable one;
+  multiples of the policy's ``loan_step`` (from its ``min_loan_amount``) below the requested amount
+  finds the largest approvable one;
 - a longer tenure lowers the instalment (model ratios and FOIR alike) and no rule or model factor
-  prefers a shorter one, so the first approvable tenure above the requested one is the shortest.
+  prefers a shorter one, so the first approvable tenure above the requested one (up to the policy's
+  ``max_tenure_months``) is the shortest.
 
 A counteroffer is an approval, so it passes every rule that can decline or refer (warnings are allowed
-as for any approval: fewer than ``WARNINGS_FOR_REVIEW``).
+as for any approval: fewer than the policy's ``warnings_for_review``).
 """
 
 from __future__ import annotations
@@ -19,55 +21,58 @@ from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.engine.artifact import Model
-from chalicelib.engine.outcome import APPROVED, Assessment, Bands, assess
+from chalicelib.engine.lending_policy import Policy
+from chalicelib.engine.outcome import Assessment, assess
 from chalicelib.engine.schema import LOAN_TENURES
-from chalicelib.engine.types import Counteroffer
-
-LOAN_STEP = 25_000
+from chalicelib.engine.types import APPROVED, Counteroffer
 
 
-def _approved_with(model: Model, application: Mapping[str, Any], bands: Bands, **changes: Any) -> bool:
-    return assess(model, {**application, **changes}, bands).outcome == APPROVED
+def _approved_with(model: Model, policy: Policy, application: Mapping[str, Any], **changes: Any) -> bool:
+    return assess(model, policy, {**application, **changes}).outcome == APPROVED
 
 
-def largest_approvable_loan(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    """Largest multiple of LOAN_STEP below the requested amount that would be approved, else None."""
-    steps = (application["loan_amount"] - 1) // LOAN_STEP
-    if steps < 1 or not _approved_with(model, application, bands, loan_amount=LOAN_STEP):
+def largest_approvable_loan(model: Model, policy: Policy, application: Mapping[str, Any]) -> int | None:
+    """Largest multiple of the policy's loan step (from its minimum amount) below the requested amount
+    that would be approved, else None."""
+    step = policy.counteroffer.loan_step
+    first = max(1, -(-policy.counteroffer.min_loan_amount // step))  # the smallest multiple offered
+    steps = (application["loan_amount"] - 1) // step
+    if steps < first or not _approved_with(model, policy, application, loan_amount=first * step):
         return None
-    low, high = 1, steps  # invariant: low is approvable
+    low, high = first, steps  # invariant: low is approvable
     while low < high:
         middle = (low + high + 1) // 2
-        if _approved_with(model, application, bands, loan_amount=middle * LOAN_STEP):
+        if _approved_with(model, policy, application, loan_amount=middle * step):
             low = middle
         else:
             high = middle - 1
-    return low * LOAN_STEP
+    return low * step
 
 
 def first_approvable(
-    model: Model, application: Mapping[str, Any], bands: Bands, field: str, candidates: list[Any]
+    model: Model, policy: Policy, application: Mapping[str, Any], field: str, candidates: list[Any]
 ) -> Any | None:
     """The first candidate (ordered from the smallest change) that would be approved, else None.
 
     The caller guarantees approval is monotone along the candidates, so a bisection finds it with a
     handful of decisions.
     """
-    if not candidates or not _approved_with(model, application, bands, **{field: candidates[-1]}):
+    if not candidates or not _approved_with(model, policy, application, **{field: candidates[-1]}):
         return None
     low, high = 0, len(candidates) - 1  # invariant: candidates[high] is approvable
     while low < high:
         middle = (low + high) // 2
-        if _approved_with(model, application, bands, **{field: candidates[middle]}):
+        if _approved_with(model, policy, application, **{field: candidates[middle]}):
             high = middle
         else:
             low = middle + 1
     return candidates[high]
 
 
-def shortest_approvable_tenure(model: Model, application: Mapping[str, Any], bands: Bands) -> int | None:
-    longer = [t for t in LOAN_TENURES if t > application["loan_tenure_months"]]
-    return first_approvable(model, application, bands, "loan_tenure_months", longer)
+def shortest_approvable_tenure(model: Model, policy: Policy, application: Mapping[str, Any]) -> int | None:
+    requested, longest = application["loan_tenure_months"], policy.counteroffer.max_tenure_months
+    longer = [t for t in LOAN_TENURES if requested < t <= longest]
+    return first_approvable(model, policy, application, "loan_tenure_months", longer)
 
 
 def counteroffer_of(terms: Mapping[str, Any], assessment: Assessment) -> Counteroffer:
@@ -78,14 +83,14 @@ def counteroffer_of(terms: Mapping[str, Any], assessment: Assessment) -> Counter
         "annual_rate": assessment.pricing.annual_rate,
         "foir": round(assessment.pricing.foir, 4),
         "probability": round(assessment.probability, 6),
-        "outcome": assessment.outcome,  # type: ignore[typeddict-item]  # one of the Outcome literals
+        "outcome": assessment.outcome,
     }
 
 
 def find_counteroffer(
     model: Model,
+    policy: Policy,
     application: Mapping[str, Any],
-    bands: Bands,
     loan: int | None,
     tenure: int | None,
 ) -> Counteroffer | None:
@@ -97,4 +102,4 @@ def find_counteroffer(
         terms = {**application, "loan_tenure_months": tenure}
     else:
         return None
-    return counteroffer_of(terms, assess(model, terms, bands))
+    return counteroffer_of(terms, assess(model, policy, terms))

@@ -1,12 +1,16 @@
-"""decide(): one validated application in, one explainable JSON decision out (no personal data)."""
+"""decide(): one validated application, a model and a lending policy in, one explainable JSON decision
+out (no personal data). ``decide`` reads nothing but its arguments: the caller chooses the decision
+version (today the packaged one, :func:`packaged_version`: the shipped model artifact and policy
+version 1)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-from chalicelib.engine.artifact import load_model
+from chalicelib.engine.artifact import Model, load_model
 from chalicelib.engine.counteroffer import find_counteroffer
 from chalicelib.engine.explain import (
     MAX_REASONS,
@@ -15,42 +19,65 @@ from chalicelib.engine.explain import (
     principal_reasons,
 )
 from chalicelib.engine.features import affordability_ratios, model_features
+from chalicelib.engine.lending_policy import Policy, packaged_policy
 from chalicelib.engine.notice import render_notice
-from chalicelib.engine.outcome import APPROVED, DECLINED, Bands, assess_with
+from chalicelib.engine.outcome import assess_with
 from chalicelib.engine.policy import evaluate_policy
 from chalicelib.engine.scorecard import score_features
 from chalicelib.engine.suggest import Situation, reapply_after_months, suggestions_for
-from chalicelib.engine.types import Decision, ModelInfo
+from chalicelib.engine.types import APPROVED, DECLINED, Affordability, Decision, ModelInfo
 
 PROBABILITY_DIGITS = 6  # display precision of probabilities
 
 
+class DecisionLogic(NamedTuple):
+    """What decides: a model and a lending policy (a decision version's content)."""
+
+    model: Model
+    policy: Policy
+
+
+@functools.cache
+def packaged_version() -> DecisionLogic:
+    """The packaged decision version: the shipped model artifact and lending-policy version 1, read and
+    checked on first use, then shared by every call in the process."""
+    return DecisionLogic(load_model(), packaged_policy())
+
+
 def model_info() -> ModelInfo:
-    return load_model().info()  # type: ignore[return-value]  # id, version, sha256
+    """The packaged model's id, version and sha256."""
+    return load_model().info()
+
+
+def _affordability(ratios: Mapping[str, float]) -> Affordability:
+    """The model's ratios and the policy's FOIR, rounded to 4 places."""
+    return {
+        "debt_to_income": round(ratios["debt_to_income"], 4),
+        "loan_to_annual_income": round(ratios["loan_to_annual_income"], 4),
+        "new_emi_to_income": round(ratios["new_emi_to_income"], 4),
+        "total_debt_to_income": round(ratios["total_debt_to_income"], 4),
+        "savings_to_loan": round(ratios["savings_to_loan"], 4),
+        "foir": round(ratios["foir"], 4),
+    }
 
 
 def decide(
-    application: Mapping[str, Any],
-    *,
-    approve_threshold: float | None = None,
-    review_threshold: float | None = None,
-    decided_on: dt.date | None = None,
+    application: Mapping[str, Any], model: Model, policy: Policy, *, decided_on: dt.date | None = None
 ) -> Decision:
-    """Decide a validated application. Bands default to the artifact's thresholds (0.65 / 0.45);
-    ``decided_on`` (default: today, UTC) dates the notice."""
-    model = load_model()
-    bands = Bands.of(model, approve_threshold, review_threshold)
+    """Decide a validated application with ``model`` and ``policy``; ``decided_on`` (default: today,
+    UTC) dates the notice."""
+    bands = policy.bands
     ratios = affordability_ratios(application)
     score = score_features(model, model_features(application, ratios))
-    assessment = assess_with(model, application, bands, ratios, score.probability)
-    policy = evaluate_policy(application, ratios, assessment.breached)
-    reasons = principal_reasons(model, score, assessment, policy)
+    assessment = assess_with(model, policy, application, ratios, score.probability)
+    result = evaluate_policy(policy.rules, application, ratios, assessment.breached)
+    reasons = principal_reasons(model, score, assessment, result, policy.warnings_for_review)
     suggestions, counteroffer, notice = [], None, None
     if assessment.outcome != APPROVED:
-        situation = Situation(model, application, bands, assessment, score)
+        situation = Situation(model, policy, application, assessment, score)
         suggestions = suggestions_for(situation)
         counteroffer = find_counteroffer(
-            model, application, bands, situation.largest_loan, situation.shortest_tenure
+            model, policy, application, situation.largest_loan, situation.shortest_tenure
         )
         key_factors = [str(r["text"]) for r in model_reasons(model, score, MAX_REASONS)]
         notice = render_notice(
@@ -64,7 +91,7 @@ def decide(
         )
     probability = round(assessment.probability, PROBABILITY_DIGITS)
     pricing = assessment.pricing
-    return {  # type: ignore[typeddict-item]  # literals checked by the tests against types.Decision
+    return {
         "outcome": assessment.outcome,
         "decided_by": assessment.decided_by,
         "probability": probability,
@@ -80,11 +107,15 @@ def decide(
         "reasons": reasons,
         "favourable_factors": favourable_factors(score, frozenset(str(r["factor"]) for r in reasons)),
         "suggestions": suggestions,
-        "reapply_after_months": reapply_after_months(suggestions) if assessment.outcome == DECLINED else None,
+        "reapply_after_months": (
+            reapply_after_months(suggestions, policy.suggestions.reapply_after)
+            if assessment.outcome == DECLINED
+            else None
+        ),
         "counteroffer": counteroffer,
         "notice": notice,
-        "policy": policy.checks,
-        "affordability": {name: round(value, 4) for name, value in ratios.items()},
+        "policy": result.checks,
+        "affordability": _affordability(ratios),
         "pricing": {
             "risk_band": pricing.risk_band,
             "annual_rate": pricing.annual_rate,

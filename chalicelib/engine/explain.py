@@ -16,10 +16,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model, NumericFeature
-from chalicelib.engine.outcome import APPROVED, Assessment
-from chalicelib.engine.policy import WARNINGS_FOR_REVIEW, PolicyResult
+from chalicelib.engine.lending_policy import Policy
+from chalicelib.engine.outcome import Assessment
+from chalicelib.engine.policy import PolicyResult
 from chalicelib.engine.scorecard import Contribution, Score
-from chalicelib.engine.types import Reason
+from chalicelib.engine.types import APPROVED, FavourableFactor, PolicyCheck, Reason, Scalar
 
 MAX_REASONS = 4
 MAX_FAVOURABLE = 3
@@ -65,11 +66,11 @@ def factor_of(name: str) -> Factor:
     return factor
 
 
-def format_value(unit: str, value: object) -> str:
+def format_value(unit: str, value: Scalar) -> str:
     if unit == "percent":
-        return f"{float(value):.0%}"  # type: ignore[arg-type]
+        return f"{float(value):.0%}"
     if unit == "inr":
-        return f"INR {float(value):,.0f}"  # type: ignore[arg-type]
+        return f"INR {float(value):,.0f}"
     if unit == "flag":
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
@@ -79,7 +80,7 @@ def format_value(unit: str, value: object) -> str:
     return str(value)
 
 
-def json_value(unit: str, value: object) -> object:
+def json_value(unit: str, value: Scalar) -> Scalar:
     """The applicant's value as JSON: integers stay integers, ratios are rounded to 4 places."""
     if unit == "flag":
         return bool(value)
@@ -126,7 +127,7 @@ def favourable_text(contribution: Contribution) -> str:
 
 def model_reasons(
     model: Model, score: Score, limit: int = MAX_REASONS, skip: frozenset[str] = frozenset()
-) -> list[dict[str, object]]:
+) -> list[Reason]:
     """The ``limit`` factors that lost the most points, most points lost first.
 
     ``skip`` names factors a failed policy rule already gives as a reason (no reason twice).
@@ -146,7 +147,7 @@ def model_reasons(
     ]
 
 
-def policy_reasons(breaches: list[dict[str, object]]) -> list[dict[str, object]]:
+def policy_reasons(breaches: list[PolicyCheck]) -> list[Reason]:
     return [
         {
             "code": b["id"],
@@ -160,26 +161,26 @@ def policy_reasons(breaches: list[dict[str, object]]) -> list[dict[str, object]]
 
 
 def principal_reasons(
-    model: Model, score: Score, assessment: Assessment, policy: PolicyResult
+    model: Model, score: Score, assessment: Assessment, result: PolicyResult, warnings_for_review: int
 ) -> list[Reason]:
     """The reasons for a decision that is not an approval (``[]`` for an approval), at most four."""
     if assessment.outcome == APPROVED:
         return []
-    breaches = policy.blocking + policy.referrals
+    breaches = result.blocking + result.referrals
     if (
-        not policy.blocking
+        not result.blocking
         and "policy" in assessment.decided_by
-        and len(policy.warnings) >= WARNINGS_FOR_REVIEW
+        and len(result.warnings) >= warnings_for_review
     ):
-        breaches += policy.warnings
+        breaches += result.warnings
     reasons = policy_reasons(breaches)[:MAX_REASONS]
     if "model" in assessment.decided_by:
         covered = frozenset(str(r["factor"]) for r in reasons)
-        reasons += model_reasons(model, score, MAX_REASONS - len(reasons), covered)  # type: ignore[arg-type]
-    return reasons  # type: ignore[return-value]  # the dicts have Reason's keys
+        reasons += model_reasons(model, score, MAX_REASONS - len(reasons), covered)
+    return reasons
 
 
-def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list[dict[str, object]]:
+def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list[FavourableFactor]:
     """The factors that earned the most points, among those close to their best attainable value.
 
     A factor counts in the applicant's favour only when it earned at least FAVOURABLE_SHARE of its
@@ -205,11 +206,9 @@ def favourable_factors(score: Score, skip: frozenset[str] = frozenset()) -> list
     ]
 
 
-def reason_catalogue() -> dict[str, str]:
-    """Every reason code a decision (or a reviewer) may give, with what it means: the policy rules'
-    ids and the model factors' ``RSN-`` codes."""
-    from chalicelib.engine.policy import RULES
-
-    catalogue = {rule.id: rule.description for rule in RULES}
+def reason_catalogue(policy: Policy) -> dict[str, str]:
+    """Every reason code a decision (or a reviewer) may give, with what it means: ``policy``'s rules
+    (ids with their descriptions at its limits) and the model factors' ``RSN-`` codes."""
+    catalogue = {rule.id: rule.description for rule in policy.rules}
     catalogue.update({f"RSN-{factor.code}": factor.label for factor in FACTORS.values()})
     return catalogue

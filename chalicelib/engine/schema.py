@@ -354,4 +354,5 @@ def parse_csv_row(row: dict[str, str]) -> dict[str, Any]:
             payload[name] = True if lowered == "true" else False if lowered == "false" else raw
         else:
             payload[name] = raw
-    return validate_application(payload)
+    validated: dict[str, Any] = dict(validate_application(payload))  # a plain dict for the CSV readers
+    return validated

@@ -43,11 +43,11 @@ def score_features(model: Model, features: Mapping[str, Any]) -> Score:
         contributions.append(Contribution(feature.name, value, points, feature.best_points, index))
         if value < feature.training_min or value > feature.training_max:
             out_of_range.append(feature.name)
-    for feature in model.categorical:
-        value = features[feature.name]
-        points = feature.points[value]
+    for category in model.categorical:
+        value = features[category.name]
+        points = category.points[value]
         total += points
-        contributions.append(Contribution(feature.name, value, points, feature.best_points, -1))
+        contributions.append(Contribution(category.name, value, points, category.best_points, -1))
     return Score(total, model.probability(total), tuple(contributions), dict(features), tuple(out_of_range))
 
 

@@ -5,7 +5,8 @@ A rule names the one application field it changes and how to find the target val
 then re-decided with everything else equal (``outcome.assess``) and the suggestion states its
 ``effect``: the new outcome when it changes, else the new probability. A suggestion is kept only if
 it improves the outcome (``decisive``), clears a failed rule that declines or refers on its own (no
-approval is possible without that), or raises the probability by at least ``MIN_PROBABILITY_GAIN``.
+approval is possible without that), or raises the probability by at least the policy's
+``min_probability_gain``. The targets' numbers are the policy's (``Policy.suggestions``, ``limits``).
 Decisive suggestions come first, then by priority.
 
 Exact targets where the model and rules allow (approval is monotone along each of these fields, so a
@@ -13,8 +14,8 @@ bisection over the candidates is exact): the largest approvable loan and the sho
 (shared with the counteroffer), the lowest CIBIL cut point that flips the outcome, the highest existing
 EMI that would be approved, the most late payments that would still be approved.
 
-Re-apply timeline as in the original: 3 months by default, 6 with one high-priority suggestion, 9 with
-two or more, 12 if any is critical.
+Re-apply timeline as in the original (the policy's ``reapply_after``; version 1: 3 months by default, 6
+with one high-priority suggestion, 9 with two or more, 12 if any is critical).
 """
 
 from __future__ import annotations
@@ -31,30 +32,13 @@ from chalicelib.engine.counteroffer import (
     largest_approvable_loan,
     shortest_approvable_tenure,
 )
-from chalicelib.engine.outcome import OUTCOME_RANK, Assessment, Bands, assess
-from chalicelib.engine.policy import (
-    AGE_MIN,
-    DECLINING,
-    DTI_MAX,
-    DTI_WARNING,
-    FOIR_REVIEW,
-    INCOME_MIN,
-    LOANS_FAIL,
-    LOANS_MAX,
-    MIN_AGE,
-    MIN_MONTHLY_INCOME,
-    REFER,
-    Rule,
-)
+from chalicelib.engine.lending_policy import Policy, ReapplyAfter
+from chalicelib.engine.outcome import OUTCOME_RANK, Assessment, assess
+from chalicelib.engine.policy import DECLINING, REFER
 from chalicelib.engine.scorecard import Score
 from chalicelib.engine.types import Priority, Scalar, Suggestion
 
-MAX_SUGGESTIONS = 6
-MIN_PROBABILITY_GAIN = 0.01  # a change worth less than one percentage point is not worth suggesting
-CREDIT_SCORE_TARGET = 700  # the original suggests credit work below this score
-INCOME_MULTIPLE_LIMIT = 60  # the original: loan over 60x monthly income -> income suggestion
-INCOME_TARGET_DIVISOR = 48  # ... with target income = loan / 48
-SAVINGS_TARGET_SHARE = 0.20  # the original: savings of at least a fifth of the loan
+MAX_SUGGESTIONS = 6  # the API's contract (types.Decision): at most six, decisive first
 PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
@@ -63,8 +47,8 @@ class Situation:
     """One decided application, with the exact searches computed on first use and shared."""
 
     model: Model
+    policy: Policy
     application: Mapping[str, Any]
-    bands: Bands
     current: Assessment
     score: Score
 
@@ -72,19 +56,19 @@ class Situation:
     def lost(self) -> dict[str, int]:
         return {c.feature: c.best_points - c.points for c in self.score.contributions}
 
-    def failed(self, rule: Rule) -> bool:
-        return rule in self.current.breached
+    def failed(self, rule_id: str) -> bool:
+        return any(rule.id == rule_id for rule in self.current.breached)
 
     @functools.cached_property
     def largest_loan(self) -> int | None:
-        return largest_approvable_loan(self.model, self.application, self.bands)
+        return largest_approvable_loan(self.model, self.policy, self.application)
 
     @functools.cached_property
     def shortest_tenure(self) -> int | None:
-        return shortest_approvable_tenure(self.model, self.application, self.bands)
+        return shortest_approvable_tenure(self.model, self.policy, self.application)
 
     def first_approvable(self, field: str, candidates: list[Any]) -> Any | None:
-        return first_approvable(self.model, self.application, self.bands, field, candidates)
+        return first_approvable(self.model, self.policy, self.application, field, candidates)
 
 
 class SuggestionRule(NamedTuple):
@@ -93,7 +77,7 @@ class SuggestionRule(NamedTuple):
     field: str  # the application field the suggestion changes
     target: Callable[[Situation], Scalar | None]  # None: the rule does not apply
     action: Callable[[Situation, Any], str]
-    expected_time: str
+    expected_time: str  # may name the ``{target}``
     priority: Callable[[Situation], Priority]
 
 
@@ -109,7 +93,8 @@ def _credit_score_target(s: Situation) -> int | None:
         flip = s.first_approvable("cibil_score", edges)
         if flip is not None:
             return int(flip)
-    return CREDIT_SCORE_TARGET if current < CREDIT_SCORE_TARGET else None
+    target = s.policy.suggestions.credit_score_target
+    return target if current < target else None
 
 
 def _late_payments_target(s: Situation) -> int | None:
@@ -129,23 +114,25 @@ def _existing_emi_target(s: Situation) -> int | None:
         return None
     feature = next((f for f in s.model.numeric if f.name == "debt_to_income"), None)
     cut_points = {max(0, math.ceil(edge * income) - 1) for edge in (feature.edges if feature else ())}
-    cut_points.add(max(0, math.floor(FOIR_REVIEW * income - s.current.pricing.emi)))
+    cut_points.add(max(0, math.floor(s.policy.limits.foir_review_above * income - s.current.pricing.emi)))
     candidates = sorted((e for e in cut_points | {0} if e < current), reverse=True)
     flip = s.first_approvable("existing_emi", candidates)
     if flip is not None:
         return int(flip)
-    return math.floor(DTI_WARNING * income) if current > DTI_WARNING * income else None
+    warning = s.policy.limits.debt_to_income_warning_above
+    return math.floor(warning * income) if current > warning * income else None
 
 
 def _income_target(s: Situation) -> int | None:
-    loan = s.application["loan_amount"]
-    if loan > INCOME_MULTIPLE_LIMIT * s.application["monthly_income"]:
-        return math.ceil(loan / INCOME_TARGET_DIVISOR)
+    loan: int = s.application["loan_amount"]
+    targets = s.policy.suggestions
+    if loan > targets.income_multiple_limit * s.application["monthly_income"]:
+        return math.ceil(loan / targets.income_target_divisor)
     return None
 
 
 def _savings_target(s: Situation) -> int | None:
-    target = math.ceil(SAVINGS_TARGET_SHARE * s.application["loan_amount"])
+    target = math.ceil(s.policy.suggestions.savings_target_share * s.application["loan_amount"])
     return target if s.application["savings_balance"] < target else None
 
 
@@ -154,16 +141,16 @@ SUGGESTION_RULES: tuple[SuggestionRule, ...] = (
         "SUG-AGE",
         "eligibility",
         "age",
-        lambda s: MIN_AGE if s.failed(AGE_MIN) else None,
+        lambda s: s.policy.limits.min_age if s.failed("POL-AGE-MIN") else None,
         lambda s, t: f"Re-apply once you are {t}.",
-        f"when you turn {MIN_AGE}",
+        "when you turn {target}",
         _always("critical"),
     ),
     SuggestionRule(
         "SUG-INCOME-MIN",
         "income",
         "monthly_income",
-        lambda s: MIN_MONTHLY_INCOME if s.failed(INCOME_MIN) else None,
+        lambda s: s.policy.limits.min_monthly_income if s.failed("POL-INCOME-MIN") else None,
         lambda s, t: f"A monthly income of at least INR {t:,} is required.",
         "when your income reaches it",
         _always("critical"),
@@ -172,7 +159,7 @@ SUGGESTION_RULES: tuple[SuggestionRule, ...] = (
         "SUG-LOANS",
         "debt",
         "num_existing_loans",
-        lambda s: LOANS_FAIL if s.failed(LOANS_MAX) else None,
+        lambda s: s.policy.limits.max_existing_loans if s.failed("POL-LOANS-MAX") else None,
         lambda s, t: f"Close or consolidate existing loans to at most {t}.",
         "6-12 months",
         _always("critical"),
@@ -241,7 +228,7 @@ SUGGESTION_RULES: tuple[SuggestionRule, ...] = (
         _existing_emi_target,
         lambda s, t: f"Bring existing EMIs down to INR {t:,} a month.",
         "3-6 months",
-        lambda s: "critical" if s.failed(DTI_MAX) else "high",
+        lambda s: "critical" if s.failed("POL-DTI-MAX") else "high",
     ),
     SuggestionRule(
         "SUG-JOB-TENURE",
@@ -257,7 +244,10 @@ SUGGESTION_RULES: tuple[SuggestionRule, ...] = (
         "savings",
         "savings_balance",
         _savings_target,
-        lambda s, t: f"Build savings of at least {SAVINGS_TARGET_SHARE:.0%} of the loan (INR {t:,}).",
+        lambda s, t: (
+            f"Build savings of at least {s.policy.suggestions.savings_target_share:.0%} of the loan "
+            f"(INR {t:,})."
+        ),
         "6-12 months",
         _always("low"),
     ),
@@ -272,11 +262,12 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
         target = rule.target(situation)
         if target is None or target == situation.application[rule.field]:
             continue
-        changed = assess(situation.model, {**situation.application, rule.field: target}, situation.bands)
+        changed = assess(situation.model, situation.policy, {**situation.application, rule.field: target})
         decisive = OUTCOME_RANK[changed.outcome] < OUTCOME_RANK[current.outcome]
         cleared = [r for r in current.breached if r not in changed.breached]
         necessary = any(r.severity in _CLEARABLE for r in cleared)
-        if not (decisive or necessary or changed.probability - current.probability >= MIN_PROBABILITY_GAIN):
+        gain = changed.probability - current.probability
+        if not (decisive or necessary or gain >= situation.policy.suggestions.min_probability_gain):
             continue
         suggestion: Suggestion = {
             "id": rule.id,
@@ -284,12 +275,10 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
             "current": situation.application[rule.field],
             "target": target,
             "action": rule.action(situation, target),
-            "expected_time": rule.expected_time,
+            "expected_time": rule.expected_time.format(target=target),
             "priority": rule.priority(situation),
             "effect": (
-                changed.outcome  # type: ignore[typeddict-item]  # one of the Outcome literals
-                if changed.outcome != current.outcome
-                else round(changed.probability, 6)
+                changed.outcome if changed.outcome != current.outcome else round(changed.probability, 6)
             ),
             "decisive": decisive,
             "clears": [r.id for r in cleared],
@@ -299,9 +288,9 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
     return [suggestion for _, _, suggestion in kept[:MAX_SUGGESTIONS]]
 
 
-def reapply_after_months(suggestions: list[Suggestion] | list[dict[str, Any]]) -> int:
+def reapply_after_months(suggestions: list[Suggestion] | list[dict[str, Any]], months: ReapplyAfter) -> int:
     priorities = [s["priority"] for s in suggestions]
     if "critical" in priorities:
-        return 12
+        return months.any_critical
     high = priorities.count("high")
-    return 9 if high >= 2 else 6 if high == 1 else 3
+    return months.two_or_more_high if high >= 2 else months.one_high if high == 1 else months.default

@@ -9,9 +9,12 @@ JSON-serialisable (str, int, float, bool, None, lists and dicts of those). Proba
 
 # No ``from __future__ import annotations`` here: TypedDict needs evaluated annotations to tell
 # required keys from ``NotRequired`` ones (and a schema generator reads them the same way).
-from typing import Literal, NotRequired, TypedDict
+from typing import Final, Literal, NotRequired, TypedDict, get_args
 
 Outcome = Literal["approved", "manual_review", "declined"]
+APPROVED: Final = "approved"
+MANUAL_REVIEW: Final = "manual_review"
+DECLINED: Final = "declined"
 DecidedBy = Literal["policy", "model", "policy+model"]
 # A notice states the engine's decision, or the action a credit officer took on a referred one.
 NoticeKind = Literal["decline", "counteroffer", "review", "approval"]
@@ -19,6 +22,8 @@ RiskBand = Literal["A", "B", "C", "D", "E"]
 Severity = Literal["block", "fail", "refer", "warning"]
 Priority = Literal["critical", "high", "medium", "low"]
 Verdict = Literal["likely", "possible", "needs_improvement", "unlikely"]
+RISK_BANDS: tuple[RiskBand, ...] = get_args(RiskBand)
+SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 # An applicant's value of a factor or field: a count, an amount, a ratio, a flag or a category.
 Scalar = int | float | bool | str
 

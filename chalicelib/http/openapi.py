@@ -47,6 +47,7 @@ from chalicelib.records import (
     ReviewList,
     SubmitResponse,
 )
+from chalicelib.service.decision_versions import PACKAGED
 
 JsonSchema = dict[str, Any]
 
@@ -310,7 +311,7 @@ def _review_paths() -> dict[str, JsonSchema]:
             "outcome": {"type": "string", "enum": ["approved", "declined", "counteroffer"]},
             "reason_codes": {
                 "type": "array",
-                "items": {"type": "string", "enum": sorted(engine.reason_catalogue())},
+                "items": {"type": "string", "enum": sorted(engine.reason_catalogue(PACKAGED.policy))},
             },
             "note": {"type": "string", "maxLength": 2000},
         },

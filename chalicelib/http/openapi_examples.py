@@ -18,6 +18,7 @@ from typing import Any
 from chalicelib import engine, resources
 from chalicelib.errors import ServiceError, dependency_unavailable, error_body, not_found, validation_failed
 from chalicelib.http.gateway_responses import INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED, UNAUTHORIZED
+from chalicelib.service.decision_versions import PACKAGED
 
 Example = dict[str, Any]
 
@@ -58,9 +59,11 @@ APPLICATION_ID = "d707c045-3b2a-4c1d-9e8f-7a6b5c4d3e2f"
 
 @lru_cache(maxsize=1)
 def _decisions() -> tuple[Example, Example]:
-    approved = engine.decide(engine.validate_application(APPLICATION_EXAMPLE), decided_on=EXAMPLE_DATE)
+    approved = engine.decide(
+        engine.validate_application(APPLICATION_EXAMPLE), *PACKAGED, decided_on=EXAMPLE_DATE
+    )
     declined = engine.decide(
-        engine.validate_application(DECLINED_APPLICATION_EXAMPLE), decided_on=EXAMPLE_DATE
+        engine.validate_application(DECLINED_APPLICATION_EXAMPLE), *PACKAGED, decided_on=EXAMPLE_DATE
     )
     return dict(approved), dict(declined)
 

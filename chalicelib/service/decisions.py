@@ -30,6 +30,7 @@ from chalicelib.records import (
     add_final_outcome,
 )
 from chalicelib.service import clock, cursors, events, listing, reviews
+from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
 CACHE_HIT: CacheState = "hit"
@@ -90,10 +91,10 @@ def _decide_with_cache(
         logger.warning(
             "decision cache bypassed", extra={"dependency": error.dependency, "cause": error.cause}
         )
-        return engine.decide(application), CACHE_BYPASSED, None
+        return engine.decide(application, *PACKAGED), CACHE_BYPASSED, None
     if cached is not None:
         return cached, CACHE_HIT, None
-    decision = engine.decide(application)
+    decision = engine.decide(application, *PACKAGED)
     return decision, CACHE_MISS, CacheEntry(key, decision, now + resources.DECISION_CACHE_TTL_SECONDS)
 
 
@@ -232,6 +233,6 @@ def list_decisions(
 
 def quick_eligibility(payload: Any) -> dict[str, Any]:
     try:
-        return dict(engine.quick_eligibility(payload))
+        return dict(engine.quick_eligibility(payload, PACKAGED.policy))
     except engine.ValidationFailed as failure:
         raise validation_failed(failure.errors) from None

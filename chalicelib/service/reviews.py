@@ -48,6 +48,7 @@ from chalicelib.records import (
     ReviewSummary,
 )
 from chalicelib.service import clock, cursors, events, listing
+from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
 _REVIEW_NAMESPACE = uuid.UUID("1b9b3c1e-8a55-4e7d-9c0e-5f3d2a7b6c41")
@@ -349,7 +350,7 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, li
     if outcome is None:
         problems.add("outcome", f"one of {', '.join(OUTCOMES)}")
     codes = payload.get("reason_codes", [])
-    catalogue = engine.reason_catalogue()
+    catalogue = engine.reason_catalogue(PACKAGED.policy)
     if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
         problems.add("reason_codes", "a list of reason codes")
         codes = []

@@ -32,6 +32,7 @@ from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, count_decision, logger, mark_invocation
 from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
 from chalicelib.service import clock, events, reviews
+from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         _fail_if_last_receive(record, str(poison), dependencies)
         logger.warning("poison message", extra={"message_id": record.message_id, "problem": str(poison)})
         raise
-    decision = engine.decide(queued.application)
+    decision = engine.decide(queued.application, *PACKAGED)
     decided = AsyncDecision(
         application_id=queued.application_id,
         client_id=queued.client_id,

@@ -172,7 +172,9 @@ def test_console_decides_shows_the_chart_and_applies_the_counteroffer(
     canvas = browser.find_element(By.ID, "points-chart")
     wait(browser).until(lambda d: canvas.get_attribute("data-rendered") == "true")
     assert int(canvas.get_attribute("data-bars")) == len(
-        engine.decide(engine.validate_application({**_sample(), "loan_tenure_months": 12}))["contributions"]
+        engine.decide(
+            engine.validate_application({**_sample(), "loan_tenure_months": 12}), *engine.packaged_version()
+        )["contributions"]
     )
     assert canvas.size["height"] > 100 and canvas.size["width"] > 100
     # The notice text is fetched as text/plain from the API.

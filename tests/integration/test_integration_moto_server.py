@@ -223,7 +223,7 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
     create_tables_and_queues(stage, client(endpoint, "dynamodb"), client(endpoint, "sqs"))
     settings = load_settings({"STAGE": stage})
     cleaned = engine.validate_application(application_row(0))
-    decision = engine.decide(cleaned)
+    decision = engine.decide(cleaned, *engine.packaged_version())
     application_ids = [f"app-{n}" for n in range(ITEMS // 4)]
     setup = DynamoDBLoanStore.for_settings(client(endpoint, "dynamodb"), settings)
     for application_id in application_ids:

@@ -19,7 +19,7 @@ SCALES = (2, 3, 4, 5, 6, 8, 10)
 
 
 def _outcome(payload: dict[str, Any]) -> str:
-    return str(engine.decide(engine.validate_application(payload))["outcome"])
+    return str(engine.decide(engine.validate_application(payload), *engine.packaged_version())["outcome"])
 
 
 def manual_review_applications() -> Iterator[dict[str, Any]]:

@@ -55,7 +55,7 @@ class CallCounter:
 
 @pytest.fixture
 def decision() -> Any:
-    return engine.decide(engine.validate_application(application_row(0)))
+    return engine.decide(engine.validate_application(application_row(0)), *engine.packaged_version())
 
 
 def test_tables_are_keyed_as_resources_defines(aws):

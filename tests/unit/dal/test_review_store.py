@@ -14,7 +14,10 @@ from tests.support.samples import application_row
 def manual_review_decision(aws):
     for row in range(400):
         payload = application_row(row)
-        if engine.decide(engine.validate_application(payload))["outcome"] == "manual_review":
+        if (
+            engine.decide(engine.validate_application(payload), *engine.packaged_version())["outcome"]
+            == "manual_review"
+        ):
             return decisions.make_decision(payload, aws, "client-a")
     raise AssertionError("no manual_review applicant in the first 400 rows")
 

@@ -3,22 +3,27 @@ applications, and the hypothesis strategy of valid applications."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 import functools
+import json
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from chalicelib.engine import decide, validate_application
-from chalicelib.engine.policy import BLOCK, FAIL, REFER, WARNING
+from chalicelib.engine import Policy, decide, load_policy, packaged_version, validate_application
+from chalicelib.engine.lending_policy import POLICY_V1_PATH
+from chalicelib.engine.policy import BLOCK, FAIL, REFER, RULE_SPECS, WARNING
 from chalicelib.engine.schema import APPLICATION_FIELDS, FieldSpec, parse_csv_row
 from chalicelib.engine.types import Decision
 
 DECISION_DATE = dt.date(2026, 12, 1)
+MODEL, POLICY = packaged_version()  # the shipped model artifact and lending-policy version 1
 SEVERITIES = (BLOCK, FAIL, REFER, WARNING)
+BAND_BELOW = {spec.id: spec.band_below for spec in RULE_SPECS}  # band rule -> the rule above its band
 DECIDING = frozenset((BLOCK, FAIL, REFER))  # failed rules of these severities must be reasons
 # Property tests: derandomised (reproducible in CI) and a few seconds each.
 PROPERTIES = settings(
@@ -65,17 +70,56 @@ def strong_application(**changes: Any) -> dict[str, Any]:
     return application
 
 
+@functools.cache
+def _policy_v1_document() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(POLICY_V1_PATH.read_text(encoding="utf-8"))
+    return document
+
+
+def policy_v1_document() -> dict[str, Any]:
+    """A fresh copy of the lending-policy version 1 document (edit it freely)."""
+    return copy.deepcopy(_policy_v1_document())
+
+
+def edited(document: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with each JSON pointer in ``changes`` set to its value (``"/a/b": 1``)."""
+    for path, value in changes.items():
+        *parents, last = [token.replace("~1", "/").replace("~0", "~") for token in path.split("/")[1:]]
+        node = document
+        for token in parents:
+            node = node[int(token)] if isinstance(node, list) else node[token]
+        node[last] = value
+    return document
+
+
+def policy_with(changes: dict[str, Any]) -> Policy:
+    """Version 1 with ``changes`` (JSON pointer -> value), checked and loaded as any document is."""
+    return load_policy(edited(policy_v1_document(), changes))
+
+
+def decide_v1(application: Any, policy: Policy = POLICY, **options: Any) -> Decision:
+    """``decide`` with the packaged model and ``policy`` (default: version 1)."""
+    return decide(application, MODEL, policy, **options)
+
+
 def decided(**changes: Any) -> Decision:
     """The decision on ``strong_application(**changes)``, validated first as the API does."""
-    return decide(validate_application(strong_application(**changes)), decided_on=DECISION_DATE)
+    return decide_v1(validate_application(strong_application(**changes)), decided_on=DECISION_DATE)
 
 
 def failed_rule_ids(result: Decision, severities: frozenset[str] = frozenset(SEVERITIES)) -> list[str]:
-    return [c["id"] for c in result["policy"] if not c["passed"] and c["severity"] in severities]
+    """The rules the decision breached: checks not passed, except a band rule above its band (its
+    harder rule failed and decided instead)."""
+    not_passed = {c["id"] for c in result["policy"] if not c["passed"]}
+    return [
+        c["id"]
+        for c in result["policy"]
+        if c["id"] in not_passed and BAND_BELOW[c["id"]] not in not_passed and c["severity"] in severities
+    ]
 
 
 def applied(application: dict[str, Any], **changes: Any) -> Decision:
-    return decide({**application, **changes}, decided_on=DECISION_DATE)
+    return decide_v1({**application, **changes}, decided_on=DECISION_DATE)
 
 
 # Generated valid applications: every field from its spec, with the money fields drawn on realistic

@@ -3,17 +3,26 @@ tenure; exact, and it decides as stated."""
 
 from __future__ import annotations
 
-from engine_test_support import PROPERTIES, applied, decided, strong_application, valid_applications
+from engine_test_support import (
+    POLICY,
+    PROPERTIES,
+    applied,
+    decide_v1,
+    decided,
+    strong_application,
+    valid_applications,
+)
 from hypothesis import given, note
 
-from chalicelib.engine import decide, validate_application
-from chalicelib.engine.counteroffer import LOAN_STEP
+from chalicelib.engine import validate_application
 from chalicelib.engine.schema import LOAN_TENURES
+
+LOAN_STEP = POLICY.counteroffer.loan_step
 
 
 def test_the_largest_approvable_amount_is_exact() -> None:
     application = validate_application(strong_application(loan_amount=3_000_000, loan_tenure_months=36))
-    offer = decide(application)["counteroffer"]
+    offer = decide_v1(application)["counteroffer"]
     assert offer is not None and offer["loan_tenure_months"] == 36 and offer["outcome"] == "approved"
     assert offer["loan_amount"] % LOAN_STEP == 0 and offer["loan_amount"] < 3_000_000
     assert applied(application, loan_amount=offer["loan_amount"] + LOAN_STEP)["outcome"] != "approved"
@@ -30,7 +39,7 @@ SMALL_LOAN = {
 def test_the_shortest_approvable_tenure_when_no_amount_would_do() -> None:
     # An amount below one step cannot be reduced: only a longer tenure can help.
     application = validate_application(strong_application(**SMALL_LOAN))
-    result = decide(application)
+    result = decide_v1(application)
     offer = result["counteroffer"]
     assert result["outcome"] != "approved" and offer is not None
     assert offer["loan_amount"] == 24_000 and offer["loan_tenure_months"] > 12
@@ -52,7 +61,7 @@ def test_no_counteroffer_when_other_terms_cannot_help() -> None:
 @PROPERTIES
 @given(valid_applications())
 def test_a_counteroffer_decides_as_its_stated_outcome(application: dict) -> None:
-    result = decide(application)
+    result = decide_v1(application)
     offer = result["counteroffer"]
     if offer is None:
         return

@@ -9,14 +9,16 @@ import pytest
 from engine_test_support import (
     DECISION_DATE,
     PROPERTIES,
+    decide_v1,
     decided,
+    policy_with,
     strong_application,
     training_rows,
     valid_applications,
 )
 from hypothesis import given
 
-from chalicelib.engine import decide, model_info, validate_application
+from chalicelib.engine import model_info, validate_application
 from chalicelib.engine.schema import PERSONAL_FIELDS
 from devstack.samples import sample_application
 
@@ -96,15 +98,15 @@ def test_a_policy_decline_says_so_and_names_the_rule_not_the_model(changes: dict
 
 def test_the_readme_original_sample_cannot_repay_and_gets_an_exact_counteroffer() -> None:
     application = validate_application(README_ORIGINAL)
-    result = decide(application, decided_on=DECISION_DATE)
+    result = decide_v1(application, decided_on=DECISION_DATE)
     assert result["affordability"]["foir"] > 1.0
     assert result["outcome"] == "declined" and result["decided_by"] == "policy"
     assert result["reasons"][0]["code"] == "POL-FOIR-MAX"
     offer = result["counteroffer"]
     assert offer is not None and offer["loan_tenure_months"] == 12 and offer["outcome"] == "approved"
     assert offer["loan_amount"] % 25_000 == 0 and offer["foir"] <= 0.5
-    assert decide({**application, "loan_amount": offer["loan_amount"]})["outcome"] == "approved"
-    assert decide({**application, "loan_amount": offer["loan_amount"] + 25_000})["outcome"] != "approved"
+    assert decide_v1({**application, "loan_amount": offer["loan_amount"]})["outcome"] == "approved"
+    assert decide_v1({**application, "loan_amount": offer["loan_amount"] + 25_000})["outcome"] != "approved"
 
 
 def test_tenure_matters() -> None:
@@ -141,21 +143,21 @@ def test_a_model_decline_lists_a_failed_referral_rule_too() -> None:
     assert codes[0] == "POL-DEFAULT-REFER" and "RSN-CREDIT-SCORE" in codes
 
 
-def test_bands_are_configurable() -> None:
-    p = decided(cibil_score=655)["model_probability"]
+def test_the_bands_come_from_the_policy() -> None:
+    result = decided(cibil_score=655)
+    p = result["model_probability"]
     application = validate_application(strong_application(cibil_score=655))
-    assert decide(application, approve_threshold=p / 2)["outcome"] in ("approved", "manual_review")
-    assert (
-        decide(application, review_threshold=min(1.0, p + 0.01), approve_threshold=1.0)["outcome"]
-        == "declined"
-    )
-    with pytest.raises(ValueError):
-        decide(application, approve_threshold=0.3, review_threshold=0.5)
+    lower = policy_with({"/bands/approve": round(p / 2, 4), "/bands/review": round(p / 4, 4)})
+    higher = policy_with({"/bands/approve": 1.0, "/bands/review": min(1.0, round(p + 0.01, 4))})
+    assert result["thresholds"] == {"approve": 0.65, "review": 0.45}
+    assert decide_v1(application, lower)["outcome"] in ("approved", "manual_review")
+    assert decide_v1(application, lower)["thresholds"]["approve"] == round(p / 2, 4)
+    assert decide_v1(application, higher)["outcome"] == "declined"
 
 
 def test_outcomes_follow_the_bands_and_the_rules_on_the_training_rows() -> None:
     for application, _ in training_rows()[:1500]:
-        result = decide(application)
+        result = decide_v1(application)
         p = result["model_probability"]
         failed = {c["severity"] for c in result["policy"] if not c["passed"]}
         if failed & {"block", "fail"} or p < 0.45:
@@ -169,7 +171,7 @@ def test_outcomes_follow_the_bands_and_the_rules_on_the_training_rows() -> None:
 def test_reasons_are_at_most_four_rules_first_then_factors_by_points_lost() -> None:
     seen = 0
     for application, _ in training_rows()[:1500]:
-        result = decide(application)
+        result = decide_v1(application)
         if result["outcome"] == "approved":
             continue
         seen += 1
@@ -224,7 +226,7 @@ def test_favourable_factors_are_near_their_best_and_never_also_a_reason() -> Non
 @PROPERTIES
 @given(valid_applications())
 def test_every_valid_application_gets_a_consistent_decision(application: dict) -> None:
-    result = decide(validate_application(application), decided_on=DECISION_DATE)
+    result = decide_v1(validate_application(application), decided_on=DECISION_DATE)
     json.dumps(result, allow_nan=False)
     assert 0.0 <= result["probability"] <= result["model_probability"] <= 1.0
     assert result["base_points"] + sum(c["points"] for c in result["contributions"]) == result["score"]

@@ -4,12 +4,21 @@ where the full decision blocks on the fields given."""
 from __future__ import annotations
 
 import pytest
-from engine_test_support import PROPERTIES, valid_applications
+from engine_test_support import POLICY, PROPERTIES, decide_v1, valid_applications
 from hypothesis import given
 
-from chalicelib.engine import ValidationFailed, decide, quick_eligibility, quick_eligibility_json_schema
-from chalicelib.engine.eligibility import QUICK_BLOCKING_RULES, QUICK_FIELDS
-from chalicelib.engine.policy import DTI_MAX, FOIR_MAX, INCOME_MIN
+from chalicelib.engine import ValidationFailed, quick_eligibility_json_schema
+from chalicelib.engine.eligibility import QUICK_FIELDS, quick_blocking_rules
+from chalicelib.engine.eligibility import quick_eligibility as quick_eligibility_with
+from chalicelib.engine.types import QuickEligibility
+
+DTI_MAX, FOIR_MAX, INCOME_MIN = (POLICY.rule(i) for i in ("POL-DTI-MAX", "POL-FOIR-MAX", "POL-INCOME-MIN"))
+QUICK_BLOCKING_RULES = quick_blocking_rules(POLICY)
+
+
+def quick_eligibility(payload: object) -> QuickEligibility:
+    return quick_eligibility_with(payload, POLICY)
+
 
 GOOD = {
     "cibil_score": 750,
@@ -80,7 +89,7 @@ def test_the_quick_rules_are_the_full_decisions_declining_rules_on_its_fields() 
 @given(valid_applications())
 def test_never_likely_where_the_full_decision_blocks_on_the_fields_given(application: dict) -> None:
     quick = quick_eligibility({name: application[name] for name in QUICK_FIELDS})
-    result = decide(application)
+    result = decide_v1(application)
     failed = {c["id"] for c in result["policy"] if not c["passed"]}
     # Rules decided by the five fields alone must agree exactly; FOIR depends on the tenure asked for.
     for rule in (INCOME_MIN, DTI_MAX):

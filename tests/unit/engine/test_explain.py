@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from engine_test_support import DECIDING, PROPERTIES, decided, failed_rule_ids, valid_applications
+from engine_test_support import DECIDING, PROPERTIES, decide_v1, decided, failed_rule_ids, valid_applications
 from hypothesis import given
 
-from chalicelib.engine import decide
 from chalicelib.engine.explain import MAX_REASONS
 
 
@@ -25,7 +24,7 @@ def test_a_decline_by_both_lists_the_rules_then_the_model_factors() -> None:
 @PROPERTIES
 @given(valid_applications())
 def test_every_failed_blocking_or_referral_rule_is_a_reason(application: dict) -> None:
-    result = decide(application)
+    result = decide_v1(application)
     failed = failed_rule_ids(result, DECIDING)
     codes = [r["code"] for r in result["reasons"]]
     assert len(codes) <= MAX_REASONS

@@ -4,13 +4,17 @@ which produced it; assess() decides exactly as decide() does."""
 from __future__ import annotations
 
 import pytest
-from engine_test_support import PROPERTIES, valid_applications
+from engine_test_support import MODEL, POLICY, PROPERTIES, decide_v1, policy_v1_document, valid_applications
 from hypothesis import given
 
-from chalicelib.engine import decide, validate_application
-from chalicelib.engine.artifact import load_model
-from chalicelib.engine.outcome import APPROVED, DECLINED, MANUAL_REVIEW, Bands, assess, policy_outcome
-from chalicelib.engine.policy import AGE_MAX, DEFAULT_REFER, FOIR_MAX, LOAN_INCOME, LOANS_HIGH
+from chalicelib.engine import PolicyInvalid, load_policy, validate_application
+from chalicelib.engine.lending_policy import Bands
+from chalicelib.engine.outcome import APPROVED, DECLINED, MANUAL_REVIEW, assess, policy_outcome
+
+AGE_MAX, LOAN_INCOME, LOANS_HIGH, DEFAULT_REFER, FOIR_MAX = (
+    POLICY.rule(rule_id)
+    for rule_id in ("POL-AGE-MAX", "POL-LOAN-INCOME", "POL-LOANS-HIGH", "POL-DEFAULT-REFER", "POL-FOIR-MAX")
+)
 
 
 def test_model_bands_include_the_low_confidence_margin() -> None:
@@ -36,26 +40,30 @@ def test_model_bands_include_the_low_confidence_margin() -> None:
     ],
 )
 def test_the_policy_view(breached: tuple, outcome: str) -> None:
-    assert policy_outcome(breached) == outcome
+    assert policy_outcome(breached, POLICY.warnings_for_review) == outcome
 
 
 def test_bands_must_be_ordered() -> None:
-    with pytest.raises(ValueError):
-        Bands.of(load_model(), approve=0.3, review=0.5)
+    document = policy_v1_document()
+    document["bands"].update(approve=0.3, review=0.5)
+    with pytest.raises(PolicyInvalid) as failure:
+        load_policy(document)
+    assert failure.value.errors == [
+        {"path": "/bands/review", "problem": "must be at most the approve threshold (0.3)"}
+    ]
 
 
 @PROPERTIES
 @given(valid_applications())
 def test_assess_decides_as_decide_and_decided_by_names_the_deciding_views(application: dict) -> None:
     cleaned = validate_application(application)
-    model = load_model()
-    bands = Bands.of(model)
-    assessment = assess(model, cleaned, bands)
-    result = decide(cleaned)
+    bands = POLICY.bands
+    assessment = assess(MODEL, POLICY, cleaned)
+    result = decide_v1(cleaned)
     assert (assessment.outcome, assessment.decided_by) == (result["outcome"], result["decided_by"])
     assert round(assessment.probability, 6) == result["probability"]
     by_model = bands.model_outcome(assessment.model_probability)
-    by_policy = policy_outcome(assessment.breached)
+    by_policy = policy_outcome(assessment.breached, POLICY.warnings_for_review)
     rank = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}
     assert rank[result["outcome"]] == max(rank[by_model], rank[by_policy])
     assert ("model" in result["decided_by"]) == (by_model == result["outcome"])

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from engine_test_support import POLICY
 
 from chalicelib.engine.features import monthly_instalment
-from chalicelib.engine.pricing import LOWEST_ANNUAL_RATE, RATE_CARD, foir, price
+from chalicelib.engine.pricing import foir, price
+
+RATE_CARD = POLICY.rate_card
 
 
-def test_the_rate_card_is_the_originals() -> None:
+def test_the_rate_card_of_policy_version_1_is_the_originals() -> None:
     assert RATE_CARD == {"A": 0.10, "B": 0.12, "C": 0.14, "D": 0.16, "E": 0.16}
-    assert LOWEST_ANNUAL_RATE == 0.10
+    assert POLICY.lowest_annual_rate == 0.10
 
 
 def test_the_emi_is_the_amortising_formula() -> None:
@@ -25,7 +28,7 @@ def test_price_uses_the_bands_rate_and_foir_counts_every_instalment() -> None:
         "existing_emi": 10_000,
         "monthly_income": 80_000,
     }
-    a, d = price(application, "A"), price(application, "D")
+    a, d = price(application, "A", RATE_CARD), price(application, "D", RATE_CARD)
     assert (a.annual_rate, d.annual_rate) == (0.10, 0.16)
     assert a.emi == pytest.approx(monthly_instalment(500_000, 36, 0.10)) and d.emi > a.emi
     assert a.foir == pytest.approx((10_000 + a.emi) / 80_000) == foir(application, a.emi)

@@ -21,10 +21,10 @@ HEAVY_MODULES = ("sklearn", "numpy", "scipy", "pandas")
 def test_importing_and_deciding_loads_no_numeric_library() -> None:
     code = (
         "import sys\n"
-        "from chalicelib.engine import decide, validate_application\n"
+        "from chalicelib.engine import decide, packaged_version, validate_application\n"
         "sys.path.insert(0, 'tests/unit/engine')\n"
         "from engine_test_support import strong_application\n"
-        "decide(validate_application(strong_application(cibil_score=640)))\n"
+        "decide(validate_application(strong_application(cibil_score=640)), *packaged_version())\n"
         f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules])\n"
     )
     result = subprocess.run(
@@ -113,14 +113,14 @@ def test_held_out_metrics_meet_the_targets() -> None:
 def test_the_artifact_is_read_lazily_once_per_process() -> None:
     code = (
         "import sys\n"
-        "from chalicelib.engine import decide, model_info\n"
+        "from chalicelib.engine import decide, model_info, packaged_version\n"
         "from chalicelib.engine.artifact import load_model\n"
+        "before = load_model.cache_info().currsize\n"
         "sys.path.insert(0, 'tests/unit/engine')\n"
         "from engine_test_support import strong_application\n"
-        "before = load_model.cache_info().currsize\n"
-        "decide(strong_application())\n"
+        "decide(strong_application(), *packaged_version())\n"
         "first = load_model()\n"
-        "decide(strong_application(cibil_score=640))\n"
+        "decide(strong_application(cibil_score=640), *packaged_version())\n"
         "model_info()\n"
         "print(before, load_model.cache_info().misses, load_model() is first)\n"
     )

@@ -7,10 +7,10 @@ import types
 import typing
 from typing import Any, Literal, NotRequired, get_args, get_origin, get_type_hints
 
-from engine_test_support import PROPERTIES, valid_applications
+from engine_test_support import POLICY, PROPERTIES, decide_v1, valid_applications
 from hypothesis import given
 
-from chalicelib.engine import decide, quick_eligibility, validate_application
+from chalicelib.engine import quick_eligibility, validate_application
 from chalicelib.engine.eligibility import QUICK_FIELDS
 from chalicelib.engine.types import Application, Decision, QuickEligibility
 
@@ -61,13 +61,13 @@ def conforms(value: Any, hint: Any, path: str = "$") -> None:
 def test_decide_returns_exactly_the_declared_decision(application: dict) -> None:
     cleaned = validate_application(application)
     conforms(cleaned, Application)
-    conforms(decide(cleaned), Decision)
-    conforms(quick_eligibility({name: application[name] for name in QUICK_FIELDS}), QuickEligibility)
+    conforms(decide_v1(cleaned), Decision)
+    conforms(quick_eligibility({name: application[name] for name in QUICK_FIELDS}, POLICY), QuickEligibility)
 
 
 def test_the_checker_rejects_an_undeclared_key() -> None:
     try:
-        conforms({**decide(validate_application(_any_application())), "extra": 1}, Decision)
+        conforms({**decide_v1(validate_application(_any_application())), "extra": 1}, Decision)
     except AssertionError as error:
         assert "undeclared keys" in str(error)
     else:

@@ -69,7 +69,7 @@ def test_expired_cache_entry_is_not_served(chalice_client, memory, application, 
     # The unexpired case proves the planted item sits under the key the handler looks up.
     cleaned = engine.validate_application(application)
     key = cache_key(cleaned, engine.model_info()["sha256"], memory.settings.code_version)
-    stale = {**engine.decide(cleaned), "outcome": "stale"}
+    stale = {**engine.decide(cleaned, *engine.packaged_version()), "outcome": "stale"}
     memory.store.put_cached_decision(key, stale, expires_at=1 if expired else 2**40)
 
     body = json.loads(post_json(chalice_client, "/v1/decisions", application).body)

@@ -190,7 +190,7 @@ def test_api_gateway_request_id_is_used_when_present(memory):
 
 
 def test_unexpected_exception_is_500_in_our_shape(chalice_client, monkeypatch, application):
-    def explode(payload):
+    def explode(payload, *version):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(engine, "decide", explode)

@@ -33,7 +33,10 @@ def two_clients(monkeypatch: pytest.MonkeyPatch, memory: Any) -> Iterator[Any]:
 def approved_application() -> dict[str, Any]:
     for row in range(200):
         candidate = application_row(row)
-        if engine.decide(engine.validate_application(candidate))["outcome"] == "approved":
+        if (
+            engine.decide(engine.validate_application(candidate), *engine.packaged_version())["outcome"]
+            == "approved"
+        ):
             return candidate
     raise AssertionError("no approved applicant in the first 200 rows")
 
@@ -41,7 +44,10 @@ def approved_application() -> dict[str, Any]:
 def declined_application() -> dict[str, Any]:
     for row in range(200):
         candidate = application_row(row)
-        if engine.decide(engine.validate_application(candidate))["outcome"] == "declined":
+        if (
+            engine.decide(engine.validate_application(candidate), *engine.packaged_version())["outcome"]
+            == "declined"
+        ):
             return candidate
     raise AssertionError("no declined applicant in the first 200 rows")
 

@@ -179,7 +179,9 @@ def test_every_invalid_field_is_named_exactly_once(data: st.DataObject, applicat
 
 # ---------------------------------------------------------------------------- scoring
 def probability(application: dict[str, Any]) -> float:
-    return float(engine.decide(engine.validate_application(application))["probability"])
+    return float(
+        engine.decide(engine.validate_application(application), *engine.packaged_version())["probability"]
+    )
 
 
 @PROPERTY_SETTINGS

@@ -45,7 +45,7 @@ def staff(method: str, path: str, claims: dict[str, str], body: Any = None) -> t
 def review_application(min_amount: int = 0) -> dict[str, Any]:
     for row in range(400):
         candidate = application_row(row)
-        decision = engine.decide(engine.validate_application(candidate))
+        decision = engine.decide(engine.validate_application(candidate), *engine.packaged_version())
         if decision["outcome"] == "manual_review" and candidate["loan_amount"] > min_amount:
             return candidate
     raise AssertionError("no manual_review applicant in the first 400 rows")

@@ -36,7 +36,7 @@ def _metric(body: Any, name: str) -> int:
 
 def test_a_sync_decision_shows_on_metrics(chalice_client: Any) -> None:
     application = applications(1, with_personal_data=False)[0]
-    outcome = engine.decide(engine.validate_application(application))["outcome"]
+    outcome = engine.decide(engine.validate_application(application), *engine.packaged_version())["outcome"]
     name = f'loan_decisions_by_outcome{{outcome="{outcome}"}}'
     before = _metric(chalice_client.http.get("/metrics").body, name)
     decided = post_json(chalice_client, "/v1/decisions", application)

@@ -121,7 +121,7 @@ def test_emf_metrics_by_route_status_and_outcome(memory, application, capfd, mon
 def test_exception_messages_are_withheld_from_logs(chalice_client, application, monkeypatch, service_log):
     from chalicelib import engine
 
-    def explode(cleaned):
+    def explode(cleaned, *version):
         raise ValueError(f"invalid literal for int(): {PERSONAL_DATA['applicant_name']!r}")
 
     monkeypatch.setattr(engine, "decide", explode)

@@ -127,11 +127,11 @@ def test_duplicate_in_flight_is_409(client, application, monkeypatch):
     nested: list = []
     real_decide = engine.decide
 
-    def decide_while_a_duplicate_arrives(cleaned):
+    def decide_while_a_duplicate_arrives(cleaned, *version):
         # The duplicate arrives while the first request is still being decided.
         if not nested:
             nested.append(post_json(client, "/v1/decisions", application, headers))
-        return real_decide(cleaned)
+        return real_decide(cleaned, *version)
 
     monkeypatch.setattr(engine, "decide", decide_while_a_duplicate_arrives)
 

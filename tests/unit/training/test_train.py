@@ -6,9 +6,8 @@ from __future__ import annotations
 from training_test_support import refitted_run
 
 from chalicelib.engine.artifact import ARTIFACT_PATH, build_model, load_model
-from chalicelib.engine.policy import FOIR_LIMIT, FOIR_REVIEW
-from chalicelib.engine.pricing import RATE_CARD
 from chalicelib.engine.scorecard import probability_of
+from training.model_card import FOIR_LIMIT, FOIR_REVIEW, POLICY, RATE_CARD
 
 
 def test_plain_python_equals_the_sklearn_pipeline_on_every_row() -> None:
@@ -34,7 +33,8 @@ def test_the_model_card_is_its_render_and_states_the_lending_policy() -> None:
     from training.model_card import MODEL_CARD_PATH, render_model_card
 
     run = refitted_run()
-    card = render_model_card(run, build_model(run.document), decide)
+    model = build_model(run.document)
+    card = render_model_card(run, model, lambda application: decide(application, model, POLICY))
     assert MODEL_CARD_PATH.read_text(encoding="utf-8") == card
     assert f"{FOIR_LIMIT:.0%}" in card and f"{FOIR_REVIEW:.0%}" in card
     for rate in RATE_CARD.values():
