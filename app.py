@@ -11,6 +11,7 @@ and every other error is answered in the API's own JSON shape, ``chalicelib/erro
 """
 
 import gc
+from typing import Any
 
 # Lambda's init phase (this module's import) allocates a few hundred thousand objects that live as
 # long as the process: botocore's service models and endpoint data, the clients, the model artifact.
@@ -20,8 +21,7 @@ import gc
 # collections short) and collection is on again. The imports below come after this on purpose.
 gc.disable()
 
-from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Rate, Response, SQSEvent
 
 from chalicelib import resources
 from chalicelib.config import (
@@ -186,13 +186,13 @@ def application_audit(application_id: str) -> Response:
     maximum_batching_window_in_seconds=resources.APPLICATIONS_QUEUE.batching_window_seconds,
     maximum_concurrency=worker_maximum_concurrency(),
 )
-def process_application_queue(event: SQSEvent) -> dict:
+def process_application_queue(event: SQSEvent) -> dict[str, Any]:
     """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
     return worker.process_batch(event.to_dict(), event.context, dependencies.current())
 
 
 @app.schedule(Rate(resources.RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
-def reconcile_pending_applications(event: CloudWatchEvent) -> dict:
+def reconcile_pending_applications(event: CloudWatchEvent) -> dict[str, Any]:
     """No application left PENDING (chalicelib/service/reconciler.py); locally a devstack timer."""
     return reconciler.reconcile(dependencies.current())._asdict()
 

@@ -180,20 +180,22 @@ def _operation(route: Route, builder: SchemaBuilder) -> JsonSchema:
 
 
 def _links(route: Route) -> dict[str, JsonSchema]:
-    """What a response leads to, for clients and schemathesis' stateful phase (create -> read)."""
-    follow: list[tuple[str, str, str, str]] = []  # (link name, operationId, parameter, expression)
-    if route is routes.CREATE_DECISION:
-        follow = [
-            ("GetDecision", "getDecision", "decision_id", "$response.body#/decision_id"),
-            ("GetDecisionNotice", "getDecisionNotice", "decision_id", "$response.body#/decision_id"),
-        ]
-    elif route is routes.SUBMIT_APPLICATION:
-        follow = [("GetApplication", "getApplication", "application_id", "$response.body#/application_id")]
-    elif route in (routes.LIST_DECISIONS, routes.LIST_APPLICATIONS, routes.LIST_REVIEWS):
-        follow = [("NextPage", route.operation_id, "cursor", "$response.body#/next_cursor")]
+    """What a created resource leads to, for clients and schemathesis' stateful phase (create -> read).
+
+    Not the notice (an approval has none: a 404 by design) and not the next page (its cursor is null
+    on the last page)."""
+    follow: dict[Route, tuple[str, Route, str]] = {
+        routes.CREATE_DECISION: ("GetDecision", routes.GET_DECISION, "decision_id"),
+        routes.SUBMIT_APPLICATION: ("GetApplication", routes.GET_APPLICATION, "application_id"),
+    }
+    if route not in follow:
+        return {}
+    name, target, parameter = follow[route]
     return {
-        name: {"operationId": operation_id, "parameters": {parameter: expression}}
-        for name, operation_id, parameter, expression in follow
+        name: {
+            "operationId": target.operation_id,
+            "parameters": {parameter: f"$response.body#/{parameter}"},
+        }
     }
 
 

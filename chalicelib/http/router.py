@@ -15,10 +15,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from chalice import Chalice, CognitoUserPoolAuthorizer
-from chalice.app import Request, Response
+from chalice.app import Chalice, CognitoUserPoolAuthorizer, Request, Response
 
-from chalicelib.errors import ServiceError
+from chalicelib.errors import ErrorDetail, ServiceError
 from chalicelib.http.errors import service_error_response
 from chalicelib.http.middleware import current_request, current_request_id
 from chalicelib.http.requests import ANY_CONTENT_TYPE
@@ -46,7 +45,7 @@ def _schema_problem(schema: Mapping[str, Any], value: str) -> str | None:
     return None
 
 
-def query_problems(declared: Sequence[Parameter], given: Mapping[str, Sequence[str]]) -> list[Any]:
+def query_problems(declared: Sequence[Parameter], given: Mapping[str, Sequence[str]]) -> list[ErrorDetail]:
     by_name = {parameter.name: parameter for parameter in declared}
     problems = listing.Problems()
     for name, values in given.items():

@@ -84,7 +84,7 @@ class Body:
     schema: Callable[[], JsonSchema]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # each declaration is one route: compared and hashed by identity
 class Route:
     method: str
     path: str

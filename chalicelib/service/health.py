@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
@@ -96,6 +96,7 @@ def detailed(dependencies: Dependencies, lambda_context: Any) -> DetailedHealth:
         queue_depth = dependencies.queue.depth()
     except DependencyUnavailable:
         queue_depth = None
+    status: Literal["ok", "degraded", "unhealthy"]
     if any(not check.ok for check in checks):
         status = "unhealthy"
     elif any(check.latency_ms > DEGRADED_LATENCY_MS for check in checks):

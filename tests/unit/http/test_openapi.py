@@ -99,9 +99,9 @@ def test_request_schema_is_the_engine_schema() -> None:
 
 def test_every_error_status_uses_the_error_shape() -> None:
     for name, response in DOCUMENT["components"]["responses"].items():
-        assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}, (
-            name
-        )
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorBody"
+        }, name
 
 
 def test_served_document_is_the_built_one(chalice_client) -> None:
