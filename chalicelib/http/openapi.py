@@ -208,8 +208,25 @@ def _schemas(builder: SchemaBuilder) -> dict[str, JsonSchema]:
             properties = components.get(target, {}).get("properties", {})
             if field in properties:
                 properties[field].update(constraint)
-    bodies = {route.body.component: route.body.schema() for route in routes.ROUTES if route.body}
+    bodies = {
+        route.body.component: _nullable_optionals(route.body.schema())
+        for route in routes.ROUTES
+        if route.body
+    }
     return {**bodies, **components}
+
+
+def _nullable_optionals(schema: JsonSchema) -> JsonSchema:
+    """The engine takes ``null`` for an optional field as leaving it out: OpenAPI 3.0 says so with
+    ``nullable`` (the engine's schema is JSON Schema, where it would be a type list)."""
+    if schema.get("type") != "object":
+        return schema
+    required = set(schema.get("required", ()))
+    properties = {
+        name: field if name in required else {**field, "nullable": True}
+        for name, field in schema.get("properties", {}).items()
+    }
+    return {**schema, "properties": properties}
 
 
 def _error_responses() -> dict[str, JsonSchema]:
