@@ -223,10 +223,15 @@ def _nullable_optionals(schema: JsonSchema) -> JsonSchema:
         return schema
     required = set(schema.get("required", ()))
     properties = {
-        name: field if name in required else {**field, "nullable": True}
+        name: field if name in required else _nullable(field)
         for name, field in schema.get("properties", {}).items()
     }
     return {**schema, "properties": properties}
+
+
+def _nullable(field: JsonSchema) -> JsonSchema:
+    # An enum lists null too: OpenAPI 3.0.3 reads "nullable" as adding null to the type, not to the enum.
+    return {**field, "nullable": True} | ({"enum": [*field["enum"], None]} if "enum" in field else {})
 
 
 def _error_responses() -> dict[str, JsonSchema]:

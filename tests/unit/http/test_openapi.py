@@ -103,7 +103,10 @@ def test_request_schema_is_the_engine_schema() -> None:
     assert {**documented, "properties": None} == {**engine_schema, "properties": None}
     for name, field in engine_schema["properties"].items():
         optional = name not in engine_schema["required"]
-        assert documented["properties"][name] == ({**field, "nullable": True} if optional else field), name
+        expected = {**field, "nullable": True} if optional else field
+        if optional and "enum" in field:
+            expected["enum"] = [*field["enum"], None]
+        assert documented["properties"][name] == expected, name
 
 
 def test_null_for_an_optional_field_is_taken_as_absent(chalice_client) -> None:
