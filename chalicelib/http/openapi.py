@@ -184,13 +184,13 @@ def _links(route: Route) -> dict[str, JsonSchema]:
 
     Not the notice (an approval has none: a 404 by design) and not the next page (its cursor is null
     on the last page)."""
-    follow: dict[Route, tuple[str, Route, str]] = {
-        routes.CREATE_DECISION: ("GetDecision", routes.GET_DECISION, "decision_id"),
-        routes.SUBMIT_APPLICATION: ("GetApplication", routes.GET_APPLICATION, "application_id"),
+    follow: dict[str, tuple[str, Route, str]] = {
+        routes.CREATE_DECISION.operation_id: ("GetDecision", routes.GET_DECISION, "decision_id"),
+        routes.SUBMIT_APPLICATION.operation_id: ("GetApplication", routes.GET_APPLICATION, "application_id"),
     }
-    if route not in follow:
+    if route.operation_id not in follow:
         return {}
-    name, target, parameter = follow[route]
+    name, target, parameter = follow[route.operation_id]
     return {
         name: {
             "operationId": target.operation_id,

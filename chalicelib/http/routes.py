@@ -15,8 +15,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import engine, resources
 from chalicelib.engine.types import Decision, Notice, QuickEligibility
@@ -56,8 +55,7 @@ REVIEW_GROUPS = frozenset({resources.REVIEWER_GROUP, resources.MANAGER_GROUP})
 MANAGER_GROUPS = frozenset({resources.MANAGER_GROUP})
 
 
-@dataclass(frozen=True)
-class Parameter:
+class Parameter(NamedTuple):
     """A query parameter: ``schema`` is what the validator accepts and what the document says."""
 
     name: str
@@ -65,8 +63,7 @@ class Parameter:
     schema: JsonSchema
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
     """One documented response: its status, its record type (``None``: a text body) and media types."""
 
     status: int
@@ -76,16 +73,16 @@ class Reply:
     headers: tuple[str, ...] = ()  # besides X-Request-ID (and Retry-After on 503s)
 
 
-@dataclass(frozen=True)
-class Body:
+class Body(NamedTuple):
     """A JSON request body: its component name in the document and its JSON schema."""
 
     component: str
     schema: Callable[[], JsonSchema]
 
 
-@dataclass(frozen=True, eq=False)  # each declaration is one route: compared and hashed by identity
-class Route:
+# NamedTuples, not dataclasses: this module is imported in every cold start, where each dataclass
+# costs about a millisecond to create (bench/bench_cold_start.py).
+class Route(NamedTuple):
     method: str
     path: str
     operation_id: str
