@@ -5,11 +5,13 @@ app.py -> chalicelib.http (request/response handling) -> chalicelib.service (dec
 applications, worker) -> chalicelib.dal (DynamoDB, SQS) -> chalicelib.records -> chalicelib.engine;
 chalicelib.observability, .errors, .config, .privacy and .resources are leaves every layer may use.
 
-Every route accepts any Content-Type at the Chalice level (``ANY_CONTENT_TYPE``) so that 415 and
-every other error is answered in the API's own JSON shape (``chalicelib/errors.py``).
+Every route is declared once in ``chalicelib/http/routes.py`` and registered here with ``@route``
+(``chalicelib/http/router.py``: it also accepts any Content-Type at the Chalice level, so that 415
+and every other error is answered in the API's own JSON shape, ``chalicelib/errors.py``).
 """
 
 import gc
+from typing import Any
 
 # Lambda's init phase (this module's import) allocates a few hundred thousand objects that live as
 # long as the process: botocore's service models and endpoint data, the clients, the model artifact.
@@ -19,8 +21,7 @@ import gc
 # collections short) and collection is on again. The imports below come after this on purpose.
 gc.disable()
 
-from chalice import Chalice, CognitoUserPoolAuthorizer, Rate, Response
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Rate, Response, SQSEvent
 
 from chalicelib import resources
 from chalicelib.config import (
@@ -29,10 +30,9 @@ from chalicelib.config import (
     worker_maximum_concurrency,
     worker_queue_name,
 )
-from chalicelib.http import applications, decisions, health, openapi, reviews, static_files
+from chalicelib.http import applications, decisions, health, openapi, reviews, router, routes, static_files
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
-from chalicelib.http.requests import ANY_CONTENT_TYPE
 from chalicelib.observability import lambda_middlewares
 from chalicelib.service import dependencies, reconciler, worker
 
@@ -46,95 +46,138 @@ for middleware in lambda_middlewares():
 app.register_middleware(http_middleware, "http")
 
 
-@app.route("/v1/decisions", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+# Each view is registered from its declaration (chalicelib/http/routes.py: path, method, who may
+# call it, query parameters, body, responses), which the OpenAPI document also reads. Staff routes:
+# a Cognito ID token (verified by API Gateway; locally by devstack.staff_auth), no API key. Client
+# routes: an API key, no staff token.
+staff = CognitoUserPoolAuthorizer(resources.STAFF_POOL.authorizer_name, provider_arns=[staff_pool_arn()])
+route = router.registrar(app, staff)
+
+
+@route(routes.CREATE_DECISION)
 def create_decision() -> Response:
     return decisions.create_decision(current_request())
 
 
-@app.route("/v1/decisions", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.LIST_DECISIONS)
 def list_decisions() -> Response:
     return decisions.list_decisions(current_request())
 
 
-@app.route("/v1/decisions/{decision_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.GET_DECISION)
 def get_decision(decision_id: str) -> Response:
     return decisions.get_decision(current_request(), decision_id)
 
 
-@app.route("/v1/decisions/{decision_id}/notice", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.GET_NOTICE)
 def get_decision_notice(decision_id: str) -> Response:
     return decisions.get_notice(current_request(), decision_id)
 
 
-@app.route("/v1/eligibility", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@route(routes.CHECK_ELIGIBILITY)
 def check_eligibility() -> Response:
     return decisions.check_eligibility(current_request())
 
 
-@app.route("/v1/applications", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@route(routes.SUBMIT_APPLICATION)
 def submit_application() -> Response:
     return applications.submit_application(current_request())
 
 
-@app.route("/v1/applications", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.LIST_APPLICATIONS)
 def list_applications() -> Response:
     return applications.list_applications(current_request())
 
 
-@app.route("/v1/applications/{application_id}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.GET_APPLICATION)
 def get_application(application_id: str) -> Response:
     return applications.get_application(current_request(), application_id)
 
 
-@app.route("/health", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.HEALTH)
 def health_summary() -> Response:
     return health.summary()
 
 
-@app.route("/health/live", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.HEALTH_LIVE)
 def health_live() -> Response:
     return health.live()
 
 
-@app.route("/health/ready", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.HEALTH_READY)
 def health_ready() -> Response:
     return health.ready(current_request())
 
 
-@app.route("/health/detailed", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.HEALTH_DETAILED)
 def health_detailed() -> Response:
     return health.detailed(current_request())
 
 
-@app.route("/metrics", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.METRICS)
 def prometheus_metrics() -> Response:
     return health.metrics(current_request())
 
 
-@app.route("/openapi.json", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.OPENAPI_DOCUMENT)
 def openapi_document() -> Response:
     return openapi.document_response(current_request())
 
 
-@app.route("/docs", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.DOCS)
 def api_docs() -> Response:
     return static_files.docs_page()
 
 
-@app.route("/docs/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.DOCS_FILE)
 def api_docs_file(name: str) -> Response:
     return static_files.docs_file(name)
 
 
 # The loan-officer console: static files, public (the page holds no data; it asks for a key).
-@app.route("/console", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.CONSOLE)
 def console_page() -> Response:
     return static_files.console_page()
 
 
-@app.route("/console/{name}", methods=["GET"], content_types=ANY_CONTENT_TYPE)
+@route(routes.CONSOLE_FILE)
 def console_file(name: str) -> Response:
     return static_files.console_file(name)
+
+
+@route(routes.LIST_REVIEWS)
+def list_reviews() -> Response:
+    return reviews.list_reviews(current_request())
+
+
+@route(routes.GET_REVIEW)
+def get_review(review_id: str) -> Response:
+    return reviews.get_review(current_request(), review_id)
+
+
+@route(routes.CLAIM_REVIEW)
+def claim_review(review_id: str) -> Response:
+    return reviews.claim_review(current_request(), review_id)
+
+
+@route(routes.RELEASE_REVIEW)
+def release_review(review_id: str) -> Response:
+    return reviews.release_review(current_request(), review_id)
+
+
+@route(routes.DECIDE_REVIEW)
+def decide_review(review_id: str) -> Response:
+    return reviews.decide_review(current_request(), review_id)
+
+
+@route(routes.SECOND_APPROVAL)
+def second_approval(review_id: str) -> Response:
+    return reviews.second_approval(current_request(), review_id)
+
+
+@route(routes.APPLICATION_AUDIT)
+def application_audit(application_id: str) -> Response:
+    return reviews.application_audit(current_request(), application_id)
 
 
 @app.on_sqs_message(
@@ -143,69 +186,13 @@ def console_file(name: str) -> Response:
     maximum_batching_window_in_seconds=resources.APPLICATIONS_QUEUE.batching_window_seconds,
     maximum_concurrency=worker_maximum_concurrency(),
 )
-def process_application_queue(event: SQSEvent) -> dict:
+def process_application_queue(event: SQSEvent) -> dict[str, Any]:
     """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
     return worker.process_batch(event.to_dict(), event.context, dependencies.current())
 
 
-# Staff routes: a Cognito ID token (verified by API Gateway; locally by devstack.staff_auth), no
-# API key. Client routes: an API key, no staff token.
-staff = CognitoUserPoolAuthorizer(resources.STAFF_POOL.authorizer_name, provider_arns=[staff_pool_arn()])
-
-
-@app.route("/v1/reviews", methods=["GET"], authorizer=staff, content_types=ANY_CONTENT_TYPE)
-def list_reviews() -> Response:
-    return reviews.list_reviews(current_request())
-
-
-@app.route("/v1/reviews/{review_id}", methods=["GET"], authorizer=staff, content_types=ANY_CONTENT_TYPE)
-def get_review(review_id: str) -> Response:
-    return reviews.get_review(current_request(), review_id)
-
-
-@app.route(
-    "/v1/reviews/{review_id}/claim", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
-)
-def claim_review(review_id: str) -> Response:
-    return reviews.claim_review(current_request(), review_id)
-
-
-@app.route(
-    "/v1/reviews/{review_id}/release", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
-)
-def release_review(review_id: str) -> Response:
-    return reviews.release_review(current_request(), review_id)
-
-
-@app.route(
-    "/v1/reviews/{review_id}/decision", methods=["POST"], authorizer=staff, content_types=ANY_CONTENT_TYPE
-)
-def decide_review(review_id: str) -> Response:
-    return reviews.decide_review(current_request(), review_id)
-
-
-@app.route(
-    "/v1/reviews/{review_id}/second-approval",
-    methods=["POST"],
-    authorizer=staff,
-    content_types=ANY_CONTENT_TYPE,
-)
-def second_approval(review_id: str) -> Response:
-    return reviews.second_approval(current_request(), review_id)
-
-
-@app.route(
-    "/v1/applications/{application_id}/audit",
-    methods=["GET"],
-    authorizer=staff,
-    content_types=ANY_CONTENT_TYPE,
-)
-def application_audit(application_id: str) -> Response:
-    return reviews.application_audit(current_request(), application_id)
-
-
 @app.schedule(Rate(resources.RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
-def reconcile_pending_applications(event: CloudWatchEvent) -> dict:
+def reconcile_pending_applications(event: CloudWatchEvent) -> dict[str, Any]:
     """No application left PENDING (chalicelib/service/reconciler.py); locally a devstack timer."""
     return reconciler.reconcile(dependencies.current())._asdict()
 

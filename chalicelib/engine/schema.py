@@ -12,8 +12,8 @@ Choices, documented here once:
 - **Names** (``applicant_name``, ``city``) are words of letters and combining marks of any script
   ("अनन्या शर्मा", "கார்த்திக்", "José" typed as e + U+0301), separated by spaces, dots, apostrophes or
   hyphens; NFC-normalised, so the same name typed either way is the same string. Digits, underscores,
-  symbols and control characters are rejected. (A regular expression cannot say "combining mark"
-  portably, so the JSON Schema carries a looser pattern and validation is the authority.)
+  symbols and control characters are rejected. The JSON Schema's pattern says the same: its letter
+  and mark classes are listed from this Python's Unicode database when the schema is built.
 - **Personal fields** (``PERSONAL_FIELDS``: applicant_name, applicant_id, pan, aadhaar, phone, email)
   are optional and format-checked only; they never reach the model and are masked or hashed when
   stored (``chalicelib.privacy`` reads this one definition). ``gender``, ``marital_status`` and
@@ -22,7 +22,9 @@ Choices, documented here once:
 
 from __future__ import annotations
 
+import functools
 import re
+import sys
 import unicodedata
 from typing import Any, NamedTuple, cast
 
@@ -179,8 +181,27 @@ DECISION_FIELDS = tuple(
 
 # Names: a word is a letter followed by letters and combining marks; words are joined by separators.
 _NAME_SEPARATORS = frozenset(" .'-")
-# For the JSON Schema only: no control characters, ASCII digits or underscores (looser than validation).
-_NAME_SCHEMA_PATTERN = r"[^\u0000-\u001f\u007f-\u009f0-9_]+"
+
+
+@functools.cache
+def _name_schema_pattern() -> str:
+    """``_is_name`` as a regular expression: classes of every letter (L*) and mark (M*) code point."""
+    ranges: dict[str, list[list[int]]] = {"L": [], "M": []}
+    for code in range(sys.maxunicode + 1):
+        kind = ranges.get(unicodedata.category(chr(code))[0])
+        if kind is not None:
+            if kind and kind[-1][1] == code - 1:
+                kind[-1][1] = code
+            else:
+                kind.append([code, code])
+
+    def char_class(kind: str) -> str:
+        return "".join(chr(a) if a == b else f"{chr(a)}-{chr(b)}" for a, b in ranges[kind])
+
+    letter, letter_or_mark = f"[{char_class('L')}]", f"[{char_class('L')}{char_class('M')}]"
+    separator = r"[ '.\-]"  # _NAME_SEPARATORS
+    return f"{letter}{letter_or_mark}*(?:{separator}+{letter}{letter_or_mark}*)*\\.?"
+
 
 _COMPILED_PATTERNS = {
     name: re.compile(spec.pattern) for name, spec in APPLICATION_FIELDS.items() if spec.pattern
@@ -306,7 +327,7 @@ def _field_json_schema(spec: FieldSpec) -> dict[str, Any]:
         schema["enum"] = list(spec.choices)
     elif spec.kind == "name":
         schema["type"] = "string"
-        schema["pattern"] = f"^(?:{_NAME_SCHEMA_PATTERN})$"
+        schema["pattern"] = f"^(?:{_name_schema_pattern()})$"
         schema["maxLength"] = spec.max_length
     else:
         schema["type"] = "string"

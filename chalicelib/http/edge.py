@@ -22,8 +22,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from chalice import Chalice, Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
 from chalicelib import resources
 from chalicelib.config import LOCAL_STAGE
@@ -62,6 +61,8 @@ def _apply_headers(request: Request, response: Response) -> Response:
     path = resource_path(request)
     existing = {name.lower(): name for name in response.headers}
     route_csp = response.headers.get(existing.get("content-security-policy", ""), None)
+    if not isinstance(route_csp, str):
+        route_csp = None
     for name, value in security_headers(path, route_csp).items():
         response.headers.pop(existing.get(name.lower(), name), None)
         response.headers[name] = value
@@ -86,7 +87,7 @@ def make_preflight_middleware(app: Chalice) -> Callable[[Request, GetResponse], 
             return get_response(request)
         methods = [method for method in app.routes.get(resource_path(request), {}) if method != "OPTIONS"]
         headers = preflight_headers(request.headers.get("origin"), allowed_origins(), methods)
-        return Response(body="", status_code=204, headers=headers)
+        return Response(body="", status_code=204, headers=dict(headers))
 
     return preflight_middleware
 

@@ -79,7 +79,11 @@ def normalise_error_response(response: Response, request_id: str) -> Response:
     details: list[ErrorDetail] = []
     if code == "unsupported_media_type":
         details = [{"field": "Content-Type", "problem": "must be application/json"}]
-    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-type"}
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower() != "content-type" and isinstance(value, str)
+    }
     if code == "method_not_allowed" and "Allow" in headers:
         message = f"method not allowed; allowed: {headers['Allow']}"
     return error_response(response.status_code, code, message, request_id, details, headers)

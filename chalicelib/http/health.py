@@ -23,18 +23,17 @@ def live() -> Response:
 
 
 def ready(request: Request) -> Response:
-    checks = health.dependency_checks(current())
-    failed = [check for check in checks if not check.ok]
-    bodies = [health.check_body(check) for check in checks]
-    if not failed:
+    """Public: ready or not per kind of dependency, never a table or queue name (``/health/detailed``)."""
+    bodies = health.public_checks(health.dependency_checks(current()))
+    if all(body["ok"] for body in bodies):
         return json_response({"status": "ready", "checks": bodies})
-    names = ", ".join(check.name for check in failed)
+    failed = [body["name"] for body in bodies if not body["ok"]]
     body = {
         **error_body(
             "not_ready",
-            f"not ready: {names} unreachable",
+            f"not ready: {', '.join(failed)} unreachable",
             request_id_of(request),
-            health.failed_check_details(failed),
+            [{"field": name, "problem": "unreachable"} for name in failed],
         ),
         "status": "not_ready",
         "checks": bodies,

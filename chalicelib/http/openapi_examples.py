@@ -136,19 +136,19 @@ def application_accepted_example() -> Example:
 
 
 def _error(error: ServiceError) -> Example:
-    return error_body(error.code, error.message, EXAMPLE_REQUEST_ID, error.details)
+    return dict(error_body(error.code, error.message, EXAMPLE_REQUEST_ID, error.details))
 
 
 def _invalid_fields() -> ServiceError:
     try:
         engine.validate_application({**APPLICATION_EXAMPLE, "age": "forty", "cibil_score": 1000})
     except engine.ValidationFailed as failure:
-        return validation_failed(failure.errors)
+        return validation_failed([{"field": e["field"], "problem": e["problem"]} for e in failure.errors])
     raise AssertionError("the invalid example validated")  # pragma: no cover
 
 
 def _gateway(spec: Any) -> Example:
-    return error_body(spec.code, spec.message, EXAMPLE_REQUEST_ID)
+    return dict(error_body(spec.code, spec.message, EXAMPLE_REQUEST_ID))
 
 
 def error_examples() -> dict[str, dict[str, Example]]:

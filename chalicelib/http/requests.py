@@ -67,5 +67,7 @@ def json_body(request: Request) -> Any:
 
 def query_parameter(request: Request, name: str) -> str | None:
     """One query-string parameter (the last one when repeated), or None."""
-    parameters = request.query_params or {}
-    return parameters.get(name)
+    if request.query_params is None:
+        return None
+    value: str | None = request.query_params.get(name)
+    return value

@@ -84,7 +84,7 @@ def file_response(
     if name not in served_names(page):
         return error_response(404, "not_found", "no such file", current_request_id())
     path = page.directory / name
-    headers = {"Content-Type": CONTENT_TYPES[path.suffix]}
+    headers: dict[str, str | list[str]] = {"Content-Type": CONTENT_TYPES[path.suffix]}
     policy = content_security_policy or page.content_security_policy
     if policy is not None:
         headers["Content-Security-Policy"] = policy

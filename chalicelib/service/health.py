@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Literal
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
@@ -61,6 +61,24 @@ def failed_check_details(checks: list[DependencyCheck]) -> list[ErrorDetail]:
     ]
 
 
+def public_checks(checks: list[DependencyCheck]) -> list[DependencyCheckBody]:
+    """The checks per kind of dependency ("dynamodb", "sqs"), for the public readiness probe: a load
+    balancer needs ready or not; table and queue names and the client's error names (which say what
+    runs behind the API) stay in the detailed health."""
+    kinds: dict[str, list[DependencyCheck]] = {}
+    for check in checks:
+        kinds.setdefault(check.name.split(":", 1)[0], []).append(check)
+    return [
+        {
+            "name": kind,
+            "ok": all(check.ok for check in members),
+            "latency_ms": round(max(check.latency_ms for check in members), 3),
+            "problem": None if all(check.ok for check in members) else "unreachable",
+        }
+        for kind, members in kinds.items()
+    ]
+
+
 def _memory(lambda_context: Any) -> MemoryUse:
     peak_mb = process.peak_memory_mb()
     limit_mb = process.memory_limit_mb(lambda_context)
@@ -78,6 +96,7 @@ def detailed(dependencies: Dependencies, lambda_context: Any) -> DetailedHealth:
         queue_depth = dependencies.queue.depth()
     except DependencyUnavailable:
         queue_depth = None
+    status: Literal["ok", "degraded", "unhealthy"]
     if any(not check.ok for check in checks):
         status = "unhealthy"
     elif any(check.latency_ms > DEGRADED_LATENCY_MS for check in checks):

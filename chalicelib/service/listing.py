@@ -1,4 +1,8 @@
-"""Query parameters of the list routes: every bad one named in one 400."""
+"""Query parameters of the list routes: every bad one named in one 400.
+
+The HTTP layer checks every declared parameter first (``chalicelib.http.query``, from the route's
+declaration in ``chalicelib.http.routes``); these functions are what it and the services share.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,19 @@ from chalicelib import resources
 from chalicelib.errors import ErrorDetail, ServiceError
 
 # Stored times are ISO 8601 UTC with milliseconds and a Z ("2026-12-01T09:30:00.000Z"), so a
-# string range on them is a time range.
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-EARLIEST, LATEST = "0000", "9999"
+# string range on them is a time range. The bounds sort before and after every stored time.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339 date-time (what the document's "format: date-time" promises), any case for T and Z.
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?(?:[Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+EARLIEST, LATEST = "0000", "9999-12-31T23:59:59.999Z~"
+# A range that matches nothing and that DynamoDB's BETWEEN still accepts (it rejects low > high):
+# no stored time equals it.
+EMPTY_RANGE = ("~", "~")
+# An integer in ASCII digits only: str.isdigit() and int() also take "²", "①", "٥" and "５".
+_DIGITS = re.compile(r"0*([0-9]{1,9})")
+INSTANT_PROBLEM = "a date (YYYY-MM-DD) or an RFC 3339 date-time with a time zone (e.g. 2026-12-01T09:30:00Z)"
 
 
 class Problems:
@@ -37,38 +51,55 @@ def is_uuid(value: str) -> bool:
         return False
 
 
+def ascii_integer(text: str, minimum: int, maximum: int) -> int | None:
+    """``text`` as an integer within the bounds when it is ASCII digits only, else None."""
+    match = _DIGITS.fullmatch(text)
+    if match is None:
+        return None
+    value = int(match.group(1))
+    return value if minimum <= value <= maximum else None
+
+
 def page_size(limit: str | None, problems: Problems) -> int:
     if limit is None:
         return resources.LIST_DEFAULT_LIMIT
-    if not limit.isdigit() or not 1 <= int(limit) <= resources.LIST_MAX_LIMIT:
-        problems.add("limit", f"an integer from 1 to {resources.LIST_MAX_LIMIT}")
+    size = ascii_integer(limit, 1, resources.LIST_MAX_LIMIT)
+    if size is None:
+        problems.add("limit", f"an integer from 1 to {resources.LIST_MAX_LIMIT} in ASCII digits")
         return resources.LIST_DEFAULT_LIMIT
-    return int(limit)
+    return size
 
 
-def _instant(value: str, parameter: str, problems: Problems, *, end_of_day: bool) -> str | None:
-    """``2026-12-01`` (the whole day) or an ISO 8601 date-time with a zone, as a stored-time string."""
-    if _DATE.match(value):
+def instant(value: str, *, end_of_day: bool) -> str | None:
+    """``2026-12-01`` (the whole day) or an RFC 3339 date-time, as a stored-time string; None if neither."""
+    if _DATE.fullmatch(value):
         try:
             day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
-            problems.add(parameter, "a real date, YYYY-MM-DD")
             return None
         return day.strftime("%Y-%m-%dT") + ("23:59:59.999Z" if end_of_day else "00:00:00.000Z")
+    if not _DATE_TIME.fullmatch(value):
+        return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(value[:10] + "T" + value[11:].upper().replace("Z", "+00:00"))
     except ValueError:
-        problems.add(parameter, "a date (YYYY-MM-DD) or an ISO 8601 date-time with a time zone")
         return None
-    if moment.tzinfo is None:
-        problems.add(parameter, "a date-time needs a time zone (e.g. Z)")
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # A valid time whose UTC falls outside years 1-9999: before or after every stored time.
+        return EARLIEST if moment.year == 1 else LATEST
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def time_range(start: str | None, end: str | None, problems: Problems) -> tuple[str, str]:
-    low = _instant(start, "from", problems, end_of_day=False) if start is not None else EARLIEST
-    high = _instant(end, "to", problems, end_of_day=True) if end is not None else LATEST
+    """The stored-time range [from, to]; a range that ends before it starts simply matches nothing."""
+    low = instant(start, end_of_day=False) if start is not None else EARLIEST
+    high = instant(end, end_of_day=True) if end is not None else LATEST
+    if low is None:
+        problems.add("from", INSTANT_PROBLEM)
+    if high is None:
+        problems.add("to", INSTANT_PROBLEM)
     if low is not None and high is not None and low > high:
-        problems.add("to", "must not be before from")
+        return EMPTY_RANGE
     return low or EARLIEST, high or LATEST

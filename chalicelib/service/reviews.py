@@ -137,7 +137,7 @@ def reviewed_notice(record: DecisionRecord, final_outcome: str, codes: list[str]
     referred = decision["notice"]
     if referred is None:  # every referral has a notice (engine.decide): a record that does not is broken
         raise ValueError(f"decision {record['decision_id']} has no notice to review")
-    catalogue = engine.reason_catalogue()
+    catalogue = engine.reason_catalogue(PACKAGED.policy)
     reasons: list[NoticeReason] = [{"code": code, "text": catalogue[code]} for code in codes]
     return render_reviewed_notice(
         referred,

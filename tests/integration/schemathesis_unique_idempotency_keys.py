@@ -1,12 +1,19 @@
-"""Schemathesis hook (loaded by test_integration_edge_schemathesis.py): one fresh Idempotency-Key per request.
+"""Schemathesis hooks (loaded by test_integration_edge_schemathesis.py).
 
-Hypothesis draws the optional header from a handful of short values ("0", "00", ...), so without this
-most generated POST bodies reused a key already stored with a different body and were answered 422
-``idempotency_key_reused`` before validation or scoring ran. Every key the API accepts is made unique
-(the generated text is kept after a random prefix), so each request still goes through the
-idempotency store and its body reaches validation and scoring. A key the API rejects (blank, too
-long, non-printable) is sent unchanged, so the 400 ``invalid_idempotency_key`` answer stays covered.
-Replays, 422 and 409 are covered by tests/unit/service/test_idempotency.py and the burst test.
+One fresh Idempotency-Key per request: Hypothesis draws the optional header from a handful of short
+values ("0", "00", ...), so without this most generated POST bodies reused a key already stored with
+a different body and were answered 422 ``idempotency_key_reused`` before validation or scoring ran.
+Every key the API accepts is made unique (the generated text is kept after a random prefix), so each
+request still goes through the idempotency store and its body reaches validation and scoring. A key
+the API rejects (blank, too long, non-printable) is sent unchanged, so the 400
+``invalid_idempotency_key`` answer stays covered. Replays, 422 and 409 are covered by
+tests/unit/service/test_idempotency.py and the burst test.
+
+No generated cursor in a positive case: a list cursor is valid only as the API issued it (HMAC-signed,
+bound to the client and the query: chalicelib/service/cursors.py), which no schema can express, so
+a generated one that matches the document's pattern is still a 400. Positive cases are sent without
+it (the first page); negative ones (empty, malformed) keep it and must be rejected. Paging with real
+cursors is tested in tests/unit/http/test_records.py and tests/integration/test_integration_api.py.
 """
 
 from __future__ import annotations
@@ -30,8 +37,14 @@ def _accepted_key(value: Any) -> str | None:
         return None
 
 
+def _is_positive(case: schemathesis.Case) -> bool:
+    return case.meta is not None and case.meta.generation.mode.is_positive
+
+
 @schemathesis.hook
 def before_call(context: schemathesis.HookContext, case: schemathesis.Case, **kwargs: Any) -> None:
+    if case.query and "cursor" in case.query and _is_positive(case):
+        del case.query["cursor"]
     if not case.headers:
         return
     for name, value in list(case.headers.items()):

@@ -95,10 +95,14 @@ def test_unknown_application_is_404(api: ApiClient) -> None:
     assert response.json()["error"]["code"] == "not_found"
 
 
-def test_readiness_names_every_dependency(api: ApiClient, stack: DevStack) -> None:
+def test_readiness_says_every_kind_of_dependency_and_only_detailed_health_names_them(
+    api: ApiClient, stack: DevStack
+) -> None:
     response = api.get("/health/ready")
 
     assert response.status_code == 200, response.text
-    names = {check["name"] for check in response.json()["checks"]}
-    assert f"sqs:{stack.names['APPLICATIONS_QUEUE']}" in names
-    assert f"dynamodb:{stack.names['APPLICATIONS_TABLE']}" in names
+    assert [check["name"] for check in response.json()["checks"]] == ["dynamodb", "sqs"]
+    assert stack.names["APPLICATIONS_TABLE"] not in response.text
+    detailed = {check["name"] for check in api.get("/health/detailed").json()["dependencies"]}
+    assert f"sqs:{stack.names['APPLICATIONS_QUEUE']}" in detailed
+    assert f"dynamodb:{stack.names['APPLICATIONS_TABLE']}" in detailed

@@ -163,3 +163,29 @@ def test_no_personal_data_in_process_output_or_stored_records(
     assert leaked(stored) == [], "personal data stored in the clear"
     assert "OVMPK****T" in stored and "****-****-5064" in stored
     assert hash_identity("pan", PERSONAL_DATA["pan"]) in stored
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("limit=%C2%B2", ["limit"]),  # superscript two: str.isdigit() says yes, int() says no
+        ("limit=%E2%91%A0", ["limit"]),  # circled one
+        ("limit=%D9%A5", ["limit"]),  # Arabic-Indic five, which int() reads as 5
+        ("limit=%EF%BC%95", ["limit"]),  # full-width five
+        ("limit=" + "5" * 4301, ["limit"]),  # past int()'s 4,300-digit limit
+        ("status=", ["status"]),
+        ("cursor=", ["cursor"]),
+        ("page=2&status=DONE", ["page", "status"]),
+    ],
+)
+def test_bad_query_strings_are_400_naming_each_parameter(
+    api: ApiClient, query: str, named: list[str]
+) -> None:
+    """Through the real HTTP server: the bytes as a client sends them, never a 500 or Python's words."""
+    response = api.get(f"/v1/applications?{query}")
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"]["code"] == "invalid_parameter"
+    assert sorted(detail["field"] for detail in body["error"]["details"]) == sorted(named)
+    assert "sys." not in response.text and "utf-8" not in response.text
+    assert_security_headers(response)

@@ -37,29 +37,35 @@ def test_ready_when_every_dependency_answers(aws_client, aws):
     response = aws_client.http.get("/health/ready")
     assert response.status_code == 200
     checks = json.loads(response.body)["checks"]
-    settings = aws.settings
-    assert {check["name"] for check in checks} == {
-        f"dynamodb:{settings.decision_cache_table}",
-        f"dynamodb:{settings.decisions_table}",
-        f"dynamodb:{settings.applications_table}",
-        f"dynamodb:{settings.idempotency_table}",
-        f"dynamodb:{settings.reviews_table}",
-        f"dynamodb:{settings.audit_table}",
-        f"sqs:{settings.applications_queue}",
-    }
+    assert [check["name"] for check in checks] == ["dynamodb", "sqs"]
     assert all(check["ok"] for check in checks)
+    assert_no_resource_names(response.body, aws.settings)
 
 
-def test_not_ready_names_the_missing_table(aws_client, aws):
+def assert_no_resource_names(body: bytes, settings) -> None:
+    """The public probe says what kind of dependency failed, never which table or queue, nor how."""
+    text = body.decode()
+    names = [value for field, value in settings._asdict().items() if field.endswith(("_table", "_queue"))]
+    assert len(names) == len(resources.TABLES) + 1
+    for name in names:
+        assert name not in text
+    assert "Exception" not in text and "botocore" not in text
+
+
+def test_not_ready_says_dynamodb_not_which_table(aws_client, aws):
     aws.aws_clients["dynamodb"].delete_table(TableName=aws.settings.decisions_table)
 
     response = aws_client.http.get("/health/ready")
 
     body = assert_error_shape_with_checks(response)
-    assert [detail["field"] for detail in body["error"]["details"]] == [
-        f"dynamodb:{aws.settings.decisions_table}"
+    assert body["error"]["details"] == [{"field": "dynamodb", "problem": "unreachable"}]
+    assert_no_resource_names(response.body, aws.settings)
+    # The detailed health names the table and the error.
+    detailed = json.loads(aws_client.http.get("/health/detailed").body)
+    failed = [check for check in detailed["dependencies"] if not check["ok"]]
+    assert [(check["name"], check["problem"]) for check in failed] == [
+        (f"dynamodb:{aws.settings.decisions_table}", "ResourceNotFoundException")
     ]
-    assert body["error"]["details"][0]["problem"] == "ResourceNotFoundException"
 
 
 def _with(aws, *, store: DynamoDBLoanStore | None = None, queue: SQSApplicationQueue | None = None) -> None:
@@ -75,16 +81,15 @@ def test_not_ready_names_sqs_when_its_endpoint_is_down(aws_client, aws):
 
     body = assert_error_shape_with_checks(aws_client.http.get("/health/ready"))
 
-    assert [detail["field"] for detail in body["error"]["details"]] == [
-        f"sqs:{aws.settings.applications_queue}"
-    ]
+    assert body["error"]["details"] == [{"field": "sqs", "problem": "unreachable"}]
 
 
 def test_not_ready_names_every_table_when_dynamodb_is_down(aws_client, aws):
     _with(aws, store=stage_store(unreachable_client("dynamodb")))
-    body = assert_error_shape_with_checks(aws_client.http.get("/health/ready"))
-    assert {detail["field"].split(":")[0] for detail in body["error"]["details"]} == {"dynamodb"}
-    assert len(body["error"]["details"]) == len(resources.TABLES)
+    response = aws_client.http.get("/health/ready")
+    body = assert_error_shape_with_checks(response)
+    assert body["error"]["details"] == [{"field": "dynamodb", "problem": "unreachable"}]
+    assert_no_resource_names(response.body, aws.settings)
 
 
 def assert_error_shape_with_checks(response) -> dict:

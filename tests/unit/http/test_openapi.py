@@ -4,9 +4,12 @@ handlers (chalice.test.Client + moto) validate against its response schemas."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
@@ -94,14 +97,34 @@ def test_api_key_or_staff_token_exactly_where_the_gateway_requires_them() -> Non
 
 
 def test_request_schema_is_the_engine_schema() -> None:
-    assert DOCUMENT["components"]["schemas"]["Application"] == engine.application_json_schema()
+    documented = DOCUMENT["components"]["schemas"]["Application"]
+    engine_schema = engine.application_json_schema()
+    # The same, with OpenAPI 3.0's "nullable" on every optional field (null is taken as absent).
+    assert {**documented, "properties": None} == {**engine_schema, "properties": None}
+    for name, field in engine_schema["properties"].items():
+        optional = name not in engine_schema["required"]
+        expected = {**field, "nullable": True} if optional else field
+        if optional and "enum" in field:
+            expected["enum"] = [*field["enum"], None]
+        assert documented["properties"][name] == expected, name
+
+
+def test_null_for_an_optional_field_is_taken_as_absent(chalice_client) -> None:
+    optional = next(
+        name for name in engine.application_json_schema()["properties"] if name == "applicant_name"
+    )
+    response = post_json(chalice_client, "/v1/decisions", {**sample_application(0), optional: None})
+    assert response.status_code == 200, response.body
+    required = engine.application_json_schema()["required"][0]
+    rejected = post_json(chalice_client, "/v1/decisions", {**sample_application(0), required: None})
+    assert rejected.status_code == 400
 
 
 def test_every_error_status_uses_the_error_shape() -> None:
     for name, response in DOCUMENT["components"]["responses"].items():
-        assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, (
-            name
-        )
+        assert response["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorBody"
+        }, name
 
 
 def test_served_document_is_the_built_one(chalice_client) -> None:
@@ -256,3 +279,28 @@ def test_record_notice_and_list_responses_match(chalice_client, memory) -> None:
     missing = chalice_client.http.get("/v1/decisions/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
     assert_matches_document(missing, record_path, "GET")
+
+
+NAME_FIELDS = [
+    name
+    for name, field in DOCUMENT["components"]["schemas"]["Application"]["properties"].items()
+    if len(field.get("pattern", "")) > 1000  # the letter and mark classes
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(alphabet=st.sampled_from(list("aZé '.-_1\u0301\u0903\u0905\t²١\u3042\u02b0·")), max_size=8)
+)
+def test_the_documented_name_pattern_is_the_validators_rule(text: str) -> None:
+    """applicant_name and city: what the document's pattern allows is exactly what validation takes."""
+    assert set(NAME_FIELDS) == {"applicant_name", "city"}
+    for field in NAME_FIELDS:
+        pattern = DOCUMENT["components"]["schemas"]["Application"]["properties"][field]["pattern"]
+        documented = re.fullmatch(pattern, text) is not None
+        try:
+            engine.validate_application({**sample_application(0), field: text})
+            accepted = True
+        except engine.ValidationFailed:
+            accepted = False
+        assert documented == accepted, (field, text)

@@ -26,7 +26,7 @@ REVIEWER = "sub-reviewer-1"
 def first_row(outcome: str) -> dict[str, Any]:
     for row in range(400):
         candidate = application_row(row)
-        if engine.decide(engine.validate_application(candidate))["outcome"] == outcome:
+        if engine.decide(engine.validate_application(candidate), *engine.packaged_version())["outcome"] == outcome:
             return candidate
     raise AssertionError(f"no {outcome} applicant in the first 400 rows")
 
@@ -61,7 +61,7 @@ def sha256(text: str) -> str:
 def test_a_reviewers_decline_is_the_notice_with_their_reasons_and_its_audit_entry_matches(deps):
     decision_id, review_id, subject_id = referred_case(deps)
     codes = ["RSN-CREDIT-SCORE", "POL-FOIR-MAX"]
-    catalogue = engine.reason_catalogue()
+    catalogue = engine.reason_catalogue(engine.packaged_version().policy)
     assert set(codes) <= set(catalogue)
     note = "spoke to the applicant, Asha Kumar"
 

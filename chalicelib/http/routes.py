@@ -1,0 +1,455 @@
+"""Every route of the API, declared once: the router (app.py), the query validator
+(``chalicelib.http.query``) and the OpenAPI document (``chalicelib.http.openapi``) all read these.
+
+A declaration says who may call the route (public, an API key, or a staff group), its query
+parameters with their types and limits, its JSON body, and its responses with the record type each
+one carries. Adding a route means one declaration here, its handler (``chalicelib/http``) and its
+service function; the document and the validation follow.
+
+Only data and cheap constants at import (Lambda's init phase imports this): JSON schemas that need
+the engine are functions, called when the OpenAPI document is first built.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from chalicelib import engine, resources
+from chalicelib.engine.types import Decision, Notice, QuickEligibility
+from chalicelib.errors import ErrorBody
+from chalicelib.records import (
+    ApplicationList,
+    ApplicationStatus,
+    AuditTrail,
+    DecisionList,
+    DecisionOnRecord,
+    DecisionResponse,
+    DetailedHealth,
+    HealthSummary,
+    Liveness,
+    NotReady,
+    Readiness,
+    ReviewCase,
+    ReviewDetail,
+    ReviewList,
+    SubmitResponse,
+)
+from chalicelib.service.decision_versions import PACKAGED
+
+JsonSchema = dict[str, Any]
+JSON = "application/json"
+TEXT = "text/plain"
+HTML = "text/html"
+STATIC_MEDIA_TYPES = ("text/javascript", "text/css", HTML, TEXT)
+
+
+class Access(enum.Enum):
+    PUBLIC = "public"  # no credentials (resources.PUBLIC_ROUTE_PREFIXES)
+    API_KEY = "api key"  # a client: API Gateway checks the key, the client owns what it creates
+    STAFF = "staff"  # a Cognito ID token of a member of one of the route's staff groups
+
+
+REVIEW_GROUPS = frozenset({resources.REVIEWER_GROUP, resources.MANAGER_GROUP})
+MANAGER_GROUPS = frozenset({resources.MANAGER_GROUP})
+
+
+class Parameter(NamedTuple):
+    """A query parameter: ``schema`` is what the validator accepts and what the document says."""
+
+    name: str
+    description: str
+    schema: JsonSchema
+
+
+class Reply(NamedTuple):
+    """One documented response: its status, its record type (``None``: a text body) and media types."""
+
+    status: int
+    description: str
+    record: type | None = None
+    media_types: tuple[str, ...] = (JSON,)
+    headers: tuple[str, ...] = ()  # besides X-Request-ID (and Retry-After on 503s)
+
+
+class Body(NamedTuple):
+    """A JSON request body: its component name in the document and its JSON schema."""
+
+    component: str
+    schema: Callable[[], JsonSchema]
+
+
+# NamedTuples, not dataclasses: this module is imported in every cold start, where each dataclass
+# costs about a millisecond to create (bench/bench_cold_start.py).
+class Route(NamedTuple):
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    replies: tuple[Reply, ...]
+    errors: tuple[int, ...] = ()  # shared error responses (400, 404, 409, ...): the one error shape
+    access: Access = Access.API_KEY
+    staff_groups: frozenset[str] = frozenset()
+    query: tuple[Parameter, ...] = ()
+    body: Body | None = None
+    idempotent: bool = False  # takes an Idempotency-Key header
+    path_choices: Callable[[], list[str]] | None = None  # the only values the path parameter takes
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+
+# ---------------------------------------------------------------------------- query parameters
+def _limit() -> Parameter:
+    return Parameter(
+        "limit",
+        f"page size, 1-{resources.LIST_MAX_LIMIT} (default {resources.LIST_DEFAULT_LIMIT}); ASCII digits",
+        {"type": "integer", "minimum": 1, "maximum": resources.LIST_MAX_LIMIT},
+    )
+
+
+# A cursor is what the previous page returned: base64url(JSON) "." base64url(HMAC-SHA256).
+CURSOR = Parameter(
+    "cursor",
+    "next_cursor of the previous page (opaque and signed: any other value is a 400)",
+    {"type": "string", "pattern": r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$"},
+)
+PAGE = (_limit(), CURSOR)
+
+
+def _choice(name: str, values: tuple[str, ...], default: str | None = None) -> Parameter:
+    described = ", ".join(values) + (f" (default {default})" if default else "")
+    return Parameter(name, described, {"type": "string", "enum": list(values)})
+
+
+# A date (the whole day) or an RFC 3339 date-time: what chalicelib.service.listing.time_range reads.
+_INSTANT: JsonSchema = {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}
+DECISION_OUTCOMES = ("approved", "manual_review", "declined")
+APPLICATION_STATES = ("PENDING", "DECIDED", "FAILED")
+REVIEW_STATUSES = ("open", "claimed", "closed")
+
+
+# ---------------------------------------------------------------------------- bodies
+def _review_decision_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["outcome"],
+        "properties": {
+            "outcome": {"type": "string", "enum": ["approved", "declined", "counteroffer"]},
+            "reason_codes": {
+                "type": "array",
+                "items": {"type": "string", "enum": sorted(engine.reason_catalogue(PACKAGED.policy))},
+            },
+            "note": {"type": "string", "maxLength": 2000},
+        },
+    }
+
+
+def _second_approval_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["approve"],
+        "properties": {"approve": {"type": "boolean"}, "note": {"type": "string", "maxLength": 2000}},
+    }
+
+
+APPLICATION_BODY = Body("Application", engine.application_json_schema)
+ELIGIBILITY_BODY = Body("EligibilityRequest", engine.quick_eligibility_json_schema)
+REVIEW_DECISION_BODY = Body("ReviewDecision", _review_decision_schema)
+SECOND_APPROVAL_BODY = Body("SecondApproval", _second_approval_schema)
+BODY_ERRORS = (400, 413, 415)
+
+
+def _static_names(page_name: str) -> Callable[[], list[str]]:
+    def names() -> list[str]:
+        from chalicelib.http import static_files
+
+        page = static_files.DOCS if page_name == "docs" else static_files.CONSOLE
+        return sorted(static_files.served_names(page))
+
+    return names
+
+
+# ---------------------------------------------------------------------------- the routes
+CREATE_DECISION = Route(
+    "POST",
+    "/v1/decisions",
+    "createDecision",
+    "Synchronous credit decision (served from the decision cache when the inputs repeat)",
+    (Reply(200, "The decision.", DecisionResponse),),
+    (*BODY_ERRORS, 409, 422),
+    body=APPLICATION_BODY,
+    idempotent=True,
+)
+LIST_DECISIONS = Route(
+    "GET",
+    "/v1/decisions",
+    "listDecisions",
+    "The caller's decisions, newest first (cursor-paginated)",
+    (Reply(200, "One page.", DecisionList),),
+    (400, 503),
+    query=(
+        _choice("outcome", DECISION_OUTCOMES),
+        Parameter("from", "decided on or after: a date (YYYY-MM-DD) or an RFC 3339 date-time", _INSTANT),
+        Parameter(
+            "to",
+            "decided on or before: a date (the whole day) or an RFC 3339 date-time; "
+            "a range that ends before it starts matches nothing",
+            _INSTANT,
+        ),
+        *PAGE,
+    ),
+)
+GET_DECISION = Route(
+    "GET",
+    "/v1/decisions/{decision_id}",
+    "getDecision",
+    "A decision on record (the POST's body without the transient cache fields)",
+    (Reply(200, "The decision.", DecisionOnRecord),),
+    (404, 503),
+)
+GET_NOTICE = Route(
+    "GET",
+    "/v1/decisions/{decision_id}/notice",
+    "getDecisionNotice",
+    "The lender's notice of a declined, counter-offered or referred decision "
+    "(JSON, or plain text with Accept: text/plain)",
+    (Reply(200, "The notice.", Notice, (JSON, TEXT)),),
+    (404, 503),
+)
+CHECK_ELIGIBILITY = Route(
+    "POST",
+    "/v1/eligibility",
+    "checkEligibility",
+    "Quick eligibility check (no personal data)",
+    (Reply(200, "The verdict.", QuickEligibility),),
+    BODY_ERRORS,
+    body=ELIGIBILITY_BODY,
+)
+SUBMIT_APPLICATION = Route(
+    "POST",
+    "/v1/applications",
+    "submitApplication",
+    "Submit an application for asynchronous decision",
+    (Reply(202, "Accepted and queued.", SubmitResponse, headers=("Location",)),),
+    (*BODY_ERRORS, 409, 422, 503),
+    body=APPLICATION_BODY,
+    idempotent=True,
+)
+LIST_APPLICATIONS = Route(
+    "GET",
+    "/v1/applications",
+    "listApplications",
+    "The caller's applications, newest first (cursor-paginated)",
+    (Reply(200, "One page.", ApplicationList),),
+    (400, 503),
+    query=(_choice("status", APPLICATION_STATES), *PAGE),
+)
+GET_APPLICATION = Route(
+    "GET",
+    "/v1/applications/{application_id}",
+    "getApplication",
+    "Status of an application, with its decision once DECIDED",
+    (Reply(200, "The application.", ApplicationStatus),),
+    (404, 503),
+)
+HEALTH = Route(
+    "GET", "/health", "health", "Service status", (Reply(200, "Up.", HealthSummary),), access=Access.PUBLIC
+)
+HEALTH_LIVE = Route(
+    "GET", "/health/live", "healthLive", "Liveness", (Reply(200, "Alive.", Liveness),), access=Access.PUBLIC
+)
+HEALTH_READY = Route(
+    "GET",
+    "/health/ready",
+    "healthReady",
+    "Readiness: DynamoDB tables and SQS queues reachable",
+    (
+        Reply(200, "Ready.", Readiness),
+        Reply(503, "Not ready (which dependency failed is in the detailed health).", NotReady),
+    ),
+    access=Access.PUBLIC,
+)
+HEALTH_DETAILED = Route(
+    "GET",
+    "/health/detailed",
+    "healthDetailed",
+    "Model, dependency latency, queue depth, cold start, memory, uptime",
+    (Reply(200, "Details.", DetailedHealth),),
+    access=Access.PUBLIC,  # under resources.PUBLIC_ROUTE_PREFIXES' "/health"
+)
+METRICS = Route(
+    "GET",
+    "/metrics",
+    "metrics",
+    "This instance's request counters in Prometheus text format (per instance)",
+    (Reply(200, "Prometheus text.", None, (TEXT,)),),
+)
+OPENAPI_DOCUMENT = Route(
+    "GET",
+    "/openapi.json",
+    "openapi",
+    "This document",
+    (Reply(200, "OpenAPI 3 document.", dict),),
+    access=Access.PUBLIC,
+)
+DOCS = Route(
+    "GET",
+    "/docs",
+    "docs",
+    "Interactive documentation: Swagger UI on this document",
+    (Reply(200, "HTML page.", None, (HTML,)),),
+    access=Access.PUBLIC,
+)
+DOCS_FILE = Route(
+    "GET",
+    "/docs/{name}",
+    "docsFile",
+    "A file of the documentation page (Swagger UI)",
+    (Reply(200, "The file.", None, STATIC_MEDIA_TYPES),),
+    (404,),
+    access=Access.PUBLIC,
+    path_choices=_static_names("docs"),
+)
+CONSOLE = Route(
+    "GET",
+    "/console",
+    "console",
+    "The loan-officer console (asks for an API key or a staff token; holds no data)",
+    (Reply(200, "HTML page.", None, (HTML,)),),
+    access=Access.PUBLIC,
+)
+CONSOLE_FILE = Route(
+    "GET",
+    "/console/{name}",
+    "consoleFile",
+    "A file of the console (script, stylesheet)",
+    (Reply(200, "The file.", None, STATIC_MEDIA_TYPES),),
+    (404,),
+    access=Access.PUBLIC,
+    path_choices=_static_names("console"),
+)
+
+
+def _staff(
+    method: str,
+    path: str,
+    operation_id: str,
+    summary: str,
+    reply: Reply,
+    errors: tuple[int, ...],
+    groups: frozenset[str] = REVIEW_GROUPS,
+    **declaration: Any,
+) -> Route:
+    return Route(
+        method,
+        path,
+        operation_id,
+        summary,
+        (reply,),
+        errors,
+        access=Access.STAFF,
+        staff_groups=groups,
+        **declaration,
+    )
+
+
+_CASE = Reply(200, "The case.", ReviewCase)
+LIST_REVIEWS = _staff(
+    "GET",
+    "/v1/reviews",
+    "listReviews",
+    "Review cases in one status, oldest due first (staff)",
+    Reply(200, "One page.", ReviewList),
+    (400, 503),
+    query=(_choice("status", REVIEW_STATUSES, default="open"), *PAGE),
+)
+GET_REVIEW = _staff(
+    "GET",
+    "/v1/reviews/{review_id}",
+    "getReview",
+    "A case with its decision, the masked applicant and the verified audit trail (staff)",
+    Reply(200, "The case.", ReviewDetail),
+    (404, 503),
+)
+CLAIM_REVIEW = _staff(
+    "POST",
+    "/v1/reviews/{review_id}/claim",
+    "claimReview",
+    "Claim an open case (one reviewer at a time)",
+    _CASE,
+    (404, 409, 503),
+)
+RELEASE_REVIEW = _staff(
+    "POST",
+    "/v1/reviews/{review_id}/release",
+    "releaseReview",
+    "Release a case you claimed",
+    _CASE,
+    (404, 409, 503),
+)
+DECIDE_REVIEW = _staff(
+    "POST",
+    "/v1/reviews/{review_id}/decision",
+    "decideReview",
+    "Decide a case you claimed; approvals above the limit or against a blocking rule wait for a "
+    "manager's second approval",
+    _CASE,
+    (*BODY_ERRORS, 404, 409, 503),
+    body=REVIEW_DECISION_BODY,
+)
+SECOND_APPROVAL = _staff(
+    "POST",
+    "/v1/reviews/{review_id}/second-approval",
+    "secondApproval",
+    "A manager's second approval (or refusal) of another reviewer's proposal",
+    _CASE,
+    (*BODY_ERRORS, 404, 409, 503),
+    groups=MANAGER_GROUPS,
+    body=SECOND_APPROVAL_BODY,
+)
+APPLICATION_AUDIT = _staff(
+    "GET",
+    "/v1/applications/{application_id}/audit",
+    "getApplicationAudit",
+    "An application's audit trail, verified on every read (staff)",
+    Reply(200, "The trail.", AuditTrail),
+    (404, 503),
+)
+
+ROUTES: tuple[Route, ...] = (
+    CREATE_DECISION,
+    LIST_DECISIONS,
+    GET_DECISION,
+    GET_NOTICE,
+    CHECK_ELIGIBILITY,
+    SUBMIT_APPLICATION,
+    LIST_APPLICATIONS,
+    GET_APPLICATION,
+    HEALTH,
+    HEALTH_LIVE,
+    HEALTH_READY,
+    HEALTH_DETAILED,
+    METRICS,
+    OPENAPI_DOCUMENT,
+    DOCS,
+    DOCS_FILE,
+    CONSOLE,
+    CONSOLE_FILE,
+    LIST_REVIEWS,
+    GET_REVIEW,
+    CLAIM_REVIEW,
+    RELEASE_REVIEW,
+    DECIDE_REVIEW,
+    SECOND_APPROVAL,
+    APPLICATION_AUDIT,
+)
+# Records the document describes besides the replies: the one error shape, and the decision (its
+# limits are stated on it: chalicelib.http.openapi).
+ERROR_RECORD = ErrorBody
+EXTRA_RECORDS: tuple[type, ...] = (Decision,)
