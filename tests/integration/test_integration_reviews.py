@@ -151,7 +151,10 @@ def test_the_notice_is_the_reviewers_decline_and_its_audit_entry_names_the_text_
     body = notice.json()
     assert (body["kind"], body["outcome"], body["decided_by"]) == ("decline", "declined", "reviewer")
     assert [reason["code"] for reason in body["principal_reasons"]] == ["RSN-CREDIT-SCORE"]
-    assert body["principal_reasons"][0]["text"] == engine.reason_catalogue(engine.packaged_version().policy)["RSN-CREDIT-SCORE"]
+    assert (
+        body["principal_reasons"][0]["text"]
+        == engine.reason_catalogue(engine.packaged_version().policy)["RSN-CREDIT-SCORE"]
+    )
     assert text.text == body["text"] and "declined, as decided by a credit officer" in text.text
     assert "referred" not in text.text and "bureau" not in text.text  # the reviewer's note stays staff-only
     [issued] = [entry for entry in audit.json()["entries"] if entry["action"] == "notice_issued"]

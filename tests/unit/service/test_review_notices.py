@@ -26,7 +26,10 @@ REVIEWER = "sub-reviewer-1"
 def first_row(outcome: str) -> dict[str, Any]:
     for row in range(400):
         candidate = application_row(row)
-        if engine.decide(engine.validate_application(candidate), *engine.packaged_version())["outcome"] == outcome:
+        if (
+            engine.decide(engine.validate_application(candidate), *engine.packaged_version())["outcome"]
+            == outcome
+        ):
             return candidate
     raise AssertionError(f"no {outcome} applicant in the first 400 rows")
 
