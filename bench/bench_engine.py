@@ -85,7 +85,7 @@ def cold_start(code: str, *args: str) -> dict[str, float]:
 
 
 def main() -> int:
-    import joblib  # dev-only: the baseline
+    import joblib  # type: ignore[import-untyped]  # dev-only: the baseline
 
     from chalicelib.engine import decide
     from chalicelib.engine.artifact import load_model

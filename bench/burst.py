@@ -113,7 +113,9 @@ def inject_poison(sqs: Any, queue_url: str, count: int, marker: str) -> set[str]
     return set(bodies)
 
 
-def scan_all(dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None) -> list[dict]:
+def scan_all(
+    dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     request: dict[str, Any] = {"TableName": table, "ProjectionExpression": projection, "ConsistentRead": True}
     if names:
         request["ExpressionAttributeNames"] = names
