@@ -17,13 +17,8 @@ BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
 
 
-# Not named bench_*: the cost model re-measures through bench_aws_calls and prices the result
-# against the always-on stack (its baseline), so it runs after the benchmarks.
-EXTRA_MODULES = ("bench.cost_model",)
-
-
 def benchmark_modules() -> list[str]:
-    return [f"bench.{path.stem}" for path in sorted(BENCH_DIR.glob("bench_*.py"))] + list(EXTRA_MODULES)
+    return [f"bench.{path.stem}" for path in sorted(BENCH_DIR.glob("bench_*.py"))]
 
 
 def main() -> int:

@@ -13,11 +13,14 @@ moto's SQS has a lost update of its own: ``Queue.delete_message`` rebuilds the q
 from a copy and assigns it back without a lock, so of two deletes running at once (the queue workers'
 DeleteMessageBatch calls) the later assignment brings back the messages the other one removed. Both
 deletes answer Successful, the message stays in flight and is delivered again when its visibility
-timeout ends (180 s): the burst's ~10 messages redelivered although deleted. A send that lands
-between the rebuild and the assignment can be lost outright. ``serialise_sqs_deletes`` makes a
-delete take the queue's own lock (the one ``add_message`` already appends under): per queue and
-only for the rebuild, so sends, PutEvents' deliveries and long polls are not held up (one lock
-around every SQS write starved the decision events' consumer behind PutEvents).
+timeout ends (180 s): with several queue workers (``make run --workers N``, the integration suite)
+a decided application's message was delivered again. A send that lands between the rebuild and the
+assignment can be lost outright. ``serialise_sqs_deletes`` makes a delete take the queue's own lock
+(the one ``add_message`` already appends under): per queue and only for the rebuild, so sends,
+PutEvents' deliveries and long polls are not held up. Kept because a test shows the loss:
+``tests/unit/devstack/test_moto_server_sqs_deletes.py`` holds one delete between its copy and its
+assignment while another runs; unpatched (moto 5.2.5) the other's message is received again after
+its visibility timeout, patched both stay deleted.
 
 Run: ``python -m devstack.moto_server -H 127.0.0.1 -p 4566``.
 """
@@ -25,6 +28,7 @@ Run: ``python -m devstack.moto_server -H 127.0.0.1 -p 4566``.
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import signal
@@ -60,6 +64,7 @@ def locked_delete(delete: Callable[[Queue, str], None]) -> Callable[[Queue, str]
     if getattr(delete, "serialised", False):
         return delete
 
+    @functools.wraps(delete)
     def serialised(queue: Queue, receipt_handle: str) -> None:
         with queue._messages_lock:
             delete(queue, receipt_handle)
@@ -70,7 +75,7 @@ def locked_delete(delete: Callable[[Queue, str], None]) -> Callable[[Queue, str]
 
 def serialise_sqs_deletes() -> None:
     """Patch moto's ``Queue.delete_message`` in this process (idempotent)."""
-    Queue.delete_message = locked_delete(Queue.delete_message)  # type: ignore[method-assign]
+    Queue.delete_message = locked_delete(Queue.delete_message)  # type: ignore[method-assign,assignment]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     run_simple(
         args.host,
         args.port,
-        SerialiseDynamoDB(moto_app),  # type: ignore[arg-type]
+        SerialiseDynamoDB(moto_app),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

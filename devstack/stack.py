@@ -162,17 +162,18 @@ class DevStack:
         """A boto3 client for the stack's endpoint that leaves this process's environment alone."""
         return self._client_at(service, self.endpoint_for(service))
 
-    def events_sqs_client(self) -> Any:
+    def _events_sqs_client(self) -> Any:
         """SQS on the endpoint that serves EventBridge, where the decision events' local queue is.
 
         moto delivers a rule's events to an SQS target inside its own process, so the target queue
-        must live on the server that serves EventBridge, not on the SQS-only one (``sqs_port``):
-        there, every PutEvents failed with QueueDoesNotExist. Without ``sqs_port`` (``make run``)
-        this is the one endpoint that serves both."""
+        must live on the server that serves EventBridge, not on the SQS-only one (``sqs_port``, the
+        outage tests' stack): there, every PutEvents failed with QueueDoesNotExist. Without
+        ``sqs_port`` (``make run``) this is the one endpoint that serves both."""
         return self._client_at("sqs", self.endpoint_for("events"))
 
     def _client_at(self, service: str, endpoint_url: str) -> Any:
-        return boto3.client(
+        # boto3-stubs types only clients made with a literal service name.
+        return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=endpoint_url,
             region_name=os.environ.get("AWS_DEFAULT_REGION", resources.LOCAL_REGION),
@@ -218,10 +219,10 @@ class DevStack:
         created = create_tables_and_queues(
             self.resource_stage, self.client("dynamodb"), self.client("sqs"), None, self._cognito_client()
         )
-        # The bus's target queue next to EventBridge (see events_sqs_client), which is not the
-        # service queues' server when SQS has its own (the burst bench, the outage tests).
+        # The bus's target queue next to EventBridge (see _events_sqs_client), which is not the
+        # service queues' server when SQS has its own (the outage tests).
         created["events"] = create_event_bus(
-            self.resource_stage, self.client("events"), self.events_sqs_client()
+            self.resource_stage, self.client("events"), self._events_sqs_client()
         )
         # Started after this, the API, workers and reconciler get the pool in their environment.
         self.staff_pool = created.get("staff_pool")

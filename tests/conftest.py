@@ -9,50 +9,19 @@ moto's in-process mock (not a real endpoint) answers every AWS call.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# Before any botocore session exists: moto adds its request interceptor to botocore's built-in
-# handlers when imported, and a session (the app makes its clients at import) only has the
-# handlers that existed when it was created.
-import moto  # noqa: F401
 import pytest
 
-from chalicelib import resources  # pure data: no AWS client, no environment read
+from devstack import fake_aws
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-UNIT_STAGE = "local"
+UNIT_STAGE = fake_aws.STAGE
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "STAGE": UNIT_STAGE,
-        "POWERTOOLS_SERVICE_NAME": resources.SERVICE,
-        "POWERTOOLS_METRICS_NAMESPACE": resources.METRICS_NAMESPACE,
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        # In-process tests exercise the app, not the gateway in front of it: the local stage's API
-        # key/throttle emulation (devstack.gateway) is off here; tests/unit/devstack turns it on.
-        "LOCAL_GATEWAY_EMULATION": "off",
-    }
-)
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
-    os.environ.pop(_variable, None)
-
-
-def _stage_variables() -> dict[str, str]:
-    from devstack.stage_env import stage_variables
-
-    return stage_variables(UNIT_STAGE)
-
-
-# The local stage's variables (LOCAL_EDGE_MODULE among them) before app.py is imported, as
-# ``chalice local`` sets them.
-for _name, _value in _stage_variables().items():
-    os.environ.setdefault(_name, _value)
+# Before anything imports botocore or the app (see devstack/fake_aws.py).
+fake_aws.install_environment()
 
 
 @pytest.fixture
@@ -70,17 +39,8 @@ def memory() -> Iterator[Any]:
 @pytest.fixture
 def aws() -> Iterator[Any]:
     """moto in-process with the stage's tables and queues; the app's dependencies on it."""
-    from moto import mock_aws
-
-    from chalicelib.service import dependencies
-    from devstack.bootstrap import create_tables_and_queues
-
-    with mock_aws():
-        deps = dependencies.Dependencies.from_environment()
-        create_tables_and_queues(UNIT_STAGE, deps.aws_clients["dynamodb"], deps.aws_clients["sqs"])
-        dependencies.use(deps)
+    with fake_aws.moto_dependencies() as deps:
         yield deps
-        dependencies.use(None)
 
 
 @pytest.fixture

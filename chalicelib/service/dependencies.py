@@ -3,8 +3,9 @@
 One object, built once per process from the stage's environment (``Dependencies.from_environment``:
 botocore clients, DynamoDB and SQS implementations). ``app.py`` builds it at import time, so the
 client work happens in Lambda's init phase (which provisioned concurrency pre-pays) rather than on
-the first request. Tests and benchmarks hand in another one with ``use()`` (e.g. the in-memory twin
-in ``devstack.in_memory``): the one place where process-wide state is replaced.
+the first request. Tests and benchmarks hand in another one with ``use()`` (the in-memory twin in
+``devstack.in_memory``, or moto in-process from ``devstack.fake_aws``): the one place where
+process-wide state is replaced.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
@@ -26,7 +27,6 @@ class Dependencies:
         queue: ApplicationQueue,
         events: EventPublisher,
         idempotency_store: Callable[[], Any],
-        aws_clients: dict[str, Any] | None = None,
         reviews: ReviewStore | None = None,
     ) -> None:
         self.settings = settings
@@ -35,8 +35,6 @@ class Dependencies:
         self.events = events
         self._reviews = reviews
         self._idempotency_store = idempotency_store
-        # The botocore clients behind the AWS implementations, by service name (none in-memory).
-        self.aws_clients = aws_clients or {}
 
     @property
     def reviews(self) -> ReviewStore:
@@ -51,21 +49,28 @@ class Dependencies:
         return self._idempotency_store()
 
     @classmethod
-    def from_environment(cls, settings: Settings | None = None) -> Dependencies:
-        from chalicelib.dal import aws, reviews
+    def from_environment(cls, settings: Settings | None = None) -> Self:
         from chalicelib.dal.clients import make_client
 
         settings = settings or load_settings()
-        dynamodb = make_client("dynamodb", settings.region)
-        sqs = make_client("sqs", settings.region)
-        events = make_client("events", settings.region)
+        return cls.from_clients(
+            settings,
+            make_client("dynamodb", settings.region),
+            make_client("sqs", settings.region),
+            make_client("events", settings.region),
+        )
+
+    @classmethod
+    def from_clients(cls, settings: Settings, dynamodb: Any, sqs: Any, events: Any) -> Self:
+        """The AWS implementations on these botocore clients (one per service for the process)."""
+        from chalicelib.dal import aws, reviews
+
         return cls(
             settings,
             aws.DynamoDBLoanStore.for_settings(dynamodb, settings),
             aws.SQSApplicationQueue.for_settings(sqs, settings),
             aws.EventBridgePublisher.for_settings(events, settings),
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
-            {"dynamodb": dynamodb, "sqs": sqs, "events": events},
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
         )
 

@@ -1,6 +1,6 @@
 """A small burst with repeated Idempotency-Keys and poison messages: exactly once, nothing lost.
 
-The 10,000-application version with figures is ``bench/bench_burst.py``; this one runs in
+The bench with figures is ``bench/bench_burst.py`` (same helpers, ``bench/burst.py``); this one runs in
 ``make test`` against the session's stack (gateway emulation on, partner usage plan).
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bench.burst import count_decided, inject_poison, plan_submissions, submit_all, verify
 from chalicelib.resources import APPLICATIONS_QUEUE
-from devstack.burst import count_decided, inject_poison, plan_submissions, submit_all, verify
 from devstack.processes import wait_until
 from devstack.stack import DevStack
 

@@ -1,4 +1,4 @@
-"""Smoke test of the AWS-call benchmark on moto in-process: it counts real calls (no timing)."""
+"""The AWS-call benchmark on moto in-process: it counts the app's real calls (no timing)."""
 
 from __future__ import annotations
 
@@ -8,29 +8,32 @@ from bench import bench_aws_calls
 
 
 @pytest.fixture(scope="module")
-def measured() -> bench_aws_calls.Measurement:
-    return bench_aws_calls.measure(runs=1, operations=("sync_miss", "sync_hit"), timing=False)
+def measured() -> dict[str, bench_aws_calls.Profile]:
+    return bench_aws_calls.count_calls(
+        runs=1, names=("sync_miss", "sync_hit", "async_submit", "worker_record")
+    )
 
 
-def test_a_cache_miss_makes_at_least_one_dynamodb_call(measured: bench_aws_calls.Measurement) -> None:
-    miss = measured.operations["sync_miss"]
-    assert miss.calls_to("dynamodb") >= 1
-    assert miss.items_written >= 1 and miss.wcu >= 1
-
-
-def test_a_cache_hit_writes_less_to_dynamodb_than_a_miss(measured: bench_aws_calls.Measurement) -> None:
-    miss, hit = measured.operations["sync_miss"], measured.operations["sync_hit"]
-    # A hit skips the cache write: fewer items and fewer (estimated) write units.
-    assert hit.items_written < miss.items_written
-    assert hit.wcu < miss.wcu
-
-
-def test_every_counted_call_names_its_service_and_has_payload_bytes(
-    measured: bench_aws_calls.Measurement,
+def test_a_cache_miss_reads_the_cache_and_writes_to_dynamodb(
+    measured: dict[str, bench_aws_calls.Profile],
 ) -> None:
-    for profile in measured.operations.values():
-        for call in profile.calls:
-            assert call.service and call.operation and call.request_bytes > 0
+    miss = measured["sync_miss"]
+    assert miss.calls["dynamodb/GetItem"] == 1
+    assert miss.capacity.wcu >= 1 and miss.capacity.rcu > 0
+
+
+def test_a_cache_hit_writes_less_than_a_miss(measured: dict[str, bench_aws_calls.Profile]) -> None:
+    # A hit skips the cache write: fewer (estimated) write units.
+    assert measured["sync_hit"].capacity.wcu < measured["sync_miss"].capacity.wcu
+
+
+def test_the_worker_share_leaves_out_the_submissions_that_fed_it(
+    measured: dict[str, bench_aws_calls.Profile],
+) -> None:
+    # The submits before each batch are not the worker's: it sends nothing to SQS.
+    assert measured["async_submit"].calls["sqs/SendMessage"] == 1
+    assert measured["worker_record"].calls_to("sqs") == 0
+    assert measured["worker_record"].calls_to("dynamodb") >= 1
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:
@@ -40,3 +43,15 @@ def test_item_sizes_follow_dynamodbs_rules() -> None:
     assert bench_aws_calls.write_units(1024) == 1 and bench_aws_calls.write_units(1025) == 2
     assert bench_aws_calls.read_units(5000, consistent=False) == 1.0
     assert bench_aws_calls.read_units(100, consistent=True) == 1.0
+
+
+def test_an_index_write_costs_a_delete_and_a_put_when_its_key_changes() -> None:
+    index = {"KeySchema": [{"AttributeName": "status"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}
+    pending = {"id": {"S": "a"}, "status": {"S": "PENDING"}, "body": {"S": "x" * 2000}}
+    decided = {**pending, "status": {"S": "DECIDED"}}
+    old = bench_aws_calls.projected(["id"], index, pending)
+    new = bench_aws_calls.projected(["id"], index, decided)
+    assert old == {"id": {"S": "a"}, "status": {"S": "PENDING"}}  # keys only: the body is not projected
+    assert bench_aws_calls.index_write_units(index, old, new) == 2
+    assert bench_aws_calls.index_write_units(index, new, new) == 0
+    assert bench_aws_calls.index_write_units(index, None, new) == 1

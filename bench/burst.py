@@ -1,10 +1,10 @@
 """Bursts of applications against a running local stack, and the proof of what became of them.
 
-Shared by the burst benchmark (``bench/bench_burst.py``, 10,000 applications) and its small
-integration test: plan submissions (optionally with repeated ``Idempotency-Key`` values), submit
-them over HTTP from concurrent clients (retrying 409/429/503 as a client would), inject poison
-messages straight into the queue, and verify from the tables that every accepted application was
-DECIDED exactly once, none lost, no stray records, every poison message dead-lettered.
+Shared by the burst benchmark (``bench/bench_burst.py``) and its small integration test
+(``tests/integration/test_integration_burst.py``): plan submissions (optionally with repeated
+``Idempotency-Key`` values), submit them over HTTP from concurrent clients (retrying 409/429/503 as
+a client would), inject poison messages straight into the queue, and verify from the tables that
+every accepted application was DECIDED exactly once, none lost, no stray records.
 """
 
 from __future__ import annotations
@@ -12,14 +12,12 @@ from __future__ import annotations
 import collections
 import json
 import random
-import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from devstack.client import ApiClient
@@ -115,7 +113,9 @@ def inject_poison(sqs: Any, queue_url: str, count: int, marker: str) -> set[str]
     return set(bodies)
 
 
-def scan_all(dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None) -> list[dict]:
+def scan_all(
+    dynamodb: Any, table: str, projection: str, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     request: dict[str, Any] = {"TableName": table, "ProjectionExpression": projection, "ConsistentRead": True}
     if names:
         request["ExpressionAttributeNames"] = names
@@ -139,19 +139,6 @@ def queue_depth(sqs: Any, queue_url: str) -> int:
     return sum(int(attributes[name]) for name in names)
 
 
-def dlq_bodies(sqs: Any, dlq_url: str, expected: int) -> set[str]:
-    """Read the DLQ (the bench owns the stack): receive until ``expected`` distinct bodies or empty."""
-    bodies: set[str] = set()
-    while len(bodies) < expected:
-        batch = sqs.receive_message(
-            QueueUrl=dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=600
-        ).get("Messages", [])
-        if not batch:
-            break
-        bodies.update(message["Body"] for message in batch)
-    return bodies
-
-
 @dataclass
 class Verification:
     accepted: int
@@ -160,11 +147,6 @@ class Verification:
     decided_twice: list[str]  # more than one decision record
     without_decision_record: list[str]
     strays: int  # application records nobody was told about (e.g. a 503 that left a record)
-
-
-def application_ids(dynamodb: Any, table: str) -> set[str]:
-    """Every application id in the table (what was there before a burst)."""
-    return {item["application_id"]["S"] for item in scan_all(dynamodb, table, "application_id")}
 
 
 def verify(
@@ -198,77 +180,3 @@ def decided_at_span(dynamodb: Any, table: str, ids: set[str]) -> float:
         if item["application_id"]["S"] in ids and "decided_at" in item
     ]
     return max(stamps) - min(stamps) if len(stamps) > 1 else 0.0
-
-
-class EventsConsumer:
-    """Takes the decision events off the bus's local queue as they arrive, as the lender's webhook
-    takes them in AWS, and counts them (distinct message ids).
-
-    moto's SendMessage scans every message of the queue (``Queue.messages``), and its PutEvents
-    sends each entry to the rule's queue: left to fill up (``make run`` never reads it), the queue
-    made a PutEvents of 10 entries cost 80 ms at 200 messages and 290 ms at 1,200, so the burst
-    and the ceiling loops would measure how full that queue got, not the service."""
-
-    def __init__(self, sqs: Any, queue_url: str, wait_seconds: int = 1) -> None:
-        self.sqs = sqs
-        self.queue_url = queue_url
-        self.wait_seconds = wait_seconds
-        self.seen: set[str] = set()
-        self.errors = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="events-consumer", daemon=True)
-
-    @property
-    def count(self) -> int:
-        return len(self.seen)
-
-    def start(self) -> EventsConsumer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self.wait_seconds + 10)
-
-    def take_once(self) -> int:
-        """One receive and the delete of what it got; returns how many messages that was."""
-        messages = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=self.wait_seconds
-        ).get("Messages", [])
-        if messages:
-            # Counted before the delete: once the queue reads empty, ``count`` has them all.
-            self.seen.update(message["MessageId"] for message in messages)
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=entries)
-        return len(messages)
-
-    def settled(self) -> int:
-        """The count once the queue is empty (call it with nothing publishing): what was delivered."""
-        while queue_depth(self.sqs, self.queue_url):
-            time.sleep(0.2)
-        return self.count
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.take_once()
-            except Exception:  # the endpoint restarted or is busy: try again, never die silently
-                self.errors += 1
-                self._stop.wait(1.0)
-
-
-# The local queue worker's line per batch (devstack.sqs_poller.QueuePoller.run).
-_BATCH_LINE = re.compile(r"batch: (\d+) received, \d+ deleted, \d+ left on the queue")
-
-
-def batch_sizes(log_paths: list[Path]) -> list[int]:
-    """Messages per batch the queue workers received, read from their logs: full batches (the
-    queue's batch size) cost one receive per ten decisions, shallow queues more per decision."""
-    sizes: list[int] = []
-    for path in log_paths:
-        try:
-            text = path.read_text(errors="replace")
-        except OSError:
-            continue
-        sizes.extend(int(found.group(1)) for found in _BATCH_LINE.finditer(text))
-    return sizes
