@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 
 from devstack.cognito import DEMO_STAFF
+from devstack.gateway import local_api_key_id, local_api_keys
 from devstack.processes import PROJECT_ROOT, ManagedProcess, http_answers
 from devstack.samples import sample_application
 from devstack.stack import DevStack, DevStackConfig
@@ -99,13 +100,27 @@ def staff_lines(stack: DevStack) -> str:
     )
 
 
+def api_key_lines(stack: DevStack) -> str:
+    """Every API key the emulated gateway accepts, each with its usage plan and the client id it
+    stands for (what API Gateway would put in ``apiKeyId``): each key is a client that sees only its
+    own records. The first line is the key the sample curls use."""
+    first = stack.api_key()
+    keys = sorted(local_api_keys(stack.env()).items(), key=lambda item: item[0] != first)
+    width = max(len(key) for key, _ in keys)
+    lines = ""
+    for index, (key, plan) in enumerate(keys):
+        label = "Local API key:" if index == 0 else "Other API key:"
+        lines += f"  {label:<17}{key:<{width}}   (usage plan {plan}; client {local_api_key_id(key)})\n"
+    return lines + f"  {'':<17}header x-api-key; each key is one client and sees only its own records\n"
+
+
 def banner(stack: DevStack) -> str:
     curl_headers = ["-H", "Content-Type: application/json"]
-    key_line = ""
+    key_lines = ""
     if stack.config.gateway_emulation:
         key = stack.api_key()
         curl_headers += ["-H", f"x-api-key: {key}"]
-        key_line = f"  Local API key:   {key}  (header x-api-key; standard usage plan)\n"
+        key_lines = api_key_lines(stack)
     body = json.dumps(sample_application(with_personal_data=False), separators=(",", ":"))
     decision_curl = shlex.join(
         ["curl", "-s", "-X", "POST", f"{stack.api_url}/v1/decisions", *curl_headers, "-d", body]
@@ -120,7 +135,7 @@ def banner(stack: DevStack) -> str:
         f"  AWS endpoint:    {stack.endpoint_url}   ({endpoint_kind})\n"
         f"  Queue:           {names.get('APPLICATIONS_QUEUE')} -> DLQ {names.get('APPLICATIONS_DLQ')}\n"
         f"  Queue workers:   {len(stack.workers)} process(es), restarted if they die\n"
-        f"{key_line}"
+        f"{key_lines}"
         "\nTry a decision:\n"
         f"  {decision_curl}\n"
         "\nSubmit to the queue (same body), then poll the status URL it returns:\n"

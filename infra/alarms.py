@@ -2,7 +2,7 @@
 queue and throttle alarms a serverless system needs. Thresholds come from
 ``resources.ALARM_THRESHOLDS``; the evaluation windows ("for 5 m") are the original's.
 
-``ALARMS`` is the catalogue; docs/DEPLOYMENT.md has the same mapping as a table.
+``ALARMS`` is the catalogue; docs/OPERATIONS.md has the same mapping as a table.
 """
 
 from __future__ import annotations

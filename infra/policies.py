@@ -33,7 +33,7 @@ DYNAMODB_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem
 # first audit entries and (manual_review) its review case in one BatchWriteItem (its own IAM
 # action, unlike TransactWriteItems, and refused as a whole if any table in it is not allowed).
 # BatchWriteItem also authorises DeleteRequests, which IAM cannot tell apart: on the audit table it
-# is the one permission that could remove entries (docs/DEPLOYMENT.md, security checklist).
+# is the one permission that could remove entries (docs/OPERATIONS.md, security checklist).
 BATCH_WRITE_ACTIONS = ("dynamodb:BatchWriteItem",)
 BATCH_WRITTEN_TABLES = (
     resources.DECISIONS_TABLE,

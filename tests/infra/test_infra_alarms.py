@@ -1,5 +1,5 @@
 """Every original alert has its alarm with the threshold from resources.ALARM_THRESHOLDS; the
-dashboard has the original's three boards; docs/DEPLOYMENT.md maps each alert to its alarm.
+dashboard has the original's three boards; docs/OPERATIONS.md maps each alert to its alarm.
 
 Expected values are written here from resources.py and SEED.md, not taken from infra/alarms.py.
 """
@@ -17,7 +17,7 @@ from infra import alarms as alarm_catalogue
 from infra import names as infra_names
 
 T = resources.ALARM_THRESHOLDS
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "DEPLOYMENT.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "OPERATIONS.md"
 
 
 def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:

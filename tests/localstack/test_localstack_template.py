@@ -230,8 +230,8 @@ def test_rest_api_has_every_route_and_its_api_key_requirement(
         for method, operation in operations.items()
     }
     assert deployed == expected
-    # Every route but the public ones needs a key (README: "API keys required on every route but
-    # health and docs").
+    # Every route but the public ones needs a key (docs/API.md: every route but the public ones and
+    # the staff routes needs an API key).
     assert {path for (path, method), needed in expected.items() if method != "OPTIONS" and not needed} == {
         path for path, _ in expected if path.startswith(resources.PUBLIC_ROUTE_PREFIXES) or _is_staff(path)
     }
@@ -249,8 +249,8 @@ def test_rest_api_stage_and_staff_authorizer(session: boto3.Session, rest_api_id
     assert [(a["name"], a["type"]) for a in authorizers] == [
         (resources.STAFF_POOL.authorizer_name, "COGNITO_USER_POOLS")
     ]
-    # Known gaps (README): the stage's MethodSettings (the per-method throttles) are not applied, and
-    # the pool ARN is LocalStack's "unknown" placeholder (no Cognito in the community edition).
+    # Known gaps (docs/OPERATIONS.md): the stage's MethodSettings (the per-method throttles) are not
+    # applied, and the pool ARN is LocalStack's "unknown" placeholder (no Cognito in the community edition).
     assert stage.get("methodSettings", {}) == {}
     assert authorizers[0]["providerARNs"] == ["unknown"]
 
@@ -366,8 +366,8 @@ def test_zz_stack_deletes_and_takes_its_resources(
     assert status == "DELETE_COMPLETE"
     tables = client(session, "dynamodb").list_tables()["TableNames"]
     assert not [name for name in tables if name.startswith(f"{resources.SERVICE}-{STAGE}-")]
-    # Known gap (README): LocalStack 4.8.1 ignores DeletionPolicy Retain; on AWS the PII hash key and
-    # the console bucket outlive the stack.
+    # Known gap (docs/OPERATIONS.md): LocalStack 4.8.1 ignores DeletionPolicy Retain; on AWS the PII
+    # hash key and the console bucket outlive the stack.
     retained = physical_ids(stack)
     secrets = client(session, "secretsmanager").list_secrets()["SecretList"]
     assert retained["PiiHashKeySecret"] not in {secret["ARN"] for secret in secrets}
