@@ -141,10 +141,16 @@ def _review_decision_schema() -> JsonSchema:
             "outcome": {"type": "string", "enum": ["approved", "declined", "counteroffer"]},
             "reason_codes": {
                 "type": "array",
+                "maxItems": 4,
                 "items": {"type": "string", "enum": sorted(engine.reason_catalogue())},
             },
             "note": {"type": "string", "maxLength": 2000},
         },
+        # A decline gives at least one principal reason (chalicelib.service.reviews).
+        "anyOf": [
+            {"properties": {"outcome": {"enum": ["approved", "counteroffer"]}}},
+            {"required": ["reason_codes"], "properties": {"reason_codes": {"minItems": 1}}},
+        ],
     }
 
 
