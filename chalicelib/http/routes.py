@@ -78,6 +78,7 @@ class Body(NamedTuple):
 
     component: str
     schema: Callable[[], JsonSchema]
+    null_is_absent: bool = False  # the engine takes null for an optional field as leaving it out
 
 
 # NamedTuples, not dataclasses: this module is imported in every cold start, where each dataclass
@@ -163,8 +164,8 @@ def _second_approval_schema() -> JsonSchema:
     }
 
 
-APPLICATION_BODY = Body("Application", engine.application_json_schema)
-ELIGIBILITY_BODY = Body("EligibilityRequest", engine.quick_eligibility_json_schema)
+APPLICATION_BODY = Body("Application", engine.application_json_schema, null_is_absent=True)
+ELIGIBILITY_BODY = Body("EligibilityRequest", engine.quick_eligibility_json_schema, null_is_absent=True)
 REVIEW_DECISION_BODY = Body("ReviewDecision", _review_decision_schema)
 SECOND_APPROVAL_BODY = Body("SecondApproval", _second_approval_schema)
 BODY_ERRORS = (400, 413, 415)
