@@ -208,12 +208,12 @@ def _schemas(builder: SchemaBuilder) -> dict[str, JsonSchema]:
             properties = components.get(target, {}).get("properties", {})
             if field in properties:
                 properties[field].update(constraint)
-    bodies = {
-        route.body.component: _nullable_optionals(route.body.schema())
-        for route in routes.ROUTES
-        if route.body
-    }
+    bodies = {route.body.component: _body_schema(route.body) for route in routes.ROUTES if route.body}
     return {**bodies, **components}
+
+
+def _body_schema(body: routes.Body) -> JsonSchema:
+    return _nullable_optionals(body.schema()) if body.null_is_absent else body.schema()
 
 
 def _nullable_optionals(schema: JsonSchema) -> JsonSchema:

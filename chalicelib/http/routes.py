@@ -79,6 +79,7 @@ class Body(NamedTuple):
 
     component: str
     schema: Callable[[], JsonSchema]
+    null_is_absent: bool = False  # the engine takes null for an optional field as leaving it out
 
 
 # NamedTuples, not dataclasses: this module is imported in every cold start, where each dataclass
@@ -142,10 +143,16 @@ def _review_decision_schema() -> JsonSchema:
             "outcome": {"type": "string", "enum": ["approved", "declined", "counteroffer"]},
             "reason_codes": {
                 "type": "array",
+                "maxItems": 4,
                 "items": {"type": "string", "enum": sorted(engine.reason_catalogue(PACKAGED.policy))},
             },
             "note": {"type": "string", "maxLength": 2000},
         },
+        # A decline gives at least one principal reason (chalicelib.service.reviews).
+        "anyOf": [
+            {"properties": {"outcome": {"enum": ["approved", "counteroffer"]}}},
+            {"required": ["reason_codes"], "properties": {"reason_codes": {"minItems": 1}}},
+        ],
     }
 
 
@@ -158,8 +165,8 @@ def _second_approval_schema() -> JsonSchema:
     }
 
 
-APPLICATION_BODY = Body("Application", engine.application_json_schema)
-ELIGIBILITY_BODY = Body("EligibilityRequest", engine.quick_eligibility_json_schema)
+APPLICATION_BODY = Body("Application", engine.application_json_schema, null_is_absent=True)
+ELIGIBILITY_BODY = Body("EligibilityRequest", engine.quick_eligibility_json_schema, null_is_absent=True)
 REVIEW_DECISION_BODY = Body("ReviewDecision", _review_decision_schema)
 SECOND_APPROVAL_BODY = Body("SecondApproval", _second_approval_schema)
 BODY_ERRORS = (400, 413, 415)

@@ -39,7 +39,8 @@ class Problems:
     def raise_if_any(self) -> None:
         if self.details:
             names = ", ".join(detail["field"] for detail in self.details)
-            raise ServiceError(400, "invalid_parameter", f"invalid query parameter(s): {names}", self.details)
+            # The review desk checks its request bodies with this too: "parameter" covers both.
+            raise ServiceError(400, "invalid_parameter", f"invalid parameter(s): {names}", self.details)
 
 
 def is_uuid(value: str) -> bool:

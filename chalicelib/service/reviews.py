@@ -360,14 +360,15 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, li
         problems.add("reason_codes", "at most four principal reasons")
     if outcome == "declined" and not codes:
         problems.add("reason_codes", "a decline needs at least one reason code")
-    if outcome == "counteroffer" and case.get("counteroffer") is None:
-        problems.add("outcome", "this decision has no counteroffer to offer")
     note = payload.get("note", "")
     if not isinstance(note, str) or len(note) > 2000:
         problems.add("note", "text of at most 2,000 characters")
         note = ""
     problems.raise_if_any()
     assert outcome is not None  # raise_if_any raised otherwise
+    # A well-formed request this case cannot take: a conflict with its state, not a bad request.
+    if outcome == "counteroffer" and case.get("counteroffer") is None:
+        raise _conflict(case, "this decision has no counteroffer to offer")
     return outcome, list(codes), note
 
 

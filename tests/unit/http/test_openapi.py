@@ -304,3 +304,10 @@ def test_the_documented_name_pattern_is_the_validators_rule(text: str) -> None:
         except engine.ValidationFailed:
             accepted = False
         assert documented == accepted, (field, text)
+
+
+def test_review_bodies_take_no_null() -> None:
+    """The review desk's validation reads null as a wrong type, so the document does not allow it."""
+    for name in ("ReviewDecision", "SecondApproval"):
+        for field in DOCUMENT["components"]["schemas"][name]["properties"].values():
+            assert "nullable" not in field, name
