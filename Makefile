@@ -1,5 +1,5 @@
-# The two commands: `make run` (local stack) and `make test` (lint + all tests).
-# Everything installs itself into .venv on first use.
+# The two commands: `make run` (local stack) and `make test` (lint + all tests); `make check` is
+# the fast loop while editing (lint + unit tests). Everything installs itself into .venv on first use.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -14,7 +14,14 @@ STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install run test lint format train evaluate bench render package deploy clean browser vendor localstack-test
+.PHONY: install run check test lint format train evaluate bench render package deploy clean browser vendor \
+	vendor-check localstack-test
+
+# Tests that start no process of their own (unit, template checks) on two pytest-xdist workers; a
+# module stays on one worker (--dist loadfile), so its module-scoped fixtures and caches are built
+# once. The integration tests run in one process: they share session-scoped stacks (a moto server,
+# chalice local, the worker), which each xdist worker would start again on a 2-core machine.
+XDIST := -n 2 --dist loadfile
 
 $(RUN_STAMP): requirements.txt requirements-run.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,9 +40,15 @@ install: $(DEV_STAMP)
 run: $(RUN_STAMP)
 	$(PY) -m devstack.run
 
-## Lint, then every test (unit, integration against real processes, template checks).
+## The fast loop (under 2 minutes): ruff, mypy, the unit tests.
+check: lint
+	$(PY) -m pytest tests/unit $(XDIST)
+
+## Lint, then every test: unit and template checks (in parallel), then the integration suite against
+## real processes (moto server, chalice local, the queue worker, the browser).
 test: $(DEV_STAMP) lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest tests/unit tests/infra $(XDIST)
+	$(PY) -m pytest tests/integration tests/localstack
 
 ## Debian's headless Chromium and its driver for the console's browser tests (as root, here and in
 ## CI; a browser downloaded by a test tool does not work on this kind of machine).
@@ -55,9 +68,16 @@ localstack-test: $(DEV_STAMP)
 vendor: $(DEV_STAMP)
 	$(PY) -m devstack.vendor
 
+## The committed vendored files are the registry's: re-vendor (npm pack checks each tarball against
+## the registry's integrity) and fail on any difference. Needs the npm registry, so not in make test.
+vendor-check: vendor
+	git diff --exit-code -- chalicelib/http/static
+
+## ruff (lint and format) and mypy --strict ([tool.mypy] in pyproject.toml names the checked code).
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
