@@ -218,10 +218,13 @@ def localstack_environment(port: int, filesystem_root: Path, base: Mapping[str, 
     return env
 
 
+READY_WITHIN_SECONDS = 600
+
+
 def init_status(endpoint: str) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"{endpoint}/_localstack/init/ready", timeout=2) as response:
-            status: dict[str, Any] = json.loads(response.read())
+            status: dict[str, Any] = json.loads(response.read())  # LocalStack's JSON answer
             return status
     except (OSError, ValueError):
         return None
@@ -255,7 +258,11 @@ def start_localstack(
         return status if hooks_done(status) else None
 
     try:
-        status = wait_until(ready, timeout=180, what="LocalStack's ready.d hooks", interval=0.5)
+        # Generous: LocalStack and DynamoDB Local's JVM start in ≈ 30 s alone, many times that on a
+        # machine busy with other work; a failed start ends the wait at once (ready() raises).
+        status = wait_until(
+            ready, timeout=READY_WITHIN_SECONDS, what="LocalStack's ready.d hooks", interval=0.5
+        )
     except BaseException:
         process.stop()
         raise

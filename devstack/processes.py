@@ -204,7 +204,8 @@ def start_moto_server(host: str, port: int, env: Mapping[str, str], log_path: Pa
         log_path=log_path,
     )
     url = f"http://{host}:{port}"
-    _wait_for_http(process, f"{url}/moto-api/", timeout=30)
+    # Generous: importing moto takes seconds of CPU, many more on a machine busy with other work.
+    _wait_for_http(process, f"{url}/moto-api/", timeout=90)
     return process
 
 

@@ -6,6 +6,7 @@ resources SAM generates (aliases, the event source mapping, the stage).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -30,17 +31,27 @@ def _clean_environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("infra-build")
-    for stage in PACKAGED_STAGES:
-        subprocess.run(
-            [sys.executable, "-m", "infra.package", "--stage", stage, "--build-dir", str(out)],
-            cwd=PROJECT_DIR,
-            env=_clean_environment(),
-            check=True,
-            capture_output=True,
-            text=True,
-        )
+def build_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The packaged stages, built once per run. Under pytest-xdist every worker is a session of its
+    own: they share the run's temporary directory, the first one to take the lock packages and the
+    others reuse its build (pytest-xdist's recipe for a session fixture run once)."""
+    root = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        root = root.parent  # the run's directory, above each worker's own
+    out = root / "infra-build"
+    with (root / "infra-build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (out / "packaged").exists():
+            for stage in PACKAGED_STAGES:
+                subprocess.run(
+                    [sys.executable, "-m", "infra.package", "--stage", stage, "--build-dir", str(out)],
+                    cwd=PROJECT_DIR,
+                    env=_clean_environment(),
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+            (out / "packaged").touch()
     return out
 
 

@@ -22,7 +22,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_listening(port: int, process: subprocess.Popen, deadline_seconds: float = 20) -> None:
+def wait_until_listening(port: int, process: subprocess.Popen, deadline_seconds: float = 90) -> None:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

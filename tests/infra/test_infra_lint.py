@@ -1,4 +1,6 @@
-"""cfn-lint on the packaged templates: zero errors and zero warnings, before and after the SAM transform."""
+"""cfn-lint on the packaged templates: zero errors and zero warnings, before and after the SAM
+transform, in the deploy regions (infra_template_support.DEPLOY_REGIONS; the region-rule tests lint
+the types some regions lack in every region)."""
 
 from __future__ import annotations
 

@@ -11,8 +11,8 @@ DynamoDB must not hold up the other services, so an SQS long poll in flight does
 from __future__ import annotations
 
 import os
+import sys
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib import resources
-from devstack.processes import ManagedProcess, free_port, start_moto_server
+from devstack.processes import ManagedProcess, free_port, start_moto_server, wait_until
 from devstack.stage_env import FAKE_CREDENTIALS
 
 pytestmark = pytest.mark.integration
@@ -183,6 +183,16 @@ def test_concurrent_pending_to_decided_updates_let_exactly_one_writer_in(endpoin
     assert_one_winner_per_item(endpoint, table, winners)
 
 
+def _waiting_for_an_answer(thread: threading.Thread) -> bool:
+    """Whether ``thread`` has sent its HTTP request and is reading the status line of the answer."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None:
+        if frame.f_code.co_name == "_read_status" and frame.f_code.co_filename.endswith("client.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def test_dynamodb_answers_while_an_sqs_long_poll_is_in_flight(endpoint: str) -> None:
     sqs = client(endpoint, "sqs")
     queue_url = sqs.create_queue(QueueName=f"moto-server-test-{uuid.uuid4().hex[:8]}")["QueueUrl"]
@@ -196,7 +206,9 @@ def test_dynamodb_answers_while_an_sqs_long_poll_is_in_flight(endpoint: str) -> 
     )
     polling.start()
     try:
-        time.sleep(1)  # lets the long poll reach the server first; without it the test proves nothing
+        # The long poll must be at the server first, or the test proves nothing: its request sent,
+        # the thread waits for the answer (a condition, not a pause that a loaded machine outruns).
+        wait_until(lambda: _waiting_for_an_answer(polling), 60, "the long poll to be sent")
         table = create_table(endpoint)
         assert put_if_absent(table)(client(endpoint, "dynamodb"), "while-polling", "main")
         assert polling.is_alive()  # the DynamoDB calls did not wait for the long poll to end

@@ -149,21 +149,24 @@ def test_event_and_context_have_the_lambda_shape(aws_stack: DevStack, sqs: Any, 
 
 def test_only_reported_failures_stay_on_the_queue(aws_stack: DevStack, sqs: Any, queue: ScratchQueue) -> None:
     send(sqs, queue, ["good-1", "bad", "good-2"])
-    poller = poller_for(aws_stack, queue, RecordingHandler(fail_bodies=frozenset({"bad"})))
+    handler = RecordingHandler(fail_bodies=frozenset({"bad"}))
+    poller = poller_for(aws_stack, queue, handler)
 
-    received = deleted = failed = 0
-    while received < 3:
+    def bodies() -> list[str]:
+        return [record["body"] for event in handler.events for record in event["Records"]]
+
+    deleted = failed = 0
+    while set(bodies()) != {"good-1", "bad", "good-2"}:
         outcome = poller.poll_once()
-        received, deleted, failed = (
-            received + outcome.received,
-            deleted + outcome.deleted,
-            failed + outcome.failed,
-        )
+        deleted, failed = deleted + outcome.deleted, failed + outcome.failed
 
-    assert (deleted, failed) == (2, 1)
+    # "bad" turns visible again after the (1 s) visibility timeout: on a slow machine the poller may
+    # receive it more than once before the others, and every receive is counted.
+    attempts = bodies().count("bad")
+    assert (deleted, failed) == (2, attempts)
     left = receive_all(sqs, queue.url, expected=1)
     assert [m["Body"] for m in left] == ["bad"]
-    assert left[0]["Attributes"]["ApproximateReceiveCount"] == "2"
+    assert left[0]["Attributes"]["ApproximateReceiveCount"] == str(attempts + 1)
 
 
 def test_a_raising_handler_leaves_the_whole_batch(aws_stack: DevStack, sqs: Any, queue: ScratchQueue) -> None:

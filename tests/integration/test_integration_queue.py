@@ -86,6 +86,7 @@ def test_poison_messages_end_in_the_dead_letter_queue(
         return seen == {unreadable, invalid}
 
     wait_until(both_dead_lettered, DEAD_LETTERED_WITHIN_SECONDS, "both poison messages in the DLQ", 0.5)
+    assert seen == {unreadable, invalid}  # (wait_until raises if they never arrive)
 
 
 def test_a_dead_lettered_application_is_marked_failed(

@@ -68,6 +68,13 @@ def case(api: ApiClient, stack: DevStack, tokens: dict[str, str]) -> dict[str, A
         interval=0.3,
     )
     review_id = review_id_for(status["decision_id"])
+    # The worker opens the case after the application is DECIDED (its own write): wait for it.
+    wait_until(
+        lambda: staff(stack, tokens["reviewer1"], "GET", f"/v1/reviews/{review_id}").status_code == 200,
+        90,
+        "the review case to be opened",
+        interval=0.3,
+    )
     return {"application_id": application_id, "decision_id": status["decision_id"], "review_id": review_id}
 
 

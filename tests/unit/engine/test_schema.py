@@ -102,24 +102,34 @@ def test_integral_floats_become_integers() -> None:
 
 
 def test_ranges_admit_the_values_policy_rules_exist_to_catch() -> None:
-    validate_application(strong_application(age=18, monthly_income=0, num_existing_loans=8))
+    # Validation admits what the policy rules decide on (a young applicant, no income, many loans)...
+    edge = strong_application(age=18, monthly_income=0, num_existing_loans=8)
+    assert validate_application(edge) == edge
+    # ...and refuses only what lies outside the field's range.
+    assert errors_of(strong_application(age=17, monthly_income=-1, num_existing_loans=51)).keys() == {
+        "age",
+        "monthly_income",
+        "num_existing_loans",
+    }
 
 
 def test_personal_and_protected_fields_are_optional_and_format_checked() -> None:
     bare = strong_application()
     for name in ("gender", "marital_status", "city"):
         del bare[name]
-    validate_application(bare)
-    validate_application(
-        strong_application(
-            applicant_name="Kavita Pandey",
-            applicant_id="APP100002",
-            pan="ABCDE1234F",
-            aadhaar="2345-6789-0123",
-            phone="+91 9876543210",
-            email="kavita.p@example.in",
-        )
-    )
+    assert validate_application(bare) == bare
+    personal = {
+        "applicant_name": "Kavita Pandey",
+        "applicant_id": "APP100002",
+        "pan": "ABCDE1234F",
+        "aadhaar": "2345-6789-0123",
+        "phone": "+91 9876543210",
+        "email": "kavita.p@example.in",
+    }
+    assert validate_application(strong_application(**personal)) == strong_application(**personal)
+    # Format-checked: each one malformed is named, and only it.
+    malformed = {"pan": "ABCDE1234", "aadhaar": "1234-5678-9012", "phone": "+91 12345", "email": "kavita@"}
+    assert errors_of(strong_application(**malformed)).keys() == malformed.keys()
 
 
 def test_scoring_inputs_hold_no_personal_or_protected_data() -> None:
@@ -168,9 +178,9 @@ _WORDS = st.lists(st.tuples(_LETTERS, st.lists(_LETTERS | _MARKS, max_size=6)), 
 @PROPERTIES
 @given(_WORDS, st.sampled_from([" ", "-", "'", ". "]))
 def test_words_of_letters_and_marks_are_names(words: list, separator: str) -> None:
-    name = separator.join(first + "".join(rest) for first, rest in words)
-    if len(unicodedata.normalize("NFC", name)) <= 100:
-        validate_application(strong_application(applicant_name=name))
+    name = separator.join(first + "".join(rest) for first, rest in words)  # at most 25 characters
+    cleaned = validate_application(strong_application(applicant_name=name))
+    assert cleaned["applicant_name"] == unicodedata.normalize("NFC", name)
 
 
 @PROPERTIES
@@ -198,6 +208,9 @@ junk = st.recursive(
 @given(st.dictionaries(st.sampled_from([*APPLICATION_FIELDS, "extra"]), junk) | junk)
 def test_junk_only_ever_raises_validation_failed(payload: object) -> None:
     try:
-        validate_application(payload)
+        cleaned = validate_application(payload)
     except ValidationFailed as failure:
         assert failure.errors and all(set(e) == {"field", "problem"} for e in failure.errors)
+    else:  # accepted: a cleaned copy that validates to itself
+        assert isinstance(payload, dict) and set(cleaned) <= set(payload)
+        assert validate_application(cleaned) == cleaned
