@@ -462,9 +462,19 @@ WAF_PER_IP_LIMIT = WAF_PER_IP_RATE_PER_SECOND * WAF_EVALUATION_WINDOW_SECONDS
 # its value is a generated secret. The API's per-IP rule skips requests carrying it: the console's
 # CLOUDFRONT web ACL already limited them per viewer, and the API would only see edge addresses.
 CLOUDFRONT_ORIGIN_HEADER = "X-Origin-Verify"
-# Routes that need no API key (everything else requires one). The API documentation is public so
-# that a browser can open /docs (it cannot send an x-api-key header on navigation).
-PUBLIC_ROUTE_PREFIXES = ("/health", "/docs", "/openapi.json", "/console")
+# Routes that need no API key (everything else requires one), as route templates. The API
+# documentation is public so that a browser can open /docs (it cannot send an x-api-key header on
+# navigation). The detailed health is not: it names tables, queues and dependency errors.
+PUBLIC_ROUTES = (
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/openapi.json",
+    "/docs",
+    "/docs/{name}",
+    "/console",
+    "/console/{name}",
+)
 # Seconds a throttled client is told to wait.
 THROTTLED_RETRY_AFTER_SECONDS = 1
 # Seconds a client is told to wait when DynamoDB or SQS is unavailable.

@@ -9,7 +9,7 @@ and WAF rule (``chalicelib/resources.py``), applied in the order AWS applies the
 
 1. WAF rate-based rule per client IP (``WAF_PER_IP_RATE_PER_SECOND``; WAF counts requests over an
    evaluation window, emulated as a bucket refilling at that rate and holding one window's worth);
-2. API key required on every route outside ``PUBLIC_ROUTE_PREFIXES`` (403 without a valid key);
+2. API key required on every route outside ``PUBLIC_ROUTES`` (403 without a valid key);
 3. the key's usage plan: token bucket (rate, burst) and daily quota (429 THROTTLED / QUOTA_EXCEEDED);
 4. stage/method throttle: one bucket per method, ``METHOD_THROTTLES`` or else ``STAGE_THROTTLE``.
 
@@ -151,7 +151,7 @@ class LocalGateway:
         api_key_required: bool | None = None,
     ) -> Rejection | None:
         """None if the request may reach the API, else the gateway's answer. ``api_key_required``
-        None: required outside ``PUBLIC_ROUTE_PREFIXES``."""
+        None: required outside ``PUBLIC_ROUTES``."""
         if api_key_required is None:
             api_key_required = not is_public_route(resource_path)
         with self._lock:
@@ -228,7 +228,7 @@ _installed_app: Chalice | None = None
 def _api_key_required(request: Request) -> bool | None:
     """The route's own ``api_key_required`` (what Chalice writes into API Gateway, e.g. False on the
     staff routes, which a Cognito authorizer guards instead); None for a path or method the app does
-    not define (then the ``PUBLIC_ROUTE_PREFIXES`` rule decides)."""
+    not define (then the ``PUBLIC_ROUTES`` rule decides)."""
     # Browsers send no API key on a CORS preflight; its route never requires one.
     if request.method == "OPTIONS":
         return False

@@ -12,7 +12,7 @@
    hand preflights to the Lambda instead of answering them themselves (Chalice's built-in CORS
    allows a single origin).
 
-Routes outside ``PUBLIC_ROUTE_PREFIXES`` get ``api_key_required`` (production's API key check).
+Routes outside ``PUBLIC_ROUTES`` get ``api_key_required`` (production's API key check).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ GetResponse = Callable[[Request], Response]
 
 
 def is_public_route(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/") for prefix in resources.PUBLIC_ROUTE_PREFIXES)
+    """``path``: a route template (API Gateway's resourcePath, a key of ``Chalice.routes``)."""
+    return path in resources.PUBLIC_ROUTES
 
 
 def resource_path(request: Request) -> str:

@@ -259,7 +259,7 @@ def build_document(server_url: str = "/") -> JsonSchema:
             "version": engine.model_info()["version"],
             "description": (
                 "Explainable loan decisions. Every route except "
-                f"{', '.join(resources.PUBLIC_ROUTE_PREFIXES)} needs an API key in the "
+                f"{', '.join(resources.PUBLIC_ROUTES)} needs an API key in the "
                 f"`{API_KEY_HEADER}` header; the review desk needs a staff ID token instead. "
                 'Errors share one shape: `{"error": {"code", "message", "details": [{"field", "problem"}]}, '
                 '"request_id"}`.'

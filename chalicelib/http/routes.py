@@ -47,7 +47,7 @@ STATIC_MEDIA_TYPES = ("text/javascript", "text/css", HTML, TEXT)
 
 
 class Access(enum.Enum):
-    PUBLIC = "public"  # no credentials (resources.PUBLIC_ROUTE_PREFIXES)
+    PUBLIC = "public"  # no credentials (resources.PUBLIC_ROUTES)
     API_KEY = "api key"  # a client: API Gateway checks the key, the client owns what it creates
     STAFF = "staff"  # a Cognito ID token of a member of one of the route's staff groups
 
@@ -288,7 +288,6 @@ HEALTH_DETAILED = Route(
     "healthDetailed",
     "Model, dependency latency, queue depth, cold start, memory, uptime",
     (Reply(200, "Details.", DetailedHealth),),
-    access=Access.PUBLIC,  # under resources.PUBLIC_ROUTE_PREFIXES' "/health"
 )
 METRICS = Route(
     "GET",

@@ -46,7 +46,7 @@ def test_every_route_but_the_public_ones_requires_an_api_key(
         f"{method.upper()} {path}"
         for path, operations in paths.items()
         # Staff routes are opened by the Cognito authorizer instead (test_infra_staff_pool.py).
-        if not path.startswith(resources.PUBLIC_ROUTE_PREFIXES) and not STAFF_PATH.match(path)
+        if path not in resources.PUBLIC_ROUTES and not STAFF_PATH.match(path)
         for method, operation in operations.items()
         if method in HTTP_METHODS and {"api_key": []} not in operation.get("security", [])
     ]
@@ -56,8 +56,10 @@ def test_every_route_but_the_public_ones_requires_an_api_key(
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_health_routes_need_no_key(templates: dict[str, Template], stage: str) -> None:
     paths = _api_properties(templates[stage])["DefinitionBody"]["paths"]
-    health = {path: ops for path, ops in paths.items() if path.startswith(resources.PUBLIC_ROUTE_PREFIXES)}
+    health = {path: ops for path, ops in paths.items() if path in resources.PUBLIC_ROUTES}
     assert set(health) >= {"/health", "/health/live", "/health/ready"}
+    # The detailed health names tables, queues and dependency errors: a client key opens it.
+    assert {"api_key": []} in paths["/health/detailed"]["get"]["security"]
     assert all("security" not in op for ops in health.values() for op in ops.values() if isinstance(op, dict))
 
 

@@ -208,12 +208,15 @@ def _iam_action(client: str, method: str) -> str:
 
 
 def _calls_in(source: str) -> set[str]:
-    """``self._ddb.<call>(`` / ``self._sqs.<call>(`` / ``self._events.<call>(`` in one module, and
+    """``self._ddb.<call>(`` / ``self._sqs.<call>(`` / ``self._events.<call>(`` in one module (also
+    ``functools.partial(self._events.<call>, ...)``), and
     the operation behind ``self._ddb.get_paginator("query")``, as IAM actions (``batch_write_item``
     -> ``dynamodb:BatchWriteItem``)."""
     calls = {
         (client, method)
-        for client, method in re.findall(r"\b_(ddb|sqs|events)\.([a-z_]+)\(", source)
+        for client, method in re.findall(
+            r"\b_(ddb|sqs|events)\.([a-z_]+)\s*[(,]", source
+        )  # a call, or a partial's argument
         if method not in CLIENT_HELPERS
     }
     calls |= set(re.findall(r"\b_(ddb|sqs|events)\.get_paginator\(\s*[\"']([a-z_]+)[\"']", source))
@@ -237,6 +240,7 @@ def test_the_dal_call_scan_sees_every_client() -> None:
 def test_the_dal_call_scan_reads_paginators_and_skips_client_helpers() -> None:
     source = 'p = self._ddb.get_paginator("query")\nself._events.put_events(Entries=[])\nself._ddb.close()'
     assert _calls_in(source) == {"dynamodb:Query", "events:PutEvents"}
+    assert _calls_in("functools.partial(self._events.put_events, Entries=[])") == {"events:PutEvents"}
     assert _calls_in("self._ddb.transact_write_items(TransactItems=[])") == set()
 
 

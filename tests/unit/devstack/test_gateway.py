@@ -124,6 +124,8 @@ def test_emulation_only_in_local_stage() -> None:
 def test_public_routes_follow_resources() -> None:
     assert is_public_route("/health")
     assert is_public_route("/health/ready")
+    assert is_public_route("/docs/{name}")
+    assert not is_public_route("/health/detailed")  # it names tables, queues and errors
     assert not is_public_route("/healthz")
     assert not is_public_route("/v1/decisions")
 

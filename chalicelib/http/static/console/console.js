@@ -1118,7 +1118,7 @@
 
   function refreshOps() {
     var at = new Date();
-    // /health/detailed is public and may fail alone (it is throttled on its own): the metrics still show.
+    // /health/detailed (keyed) may fail alone (it is throttled on its own): the metrics still show.
     var health = api('GET', '/health/detailed').then(function (r) { return r.body; }, function () { return null; });
     return api('GET', '/metrics', { accept: 'text/plain' }).then(function (metrics) {
       return health.then(function (body) {
