@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
+from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 
 
 class Dependencies:
@@ -28,6 +29,7 @@ class Dependencies:
         idempotency_store: Callable[[], Any],
         aws_clients: dict[str, Any] | None = None,
         reviews: ReviewStore | None = None,
+        fraud_counters: FraudCounters | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -37,6 +39,7 @@ class Dependencies:
         self._idempotency_store = idempotency_store
         # The botocore clients behind the AWS implementations, by service name (none in-memory).
         self.aws_clients = aws_clients or {}
+        self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
 
     @property
     def reviews(self) -> ReviewStore:
@@ -52,7 +55,7 @@ class Dependencies:
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Dependencies:
-        from chalicelib.dal import aws, reviews
+        from chalicelib.dal import aws, fraud, reviews
         from chalicelib.dal.clients import make_client
 
         settings = settings or load_settings()
@@ -67,6 +70,7 @@ class Dependencies:
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
             {"dynamodb": dynamodb, "sqs": sqs, "events": events},
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
+            fraud.DynamoDBFraudCounters.for_settings(dynamodb, settings),
         )
 
 
