@@ -74,6 +74,8 @@ def check(
 ) -> Submissions:
     """Count one submission of ``client_id``'s (idempotent per ``submission`` and ``at``)."""
     keys = counter_keys(refs, PACKAGED.policy.fraud)
+    if not keys:  # nothing to count (no identity or session value): no round trip, no velocity flag
+        return Submissions(at, {})
     try:
         counted = dependencies.fraud_counters.count(client_id, keys, submission, at, declined)
     except DependencyUnavailable as error:
