@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
-from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason
+from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, RiskFlag
 from chalicelib.errors import ErrorBody
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
@@ -443,6 +443,7 @@ class ReviewCase(TypedDict):
     failed_blocking_rules: list[str]
     model: ModelView
     counteroffer: Counteroffer | None
+    risk_flags: NotRequired[list[RiskFlag]]  # the decision's fraud flags, with their evidence
     claimed_by: NotRequired[str]
     claimed_at: NotRequired[str]
     second_approval: NotRequired[SecondApproval]
@@ -510,6 +511,7 @@ class ReviewSummary(TypedDict):
     model_outcome: str
     claimed_by: NotRequired[str]
     awaiting_second_approval: bool
+    risk_flags: NotRequired[list[str]]  # the codes of the case's fraud flags (the case has evidence)
 
 
 class ReviewList(TypedDict):

@@ -42,6 +42,17 @@ IDENTITY_SIGNALS: Final = ("pan", "aadhaar", "phone", "email")
 SESSION_SIGNALS: Final = ("device_id", "ip_address")
 COUNTED_SIGNALS: Final = IDENTITY_SIGNALS + SESSION_SIGNALS
 UNCHECKED: Final = "FRD-UNCHECKED"
+# Every code a flag can carry (the policy document's fraud.rules has exactly these keys).
+FRAUD_CODES: Final = (
+    *(f"FRD-{s.upper()}-REPEAT{tier}" for s in IDENTITY_SIGNALS for tier in ("", "-HIGH")),
+    "FRD-DEVICE-BURST",
+    "FRD-IP-BURST",
+    "FRD-REAPPLY-AFTER-DECLINE",
+    "FRD-LOAN-TO-INCOME",
+    "FRD-LOW-INCOME-HIGH-AMOUNT",
+    "FRD-ODD-HOURS",
+    UNCHECKED,
+)
 
 
 class CountRule(NamedTuple):
