@@ -54,6 +54,8 @@ def strong(**changes: Any) -> dict[str, Any]:
 @pytest.fixture(autouse=True)
 def noon(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(clock, "now_epoch", lambda: NOON_IST)
+    # Submission times of queued applications are ISO strings: the worker's clock is this one too.
+    monkeypatch.setattr(clock, "now_iso", lambda: "2026-12-01T06:30:00.000Z")
 
 
 @pytest.fixture(params=["memory", "aws"])
