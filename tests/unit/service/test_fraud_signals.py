@@ -174,29 +174,29 @@ def test_counter_keys_hash_every_value_and_bucket_by_the_longest_window() -> Non
     assert keys["ip_address"].bucket_seconds == 300
 
 
-def test_the_review_queue_filters_by_flag_and_the_case_shows_the_evidence(memory: Any) -> None:
+def test_the_review_queue_filters_by_flag_and_the_case_shows_the_evidence(deps: Any) -> None:
     from chalicelib.errors import ServiceError
     from chalicelib.service import reviews
 
     burst = [
-        decisions.make_decision(strong(ip_address="203.0.113.9", loan_amount=500_000 + i), memory, "client-a")
+        decisions.make_decision(strong(ip_address="203.0.113.9", loan_amount=500_000 + i), deps, "client-a")
         for i in range(5)
     ]
-    referred_by_policy = decisions.make_decision(strong(has_defaults=True), memory, "client-a")
+    referred_by_policy = decisions.make_decision(strong(has_defaults=True), deps, "client-a")
     assert burst[-1]["outcome"] == referred_by_policy["outcome"] == "manual_review"
 
-    flagged = reviews.list_cases(memory, status="open", limit=None, cursor=None, flag="FRD-IP-BURST")
+    flagged = reviews.list_cases(deps, status="open", limit=None, cursor=None, flag="FRD-IP-BURST")
     assert [case["decision_id"] for case in flagged["items"]] == [burst[-1]["decision_id"]]
     assert flagged["items"][0]["risk_flags"] == ["FRD-IP-BURST"]
-    everything = reviews.list_cases(memory, status="open", limit=None, cursor=None)
+    everything = reviews.list_cases(deps, status="open", limit=None, cursor=None)
     assert {case["decision_id"] for case in everything["items"]} == {
         burst[-1]["decision_id"],
         referred_by_policy["decision_id"],
     }
-    case = reviews.case_detail(memory, reviews.review_id_for(burst[-1]["decision_id"]))
+    case = reviews.case_detail(deps, reviews.review_id_for(burst[-1]["decision_id"]))
     assert case["risk_flags"] == [
         {"code": "FRD-IP-BURST", "severity": "critical", "evidence": {"count": 5, "window_seconds": 300}}
     ]
     with pytest.raises(ServiceError) as bad:
-        reviews.list_cases(memory, status="open", limit=None, cursor=None, flag="FRD-NOPE")
+        reviews.list_cases(deps, status="open", limit=None, cursor=None, flag="FRD-NOPE")
     assert bad.value.status == 400 and "flag" in json.dumps(bad.value.details)
