@@ -159,9 +159,8 @@ def policy_document(stage: str) -> dict[str, Any]:
     return _document(statements)
 
 
-# Fraud and velocity counters (issue 21, chalicelib/dal/fraud.py): TransactWriteItems is authorised
-# by the UpdateItem of each of its items (the Tables statement above); the consistent read of the
-# counts is a BatchGetItem, its own action.
+# Fraud and velocity counters (issue 21, chalicelib/dal/fraud.py): an UpdateItem per counted value
+# (the Tables statement above) and a BatchGetItem of the previous buckets, its own action.
 FRAUD_COUNTER_READ_ACTIONS = ("dynamodb:BatchGetItem",)
 
 

@@ -7,16 +7,20 @@ submission, same time) never counts twice, and concurrent submissions each land 
 as long as the signal's longest window: a sliding window is read from the current and the previous
 bucket and cut in code (TTL deletes late). Another client's applicant is in another item.
 
-Round trips: one ``TransactWriteItems`` (every item of the application, all or nothing), then one
-``BatchGetItem`` with strongly consistent reads, so that each of N concurrent submissions sees at
-least the submissions committed before its own write (the N-th sees all N).
+One round trip of latency: an ``UpdateItem`` per counted value (``ADD``, ``ReturnValues`` ALL_NEW: the
+current bucket as it stands after this submission's write, so of N concurrent submissions of one
+value the last one sees all N) and one ``BatchGetItem`` of the previous buckets, sent at the same
+time. Not a ``TransactWriteItems``: a transaction costs twice the write units, and concurrent
+submissions of one value would cancel each other's transactions (``TransactionConflict``); each
+``ADD`` is atomic on its own item, and the items need no all-or-nothing (a partial failure is
+``FRD-UNCHECKED``, and the retry adds what is missing, once).
 """
 
 from __future__ import annotations
 
-import random
-import time
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from chalicelib.config import Settings
@@ -24,10 +28,24 @@ from chalicelib.dal import DependencyCheck, DependencyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import KeysAndAttributesTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesTypeDef
 
 
-TRANSACTION_ATTEMPTS = 4
+# One thread per counted value (at most 6) and one for the read: the requests go out together.
+_MAX_CONCURRENT_REQUESTS = 8
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """One pool per process, made on first use (never in a cold start that counts nothing)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=_MAX_CONCURRENT_REQUESTS, thread_name_prefix="fraud-counters"
+            )
+        return _pool
 
 
 class CounterKey(NamedTuple):
@@ -116,22 +134,35 @@ class DynamoDBFraudCounters:
             )
         ]
 
-    def _write(self, writes: list[TransactWriteItemTypeDef]) -> None:
-        """One TransactWriteItems; a transaction that lost a race on one of its items (concurrent
-        submissions of the same value: ``TransactionConflict``) is sent again: adding to a set twice
-        counts once, so the retry cannot double-count."""
-        from botocore.exceptions import ClientError
+    def _add(
+        self, client_id: str, key: CounterKey, bucket: int, mine: str, declined: bool
+    ) -> dict[str, AttributeValueTypeDef]:
+        response = self._ddb.update_item(
+            TableName=self._table,
+            Key={"counter_key": {"S": counter_key(client_id, key, bucket)}},
+            UpdateExpression="ADD seen :mine"
+            + (", declined :mine" if declined else "")
+            + " SET expires_at = :ttl",
+            ExpressionAttributeValues={
+                ":mine": {"SS": [mine]},
+                ":ttl": {"N": str(expires_at(bucket, key.bucket_seconds))},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return response.get("Attributes", {})
 
-        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
-            try:
-                self._ddb.transact_write_items(TransactItems=writes)
-                return
-            except ClientError as error:
-                reasons = error.response.get("CancellationReasons", [])
-                conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
-                if not conflict or attempt == TRANSACTION_ATTEMPTS:
-                    raise
-                time.sleep(random.uniform(0, 0.01 * attempt))  # spread the retries of a burst
+    def _previous(self, names: list[str]) -> list[dict[str, AttributeValueTypeDef]]:
+        request: dict[str, KeysAndAttributesTypeDef] = {
+            self._table: {
+                "Keys": [{"counter_key": {"S": name}} for name in names],
+                "ConsistentRead": True,
+                "ProjectionExpression": "counter_key, seen, declined",
+            }
+        }
+        response = self._ddb.batch_get_item(RequestItems=request)
+        if response.get("UnprocessedKeys"):
+            raise DependencyUnavailable("dynamodb", "UnprocessedKeys")
+        return list(response.get("Responses", {}).get(self._table, []))
 
     def count(
         self, client_id: str, keys: Sequence[CounterKey], submission: str, at: int, declined: bool
@@ -141,47 +172,26 @@ class DynamoDBFraudCounters:
         if not keys:
             return Counted({}, [])
         mine = element(submission, at)
-        writes: list[TransactWriteItemTypeDef] = []
-        reads: dict[str, str] = {}  # counter key -> signal
-        for key in keys:
-            bucket = at // key.bucket_seconds
-            update = "ADD seen :mine" + (", declined :mine" if declined else "") + " SET expires_at = :ttl"
-            writes.append(
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": {"counter_key": {"S": counter_key(client_id, key, bucket)}},
-                        "UpdateExpression": update,
-                        "ExpressionAttributeValues": {
-                            ":mine": {"SS": [mine]},
-                            ":ttl": {"N": str(expires_at(bucket, key.bucket_seconds))},
-                        },
-                    }
-                }
-            )
-            for b in (bucket, bucket - 1):
-                reads[counter_key(client_id, key, b)] = key.signal
-        request: dict[str, KeysAndAttributesTypeDef] = {
-            self._table: {
-                "Keys": [{"counter_key": {"S": k}} for k in reads],
-                "ConsistentRead": True,
-                "ProjectionExpression": "counter_key, seen, declined",
-            }
+        pool = _executor()
+        added: list[tuple[str, Future[dict[str, AttributeValueTypeDef]]]] = [
+            (key.signal, pool.submit(self._add, client_id, key, at // key.bucket_seconds, mine, declined))
+            for key in keys
+        ]
+        previous_names = {
+            counter_key(client_id, key, at // key.bucket_seconds - 1): key.signal for key in keys
         }
+        previous = pool.submit(self._previous, list(previous_names))
         try:
-            self._write(writes)
-            response = self._ddb.batch_get_item(RequestItems=request)
+            items = [(signal, future.result()) for signal, future in added]
+            items += [(previous_names[item["counter_key"]["S"]], item) for item in previous.result()]
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             raise DependencyUnavailable("dynamodb", code) from error
         except BotoCoreError as error:
             raise DependencyUnavailable("dynamodb", type(error).__name__) from error
-        if response.get("UnprocessedKeys"):
-            raise DependencyUnavailable("dynamodb", "UnprocessedKeys")
         seen: dict[str, dict[str, int]] = {key.signal: {} for key in keys}
         declines: dict[str, int] = {}
-        for item in response.get("Responses", {}).get(self._table, []):
-            signal = reads[item["counter_key"]["S"]]
+        for signal, item in items:
             seen[signal].update(parse_elements(item.get("seen", {}).get("SS", [])))
             declines.update(parse_elements(item.get("declined", {}).get("SS", [])))
         declines.pop(submission, None)  # this application's own decline is not an earlier one

@@ -101,9 +101,10 @@ def _decide_with_cache(
 def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> DecisionResponse:
     """The response body for one synchronous decision (raises ServiceError 400 on invalid input).
 
-    AWS calls: a cache read, the velocity counters (one TransactWriteItems, one BatchGetItem; none
-    when the application carries no identity or session value), then one BatchWriteItem with the
-    decision record (and, on a miss, the cache entry), then one PutEvents."""
+    AWS calls: a cache read, the velocity counters (an UpdateItem per counted value and one
+    BatchGetItem, sent together; none when the application carries no identity or session value),
+    then one BatchWriteItem with the decision record (and, on a miss, the cache entry), then one
+    PutEvents."""
     application = validated_application(payload)
     store = dependencies.store
     key = cache_key(application, engine.model_info()["sha256"], dependencies.settings.code_version)
