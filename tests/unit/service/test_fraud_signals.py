@@ -200,3 +200,18 @@ def test_the_review_queue_filters_by_flag_and_the_case_shows_the_evidence(deps: 
     with pytest.raises(ServiceError) as bad:
         reviews.list_cases(deps, status="open", limit=None, cursor=None, flag="FRD-NOPE")
     assert bad.value.status == 400 and "flag" in json.dumps(bad.value.details)
+
+
+def test_the_worker_with_counters_down_records_an_unchecked_referral(
+    chalice_client: Any, memory: Any
+) -> None:
+    response = post_json(chalice_client, "/v1/applications", strong(pan=PAN))
+    assert response.status_code == 202
+    application_id = json.loads(response.body)["application_id"]
+    memory.fraud_counters = _StalledCounters()
+    [record] = queued_records(memory.memory_queue)
+    context = worker_context("local", "us-east-1")
+    assert app.process_application_queue(sqs_event(record), context) == {"batchItemFailures": []}
+    decision = memory.memory_store.applications[application_id]["decision"]
+    assert decision["outcome"] == "manual_review"
+    assert [f["code"] for f in decision["risk_flags"]] == ["FRD-UNCHECKED"]
