@@ -40,6 +40,7 @@ class Settings(NamedTuple):
     pending_max_age_seconds: int  # the reconciler takes over PENDING applications older than this
     review_sla_business_days: int
     second_approval_above_amount: int  # maker-checker: approvals above this loan amount need a manager
+    fraud_counters_table: str = ""  # issue 21: velocity counters (load_settings always sets it)
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
@@ -79,6 +80,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         second_approval_above_amount=int(
             env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV) or resources.SECOND_APPROVAL_ABOVE_AMOUNT
         ),
+        fraud_counters_table=_table(env, stage, resources.FRAUD_COUNTERS_TABLE),
     )
 
 

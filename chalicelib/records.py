@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
-from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason
+from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, RiskFlag
 from chalicelib.errors import ErrorBody
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
@@ -209,7 +209,9 @@ class DecisionEvent(NamedTuple):
     source: DecisionSource
     decided_at: str
     application_id: str | None = None
-    detail_type: str = "decision.made"  # or "review.completed" (resources.DECISION_EVENTS_BUS)
+    detail_type: str = "decision.made"  # or "review.completed", "fraud.flagged" (resources)
+    # fraud.flagged: the decision's flags, (code, severity) pairs; no evidence, no personal data.
+    risk_flags: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def made(cls, record: DecisionRecord) -> DecisionEvent:
@@ -226,8 +228,14 @@ class DecisionEvent(NamedTuple):
             application_id=record.get("application_id"),
         )
 
-    def detail(self) -> dict[str, str]:
-        detail = {
+    @classmethod
+    def fraud_flagged(cls, record: DecisionRecord) -> DecisionEvent:
+        """``fraud.flagged`` for a decision with risk flags (published beside ``decision.made``)."""
+        flags = tuple((flag["code"], flag["severity"]) for flag in record["decision"].get("risk_flags", []))
+        return cls.made(record)._replace(detail_type="fraud.flagged", risk_flags=flags)
+
+    def detail(self) -> dict[str, object]:
+        detail: dict[str, object] = {
             "decision_id": self.decision_id,
             "client_id": self.client_id,
             "outcome": self.outcome,
@@ -238,6 +246,10 @@ class DecisionEvent(NamedTuple):
         }
         if self.application_id is not None:
             detail["application_id"] = self.application_id
+        if self.risk_flags:
+            detail["risk_flags"] = [
+                {"code": code, "severity": severity} for code, severity in self.risk_flags
+            ]
         return detail
 
 
@@ -431,6 +443,7 @@ class ReviewCase(TypedDict):
     failed_blocking_rules: list[str]
     model: ModelView
     counteroffer: Counteroffer | None
+    risk_flags: NotRequired[list[RiskFlag]]  # the decision's fraud flags, with their evidence
     claimed_by: NotRequired[str]
     claimed_at: NotRequired[str]
     second_approval: NotRequired[SecondApproval]
@@ -498,6 +511,7 @@ class ReviewSummary(TypedDict):
     model_outcome: str
     claimed_by: NotRequired[str]
     awaiting_second_approval: bool
+    risk_flags: NotRequired[list[str]]  # the codes of the case's fraud flags (the case has evidence)
 
 
 class ReviewList(TypedDict):

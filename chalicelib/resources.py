@@ -511,3 +511,36 @@ ALARM_THRESHOLDS = AlarmThresholds()
 # CloudWatch Logs retention per stage (Lambda and API Gateway access logs); must be a value
 # CloudWatch accepts (1, 3, 5, 7, 14, 30, 60, 90, ...).
 LOG_RETENTION_DAYS: dict[str, int] = {"local": 7, "dev": 14, "prod": 90}
+
+
+# --------------------------------------------------------------------------------------------
+# Fraud and velocity signals (issue 21): counters per client, keyed by keyed hashes, with TTL.
+# --------------------------------------------------------------------------------------------
+FRAUD_COUNTERS_TABLE = TableSpec(
+    logical_id="FraudCountersTable",
+    suffix="fraud-counters",
+    env_var="FRAUD_COUNTERS_TABLE",
+    # "<client id>#<signal>#<keyed hash of the value>#<time bucket>": one item per value per bucket.
+    partition_key="counter_key",
+    ttl_attribute="expires_at",
+    purpose="Velocity counters: string sets of '<epoch>:<submission>' per client, signal and time bucket.",
+)
+TABLES = (*TABLES, FRAUD_COUNTERS_TABLE)
+# The metrics the fraud signals emit (EMF, METRICS_NAMESPACE) and alarm on (infra/alarms.py).
+FRAUD_CRITICAL_METRIC = "FraudCriticalFlags"
+FRAUD_UNCHECKED_METRIC = "FraudUnchecked"
+FRAUD_FLAGGED_EVENT = "fraud.flagged"
+DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
+    detail_types=(*DECISION_EVENTS_BUS.detail_types, FRAUD_FLAGGED_EVENT)
+)
+
+
+class FraudAlarmThresholds(NamedTuple):
+    critical_flags_per_5_minutes: int = 0  # any critical flag (a device or IP burst): alarm when > 0
+    unchecked_per_5_minutes: int = 0  # counters unreadable: every such application goes to review
+    # The original's rejection-rate spike: declined / all decisions over 15 minutes.
+    rejection_rate: float = 0.6
+    rejection_rate_min_decisions: int = 20  # below this many decisions a rate says nothing
+
+
+FRAUD_ALARM_THRESHOLDS = FraudAlarmThresholds()

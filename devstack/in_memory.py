@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -27,6 +27,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import S
 from chalicelib.audit_chain import chain
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
+from chalicelib.dal.fraud import Counted, CounterKey, counter_key, element, parse_elements
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     FAILED,
@@ -440,6 +441,7 @@ class InMemoryDependencies(Dependencies):
         self.memory_events = InMemoryEvents(self.outages)
         self.memory_reviews = InMemoryReviewStore(self.outages)
         self.memory_store.reviews = self.memory_reviews
+        self.memory_fraud_counters = InMemoryFraudCounters(self.outages)
         super().__init__(
             settings or load_settings(),
             self.memory_store,
@@ -447,4 +449,46 @@ class InMemoryDependencies(Dependencies):
             self.memory_events,
             lambda: self.memory_idempotency,
             reviews=self.memory_reviews,
+            fraud_counters=self.memory_fraud_counters,
         )
+
+
+# --------------------------------------------------------------------------------------------
+# Fraud and velocity counters (issue 21): the twin of chalicelib.dal.fraud.DynamoDBFraudCounters.
+# --------------------------------------------------------------------------------------------
+class InMemoryFraudCounters:
+    """Sets per counter key, as the DynamoDB items hold them (same keys, same elements)."""
+
+    def __init__(self, outages: _Outages | None = None) -> None:
+        self.outages = outages or _Outages()
+        self.seen: dict[str, set[str]] = {}
+        self.declined: dict[str, set[str]] = {}
+        self.calls = 0  # requests DynamoDB would have served: a write and a read per call
+        self._lock = threading.Lock()
+
+    def check(self) -> list[DependencyCheck]:
+        return []  # the in-memory store's "dynamodb:in-memory" check covers the same outage switch
+
+    def count(
+        self, client_id: str, keys: Sequence[CounterKey], submission: str, at: int, declined: bool
+    ) -> Counted:
+        self.outages.guard("dynamodb")
+        if not keys:
+            return Counted({}, [])
+        mine = element(submission, at)
+        seen: dict[str, dict[str, int]] = {key.signal: {} for key in keys}
+        declines: dict[str, int] = {}
+        with self._lock:
+            self.calls += 1
+            for key in keys:
+                bucket = at // key.bucket_seconds
+                current = counter_key(client_id, key, bucket)
+                self.seen.setdefault(current, set()).add(mine)
+                if declined:
+                    self.declined.setdefault(current, set()).add(mine)
+                for b in (bucket, bucket - 1):
+                    name = counter_key(client_id, key, b)
+                    seen[key.signal].update(parse_elements(sorted(self.seen.get(name, ()))))
+                    declines.update(parse_elements(sorted(self.declined.get(name, ()))))
+        declines.pop(submission, None)
+        return Counted({s: sorted(times.values()) for s, times in seen.items()}, sorted(declines.values()))

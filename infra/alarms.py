@@ -504,7 +504,74 @@ def alarms(stage: str) -> list[Alarm]:
             condition=events.WEBHOOK_CONDITION,
         ),
     ]
+    catalogue += fraud_alarms()
     return catalogue
+
+
+# --------------------------------------------------------------------------------------------
+# Fraud and velocity signals (issue 21): critical flags, unchecked applications, the original's
+# rejection-rate spike.
+# --------------------------------------------------------------------------------------------
+def _rejection_rate(stage: str, period: int) -> dict[str, Any]:
+    """Declined / all decisions (sync and async) in the period; 0 below the minimum volume."""
+    decisions = f'SELECT SUM(Decisions) FROM "{resources.METRICS_NAMESPACE}"'
+    minimum = resources.FRAUD_ALARM_THRESHOLDS.rejection_rate_min_decisions
+    return {
+        "Metrics": [
+            {
+                "Id": "declined",
+                "Expression": f"{decisions} WHERE outcome = 'declined'",
+                "Period": period,
+                "ReturnData": False,
+            },
+            {"Id": "decided", "Expression": decisions, "Period": period, "ReturnData": False},
+            {
+                "Id": "rate",
+                "Expression": f"IF(decided >= {minimum}, declined / decided, 0)",
+                "Label": "rejection rate",
+                "ReturnData": True,
+            },
+        ]
+    }
+
+
+def fraud_alarms() -> list[Alarm]:
+    F = resources.FRAUD_ALARM_THRESHOLDS
+    return [
+        Alarm(
+            logical_id="FraudCriticalFlagsAlarm",
+            original_alert="fraud alert: critical (5+ applications in 5 minutes from one IP or device)",
+            description="Applications flagged critical (a device or IP burst) and sent to review "
+            "(FraudCriticalFlags)",
+            threshold=F.critical_flags_per_5_minutes,
+            comparison=GT,
+            period_seconds=5 * MINUTE,
+            evaluation_periods=1,
+            metrics=_app_metric(resources.FRAUD_CRITICAL_METRIC),
+        ),
+        Alarm(
+            logical_id="FraudCountersUncheckedAlarm",
+            original_alert=None,
+            description="The velocity counters could not be read or written: applications were "
+            "decided unchecked and sent to review (FraudUnchecked)",
+            threshold=F.unchecked_per_5_minutes,
+            comparison=GT,
+            period_seconds=5 * MINUTE,
+            evaluation_periods=1,
+            metrics=_app_metric(resources.FRAUD_UNCHECKED_METRIC),
+        ),
+        Alarm(
+            logical_id="RejectionRateSpikeAlarm",
+            original_alert="fraud alert: rejection-rate spike (high)",
+            description=f"More than {F.rejection_rate:.0%} of decisions declined over 15 minutes "
+            f"(at least {F.rejection_rate_min_decisions} decisions)",
+            threshold=F.rejection_rate,
+            comparison=GT,
+            period_seconds=15 * MINUTE,
+            evaluation_periods=1,
+            metrics=_rejection_rate,
+        ),
+    ]
 
 
 def alarm_resource(stage: str, alarm: Alarm) -> Resource:

@@ -154,8 +154,25 @@ def policy_document(stage: str) -> dict[str, Any]:
             "Resource": [log_group_arn(stage, spec) for spec in SHARED_FUNCTIONS],
         },
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+        *fraud_counter_statements(stage),
     ]
     return _document(statements)
+
+
+# Fraud and velocity counters (issue 21, chalicelib/dal/fraud.py): an UpdateItem per counted value
+# (the Tables statement above) and a BatchGetItem of the previous buckets, its own action.
+FRAUD_COUNTER_READ_ACTIONS = ("dynamodb:BatchGetItem",)
+
+
+def fraud_counter_statements(stage: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "FraudCounterReads",
+            "Effect": "Allow",
+            "Action": list(FRAUD_COUNTER_READ_ACTIONS),
+            "Resource": [table_arn(stage, resources.FRAUD_COUNTERS_TABLE)],
+        }
+    ]
 
 
 def reconciler_policy_document(stage: str) -> dict[str, Any]:

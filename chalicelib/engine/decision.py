@@ -19,13 +19,21 @@ from chalicelib.engine.explain import (
     principal_reasons,
 )
 from chalicelib.engine.features import affordability_ratios, model_features
+from chalicelib.engine.fraud import (
+    Submissions,
+    application_flags,
+    fraud_reasons,
+    refers,
+    sorted_flags,
+    submission_flags,
+)
 from chalicelib.engine.lending_policy import Policy, packaged_policy
 from chalicelib.engine.notice import render_notice
 from chalicelib.engine.outcome import assess_with
 from chalicelib.engine.policy import evaluate_policy
 from chalicelib.engine.scorecard import score_features
 from chalicelib.engine.suggest import Situation, reapply_after_months, suggestions_for
-from chalicelib.engine.types import APPROVED, DECLINED, Affordability, Decision, ModelInfo
+from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, Affordability, Decision, ModelInfo
 
 PROBABILITY_DIGITS = 6  # display precision of probabilities
 
@@ -62,16 +70,27 @@ def _affordability(ratios: Mapping[str, float]) -> Affordability:
 
 
 def decide(
-    application: Mapping[str, Any], model: Model, policy: Policy, *, decided_on: dt.date | None = None
+    application: Mapping[str, Any],
+    model: Model,
+    policy: Policy,
+    *,
+    decided_on: dt.date | None = None,
+    submissions: Submissions | None = None,
 ) -> Decision:
     """Decide a validated application with ``model`` and ``policy``; ``decided_on`` (default: today,
-    UTC) dates the notice."""
+    UTC) dates the notice. ``submissions`` (what the velocity counters saw) adds the fraud rules over
+    counts and the submission hour to the one-application rules, which always apply: a high or
+    critical flag sends an approval to manual review, never declines."""
     bands = policy.bands
     ratios = affordability_ratios(application)
     score = score_features(model, model_features(application, ratios))
     assessment = assess_with(model, policy, application, ratios, score.probability)
     result = evaluate_policy(policy.rules, application, ratios, assessment.breached)
     reasons = principal_reasons(model, score, assessment, result, policy.warnings_for_review)
+    risk_flags = application_flags(application, policy.fraud)
+    if submissions is not None:
+        risk_flags += submission_flags(submissions, policy.fraud)
+    risk_flags = sorted_flags(risk_flags)
     suggestions, counteroffer, notice = [], None, None
     if assessment.outcome != APPROVED:
         situation = Situation(model, policy, application, assessment, score)
@@ -79,6 +98,12 @@ def decide(
         counteroffer = find_counteroffer(
             model, policy, application, situation.largest_loan, situation.shortest_tenure
         )
+    if refers(risk_flags) and assessment.outcome != DECLINED:
+        # The fraud rules are part of the policy: an approval they stop is referred by the policy.
+        if assessment.outcome == APPROVED:
+            assessment.outcome, assessment.decided_by = MANUAL_REVIEW, "policy"
+        reasons = (fraud_reasons(risk_flags) + reasons)[:MAX_REASONS]
+    if assessment.outcome != APPROVED:
         key_factors = [str(r["text"]) for r in model_reasons(model, score, MAX_REASONS)]
         notice = render_notice(
             application,
@@ -124,4 +149,5 @@ def decide(
         "out_of_training_range": list(score.out_of_training_range),
         "thresholds": {"approve": bands.approve, "review": bands.review},
         "model": model.info(),
+        "risk_flags": risk_flags,
     }

@@ -23,9 +23,18 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import canonical_json
+from chalicelib.engine.fraud import IDENTITY_SIGNALS, CountRule, FraudPolicy
 from chalicelib.engine.json_schema import SchemaError, schema_errors
 from chalicelib.engine.policy import RULE_SPECS, Rule, RuleLimits, bind_rules
-from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, SEVERITIES, Outcome, Severity
+from chalicelib.engine.types import (
+    APPROVED,
+    DECLINED,
+    MANUAL_REVIEW,
+    SEVERITIES,
+    FraudSeverity,
+    Outcome,
+    Severity,
+)
 
 POLICY_V1_PATH = Path(__file__).with_name("lending_policy_v1.json")
 POLICY_SCHEMA_PATH = Path(__file__).with_name("lending_policy.schema.json")
@@ -98,6 +107,7 @@ class Policy(NamedTuple):
     suggestions: SuggestionTargets
     min_months_employed: int  # the quick eligibility check's employment criterion
     second_approval_above_amount: int  # review desk: a reviewer's approval above it needs a manager
+    fraud: FraudPolicy  # fraud and velocity signals' thresholds and severities
 
     def rule(self, rule_id: str) -> Rule:
         return next(rule for rule in self.rules if rule.id == rule_id)
@@ -154,6 +164,50 @@ def _severities(rules: Mapping[str, Any]) -> dict[str, Severity]:
     return {rule_id: next(s for s in SEVERITIES if s == rule["severity"]) for rule_id, rule in rules.items()}
 
 
+_FRAUD_SEVERITIES: tuple[FraudSeverity, ...] = ("low", "medium", "high", "critical")
+# Which signal each count rule counts (the document gives the numbers, the code the meaning).
+_COUNT_RULE_SIGNALS = {
+    **{f"FRD-{s.upper()}-REPEAT": s for s in IDENTITY_SIGNALS},
+    **{f"FRD-{s.upper()}-REPEAT-HIGH": s for s in IDENTITY_SIGNALS},
+    "FRD-DEVICE-BURST": "device_id",
+    "FRD-IP-BURST": "ip_address",
+}
+
+
+def _fraud_severity(rule: Mapping[str, Any]) -> FraudSeverity:
+    return next(s for s in _FRAUD_SEVERITIES if s == rule["severity"])
+
+
+def _count_rule(code: str, signal: str, rule: Mapping[str, Any]) -> CountRule:
+    return CountRule(code, signal, _fraud_severity(rule), int(rule["at_least"]), int(rule["window_seconds"]))
+
+
+def _fraud_policy(section: Mapping[str, Any]) -> FraudPolicy:
+    rules = section["rules"]
+    count_rules = sorted(
+        (_count_rule(code, signal, rules[code]) for code, signal in _COUNT_RULE_SIGNALS.items()),
+        key=lambda rule: rule.at_least,  # tiers of one signal lowest first: the highest one met wins
+    )
+    loan, low, hours = (
+        rules["FRD-LOAN-TO-INCOME"],
+        rules["FRD-LOW-INCOME-HIGH-AMOUNT"],
+        rules["FRD-ODD-HOURS"],
+    )
+    return FraudPolicy(
+        utc_offset_minutes=int(section["utc_offset_minutes"]),
+        count_rules=tuple(count_rules),
+        reapply=_count_rule("FRD-REAPPLY-AFTER-DECLINE", "reapply", rules["FRD-REAPPLY-AFTER-DECLINE"]),
+        loan_to_income_limit=float(loan["limit"]),
+        loan_to_income_severity=_fraud_severity(loan),
+        low_income_below=int(low["income_below"]),
+        low_income_amount_above=int(low["amount_above"]),
+        low_income_severity=_fraud_severity(low),
+        odd_hours=(int(hours["from_hour"]), int(hours["to_hour"])),
+        odd_hours_severity=_fraud_severity(hours),
+        unchecked_severity=_fraud_severity(rules["FRD-UNCHECKED"]),
+    )
+
+
 def load_policy(document: object) -> Policy:
     """Check ``document`` (parsed JSON) and build its ``Policy``; raises ``PolicyInvalid`` naming every
     offending path (JSON pointer) and problem."""
@@ -202,6 +256,7 @@ def load_policy(document: object) -> Policy:
         ),
         min_months_employed=int(doc["quick_eligibility"]["min_months_employed"]),
         second_approval_above_amount=int(doc["review_desk"]["second_approval_above_amount"]),
+        fraud=_fraud_policy(doc["fraud"]),
     )
 
 

@@ -23,6 +23,7 @@ Choices, documented here once:
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import sys
 import unicodedata
@@ -40,7 +41,7 @@ class ValidationFailed(Exception):
 
 
 class FieldSpec(NamedTuple):
-    kind: str  # "integer" | "boolean" | "category" | "string" | "name" (see the module docstring)
+    kind: str  # "integer" | "boolean" | "category" | "string" | "name" | "ip" (see the module docstring)
     description: str
     required: bool = True
     minimum: int | None = None
@@ -169,6 +170,19 @@ APPLICATION_FIELDS: dict[str, FieldSpec] = {
         pattern=r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
         max_length=254,
     ),
+    # The applicant's session as the lender's server saw it (the caller of this API is the lender, not
+    # the applicant): counted for velocity signals, never scored, never stored in clear.
+    "device_id": FieldSpec(
+        "string",
+        "The applicant's device identifier as the lender saw it (letters, digits, . _ : -)",
+        required=False,
+        personal=True,
+        pattern=r"[A-Za-z0-9][A-Za-z0-9._:-]*",
+        max_length=128,
+    ),
+    "ip_address": FieldSpec(
+        "ip", "The applicant's IP address (IPv4 or IPv6) as the lender saw it", required=False, personal=True
+    ),
 }
 
 PERSONAL_FIELDS = tuple(name for name, spec in APPLICATION_FIELDS.items() if spec.personal)
@@ -253,6 +267,16 @@ def _check_name(spec: FieldSpec, value: object) -> tuple[str | None, str | None]
     return normalised, None
 
 
+def _check_ip(spec: FieldSpec, value: object) -> tuple[str | None, str | None]:
+    """An IPv4 or IPv6 address, returned in its compressed form (one value, however it was typed)."""
+    if not isinstance(value, str) or len(value) > 45:
+        return None, "must be an IPv4 or IPv6 address"
+    try:
+        return ipaddress.ip_address(value).compressed, None
+    except ValueError:
+        return None, "must be an IPv4 or IPv6 address"
+
+
 def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | None]:
     if spec.kind == "integer":
         return _check_integer(name, spec, value)
@@ -266,6 +290,8 @@ def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | 
         return None, "must be one of: " + ", ".join(spec.choices)
     if spec.kind == "name":
         return _check_name(spec, value)
+    if spec.kind == "ip":
+        return _check_ip(spec, value)
     # string
     if not isinstance(value, str):
         return None, "must be a string"
@@ -325,6 +351,10 @@ def _field_json_schema(spec: FieldSpec) -> dict[str, Any]:
     elif spec.kind == "category":
         schema["type"] = "string"
         schema["enum"] = list(spec.choices)
+    elif spec.kind == "ip":
+        schema["type"] = "string"
+        schema["anyOf"] = [{"format": "ipv4"}, {"format": "ipv6"}]
+        schema["maxLength"] = 45
     elif spec.kind == "name":
         schema["type"] = "string"
         schema["pattern"] = f"^(?:{_name_schema_pattern()})$"

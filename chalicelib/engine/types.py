@@ -22,6 +22,7 @@ RiskBand = Literal["A", "B", "C", "D", "E"]
 Severity = Literal["block", "fail", "refer", "warning"]
 Priority = Literal["critical", "high", "medium", "low"]
 Verdict = Literal["likely", "possible", "needs_improvement", "unlikely"]
+FraudSeverity = Literal["low", "medium", "high", "critical"]
 RISK_BANDS: tuple[RiskBand, ...] = get_args(RiskBand)
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 # An applicant's value of a factor or field: a count, an amount, a ratio, a flag or a category.
@@ -61,6 +62,9 @@ class Application(TypedDict):
     aadhaar: NotRequired[str]
     phone: NotRequired[str]
     email: NotRequired[str]
+    # The applicant's session as the lender saw it: counted for velocity signals, never scored.
+    device_id: NotRequired[str]
+    ip_address: NotRequired[str]
 
 
 class Contribution(TypedDict):
@@ -183,6 +187,24 @@ class Thresholds(TypedDict):
     review: float
 
 
+class RiskEvidence(TypedDict):
+    """What made a fraud rule fire: counts and windows, or the value against its limit; never an
+    identity value."""
+
+    count: NotRequired[int]  # submissions in the window, this one included
+    window_seconds: NotRequired[int]
+    value: NotRequired[float]  # e.g. the loan as a multiple of monthly income, or the local hour
+    limit: NotRequired[float]
+
+
+class RiskFlag(TypedDict):
+    """A fraud or velocity signal (``chalicelib.engine.fraud``): high and critical refer to review."""
+
+    code: str  # FRD-...
+    severity: FraudSeverity
+    evidence: RiskEvidence
+
+
 class Decision(TypedDict):
     """``decide``'s result: the final decision, and the model's view of it kept apart."""
 
@@ -209,6 +231,7 @@ class Decision(TypedDict):
     out_of_training_range: list[str]  # model factors scored with their edge bin
     thresholds: Thresholds
     model: ModelInfo
+    risk_flags: list[RiskFlag]  # fraud and velocity signals, most severe first
 
 
 class EligibilityCheck(TypedDict):

@@ -22,6 +22,7 @@ def list_reviews(request: Request) -> Response:
             status=query_parameter(request, "status"),
             limit=query_parameter(request, "limit"),
             cursor=query_parameter(request, "cursor"),
+            flag=query_parameter(request, "flag"),
         )
     )
 

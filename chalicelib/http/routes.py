@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from chalicelib import engine, resources
+from chalicelib.engine.fraud import FRAUD_CODES
 from chalicelib.engine.types import Decision, Notice, QuickEligibility
 from chalicelib.errors import ErrorBody
 from chalicelib.records import (
@@ -370,10 +371,10 @@ LIST_REVIEWS = _staff(
     "GET",
     "/v1/reviews",
     "listReviews",
-    "Review cases in one status, oldest due first (staff)",
+    "Review cases in one status, oldest due first (staff); flag: only those with that fraud flag",
     Reply(200, "One page.", ReviewList),
     (400, 503),
-    query=(_choice("status", REVIEW_STATUSES, default="open"), *PAGE),
+    query=(_choice("status", REVIEW_STATUSES, default="open"), *PAGE, _choice("flag", FRAUD_CODES)),
 )
 GET_REVIEW = _staff(
     "GET",

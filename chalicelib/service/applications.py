@@ -30,7 +30,7 @@ from chalicelib.records import (
     QueuedApplication,
     application_status,
 )
-from chalicelib.service import clock, cursors, listing
+from chalicelib.service import clock, cursors, fraud, listing
 from chalicelib.service.decisions import validated_application
 from chalicelib.service.dependencies import Dependencies
 
@@ -64,9 +64,19 @@ def pending_record(
         "status": PENDING,
         "submitted_at": submitted_at,
         "expires_at": clock.now_epoch() + retention_seconds,
-        "applicant": mask_personal_fields(application),
+        "applicant": _applicant(application),
         "application": scoring_only(application),
     }
+
+
+def _applicant(application: Application) -> dict[str, object]:
+    """The masked applicant, with the keyed hashes the worker counts velocity by (the worker never
+    sees personal fields)."""
+    applicant = mask_personal_fields(application)
+    refs = fraud.signal_refs(application)
+    if refs:
+        applicant[fraud.SIGNAL_REFS] = refs
+    return applicant
 
 
 def submit_application(payload: Any, dependencies: Dependencies, client_id: str) -> str:

@@ -29,7 +29,7 @@ from chalicelib.records import (
     DecisionSource,
     add_final_outcome,
 )
-from chalicelib.service import clock, cursors, events, listing, reviews
+from chalicelib.service import clock, cursors, events, fraud, listing, reviews
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
@@ -101,14 +101,27 @@ def _decide_with_cache(
 def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> DecisionResponse:
     """The response body for one synchronous decision (raises ServiceError 400 on invalid input).
 
-    AWS calls: a cache read, then one BatchWriteItem with the decision record (and, on a miss, the
-    cache entry), then one PutEvents: two DynamoDB requests whether the cache hit or missed."""
+    AWS calls: a cache read, the velocity counters (an UpdateItem per counted value and one
+    BatchGetItem, sent together; none when the application carries no identity or session value),
+    then one BatchWriteItem with the decision record (and, on a miss, the cache entry), then one
+    PutEvents."""
     application = validated_application(payload)
     store = dependencies.store
     key = cache_key(application, engine.model_info()["sha256"], dependencies.settings.code_version)
     submitted_at = clock.now_iso()
     decision, cache_state, cache_entry = _decide_with_cache(application, store, key)
     decision_id = str(uuid.uuid4())
+    # Velocity: this submission counts even on a cache hit (the cache is about the scoring inputs).
+    at = clock.now_epoch()
+    if cache_state == CACHE_BYPASSED:  # DynamoDB is most likely down: do not wait for it again
+        submissions = fraud.unchecked(at)
+    else:
+        refs = fraud.signal_refs(application)
+        submissions = fraud.check(
+            dependencies, client_id, refs, decision_id, at, decision["outcome"] == "declined"
+        )
+    decision = fraud.with_signals(application, decision, submissions)
+    fraud.observe(decision)
     stored = False
     record = decision_record(
         decision_id,
@@ -136,7 +149,10 @@ def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> D
     logger.info(
         "decision", extra={"decision_id": decision_id, "outcome": decision["outcome"], "cache": cache_state}
     )
-    events.publish(dependencies, [DecisionEvent.made(record)])
+    published = [DecisionEvent.made(record)]
+    if decision["risk_flags"]:
+        published.append(DecisionEvent.fraud_flagged(record))
+    events.publish(dependencies, published)
     response: DecisionResponse = {
         "decision_id": decision_id,
         **decision,

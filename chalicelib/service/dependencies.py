@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
+from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 
 
 class Dependencies:
@@ -28,6 +29,7 @@ class Dependencies:
         events: EventPublisher,
         idempotency_store: Callable[[], Any],
         reviews: ReviewStore | None = None,
+        fraud_counters: FraudCounters | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -35,6 +37,7 @@ class Dependencies:
         self.events = events
         self._reviews = reviews
         self._idempotency_store = idempotency_store
+        self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
 
     @property
     def reviews(self) -> ReviewStore:
@@ -63,7 +66,7 @@ class Dependencies:
     @classmethod
     def from_clients(cls, settings: Settings, dynamodb: Any, sqs: Any, events: Any) -> Self:
         """The AWS implementations on these botocore clients (one per service for the process)."""
-        from chalicelib.dal import aws, reviews
+        from chalicelib.dal import aws, fraud, reviews
 
         return cls(
             settings,
@@ -72,6 +75,7 @@ class Dependencies:
             aws.EventBridgePublisher.for_settings(events, settings),
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
+            fraud.DynamoDBFraudCounters.for_settings(dynamodb, settings),
         )
 
 

@@ -41,9 +41,10 @@ def live() -> Liveness:
 
 def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
     """DynamoDB and SQS probed at the same time (see ``DynamoDBLoanStore.check``)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         queue_checks = pool.submit(dependencies.queue.check)
-        return dependencies.store.check() + queue_checks.result()
+        fraud_checks = pool.submit(dependencies.fraud_counters.check)
+        return dependencies.store.check() + fraud_checks.result() + queue_checks.result()
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:

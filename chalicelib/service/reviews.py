@@ -30,6 +30,7 @@ from typing import Any
 from chalicelib import engine, resources
 from chalicelib.audit_chain import chain, verify
 from chalicelib.dal import DependencyUnavailable, NewTrail
+from chalicelib.engine.fraud import FRAUD_CODES
 from chalicelib.engine.notice import render_reviewed_notice
 from chalicelib.engine.types import Notice, NoticeReason
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
@@ -176,6 +177,8 @@ def new_case(record: DecisionRecord, subject_id: str, sla_business_days: int, lo
         "counteroffer": decision["counteroffer"],
         "expires_at": record["expires_at"],
     }
+    if decision.get("risk_flags"):
+        case["risk_flags"] = list(decision["risk_flags"])
     if "application_id" in record:
         case["application_id"] = record["application_id"]
     return case
@@ -227,19 +230,31 @@ def _summary(case: ReviewCase, now: datetime) -> ReviewSummary:
     }
     if "claimed_by" in case:
         summary["claimed_by"] = case["claimed_by"]
+    if case.get("risk_flags"):
+        summary["risk_flags"] = [flag["code"] for flag in case["risk_flags"]]
     return summary
 
 
 def list_cases(
-    dependencies: Dependencies, *, status: str | None, limit: str | None, cursor: str | None
+    dependencies: Dependencies,
+    *,
+    status: str | None,
+    limit: str | None,
+    cursor: str | None,
+    flag: str | None = None,
 ) -> ReviewList:
+    """One page of cases in ``status``; with ``flag`` (a fraud code), only the cases carrying it: the
+    page is filtered after the index read (as a FilterExpression would), so it may hold fewer than
+    ``limit`` cases while ``next_cursor`` goes on."""
     problems = listing.Problems()
     page_size = listing.page_size(limit, problems)
     status = status or "open"
     if status not in STATUSES:
         problems.add("status", f"one of {', '.join(STATUSES)}")
+    if flag is not None and flag not in FRAUD_CODES:
+        problems.add("flag", "a fraud flag code (FRD-...)")
     problems.raise_if_any()
-    query = {"status": status}
+    query = {"status": status} if flag is None else {"status": status, "flag": flag}
     # Staff share one desk: the cursor is bound to the list, not to a client.
     start = cursors.decode(cursor, "review-desk", query)
     try:
@@ -247,6 +262,8 @@ def list_cases(
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from None
     now = datetime.now(UTC)
+    if flag is not None:
+        cases = [case for case in cases if any(f["code"] == flag for f in case.get("risk_flags", []))]
     return {
         "items": [_summary(case, now) for case in cases],
         "next_cursor": cursors.encode(last, "review-desk", query),

@@ -22,6 +22,7 @@ the middleware (logger, metrics, tracer), so the same code runs locally and on L
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import uuid
@@ -29,9 +30,10 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
+from chalicelib.engine.types import Decision
 from chalicelib.observability import count, count_decision, logger, mark_invocation
 from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
-from chalicelib.service import clock, events, reviews
+from chalicelib.service import clock, events, fraud, reviews
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
@@ -90,7 +92,13 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         _fail_if_last_receive(record, str(poison), dependencies)
         logger.warning("poison message", extra={"message_id": record.message_id, "problem": str(poison)})
         raise
+    # DependencyUnavailable propagates: the message is retried later.
+    if _batch.dependency_down is not None:
+        # Fail fast: each further record would wait for the same timeouts, and ten of them would
+        # outlast the Lambda timeout (then the whole batch is retried, not just these records).
+        raise DependencyUnavailable(_batch.dependency_down, "failed earlier in this batch")
     decision = engine.decide(queued.application, *PACKAGED)
+    decision = _with_fraud_signals(queued, decision, dependencies)
     decided = AsyncDecision(
         application_id=queued.application_id,
         client_id=queued.client_id,
@@ -101,11 +109,6 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         submitted_at=queued.submitted_at,
         expires_at=clock.now_epoch() + dependencies.settings.record_retention_seconds,
     )
-    # DependencyUnavailable propagates: the message is retried later.
-    if _batch.dependency_down is not None:
-        # Fail fast: each further record would wait for the same timeouts, and ten of them would
-        # outlast the Lambda timeout (then the whole batch is retried, not just these records).
-        raise DependencyUnavailable(_batch.dependency_down, "failed earlier in this batch")
     try:
         decided_now = dependencies.store.record_application_decision(decided)
     except DependencyUnavailable as error:
@@ -113,6 +116,9 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         raise
     if decided_now:
         _batch.decided.append(DecisionEvent.made(decided.record()))
+        if decision["risk_flags"]:
+            _batch.decided.append(DecisionEvent.fraud_flagged(decided.record()))
+        fraud.observe(decision)
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
@@ -137,6 +143,24 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         logger.info(
             "redelivered message ignored: not PENDING", extra={"application_id": queued.application_id}
         )
+
+
+def _with_fraud_signals(
+    queued: QueuedApplication, decision: Decision, dependencies: Dependencies
+) -> Decision:
+    """Count the application (idempotent: its id and submission time, the same on every delivery)
+    and apply the rules over counts. Counters down: flagged FRD-UNCHECKED and referred."""
+    at = int(dt.datetime.fromisoformat(queued.submitted_at).timestamp())
+    refs = queued.applicant.get(fraud.SIGNAL_REFS)
+    submissions = fraud.check(
+        dependencies,
+        queued.client_id,
+        refs if isinstance(refs, dict) else {},
+        queued.application_id,
+        at,
+        decision["outcome"] == "declined",
+    )
+    return fraud.with_signals(queued.application, decision, submissions)
 
 
 def _record_trail(dependencies: Dependencies, decided: AsyncDecision, queued: QueuedApplication) -> None:

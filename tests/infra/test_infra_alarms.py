@@ -53,6 +53,10 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         # oldest open case older than one business day.
         "ReviewSlaBreachedAlarm": (0, gt, 300, 3),
         "ReviewBacklogOldestAgeAlarm": (86_400, gt, 300, 1),
+        # Issue 21: critical fraud flags, unchecked applications, the rejection-rate spike.
+        "FraudCriticalFlagsAlarm": (0, gt, 300, 1),
+        "FraudCountersUncheckedAlarm": (0, gt, 300, 1),
+        "RejectionRateSpikeAlarm": (0.6, gt, 900, 1),
     }
 
 

@@ -884,3 +884,31 @@ def test_the_form_is_keyboard_operable(browser: Any, site: DevStack, screenshots
     wait_for_outcome(browser, "approved")
     # Focus moves to the decision's heading, so a keyboard user continues from there.
     assert browser.switch_to.active_element.get_attribute("id") == "decision-title"
+
+
+def test_the_console_shows_risk_flags_on_the_decision_and_the_case(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    # Issue 21: a device burst (5 or more applications in 5 minutes from one device) is critical.
+    device = f"browser-{uuid.uuid4().hex[:12]}"
+    payload = {**next(manual_review_applications()), "device_id": device}
+    for extra in range(5):  # the fifth opens a case with the flag
+        review_id, _ = _open_case(site, {**payload, "loan_amount": payload["loan_amount"] + extra})
+    open_console(browser, site)
+    use_api_key(browser, site.api_key())
+    browser.find_element(By.ID, "fill-sample").click()
+    browser.find_element(By.ID, "in-device_id").send_keys(device)
+    browser.find_element(By.ID, "submit").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "view-decision")))
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "decision-flags"), "FRD-DEVICE-BURST"))
+    assert "FRD-DEVICE-BURST (critical): 6 in 300 s" in browser.find_element(By.ID, "decision-flags").text
+    assert device not in browser.find_element(By.ID, "view-decision").text
+    browser.save_screenshot(str(screenshots / "decision-risk-flags.png"))
+
+    _needs_cognito(site)
+    sign_in(browser, site, "reviewer1")
+    show_cases(browser, "open")
+    claim(browser, review_id)  # an open case opens by claiming it
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, "review-flags"), "FRD-DEVICE-BURST"))
+    assert "FRD-DEVICE-BURST (critical): 5 in 300 s" in browser.find_element(By.ID, "review-flags").text
+    assert csp_violations(browser) == []

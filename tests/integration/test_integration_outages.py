@@ -182,3 +182,20 @@ def test_the_worker_leaves_failed_messages_on_the_queue_until_dynamodb_returns(
     )
     decisions = [item for page in pages for item in page["Items"]]
     assert [item["decision_id"]["S"] for item in decisions] == [decided["decision_id"]]
+
+
+def test_a_stalled_dynamodb_decides_flagged_unchecked_and_never_approves(
+    healthy_stack: DevStack, outage_api: ApiClient
+) -> None:
+    # Issue 21: the velocity counters cannot be read, so the application is not approved blind.
+    payload = {**applications(3)[2], "pan": "ZZZZZ9999Z", "loan_amount": 200_000, "monthly_income": 150_000}
+    healthy_stack.pause_aws("dynamodb")
+
+    response = outage_api.post("/v1/decisions", payload)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["cache"] == "bypassed" and body["stored"] is False
+    # (FRD-ODD-HOURS may join it, by the time of day the test runs: it is low and only flags.)
+    assert ("FRD-UNCHECKED", "high") in [(f["code"], f["severity"]) for f in body["risk_flags"]]
+    assert body["outcome"] != "approved"

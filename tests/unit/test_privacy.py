@@ -160,7 +160,8 @@ def test_the_personal_fields_are_the_engines_one_definition() -> None:
 
     assert tuple(n for n, s in APPLICATION_FIELDS.items() if s.personal) == privacy.PERSONAL_FIELDS
     assert "applicant_id" in privacy.PERSONAL_FIELDS
-    assert set(privacy._REFERENCE_FIELDS) == set(privacy.PERSONAL_FIELDS)
+    # The session fields (device, IP) are personal data but say nothing about who the applicant is.
+    assert set(privacy._REFERENCE_FIELDS) == set(privacy.PERSONAL_FIELDS) - {"device_id", "ip_address"}
 
 
 def test_the_applicant_id_is_never_stored_in_clear() -> None:
@@ -180,6 +181,8 @@ def test_every_personal_field_is_masked_whatever_its_value() -> None:
         "aadhaar": "2345 6789 0123",
         "phone": "9876543210",
         "email": "ananya@example.in",
+        "device_id": "android-7f3a9c2e",
+        "ip_address": "203.0.113.77",
     }
     assert set(identity) == set(PERSONAL_FIELDS)
     payload = {**_application(), **identity}

@@ -35,7 +35,7 @@ def named(kind: str, diagram: str = DIAGRAM) -> set[str]:
 
 
 def test_the_diagram_shows_every_table_and_only_tables_that_exist() -> None:
-    assert len(resources.TABLES) == 6
+    assert {"decisions", "audit"} <= named("table")  # the parse finds tables at all
     assert named("table") == {table.suffix for table in resources.TABLES}
 
 

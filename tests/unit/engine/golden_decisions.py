@@ -5,7 +5,9 @@ numbers compiled in), and the engine with policy version 1 rendered the same fil
 whole decision of every row (outcome, probabilities, reasons, counteroffer, suggestions, notice,
 policy checks), not a summary. It was regenerated once since, on purpose: a band rule above its band
 no longer reads "passed" (2,484 rows, FOIR over 60%: only the POL-FOIR-REVIEW check's ``passed`` and
-``message`` changed; nothing else in any row). A digest per row keeps the file
+``message`` changed; nothing else in any row), and once more when every decision gained
+``risk_flags`` (issue 21: ``[]`` on every shipped row, whose applications carry no identity or
+session values and fire no one-application fraud rule; nothing else changed). A digest per row keeps the file
 small (a full dump is tens of megabytes) and still names the rows that differ.
 
 Regenerate (only when a decision is meant to change, and say which rows and why in the commit):

@@ -27,6 +27,8 @@ STRING_EXAMPLES = {
     "phone": "+91 9876543210",
     "email": "asha.verma@example.com",
     "city": "Pune",
+    "device_id": "android-7f3a9c2e",
+    "ip_address": "203.0.113.7",
 }
 PROPERTY_SETTINGS = settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True

@@ -303,6 +303,22 @@
 
   function money(value) { return 'INR ' + Number(value).toLocaleString('en-IN'); }
 
+  // Fraud and velocity flags: code, severity and the evidence (counts and windows; never identities).
+  function flagText(flag) {
+    var evidence = flag.evidence || {};
+    var parts = [];
+    if (evidence.count !== undefined) parts.push(evidence.count + ' in ' + evidence.window_seconds + ' s');
+    if (evidence.value !== undefined) parts.push('value ' + evidence.value);
+    if (evidence.limit !== undefined) parts.push('limit ' + evidence.limit);
+    return flag.code + ' (' + flag.severity + ')' + (parts.length ? ': ' + parts.join(', ') : '');
+  }
+
+  function showFlags(list, flags) {
+    clear(list);
+    (flags || []).forEach(function (flag) { list.appendChild(el('li', flagText(flag), 'flag ' + flag.severity)); });
+    if (!list.firstChild) list.appendChild(el('li', 'None.', 'muted'));
+  }
+
   function showDecision(decision) {
     var outcome = $('decision-outcome');
     outcome.textContent = decision.outcome.replace('_', ' ');
@@ -316,6 +332,7 @@
     clear(reasons);
     (decision.reasons || []).forEach(function (reason) { reasons.appendChild(el('li', reason.text + ' (' + reason.code + ')')); });
     if (!reasons.firstChild) reasons.appendChild(el('li', 'None: nothing counted against the applicant.', 'muted'));
+    showFlags($('decision-flags'), decision.risk_flags);
 
     var offer = decision.counteroffer;
     $('counteroffer').hidden = !offer;
@@ -861,6 +878,7 @@
       var reasons = $('review-reasons');
       clear(reasons);
       (detail.reasons || []).forEach(function (reason) { reasons.appendChild(el('li', reason.text + ' (' + reason.code + ')')); });
+      showFlags($('review-flags'), detail.risk_flags);
 
       showSecondApproval(detail, who);
       var mayDecide = detail.status === 'claimed' && !!who && detail.claimed_by === who.sub && !detail.second_approval;
@@ -1170,7 +1188,10 @@
       var examples = document_.paths['/v1/decisions'].post.requestBody.content['application/json'].examples || {};
       sample = examples.approved ? examples.approved.value : null;
       var decide = document_.paths['/v1/reviews/{review_id}/decision'];
-      reasonCodes = decide ? decide.post.requestBody.content['application/json'].schema.properties.reason_codes.items.enum : [];
+      var body = decide ? decide.post.requestBody.content['application/json'].schema : null;
+      // The body may be a reference to a named schema (components.schemas).
+      if (body && body.$ref) body = document_.components.schemas[body.$ref.split('/').pop()];
+      reasonCodes = body ? body.properties.reason_codes.items.enum : [];
       var select = $('review-reasons-select');
       clear(select);
       reasonCodes.forEach(function (code) { var option = el('option', code); option.value = code; select.appendChild(option); });
