@@ -40,6 +40,9 @@ class Settings(NamedTuple):
     pending_max_age_seconds: int  # the reconciler takes over PENDING applications older than this
     review_sla_business_days: int
     second_approval_above_amount: int  # maker-checker: approvals above this loan amount need a manager
+    # Decision versions (issue 18): the registry's table and its artifacts bucket.
+    versions_table: str = ""
+    versions_bucket: str = ""
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
@@ -79,6 +82,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         second_approval_above_amount=int(
             env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV) or resources.SECOND_APPROVAL_ABOVE_AMOUNT
         ),
+        versions_table=_table(env, stage, resources.VERSIONS_TABLE),
+        versions_bucket=_name(env, stage, resources.VERSIONS_BUCKET.env_var, resources.VERSIONS_BUCKET.suffix),
     )
 
 

@@ -454,6 +454,10 @@ AuditAction = Literal[
     "second_approval",
     "second_approval_refused",
     "notice_issued",
+    # The decision-version registry (subject "decision-versions"): issue 18.
+    "version_registered",
+    "routing_proposed",
+    "routing_changed",
 ]
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
+from chalicelib.dal import DependencyCheck
+
 # The packaged decision version (the shipped model artifact and lending-policy version 1): the
 # champion of an empty registry. It is never stored; ``get_version`` answers it all the same.
 PACKAGED_VERSION_ID = "v1"
@@ -135,3 +137,6 @@ class VersionStore(Protocol):
     def mark_change(self, change: RoutingChange) -> bool:
         """Rewrite a change that is still ``proposed`` (its new state applied/superseded); False when
         it was not proposed any more (approved twice at once: one wins)."""
+
+    def check(self) -> list[DependencyCheck]:
+        """The readiness probe of the registry's table."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
+from chalicelib.dal.versions import VersionStore
 
 
 class Dependencies:
@@ -28,12 +29,14 @@ class Dependencies:
         idempotency_store: Callable[[], Any],
         aws_clients: dict[str, Any] | None = None,
         reviews: ReviewStore | None = None,
+        versions: VersionStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.queue = queue
         self.events = events
         self._reviews = reviews
+        self._versions = versions
         self._idempotency_store = idempotency_store
         # The botocore clients behind the AWS implementations, by service name (none in-memory).
         self.aws_clients = aws_clients or {}
@@ -44,6 +47,13 @@ class Dependencies:
             raise RuntimeError("these dependencies have no review store")
         return self._reviews
 
+    @property
+    def versions(self) -> VersionStore:
+        """The decision-version registry (issue 18)."""
+        if self._versions is None:
+            raise RuntimeError("these dependencies have no version registry")
+        return self._versions
+
     @functools.cached_property
     def idempotency_store(self) -> Any:
         """Powertools' persistence layer, made on first use: requests without an Idempotency-Key
@@ -52,7 +62,7 @@ class Dependencies:
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Dependencies:
-        from chalicelib.dal import aws, reviews
+        from chalicelib.dal import aws, reviews, versions_aws
         from chalicelib.dal.clients import make_client
 
         settings = settings or load_settings()
@@ -67,6 +77,7 @@ class Dependencies:
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
             {"dynamodb": dynamodb, "sqs": sqs, "events": events},
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
+            versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
 
 
