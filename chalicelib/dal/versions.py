@@ -18,9 +18,10 @@ Implementations: :mod:`chalicelib.dal.versions_aws` (DynamoDB + S3) and the in-m
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, Protocol, TypedDict
+from typing import Literal, NotRequired, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
+from chalicelib.engine.validation import ValidationReport
 
 # The packaged decision version (the shipped model artifact and lending-policy version 1): the
 # champion of an empty registry. It is never stored; ``get_version`` answers it all the same.
@@ -64,8 +65,7 @@ def empty_routing() -> Routing:
 
 
 class VersionRecord(TypedDict):
-    """One registered decision version (its report: ``chalicelib.engine.validation.ValidationReport``
-    as JSON; ``Any`` because it is a stored document read back)."""
+    """One registered decision version with its validation report on the labelled holdout."""
 
     version_id: str  # "v2", "v3", ... (v1 is the packaged version)
     label: str
@@ -78,7 +78,7 @@ class VersionRecord(TypedDict):
     policy_version: str
     registered_by: str  # staff subject ("packaged" for v1)
     registered_at: str  # ISO 8601 UTC
-    report: dict[str, Any] | None  # None only for the packaged version until computed
+    report: ValidationReport | None  # None for the packaged version (its figures: the champion's)
 
 
 class RoutingChange(TypedDict):

@@ -9,7 +9,8 @@ version already loaded never needs S3, so cold starts do not pay for it.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,6 +28,17 @@ KIND = resources.VERSIONS_TABLE.partition_key
 ITEM_ID = resources.VERSIONS_TABLE.sort_key or "item_id"
 VERSION, ROUTING, CHANGE, COUNTER = "version", "routing", "change", "counter"
 ROUTING_ID = "current"
+
+
+def make_s3_client(region: str, *, path_style: bool) -> S3Client:
+    """The service's S3 client; path-style addressing where an emulator serves every bucket under
+    one host (moto server, LocalStack: AWS_ENDPOINT_URL set), virtual-hosted on AWS."""
+    from botocore.config import Config
+
+    from chalicelib.dal.clients import _session, client_config
+
+    config = client_config().merge(Config(s3={"addressing_style": "path" if path_style else "auto"}))
+    return cast("S3Client", _session().create_client("s3", region_name=region, config=config))
 
 
 def blob_key(sha256: str) -> str:
@@ -50,9 +62,8 @@ class AWSVersionStore:
 
     @functools.cached_property
     def _s3(self) -> S3Client:
-        from chalicelib.dal.clients import make_client
-
-        return make_client("s3", self._region)
+        emulated = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+        return make_s3_client(self._region, path_style=emulated)
 
     def _get(self, kind: str, item_id: str) -> Any:
         response = _guarded(
@@ -168,7 +179,11 @@ class AWSVersionStore:
             "dynamodb",
             lambda: self._ddb.put_item(
                 TableName=self._table,
-                Item={**_key(CHANGE, change["change_id"]), "state": {"S": change["state"]}, "doc": _document(change)},
+                Item={
+                    **_key(CHANGE, change["change_id"]),
+                    "state": {"S": change["state"]},
+                    "doc": _document(change),
+                },
             ),
         )
 
@@ -180,7 +195,11 @@ class AWSVersionStore:
         return _conditional_write(
             lambda: self._ddb.put_item(
                 TableName=self._table,
-                Item={**_key(CHANGE, change["change_id"]), "state": {"S": change["state"]}, "doc": _document(change)},
+                Item={
+                    **_key(CHANGE, change["change_id"]),
+                    "state": {"S": change["state"]},
+                    "doc": _document(change),
+                },
                 ConditionExpression="#s = :proposed",
                 ExpressionAttributeNames={"#s": "state"},
                 ExpressionAttributeValues={":proposed": {"S": "proposed"}},
