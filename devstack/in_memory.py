@@ -46,6 +46,7 @@ from chalicelib.records import (
     decided_application,
 )
 from chalicelib.service.dependencies import Dependencies
+from devstack.in_memory_versions import InMemoryVersionStore
 
 # A stored record (a decision or an application) as a list's page reads it.
 R = TypeVar("R", bound=Mapping[str, object])
@@ -440,6 +441,7 @@ class InMemoryDependencies(Dependencies):
         self.memory_events = InMemoryEvents(self.outages)
         self.memory_reviews = InMemoryReviewStore(self.outages)
         self.memory_store.reviews = self.memory_reviews
+        self.memory_versions = InMemoryVersionStore()
         super().__init__(
             settings or load_settings(),
             self.memory_store,
@@ -447,4 +449,5 @@ class InMemoryDependencies(Dependencies):
             self.memory_events,
             lambda: self.memory_idempotency,
             reviews=self.memory_reviews,
+            versions=self.memory_versions,
         )

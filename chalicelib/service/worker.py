@@ -31,8 +31,7 @@ from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.observability import count, count_decision, logger, mark_invocation
 from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
-from chalicelib.service import clock, events, reviews
-from chalicelib.service.decision_versions import PACKAGED
+from chalicelib.service import clock, events, reviews, routing
 from chalicelib.service.dependencies import Dependencies
 
 if TYPE_CHECKING:
@@ -90,7 +89,15 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         _fail_if_last_receive(record, str(poison), dependencies)
         logger.warning("poison message", extra={"message_id": record.message_id, "problem": str(poison)})
         raise
-    decision = engine.decide(queued.application, *PACKAGED)
+    # The version serving this applicant (the identity hash the PENDING record kept; the scoring
+    # inputs without one). An unreadable registry raises: the message is retried, never decided
+    # with a version the routing may not have chosen.
+    identity = routing.identity_key(queued.applicant.get("applicant_ref"), queued.application)
+    served, routed_by = routing.serve(dependencies.versions, queued.client_id, identity)
+    decision = engine.decide(queued.application, *served.logic)
+    shadows = routing.score_shadows(
+        dependencies.versions, routed_by, served.version_id, queued.client_id, identity, queued.application
+    )
     decided = AsyncDecision(
         application_id=queued.application_id,
         client_id=queued.client_id,
@@ -100,6 +107,9 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         applicant=queued.applicant,
         submitted_at=queued.submitted_at,
         expires_at=clock.now_epoch() + dependencies.settings.record_retention_seconds,
+        decision_version=served.version_id,
+        arm=served.arm,
+        shadows=tuple(shadows),
     )
     # DependencyUnavailable propagates: the message is retried later.
     if _batch.dependency_down is not None:
@@ -116,13 +126,20 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
-            extra={"application_id": queued.application_id, "outcome": decision["outcome"]},
+            extra={
+                "application_id": queued.application_id,
+                "outcome": decision["outcome"],
+                "decision_version": served.version_id,
+                "arm": served.arm,
+            },
         )
         _record_trail(dependencies, decided, queued)
     else:
         # A redelivery: the first delivery may have died between DECIDED and its trail or case.
         stored = dependencies.store.get_application(queued.application_id)
         if stored is not None and stored["status"] == "DECIDED" and "decision" in stored:
+            # The version and arm of the decision that won: its decision-log record's.
+            first = dependencies.store.get_decision(stored["decision_id"])
             winner = AsyncDecision(
                 application_id=decided.application_id,
                 client_id=decided.client_id,
@@ -132,6 +149,8 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
                 applicant=decided.applicant,
                 submitted_at=decided.submitted_at,
                 expires_at=stored["expires_at"],
+                decision_version=first["decision_version"] if first else served.version_id,
+                arm=first["arm"] if first else served.arm,
             )
             _record_trail(dependencies, winner, queued)
         logger.info(

@@ -24,10 +24,12 @@ def decided_with(row: int) -> AsyncDecision:
         client_id="client-a",
         decision_id=decision_id_for(APPLICATION_ID),
         created_at="2026-12-01T00:00:01.000Z",
-        decision=engine.decide(engine.validate_application(application_row(row))),
+        decision=engine.decide(engine.validate_application(application_row(row)), *engine.packaged_version()),
         applicant={"applicant_ref": "ref", "applicant_name": "A*** K****", "loan_amount": 500_000},
         submitted_at=SUBMITTED_AT,
         expires_at=2_000_000_000,
+        decision_version="v1",
+        arm="champion",
     )
 
 
