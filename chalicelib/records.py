@@ -311,6 +311,24 @@ class DecisionOnRecord(Decision):
     final_decided_at: NotRequired[str]
 
 
+class VersionedDecision(TypedDict):
+    """A decision beside the decision version that made it."""
+
+    decision_version: str
+    decision: Decision
+
+
+class DecisionRerun(TypedDict):
+    """``POST /v1/decisions/{id}/rerun``: the decision on record and the same stored inputs decided
+    by another version, side by side. Not a decision of record: nothing is stored or published."""
+
+    decision_id: str
+    on_record: VersionedDecision
+    arm: Arm  # the arm that served the decision on record
+    rerun: VersionedDecision
+    differences: list[str]  # the decision's top-level fields whose values differ (notice excluded)
+
+
 def add_final_outcome(body: ApplicationStatus | DecisionOnRecord, final: FinalRecord) -> None:
     """A reviewer's outcome beside the engine's, as the client reads it (the notice of it has its own
     route: ``GET /v1/decisions/{id}/notice``)."""

@@ -13,9 +13,12 @@ may not have chosen.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 import uuid
+from collections.abc import Mapping
 from typing import Any, cast
 
 from chalicelib import engine, resources
@@ -32,6 +35,7 @@ from chalicelib.records import (
     DecisionList,
     DecisionOnRecord,
     DecisionRecord,
+    DecisionRerun,
     DecisionResponse,
     DecisionSource,
     MaskedApplicant,
@@ -264,6 +268,77 @@ def decision_notice(decision_id: str, dependencies: Dependencies, client_id: str
     if notice is None:
         raise ServiceError(404, "no_notice", "an approved decision has no notice")
     return notice
+
+
+# --------------------------------------------------------------------------------------------
+# Re-deciding a stored decision with another version (not a decision of record)
+# --------------------------------------------------------------------------------------------
+_VERSION_ID = re.compile(r"^v[1-9][0-9]{0,8}$")
+
+
+def _rerun_version(payload: Any) -> str:
+    """The ``version`` of a rerun body (ServiceError 400 naming every bad field)."""
+    if not isinstance(payload, dict):
+        raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
+    problems = [
+        {"field": str(name), "problem": "is not a known field"} for name in payload if name != "version"
+    ]
+    version = payload.get("version")
+    if not isinstance(version, str) or not _VERSION_ID.match(version):
+        problems.insert(0, {"field": "version", "problem": "is required: a version id such as v2"})
+    if problems:
+        raise validation_failed(problems)
+    return str(version)
+
+
+def stored_inputs(record: DecisionRecord) -> Application:
+    """The application a decision record keeps, without its personal fields (masked in the record,
+    and never scored): the fields the decision was made from. ServiceError 409 if they no longer
+    validate (a record older than a field it now needs)."""
+    kept = {
+        name: value
+        for name, value in record["applicant"].items()
+        if name in engine.APPLICATION_FIELDS and name not in engine.PERSONAL_FIELDS
+    }
+    try:
+        return engine.validate_application(kept)
+    except engine.ValidationFailed as failure:
+        fields = ", ".join(error["field"] for error in failure.errors)
+        raise ServiceError(
+            409, "inputs_unavailable", f"the record's inputs do not validate: {fields}"
+        ) from None
+
+
+def _differences(on_record: Mapping[str, object], rerun: Mapping[str, object]) -> list[str]:
+    # The notice is dated and worded from the rest; the model's id is in decision_version.
+    return sorted(
+        name for name in on_record if name not in ("notice", "model") and on_record[name] != rerun.get(name)
+    )
+
+
+def rerun_decision(
+    decision_id: str, payload: Any, dependencies: Dependencies, client_id: str
+) -> DecisionRerun:
+    """The caller's stored decision beside the same inputs decided by ``payload["version"]`` (400 bad
+    body; 404 unknown or another client's decision, or an unknown version; 503 registry down)."""
+    version_id = _rerun_version(payload)
+    record = _own_record(decision_id, dependencies, client_id)
+    try:
+        logic = routing.version_logic(version_id, dependencies.versions)
+    except routing.VersionNotFound:
+        raise not_found("version") from None
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from None
+    decided_on = dt.date.fromisoformat(record["created_at"][:10])  # the notice as it would have been dated
+    rerun = engine.decide(stored_inputs(record), *logic, decided_on=decided_on)
+    count("Reruns")
+    return {
+        "decision_id": record["decision_id"],
+        "on_record": {"decision_version": record["decision_version"], "decision": record["decision"]},
+        "arm": record["arm"],
+        "rerun": {"decision_version": version_id, "decision": rerun},
+        "differences": _differences(record["decision"], rerun),
+    }
 
 
 _OUTCOMES = ("approved", "manual_review", "declined")

@@ -128,7 +128,8 @@ class LogicCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._records: dict[tuple[int, str], VersionRecord] = {}  # (id(store), version id)
+        self._store: VersionStore | None = None
+        self._records: dict[str, VersionRecord] = {}  # version id -> record, of ``_store``
         self._logic: dict[tuple[str, str], engine.DecisionLogic] = {}  # (model sha, policy sha)
 
     def logic(self, version_id: str, store: VersionStore) -> engine.DecisionLogic:
@@ -136,15 +137,17 @@ class LogicCache:
         cannot be read; ValueError when a blob does not match its sha256)."""
         if version_id == PACKAGED_VERSION_ID:
             return PACKAGED
-        record = self._records.get((id(store), version_id))
+        record = self._records.get(version_id) if self._store is store else None
         if record is None:
             record = store.get_version(version_id)
             if record is None:
                 raise VersionNotFound(version_id)
             with self._lock:
-                self._records[(id(store), version_id)] = record
+                if self._store is not store:  # another registry (tests swap dependencies)
+                    self._store, self._records = store, {}
+                self._records[version_id] = record
         shas = (record["model_sha256"], record["policy_sha256"])
-        logic = self._logic.get(shas)
+        logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
             logic = build_logic(shas[0], _blob(store, shas[0]), shas[1], _blob(store, shas[1]))
             with self._lock:
