@@ -295,6 +295,7 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
     """Register a version from ``{"label", "notes", "policy"?, "model"?}`` and compute its report."""
     if not isinstance(body, dict):
         raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
+    body = {name: value for name, value in body.items() if value is not None}  # null: left out
     errors: list[ErrorDetail] = []
     unknown = sorted(set(body) - {"label", "notes", "policy", "model"})
     errors += [{"field": name, "problem": "not a field of a version"} for name in unknown]
