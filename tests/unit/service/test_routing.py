@@ -414,3 +414,37 @@ class InMemoryVersions:
         if self.down:
             down()
         return empty_routing()
+
+
+# -------------------------------------------------------------------------- on DynamoDB and S3 (moto)
+def test_a_warm_decision_adds_no_aws_call_and_its_shadow_rides_in_the_same_write(
+    aws, aws_client, application, monkeypatch
+):
+    monkeypatch.setattr(routing, "_routing_cache", routing.RoutingCache(30))
+    monkeypatch.setattr(routing, "_logic_cache", routing.LogicCache())
+    store = aws.versions
+    store._s3.create_bucket(Bucket=aws.settings.versions_bucket)
+    lenient = register(store, LENIENT)
+    route(store, lenient, shadows=["v1"])
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    for client in (aws.aws_clients["dynamodb"], store._s3):
+        client.meta.events.register("before-call", record)
+    cold = decide(aws_client, application)  # reads the routing, the version and its two blobs
+    assert cold["decision_version"] == lenient
+    assert calls.count("s3:GetObject") == 2 and calls.count("dynamodb:GetItem") == 3
+    calls.clear()
+
+    warm = decide(aws_client, application_row(1))
+
+    assert warm["decision_version"] == lenient
+    assert calls == ["dynamodb:GetItem", "dynamodb:BatchWriteItem"]  # the cache read, the one write
+    item = aws.aws_clients["dynamodb"].get_item(
+        TableName=aws.settings.decisions_table, Key={"decision_id": {"S": warm["decision_id"]}}
+    )["Item"]
+    assert item["decision_version"]["S"] == lenient and "shadows" in item
+    record_read = aws.store.get_decision(warm["decision_id"])
+    assert [shadow["decision_version"] for shadow in record_read["shadows"]] == ["v1"]
