@@ -243,6 +243,8 @@ class DecisionEvent(NamedTuple):
     decided_at: str
     application_id: str | None = None
     detail_type: str = "decision.made"  # or "review.completed" (resources.DECISION_EVENTS_BUS)
+    decision_version: str | None = None  # decision.made: the version that decided (never a shadow)
+    arm: Arm | None = None  # decision.made: champion or challenger
 
     @classmethod
     def made(cls, record: DecisionRecord) -> DecisionEvent:
@@ -257,6 +259,8 @@ class DecisionEvent(NamedTuple):
             source=record["source"],
             decided_at=record["created_at"],
             application_id=record.get("application_id"),
+            decision_version=record["decision_version"],
+            arm=record["arm"],
         )
 
     def detail(self) -> dict[str, str]:
@@ -271,6 +275,9 @@ class DecisionEvent(NamedTuple):
         }
         if self.application_id is not None:
             detail["application_id"] = self.application_id
+        if self.decision_version is not None and self.arm is not None:
+            detail["decision_version"] = self.decision_version
+            detail["arm"] = self.arm
         return detail
 
 

@@ -298,8 +298,9 @@ def test_shadows_are_stored_beside_the_decision_and_nowhere_else(chalice_client,
     assert "shadows" not in body and strict not in json.dumps(body)
     on_record = chalice_client.http.get(f"/v1/decisions/{body['decision_id']}").body.decode()
     assert "shadows" not in on_record and strict not in on_record
-    events = json.dumps([event.detail() for event in memory.memory_events.published])
-    assert strict not in events and "shadow" not in events
+    [event] = [event.detail() for event in memory.memory_events.published]
+    assert event["decision_version"] == "v1" and event["arm"] == "champion"
+    assert strict not in json.dumps(event) and "shadow" not in json.dumps(event)
 
 
 def test_shadows_score_their_sampled_share():
