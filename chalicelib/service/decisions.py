@@ -136,6 +136,7 @@ def _served(
     try:
         return routing.serve(dependencies.versions, client_id, identity)
     except DependencyUnavailable as error:
+        count("RoutingFallbacks")
         logger.warning(
             "routing unavailable: the packaged version decides, unstored",
             extra={"dependency": error.dependency, "cause": error.cause},
