@@ -126,17 +126,34 @@ class RoutingCache:
 class LogicCache:
     """Decision versions resolved to their logic, once per process (versions are immutable)."""
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
+        self._monotonic = monotonic
         self._store: VersionStore | None = None
         self._records: dict[str, VersionRecord] = {}  # version id -> record, of ``_store``
         self._logic: dict[tuple[str, str], engine.DecisionLogic] = {}  # (model sha, policy sha)
+        # A version that failed to load, and until when that failure is answered without trying
+        # again: during an S3 outage the requests a challenger serves do not each wait for timeouts.
+        self._failed: dict[str, tuple[float, Exception]] = {}
 
     def logic(self, version_id: str, store: VersionStore) -> engine.DecisionLogic:
         """The version's model and policy (VersionNotFound; DependencyUnavailable when the registry
         cannot be read; ValueError when a blob does not match its sha256)."""
         if version_id == PACKAGED_VERSION_ID:
             return PACKAGED
+        failed = self._failed.get(version_id) if self._store is store else None
+        if failed is not None and self._monotonic() < failed[0]:
+            raise failed[1]
+        try:
+            return self._load(version_id, store)
+        except (VersionNotFound, DependencyUnavailable, ValueError) as error:
+            with self._lock:
+                self._store = store if self._store is None else self._store
+                if self._store is store:
+                    self._failed[version_id] = (self._monotonic() + RETRY_SECONDS, error)
+            raise
+
+    def _load(self, version_id: str, store: VersionStore) -> engine.DecisionLogic:
         record = self._records.get(version_id) if self._store is store else None
         if record is None:
             record = store.get_version(version_id)
@@ -144,14 +161,16 @@ class LogicCache:
                 raise VersionNotFound(version_id)
             with self._lock:
                 if self._store is not store:  # another registry (tests swap dependencies)
-                    self._store, self._records = store, {}
+                    self._store, self._records, self._failed = store, {}, {}
                 self._records[version_id] = record
+                self._failed.pop(version_id, None)
         shas = (record["model_sha256"], record["policy_sha256"])
         logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
             logic = build_logic(shas[0], _blob(store, shas[0]), shas[1], _blob(store, shas[1]))
             with self._lock:
                 self._logic[shas] = logic
+                self._failed.pop(version_id, None)
         return logic
 
 

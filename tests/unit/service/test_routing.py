@@ -280,6 +280,25 @@ def test_a_challenger_that_cannot_be_loaded_gives_way_to_the_champion(chalice_cl
     assert arms == {"champion"}
 
 
+def test_a_version_that_failed_to_load_is_not_retried_on_every_request(memory, monkeypatch):
+    clock = [0.0]
+    cache = routing.LogicCache(lambda: clock[0])
+    store = memory.memory_versions
+    lookups = []
+    real_get_version = store.get_version
+    monkeypatch.setattr(store, "get_version", lambda version_id: lookups.append(version_id) or down())
+
+    for _ in range(3):
+        with pytest.raises(DependencyUnavailable):
+            cache.logic("v2", store)
+    assert lookups == ["v2"]  # one attempt; the failure answered until the retry time
+
+    monkeypatch.setattr(store, "get_version", real_get_version)
+    strict = register(store, STRICT)
+    clock[0] = routing.RETRY_SECONDS
+    assert cache.logic(strict, store).policy.bands.approve == STRICT["bands"]["approve"]
+
+
 # -------------------------------------------------------------------------- shadows
 def test_shadows_are_stored_beside_the_decision_and_nowhere_else(chalice_client, memory):
     application = application_row(5)  # approved by the lenient policy, referred by the strict one
