@@ -167,7 +167,7 @@ class LogicCache:
         shas = (record["model_sha256"], record["policy_sha256"])
         logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
-            logic = build_logic(shas[0], _blob(store, shas[0]), shas[1], _blob(store, shas[1]))
+            logic = _logic_of(store, *shas)
             with self._lock:
                 self._logic[shas] = logic
                 self._failed.pop(version_id, None)
@@ -181,20 +181,54 @@ def _blob(store: VersionStore, sha256: str) -> bytes:
     return body
 
 
+def _logic_of(store: VersionStore, model_sha256: str, policy_sha256: str) -> engine.DecisionLogic:
+    """A version's logic. A blob identical to the packaged one (same sha256) is not fetched: a
+    policy-only version reads one blob, a model-only version one, the packaged content none."""
+    packaged_model, packaged_policy = PACKAGED
+    model = (
+        packaged_model
+        if model_sha256 == packaged_model.sha256
+        else model_from_blob(model_sha256, _blob(store, model_sha256))
+    )
+    policy = (
+        packaged_policy
+        if policy_sha256 == packaged_policy.sha256
+        else policy_from_blob(policy_sha256, _blob(store, policy_sha256))
+    )
+    return engine.DecisionLogic(model, policy)
+
+
+def model_from_blob(model_sha256: str, blob: bytes) -> engine.Model:
+    """The model artifact filed under ``model_sha256``: its recorded hash must be that sha256 and
+    match its content (``artifact.build_model``); ValueError otherwise."""
+    document = json.loads(blob)
+    if not isinstance(document, dict) or document.get("sha256") != model_sha256:
+        raise ValueError(f"model blob {model_sha256}: its recorded sha256 differs")
+    try:
+        return build_model(document)  # checks the content against the recorded sha256
+    except (KeyError, TypeError) as error:  # recorded hash right, shape wrong: never served
+        raise ValueError(f"model blob {model_sha256}: {type(error).__name__} {error}") from error
+
+
+def policy_from_blob(policy_sha256: str, blob: bytes) -> engine.Policy:
+    """The policy document filed under ``policy_sha256``: checked by its schema (``load_policy``) and
+    its canonical JSON must hash to that sha256; ValueError otherwise."""
+    try:
+        policy = engine.load_policy(json.loads(blob))
+    except engine.PolicyInvalid as invalid:
+        raise ValueError(f"policy blob {policy_sha256}: {invalid}") from invalid
+    if policy.sha256 != policy_sha256:
+        raise ValueError(f"policy blob {policy_sha256}: its content hashes to {policy.sha256}")
+    return policy
+
+
 def build_logic(
     model_sha256: str, model_blob: bytes, policy_sha256: str, policy_blob: bytes
 ) -> engine.DecisionLogic:
-    """The decision logic of a version's two blobs, each checked against the sha256 it is filed
-    under: the artifact's recorded hash must be that sha256 and match its content
-    (``artifact.build_model``), and the policy document's canonical JSON must hash to its sha256."""
-    model_document = json.loads(model_blob)
-    if not isinstance(model_document, dict) or model_document.get("sha256") != model_sha256:
-        raise ValueError(f"model blob {model_sha256}: its recorded sha256 differs")
-    model = build_model(model_document)  # checks the content against the recorded sha256
-    policy = engine.load_policy(json.loads(policy_blob))
-    if policy.sha256 != policy_sha256:
-        raise ValueError(f"policy blob {policy_sha256}: its content hashes to {policy.sha256}")
-    return engine.DecisionLogic(model, policy)
+    """The decision logic of a version's two blobs, each checked against the sha256 it is filed under."""
+    return engine.DecisionLogic(
+        model_from_blob(model_sha256, model_blob), policy_from_blob(policy_sha256, policy_blob)
+    )
 
 
 def identity_key(applicant_ref: object, application: Mapping[str, object]) -> str:

@@ -272,6 +272,24 @@ def test_a_blob_that_does_not_match_its_sha256_is_refused():
         routing.build_logic(model_sha, model_bytes, "0" * 64, policy_bytes)
 
 
+def test_a_policy_only_version_reads_only_its_policy_blob(memory, monkeypatch):
+    store = memory.memory_versions
+    strict = register(store, STRICT)
+    read = []
+    real_get_blob = store.get_blob
+    monkeypatch.setattr(store, "get_blob", lambda sha: read.append(sha) or real_get_blob(sha))
+
+    logic = routing.LogicCache().logic(strict, store)
+
+    assert read == [engine.load_policy(STRICT).sha256]
+    assert logic.model is engine.packaged_version().model
+
+
+def test_a_blob_that_is_not_a_policy_is_refused_as_a_bad_blob():
+    with pytest.raises(ValueError, match="invalid policy"):
+        routing.policy_from_blob("0" * 64, b'{"policy_format": 1}')
+
+
 def test_a_challenger_that_cannot_be_loaded_gives_way_to_the_champion(chalice_client, memory, application):
     route(memory.memory_versions, "v1", {"version_id": "v9", "share": 50})  # never registered
 
@@ -453,9 +471,9 @@ def test_a_warm_decision_adds_no_aws_call_and_its_shadow_rides_in_the_same_write
 
     for client in (aws.aws_clients["dynamodb"], store._s3):
         client.meta.events.register("before-call", record)
-    cold = decide(aws_client, application)  # reads the routing, the version and its two blobs
+    cold = decide(aws_client, application)  # reads the routing, the version and its policy blob
     assert cold["decision_version"] == lenient
-    assert calls.count("s3:GetObject") == 2 and calls.count("dynamodb:GetItem") == 3
+    assert calls.count("s3:GetObject") == 1 and calls.count("dynamodb:GetItem") == 3  # model: packaged
     calls.clear()
 
     warm = decide(aws_client, application_row(1))
