@@ -105,12 +105,26 @@ def create_event_bus(stage: str, events_client: Any, sqs_client: Any) -> dict[st
     return {"bus": bus, "queue": queue_name, "queue_url": queue_url, "rule": rule}
 
 
-def local_s3_client(region: str) -> Any:
-    """An S3 client for the local stack (its endpoint from AWS_ENDPOINT_URL, as every client's),
-    path-style: the emulators serve buckets under one host name, not as sub-domains."""
-    from chalicelib.dal.versions_aws import make_s3_client
+def s3_client_beside(dynamodb_client: Any) -> Any:
+    """An S3 client on the same endpoint, region and (fake) credentials as ``dynamodb_client``:
+    the callers hand in clients for their endpoint and keep their own environment untouched.
+    Path-style: the emulators serve every bucket under one host, not as sub-domains."""
+    import boto3
+    from botocore.config import Config
 
-    return make_s3_client(region, path_style=True)
+    endpoint = dynamodb_client.meta.endpoint_url
+    # botocore keeps a client's credentials on its request signer (no public accessor).
+    credentials = dynamodb_client._request_signer._credentials.get_frozen_credentials()
+    return boto3.client(
+        "s3",
+        region_name=dynamodb_client.meta.region_name,
+        # moto in-process intercepts AWS's own host names: only an emulator's endpoint is passed on.
+        endpoint_url=None if endpoint.endswith(".amazonaws.com") else endpoint,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        config=Config(s3={"addressing_style": "path"}),
+    )
 
 
 def create_buckets(stage: str, s3_client: Any) -> list[str]:
@@ -163,7 +177,7 @@ def create_tables_and_queues(
     created: dict[str, Any] = {
         "tables": create_tables(stage, dynamodb_client),
         "queues": create_queues(stage, sqs_client),
-        "buckets": create_buckets(stage, s3_client or local_s3_client(dynamodb_client.meta.region_name)),
+        "buckets": create_buckets(stage, s3_client or s3_client_beside(dynamodb_client)),
     }
     if events_client is not None:
         created["events"] = create_event_bus(stage, events_client, sqs_client)

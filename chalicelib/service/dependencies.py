@@ -48,6 +48,10 @@ class Dependencies:
         return self._reviews
 
     @property
+    def has_versions(self) -> bool:
+        return self._versions is not None
+
+    @property
     def versions(self) -> VersionStore:
         """The decision-version registry (issue 18)."""
         if self._versions is None:

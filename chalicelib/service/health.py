@@ -41,9 +41,12 @@ def live() -> Liveness:
 
 def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
     """DynamoDB and SQS probed at the same time (see ``DynamoDBLoanStore.check``)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         queue_checks = pool.submit(dependencies.queue.check)
-        return dependencies.store.check() + queue_checks.result()
+        # The decision-version registry: every decision reads its routing document (issue 18).
+        registry = dependencies.versions.check if dependencies.has_versions else list
+        registry_checks = pool.submit(registry)
+        return dependencies.store.check() + registry_checks.result() + queue_checks.result()
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:
