@@ -525,7 +525,11 @@ def _register_version_schema() -> JsonSchema:
         "type": "object",
         "additionalProperties": False,
         "required": ["label"],
-        "anyOf": [{"required": ["policy"]}, {"required": ["model"]}],
+        # A policy or a model, not null (left out, null is the champion's: both null is nothing new).
+        "anyOf": [
+            {"required": ["policy"], "properties": {"policy": {"type": "object"}}},
+            {"required": ["model"], "properties": {"model": {"type": "object"}}},
+        ],
         "properties": {
             "label": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
             "notes": {"type": "string", "maxLength": 2000},

@@ -285,8 +285,10 @@ def _text(
     value = body.get(name)
     if value is None and not required:
         return ""
-    if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        errors.append({"field": name, "problem": f"required: text of 1-{limit} characters"})
+    blank_ok = not required  # notes may be empty; a label names the version
+    if not isinstance(value, str) or (not blank_ok and not value.strip()) or len(value) > limit:
+        low = 0 if blank_ok else 1
+        errors.append({"field": name, "problem": f"text of {low}-{limit} characters"})
         return ""
     return value
 
@@ -325,7 +327,14 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
     if errors:
         raise _failed(errors)
     candidate = engine.DecisionLogic(model, policy)
-    report = compute_report(candidate, routing["champion"], champion, holdout or packaged_holdout())
+    try:
+        report = compute_report(candidate, routing["champion"], champion, holdout or packaged_holdout())
+    except ArithmeticError as error:
+        # A document its schema accepts can still be one the engine cannot decide with (e.g. a rate
+        # so small that an instalment divides by zero): it is refused here, never served.
+        part = "policy" if "policy" in body else "model"
+        problem = f"the engine cannot decide the holdout with it ({type(error).__name__})"
+        raise _failed([{"field": part, "problem": problem}]) from error
     if "model" in body:
         _guard(lambda: store.put_blob(model.sha256, canonical_json(model.document)))
     if "policy" in body:
@@ -406,6 +415,8 @@ def _promote_body(body: object) -> tuple[str, int | None, str]:
     if role not in PROMOTE_ROLES:
         errors.append({"field": "role", "problem": f"one of {', '.join(PROMOTE_ROLES)}"})
     share = body.get("share")
+    if "share" in body and share is None and role != "challenger":
+        errors.append({"field": "share", "problem": "an integer percent, or left out"})
     low, high = resources.CHALLENGER_SHARE_MIN, resources.CHALLENGER_SHARE_MAX
     if role == "challenger" and (
         isinstance(share, bool) or not isinstance(share, int) or not low <= share <= high
