@@ -14,7 +14,6 @@ adverse impact (US EEOC Uniform Guidelines, 29 CFR 1607.4(D)).
 
 from __future__ import annotations
 
-import csv
 import functools
 import hashlib
 import io
@@ -173,6 +172,8 @@ def four_fifths(groups: Iterable[tuple[str, bool]]) -> list[GroupRate]:
 # -- the holdout --------------------------------------------------------------------------------
 def parse_holdout(text: str, source: str) -> Holdout:
     """Labelled CSV in the application schema (``loan_approved`` 0/1). Every bad row is named."""
+    import csv  # only registrations read a holdout: not on every cold start
+
     errors: list[dict[str, str]] = []
     applications: list[Mapping[str, Any]] = []
     labels: list[int] = []
