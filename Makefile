@@ -113,3 +113,23 @@ deploy: package
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache .devstack
+
+## Decision versions (issue 18) through the staff routes of the running stack (make run):
+##   make register LABEL="FOIR 55%" POLICY=policy.json [MODEL=artifact.json] [NOTES=...]
+##   make promote VERSION=v2 ROLE=challenger SHARE=10 [REASON=...]   (a proposal, as modelrisk1)
+##   make approve CHANGE=<change_id>                                  (as manager1)
+##   make rollback REASON="..."                                       (as manager1: applied, flagged)
+.PHONY: register promote approve rollback
+register: $(RUN_STAMP)
+	$(PY) -m devstack.versions register --label "$(LABEL)" --notes "$(NOTES)" \
+		$(if $(POLICY),--policy "$(POLICY)") $(if $(MODEL),--model "$(MODEL)")
+
+promote: $(RUN_STAMP)
+	$(PY) -m devstack.versions promote "$(VERSION)" --role "$(ROLE)" --reason "$(REASON)" \
+		$(if $(SHARE),--share $(SHARE))
+
+approve: $(RUN_STAMP)
+	$(PY) -m devstack.versions approve "$(CHANGE)"
+
+rollback: $(RUN_STAMP)
+	$(PY) -m devstack.versions rollback --reason "$(REASON)"

@@ -23,6 +23,7 @@ gc.disable()
 
 from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Rate, Response, SQSEvent
 
+import chalicelib.http.versions as versions
 from chalicelib import resources
 from chalicelib.config import (
     check_serving_environment,
@@ -178,6 +179,42 @@ def second_approval(review_id: str) -> Response:
 @route(routes.APPLICATION_AUDIT)
 def application_audit(application_id: str) -> Response:
     return reviews.application_audit(current_request(), application_id)
+
+
+@route(routes.RERUN_DECISION)
+def rerun_decision(decision_id: str) -> Response:
+    return decisions.rerun_decision(current_request(), decision_id)
+
+
+# ---- Decision versions (issue 18): the registry's staff routes
+@route(routes.LIST_VERSIONS)
+def list_versions() -> Response:
+    return versions.list_versions(current_request())
+
+
+@route(routes.GET_VERSION)
+def get_version(version_id: str) -> Response:
+    return versions.get_version(current_request(), version_id)
+
+
+@route(routes.REGISTER_VERSION)
+def register_version() -> Response:
+    return versions.register_version(current_request())
+
+
+@route(routes.PROMOTE_VERSION)
+def promote_version(version_id: str) -> Response:
+    return versions.promote_version(current_request(), version_id)
+
+
+@route(routes.APPROVE_VERSION_CHANGE)
+def approve_version_change(change_id: str) -> Response:
+    return versions.approve_change(current_request(), change_id)
+
+
+@route(routes.ROLLBACK_VERSIONS)
+def rollback_versions() -> Response:
+    return versions.rollback(current_request())
 
 
 @app.on_sqs_message(

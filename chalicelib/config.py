@@ -41,6 +41,9 @@ class Settings(NamedTuple):
     review_sla_business_days: int
     second_approval_above_amount: int  # maker-checker: approvals above this loan amount need a manager
     fraud_counters_table: str = ""  # issue 21: velocity counters (load_settings always sets it)
+    # Decision versions (issue 18): the registry's table and its artifacts bucket.
+    versions_table: str = ""
+    versions_bucket: str = ""
 
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
@@ -81,6 +84,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV) or resources.SECOND_APPROVAL_ABOVE_AMOUNT
         ),
         fraud_counters_table=_table(env, stage, resources.FRAUD_COUNTERS_TABLE),
+        versions_table=_table(env, stage, resources.VERSIONS_TABLE),
+        versions_bucket=_name(
+            env, stage, resources.VERSIONS_BUCKET.env_var, resources.VERSIONS_BUCKET.suffix
+        ),
     )
 
 

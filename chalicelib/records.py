@@ -29,6 +29,10 @@ FAILED: ApplicationState = "FAILED"
 APPLICATION_STATES: tuple[ApplicationState, ...] = (PENDING, DECIDED, FAILED)
 DECISION_SOURCES: tuple[DecisionSource, ...] = ("sync", "async")
 CacheState = Literal["hit", "miss", "bypassed"]
+# Which arm of the routing decided (chalicelib.service.routing): the champion, or the challenger
+# serving its share. Shadows never decide: they are stored beside the decision (ShadowDecision).
+Arm = Literal["champion", "challenger"]
+ARMS: tuple[Arm, ...] = ("champion", "challenger")
 
 
 class FinalOutcome(TypedDict):
@@ -47,6 +51,24 @@ class FinalRecord(FinalOutcome):
     notice: NotRequired[Notice]
 
 
+class ShadowDecision(TypedDict):
+    """A shadow version's decision of the same application, scored after the served one and stored
+    beside it in the same write: for comparing versions, never returned, never in events or notices.
+    The figures a comparison reads, not the whole decision (a decision is ~2 KB compressed)."""
+
+    decision_version: str
+    outcome: str
+    decided_by: str
+    probability: float
+    model_probability: float
+    risk_band: str
+    score: int
+    reason_codes: list[str]  # the principal reasons' codes, ranked
+    failed_rules: list[str]  # the policy rules not passed
+    annual_rate: float
+    counteroffer: Counteroffer | None
+
+
 class DecisionRecord(TypedDict):
     """One row of the decisions table: every decision made, sync and async."""
 
@@ -58,8 +80,11 @@ class DecisionRecord(TypedDict):
     decision: Decision
     cached: bool
     expires_at: int  # epoch seconds: kept for the record-retention period, then deleted by TTL
+    decision_version: str  # the decision version that decided (records from before versions: "v1")
+    arm: Arm  # the routing arm that served it
     application_id: NotRequired[str]  # async decisions only
     final: NotRequired[FinalRecord]  # a reviewer's outcome, beside the engine's
+    shadows: NotRequired[list[ShadowDecision]]  # staff-only: never in a response, event or notice
 
 
 class ApplicationRecord(TypedDict):
@@ -165,11 +190,14 @@ class AsyncDecision(NamedTuple):
     applicant: MaskedApplicant
     submitted_at: str
     expires_at: int
+    decision_version: str
+    arm: Arm
+    shadows: tuple[ShadowDecision, ...] = ()
 
     def record(self) -> DecisionRecord:
         """The decision-log record of this decision: the one builder of an async ``DecisionRecord``
         (the DynamoDB store, the in-memory twin and the worker's audit trail all use it)."""
-        return {
+        record: DecisionRecord = {
             "decision_id": self.decision_id,
             "client_id": self.client_id,
             "created_at": self.created_at,
@@ -178,8 +206,13 @@ class AsyncDecision(NamedTuple):
             "decision": self.decision,
             "cached": False,
             "expires_at": self.expires_at,
+            "decision_version": self.decision_version,
+            "arm": self.arm,
             "application_id": self.application_id,
         }
+        if self.shadows:
+            record["shadows"] = list(self.shadows)
+        return record
 
 
 def decided_application(record: DecisionRecord, submitted_at: str) -> ApplicationRecord:
@@ -212,6 +245,8 @@ class DecisionEvent(NamedTuple):
     detail_type: str = "decision.made"  # or "review.completed", "fraud.flagged" (resources)
     # fraud.flagged: the decision's flags, (code, severity) pairs; no evidence, no personal data.
     risk_flags: tuple[tuple[str, str], ...] = ()
+    decision_version: str | None = None  # decision.made: the version that decided (never a shadow)
+    arm: Arm | None = None  # decision.made: champion or challenger
 
     @classmethod
     def made(cls, record: DecisionRecord) -> DecisionEvent:
@@ -226,6 +261,8 @@ class DecisionEvent(NamedTuple):
             source=record["source"],
             decided_at=record["created_at"],
             application_id=record.get("application_id"),
+            decision_version=record["decision_version"],
+            arm=record["arm"],
         )
 
     @classmethod
@@ -250,6 +287,9 @@ class DecisionEvent(NamedTuple):
             detail["risk_flags"] = [
                 {"code": code, "severity": severity} for code, severity in self.risk_flags
             ]
+        if self.decision_version is not None and self.arm is not None:
+            detail["decision_version"] = self.decision_version
+            detail["arm"] = self.arm
         return detail
 
 
@@ -266,6 +306,8 @@ class DecisionResponse(Decision):
 
     decision_id: str
     model_version: str
+    decision_version: str  # the decision version that decided (model + lending policy)
+    arm: Arm  # champion, or the challenger serving its share
     cached: bool  # served from the decision cache
     cache: CacheState
     stored: bool  # whether the decision record was written
@@ -277,6 +319,8 @@ class DecisionOnRecord(Decision):
 
     decision_id: str
     model_version: str
+    decision_version: str
+    arm: Arm
     created_at: str
     source: DecisionSource
     application_id: NotRequired[str]
@@ -284,6 +328,24 @@ class DecisionOnRecord(Decision):
     final_decided_by: NotRequired[str]  # "reviewer"
     final_reason_codes: NotRequired[list[str]]
     final_decided_at: NotRequired[str]
+
+
+class VersionedDecision(TypedDict):
+    """A decision beside the decision version that made it."""
+
+    decision_version: str
+    decision: Decision
+
+
+class DecisionRerun(TypedDict):
+    """``POST /v1/decisions/{id}/rerun``: the decision on record and the same stored inputs decided
+    by another version, side by side. Not a decision of record: nothing is stored or published."""
+
+    decision_id: str
+    on_record: VersionedDecision
+    arm: Arm  # the arm that served the decision on record
+    rerun: VersionedDecision
+    differences: list[str]  # the decision's top-level fields whose values differ (notice excluded)
 
 
 def add_final_outcome(body: ApplicationStatus | DecisionOnRecord, final: FinalRecord) -> None:
@@ -467,6 +529,10 @@ AuditAction = Literal[
     "second_approval",
     "second_approval_refused",
     "notice_issued",
+    # The decision-version registry (subject "decision-versions"): issue 18.
+    "version_registered",
+    "routing_proposed",
+    "routing_changed",
 ]
 AUDIT_ACTIONS: tuple[AuditAction, ...] = get_args(AuditAction)
 

@@ -245,12 +245,12 @@ STAFF_POOL = UserPoolSpec(
     suffix="staff",
     client_logical_id="StaffUserPoolClient",
     client_suffix="staff-console",
-    groups=("reviewer", "manager"),
+    groups=("reviewer", "manager", "model_risk"),
     minimum_password_length=14,
     id_token_validity_minutes=60,
     authorizer_name="StaffPool",
 )
-REVIEWER_GROUP, MANAGER_GROUP = STAFF_POOL.groups
+REVIEWER_GROUP, MANAGER_GROUP, MODEL_RISK_GROUP = STAFF_POOL.groups
 # Environment of the API function: the pool's ARN (for Chalice's authorizer definition), its id
 # and the app client's id (what a local token verifier checks the issuer and audience against).
 STAFF_POOL_ARN_ENV = "STAFF_USER_POOL_ARN"
@@ -544,3 +544,54 @@ class FraudAlarmThresholds(NamedTuple):
 
 
 FRAUD_ALARM_THRESHOLDS = FraudAlarmThresholds()
+# Decision versions: the registry (issue 18)
+# --------------------------------------------------------------------------------------------
+# One table for the registry's records: kind = "version" | "routing" | "change", item_id = the
+# version id, "current" (the routing document) or the change id. Listing versions is one Query.
+VERSIONS_TABLE = TableSpec(
+    logical_id="DecisionVersionsTable",
+    suffix="decision-versions",
+    env_var="VERSIONS_TABLE",
+    partition_key="kind",
+    sort_key="item_id",
+    purpose="Decision versions, the routing document (champion/challenger/shadows) and routing changes.",
+)
+TABLES = (*TABLES, VERSIONS_TABLE)
+
+
+class BucketSpec(NamedTuple):
+    logical_id: str
+    suffix: str  # bucket name = resource_name(stage, suffix) (+ the account id in the template)
+    env_var: str
+    purpose: str = ""
+
+
+# Model artifacts and policy documents, content-addressed (blobs/<sha256>.json), versioned,
+# encrypted (SSE-S3), public access blocked.
+VERSIONS_BUCKET = BucketSpec(
+    logical_id="DecisionVersionsBucket",
+    suffix="decision-versions",
+    env_var="VERSIONS_BUCKET",
+    purpose="Model artifacts and lending-policy documents by sha256.",
+)
+BUCKETS: tuple[BucketSpec, ...] = (VERSIONS_BUCKET,)
+# Every Lambda instance reads the routing document at most this long after it changed.
+ROUTING_CACHE_SECONDS = 30
+# A challenger serves this share of applications (percent, inclusive).
+CHALLENGER_SHARE_MIN, CHALLENGER_SHARE_MAX = 1, 50
+# Largest model artifact accepted at registration (bytes of JSON; a scorecard is about 10 KB).
+MAX_ARTIFACT_BYTES = 512 * 1024
+
+
+class PromotionGates(NamedTuple):
+    """What a decision version must show on the labelled holdout before it may serve (configuration
+    of the model-risk function, not lending policy: no policy document can loosen it)."""
+
+    max_auc_drop: float = 0.005  # AUC not more than this below the champion's
+    max_brier_rise: float = 0.005  # Brier score not more than this above the champion's
+    affordability_ceiling_foir: float = 0.65  # no approval whose FOIR exceeds it
+    four_fifths_min_ratio: float = 0.8  # approval-rate ratio to the most approved group
+    four_fifths_min_group: int = 100  # groups smaller than this are reported, not gated
+
+
+PROMOTION_GATES = PromotionGates()

@@ -105,12 +105,71 @@ def create_event_bus(stage: str, events_client: Any, sqs_client: Any) -> dict[st
     return {"bus": bus, "queue": queue_name, "queue_url": queue_url, "rule": rule}
 
 
+def s3_client_beside(dynamodb_client: Any) -> Any:
+    """An S3 client on the same endpoint, region and (fake) credentials as ``dynamodb_client``:
+    the callers hand in clients for their endpoint and keep their own environment untouched.
+    Path-style: the emulators serve every bucket under one host, not as sub-domains."""
+    import boto3
+    from botocore.config import Config
+
+    endpoint = dynamodb_client.meta.endpoint_url
+    # botocore keeps a client's credentials on its request signer (no public accessor).
+    credentials = dynamodb_client._request_signer._credentials.get_frozen_credentials()
+    return boto3.client(
+        "s3",
+        region_name=dynamodb_client.meta.region_name,
+        # moto in-process intercepts AWS's own host names: only an emulator's endpoint is passed on.
+        endpoint_url=None if endpoint.endswith(".amazonaws.com") else endpoint,
+        aws_access_key_id=credentials.access_key,
+        aws_secret_access_key=credentials.secret_key,
+        aws_session_token=credentials.token,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+
+
+def create_buckets(stage: str, s3_client: Any) -> list[str]:
+    """The decision-versions bucket: versioned, SSE-S3 by default, public access blocked (the
+    template's settings, so local code meets the same bucket)."""
+    names = []
+    for spec in resources.BUCKETS:
+        name = resources.resource_name(stage, spec.suffix)
+        try:
+            if s3_client.meta.region_name == "us-east-1":
+                s3_client.create_bucket(Bucket=name)
+            else:
+                s3_client.create_bucket(
+                    Bucket=name, CreateBucketConfiguration={"LocationConstraint": s3_client.meta.region_name}
+                )
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
+        s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        s3_client.put_bucket_encryption(
+            Bucket=name,
+            ServerSideEncryptionConfiguration={
+                "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+        )
+        s3_client.put_public_access_block(
+            Bucket=name,
+            PublicAccessBlockConfiguration={
+                "BlockPublicAcls": True,
+                "IgnorePublicAcls": True,
+                "BlockPublicPolicy": True,
+                "RestrictPublicBuckets": True,
+            },
+        )
+        names.append(name)
+    return names
+
+
 def create_tables_and_queues(
     stage: str,
     dynamodb_client: Any,
     sqs_client: Any,
     events_client: Any | None = None,
     cognito_client: Any | None = None,
+    s3_client: Any | None = None,
 ) -> dict[str, Any]:
     """Everything the service needs for ``stage``; safe to call again on an existing stack.
     ``cognito_client``: also the staff user pool and demo staff (``devstack.cognito``), returned
@@ -118,6 +177,7 @@ def create_tables_and_queues(
     created: dict[str, Any] = {
         "tables": create_tables(stage, dynamodb_client),
         "queues": create_queues(stage, sqs_client),
+        "buckets": create_buckets(stage, s3_client or s3_client_beside(dynamodb_client)),
     }
     if events_client is not None:
         created["events"] = create_event_bus(stage, events_client, sqs_client)

@@ -19,7 +19,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib import resources
-from chalicelib.resources import MANAGER_GROUP, REVIEWER_GROUP, STAFF_POOL
+from chalicelib.resources import MANAGER_GROUP, MODEL_RISK_GROUP, REVIEWER_GROUP, STAFF_POOL
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ DEMO_STAFF: tuple[DemoStaffUser, ...] = (
     DemoStaffUser("reviewer1", REVIEWER_GROUP, "Local-Reviewer1-Pass!"),
     DemoStaffUser("reviewer2", REVIEWER_GROUP, "Local-Reviewer2-Pass!"),
     DemoStaffUser("manager1", MANAGER_GROUP, "Local-Manager1-Pass!"),
+    # Decision versions (issue 18): registers and proposes; manager1 approves.
+    DemoStaffUser("modelrisk1", MODEL_RISK_GROUP, "Local-ModelRisk1-Pass!"),
 )
 # What a staff console does (USER_PASSWORD_AUTH or SRP), what scripts and tests do (the admin flow),
 # and refreshing an expired ID token.

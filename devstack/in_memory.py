@@ -47,6 +47,7 @@ from chalicelib.records import (
     decided_application,
 )
 from chalicelib.service.dependencies import Dependencies
+from devstack.in_memory_versions import InMemoryVersionStore
 
 # A stored record (a decision or an application) as a list's page reads it.
 R = TypeVar("R", bound=Mapping[str, object])
@@ -442,6 +443,7 @@ class InMemoryDependencies(Dependencies):
         self.memory_reviews = InMemoryReviewStore(self.outages)
         self.memory_store.reviews = self.memory_reviews
         self.memory_fraud_counters = InMemoryFraudCounters(self.outages)
+        self.memory_versions = InMemoryVersionStore()
         super().__init__(
             settings or load_settings(),
             self.memory_store,
@@ -450,6 +452,7 @@ class InMemoryDependencies(Dependencies):
             lambda: self.memory_idempotency,
             reviews=self.memory_reviews,
             fraud_counters=self.memory_fraud_counters,
+            versions=self.memory_versions,
         )
 
 

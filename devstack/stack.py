@@ -130,6 +130,8 @@ class DevStack:
             names[queue.dlq_env_var] = self.resource_name(queue.dlq_suffix)
         bus = resources.DECISION_EVENTS_BUS
         names[bus.env_var] = self.resource_name(bus.suffix)
+        for bucket in resources.BUCKETS:  # decision versions (issue 18)
+            names[bucket.env_var] = self.resource_name(bucket.suffix)
         return names
 
     @property

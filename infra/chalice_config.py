@@ -46,6 +46,8 @@ def environment_variables(stage: str) -> dict[str, str]:
         variables[queue.dlq_env_var] = resources.resource_name(stage, queue.dlq_suffix)
     bus = resources.DECISION_EVENTS_BUS
     variables[bus.env_var] = resources.resource_name(stage, bus.suffix)
+    for bucket in resources.BUCKETS:  # decision versions (issue 18)
+        variables[bucket.env_var] = resources.resource_name(stage, bucket.suffix)
     # Only written where they switch something off: Powertools' defaults are "enabled".
     if not resources.XRAY_TRACING[stage]:
         variables[TRACE_DISABLED_ENV] = "true"

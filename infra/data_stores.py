@@ -87,4 +87,71 @@ def data_store_resources(stage: str, index_limit: int | None = None) -> dict[str
     }
     for spec in resources.QUEUES:
         out.update(queue_resources(stage, spec))
+    for bucket in resources.BUCKETS:
+        out.update(bucket_resources(stage, bucket))
     return out
+
+
+# ---- Decision versions (issue 18): model artifacts and policy documents by sha256
+# Refused over plain HTTP: every read, write and listing of the blobs and their versions.
+TLS_ONLY_ACTIONS = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+)
+
+
+def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resource]:
+    """A private bucket: versioned (an overwritten or deleted blob can be recovered), SSE-S3 by
+    default, every public access blocked, ACLs off (the bucket owner owns every object), TLS only."""
+    prod = stage == "prod"
+    # A registered version's blobs are evidence of what decided: kept in prod beyond the stack.
+    policy = "Retain" if prod else "Delete"
+    bucket: Resource = {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": policy,
+        "UpdateReplacePolicy": policy,
+        "Properties": {
+            "BucketName": resources.resource_name(stage, spec.suffix),
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
+                ]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "Tags": [{"Key": "purpose", "Value": spec.purpose}] if spec.purpose else [],
+        },
+    }
+    bucket_arn = {"Fn::GetAtt": [spec.logical_id, "Arn"]}
+    tls_only: Resource = {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": spec.logical_id},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        # Named actions (no wildcard anywhere in the templates: tests/infra).
+                        "Action": list(TLS_ONLY_ACTIONS),
+                        "Resource": [bucket_arn, {"Fn::Sub": f"${{{spec.logical_id}.Arn}}/*"}],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ],
+            },
+        },
+    }
+    return {spec.logical_id: bucket, f"{spec.logical_id}Policy": tls_only}

@@ -155,6 +155,7 @@ def policy_document(stage: str) -> dict[str, Any]:
         },
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         *fraud_counter_statements(stage),
+        *decision_versions_statements(stage),
     ]
     return _document(statements)
 
@@ -172,6 +173,34 @@ def fraud_counter_statements(stage: str) -> list[dict[str, Any]]:
             "Action": list(FRAUD_COUNTER_READ_ACTIONS),
             "Resource": [table_arn(stage, resources.FRAUD_COUNTERS_TABLE)],
         }
+    ]
+
+
+# ---- Decision versions (issue 18): the registry's table is one of TABLES (GetItem, PutItem,
+# UpdateItem above); listing versions is a Query on the table itself; blobs are read and written by
+# key (content-addressed: never listed, never deleted by the service).
+VERSIONS_QUERY_ACTIONS = ("dynamodb:Query",)
+VERSIONS_BLOB_ACTIONS = ("s3:GetObject", "s3:PutObject")
+
+
+def bucket_arn(stage: str, spec: resources.BucketSpec) -> str:
+    return f"arn:aws:s3:::{resources.resource_name(stage, spec.suffix)}"
+
+
+def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "Sid": "DecisionVersionsList",
+            "Effect": "Allow",
+            "Action": list(VERSIONS_QUERY_ACTIONS),
+            "Resource": [table_arn(stage, resources.VERSIONS_TABLE)],
+        },
+        {
+            "Sid": "DecisionVersionsBlobs",
+            "Effect": "Allow",
+            "Action": list(VERSIONS_BLOB_ACTIONS),
+            "Resource": [f"{bucket_arn(stage, spec)}/blobs/*" for spec in resources.BUCKETS],
+        },
     ]
 
 

@@ -23,10 +23,11 @@ REFRESH_TOKEN_VALIDITY_HOURS = 12
 TEMPORARY_PASSWORD_VALIDITY_DAYS = 3
 # Lower precedence wins when a user is in both groups (only matters for role mapping, which the
 # app does not use; it reads every group in cognito:groups).
-GROUP_PRECEDENCE = {resources.MANAGER_GROUP: 0, resources.REVIEWER_GROUP: 1}
+GROUP_PRECEDENCE = {resources.MANAGER_GROUP: 0, resources.REVIEWER_GROUP: 1, resources.MODEL_RISK_GROUP: 2}
 GROUP_DESCRIPTIONS = {
     resources.REVIEWER_GROUP: "Works review cases: claim, release, decide",
     resources.MANAGER_GROUP: "Reviewer rights plus the second approval (maker-checker)",
+    resources.MODEL_RISK_GROUP: "Registers decision versions and proposes routing changes (managers approve)",
 }
 
 
@@ -56,7 +57,8 @@ LINT_METADATA = {"cfn-lint": {"config": {"ignore_checks": ["E3006"]}}}
 
 
 def group_logical_id(group: str) -> str:
-    return f"{POOL.logical_id}{group.capitalize()}Group"
+    # CloudFormation logical ids are alphanumeric: "model_risk" -> "ModelRisk".
+    return f"{POOL.logical_id}{''.join(part.capitalize() for part in group.split('_'))}Group"
 
 
 def auth_flows(stage: str) -> list[str]:

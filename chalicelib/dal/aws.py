@@ -21,9 +21,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import resources
 from chalicelib.config import Settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
+from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
     APPLICATION_STATES,
+    ARMS,
     DECISION_SOURCES,
     FAILED,
     PENDING,
@@ -282,9 +284,13 @@ class DynamoDBLoanStore:
             "applicant": _document(record["applicant"]),
             "decision": _document(record["decision"]),
             RECORD_EXPIRES: {"N": str(record["expires_at"])},
+            "decision_version": {"S": record["decision_version"]},
+            "arm": {"S": record["arm"]},
         }
         if "application_id" in record:
             item["application_id"] = {"S": record["application_id"]}
+        if "shadows" in record:  # beside the decision, in the same write (never a second request)
+            item["shadows"] = _document(record["shadows"])
         return item
 
     @staticmethod
@@ -298,11 +304,16 @@ class DynamoDBLoanStore:
             "decision": _read_document(item["decision"]),
             "cached": item["cached"]["BOOL"],
             "expires_at": int(item.get(RECORD_EXPIRES, {}).get("N", 0)),
+            # Records from before decision versions were all decided by the packaged version.
+            "decision_version": item.get("decision_version", {}).get("S", PACKAGED_VERSION_ID),
+            "arm": _literal(item.get("arm", {}).get("S", ARMS[0]), ARMS),
         }
         if "application_id" in item:
             record["application_id"] = item["application_id"]["S"]
         if "final" in item:
             record["final"] = _read_document(item["final"])
+        if "shadows" in item:
+            record["shadows"] = _read_document(item["shadows"])
         return record
 
     def query_decisions(

@@ -1,4 +1,4 @@
-"""HTTP handlers of /v1/decisions (create, read, notice, list) and POST /v1/eligibility."""
+"""HTTP handlers of /v1/decisions (create, read, notice, list, rerun) and POST /v1/eligibility."""
 
 from __future__ import annotations
 
@@ -75,3 +75,11 @@ def list_decisions(request: Request) -> Response:
 @renders_service_errors
 def check_eligibility(request: Request) -> Response:
     return json_response(decisions.quick_eligibility(json_body(request)))
+
+
+@renders_service_errors
+def rerun_decision(request: Request, decision_id: str) -> Response:
+    """The stored decision beside its inputs decided by another version (nothing is stored)."""
+    return json_response(
+        decisions.rerun_decision(decision_id, json_body(request), current(), client_id(request))
+    )

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib import engine, resources
+from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.errors import ServiceError, dependency_unavailable, error_body, not_found, validation_failed
 from chalicelib.http.gateway_responses import INVALID_API_KEY, QUOTA_EXCEEDED, THROTTLED, UNAUTHORIZED
 from chalicelib.service.decision_versions import PACKAGED
@@ -74,6 +75,8 @@ def _response(decision: Example, decision_id: str) -> Example:
         "decision_id": decision_id,
         **decision,
         "model_version": decision["model"]["version"],
+        "decision_version": PACKAGED_VERSION_ID,  # an empty registry's champion
+        "arm": "champion",
         "cached": False,
         "cache": "miss",
         "stored": True,

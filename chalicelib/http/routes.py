@@ -27,6 +27,7 @@ from chalicelib.records import (
     AuditTrail,
     DecisionList,
     DecisionOnRecord,
+    DecisionRerun,
     DecisionResponse,
     DetailedHealth,
     HealthSummary,
@@ -460,3 +461,222 @@ ROUTES: tuple[Route, ...] = (
 # limits are stated on it: chalicelib.http.openapi).
 ERROR_RECORD = ErrorBody
 EXTRA_RECORDS: tuple[type, ...] = (Decision,)
+
+
+# ---------------------------------------------------------------------------- re-deciding a decision
+# Issue 18: a client re-decides one of its stored decisions with another registered version.
+def _rerun_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["version"],
+        "properties": {
+            "version": {
+                "type": "string",
+                "pattern": r"^v[1-9][0-9]{0,8}$",
+                "description": "A registered decision version (v1: the packaged one).",
+            }
+        },
+    }
+
+
+RERUN_BODY = Body("RerunDecision", _rerun_schema)
+RERUN_DECISION = Route(
+    "POST",
+    "/v1/decisions/{decision_id}/rerun",
+    "rerunDecision",
+    "The decision on record beside its stored inputs decided by another registered version "
+    "(not a decision of record: nothing is stored)",
+    (Reply(200, "Both decisions, side by side.", DecisionRerun),),
+    (*BODY_ERRORS, 404, 409, 503),
+    body=RERUN_BODY,
+)
+ROUTES = (*ROUTES, RERUN_DECISION)
+
+
+# ---------------------------------------------------------------------------- decision versions
+# The registry (issue 18): model risk registers and proposes, a manager other than the maker
+# approves; a manager alone may roll back (flagged). Reviewers do not see the registry.
+VERSION_GROUPS = frozenset({resources.MODEL_RISK_GROUP, resources.MANAGER_GROUP})
+
+
+def _openapi_30(schema: Any, definitions: dict[str, Any] | None = None) -> Any:
+    """A JSON Schema (2020-12) as OpenAPI 3.0 can state it: local ``$defs`` inlined, ``const`` as a
+    one-value ``enum``, no ``$schema``."""
+    if isinstance(schema, list):
+        return [_openapi_30(item, definitions) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    definitions = {**(definitions or {}), **schema.get("$defs", {})}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        return _openapi_30(definitions[ref.removeprefix("#/$defs/")], definitions)
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in ("$schema", "$defs", "$id"):
+            continue
+        if key == "const":
+            out["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
+        elif key == "properties":
+            out[key] = {name: _openapi_30(field, definitions) for name, field in value.items()}
+        else:
+            out[key] = _openapi_30(value, definitions)
+    return out
+
+
+def _register_version_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["label"],
+        # A policy or a model, not null (left out, null is the champion's: both null is nothing new).
+        "anyOf": [
+            {"required": ["policy"], "properties": {"policy": {"type": "object"}}},
+            {"required": ["model"], "properties": {"model": {"type": "object"}}},
+        ],
+        "properties": {
+            "label": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"\S"},
+            "notes": {"type": "string", "maxLength": 2000},
+            "policy": {
+                **_openapi_30(dict(engine.policy_schema())),
+                "description": "A lending-policy document (its JSON Schema; review band at most the "
+                "approve band, each band rule at most its harder rule's limit). Left out: the champion's.",
+            },
+            "model": {
+                "type": "object",
+                "description": "A model artifact (make train) whose sha256 is its content's. Left out: "
+                "the champion's.",
+            },
+        },
+    }
+
+
+def _promote_schema() -> JsonSchema:
+    reason = {"type": "string", "maxLength": 2000}
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["role", "share"],
+                "properties": {
+                    "role": {"type": "string", "enum": ["challenger"]},
+                    "share": {
+                        "type": "integer",
+                        "minimum": resources.CHALLENGER_SHARE_MIN,
+                        "maximum": resources.CHALLENGER_SHARE_MAX,
+                    },
+                    "reason": reason,
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["role"],
+                "properties": {
+                    "role": {"type": "string", "enum": ["shadow"]},
+                    "share": {"type": "integer", "minimum": 1, "maximum": 100},
+                    "reason": reason,
+                },
+            },
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["role"],
+                "properties": {"role": {"type": "string", "enum": ["champion", "retire"]}, "reason": reason},
+            },
+        ]
+    }
+
+
+def _rollback_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": r"\S"}},
+    }
+
+
+def _version_records() -> tuple[type, type, type]:
+    from chalicelib.service.versions import ChangeAnswer, VersionDetail, VersionList
+
+    return VersionList, VersionDetail, ChangeAnswer
+
+
+_VERSION_LIST, _VERSION_DETAIL, _CHANGE = _version_records()
+REGISTER_VERSION_BODY = Body("RegisterVersion", _register_version_schema)
+PROMOTE_VERSION_BODY = Body("PromoteVersion", _promote_schema)
+ROLLBACK_BODY = Body("RollbackVersions", _rollback_schema)
+LIST_VERSIONS = _staff(
+    "GET",
+    "/v1/versions",
+    "listVersions",
+    "Decision versions, each with its place in today's routing (model risk, managers)",
+    Reply(200, "The versions and the routing document.", _VERSION_LIST),
+    (503,),
+    groups=VERSION_GROUPS,
+)
+GET_VERSION = _staff(
+    "GET",
+    "/v1/versions/{version_id}",
+    "getVersion",
+    "A version with its policy document and its validation report beside the champion's",
+    Reply(200, "The version.", _VERSION_DETAIL),
+    (404, 503),
+    groups=VERSION_GROUPS,
+)
+REGISTER_VERSION = _staff(
+    "POST",
+    "/v1/versions",
+    "registerVersion",
+    "Register a decision version (a policy document and/or a model artifact); its report is computed "
+    "on the labelled holdout",
+    Reply(201, "The registered version with its report.", _VERSION_DETAIL),
+    (*BODY_ERRORS, 409, 503),
+    groups=VERSION_GROUPS,
+    body=REGISTER_VERSION_BODY,
+)
+PROMOTE_VERSION = _staff(
+    "POST",
+    "/v1/versions/{version_id}/promote",
+    "promoteVersion",
+    "Propose a routing change (champion, challenger with a share of 1-50%, shadow, retire); a manager "
+    "other than the maker approves it. Refused (409) when the version fails a promotion gate",
+    Reply(202, "The proposed change.", _CHANGE),
+    (*BODY_ERRORS, 404, 409, 503),
+    groups=VERSION_GROUPS,
+    body=PROMOTE_VERSION_BODY,
+)
+APPROVE_VERSION_CHANGE = _staff(
+    "POST",
+    "/v1/versions/changes/{change_id}/approve",
+    "approveVersionChange",
+    "A manager other than the maker applies a proposed routing change",
+    Reply(200, "The applied change.", _CHANGE),
+    (404, 409, 503),
+    groups=MANAGER_GROUPS,
+)
+ROLLBACK_VERSIONS = _staff(
+    "POST",
+    "/v1/versions/rollback",
+    "rollbackVersions",
+    "Back to the previous champion: a manager's applies at once (flagged emergency), anyone else's is "
+    "a proposal",
+    Reply(200, "The change (applied, or proposed).", _CHANGE),
+    (*BODY_ERRORS, 409, 503),
+    groups=VERSION_GROUPS,
+    body=ROLLBACK_BODY,
+)
+VERSION_ROUTES: tuple[Route, ...] = (
+    LIST_VERSIONS,
+    GET_VERSION,
+    REGISTER_VERSION,
+    PROMOTE_VERSION,
+    APPROVE_VERSION_CHANGE,
+    ROLLBACK_VERSIONS,
+)
+ROUTES = ROUTES + VERSION_ROUTES

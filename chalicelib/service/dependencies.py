@@ -18,6 +18,7 @@ from typing import Any, Self
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
 from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
+from chalicelib.dal.versions import VersionStore
 
 
 class Dependencies:
@@ -30,12 +31,14 @@ class Dependencies:
         idempotency_store: Callable[[], Any],
         reviews: ReviewStore | None = None,
         fraud_counters: FraudCounters | None = None,
+        versions: VersionStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.queue = queue
         self.events = events
         self._reviews = reviews
+        self._versions = versions
         self._idempotency_store = idempotency_store
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
 
@@ -44,6 +47,17 @@ class Dependencies:
         if self._reviews is None:
             raise RuntimeError("these dependencies have no review store")
         return self._reviews
+
+    @property
+    def has_versions(self) -> bool:
+        return self._versions is not None
+
+    @property
+    def versions(self) -> VersionStore:
+        """The decision-version registry (issue 18)."""
+        if self._versions is None:
+            raise RuntimeError("these dependencies have no version registry")
+        return self._versions
 
     @functools.cached_property
     def idempotency_store(self) -> Any:
@@ -66,7 +80,7 @@ class Dependencies:
     @classmethod
     def from_clients(cls, settings: Settings, dynamodb: Any, sqs: Any, events: Any) -> Self:
         """The AWS implementations on these botocore clients (one per service for the process)."""
-        from chalicelib.dal import aws, fraud, reviews
+        from chalicelib.dal import aws, fraud, reviews, versions_aws
 
         return cls(
             settings,
@@ -76,6 +90,7 @@ class Dependencies:
             lambda: aws.idempotency_persistence_layer(dynamodb, settings.idempotency_table),
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
             fraud.DynamoDBFraudCounters.for_settings(dynamodb, settings),
+            versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
 
 

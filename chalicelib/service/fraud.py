@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.dal.fraud import CounterKey
+from chalicelib.engine.decision import DecisionLogic
 from chalicelib.engine.fraud import (
     COUNTED_SIGNALS,
     IDENTITY_SIGNALS,
@@ -26,7 +27,6 @@ from chalicelib.engine.fraud import (
 from chalicelib.engine.types import Application, Decision
 from chalicelib.observability import count, logger
 from chalicelib.privacy import hash_identity
-from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
 # Stored with the masked applicant of an asynchronous application, so that the worker (which never
@@ -71,9 +71,11 @@ def check(
     submission: str,
     at: int,
     declined: bool,
+    policy: FraudPolicy,
 ) -> Submissions:
-    """Count one submission of ``client_id``'s (idempotent per ``submission`` and ``at``)."""
-    keys = counter_keys(refs, PACKAGED.policy.fraud)
+    """Count one submission of ``client_id``'s (idempotent per ``submission`` and ``at``), in the
+    windows of ``policy`` (the fraud section of the policy of the version that decides)."""
+    keys = counter_keys(refs, policy)
     if not keys:  # nothing to count (no identity or session value): no round trip, no velocity flag
         return Submissions(at, {})
     try:
@@ -86,11 +88,14 @@ def check(
     return Submissions(at, counted.seen, counted.declined)
 
 
-def with_signals(application: Application, decision: Decision, submissions: Submissions) -> Decision:
-    """The final decision: ``decision`` (made without counts) unless a rule over counts fires."""
-    if not submission_flags(submissions, PACKAGED.policy.fraud):
+def with_signals(
+    application: Application, decision: Decision, submissions: Submissions, logic: DecisionLogic
+) -> Decision:
+    """The final decision: ``decision`` (made by ``logic`` without counts) unless a rule over counts
+    fires; then ``logic`` decides again with the counts."""
+    if not submission_flags(submissions, logic.policy.fraud):
         return decision
-    return engine.decide(application, *PACKAGED, submissions=submissions)
+    return engine.decide(application, *logic, submissions=submissions)
 
 
 def observe(decision: Decision) -> None:

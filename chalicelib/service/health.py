@@ -44,7 +44,15 @@ def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         queue_checks = pool.submit(dependencies.queue.check)
         fraud_checks = pool.submit(dependencies.fraud_counters.check)
-        return dependencies.store.check() + fraud_checks.result() + queue_checks.result()
+        # The decision-version registry: every decision reads its routing document (issue 18).
+        registry = dependencies.versions.check if dependencies.has_versions else list
+        registry_checks = pool.submit(registry)
+        return (
+            dependencies.store.check()
+            + fraud_checks.result()
+            + registry_checks.result()
+            + queue_checks.result()
+        )
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:

@@ -97,6 +97,7 @@ def _decision_steps(record: DecisionRecord, submitted_at: str) -> list[AuditStep
                 "outcome": decision["outcome"],
                 "decided_by": decision["decided_by"],
                 "model_version": decision["model"]["version"],
+                "decision_version": record["decision_version"],
                 "reason_codes": [reason["code"] for reason in decision["reasons"]],
             },
         ),

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
+from chalicelib.engine.decision import DecisionLogic
 from chalicelib.engine.types import Decision
 from chalicelib.observability import count, count_decision, logger, mark_invocation
 from chalicelib.records import AsyncDecision, DecisionEvent, QueuedApplication
-from chalicelib.service import clock, events, fraud, reviews
-from chalicelib.service.decision_versions import PACKAGED
+from chalicelib.service import clock, events, fraud, reviews, routing
 from chalicelib.service.dependencies import Dependencies
 
 if TYPE_CHECKING:
@@ -97,8 +97,16 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         # Fail fast: each further record would wait for the same timeouts, and ten of them would
         # outlast the Lambda timeout (then the whole batch is retried, not just these records).
         raise DependencyUnavailable(_batch.dependency_down, "failed earlier in this batch")
-    decision = engine.decide(queued.application, *PACKAGED)
-    decision = _with_fraud_signals(queued, decision, dependencies)
+    # The version serving this applicant (the identity hash the PENDING record kept; the scoring
+    # inputs without one). An unreadable registry raises: the message is retried, never decided
+    # with a version the routing may not have chosen.
+    identity = routing.identity_key(queued.applicant.get("applicant_ref"), queued.application)
+    served, routed_by = routing.serve(dependencies.versions, queued.client_id, identity)
+    decision = engine.decide(queued.application, *served.logic)
+    decision = _with_fraud_signals(queued, decision, dependencies, served.logic)
+    shadows = routing.score_shadows(
+        dependencies.versions, routed_by, served.version_id, queued.client_id, identity, queued.application
+    )
     decided = AsyncDecision(
         application_id=queued.application_id,
         client_id=queued.client_id,
@@ -108,6 +116,9 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         applicant=queued.applicant,
         submitted_at=queued.submitted_at,
         expires_at=clock.now_epoch() + dependencies.settings.record_retention_seconds,
+        decision_version=served.version_id,
+        arm=served.arm,
+        shadows=tuple(shadows),
     )
     try:
         decided_now = dependencies.store.record_application_decision(decided)
@@ -122,13 +133,20 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
         count_decision(decision["outcome"], "async")
         logger.info(
             "application decided",
-            extra={"application_id": queued.application_id, "outcome": decision["outcome"]},
+            extra={
+                "application_id": queued.application_id,
+                "outcome": decision["outcome"],
+                "decision_version": served.version_id,
+                "arm": served.arm,
+            },
         )
         _record_trail(dependencies, decided, queued)
     else:
         # A redelivery: the first delivery may have died between DECIDED and its trail or case.
         stored = dependencies.store.get_application(queued.application_id)
         if stored is not None and stored["status"] == "DECIDED" and "decision" in stored:
+            # The version and arm of the decision that won: its decision-log record's.
+            first = dependencies.store.get_decision(stored["decision_id"])
             winner = AsyncDecision(
                 application_id=decided.application_id,
                 client_id=decided.client_id,
@@ -138,6 +156,8 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
                 applicant=decided.applicant,
                 submitted_at=decided.submitted_at,
                 expires_at=stored["expires_at"],
+                decision_version=first["decision_version"] if first else served.version_id,
+                arm=first["arm"] if first else served.arm,
             )
             _record_trail(dependencies, winner, queued)
         logger.info(
@@ -146,7 +166,7 @@ def handle_record(record: SQSRecord, dependencies: Dependencies) -> None:
 
 
 def _with_fraud_signals(
-    queued: QueuedApplication, decision: Decision, dependencies: Dependencies
+    queued: QueuedApplication, decision: Decision, dependencies: Dependencies, logic: DecisionLogic
 ) -> Decision:
     """Count the application (idempotent: its id and submission time, the same on every delivery)
     and apply the rules over counts. Counters down: flagged FRD-UNCHECKED and referred."""
@@ -159,8 +179,9 @@ def _with_fraud_signals(
         queued.application_id,
         at,
         decision["outcome"] == "declined",
+        logic.policy.fraud,
     )
-    return fraud.with_signals(queued.application, decision, submissions)
+    return fraud.with_signals(queued.application, decision, submissions, logic)
 
 
 def _record_trail(dependencies: Dependencies, decided: AsyncDecision, queued: QueuedApplication) -> None:

@@ -18,7 +18,7 @@ UPLOADED_CODE_URI = f"s3://{resources.SERVICE}-artifacts/deployment.zip"
 Template = dict[str, Any]
 # Issue 10's staff routes (the review queue and its cases, an application's audit trail): opened by
 # the staff pool's Cognito authorizer, never by an API key.
-STAFF_PATH = re.compile(r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$")
+STAFF_PATH = re.compile(r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$|^/v1/versions(/.*)?$")
 
 
 class _NoManagedPolicies:

@@ -129,8 +129,9 @@ def test_api_and_worker_query_each_index_and_publish_to_the_bus(stage: str) -> N
             f"{_table(stage, table)}/index/{index.name}"
             for table in resources.TABLES
             for index in table.indexes
-        } | {_table(stage, resources.AUDIT_TABLE)}
-        assert len(allowed["dynamodb:Query"]) == 7  # 5 list indexes, the review queue's, the audit trail
+        } | {_table(stage, resources.AUDIT_TABLE), _table(stage, resources.VERSIONS_TABLE)}
+        # 5 list indexes, the review queue's, the audit trail, the decision versions (listed by kind)
+        assert len(allowed["dynamodb:Query"]) == 8
         assert allowed["events:PutEvents"] == {
             _arn(
                 "events",

@@ -88,7 +88,11 @@ def test_prod_console_signs_in_by_srp_only(templates: dict[str, Template]) -> No
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_groups_reviewer_and_manager(templates: dict[str, Template], stage: str) -> None:
     groups = resources_of_type(templates[stage], "AWS::Cognito::UserPoolGroup").values()
-    assert {g["Properties"]["GroupName"] for g in groups} == set(POOL.groups) == {"reviewer", "manager"}
+    assert (
+        {g["Properties"]["GroupName"] for g in groups}
+        == set(POOL.groups)
+        == {"reviewer", "manager", "model_risk"}
+    )
     assert all(g["Properties"]["UserPoolId"] == {"Ref": POOL.logical_id} for g in groups)
 
 

@@ -67,6 +67,13 @@ api_key = "{staff_token}"
 
 [phases.coverage]
 unexpected-methods = ["get", "put", "post", "delete", "options", "patch"]
+
+# Registering a decision version (issue 18): what a JSON Schema cannot state is a 400 naming the
+# field: a model artifact whose content does not match its own sha256, a policy whose review band
+# is above its approve band (or a band rule above its harder rule). Every other check still applies.
+[[operations]]
+include-operation-id = "registerVersion"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 """
 
 

@@ -258,6 +258,8 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
                 decision={**decision, "model": {**decision["model"], "version": name}},
                 applicant={"applicant_ref": "ref"},
                 submitted_at="2026-12-01T00:00:00.000Z",
+                decision_version="v1",
+                arm="champion",
             )
             if store.record_application_decision(mine):
                 won.append(application_id)

@@ -117,7 +117,10 @@ def test_a_decision_event_reaches_the_local_events_queue(api: ApiClient, stack: 
         "source",
         "decided_at",
         "application_id",
+        "decision_version",
+        "arm",
     }
+    assert event["detail"]["decision_version"] == "v1" and event["detail"]["arm"] == "champion"
 
 
 def test_the_reconciler_finishes_a_submit_that_answered_503_but_landed(

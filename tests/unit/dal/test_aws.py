@@ -30,6 +30,8 @@ def decided(application_id: str, decision: Any) -> AsyncDecision:
         applicant={"applicant_ref": "ref"},
         submitted_at="2026-12-01T00:00:00.000Z",
         expires_at=2_000_000_000,
+        decision_version="v1",
+        arm="champion",
     )
 
 

@@ -28,6 +28,8 @@ def decided_with(row: int) -> AsyncDecision:
         applicant={"applicant_ref": "ref", "applicant_name": "A*** K****", "loan_amount": 500_000},
         submitted_at=SUBMITTED_AT,
         expires_at=2_000_000_000,
+        decision_version="v1",
+        arm="champion",
     )
 
 

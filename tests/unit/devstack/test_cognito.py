@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from chalicelib import resources
-from chalicelib.resources import MANAGER_GROUP, REVIEWER_GROUP, STAFF_POOL
+from chalicelib.resources import MANAGER_GROUP, MODEL_RISK_GROUP, REVIEWER_GROUP, STAFF_POOL
 from devstack.bootstrap import create_tables_and_queues
 from devstack.cognito import (
     DEMO_STAFF,
@@ -97,6 +97,7 @@ def test_demo_staff_sign_in_with_their_documented_passwords_into_their_groups(co
         "reviewer1": REVIEWER_GROUP,
         "reviewer2": REVIEWER_GROUP,
         "manager1": MANAGER_GROUP,
+        "modelrisk1": MODEL_RISK_GROUP,
     }
     for user in DEMO_STAFF:
         claims = unverified(id_token(cognito, pool, user.username, user.password))

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from chalicelib import engine, resources
-from chalicelib.service.decisions import cache_key
+from chalicelib.service.decisions import cache_key, version_key
+from chalicelib.service.routing import CHAMPION, Served
 from tests.support.http import assert_error_shape, post_json
 
 DECISION_FIELDS = {
@@ -68,7 +69,8 @@ def test_expired_cache_entry_is_not_served(chalice_client, memory, application, 
     # DynamoDB TTL deletes lazily: an expired item can still be read and must count as a miss.
     # The unexpired case proves the planted item sits under the key the handler looks up.
     cleaned = engine.validate_application(application)
-    key = cache_key(cleaned, engine.model_info()["sha256"], memory.settings.code_version)
+    packaged = Served("v1", CHAMPION, engine.packaged_version())  # an empty registry's champion
+    key = cache_key(cleaned, version_key(packaged), memory.settings.code_version)
     stale = {**engine.decide(cleaned, *engine.packaged_version()), "outcome": "stale"}
     memory.store.put_cached_decision(key, stale, expires_at=1 if expired else 2**40)
 

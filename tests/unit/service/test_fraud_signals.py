@@ -15,6 +15,7 @@ import app
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.fraud import Counted, CounterKey
 from chalicelib.service import clock, decisions, fraud
+from chalicelib.service.decision_versions import PACKAGED
 from devstack.lambda_events import worker_context
 from tests.support.http import post_json
 from tests.support.sqs import queued_records, sqs_event, sqs_record
@@ -104,7 +105,7 @@ def test_a_device_burst_is_critical_referred_and_published_as_fraud_flagged(memo
 
 def test_counting_is_idempotent_per_submission(deps: Any) -> None:
     refs = fraud.signal_refs({"pan": PAN, "ip_address": "203.0.113.9"})
-    keys = fraud.counter_keys(refs, fraud.PACKAGED.policy.fraud)
+    keys = fraud.counter_keys(refs, PACKAGED.policy.fraud)
     for _ in range(3):  # a retried write, a replay, a redelivery: the same submission and time
         counted = deps.fraud_counters.count("client-a", keys, "application-1", NOON_IST, True)
     assert counted == Counted({"pan": [NOON_IST], "ip_address": [NOON_IST]}, [])
@@ -169,7 +170,7 @@ def test_counter_keys_hash_every_value_and_bucket_by_the_longest_window() -> Non
     )
     assert set(refs) == {"pan", "email", "device_id", "ip_address"}
     assert not any(value in json.dumps(refs) for value in (PAN, "a@example.com", "d-1", "2001:db8::1"))
-    keys = {k.signal: k for k in fraud.counter_keys(refs, fraud.PACKAGED.policy.fraud)}
+    keys = {k.signal: k for k in fraud.counter_keys(refs, PACKAGED.policy.fraud)}
     assert keys["pan"] == CounterKey("pan", refs["pan"], 86_400)
     assert keys["ip_address"].bucket_seconds == 300
 

@@ -1,0 +1,217 @@
+"""The registry on AWS: records in the decision-versions DynamoDB table, blobs in the S3 bucket.
+
+Each record is one item: ``kind`` + ``item_id`` (the key) and ``doc`` (the record as compressed JSON,
+read back exactly as written). The routing item also carries ``revision`` as a number, which every
+write of it is conditional on. The S3 client is made on first use: serving a decision with a
+version already loaded never needs S3, so cold starts do not pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import resources
+from chalicelib.config import Settings
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.dal.aws import _conditional_write, _document, _guarded, _read_document, _timed_check
+from chalicelib.dal.versions import Routing, RoutingChange, VersionRecord, empty_routing
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+KIND = resources.VERSIONS_TABLE.partition_key
+ITEM_ID = resources.VERSIONS_TABLE.sort_key or "item_id"
+VERSION, ROUTING, CHANGE, COUNTER = "version", "routing", "change", "counter"
+ROUTING_ID = "current"
+
+
+def make_s3_client(region: str, *, path_style: bool) -> S3Client:
+    """The service's S3 client; path-style addressing where an emulator serves every bucket under
+    one host (moto server, LocalStack: AWS_ENDPOINT_URL set), virtual-hosted on AWS."""
+    from botocore.config import Config
+
+    from chalicelib.dal.clients import _session, client_config
+
+    config = client_config().merge(Config(s3={"addressing_style": "path" if path_style else "auto"}))
+    return cast("S3Client", _session().create_client("s3", region_name=region, config=config))
+
+
+def blob_key(sha256: str) -> str:
+    return f"blobs/{sha256}.json"
+
+
+def _key(kind: str, item_id: str) -> dict[str, Any]:
+    return {KIND: {"S": kind}, ITEM_ID: {"S": item_id}}
+
+
+class AWSVersionStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, bucket: str, region: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+        self._bucket = bucket
+        self._region = region
+
+    @classmethod
+    def for_settings(cls, dynamodb: DynamoDBClient, settings: Settings) -> AWSVersionStore:
+        return cls(dynamodb, settings.versions_table, settings.versions_bucket, settings.region)
+
+    @functools.cached_property
+    def _s3(self) -> S3Client:
+        emulated = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+        return make_s3_client(self._region, path_style=emulated)
+
+    def _get(self, kind: str, item_id: str) -> Any:
+        response = _guarded(
+            "dynamodb",
+            lambda: self._ddb.get_item(TableName=self._table, Key=_key(kind, item_id), ConsistentRead=True),
+        )
+        item = response.get("Item")
+        return None if item is None else _read_document(item["doc"])
+
+    def get_routing(self) -> Routing:
+        routing: Routing | None = self._get(ROUTING, ROUTING_ID)
+        return routing if routing is not None else empty_routing()
+
+    def put_routing(self, routing: Routing, expected_revision: int) -> bool:
+        if routing["revision"] != expected_revision + 1:
+            raise ValueError("the new routing's revision must follow the expected one")
+        item = {
+            **_key(ROUTING, ROUTING_ID),
+            "revision": {"N": str(routing["revision"])},
+            "doc": _document(routing),
+        }
+        if expected_revision == 0:
+            return _conditional_write(
+                lambda: self._ddb.put_item(
+                    TableName=self._table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(#k)",
+                    ExpressionAttributeNames={"#k": KIND},
+                )
+            )
+        return _conditional_write(
+            lambda: self._ddb.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="#r = :expected",
+                ExpressionAttributeNames={"#r": "revision"},
+                ExpressionAttributeValues={":expected": {"N": str(expected_revision)}},
+            )
+        )
+
+    def get_version(self, version_id: str) -> VersionRecord | None:
+        record: VersionRecord | None = self._get(VERSION, version_id)
+        return record
+
+    def list_versions(self) -> list[VersionRecord]:
+        paginator = self._ddb.get_paginator("query")
+        pages = _guarded(
+            "dynamodb",
+            lambda: list(
+                paginator.paginate(
+                    TableName=self._table,
+                    KeyConditionExpression="#k = :k",
+                    ExpressionAttributeNames={"#k": KIND},
+                    ExpressionAttributeValues={":k": {"S": VERSION}},
+                )
+            ),
+        )
+        records: list[VersionRecord] = [
+            _read_document(item["doc"]) for page in pages for item in page.get("Items", [])
+        ]
+        return sorted(records, key=lambda record: int(record["version_id"].lstrip("v")))
+
+    def next_version_id(self) -> str:
+        response = _guarded(
+            "dynamodb",
+            lambda: self._ddb.update_item(
+                TableName=self._table,
+                Key=_key(COUNTER, VERSION),
+                UpdateExpression="ADD #n :one",
+                ExpressionAttributeNames={"#n": "last"},
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            ),
+        )
+        # v1 is the packaged version: registered versions start at v2.
+        return f"v{int(response['Attributes']['last']['N']) + 1}"
+
+    def put_version(self, record: VersionRecord) -> bool:
+        return _conditional_write(
+            lambda: self._ddb.put_item(
+                TableName=self._table,
+                Item={**_key(VERSION, record["version_id"]), "doc": _document(record)},
+                ConditionExpression="attribute_not_exists(#k)",
+                ExpressionAttributeNames={"#k": KIND},
+            )
+        )
+
+    def put_blob(self, sha256: str, body: bytes) -> None:
+        _guarded(
+            "s3",
+            lambda: self._s3.put_object(
+                Bucket=self._bucket,
+                Key=blob_key(sha256),
+                Body=body,
+                ContentType="application/json",
+                ServerSideEncryption="AES256",
+            ),
+        )
+
+    def get_blob(self, sha256: str) -> bytes | None:
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=blob_key(sha256))
+            return response["Body"].read()
+        except ClientError as error:
+            if str(error.response.get("Error", {}).get("Code", "")) in ("NoSuchKey", "404"):
+                return None
+            raise DependencyUnavailable("s3", str(error.response.get("Error", {}).get("Code"))) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+
+    def put_change(self, change: RoutingChange) -> None:
+        _guarded(
+            "dynamodb",
+            lambda: self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    **_key(CHANGE, change["change_id"]),
+                    "state": {"S": change["state"]},
+                    "doc": _document(change),
+                },
+            ),
+        )
+
+    def get_change(self, change_id: str) -> RoutingChange | None:
+        change: RoutingChange | None = self._get(CHANGE, change_id)
+        return change
+
+    def mark_change(self, change: RoutingChange) -> bool:
+        return _conditional_write(
+            lambda: self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    **_key(CHANGE, change["change_id"]),
+                    "state": {"S": change["state"]},
+                    "doc": _document(change),
+                },
+                ConditionExpression="#s = :proposed",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":proposed": {"S": "proposed"}},
+            )
+        )
+
+    def check(self) -> list[DependencyCheck]:
+        return [
+            _timed_check(
+                f"dynamodb:{self._table}",
+                lambda: self._ddb.get_item(
+                    TableName=self._table, Key=_key(ROUTING, ROUTING_ID), ProjectionExpression=KIND
+                ),
+            )
+        ]

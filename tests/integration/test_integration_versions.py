@@ -1,0 +1,134 @@
+"""The decision-version registry over real HTTP on a local stack of its own (moto server with S3,
+``chalice local`` with the local Cognito authorizer): model risk registers a policy-only version
+(FOIR limit 55%), reads its report beside the champion's, proposes it as a challenger, a manager
+approves; it becomes champion and a manager rolls back alone (flagged). Every bad input of the
+issue answers its status over HTTP. Its own stack: it changes the routing document."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.engine.artifact import ARTIFACT_PATH
+from chalicelib.engine.lending_policy import POLICY_V1_PATH
+from devstack.cognito import DEMO_STAFF, id_token
+from devstack.stack import DevStack
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def versions_stack(start_stack: Callable[..., DevStack]) -> DevStack:
+    return start_stack("versions", workers=0, reconcile_every_seconds=None)
+
+
+@pytest.fixture(scope="module")
+def tokens(versions_stack: DevStack) -> dict[str, str]:
+    pool = versions_stack.staff_pool
+    if pool is None:
+        pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff sign-in")
+    cognito = versions_stack.client("cognito-idp")
+    return {user.username: id_token(cognito, pool, user.username, user.password) for user in DEMO_STAFF}
+
+
+def call(stack: DevStack, token: str | None, method: str, path: str, body: Any = None) -> requests.Response:
+    headers = {"Authorization": token} if token else stack.api_headers()
+    return requests.request(method, f"{stack.api_url}{path}", json=body, headers=headers, timeout=60)
+
+
+def foir_55() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(POLICY_V1_PATH.read_text(encoding="utf-8"))
+    document["version"] = "1.1-foir-55"
+    document["rules"]["POL-FOIR-MAX"]["limit"] = 0.55
+    return document
+
+
+def test_register_report_challenger_champion_rollback(
+    versions_stack: DevStack, tokens: dict[str, str]
+) -> None:
+    maker, checker = tokens["modelrisk1"], tokens["manager1"]
+    registered = call(
+        versions_stack, maker, "POST", "/v1/versions", {"label": "FOIR 55%", "policy": foir_55()}
+    )
+    assert registered.status_code == 201, registered.text
+    version_id = registered.json()["version_id"]
+    detail = call(versions_stack, maker, "GET", f"/v1/versions/{version_id}").json()
+    report = detail["report"]
+    assert detail["policy"]["rules"]["POL-FOIR-MAX"]["limit"] == 0.55
+    assert report["champion_version"] == "v1" and report["passed"]
+    assert report["candidate"]["model"] == report["champion"]["model"]  # a policy-only change
+    assert report["candidate"]["outcomes"]["declined"] > report["champion"]["outcomes"]["declined"]
+
+    proposed = call(
+        versions_stack,
+        maker,
+        "POST",
+        f"/v1/versions/{version_id}/promote",
+        {"role": "challenger", "share": 10},
+    )
+    assert proposed.status_code == 202, proposed.text
+    change_id = proposed.json()["change_id"]
+    own = call(
+        versions_stack, tokens["manager1"], "POST", f"/v1/versions/{version_id}/promote", {"role": "shadow"}
+    )
+    refused = call(versions_stack, checker, "POST", f"/v1/versions/changes/{own.json()['change_id']}/approve")
+    assert refused.status_code == 403  # the maker of a change cannot approve it
+    approved = call(versions_stack, checker, "POST", f"/v1/versions/changes/{change_id}/approve")
+    assert approved.status_code == 200, approved.text
+    listing = call(versions_stack, maker, "GET", "/v1/versions").json()
+    assert listing["routing"]["challenger"] == {"version_id": version_id, "share": 10}
+
+    champion = call(versions_stack, maker, "POST", f"/v1/versions/{version_id}/promote", {"role": "champion"})
+    assert call(
+        versions_stack, checker, "POST", f"/v1/versions/changes/{champion.json()['change_id']}/approve"
+    ).ok
+    assert call(versions_stack, maker, "GET", "/v1/versions").json()["routing"]["champion"] == version_id
+
+    rolled = call(versions_stack, checker, "POST", "/v1/versions/rollback", {"reason": "complaints"})
+    assert rolled.status_code == 200, rolled.text
+    assert rolled.json()["emergency"] is True and rolled.json()["state"] == "applied"
+    assert call(versions_stack, maker, "GET", "/v1/versions").json()["routing"]["champion"] == "v1"
+
+
+def test_bad_input_over_http(versions_stack: DevStack, tokens: dict[str, str]) -> None:
+    maker, manager = tokens["modelrisk1"], tokens["manager1"]
+    broken = foir_55()
+    broken["bands"]["approve"] = 2
+    answer = call(versions_stack, maker, "POST", "/v1/versions", {"label": "broken", "policy": broken})
+    assert answer.status_code == 400
+    assert [d["field"] for d in answer.json()["error"]["details"]] == ["policy/bands/approve"]
+    artifact = json.loads(ARTIFACT_PATH.read_text(encoding="utf-8"))
+    artifact["base_points"] += 1
+    answer = call(versions_stack, maker, "POST", "/v1/versions", {"label": "tampered", "model": artifact})
+    assert answer.status_code == 400 and answer.json()["error"]["details"][0]["field"] == "model/sha256"
+    answer = call(
+        versions_stack, maker, "POST", "/v1/versions/v1/promote", {"role": "challenger", "share": 60}
+    )
+    assert answer.status_code == 400
+    assert (
+        call(versions_stack, maker, "POST", "/v1/versions/v999/promote", {"role": "shadow"}).status_code
+        == 404
+    )
+    loose = foir_55()
+    loose["version"] = "unaffordable"
+    for rule in ("POL-FOIR-MAX", "POL-DTI-MAX", "POL-FOIR-REVIEW"):
+        loose["rules"][rule]["limit"] = 0.95
+    loose["rules"]["POL-FOIR-REVIEW"]["severity"] = "warning"
+    registered = call(versions_stack, maker, "POST", "/v1/versions", {"label": "loose", "policy": loose})
+    assert registered.status_code == 201 and not registered.json()["report"]["passed"]
+    gate = call(
+        versions_stack,
+        manager,
+        "POST",
+        f"/v1/versions/{registered.json()['version_id']}/promote",
+        {"role": "champion"},
+    )
+    assert gate.status_code == 409
+    assert "gate:affordability" in [d["field"] for d in gate.json()["error"]["details"]]
+    # A client's API key does not open the staff routes; a reviewer is not in the registry's groups.
+    assert call(versions_stack, None, "GET", "/v1/versions").status_code in (401, 403)
+    assert call(versions_stack, tokens["reviewer1"], "GET", "/v1/versions").status_code == 403
