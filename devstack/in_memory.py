@@ -448,3 +448,6 @@ class InMemoryDependencies(Dependencies):
             lambda: self.memory_idempotency,
             reviews=self.memory_reviews,
         )
+        from devstack.in_memory_webhooks import in_memory_webhooks
+
+        self.webhooks = in_memory_webhooks(self.outages)

@@ -12,10 +12,13 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
+
+if TYPE_CHECKING:
+    from chalicelib.service.webhooks import Webhooks
 
 
 class Dependencies:
@@ -37,6 +40,8 @@ class Dependencies:
         self._idempotency_store = idempotency_store
         # The botocore clients behind the AWS implementations, by service name (none in-memory).
         self.aws_clients = aws_clients or {}
+        # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
+        self.webhooks: Webhooks | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -59,7 +64,7 @@ class Dependencies:
         dynamodb = make_client("dynamodb", settings.region)
         sqs = make_client("sqs", settings.region)
         events = make_client("events", settings.region)
-        return cls(
+        dependencies = cls(
             settings,
             aws.DynamoDBLoanStore.for_settings(dynamodb, settings),
             aws.SQSApplicationQueue.for_settings(sqs, settings),
@@ -68,6 +73,10 @@ class Dependencies:
             {"dynamodb": dynamodb, "sqs": sqs, "events": events},
             reviews.DynamoDBReviewStore.for_settings(dynamodb, settings),
         )
+        from chalicelib.service.webhooks import Webhooks
+
+        dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
+        return dependencies
 
 
 _lock = threading.Lock()

@@ -41,9 +41,13 @@ def live() -> Liveness:
 
 def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
     """DynamoDB and SQS probed at the same time (see ``DynamoDBLoanStore.check``)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=2) as pool:
         queue_checks = pool.submit(dependencies.queue.check)
-        return dependencies.store.check() + queue_checks.result()
+        # The webhooks' tables and queue (chalicelib.service.webhooks), when configured.
+        webhooks = dependencies.webhooks
+        webhook_checks = pool.submit(webhooks.check) if webhooks is not None else None
+        checks = dependencies.store.check() + queue_checks.result()
+        return checks + (webhook_checks.result() if webhook_checks is not None else [])
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:
