@@ -103,6 +103,7 @@ def event_bus_arn(stage: str) -> str:
 
 
 def webhook_key_alias(stage: str) -> str:
+    """The webhook secrets' key by alias (infra.webhooks.key_alias; the template creates both)."""
     return "alias/" + resources.resource_name(stage, resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX)
 
 
@@ -157,7 +158,7 @@ def policy_document(stage: str) -> dict[str, Any]:
             "Sid": "WebhookSecrets",
             "Effect": "Allow",
             "Action": list(WEBHOOK_KMS_ACTIONS),
-            "Resource": _arn("kms", "key/*"),
+            "Resource": [_arn("kms", "key/*")],
             # The key by its alias (the template creates both): no key id to render here.
             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": webhook_key_alias(stage)}},
         },

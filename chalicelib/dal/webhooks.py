@@ -75,7 +75,7 @@ def _unavailable(dependency: str, error: Exception) -> DependencyUnavailable:
 
 class DynamoDBWebhookStore:
     def __init__(self, client: DynamoDBClient, endpoints_table: str, deliveries_table: str) -> None:
-        self.client = client
+        self._ddb = client
         self.endpoints_table = endpoints_table
         self.deliveries_table = deliveries_table
 
@@ -94,7 +94,7 @@ class DynamoDBWebhookStore:
 
     def create_endpoint(self, stored: StoredWebhook) -> None:
         try:
-            self.client.put_item(
+            self._ddb.put_item(
                 TableName=self.endpoints_table,
                 Item=self._endpoint_item(stored),
                 ConditionExpression="attribute_not_exists(webhook_id)",
@@ -104,13 +104,13 @@ class DynamoDBWebhookStore:
 
     def put_endpoint(self, stored: StoredWebhook) -> None:
         try:
-            self.client.put_item(TableName=self.endpoints_table, Item=self._endpoint_item(stored))
+            self._ddb.put_item(TableName=self.endpoints_table, Item=self._endpoint_item(stored))
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("dynamodb", error) from None
 
     def get_endpoint(self, webhook_id: str) -> StoredWebhook | None:
         try:
-            item = self.client.get_item(
+            item = self._ddb.get_item(
                 TableName=self.endpoints_table, Key={"webhook_id": {"S": webhook_id}}, ConsistentRead=True
             ).get("Item")
         except (ClientError, BotoCoreError) as error:
@@ -120,7 +120,7 @@ class DynamoDBWebhookStore:
 
     def endpoints_of(self, client_id: str) -> list[StoredWebhook]:
         try:
-            items = self.client.query(
+            items = self._ddb.query(
                 TableName=self.endpoints_table,
                 IndexName="by-client",
                 KeyConditionExpression="client_id = :client",
@@ -132,7 +132,7 @@ class DynamoDBWebhookStore:
 
     def delete_endpoint(self, webhook_id: str) -> None:
         try:
-            self.client.delete_item(TableName=self.endpoints_table, Key={"webhook_id": {"S": webhook_id}})
+            self._ddb.delete_item(TableName=self.endpoints_table, Key={"webhook_id": {"S": webhook_id}})
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("dynamodb", error) from None
 
@@ -149,7 +149,7 @@ class DynamoDBWebhookStore:
 
     def create_delivery(self, stored: StoredDelivery) -> bool:
         try:
-            self.client.put_item(
+            self._ddb.put_item(
                 TableName=self.deliveries_table,
                 Item=self._delivery_item(stored),
                 ConditionExpression="attribute_not_exists(delivery_id)",
@@ -164,13 +164,13 @@ class DynamoDBWebhookStore:
 
     def put_delivery(self, stored: StoredDelivery) -> None:
         try:
-            self.client.put_item(TableName=self.deliveries_table, Item=self._delivery_item(stored))
+            self._ddb.put_item(TableName=self.deliveries_table, Item=self._delivery_item(stored))
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("dynamodb", error) from None
 
     def get_delivery(self, delivery_id: str) -> StoredDelivery | None:
         try:
-            item = self.client.get_item(
+            item = self._ddb.get_item(
                 TableName=self.deliveries_table, Key={"delivery_id": {"S": delivery_id}}, ConsistentRead=True
             ).get("Item")
         except (ClientError, BotoCoreError) as error:
@@ -196,7 +196,7 @@ class DynamoDBWebhookStore:
         if start is not None:
             query["ExclusiveStartKey"] = {name: {"S": text} for name, text in start.items()}
         try:
-            response = self.client.query(**query)
+            response = self._ddb.query(**query)
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("dynamodb", error) from None
         deliveries = [self._document(item)["delivery"] for item in response["Items"]]
@@ -208,7 +208,7 @@ class DynamoDBWebhookStore:
         return [
             _timed_check(
                 f"dynamodb:{table}",
-                lambda table=table, key=key: self.client.get_item(  # type: ignore[misc]
+                lambda table=table, key=key: self._ddb.get_item(  # type: ignore[misc]
                     TableName=table, Key={key: {"S": "readiness-probe"}}, ProjectionExpression=key
                 ),
             )
@@ -218,20 +218,20 @@ class DynamoDBWebhookStore:
 
 class SQSDeliveryQueue:
     def __init__(self, client: SQSClient, queue_name: str) -> None:
-        self.client = client
+        self._sqs = client
         self.queue_name = queue_name
         self._url: str | None = None
 
     def _queue_url(self) -> str:
         if self._url is None:
-            self._url = self.client.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
+            self._url = self._sqs.get_queue_url(QueueName=self.queue_name)["QueueUrl"]
         return self._url
 
     def check(self) -> list[DependencyCheck]:
         return [
             _timed_check(
                 f"sqs:{self.queue_name}",
-                lambda: self.client.get_queue_attributes(
+                lambda: self._sqs.get_queue_attributes(
                     QueueUrl=self._queue_url(), AttributeNames=["ApproximateNumberOfMessages"]
                 ),
             )
@@ -239,7 +239,7 @@ class SQSDeliveryQueue:
 
     def send(self, message: dict[str, object], delay_seconds: int = 0) -> None:
         try:
-            self.client.send_message(
+            self._sqs.send_message(
                 QueueUrl=self._queue_url(),
                 MessageBody=json.dumps(message, separators=(",", ":")),
                 DelaySeconds=max(0, min(SQS_MAX_DELAY_SECONDS, delay_seconds)),
@@ -250,19 +250,19 @@ class SQSDeliveryQueue:
 
 class KMSSecretCipher:
     def __init__(self, client: KMSClient, key_id: str) -> None:
-        self.client = client
+        self._kms = client
         self.key_id = key_id
 
     def encrypt(self, secret: str) -> str:
         try:
-            blob = self.client.encrypt(KeyId=self.key_id, Plaintext=secret.encode())["CiphertextBlob"]
+            blob = self._kms.encrypt(KeyId=self.key_id, Plaintext=secret.encode())["CiphertextBlob"]
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("kms", error) from None
         return base64.b64encode(blob).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
         try:
-            plain = self.client.decrypt(KeyId=self.key_id, CiphertextBlob=base64.b64decode(ciphertext))
+            plain = self._kms.decrypt(KeyId=self.key_id, CiphertextBlob=base64.b64decode(ciphertext))
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("kms", error) from None
         return plain["Plaintext"].decode()

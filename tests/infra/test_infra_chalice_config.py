@@ -52,8 +52,8 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
     expected["DECISION_EVENTS_BUS"] = f"{resources.SERVICE}-{stage}-decision-events"
     assert {name: variables[name] for name in expected} == expected
     # Six tables (cache, decisions, applications, idempotency, reviews, audit), the queue and its
-    # dead-letter queue, the events bus.
-    assert len(expected) == 9
+    # dead-letter queue, the events bus; the webhooks' two tables, queue and dead-letter queue.
+    assert len(expected) == 13
     # The staff pool's ids exist only once the stack does: the template sets them (Ref/GetAtt), so
     # a literal here would be another stage's pool or a stale one.
     staff = {resources.STAFF_POOL_ARN_ENV, resources.STAFF_POOL_ID_ENV, resources.STAFF_POOL_CLIENT_ID_ENV}
