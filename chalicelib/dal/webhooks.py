@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -249,9 +250,16 @@ class SQSDeliveryQueue:
 
 
 class KMSSecretCipher:
+    """Encrypt/Decrypt with KMS. A decrypted secret is kept in this process for
+    ``DECRYPTED_FOR_SECONDS``: a Decrypt costs $0.03 per 10,000 requests, which per delivery would be
+    the largest item of its cost (docs/WEBHOOKS.md); a rotated secret has a new ciphertext."""
+
+    DECRYPTED_FOR_SECONDS = 300.0
+
     def __init__(self, client: KMSClient, key_id: str) -> None:
         self._kms = client
         self.key_id = key_id
+        self._decrypted: dict[str, tuple[str, float]] = {}  # ciphertext -> (secret, kept until)
 
     def encrypt(self, secret: str) -> str:
         try:
@@ -261,8 +269,13 @@ class KMSSecretCipher:
         return base64.b64encode(blob).decode("ascii")
 
     def decrypt(self, ciphertext: str) -> str:
+        kept = self._decrypted.get(ciphertext)
+        if kept is not None and kept[1] > time.monotonic():
+            return kept[0]
         try:
             plain = self._kms.decrypt(KeyId=self.key_id, CiphertextBlob=base64.b64decode(ciphertext))
         except (ClientError, BotoCoreError) as error:
             raise _unavailable("kms", error) from None
-        return plain["Plaintext"].decode()
+        secret = plain["Plaintext"].decode()
+        self._decrypted[ciphertext] = (secret, time.monotonic() + self.DECRYPTED_FOR_SECONDS)
+        return secret
