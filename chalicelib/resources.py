@@ -410,10 +410,6 @@ DECISION_EVENTS_BUS = EventBusSpec(
     purpose="decision.made per decision (ids, outcome, model version, client; no personal data)",
 )
 DECISION_MADE = "decision.made"
-# Lender webhook (API destination): retries and event age for the rule's target.
-WEBHOOK_MAX_RETRIES = 185  # EventBridge's maximum
-WEBHOOK_MAX_EVENT_AGE_SECONDS = 24 * 3600
-WEBHOOK_INVOCATIONS_PER_SECOND = 10
 
 
 # --------------------------------------------------------------------------------------------
