@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
-from chalicelib.dal.webhook_http import Answer
+from chalicelib.dal.webhooks import Answer
 from chalicelib.records import PageKey, StoredDelivery, StoredWebhook, WebhookDelivery
 from chalicelib.service.webhooks import Webhooks, WebhookSettings
 

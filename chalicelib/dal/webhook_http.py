@@ -14,18 +14,12 @@ import ipaddress
 import socket
 import ssl
 import time
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from chalicelib.dal.webhooks import Answer
 from chalicelib.webhook_signing import address_problem
 
 USER_AGENT = "loan-decisions-webhooks/1"
-
-
-class Answer(NamedTuple):
-    status_code: int | None  # None: no HTTP answer
-    latency_ms: int
-    error: str | None
 
 
 def resolve(host: str, port: int) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 SQS_MAX_DELAY_SECONDS = 900
+
+
+class Answer(NamedTuple):
+    """A receiver's answer to one delivery attempt (``chalicelib.dal.webhook_http.post``: it imports
+    http.client and ssl, which the API function, queuing events only, never needs)."""
+
+    status_code: int | None  # None: no HTTP answer
+    latency_ms: int
+    error: str | None
 
 
 class WebhookStore(Protocol):

@@ -33,8 +33,7 @@ from urllib.parse import urlsplit
 from chalicelib import resources
 from chalicelib.config import LOCAL_STAGE, Settings
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
-from chalicelib.dal.webhook_http import Answer
-from chalicelib.dal.webhooks import DeliveryQueue, SecretCipher, WebhookStore
+from chalicelib.dal.webhooks import Answer, DeliveryQueue, SecretCipher, WebhookStore
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
 from chalicelib.observability import count, logger
 from chalicelib.records import (

@@ -14,7 +14,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import resources
-from chalicelib.dal.webhook_http import Answer
+from chalicelib.dal.webhooks import Answer
 from chalicelib.errors import ServiceError
 from chalicelib.records import DecisionEvent
 from chalicelib.service import webhooks as service

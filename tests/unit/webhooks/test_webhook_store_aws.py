@@ -8,7 +8,7 @@ from typing import Any
 from standardwebhooks.webhooks import Webhook
 
 from chalicelib import resources
-from chalicelib.dal.webhook_http import Answer
+from chalicelib.dal.webhooks import Answer
 from chalicelib.records import DecisionEvent
 from chalicelib.service import webhooks as service
 from devstack.bootstrap import create_webhook_key
