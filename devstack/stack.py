@@ -303,12 +303,7 @@ class DevStack:
         extra = {resources.WEBHOOK_RETRY_SCALE_ENV: str(self.config.webhook_retry_scale)}
         self.webhook_poller = ManagedProcess(
             "webhook-poller",
-            [
-                sys.executable,
-                *("-m", "devstack.sqs_poller", "--stage", self.config.stage),
-                *("--queue", spec.logical_id, "--handler", f"app:{spec.consumer.chalice_name}"),
-                *("--long-poll-seconds", "1"),
-            ],
+            [sys.executable, "-m", "devstack.webhook_poller", "--stage", self.config.stage],
             env=self.env(spec.consumer.chalice_name, extra),
             log_path=self._log("webhook-poller"),
         )
