@@ -133,6 +133,10 @@ class DevStack:
             names[queue.dlq_env_var] = self.resource_name(queue.dlq_suffix)
         bus = resources.DECISION_EVENTS_BUS
         names[bus.env_var] = self.resource_name(bus.suffix)
+        # The webhook secrets' KMS key by its alias (devstack.bootstrap.create_webhook_key).
+        names[resources.WEBHOOK_SECRETS_KEY_ENV] = "alias/" + self.resource_name(
+            resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX
+        )
         return names
 
     @property

@@ -8,6 +8,7 @@ in seconds instead of hours. Every wait is for a condition, with a generous dead
 from __future__ import annotations
 
 import collections
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,14 @@ DEADLINE_SECONDS = 120
 
 @pytest.fixture(scope="module")
 def webhook_stack(start_stack: Callable[..., DevStack]) -> DevStack:
-    return start_stack("webhooks", workers=1, reconcile_every_seconds=None, webhook_retry_scale=RETRY_SCALE)
+    # A resource stage of its own, as the session's stack has: names (the KMS key's alias too) follow it.
+    return start_stack(
+        "webhooks",
+        workers=1,
+        reconcile_every_seconds=None,
+        webhook_retry_scale=RETRY_SCALE,
+        resource_stage=f"local-wh{uuid.uuid4().hex[:8]}",
+    )
 
 
 @pytest.fixture(scope="module")
