@@ -32,10 +32,12 @@ from chalicelib.config import (
     worker_queue_name,
 )
 from chalicelib.http import applications, decisions, health, openapi, reviews, router, routes, static_files
+from chalicelib.http import webhooks as http_webhooks
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.observability import lambda_middlewares
 from chalicelib.service import dependencies, reconciler, worker
+from chalicelib.service import webhooks as service_webhooks
 
 check_serving_environment()
 # AWS clients are made here, in Lambda's init phase, not on the first request.
@@ -232,6 +234,67 @@ def process_application_queue(event: SQSEvent) -> dict[str, Any]:
 def reconcile_pending_applications(event: CloudWatchEvent) -> dict[str, Any]:
     """No application left PENDING (chalicelib/service/reconciler.py); locally a devstack timer."""
     return reconciler.reconcile(dependencies.current())._asdict()
+
+
+# ------------------------------------------------------------------ lenders' webhooks (issue 22)
+@route(routes.CREATE_WEBHOOK)
+def create_webhook() -> Response:
+    return http_webhooks.create_webhook(current_request())
+
+
+@route(routes.LIST_WEBHOOKS)
+def list_webhooks() -> Response:
+    return http_webhooks.list_webhooks(current_request())
+
+
+@route(routes.GET_WEBHOOK)
+def get_webhook(webhook_id: str) -> Response:
+    return http_webhooks.get_webhook(current_request(), webhook_id)
+
+
+@route(routes.UPDATE_WEBHOOK)
+def update_webhook(webhook_id: str) -> Response:
+    return http_webhooks.update_webhook(current_request(), webhook_id)
+
+
+@route(routes.DELETE_WEBHOOK)
+def delete_webhook(webhook_id: str) -> Response:
+    return http_webhooks.delete_webhook(current_request(), webhook_id)
+
+
+@route(routes.ROTATE_WEBHOOK_SECRET)
+def rotate_webhook_secret(webhook_id: str) -> Response:
+    return http_webhooks.rotate_secret(current_request(), webhook_id)
+
+
+@route(routes.TEST_WEBHOOK)
+def test_webhook(webhook_id: str) -> Response:
+    return http_webhooks.test_webhook(current_request(), webhook_id)
+
+
+@route(routes.LIST_WEBHOOK_DELIVERIES)
+def list_webhook_deliveries(webhook_id: str) -> Response:
+    return http_webhooks.list_deliveries(current_request(), webhook_id)
+
+
+@route(routes.REDELIVER_WEBHOOK)
+def redeliver_webhook(webhook_id: str, delivery_id: str) -> Response:
+    return http_webhooks.redeliver(current_request(), webhook_id, delivery_id)
+
+
+@app.on_sqs_message(
+    queue=service_webhooks.queue_name(),
+    batch_size=resources.WEBHOOK_QUEUE.batch_size,
+    maximum_batching_window_in_seconds=resources.WEBHOOK_QUEUE.batching_window_seconds,
+    maximum_concurrency=service_webhooks.maximum_concurrency(),
+)
+def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
+    """Fans events out and makes delivery attempts (chalicelib/service/webhooks.py); locally the
+    devstack poller invokes it."""
+    configured = dependencies.current().webhooks
+    if configured is None:
+        raise RuntimeError("no webhook dependencies in this environment")
+    return service_webhooks.handle_batch(configured, event.to_dict())
 
 
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.

@@ -593,3 +593,81 @@ class ReviewDetail(ReviewCase):
     decision: Decision
     applicant: MaskedApplicant
     audit: AuditTrail
+
+
+# ---------------------------------------------------------------------------- webhooks (issue 22)
+WebhookState = Literal["enabled", "disabled", "failing"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "delivered", "failed")
+
+
+class WebhookEndpoint(TypedDict):
+    """A lender's endpoint as the API shows it (never its secret)."""
+
+    webhook_id: str
+    url: str
+    events: list[str]
+    description: str
+    state: WebhookState  # failing: a delivery used up every attempt; disabled: 410 or the lender's PATCH
+    state_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+class WebhookCreated(WebhookEndpoint):
+    """``POST /v1/webhooks`` and ``rotate-secret``: the endpoint with its signing secret, shown once."""
+
+    secret: str
+
+
+class WebhookList(TypedDict):
+    items: list[WebhookEndpoint]
+
+
+class StoredWebhook(TypedDict):
+    """The endpoints table's item: the public view, its owner and the KMS-encrypted secrets."""
+
+    endpoint: WebhookEndpoint
+    client_id: str
+    secret_ciphertext: str  # base64 of KMS ciphertext
+    previous_secret_ciphertext: NotRequired[str]  # signs too until previous_secret_expires_at
+    previous_secret_expires_at: NotRequired[int]  # epoch seconds
+
+
+class DeliveryAttempt(TypedDict):
+    attempted_at: str
+    status_code: int | None  # None: no HTTP answer (refused, timeout, address not allowed)
+    latency_ms: int
+    error: str | None
+
+
+class WebhookDelivery(TypedDict):
+    """One event for one endpoint and its attempts (``GET /v1/webhooks/{id}/deliveries``)."""
+
+    delivery_id: str  # also the webhook-id header: the receiver's de-duplication key
+    webhook_id: str
+    event_type: str
+    event_id: str
+    status: DeliveryStatus
+    created_at: str
+    next_attempt_at: str | None
+    attempts: list[DeliveryAttempt]
+
+
+class DeliveryList(TypedDict):
+    items: list[WebhookDelivery]
+    next_cursor: str | None
+
+
+class StoredDelivery(TypedDict):
+    """The deliveries table's item: the delivery, its payload until settled, its owner."""
+
+    delivery: WebhookDelivery
+    client_id: str
+    payload: NotRequired[str]  # the JSON body; dropped once delivered or failed
+    expires_at: int
+
+
+class RedeliveryAccepted(TypedDict):
+    delivery_id: str
+    status: DeliveryStatus

@@ -410,10 +410,6 @@ DECISION_EVENTS_BUS = EventBusSpec(
     purpose="decision.made per decision (ids, outcome, model version, client; no personal data)",
 )
 DECISION_MADE = "decision.made"
-# Lender webhook (API destination): retries and event age for the rule's target.
-WEBHOOK_MAX_RETRIES = 185  # EventBridge's maximum
-WEBHOOK_MAX_EVENT_AGE_SECONDS = 24 * 3600
-WEBHOOK_INVOCATIONS_PER_SECOND = 10
 
 
 # --------------------------------------------------------------------------------------------
@@ -595,3 +591,85 @@ class PromotionGates(NamedTuple):
 
 
 PROMOTION_GATES = PromotionGates()
+
+
+# --------------------------------------------------------------------------------------------
+# Webhooks (issue 22): per-client endpoints, signed deliveries, a delivery log
+# --------------------------------------------------------------------------------------------
+# The events a lender may subscribe to (batch.completed and monitoring.alert join once they exist).
+APPLICATION_DECIDED = "application.decided"
+WEBHOOK_EVENT_TYPES = (DECISION_MADE, APPLICATION_DECIDED, REVIEW_COMPLETED)
+WEBHOOK_PING = "webhook.test"  # POST /v1/webhooks/{id}/test: delivered whatever the subscription
+WEBHOOKS_BY_CLIENT = IndexSpec(
+    "by-client",
+    "client_id",
+    "created_at",
+    "GET /v1/webhooks and the fan-out: one client's endpoints",
+)
+WEBHOOK_ENDPOINTS_TABLE = TableSpec(
+    logical_id="WebhookEndpointsTable",
+    suffix="webhook-endpoints",
+    env_var="WEBHOOK_ENDPOINTS_TABLE",
+    partition_key="webhook_id",
+    purpose="Lenders' webhook endpoints: URL, events, state; signing secrets encrypted with KMS.",
+    indexes=(WEBHOOKS_BY_CLIENT,),
+)
+DELIVERIES_BY_ENDPOINT = IndexSpec(
+    "by-endpoint",
+    "webhook_id",
+    "created_at",
+    "GET /v1/webhooks/{id}/deliveries: one endpoint's deliveries, newest first",
+)
+DELIVERIES_BY_ENDPOINT_STATUS = IndexSpec(
+    "by-endpoint-status",
+    "webhook_status",  # "<webhook id>#<status>", rewritten with every status change
+    "created_at",
+    "GET /v1/webhooks/{id}/deliveries?status=",
+)
+WEBHOOK_DELIVERIES_TABLE = TableSpec(
+    logical_id="WebhookDeliveriesTable",
+    suffix="webhook-deliveries",
+    env_var="WEBHOOK_DELIVERIES_TABLE",
+    partition_key="delivery_id",  # derived from (event id, webhook id): one delivery per pair
+    ttl_attribute="expires_at",
+    purpose="Webhook deliveries and their attempts (time, status code, latency, error), kept "
+    "WEBHOOK_DELIVERY_RETENTION_DAYS; the body is dropped once delivered or failed.",
+    indexes=(DELIVERIES_BY_ENDPOINT, DELIVERIES_BY_ENDPOINT_STATUS),
+)
+TABLES += (WEBHOOK_ENDPOINTS_TABLE, WEBHOOK_DELIVERIES_TABLE)
+WEBHOOK_DELIVERY_RETENTION_DAYS = 30
+WEBHOOK_FUNCTION = FunctionSpec(
+    chalice_name="deliver_webhooks",
+    memory_mb=256,
+    # Up to a batch of deliveries run in parallel, each at most WEBHOOK_TIMEOUT_SECONDS.
+    timeout_seconds=30,
+    reserved_concurrency={"dev": 5, "prod": 50},
+)
+FUNCTIONS += (WEBHOOK_FUNCTION,)
+WEBHOOK_QUEUE = QueueSpec(
+    logical_id="WebhookDeliveriesQueue",
+    suffix="webhook-deliveries",
+    env_var="WEBHOOK_QUEUE",
+    dlq_logical_id="WebhookDeliveriesDeadLetterQueue",
+    dlq_suffix="webhook-deliveries-dlq",
+    dlq_env_var="WEBHOOK_DLQ",
+    # Failed attempts are re-enqueued by the function itself (with their backoff); SQS's own
+    # redelivery only covers a function that crashed or could not reach DynamoDB.
+    max_receive_count=5,
+    visibility_timeout_seconds=6 * WEBHOOK_FUNCTION.timeout_seconds,
+    retention_seconds=4 * 24 * 3600,
+    dlq_retention_seconds=14 * 24 * 3600,
+    batch_size=10,
+    batching_window_seconds=0,  # deliver as soon as an event arrives (p50 target: 2 s)
+    consumer=WEBHOOK_FUNCTION,
+)
+QUEUES += (WEBHOOK_QUEUE,)
+WEBHOOK_TIMEOUT_SECONDS = 10
+# Old and new secret both sign this long after a rotation.
+WEBHOOK_ROTATION_OVERLAP_SECONDS = 24 * 3600
+# Multiplies the retry schedule (chalicelib.webhook_signing.RETRY_DELAYS_SECONDS): tests shorten it.
+WEBHOOK_RETRY_SCALE_ENV = "WEBHOOK_RETRY_SCALE"
+# The KMS key the signing secrets are encrypted under (an alias; the template creates key and alias).
+WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX = "webhook-secrets"
+WEBHOOK_SECRETS_KEY_ENV = "WEBHOOK_SECRETS_KEY"
+WEBHOOK_MAX_ENDPOINTS_PER_CLIENT = 20

@@ -163,6 +163,19 @@ def create_buckets(stage: str, s3_client: Any) -> list[str]:
     return names
 
 
+def create_webhook_key(stage: str, kms_client: Any) -> str:
+    """The KMS key the webhooks' signing secrets are encrypted under, by its alias (what the template
+    creates as WebhookSecretsKey); returns the alias. Idempotent."""
+    alias = "alias/" + resources.resource_name(stage, resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX)
+    aliases = kms_client.list_aliases()["Aliases"]
+    if not any(entry["AliasName"] == alias for entry in aliases):
+        key_id = kms_client.create_key(Description=f"{resources.SERVICE} {stage} webhook signing secrets")[
+            "KeyMetadata"
+        ]["KeyId"]
+        kms_client.create_alias(AliasName=alias, TargetKeyId=key_id)
+    return alias
+
+
 def create_tables_and_queues(
     stage: str,
     dynamodb_client: Any,
@@ -170,6 +183,7 @@ def create_tables_and_queues(
     events_client: Any | None = None,
     cognito_client: Any | None = None,
     s3_client: Any | None = None,
+    kms_client: Any | None = None,
 ) -> dict[str, Any]:
     """Everything the service needs for ``stage``; safe to call again on an existing stack.
     ``cognito_client``: also the staff user pool and demo staff (``devstack.cognito``), returned
@@ -181,6 +195,8 @@ def create_tables_and_queues(
     }
     if events_client is not None:
         created["events"] = create_event_bus(stage, events_client, sqs_client)
+    if kms_client is not None:
+        created["webhook_secrets_key"] = create_webhook_key(stage, kms_client)
     if cognito_client is not None:
         from devstack.cognito import create_staff_pool  # only a caller with Cognito needs it
 

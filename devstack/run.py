@@ -114,6 +114,19 @@ def api_key_lines(stack: DevStack) -> str:
     return lines + f"  {'':<17}header x-api-key; each key is one client and sees only its own records\n"
 
 
+def webhook_lines(stack: DevStack, curl_headers: list[str]) -> str:
+    """How to receive this stack's webhooks (issue 22): register a loopback receiver, run it."""
+    body = '{"url":"http://127.0.0.1:9000/hooks","events":["decision.made","application.decided"]}'
+    register = shlex.join(
+        ["curl", "-s", "-X", "POST", f"{stack.api_url}/v1/webhooks", *curl_headers, "-d", body]
+    )
+    return (
+        "\nWebhooks (signed deliveries to a receiver you run; loopback only on this stage):\n"
+        f"  {register}\n"
+        "  python -m devstack.webhook_receiver --port 9000 --secret <the secret it returned>\n"
+    )
+
+
 def banner(stack: DevStack) -> str:
     curl_headers = ["-H", "Content-Type: application/json"]
     key_lines = ""
@@ -142,6 +155,7 @@ def banner(stack: DevStack) -> str:
         f"  {decision_curl.replace('/v1/decisions', '/v1/applications')}\n"
         f"  AWS_ENDPOINT_URL={stack.endpoint_url} to reach the local tables/queues with the AWS CLI.\n"
         f"{staff_lines(stack)}"
+        f"{webhook_lines(stack, curl_headers)}"
         "\nCtrl-C stops everything.\n"
     )
 

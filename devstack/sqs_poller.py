@@ -33,7 +33,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.resources import APPLICATIONS_QUEUE, QueueSpec
+from chalicelib.resources import APPLICATIONS_QUEUE, QUEUES, QueueSpec, resource_name
 from devstack.lambda_events import sqs_event, worker_context
 
 if TYPE_CHECKING:
@@ -227,6 +227,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "DLQ are reached in seconds (env DEVSTACK_VISIBILITY_TIMEOUT). Default: the queue's own.",
     )
     parser.add_argument("--long-poll-seconds", type=int, default=LONG_POLL_SECONDS)
+    parser.add_argument(
+        "--queue",
+        default=APPLICATIONS_QUEUE.logical_id,
+        choices=[spec.logical_id for spec in QUEUES],
+        help="the queue (its logical id in chalicelib/resources.py), e.g. WebhookDeliveriesQueue "
+        "with --handler app:deliver_webhooks",
+    )
     return parser.parse_args(argv)
 
 
@@ -247,10 +254,12 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    spec = next(spec for spec in QUEUES if spec.logical_id == args.queue)
     poller = QueuePoller(
         handler=load_handler(args.handler),
-        queue_name=os.environ[APPLICATIONS_QUEUE.env_var],
+        queue_name=os.environ.get(spec.env_var) or resource_name(args.stage, spec.suffix),
         stage=args.stage,
+        spec=spec,
         visibility_timeout_override=args.visibility_timeout,
         long_poll_seconds=args.long_poll_seconds,
     )

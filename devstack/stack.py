@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.config import PENDING_MAX_AGE_ENV
-from devstack.bootstrap import create_event_bus, create_tables_and_queues
+from devstack.bootstrap import create_event_bus, create_tables_and_queues, create_webhook_key
 from devstack.chalice_local import KEEP_ENV
 from devstack.cognito import StaffPool
 from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
@@ -72,6 +72,8 @@ class DevStackConfig:
     # long-lived endpoint (or one after `make run`'s sample curl) starts from empty tables and queues;
     # the processes still run as ``stage`` (STAGE=local: the gateway emulation, local identity).
     resource_stage: str | None = None
+    # Webhooks (issue 22): multiplies the delivery retry schedule (tests shorten it).
+    webhook_retry_scale: float = 1.0
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -86,6 +88,7 @@ class DevStack:
         self.api: ManagedProcess | None = None
         self.workers: list[ManagedProcess] = []
         self.reconciler: ManagedProcess | None = None
+        self.webhook_poller: ManagedProcess | None = None  # the webhook delivery function's poller
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
         # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
         self.staff_pool: StaffPool | None = None
@@ -132,6 +135,10 @@ class DevStack:
         names[bus.env_var] = self.resource_name(bus.suffix)
         for bucket in resources.BUCKETS:  # decision versions (issue 18)
             names[bucket.env_var] = self.resource_name(bucket.suffix)
+        # The webhook secrets' KMS key by its alias (devstack.bootstrap.create_webhook_key).
+        names[resources.WEBHOOK_SECRETS_KEY_ENV] = "alias/" + self.resource_name(
+            resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX
+        )
         return names
 
     @property
@@ -221,6 +228,8 @@ class DevStack:
         created = create_tables_and_queues(
             self.resource_stage, self.client("dynamodb"), self.client("sqs"), None, self._cognito_client()
         )
+        # Webhooks (issue 22): the signing secrets' KMS key.
+        created["webhook_secrets_key"] = create_webhook_key(self.resource_stage, self.client("kms"))
         # The bus's target queue next to EventBridge (see _events_sqs_client), which is not the
         # service queues' server when SQS has its own (the outage tests).
         created["events"] = create_event_bus(
@@ -291,6 +300,20 @@ class DevStack:
                     log_path=self._log(f"sqs-poller-{index}"),
                 )
             )
+        self.start_webhook_poller()
+
+    def start_webhook_poller(self) -> None:
+        """The webhook delivery function's poller (issue 22): one, whatever the worker count."""
+        if self.webhook_poller is not None and self.webhook_poller.running():
+            return
+        spec = resources.WEBHOOK_QUEUE
+        extra = {resources.WEBHOOK_RETRY_SCALE_ENV: str(self.config.webhook_retry_scale)}
+        self.webhook_poller = ManagedProcess(
+            "webhook-poller",
+            [sys.executable, "-m", "devstack.webhook_poller", "--stage", self.config.stage],
+            env=self.env(spec.consumer.chalice_name, extra),
+            log_path=self._log("webhook-poller"),
+        )
 
     def _pending_max_age(self) -> dict[str, str]:
         if self.config.pending_max_age_override is None:
@@ -323,6 +346,9 @@ class DevStack:
         if self.reconciler is not None:
             self.reconciler.stop()
             self.reconciler = None
+        if self.webhook_poller is not None:
+            self.webhook_poller.stop()
+            self.webhook_poller = None
 
     def stop(self) -> None:
         self.stop_workers()
@@ -333,7 +359,7 @@ class DevStack:
         self.moto = self.moto_sqs = None
 
     def processes(self) -> list[ManagedProcess]:
-        children = (self.moto, self.moto_sqs, self.api, *self.workers, self.reconciler)
+        children = (self.moto, self.moto_sqs, self.api, *self.workers, self.reconciler, self.webhook_poller)
         return [p for p in children if p is not None]
 
     def vital(self) -> list[ManagedProcess]:
@@ -349,7 +375,7 @@ class DevStack:
         if dead := next((p for p in self.vital() if not p.running() and not p.stopped), None):
             return dead
         now = time.monotonic()
-        for process in [*self.workers, self.reconciler]:
+        for process in [*self.workers, self.reconciler, self.webhook_poller]:
             if process is None or process.stopped or process.running():
                 continue
             due = self._restart_due.get(process.name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib import resources
-from infra import events, functions, names
+from infra import functions, names
 
 Resource = dict[str, Any]
 T = resources.ALARM_THRESHOLDS
@@ -186,7 +186,9 @@ def _queue_dims(dlq: bool) -> Callable[[str], list[dict[str, str]]]:
 
 
 def _webhook_dlq_dims(stage: str) -> list[dict[str, str]]:
-    return [{"Name": "QueueName", "Value": resources.resource_name(stage, events.WEBHOOK_DLQ_SUFFIX)}]
+    return [
+        {"Name": "QueueName", "Value": resources.resource_name(stage, resources.WEBHOOK_QUEUE.dlq_suffix)}
+    ]
 
 
 def _health_check(stage: str, period: int) -> dict[str, Any]:
@@ -492,16 +494,16 @@ def alarms(stage: str) -> list[Alarm]:
             metrics=_app_metric(REVIEW_OLDEST_OPEN_AGE_METRIC, "MAX"),
         ),
         Alarm(
-            logical_id="LenderWebhookDeadLetterQueueNotEmptyAlarm",
+            logical_id="WebhookDeliveriesDeadLetterQueueNotEmptyAlarm",
             original_alert=None,
-            description="Decision events EventBridge could not deliver to the lender's webhook "
-            "(retries or event age exhausted)",
+            description="Webhook events or attempts the delivery function could not process "
+            f"{resources.WEBHOOK_QUEUE.max_receive_count} times (DynamoDB, SQS or KMS unavailable): "
+            "redrive the dead-letter queue once they are back",
             threshold=0,
             comparison=GT,
             period_seconds=MINUTE,
             evaluation_periods=1,
             metrics=_single("AWS/SQS", "ApproximateNumberOfMessagesVisible", _webhook_dlq_dims, "Maximum"),
-            condition=events.WEBHOOK_CONDITION,
         ),
     ]
     catalogue += fraud_alarms()

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chalicelib import resources
-from infra import alarms, events, functions, names
+from infra import alarms, functions, names
 
 Resource = dict[str, Any]
 BOARDS = ("API overview", "Resources", "Database and queue", "Reconciler and decision events", "Review desk")
@@ -260,7 +260,6 @@ def _app_counts(title: str, metrics: tuple[str, ...]) -> dict[str, Any]:
 
 
 def reconciler_and_events_board(stage: str) -> list[dict[str, Any]]:
-    bus, rule = names.event_bus_name(stage), resources.resource_name(stage, events.WEBHOOK_SUFFIX)
     return [
         _header(BOARDS[3]),
         _app_counts(
@@ -271,21 +270,25 @@ def reconciler_and_events_board(stage: str) -> list[dict[str, Any]]:
             "Decision events: published / failed",
             (alarms.EVENTS_PUBLISHED_METRIC, alarms.EVENTS_FAILED_METRIC),
         ),
-        # Empty while the webhook is off (no rule, no queue).
+        # Lenders' webhooks (chalicelib.service.webhooks counts them).
+        _app_counts(
+            "Webhooks: delivered / failed attempts / failed deliveries",
+            ("WebhooksDelivered", "WebhookAttemptsFailed", "WebhookDeliveriesFailed"),
+        ),
         _graph(
-            "Lender webhook: deliveries, failures, undeliverable",
+            "Webhook queue: waiting / dead-letter",
             [
-                ["AWS/Events", metric, "EventBusName", bus, "RuleName", rule]
-                for metric in ("Invocations", "FailedInvocations", "RetryInvocationAttempts")
-            ]
-            + [
                 [
                     "AWS/SQS",
                     "ApproximateNumberOfMessagesVisible",
                     "QueueName",
-                    resources.resource_name(stage, events.WEBHOOK_DLQ_SUFFIX),
-                    {"stat": "Maximum", "label": "dead-letter queue"},
+                    resources.resource_name(stage, suffix),
+                    {"stat": "Maximum", "label": label},
                 ]
+                for suffix, label in (
+                    (resources.WEBHOOK_QUEUE.suffix, "waiting"),
+                    (resources.WEBHOOK_QUEUE.dlq_suffix, "dead-letter queue"),
+                )
             ],
         ),
     ]

@@ -1,7 +1,6 @@
 """``make deploy STAGE=...``: upload and deploy build/<stage>/sam.json with the AWS CLI.
 
     python -m infra.deploy --stage prod --bucket my-artifacts-bucket [--alarm-email ops@example.com]
-        [--lender-webhook-url https://lender.example.com/hooks/decisions [--lender-webhook-header X-Key]]
         [--console-web-acl-arn arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>]
 
 Needs the AWS CLI v2 (``aws``) and credentials for the target account: only deploying does. The
@@ -13,11 +12,10 @@ vendored Chart.js) to the stack's console bucket and invalidates its paths on Cl
 and distribution are read from the stack's outputs (``console_hosting.outputs``).
 
 Stack parameters not passed keep their current value on an existing stack (``aws cloudformation
-deploy``), so the lender webhook stays on until it is switched off with an empty URL
-(``LENDER_WEBHOOK_URL= make deploy``: set but empty is passed, unset is not). The same goes for the
-console's CLOUDFRONT web ACL (--console-web-acl-arn or CONSOLE_WEB_ACL_ARN, the stack parameter
-``ConsoleWebAclArn``): required outside us-east-1, where the stack cannot create one (the template's
-rule refuses the deploy without it); an explicitly empty value lets a us-east-1 stack create its own.
+deploy``): set but empty is passed, unset is not. So for the console's CLOUDFRONT web ACL
+(--console-web-acl-arn or CONSOLE_WEB_ACL_ARN, the stack parameter ``ConsoleWebAclArn``): required
+outside us-east-1, where the stack cannot create one (the template's rule refuses the deploy without
+it); an explicitly empty value lets a us-east-1 stack create its own.
 """
 
 from __future__ import annotations
@@ -31,7 +29,7 @@ from pathlib import Path
 
 from chalicelib import resources
 from chalicelib.http.static_files import CONSOLE, INDEX
-from infra import console_hosting, events
+from infra import console_hosting
 from infra.package import output_dir
 
 CONSOLE_SOURCE: Path = CONSOLE.directory
@@ -43,21 +41,10 @@ def stack_name(stage: str) -> str:
     return f"{resources.SERVICE}-{stage}"
 
 
-def parameter_overrides(
-    alarm_email: str | None,
-    lender_webhook_url: str | None,
-    lender_webhook_header: str | None,
-    *,
-    console_web_acl_arn: str | None = None,
-) -> list[str]:
+def parameter_overrides(alarm_email: str | None, *, console_web_acl_arn: str | None = None) -> list[str]:
     overrides = []
     if alarm_email:
         overrides.append(f"AlarmEmail={alarm_email}")
-    # An empty URL is passed on purpose: it is how forwarding is switched off again.
-    if lender_webhook_url is not None:
-        overrides.append(f"{events.WEBHOOK_URL_PARAMETER}={lender_webhook_url}")
-    if lender_webhook_header:
-        overrides.append(f"{events.WEBHOOK_HEADER_PARAMETER}={lender_webhook_header}")
     # Empty is passed too: it switches a us-east-1 stack back to a web ACL of its own.
     if console_web_acl_arn is not None:
         overrides.append(f"{console_hosting.WEB_ACL_ARN_PARAMETER}={console_web_acl_arn}")
@@ -69,8 +56,6 @@ def deploy_commands(
     bucket: str,
     alarm_email: str | None,
     *,
-    lender_webhook_url: str | None = None,
-    lender_webhook_header: str | None = None,
     console_web_acl_arn: str | None = None,
 ) -> list[list[str]]:
     out = output_dir(stage)
@@ -83,9 +68,7 @@ def deploy_commands(
         "--no-fail-on-empty-changeset",
         "--tags", f"service={resources.SERVICE}", f"stage={stage}",
     ]  # fmt: skip
-    overrides = parameter_overrides(
-        alarm_email, lender_webhook_url, lender_webhook_header, console_web_acl_arn=console_web_acl_arn
-    )
+    overrides = parameter_overrides(alarm_email, console_web_acl_arn=console_web_acl_arn)
     if overrides:
         deploy += ["--parameter-overrides", *overrides]
     return [
@@ -158,12 +141,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", default=os.environ.get("DEPLOY_BUCKET"), help="S3 bucket for artifacts")
     parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL"))
     parser.add_argument(
-        "--lender-webhook-url",
-        default=os.environ.get("LENDER_WEBHOOK_URL"),
-        help="HTTPS endpoint receiving every decision event; empty switches forwarding off",
-    )
-    parser.add_argument("--lender-webhook-header", default=os.environ.get("LENDER_WEBHOOK_HEADER"))
-    parser.add_argument(
         "--console-web-acl-arn",
         default=os.environ.get("CONSOLE_WEB_ACL_ARN"),
         help="ARN of a CLOUDFRONT-scope web ACL (made in us-east-1) for the console's distribution; "
@@ -175,8 +152,6 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"no template for {args.stage}: run `make package STAGE={args.stage}` first")
     if not args.bucket:
         raise SystemExit("an S3 artifact bucket is needed: --bucket NAME or DEPLOY_BUCKET=NAME")
-    if args.lender_webhook_url and not args.lender_webhook_url.startswith("https://"):
-        raise SystemExit("the lender webhook must be an https:// URL (EventBridge API destinations)")
     # The parameter's own AllowedPattern, checked before anything is uploaded.
     if args.console_web_acl_arn is not None and not re.fullmatch(
         console_hosting.WEB_ACL_ARN_PATTERN, args.console_web_acl_arn
@@ -189,8 +164,6 @@ def main(argv: list[str] | None = None) -> None:
         args.stage,
         args.bucket,
         args.alarm_email,
-        lender_webhook_url=args.lender_webhook_url,
-        lender_webhook_header=args.lender_webhook_header,
         console_web_acl_arn=args.console_web_acl_arn,
     )
     if args.dry_run:

@@ -145,6 +145,9 @@ def function_merges(stage: str, app_functions: Collection[str] | None = None) ->
             "Properties": reconciler_properties,
         },
     }
+    from infra import webhooks  # the webhook delivery function (issue 22); imports this module
+
+    merges[names.logical_id(resources.WEBHOOK_FUNCTION)] = webhooks.function_merge(stage)
     defined = (
         {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
     )

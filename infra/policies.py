@@ -72,7 +72,9 @@ OWN_STATEMENT_TABLES = (resources.REVIEWS_TABLE, resources.AUDIT_TABLE)
 # Queries on the cases' status index only, no case or audit write.
 RECONCILER_REVIEW_INDEX = (resources.REVIEWS_TABLE, resources.REVIEWS_BY_STATUS_DUE)
 
-SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION)
+SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.WEBHOOK_FUNCTION)
+# Webhooks' signing secrets: the API encrypts them (create, rotate), the delivery function decrypts.
+WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
 OWN_POLICY_SUFFIX = {resources.RECONCILER_FUNCTION.chalice_name: "reconciler"}
 
@@ -98,6 +100,11 @@ def queue_arn(stage: str, spec: resources.QueueSpec) -> str:
 
 def event_bus_arn(stage: str) -> str:
     return _arn("events", f"event-bus/{names.event_bus_name(stage)}")
+
+
+def webhook_key_alias(stage: str) -> str:
+    """The webhook secrets' key by alias (infra.webhooks.key_alias; the template creates both)."""
+    return "alias/" + resources.resource_name(stage, resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX)
 
 
 def log_group_arn(stage: str, spec: resources.FunctionSpec) -> str:
@@ -146,6 +153,14 @@ def policy_document(stage: str) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": list(EVENTS_ACTIONS),
             "Resource": [event_bus_arn(stage)],
+        },
+        {
+            "Sid": "WebhookSecrets",
+            "Effect": "Allow",
+            "Action": list(WEBHOOK_KMS_ACTIONS),
+            "Resource": [_arn("kms", "key/*")],
+            # The key by its alias (the template creates both): no key id to render here.
+            "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": webhook_key_alias(stage)}},
         },
         {
             "Sid": "FunctionLogs",

@@ -21,6 +21,7 @@ from infra import (
     functions,
     names,
     staff_pool,
+    webhooks,
 )
 
 Routes = dict[str, list[str]]  # {"/v1/decisions": ["POST"], ...}
@@ -48,6 +49,7 @@ def build_merge_template(
     merged_resources.update(alarms.alarm_resources(stage))
     merged_resources.update(dashboard.dashboard_resources(stage))
     merged_resources.update(console_hosting.console_hosting_resources(stage))
+    merged_resources.update(webhooks.key_resources(stage))
     merged_resources[names.REST_API_LOGICAL_ID] = {
         # Stage logging needs the account's API Gateway -> CloudWatch role in place first.
         "DependsOn": ["ApiGatewayAccount"],

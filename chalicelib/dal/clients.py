@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from botocore.session import Session
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
 
@@ -51,6 +52,7 @@ def make_client(service: Literal["sqs"], region: str) -> SQSClient: ...
 def make_client(service: Literal["events"], region: str) -> EventBridgeClient: ...
 @overload
 def make_client(service: Literal["s3"], region: str) -> S3Client: ...
+def make_client(service: Literal["kms"], region: str) -> KMSClient: ...  # webhook secrets
 def make_client(service: str, region: str) -> BaseClient:
     """A new low-level client (thread-safe: one per service serves the whole process)."""
     return _session().create_client(service, region_name=region, config=client_config())

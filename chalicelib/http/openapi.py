@@ -187,6 +187,7 @@ def _links(route: Route) -> dict[str, JsonSchema]:
     follow: dict[str, tuple[str, Route, str]] = {
         routes.CREATE_DECISION.operation_id: ("GetDecision", routes.GET_DECISION, "decision_id"),
         routes.SUBMIT_APPLICATION.operation_id: ("GetApplication", routes.GET_APPLICATION, "application_id"),
+        routes.CREATE_WEBHOOK.operation_id: ("GetWebhook", routes.GET_WEBHOOK, "webhook_id"),
     }
     if route.operation_id not in follow:
         return {}

@@ -29,15 +29,21 @@ from chalicelib.records import (
     DecisionOnRecord,
     DecisionRerun,
     DecisionResponse,
+    DeliveryList,
     DetailedHealth,
     HealthSummary,
     Liveness,
     NotReady,
     Readiness,
+    RedeliveryAccepted,
     ReviewCase,
     ReviewDetail,
     ReviewList,
     SubmitResponse,
+    WebhookCreated,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookList,
 )
 from chalicelib.service.decision_versions import PACKAGED
 
@@ -680,3 +686,143 @@ VERSION_ROUTES: tuple[Route, ...] = (
     ROLLBACK_VERSIONS,
 )
 ROUTES = ROUTES + VERSION_ROUTES
+# ---------------------------------------------------------------------------- webhooks (issue 22)
+# The receiver URLs a stage accepts, as a pattern the document states (so that what the document
+# allows is what the API accepts): https in AWS; the local stage delivers only to loopback
+# receivers, over http or https. Printable ASCII only (what an HTTP request line carries), no
+# fragment, no credentials. Addresses that resolve to private ranges are refused beyond this (400).
+_PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+_URL_PATH = r"(/[!\"$-~]*)?"
+_URL_PATTERNS = {
+    "local": r"^https?://(localhost|127\.0\.0\.1)" + _PORT + _URL_PATH + "$",
+    "deployed": r"^https://[A-Za-z0-9.-]+" + _PORT + _URL_PATH + "$",
+}
+
+
+def _webhook_url_schema() -> JsonSchema:
+    import os
+
+    from chalicelib.service.webhooks import MAX_URL_LENGTH
+
+    local = os.environ.get("STAGE") == "local"
+    return {
+        "type": "string",
+        "maxLength": MAX_URL_LENGTH,
+        "pattern": _URL_PATTERNS["local" if local else "deployed"],
+        "description": "the receiver: https, never a private, loopback or link-local address"
+        + (" (this local stage: loopback receivers only)" if local else ""),
+    }
+
+
+def _webhook_schema(*, partial: bool) -> JsonSchema:
+    from chalicelib.service.webhooks import MAX_DESCRIPTION_LENGTH
+
+    properties: JsonSchema = {
+        "url": _webhook_url_schema(),
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "items": {"type": "string", "enum": list(resources.WEBHOOK_EVENT_TYPES)},
+        },
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION_LENGTH},
+    }
+    if partial:
+        properties["enabled"] = {"type": "boolean", "description": "false disables; true re-enables"}
+    schema: JsonSchema = {"type": "object", "additionalProperties": False, "properties": properties}
+    if not partial:
+        schema["required"] = ["url", "events"]
+    return schema
+
+
+WEBHOOK_BODY = Body("Webhook", lambda: _webhook_schema(partial=False))
+WEBHOOK_CHANGE_BODY = Body("WebhookChange", lambda: _webhook_schema(partial=True))
+DELIVERY_STATES = ("pending", "delivered", "failed")
+
+CREATE_WEBHOOK = Route(
+    "POST",
+    "/v1/webhooks",
+    "createWebhook",
+    "Register a webhook endpoint; its signing secret (whsec_...) is shown in this answer only",
+    (Reply(201, "The endpoint with its secret.", WebhookCreated),),
+    (*BODY_ERRORS, 409, 503),
+    body=WEBHOOK_BODY,
+)
+LIST_WEBHOOKS = Route(
+    "GET",
+    "/v1/webhooks",
+    "listWebhooks",
+    "The caller's webhook endpoints",
+    (Reply(200, "All.", WebhookList),),
+    (503,),
+)
+GET_WEBHOOK = Route(
+    "GET",
+    "/v1/webhooks/{webhook_id}",
+    "getWebhook",
+    "A webhook endpoint (state: enabled, failing or disabled)",
+    (Reply(200, "The endpoint.", WebhookEndpoint),),
+    (404, 503),
+)
+UPDATE_WEBHOOK = Route(
+    "PATCH",
+    "/v1/webhooks/{webhook_id}",
+    "updateWebhook",
+    "Change a webhook's URL, events or description; disable or re-enable it",
+    (Reply(200, "The endpoint.", WebhookEndpoint),),
+    (*BODY_ERRORS, 404, 503),
+    body=WEBHOOK_CHANGE_BODY,
+)
+DELETE_WEBHOOK = Route(
+    "DELETE",
+    "/v1/webhooks/{webhook_id}",
+    "deleteWebhook",
+    "Delete a webhook endpoint (its pending deliveries fail)",
+    (Reply(204, "Deleted.", None, ()),),
+    (404, 503),
+)
+ROTATE_WEBHOOK_SECRET = Route(
+    "POST",
+    "/v1/webhooks/{webhook_id}/rotate-secret",
+    "rotateWebhookSecret",
+    "A new signing secret; the old one signs beside it for 24 hours",
+    (Reply(200, "The endpoint with its new secret.", WebhookCreated),),
+    (404, 503),
+)
+TEST_WEBHOOK = Route(
+    "POST",
+    "/v1/webhooks/{webhook_id}/test",
+    "testWebhook",
+    "Send a webhook.test ping to the endpoint",
+    (Reply(202, "Queued.", WebhookDelivery),),
+    (404, 503),
+)
+LIST_WEBHOOK_DELIVERIES = Route(
+    "GET",
+    "/v1/webhooks/{webhook_id}/deliveries",
+    "listWebhookDeliveries",
+    "The endpoint's deliveries with every attempt (time, status code, latency, error), newest first",
+    (Reply(200, "One page.", DeliveryList),),
+    (400, 404, 503),
+    query=(_choice("status", DELIVERY_STATES), *PAGE),
+)
+REDELIVER_WEBHOOK = Route(
+    "POST",
+    "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    "redeliverWebhook",
+    "Deliver again (same webhook-id, a new signature), with its retries",
+    (Reply(202, "Queued.", RedeliveryAccepted),),
+    (404, 503),
+)
+WEBHOOK_ROUTES = (
+    CREATE_WEBHOOK,
+    LIST_WEBHOOKS,
+    GET_WEBHOOK,
+    UPDATE_WEBHOOK,
+    DELETE_WEBHOOK,
+    ROTATE_WEBHOOK_SECRET,
+    TEST_WEBHOOK,
+    LIST_WEBHOOK_DELIVERIES,
+    REDELIVER_WEBHOOK,
+)
+ROUTES += WEBHOOK_ROUTES

@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from chalicelib.config import Settings, load_settings
 from chalicelib.dal import ApplicationQueue, EventPublisher, LoanStore, ReviewStore
 from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 from chalicelib.dal.versions import VersionStore
+
+if TYPE_CHECKING:
+    from chalicelib.service.webhooks import Webhooks
 
 
 class Dependencies:
@@ -41,6 +44,8 @@ class Dependencies:
         self._versions = versions
         self._idempotency_store = idempotency_store
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
+        # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
+        self.webhooks: Webhooks | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -81,8 +86,9 @@ class Dependencies:
     def from_clients(cls, settings: Settings, dynamodb: Any, sqs: Any, events: Any) -> Self:
         """The AWS implementations on these botocore clients (one per service for the process)."""
         from chalicelib.dal import aws, fraud, reviews, versions_aws
+        from chalicelib.service.webhooks import Webhooks
 
-        return cls(
+        dependencies = cls(
             settings,
             aws.DynamoDBLoanStore.for_settings(dynamodb, settings),
             aws.SQSApplicationQueue.for_settings(sqs, settings),
@@ -92,6 +98,8 @@ class Dependencies:
             fraud.DynamoDBFraudCounters.for_settings(dynamodb, settings),
             versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
+        dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
+        return dependencies
 
 
 _lock = threading.Lock()

@@ -28,3 +28,8 @@ def publish(dependencies: Dependencies, decision_events: list[DecisionEvent]) ->
     count("EventsPublished", len(decision_events) - failed)
     if failed:
         count("EventsFailed", failed)
+    if dependencies.webhooks is not None:
+        # The lenders' webhooks get each event from their own queue (chalicelib.service.webhooks).
+        from chalicelib.service import webhooks
+
+        webhooks.enqueue_events(dependencies.webhooks, decision_events)

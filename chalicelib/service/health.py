@@ -47,12 +47,12 @@ def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
         # The decision-version registry: every decision reads its routing document (issue 18).
         registry = dependencies.versions.check if dependencies.has_versions else list
         registry_checks = pool.submit(registry)
-        return (
-            dependencies.store.check()
-            + fraud_checks.result()
-            + registry_checks.result()
-            + queue_checks.result()
-        )
+        # The webhooks' tables and queue (chalicelib.service.webhooks), when configured.
+        webhooks = dependencies.webhooks
+        webhook_checks = pool.submit(webhooks.check) if webhooks is not None else None
+        checks = dependencies.store.check() + fraud_checks.result() + registry_checks.result()
+        checks += queue_checks.result()
+        return checks + (webhook_checks.result() if webhook_checks is not None else [])
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:

@@ -367,7 +367,8 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, li
     outcome = next((known for known in OUTCOMES if known == payload.get("outcome")), None)
     if outcome is None:
         problems.add("outcome", f"one of {', '.join(OUTCOMES)}")
-    codes = payload.get("reason_codes", [])
+    # null is taken as absent for the optional fields (the document marks them nullable).
+    codes = [] if payload.get("reason_codes") is None else payload["reason_codes"]
     catalogue = engine.reason_catalogue(PACKAGED.policy)
     if not isinstance(codes, list) or not all(isinstance(code, str) for code in codes):
         problems.add("reason_codes", "a list of reason codes")
@@ -378,7 +379,7 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, li
         problems.add("reason_codes", "at most four principal reasons")
     if outcome == "declined" and not codes:
         problems.add("reason_codes", "a decline needs at least one reason code")
-    note = payload.get("note", "")
+    note = "" if payload.get("note") is None else payload["note"]
     if not isinstance(note, str) or len(note) > 2000:
         problems.add("note", "text of at most 2,000 characters")
         note = ""
@@ -447,7 +448,8 @@ def second_approval(dependencies: Dependencies, review_id: str, manager: str, pa
     approve = payload.get("approve") if isinstance(payload, dict) else None
     if not isinstance(approve, bool):
         problems.add("approve", "true or false")
-    note = payload.get("note", "") if isinstance(payload, dict) else ""
+    note = payload.get("note") if isinstance(payload, dict) else None
+    note = "" if note is None else note
     if not isinstance(note, str) or len(note) > 2000:
         problems.add("note", "text of at most 2,000 characters")
     problems.raise_if_any()

@@ -44,11 +44,12 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "QueueOldestMessageAgeAlarm": (T.oldest_message_age_seconds, gt, 60, 1),
         "ApiFunctionThrottlesAlarm": (0, gt, 60, 1),
         "WorkerFunctionThrottlesAlarm": (0, gt, 60, 1),
-        # Issue 9: the reconciler's FAILED count and runs, failed PutEvents, undeliverable webhooks.
+        # Issue 9: the reconciler's FAILED count and runs, failed PutEvents; issue 22: webhook
+        # messages the delivery function could not process.
         "ReconcilerFailedAlarm": (0, gt, 900, 1),
         "ReconcilerFunctionErrorsAlarm": (0, gt, 900, 1),
         "DecisionEventsFailedAlarm": (0, gt, 300, 1),
-        "LenderWebhookDeadLetterQueueNotEmptyAlarm": (0, gt, 60, 1),
+        "WebhookDeliveriesDeadLetterQueueNotEmptyAlarm": (0, gt, 60, 1),
         # Issue 10: cases past their SLA for 15 minutes (three 5-minute reconciler reports), the
         # oldest open case older than one business day.
         "ReviewSlaBreachedAlarm": (0, gt, 300, 3),
@@ -58,10 +59,6 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "FraudCountersUncheckedAlarm": (0, gt, 300, 1),
         "RejectionRateSpikeAlarm": (0.6, gt, 900, 1),
     }
-
-
-# Alarms that exist only when the lender webhook is configured (template Condition).
-WEBHOOK_ALARMS = {"LenderWebhookDeadLetterQueueNotEmptyAlarm"}
 
 
 def _period(properties: dict) -> int:
@@ -84,9 +81,7 @@ def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], 
         assert _period(properties) == period, logical_id
         assert properties["EvaluationPeriods"] == properties["DatapointsToAlarm"] == evaluations, logical_id
         assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
-        assert alarms[logical_id].get("Condition") == (
-            "HasLenderWebhook" if logical_id in WEBHOOK_ALARMS else None
-        )
+        assert alarms[logical_id].get("Condition") is None
     assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
 
 
@@ -140,10 +135,9 @@ def test_reconciler_and_webhook_alarms_watch_the_right_resources(
             "Value": resources_["ReconcilePendingApplications"]["Properties"]["FunctionName"],
         }
     ]
-    dlq = resources_["LenderWebhookDeadLetterQueueNotEmptyAlarm"]["Properties"]
-    assert dlq["Dimensions"] == [
-        {"Name": "QueueName", "Value": resources_["LenderWebhookDeadLetterQueue"]["Properties"]["QueueName"]}
-    ]
+    dlq = resources_["WebhookDeliveriesDeadLetterQueueNotEmptyAlarm"]["Properties"]
+    queue = resources.WEBHOOK_QUEUE.dlq_logical_id
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": resources_[queue]["Properties"]["QueueName"]}]
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -230,7 +224,7 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "Dead-letter",
         "Reconciler: requeued / failed",
         "Decision events: published / failed",
-        "Lender webhook",
+        "Webhooks: delivered",
         "Review cases open",
         "Oldest open case age",
         "Override rate",

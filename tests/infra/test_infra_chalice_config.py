@@ -53,8 +53,9 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
     expected["VERSIONS_BUCKET"] = f"{resources.SERVICE}-{stage}-decision-versions"
     assert {name: variables[name] for name in expected} == expected
     # Eight tables (cache, decisions, applications, idempotency, reviews, audit, fraud counters,
-    # decision versions), the queue and its dead-letter queue, the events bus, the versions bucket.
-    assert len(expected) == 12
+    # decision versions), the queue and its dead-letter queue, the events bus, the versions bucket;
+    # the webhooks' two tables, queue and dead-letter queue.
+    assert len(expected) == 16
     # The staff pool's ids exist only once the stack does: the template sets them (Ref/GetAtt), so
     # a literal here would be another stage's pool or a stale one.
     staff = {resources.STAFF_POOL_ARN_ENV, resources.STAFF_POOL_ID_ENV, resources.STAFF_POOL_CLIENT_ID_ENV}

@@ -100,7 +100,12 @@ def test_log_group_with_retention_exists_before_the_function(
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) -> None:
     queue = resources.APPLICATIONS_QUEUE
-    (mapping,) = resources_of_type(expanded[stage], "AWS::Lambda::EventSourceMapping").values()
+    queue_name = resources.resource_name(stage, queue.suffix)
+    mappings = resources_of_type(expanded[stage], "AWS::Lambda::EventSourceMapping").values()
+    # The worker's (the webhook delivery function has its own, on its own queue: issue 22).
+    (mapping,) = [
+        m for m in mappings if m["Properties"]["EventSourceArn"]["Fn::Sub"].endswith(f":{queue_name}")
+    ]
     properties = mapping["Properties"]
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     maximum = properties["ScalingConfig"]["MaximumConcurrency"]
@@ -111,7 +116,6 @@ def test_worker_event_source_mapping(expanded: dict[str, Template], stage: str) 
     # The mapping invokes the alias and reads the stage's queue (the physical name the template creates).
     alias_id = properties["FunctionName"]["Ref"]
     assert expanded[stage]["Resources"][alias_id]["Type"] == "AWS::Lambda::Alias"
-    queue_name = resources.resource_name(stage, queue.suffix)
     assert properties["EventSourceArn"]["Fn::Sub"].endswith(f":{queue_name}")
     assert expanded[stage]["Resources"][queue.logical_id]["Properties"]["QueueName"] == queue_name
 
@@ -223,7 +227,7 @@ def test_no_merge_for_a_function_app_py_does_not_define() -> None:
 
     merges = functions.function_merges("prod", app_functions=["api_handler", "process_application_queue"])
     assert set(merges) == {API_ID, WORKER_ID}
-    assert set(functions.function_merges("prod")) == {API_ID, WORKER_ID, RECONCILER_ID}
+    assert set(functions.function_merges("prod")) == {API_ID, WORKER_ID, RECONCILER_ID, "DeliverWebhooks"}
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

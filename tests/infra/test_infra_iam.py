@@ -100,7 +100,17 @@ def test_policy_files_are_the_generated_ones(stage: str) -> None:
 @pytest.mark.parametrize("spec", resources.FUNCTIONS, ids=lambda spec: spec.chalice_name)
 def test_policy_names_only_the_stage_resources(stage: str, spec: resources.FunctionSpec) -> None:
     document = _policy_file(stage, spec)
-    resource_arns = [arn for statement in _statements(document) for arn in _resources(statement)]
+    # The webhook secrets' key is named by its alias in a condition (its ARN exists only once the
+    # stack does): the condition must name this stage's alias.
+    by_alias = [s for s in _statements(document) if "kms:ResourceAliases" in str(s.get("Condition"))]
+    for statement in by_alias:
+        assert f"{resources.SERVICE}-{stage}-" in str(statement["Condition"])
+    resource_arns = [
+        arn
+        for statement in _statements(document)
+        if statement not in by_alias
+        for arn in _resources(statement)
+    ]
     # "*" only for X-Ray, which has no resource-level permissions.
     for statement in _statements(document):
         if "*" in _resources(statement):
@@ -130,8 +140,9 @@ def test_api_and_worker_query_each_index_and_publish_to_the_bus(stage: str) -> N
             for table in resources.TABLES
             for index in table.indexes
         } | {_table(stage, resources.AUDIT_TABLE), _table(stage, resources.VERSIONS_TABLE)}
-        # 5 list indexes, the review queue's, the audit trail, the decision versions (listed by kind)
-        assert len(allowed["dynamodb:Query"]) == 8
+        # 5 list indexes, the review queue's, the audit trail, the decision versions (listed by
+        # kind); the webhooks' 3 (issue 22)
+        assert len(allowed["dynamodb:Query"]) == 11
         assert allowed["events:PutEvents"] == {
             _arn(
                 "events",

@@ -3,7 +3,6 @@
 Runs when ``LOCALSTACK_ENDPOINT_URL`` points at a LocalStack (``make localstack-test`` sets it, after
 the integration suite); skipped otherwise. One stack per module: ``make package STAGE=dev``'s
 template, trimmed by ``devstack.localstack_cfn.trim_for_localstack`` (no Lambda functions), created
-with the lender webhook on (``LenderWebhookUrl``) so that every conditional resource is created too,
 checked against ``chalicelib/resources.py`` and the template, and deleted by the last test.
 """
 
@@ -24,12 +23,11 @@ import pytest
 
 from chalicelib import resources
 from devstack import localstack_cfn
-from infra import events, names
+from infra import names
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT_URL", "")
 STAGE = "dev"
 STACK_NAME = f"{resources.SERVICE}-{STAGE}-localstack"
-WEBHOOK_URL = "https://lender.example.com/decisions"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 pytestmark = [
@@ -81,9 +79,7 @@ def trimmed(tmp_path_factory: pytest.TempPathFactory) -> localstack_cfn.Trimmed:
 
 @pytest.fixture(scope="module")
 def stack(session: boto3.Session, trimmed: localstack_cfn.Trimmed) -> Iterator[localstack_cfn.Deployed]:
-    deployed = localstack_cfn.deploy(
-        session, ENDPOINT, trimmed.template, STACK_NAME, {events.WEBHOOK_URL_PARAMETER: WEBHOOK_URL}
-    )
+    deployed = localstack_cfn.deploy(session, ENDPOINT, trimmed.template, STACK_NAME, {})
     print(
         f"\n{STACK_NAME}: {deployed.status} in {deployed.seconds:.1f} s, {len(deployed.resources)} resources"
     )
@@ -332,27 +328,14 @@ def test_alarms_are_the_templates(
         assert alarm["AlarmActions"] == [topic], name
 
 
-def test_decision_events_bus_and_lender_webhook(
+def test_decision_events_bus_with_no_rule_on_it(
     session: boto3.Session, stack: localstack_cfn.Deployed
 ) -> None:
+    # Lenders' webhooks are delivered by the service (issue 22): no API destination reads the bus.
     eventbridge = client(session, "events")
     bus = names.event_bus_name(STAGE)
     assert eventbridge.describe_event_bus(Name=bus)["Arn"] == stack.outputs["DecisionEventsBusArn"]
-    (rule,) = eventbridge.list_rules(EventBusName=bus)["Rules"]
-    assert json.loads(rule["EventPattern"]) == events.event_pattern()
-    (target,) = eventbridge.list_targets_by_rule(Rule=rule["Name"], EventBusName=bus)["Targets"]
-    assert target["RetryPolicy"] == {
-        "MaximumRetryAttempts": resources.WEBHOOK_MAX_RETRIES,
-        "MaximumEventAgeInSeconds": resources.WEBHOOK_MAX_EVENT_AGE_SECONDS,
-    }
-    assert target["DeadLetterConfig"]["Arn"].endswith(":loan-decisions-dev-lender-webhook-dlq")
-    destination = eventbridge.describe_api_destination(Name=target["Arn"].split("/")[1])
-    assert destination["InvocationEndpoint"] == WEBHOOK_URL
-    assert destination["InvocationRateLimitPerSecond"] == resources.WEBHOOK_INVOCATIONS_PER_SECOND
-    # The connection's key came from the generated secret through a dynamic reference (the
-    # Fn::Join + ":::" form): LocalStack fails the connection when it cannot resolve one.
-    connection = eventbridge.describe_connection(Name=destination["ConnectionArn"].split("/")[1])
-    assert connection["AuthorizationType"] == "API_KEY"
+    assert eventbridge.list_rules(EventBusName=bus)["Rules"] == []
 
 
 # --- Last: delete -----------------------------------------------------------------------------

@@ -18,11 +18,12 @@ import pytest
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 CHALICELIB = PROJECT_DIR / "chalicelib"
 
-LEAVES = {"resources", "errors", "config", "privacy", "observability"}
+LEAVES = {"resources", "errors", "config", "privacy", "observability", "webhook_signing"}
 # layer -> the chalicelib layers it may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
     "resources": set(),
     "engine": set(),
+    "webhook_signing": set(),  # Standard Webhooks signing, the retry schedule, the address rule
     "errors": {"resources"},
     "privacy": {"engine"},
     "config": {"resources", "privacy"},
