@@ -37,7 +37,13 @@ EXAMPLE_WEB_ACL_ARN = (
 
 
 def _one(template: Template, resource_type: str) -> tuple[str, Template]:
-    (found,) = resources_of_type(template, resource_type).items()
+    """The console's one resource of ``resource_type`` (the stack has other buckets: the decision
+    versions' registry)."""
+    (found,) = (
+        (logical_id, resource)
+        for logical_id, resource in resources_of_type(template, resource_type).items()
+        if logical_id.startswith("Console")
+    )
     return found
 
 
