@@ -673,3 +673,7 @@ WEBHOOK_RETRY_SCALE_ENV = "WEBHOOK_RETRY_SCALE"
 WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX = "webhook-secrets"
 WEBHOOK_SECRETS_KEY_ENV = "WEBHOOK_SECRETS_KEY"
 WEBHOOK_MAX_ENDPOINTS_PER_CLIENT = 20
+# Each process knows which clients have webhooks for at most this long (chalicelib.service.webhooks
+# .SubscriptionCache): a decision for a client without any queues nothing. Shortened by configuration.
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = 30
+WEBHOOK_SUBSCRIPTION_CACHE_SECONDS_ENV = "WEBHOOK_SUBSCRIPTION_CACHE_SECONDS"

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -76,6 +77,8 @@ class WebhookSettings(NamedTuple):
     queue_name: str
     retry_scale: float  # multiplies the retry schedule (tests shorten it)
     retention_seconds: int
+    # How long a process trusts what it read of a client's subscriptions (SubscriptionCache).
+    subscription_cache_seconds: float = float(resources.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS)
 
     @property
     def local(self) -> bool:
@@ -91,7 +94,68 @@ class WebhookSettings(NamedTuple):
             queue_name=env.get(queue.env_var) or resources.resource_name(stage, queue.suffix),
             retry_scale=float(env.get(resources.WEBHOOK_RETRY_SCALE_ENV) or 1.0),
             retention_seconds=resources.WEBHOOK_DELIVERY_RETENTION_DAYS * 86_400,
+            subscription_cache_seconds=subscription_cache_seconds(env),
         )
+
+
+def subscription_cache_seconds(environ: Mapping[str, str]) -> float:
+    """Configured by WEBHOOK_SUBSCRIPTION_CACHE_SECONDS (tests shorten it), never past the default."""
+    configured = environ.get(resources.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS_ENV)
+    ceiling = float(resources.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS)
+    return max(0.0, min(float(configured), ceiling)) if configured else ceiling
+
+
+class SubscriptionCache:
+    """Per process, the event types each client's endpoints (not disabled) subscribe to, read with
+    one query per client at most every ``max_age`` seconds. A decision for a client without
+    webhooks then queues nothing and, warm, makes no webhook call at all; a new subscription takes
+    effect within ``max_age`` (at once in the process that registered it: :meth:`forget`). What
+    is queued is still fanned out against the endpoints as they are, so a stale entry that says
+    "subscribed" costs one message, never a wrong delivery."""
+
+    RETRY_SECONDS = 5.0  # after a failed read: queue everything (the fan-out decides) this long
+    MAX_CLIENTS = 10_000  # a bound on memory; past it, expired entries go, then everything
+
+    def __init__(self, max_age: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.max_age = max_age
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._kept: dict[str, tuple[frozenset[str] | None, float]] = {}  # client -> (types, until)
+
+    def subscribed(self, store: WebhookStore, client_id: str) -> frozenset[str] | None:
+        """The client's subscribed event types; None when they could not be read."""
+        kept = self._kept.get(client_id)
+        if kept is not None and self._monotonic() < kept[1]:
+            return kept[0]
+        try:
+            endpoints = store.endpoints_of(client_id)
+        except DependencyUnavailable as error:
+            count("WebhookSubscriptionsNotRead")
+            logger.warning("webhook subscriptions not read: queuing the event", extra={"cause": error.cause})
+            self._keep(client_id, None, min(self.RETRY_SECONDS, self.max_age))
+            return None
+        types = frozenset(
+            event_type
+            for stored in endpoints
+            if stored["endpoint"]["state"] != "disabled"
+            for event_type in stored["endpoint"]["events"]
+        )
+        self._keep(client_id, types, self.max_age)
+        return types
+
+    def forget(self, client_id: str) -> None:
+        """This process changed the client's endpoints: read them again on the next event."""
+        with self._lock:
+            self._kept.pop(client_id, None)
+
+    def _keep(self, client_id: str, types: frozenset[str] | None, seconds: float) -> None:
+        now = self._monotonic()
+        with self._lock:
+            if len(self._kept) >= self.MAX_CLIENTS:
+                self._kept = {client: kept for client, kept in self._kept.items() if kept[1] > now}
+                if len(self._kept) >= self.MAX_CLIENTS:
+                    self._kept.clear()
+            self._kept[client_id] = (types, now + seconds)
 
 
 class Webhooks:
@@ -112,6 +176,7 @@ class Webhooks:
         self.cipher = cipher
         self.post = post
         self.refusal = refusal
+        self.subscriptions = SubscriptionCache(settings.subscription_cache_seconds)
 
     def check(self) -> list[DependencyCheck]:
         """Readiness probes of the endpoints and deliveries tables and the delivery queue."""
@@ -275,6 +340,7 @@ def create_endpoint(webhooks: Webhooks, client_id: str, payload: Any) -> Webhook
         )
     except DependencyUnavailable as error:
         raise _unavailable(error) from None
+    webhooks.subscriptions.forget(client_id)
     logger.info("webhook created", extra={"webhook_id": endpoint["webhook_id"]})
     return {**endpoint, "secret": secret}
 
@@ -311,6 +377,7 @@ def update_endpoint(webhooks: Webhooks, client_id: str, webhook_id: str, payload
         webhooks.store.put_endpoint(stored)
     except DependencyUnavailable as error:
         raise _unavailable(error) from None
+    webhooks.subscriptions.forget(client_id)
     return endpoint
 
 
@@ -320,6 +387,7 @@ def delete_endpoint(webhooks: Webhooks, client_id: str, webhook_id: str) -> None
         webhooks.store.delete_endpoint(webhook_id)
     except DependencyUnavailable as error:
         raise _unavailable(error) from None
+    webhooks.subscriptions.forget(client_id)
 
 
 def rotate_secret(webhooks: Webhooks, client_id: str, webhook_id: str) -> WebhookCreated:
@@ -423,14 +491,19 @@ def webhook_types(event: DecisionEvent) -> list[str]:
 
 
 def enqueue_events(webhooks: Webhooks, events: list[DecisionEvent]) -> None:
-    """Queue each event once for the fan-out. Best effort, like publishing: never fails a decision."""
+    """Queue each event once for the fan-out, if the client subscribed to it (as this process last
+    read, :class:`SubscriptionCache`). Best effort, like publishing: never fails a decision."""
     for event in events:
+        types = webhook_types(event)
+        subscribed = webhooks.subscriptions.subscribed(webhooks.store, event.client_id)
+        if subscribed is not None and subscribed.isdisjoint(types):
+            continue  # no endpoint of this client wants it: no message, no fan-out
         detail = event.detail()
         del detail["client_id"]  # the receiver knows who it is
         message: dict[str, object] = {
             "kind": "event",
             "client_id": event.client_id,
-            "types": webhook_types(event),
+            "types": types,
             "detail": detail,
         }
         try:
