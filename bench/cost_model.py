@@ -14,6 +14,12 @@ relying on a figure; they change):
 - EventBridge, $1.00 per million custom events: https://aws.amazon.com/eventbridge/pricing/
 - CloudWatch Logs, $0.50 per GB ingested: https://aws.amazon.com/cloudwatch/pricing/
 
+Webhook deliveries (issue 22; ``webhook_delivery``): one endpoint, delivered at the first attempt,
+batch size 1 (the upper bound on request counts); the counts follow chalicelib/service/webhooks.py
+and docs/WEBHOOKS.md. KMS Decrypt ($0.03 per 10,000 requests, https://aws.amazon.com/kms/pricing/)
+is left out: a decrypted secret is kept 5 minutes per function instance, about nothing per delivery;
+the key's $1 a month is fixed.
+
 ASSUMED (not measurable on this machine): the in-region round trip per AWS call (``LATENCY_MS``) and
 Lambda's CPU share: a function gets CPU in proportion to its memory, one full vCPU at 1,769 MB
 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so the handler's CPU time
@@ -32,6 +38,12 @@ GIB = 1024**3
 SECONDS_PER_MONTH = 730 * 3600
 FULL_VCPU_MEMORY_MB = 1769
 LATENCY_MS = {"dynamodb": 4.0, "sqs": 8.0, "events": 12.0}  # assumed in-region round trip per call
+# A lender's receiver answering a delivery over the internet (assumed; the function waits for it).
+RECEIVER_MS = 200.0
+WEBHOOK_MEMORY_MB = 256  # resources.WEBHOOK_FUNCTION.memory_mb (not imported: no app code here)
+WEBHOOK_HANDLER_MS = 5.0  # assumed CPU time of a fan-out or an attempt on one full core
+# A delivery item (about 1 KB) in the table and its two indexes, kept the 30 days of retention.
+WEBHOOK_DELIVERY_GB_MONTHS = 3 * 1024 / GIB
 # Lambda's own START, END and REPORT lines per invocation (assumed bytes).
 PLATFORM_LOG_BYTES_PER_INVOCATION = 300
 FLOOR_HANDLER_MS = 1.0  # a handler that only makes one GetItem (assumed CPU time on one full core)
@@ -71,7 +83,8 @@ class Usage:
 def duration_ms(usage: Usage) -> float:
     """Wall time on Lambda: the CPU scaled by the memory's CPU share, plus the network waits."""
     cpu_share = min(usage.memory_mb, FULL_VCPU_MEMORY_MB) / FULL_VCPU_MEMORY_MB
-    waits = sum(count * LATENCY_MS.get(service, 10.0) for service, count in usage.calls.items())
+    latency = {**LATENCY_MS, "receiver": RECEIVER_MS}
+    waits = sum(count * latency.get(service, 10.0) for service, count in usage.calls.items())
     return usage.cpu_ms / cpu_share + waits
 
 
@@ -120,6 +133,36 @@ def floor_usage(memory_mb: int) -> Usage:
     )
 
 
+def webhook_delivery() -> list[Usage]:
+    """One webhook delivery: the event's SendMessage (by the deciding function), the fan-out
+    (receive, endpoints Query, the delivery created, its attempt sent, delete) and the attempt
+    (receive, delivery and endpoint reads, the POST, the delivery settled, delete). Writes: the
+    delivery created (2 WRU for its 1.02 KB in the table and in each of two indexes: 6) and settled
+    (8: the status index's key changes, a delete and a put)."""
+    fan_out = Usage(
+        api_requests=0,
+        invocations=1,
+        memory_mb=WEBHOOK_MEMORY_MB,
+        cpu_ms=WEBHOOK_HANDLER_MS,
+        calls={"dynamodb": 2, "sqs": 1},
+        wru=6,
+        rru=0.5,
+        sqs_requests=1 + 2 + 1,  # the event sent (by the decision), received, deleted; the attempt sent
+        gb_months=WEBHOOK_DELIVERY_GB_MONTHS,
+    )
+    attempt = Usage(
+        api_requests=0,
+        invocations=1,
+        memory_mb=WEBHOOK_MEMORY_MB,
+        cpu_ms=WEBHOOK_HANDLER_MS,
+        calls={"dynamodb": 3, "receiver": 1},
+        wru=8,
+        rru=2,
+        sqs_requests=2,  # the attempt message received and deleted
+    )
+    return [fan_out, attempt]
+
+
 def paths(usages: dict[str, Usage]) -> dict[str, list[Usage]]:
     """The decisions a user pays for: synchronous (every one a cache miss: unique applicants) and
     asynchronous (submit, the worker's share of a batch, one status poll)."""
@@ -150,5 +193,13 @@ def report(usages: dict[str, Usage], prices: Prices = Prices()) -> None:
             f"  {name}: Lambda duration {duration_ms(usage) / usage.invocations:.1f} ms per invocation "
             f"at {usage.memory_mb} MB"
         )
+    webhook = path_lines(webhook_delivery(), prices)
+    items = ", ".join(f"{line} {cost:.2f}" for line, cost in webhook.items() if cost)
+    print(
+        f"webhook delivery (one endpoint, first attempt): ${sum(webhook.values()):.2f} per million ({items})"
+    )
     latency = ", ".join(f"{service} {ms:g} ms" for service, ms in LATENCY_MS.items())
-    print(f"assumed in-region latency per call: {latency}; CPU scaled by {FULL_VCPU_MEMORY_MB} MB / memory")
+    print(
+        f"assumed in-region latency per call: {latency}, a lender's receiver {RECEIVER_MS:g} ms; "
+        f"CPU scaled by {FULL_VCPU_MEMORY_MB} MB / memory"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -70,3 +71,20 @@ def test_the_floor_endpoint_is_the_baseline_of_every_path() -> None:
     assert list(found) == ["floor endpoint (baseline)", "sync decision (cache miss)"]
     floor = sum(cm.path_lines(found["floor endpoint (baseline)"]).values())
     assert 3.50 < floor < sum(cm.path_lines([miss]).values())
+
+
+def test_a_webhook_delivery_gives_the_hand_computed_cost() -> None:
+    lines = cm.path_lines(cm.webhook_delivery())
+    # Fan-out: 5 ms CPU at 256 MB's share + 2 DynamoDB + 1 SQS calls; attempt: + 3 DynamoDB calls and
+    # the receiver's answer; each rounded up to the millisecond.
+    fan_out_ms = math.ceil(5.0 * 1769 / 256 + 2 * 4.0 + 8.0)
+    attempt_ms = math.ceil(5.0 * 1769 / 256 + 3 * 4.0 + cm.RECEIVER_MS)
+    assert lines["Lambda requests"] == pytest.approx(2 * 0.20)
+    assert lines["Lambda duration"] == pytest.approx(
+        (fan_out_ms + attempt_ms) / 1000 * 0.25 * 0.0000166667 * 1e6
+    )
+    assert lines["DynamoDB writes"] == pytest.approx(14 * 0.625)
+    assert lines["DynamoDB reads"] == pytest.approx(2.5 * 0.125)
+    assert lines["SQS requests"] == pytest.approx(6 * 0.40)
+    assert lines["API Gateway requests"] == 0 and lines["EventBridge events"] == 0
+    assert 13 < sum(lines.values()) < 15
