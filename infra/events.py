@@ -18,9 +18,6 @@ BUS = resources.DECISION_EVENTS_BUS
 
 PARAMETERS: dict[str, Any] = {}
 CONDITIONS: dict[str, Any] = {}
-# The removed API destination's condition: no resource carries it any more. Kept only because
-# bench/cost_model.py (being rewritten in parallel) imports it; delete with that import.
-WEBHOOK_CONDITION = "HasLenderWebhook"
 
 
 def event_pattern() -> dict[str, Any]:
