@@ -50,6 +50,7 @@ from chalicelib.records import AuditDetail, AuditStep, AuditTrail
 from chalicelib.service import clock
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
+from chalicelib.service.routing import policy_from_document
 
 AUDIT_SUBJECT = "decision-versions"
 Status = Literal["champion", "challenger", "shadow", "retired", "registered"]
@@ -128,7 +129,15 @@ def logic_of(record: VersionRecord, store: VersionStore) -> engine.DecisionLogic
         if model is None:
             model = build_model(json.loads(_blob(store, key[0], record["version_id"])))
         if policy is None:
-            policy = engine.load_policy(json.loads(_blob(store, key[1], record["version_id"])))
+            inline = record.get("policy_document")
+            if inline is not None:
+                document: object = inline
+            else:
+                document = json.loads(_blob(store, key[1], record["version_id"]))
+            try:
+                policy = policy_from_document(key[1], document)
+            except ValueError as error:  # altered in the table or the bucket: never served
+                raise DependencyUnavailable("versions", f"{record['version_id']}: {error}") from error
         loaded = _LOADED[key] = engine.DecisionLogic(model, policy)
     return loaded
 
@@ -256,7 +265,8 @@ def version_detail(deps: Dependencies, version_id: str) -> VersionDetail:
         raise not_found(f"version {version_id}")
     routing: Routing = _guard(store.get_routing)
     policy = _guard(lambda: decision_logic(version_id, store)).policy
-    document = _guard(lambda: _policy_document(policy, store))
+    inline = record.get("policy_document")
+    document = inline if inline is not None else _guard(lambda: _policy_document(policy, store))
     return {
         **_summary(record, routing),
         "notes": record["notes"],
@@ -339,6 +349,13 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         _guard(lambda: store.put_blob(model.sha256, canonical_json(model.document)))
     if "policy" in body:
         _guard(lambda: store.put_blob(policy.sha256, canonical_json(dict(body["policy"]))))
+    # The policy document inline in the record (resolving a policy-only version reads no S3): the
+    # one registered, or the champion's it keeps (a model-only version), unless it is the packaged one.
+    policy_document: dict[str, Any] | None = None
+    if "policy" in body:
+        policy_document = dict(body["policy"])
+    elif policy.sha256 != PACKAGED.policy.sha256:
+        policy_document = _guard(lambda: _policy_document(policy, store))
     now = clock.now_iso()
     record: VersionRecord = {
         "version_id": _guard(store.next_version_id),
@@ -354,6 +371,8 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         "registered_at": now,
         "report": report,
     }
+    if policy_document is not None and policy.sha256 != PACKAGED.policy.sha256:
+        record["policy_document"] = policy_document
     if not _guard(lambda: store.put_version(record)):
         raise ServiceError(409, "conflict", "that version id was taken meanwhile: register again")
     _audit(

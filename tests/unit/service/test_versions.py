@@ -93,6 +93,19 @@ def test_a_policy_only_version_reports_beside_the_champion(deps: Dependencies) -
     assert logic.model.sha256 == engine.packaged_version().model.sha256
 
 
+def test_a_registered_policy_is_inline_in_its_record_and_archived_by_sha256(deps: Dependencies) -> None:
+    versions.register(deps, MAKER, {"label": "FOIR 55%", "policy": foir_55()})
+    record = deps.versions.get_version("v2")
+    assert record is not None and record.get("policy_document") == foir_55()
+    blob = deps.versions.get_blob(record["policy_sha256"])
+    assert blob is not None and json.loads(blob) == foir_55()
+    # A model-only version keeps the champion's policy: the packaged one is not copied inline.
+    model = json.loads(ARTIFACT_PATH.read_text(encoding="utf-8"))
+    versions.register(deps, MAKER, {"label": "same model", "model": model})
+    model_only = deps.versions.get_version("v3")
+    assert model_only is not None and "policy_document" not in model_only
+
+
 def test_a_policy_that_fails_its_schema_is_a_400_naming_each_path(deps: Dependencies) -> None:
     document = policy_v1()
     document["bands"]["approve"] = 7
