@@ -140,6 +140,9 @@ class VersionStore(Protocol):
 
     def get_change(self, change_id: str) -> RoutingChange | None: ...
 
+    def proposed_changes(self) -> list[RoutingChange]:
+        """The changes still ``proposed`` (waiting for a manager), oldest first."""
+
     def mark_change(self, change: RoutingChange) -> bool:
         """Rewrite a change that is still ``proposed`` (its new state applied/superseded); False when
         it was not proposed any more (approved twice at once: one wins)."""

@@ -83,11 +83,6 @@ class VersionSummary(TypedDict):
     gates_passed: bool | None  # None: the packaged version (no report of its own)
 
 
-class VersionList(TypedDict):
-    versions: list[VersionSummary]
-    routing: Routing
-
-
 class VersionDetail(VersionSummary):
     notes: str
     policy: dict[str, Any]  # the policy document
@@ -106,6 +101,12 @@ class ChangeAnswer(TypedDict):
     emergency: bool
     routing_before: Routing
     routing_after: Routing
+
+
+class VersionList(TypedDict):
+    versions: list[VersionSummary]
+    routing: Routing
+    pending_changes: list[ChangeAnswer]  # proposed on today's routing, waiting for a manager
 
 
 def gate_limits() -> GateLimits:
@@ -255,7 +256,17 @@ def list_versions(deps: Dependencies) -> VersionList:
     store = deps.versions
     routing = _guard(store.get_routing)
     records = [packaged_record(), *_guard(store.list_versions)]
-    return {"versions": [_summary(record, routing) for record in records], "routing": routing}
+    # A proposal made on an older routing revision can no longer be applied: not pending any more.
+    pending = [
+        _answer(change, routing)
+        for change in _guard(store.proposed_changes)
+        if change["base_revision"] == routing["revision"]
+    ]
+    return {
+        "versions": [_summary(record, routing) for record in records],
+        "routing": routing,
+        "pending_changes": pending,
+    }
 
 
 def version_detail(deps: Dependencies, version_id: str) -> VersionDetail:

@@ -990,17 +990,18 @@ def test_model_risk_proposes_a_challenger_a_manager_approves_and_the_routing_sho
         assert browser.find_element(By.ID, "routing-challenger").is_displayed() is False
         browser.save_screenshot(str(screenshots / "versions-proposed.png"))
 
+        pending = browser.find_element(By.CSS_SELECTOR, f'#pending-changes li[data-change-id="{change_id}"]')
+        assert "proposed" in pending.text and not pending.find_elements(By.TAG_NAME, "button")  # no manager
+
         sign_in_to_versions(browser, site, "manager1")
-        field = browser.find_element(By.ID, "approve-change-id")
-        field.clear()
-        field.send_keys(change_id)
         before = versions_loads(browser)
-        browser.find_element(By.ID, "approve-change").click()
+        browser.find_element(By.CSS_SELECTOR, f'button.approve-pending[data-change-id="{change_id}"]').click()
         wait(browser).until(ec.text_to_be_present_in_element((By.ID, "approve-result"), "applied"))
         wait(browser).until(lambda d: versions_loads(d) > before)
         challenger = browser.find_element(By.ID, "routing-challenger")
         assert challenger.is_displayed() and challenger.get_attribute("data-share") == "10"
         assert challenger.text == f"challenger {version_id} · 10%"
+        assert browser.find_element(By.ID, "pending-changes").text == "None."
         assert browser.find_element(By.ID, "routing-champion").get_attribute("data-share") == "90"
         row = browser.find_element(By.CSS_SELECTOR, f'#versions-table tr[data-version-id="{version_id}"]')
         assert "challenger" in row.text and "10%" in row.text

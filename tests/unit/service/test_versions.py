@@ -159,12 +159,17 @@ def test_an_unknown_version_is_a_404(deps: Dependencies) -> None:
 def test_maker_checker_then_rollback(deps: Dependencies) -> None:
     versions.register(deps, MAKER, {"label": "FOIR 55%", "policy": foir_55()})
     change = versions.propose(deps, MAKER, "v2", {"role": "challenger", "share": 10, "reason": "trial"})
-    assert versions.list_versions(deps)["routing"]["revision"] == 0  # nothing applied yet
+    listing = versions.list_versions(deps)
+    assert listing["routing"]["revision"] == 0  # nothing applied yet
+    assert [(c["change_id"], c["state"]) for c in listing["pending_changes"]] == [
+        (change["change_id"], "proposed")
+    ]
     with pytest.raises(ServiceError) as error:
         versions.approve(deps, MAKER, change["change_id"])
     assert error.value.status == 403
     applied = versions.approve(deps, CHECKER, change["change_id"])
     assert applied["state"] == "applied" and applied["approved_by"] == CHECKER
+    assert versions.list_versions(deps)["pending_changes"] == []
     routing = deps.versions.get_routing()
     assert routing["challenger"] == {"version_id": "v2", "share": 10} and routing["revision"] == 1
     with pytest.raises(ServiceError) as error:
@@ -185,7 +190,8 @@ def test_maker_checker_then_rollback(deps: Dependencies) -> None:
     emergency = versions.rollback(deps, CHECKER, MANAGERS, {"reason": "complaints"})
     assert emergency["state"] == "applied" and emergency["emergency"] is True
     assert deps.versions.get_routing()["champion"] == PACKAGED_VERSION_ID
-    # The proposal made on the older revision cannot be applied any more.
+    # The proposal made on the older revision cannot be applied any more (nor is it pending).
+    assert versions.list_versions(deps)["pending_changes"] == []
     with pytest.raises(ServiceError) as error:
         versions.approve(deps, OTHER_MANAGER, proposed["change_id"])
     assert error.value.status == 409
