@@ -118,6 +118,7 @@ result = {
     "request_s": answered - imported,
     "answered_epoch_s": answered_epoch,
     "cache": json.loads(response["body"]).get("cache"),
+    "version": json.loads(response["body"]).get("decision_version"),
     "rss_kb": peak_rss_kb(),
     # Whether the X-Ray SDK was loaded and botocore patched (the tracing-on case must show both).
     "traced": "aws_xray_sdk.ext.botocore.patch" in sys.modules,
@@ -128,15 +129,22 @@ print("COLD_START_RESULT " + json.dumps(result), flush=True)
 
 DECISIONS = "/v1/decisions"
 # (name, child mode, tracing on); each a cold start serving POST /v1/decisions.
-CASES = (
-    ("floor: chalice + botocore client + GetItem", "floor", False),
-    ("this handler: POST /v1/decisions", "app", False),
-    ("floor, tracing on (X-Ray SDK, botocore patched)", "floor-traced", True),
-    ("this handler, tracing on", "app", True),
+# The registry cases: a promoted policy-only champion (FOIR limit 0.55) in a registry of its own
+# (a copy of the versions table, named by the case's key): its policy inline in the version's item
+# (what registering stores: no S3 client, no S3 read) or only in the S3 blob (a record from before
+# the inline document: the S3 client and a GetObject on the cold start).
+REGISTRY_INLINE, REGISTRY_BLOB = "inline", "blob"
+CASES: tuple[tuple[str, str, bool, str | None], ...] = (
+    ("floor: chalice + botocore client + GetItem", "floor", False, None),
+    ("this handler: POST /v1/decisions", "app", False, None),
+    ("floor, tracing on (X-Ray SDK, botocore patched)", "floor-traced", True, None),
+    ("this handler, tracing on", "app", True, None),
+    ("this handler, policy-only champion (inline)", "app", False, REGISTRY_INLINE),
+    ("this handler, policy-only champion (S3 blob)", "app", False, REGISTRY_BLOB),
 )
-FLOOR, OURS, FLOOR_TRACED, TRACED = (name for name, *_ in CASES)
+FLOOR, OURS, FLOOR_TRACED, TRACED, CHAMPION_INLINE, CHAMPION_BLOB = (name for name, *_ in CASES)
 # Each handler against the floor with the same tracing.
-VERSUS = ((OURS, FLOOR), (TRACED, FLOOR_TRACED))
+VERSUS = ((OURS, FLOOR), (TRACED, FLOOR_TRACED), (CHAMPION_INLINE, FLOOR), (CHAMPION_BLOB, FLOOR))
 
 
 @contextmanager
@@ -153,14 +161,67 @@ def moto_server() -> Iterator[str]:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=resources.LOCAL_REGION
         )
-        create_tables_and_queues(
-            STAGE,
-            session.client("dynamodb", endpoint_url=endpoint),
-            session.client("sqs", endpoint_url=endpoint),
-        )
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        s3 = session.client("s3", endpoint_url=endpoint)
+        create_tables_and_queues(STAGE, dynamodb, session.client("sqs", endpoint_url=endpoint), s3_client=s3)
+        for registry in (REGISTRY_INLINE, REGISTRY_BLOB):
+            seed_registry(dynamodb, s3, registry)
         yield endpoint
     finally:
         server.stop()
+
+
+def registry_table(registry: str) -> str:
+    return f"{resources.resource_name(STAGE, resources.VERSIONS_TABLE.suffix)}-bench-{registry}"
+
+
+def seed_registry(dynamodb: Any, s3: Any, registry: str) -> None:
+    """A copy of the versions table holding a registered policy-only version promoted to champion
+    (its policy inline in the item, or only in the bucket), and its policy blob in the bucket."""
+    import copy
+
+    from chalicelib.dal.versions import Routing, VersionRecord, empty_routing
+    from chalicelib.dal.versions_aws import AWSVersionStore, blob_key
+    from chalicelib.engine import load_policy
+    from chalicelib.engine.artifact import canonical_json
+    from chalicelib.engine.lending_policy import POLICY_V1_PATH
+    from chalicelib.service.decision_versions import PACKAGED
+
+    shape = dynamodb.describe_table(TableName=resources.resource_name(STAGE, resources.VERSIONS_TABLE.suffix))
+    shape = shape["Table"]
+    table = registry_table(registry)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=shape["KeySchema"],
+        AttributeDefinitions=shape["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    policy = json.loads(POLICY_V1_PATH.read_text(encoding="utf-8"))
+    policy["version"], policy["rules"]["POL-FOIR-MAX"]["limit"] = "1.1-foir-55", 0.55
+    loaded = load_policy(policy)
+    bucket = resources.resource_name(STAGE, resources.VERSIONS_BUCKET.suffix)
+    s3.put_object(Bucket=bucket, Key=blob_key(loaded.sha256), Body=canonical_json(policy))
+    store = AWSVersionStore(dynamodb, table, bucket, resources.LOCAL_REGION)
+    model = PACKAGED.model
+    record: VersionRecord = {
+        "version_id": store.next_version_id(),
+        "label": "FOIR 55%",
+        "notes": "",
+        "model_sha256": model.sha256,
+        "policy_sha256": loaded.sha256,
+        "model_id": model.model_id,
+        "model_version": model.version,
+        "policy_id": loaded.policy_id,
+        "policy_version": loaded.version,
+        "registered_by": "bench",
+        "registered_at": "2026-12-01T00:00:00.000Z",
+        "report": None,
+    }
+    if registry == REGISTRY_INLINE:
+        record["policy_document"] = copy.deepcopy(policy)
+    assert store.put_version(record)
+    routing: Routing = {**empty_routing(), "revision": 1, "champion": record["version_id"]}
+    assert store.put_routing(routing, 0)
 
 
 def floor_spec() -> dict[str, Any]:
@@ -214,6 +275,7 @@ def run_once(mode: str, event: dict[str, Any], env: dict[str, str], floor: dict[
         "request_ms": report["request_s"] * 1000,
         "response_ms": (report["answered_epoch_s"] - started_epoch) * 1000,
         "cache": report["cache"],
+        "version": report["version"],
         "rss_mb": report["rss_kb"] / 1024,
         "traced": report["traced"],
     }
@@ -227,12 +289,18 @@ def measure(runs: int) -> dict[str, list[dict[str, Any]]]:
         floor = floor_spec()
         unique = itertools.count()
         for run in range(-1, runs):  # run -1: warm-up, not counted
-            for name, mode, traced in CASES:
+            for name, mode, traced, registry in CASES:
+                env = envs[traced]
+                if registry is not None:
+                    env = {**env, resources.VERSIONS_TABLE.env_var: registry_table(registry)}
                 # A scoring input no earlier process used: every first decision is a cache miss.
                 payload = {**application, "savings_balance": 2_000_000 + next(unique)}
-                measured = run_once(mode, proxy_event("POST", DECISIONS, payload), envs[traced], floor)
+                measured = run_once(mode, proxy_event("POST", DECISIONS, payload), env, floor)
                 assert measured["traced"] is traced, (name, measured)
                 assert measured["cache"] == "miss", measured
+                # The registry cases' champion decided (v2), the others the packaged version (v1).
+                expected_version = None if mode != "app" else "v1" if registry is None else "v2"
+                assert measured["version"] == expected_version, (name, measured)
                 if run >= 0:
                     samples[name].append(measured)
     return samples

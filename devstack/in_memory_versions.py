@@ -74,6 +74,11 @@ class InMemoryVersionStore:
             change = self._changes.get(change_id)
             return copy.deepcopy(change) if change is not None else None
 
+    def proposed_changes(self) -> list[RoutingChange]:
+        with self._lock:
+            proposed = [copy.deepcopy(c) for c in self._changes.values() if c["state"] == "proposed"]
+        return sorted(proposed, key=lambda change: change["proposed_at"])
+
     def mark_change(self, change: RoutingChange) -> bool:
         with self._lock:
             stored = self._changes.get(change["change_id"])

@@ -3,8 +3,9 @@
 A decision version is a model artifact (by sha256) and a lending-policy document (by sha256), with a
 label, notes, who registered it and when, and its validation report. The blobs themselves live in an
 S3 bucket, content-addressed (``blobs/<sha256>.json``, the canonical JSON the sha256 is computed
-over); the records live in one DynamoDB table keyed by ``kind`` (``version`` | ``routing`` |
-``change``) and ``item_id``, so listing the versions is one Query, never a Scan.
+over), and a version's policy document is also inline in its record (``policy_document``); the
+records live in one DynamoDB table keyed by ``kind`` (``version`` | ``routing`` | ``change``)
+and ``item_id``, so listing the versions is one Query, never a Scan.
 
 The routing document says which version decides: the champion, optionally a challenger serving a
 share of applications, optionally shadows scored beside the served decision. An EMPTY registry (no
@@ -18,7 +19,7 @@ Implementations: :mod:`chalicelib.dal.versions_aws` (DynamoDB + S3) and the in-m
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, Protocol, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
 from chalicelib.engine.validation import ValidationReport
@@ -79,6 +80,11 @@ class VersionRecord(TypedDict):
     registered_by: str  # staff subject ("packaged" for v1)
     registered_at: str  # ISO 8601 UTC
     report: ValidationReport | None  # None for the packaged version (its figures: the champion's)
+    # The policy document itself (a few KB), inline so that resolving a policy-only version is the
+    # one GetItem of its record: no S3 client, no S3 read on a cold start. Checked against
+    # policy_sha256 on loading like a blob; the S3 blob stays the content-addressed archive.
+    # Absent in records registered before it existed (and for the packaged policy): read the blob.
+    policy_document: NotRequired[dict[str, Any]]
 
 
 class RoutingChange(TypedDict):
@@ -133,6 +139,9 @@ class VersionStore(Protocol):
     def put_change(self, change: RoutingChange) -> None: ...
 
     def get_change(self, change_id: str) -> RoutingChange | None: ...
+
+    def proposed_changes(self) -> list[RoutingChange]:
+        """The changes still ``proposed`` (waiting for a manager), oldest first."""
 
     def mark_change(self, change: RoutingChange) -> bool:
         """Rewrite a change that is still ``proposed`` (its new state applied/superseded); False when

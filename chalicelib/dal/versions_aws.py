@@ -191,6 +191,25 @@ class AWSVersionStore:
         change: RoutingChange | None = self._get(CHANGE, change_id)
         return change
 
+    def proposed_changes(self) -> list[RoutingChange]:
+        paginator = self._ddb.get_paginator("query")
+        pages = _guarded(
+            "dynamodb",
+            lambda: list(
+                paginator.paginate(
+                    TableName=self._table,
+                    KeyConditionExpression="#k = :k",
+                    FilterExpression="#s = :proposed",
+                    ExpressionAttributeNames={"#k": KIND, "#s": "state"},
+                    ExpressionAttributeValues={":k": {"S": CHANGE}, ":proposed": {"S": "proposed"}},
+                )
+            ),
+        )
+        changes: list[RoutingChange] = [
+            _read_document(item["doc"]) for page in pages for item in page.get("Items", [])
+        ]
+        return sorted(changes, key=lambda change: change["proposed_at"])
+
     def mark_change(self, change: RoutingChange) -> bool:
         return _conditional_write(
             lambda: self._ddb.put_item(

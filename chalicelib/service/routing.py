@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
@@ -167,7 +167,7 @@ class LogicCache:
         shas = (record["model_sha256"], record["policy_sha256"])
         logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
-            logic = _logic_of(store, *shas)
+            logic = _logic_of(store, *shas, record.get("policy_document"))
             with self._lock:
                 self._logic[shas] = logic
                 self._failed.pop(version_id, None)
@@ -181,20 +181,29 @@ def _blob(store: VersionStore, sha256: str) -> bytes:
     return body
 
 
-def _logic_of(store: VersionStore, model_sha256: str, policy_sha256: str) -> engine.DecisionLogic:
-    """A version's logic. A blob identical to the packaged one (same sha256) is not fetched: a
-    policy-only version reads one blob, a model-only version one, the packaged content none."""
+def _logic_of(
+    store: VersionStore,
+    model_sha256: str,
+    policy_sha256: str,
+    policy_document: Mapping[str, Any] | None = None,
+) -> engine.DecisionLogic:
+    """A version's logic. A part identical to the packaged one (same sha256) is not fetched, and a
+    policy document inline in the record is not fetched either: a policy-only version reads nothing
+    from S3 (the store does not even make its S3 client), a version with its own model artifact
+    reads that one blob. A record without the inline document (registered before it existed) reads
+    the policy blob."""
     packaged_model, packaged_policy = PACKAGED
     model = (
         packaged_model
         if model_sha256 == packaged_model.sha256
         else model_from_blob(model_sha256, _blob(store, model_sha256))
     )
-    policy = (
-        packaged_policy
-        if policy_sha256 == packaged_policy.sha256
-        else policy_from_blob(policy_sha256, _blob(store, policy_sha256))
-    )
+    if policy_sha256 == packaged_policy.sha256:
+        policy = packaged_policy
+    elif policy_document is not None:
+        policy = policy_from_document(policy_sha256, policy_document)
+    else:
+        policy = policy_from_blob(policy_sha256, _blob(store, policy_sha256))
     return engine.DecisionLogic(model, policy)
 
 
@@ -213,8 +222,16 @@ def model_from_blob(model_sha256: str, blob: bytes) -> engine.Model:
 def policy_from_blob(policy_sha256: str, blob: bytes) -> engine.Policy:
     """The policy document filed under ``policy_sha256``: checked by its schema (``load_policy``) and
     its canonical JSON must hash to that sha256; ValueError otherwise."""
+    return policy_from_document(policy_sha256, json.loads(blob))
+
+
+def policy_from_document(policy_sha256: str, document: object) -> engine.Policy:
+    """A policy document (parsed JSON: a blob's, or the one inline in a version's record) filed under
+    ``policy_sha256``: checked by its schema and its canonical JSON must hash to that sha256 (an
+    inline document altered in the table is refused exactly like a tampered blob); ValueError
+    otherwise."""
     try:
-        policy = engine.load_policy(json.loads(blob))
+        policy = engine.load_policy(document)
     except engine.PolicyInvalid as invalid:
         raise ValueError(f"policy blob {policy_sha256}: {invalid}") from invalid
     if policy.sha256 != policy_sha256:

@@ -50,6 +50,7 @@ from chalicelib.records import AuditDetail, AuditStep, AuditTrail
 from chalicelib.service import clock
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
+from chalicelib.service.routing import policy_from_document
 
 AUDIT_SUBJECT = "decision-versions"
 Status = Literal["champion", "challenger", "shadow", "retired", "registered"]
@@ -82,11 +83,6 @@ class VersionSummary(TypedDict):
     gates_passed: bool | None  # None: the packaged version (no report of its own)
 
 
-class VersionList(TypedDict):
-    versions: list[VersionSummary]
-    routing: Routing
-
-
 class VersionDetail(VersionSummary):
     notes: str
     policy: dict[str, Any]  # the policy document
@@ -105,6 +101,12 @@ class ChangeAnswer(TypedDict):
     emergency: bool
     routing_before: Routing
     routing_after: Routing
+
+
+class VersionList(TypedDict):
+    versions: list[VersionSummary]
+    routing: Routing
+    pending_changes: list[ChangeAnswer]  # proposed on today's routing, waiting for a manager
 
 
 def gate_limits() -> GateLimits:
@@ -128,7 +130,15 @@ def logic_of(record: VersionRecord, store: VersionStore) -> engine.DecisionLogic
         if model is None:
             model = build_model(json.loads(_blob(store, key[0], record["version_id"])))
         if policy is None:
-            policy = engine.load_policy(json.loads(_blob(store, key[1], record["version_id"])))
+            inline = record.get("policy_document")
+            if inline is not None:
+                document: object = inline
+            else:
+                document = json.loads(_blob(store, key[1], record["version_id"]))
+            try:
+                policy = policy_from_document(key[1], document)
+            except ValueError as error:  # altered in the table or the bucket: never served
+                raise DependencyUnavailable("versions", f"{record['version_id']}: {error}") from error
         loaded = _LOADED[key] = engine.DecisionLogic(model, policy)
     return loaded
 
@@ -246,7 +256,17 @@ def list_versions(deps: Dependencies) -> VersionList:
     store = deps.versions
     routing = _guard(store.get_routing)
     records = [packaged_record(), *_guard(store.list_versions)]
-    return {"versions": [_summary(record, routing) for record in records], "routing": routing}
+    # A proposal made on an older routing revision can no longer be applied: not pending any more.
+    pending = [
+        _answer(change, routing)
+        for change in _guard(store.proposed_changes)
+        if change["base_revision"] == routing["revision"]
+    ]
+    return {
+        "versions": [_summary(record, routing) for record in records],
+        "routing": routing,
+        "pending_changes": pending,
+    }
 
 
 def version_detail(deps: Dependencies, version_id: str) -> VersionDetail:
@@ -256,7 +276,8 @@ def version_detail(deps: Dependencies, version_id: str) -> VersionDetail:
         raise not_found(f"version {version_id}")
     routing: Routing = _guard(store.get_routing)
     policy = _guard(lambda: decision_logic(version_id, store)).policy
-    document = _guard(lambda: _policy_document(policy, store))
+    inline = record.get("policy_document")
+    document = inline if inline is not None else _guard(lambda: _policy_document(policy, store))
     return {
         **_summary(record, routing),
         "notes": record["notes"],
@@ -339,6 +360,13 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         _guard(lambda: store.put_blob(model.sha256, canonical_json(model.document)))
     if "policy" in body:
         _guard(lambda: store.put_blob(policy.sha256, canonical_json(dict(body["policy"]))))
+    # The policy document inline in the record (resolving a policy-only version reads no S3): the
+    # one registered, or the champion's it keeps (a model-only version), unless it is the packaged one.
+    policy_document: dict[str, Any] | None = None
+    if "policy" in body:
+        policy_document = dict(body["policy"])
+    elif policy.sha256 != PACKAGED.policy.sha256:
+        policy_document = _guard(lambda: _policy_document(policy, store))
     now = clock.now_iso()
     record: VersionRecord = {
         "version_id": _guard(store.next_version_id),
@@ -354,6 +382,8 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         "registered_at": now,
         "report": report,
     }
+    if policy_document is not None and policy.sha256 != PACKAGED.policy.sha256:
+        record["policy_document"] = policy_document
     if not _guard(lambda: store.put_version(record)):
         raise ServiceError(409, "conflict", "that version id was taken meanwhile: register again")
     _audit(

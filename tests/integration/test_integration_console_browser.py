@@ -36,8 +36,9 @@ import pytest
 import requests
 
 from chalicelib import engine, resources
+from chalicelib.engine.lending_policy import POLICY_V1_PATH
 from chalicelib.service.reviews import review_id_for
-from devstack.cognito import DEMO_STAFF, DemoStaffUser
+from devstack.cognito import DEMO_STAFF, DemoStaffUser, id_token
 from devstack.samples import applications
 from devstack.stack import DevStack
 from tests.support.cognito_srp_server import SrpServer
@@ -912,3 +913,107 @@ def test_the_console_shows_risk_flags_on_the_decision_and_the_case(
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, "review-flags"), "FRD-DEVICE-BURST"))
     assert "FRD-DEVICE-BURST (critical): 5 in 300 s" in browser.find_element(By.ID, "review-flags").text
     assert csp_violations(browser) == []
+
+
+# ---------------------------------------------------------------------------- decision versions
+def _staff_call(site: DevStack, username: str, method: str, path: str, body: Any = None) -> requests.Response:
+    assert site.staff_pool is not None
+    user = _staff(username)
+    token = id_token(site.client("cognito-idp"), site.staff_pool, user.username, user.password)
+    return requests.request(
+        method, f"{site.api_url}{path}", json=body, headers={"Authorization": token}, timeout=120
+    )
+
+
+def versions_loads(driver: Any) -> int:
+    return int(driver.find_element(By.ID, "versions-table").get_attribute("data-loads") or 0)
+
+
+def sign_in_to_versions(driver: Any, site: DevStack, username: str) -> None:
+    """The Versions page, signed in as ``username`` through its sign-in form (after signing out)."""
+    user = _staff(username)
+    open_console(driver, site, "#versions")
+    wait(driver).until(ec.visibility_of_element_located((By.ID, "view-versions")))
+    if driver.find_element(By.ID, "staff-signed-in").is_displayed():
+        driver.find_element(By.ID, "sign-out").click()
+    wait(driver).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+    before = versions_loads(driver)
+    submit_sign_in(driver, user.username, user.password)
+    wait(driver).until(lambda d: versions_loads(d) > before)
+    assert driver.find_element(By.ID, "staff-who").text == f"Signed in as {username} · {user.group}"
+
+
+def test_model_risk_proposes_a_challenger_a_manager_approves_and_the_routing_shows_it(
+    browser: Any, site: DevStack, screenshots: Path
+) -> None:
+    _needs_cognito(site)
+    policy = json.loads(POLICY_V1_PATH.read_text(encoding="utf-8"))
+    policy["version"], policy["rules"]["POL-FOIR-MAX"]["limit"] = "1.1-foir-55-console", 0.55
+    registered = _staff_call(
+        site, "modelrisk1", "POST", "/v1/versions", {"label": "FOIR 55%", "policy": policy}
+    )
+    assert registered.status_code == 201, registered.text
+    version_id = registered.json()["version_id"]
+    try:
+        sign_in_to_versions(browser, site, "modelrisk1")
+        row = browser.find_element(By.CSS_SELECTOR, f'#versions-table tr[data-version-id="{version_id}"]')
+        assert "registered" in row.text and "passed" in row.text
+        assert browser.find_element(By.ID, "routing-challenger").is_displayed() is False
+        # Nothing to roll back to yet: the API's 409 is shown beside the form.
+        browser.find_element(By.ID, "rollback-reason").send_keys("Trying the button.")
+        browser.find_element(By.ID, "rollback").click()
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "rollback-error"), "409"))
+
+        row.find_element(By.CSS_SELECTOR, "button.open-version").click()
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "version-id"), version_id))
+        report = browser.find_element(By.ID, "version-report").text
+        for figure in ("AUC", "KS", "Brier", "Outcome mix", "over the FOIR ceiling", "Four-fifths by gender"):
+            assert figure in report, report
+        assert "(n " in report
+        gates = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#version-gates li")]
+        assert len(gates) == 4 and all(gate.startswith("✓") for gate in gates), gates
+
+        Select(browser.find_element(By.ID, "promote-role")).select_by_value("challenger")
+        share = browser.find_element(By.ID, "promote-share")
+        share.clear()
+        share.send_keys("10")
+        browser.find_element(By.ID, "promote-reason").send_keys("Try FOIR 55% on a tenth of applications.")
+        browser.find_element(By.ID, "promote").click()
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "promote-result"), "proposed"))
+        change_id = browser.find_element(By.ID, "promote-result").get_attribute("data-change-id")
+        assert (
+            change_id and browser.find_element(By.ID, "approve-change-id").get_attribute("value") == change_id
+        )
+        # The maker cannot approve their own change (and is not a manager): the API's 403, inline.
+        browser.find_element(By.ID, "approve-change").click()
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "approve-error"), "403"))
+        assert browser.find_element(By.ID, "routing-challenger").is_displayed() is False
+        browser.save_screenshot(str(screenshots / "versions-proposed.png"))
+
+        pending = browser.find_element(By.CSS_SELECTOR, f'#pending-changes li[data-change-id="{change_id}"]')
+        assert "proposed" in pending.text and not pending.find_elements(By.TAG_NAME, "button")  # no manager
+
+        sign_in_to_versions(browser, site, "manager1")
+        before = versions_loads(browser)
+        browser.find_element(By.CSS_SELECTOR, f'button.approve-pending[data-change-id="{change_id}"]').click()
+        wait(browser).until(ec.text_to_be_present_in_element((By.ID, "approve-result"), "applied"))
+        wait(browser).until(lambda d: versions_loads(d) > before)
+        challenger = browser.find_element(By.ID, "routing-challenger")
+        assert challenger.is_displayed() and challenger.get_attribute("data-share") == "10"
+        assert challenger.text == f"challenger {version_id} · 10%"
+        assert browser.find_element(By.ID, "pending-changes").text == "None."
+        assert browser.find_element(By.ID, "routing-champion").get_attribute("data-share") == "90"
+        row = browser.find_element(By.CSS_SELECTOR, f'#versions-table tr[data-version-id="{version_id}"]')
+        assert "challenger" in row.text and "10%" in row.text
+        browser.save_screenshot(str(screenshots / "versions-routing.png"))
+        assert csp_violations(browser) == []
+    finally:
+        # The module's other tests expect the packaged version to decide everything: retire it.
+        retire = _staff_call(
+            site, "modelrisk1", "POST", f"/v1/versions/{version_id}/promote", {"role": "retire"}
+        )
+        if retire.status_code == 202:
+            approved = _staff_call(
+                site, "manager1", "POST", f"/v1/versions/changes/{retire.json()['change_id']}/approve"
+            )
+            assert approved.status_code == 200, approved.text

@@ -7,7 +7,7 @@ import copy
 import json
 from typing import Any
 
-from chalicelib.dal.versions import ChallengerArm, Routing, VersionStore, empty_routing
+from chalicelib.dal.versions import ChallengerArm, Routing, VersionRecord, VersionStore, empty_routing
 from chalicelib.engine.artifact import ARTIFACT_PATH, canonical_json
 from chalicelib.engine.lending_policy import POLICY_V1_PATH, policy_sha256
 
@@ -25,30 +25,33 @@ def policy_with_bands(approve: float, review: float, version: str) -> dict[str, 
     return document
 
 
-def register(store: VersionStore, policy: dict[str, Any], label: str = "test") -> str:
-    """Store the policy document and the packaged model as blobs and register a version of them."""
+def register(store: VersionStore, policy: dict[str, Any], label: str = "test", *, inline: bool = True) -> str:
+    """Store the policy document and the packaged model as blobs and register a version of them, its
+    policy document inline in the record as the registry route stores it (``inline=False``: a record
+    from before the inline document, resolved from the blob)."""
     model_bytes = ARTIFACT_PATH.read_bytes()
     model = json.loads(model_bytes)
     policy_sha = policy_sha256(policy)
     store.put_blob(model["sha256"], model_bytes)
     store.put_blob(policy_sha, canonical_json(policy))
     version_id = store.next_version_id()
-    stored = store.put_version(
-        {
-            "version_id": version_id,
-            "label": label,
-            "notes": "",
-            "model_sha256": model["sha256"],
-            "policy_sha256": policy_sha,
-            "model_id": model["model_id"],
-            "model_version": model["version"],
-            "policy_id": policy["policy_id"],
-            "policy_version": policy["version"],
-            "registered_by": "test",
-            "registered_at": "2026-12-01T00:00:00.000Z",
-            "report": None,
-        }
-    )
+    record: VersionRecord = {
+        "version_id": version_id,
+        "label": label,
+        "notes": "",
+        "model_sha256": model["sha256"],
+        "policy_sha256": policy_sha,
+        "model_id": model["model_id"],
+        "model_version": model["version"],
+        "policy_id": policy["policy_id"],
+        "policy_version": policy["version"],
+        "registered_by": "test",
+        "registered_at": "2026-12-01T00:00:00.000Z",
+        "report": None,
+    }
+    if inline:
+        record["policy_document"] = copy.deepcopy(policy)
+    stored = store.put_version(record)
     assert stored
     return version_id
 

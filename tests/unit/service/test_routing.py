@@ -11,11 +11,11 @@ import pytest
 
 import app
 from chalicelib import engine
-from chalicelib.dal import DependencyUnavailable
+from chalicelib.dal import DependencyUnavailable, versions_aws
 from chalicelib.dal.versions import empty_routing
 from chalicelib.engine.artifact import ARTIFACT_PATH, canonical_json
 from chalicelib.privacy import applicant_reference
-from chalicelib.service import routing
+from chalicelib.service import routing, versions
 from chalicelib.service.decisions import cache_key, version_key
 from devstack.lambda_events import worker_context
 from tests.support.http import assert_error_shape, body_of, post_json
@@ -272,17 +272,33 @@ def test_a_blob_that_does_not_match_its_sha256_is_refused():
         routing.build_logic(model_sha, model_bytes, "0" * 64, policy_bytes)
 
 
-def test_a_policy_only_version_reads_only_its_policy_blob(memory, monkeypatch):
+def test_a_policy_only_version_reads_no_blob_its_policy_is_inline(memory, monkeypatch):
     store = memory.memory_versions
     strict = register(store, STRICT)
+    older = register(store, LENIENT, inline=False)  # a record from before the inline document
     read = []
     real_get_blob = store.get_blob
     monkeypatch.setattr(store, "get_blob", lambda sha: read.append(sha) or real_get_blob(sha))
 
     logic = routing.LogicCache().logic(strict, store)
-
-    assert read == [engine.load_policy(STRICT).sha256]
+    assert read == []
     assert logic.model is engine.packaged_version().model
+    assert logic.policy.sha256 == engine.load_policy(STRICT).sha256
+
+    assert routing.LogicCache().logic(older, store).policy.bands.approve == LENIENT["bands"]["approve"]
+    assert read == [engine.load_policy(LENIENT).sha256]
+
+
+def test_a_tampered_inline_policy_is_refused_like_a_hash_mismatch(memory):
+    store = memory.memory_versions
+    strict = register(store, STRICT)
+    # Someone edits the number in the table but not the sha256 the version was registered with.
+    store._versions[strict]["policy_document"]["bands"]["approve"] = 0.985
+
+    with pytest.raises(ValueError, match="hashes to"):
+        routing.LogicCache().logic(strict, store)
+    with pytest.raises(DependencyUnavailable, match="hashes to"):
+        versions.decision_logic(strict, store)
 
 
 def test_a_blob_that_is_not_a_policy_is_refused_as_a_bad_blob():
@@ -471,9 +487,9 @@ def test_a_warm_decision_adds_no_aws_call_and_its_shadow_rides_in_the_same_write
 
     for client in (aws.aws_clients["dynamodb"], store._s3):
         client.meta.events.register("before-call", record)
-    cold = decide(aws_client, application)  # reads the routing, the version and its policy blob
+    cold = decide(aws_client, application)  # reads the routing and the version (its policy inline)
     assert cold["decision_version"] == lenient
-    assert calls.count("s3:GetObject") == 1 and calls.count("dynamodb:GetItem") == 3  # model: packaged
+    assert calls.count("dynamodb:GetItem") == 3 and not [call for call in calls if call.startswith("s3:")]
     calls.clear()
 
     warm = decide(aws_client, application_row(1))
@@ -486,3 +502,36 @@ def test_a_warm_decision_adds_no_aws_call_and_its_shadow_rides_in_the_same_write
     assert item["decision_version"]["S"] == lenient and "shadows" in item
     record_read = aws.store.get_decision(warm["decision_id"])
     assert [shadow["decision_version"] for shadow in record_read["shadows"]] == ["v1"]
+
+
+def test_resolving_a_policy_only_version_makes_no_s3_client_and_no_s3_call(aws, monkeypatch):
+    aws.versions._s3.create_bucket(Bucket=aws.settings.versions_bucket)
+    strict = register(aws.versions, STRICT)
+    older = register(aws.versions, LENIENT, inline=False)
+    clients: list[Any] = []
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(f"{model.service_model.service_name}:{model.name}")
+
+    def counted_s3_client(region: str, *, path_style: bool) -> Any:
+        client = real_make_s3_client(region, path_style=path_style)
+        client.meta.events.register("before-call", record)
+        clients.append(client)
+        return client
+
+    real_make_s3_client = versions_aws.make_s3_client
+    monkeypatch.setattr(versions_aws, "make_s3_client", counted_s3_client)
+    aws.aws_clients["dynamodb"].meta.events.register("before-call", record)
+    cold_store = versions_aws.AWSVersionStore.for_settings(aws.aws_clients["dynamodb"], aws.settings)
+
+    logic = routing.LogicCache().logic(strict, cold_store)
+
+    assert logic.policy.sha256 == engine.load_policy(STRICT).sha256
+    assert calls == ["dynamodb:GetItem"] and clients == []  # the version's record, nothing else
+    calls.clear()
+
+    # Only a version whose policy is not inline (or with its own model artifact) reads the bucket,
+    # making the S3 client then.
+    assert routing.LogicCache().logic(older, cold_store).policy.sha256 == engine.load_policy(LENIENT).sha256
+    assert calls == ["dynamodb:GetItem", "s3:GetObject"] and len(clients) == 1

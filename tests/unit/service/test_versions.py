@@ -93,6 +93,19 @@ def test_a_policy_only_version_reports_beside_the_champion(deps: Dependencies) -
     assert logic.model.sha256 == engine.packaged_version().model.sha256
 
 
+def test_a_registered_policy_is_inline_in_its_record_and_archived_by_sha256(deps: Dependencies) -> None:
+    versions.register(deps, MAKER, {"label": "FOIR 55%", "policy": foir_55()})
+    record = deps.versions.get_version("v2")
+    assert record is not None and record.get("policy_document") == foir_55()
+    blob = deps.versions.get_blob(record["policy_sha256"])
+    assert blob is not None and json.loads(blob) == foir_55()
+    # A model-only version keeps the champion's policy: the packaged one is not copied inline.
+    model = json.loads(ARTIFACT_PATH.read_text(encoding="utf-8"))
+    versions.register(deps, MAKER, {"label": "same model", "model": model})
+    model_only = deps.versions.get_version("v3")
+    assert model_only is not None and "policy_document" not in model_only
+
+
 def test_a_policy_that_fails_its_schema_is_a_400_naming_each_path(deps: Dependencies) -> None:
     document = policy_v1()
     document["bands"]["approve"] = 7
@@ -146,12 +159,17 @@ def test_an_unknown_version_is_a_404(deps: Dependencies) -> None:
 def test_maker_checker_then_rollback(deps: Dependencies) -> None:
     versions.register(deps, MAKER, {"label": "FOIR 55%", "policy": foir_55()})
     change = versions.propose(deps, MAKER, "v2", {"role": "challenger", "share": 10, "reason": "trial"})
-    assert versions.list_versions(deps)["routing"]["revision"] == 0  # nothing applied yet
+    listing = versions.list_versions(deps)
+    assert listing["routing"]["revision"] == 0  # nothing applied yet
+    assert [(c["change_id"], c["state"]) for c in listing["pending_changes"]] == [
+        (change["change_id"], "proposed")
+    ]
     with pytest.raises(ServiceError) as error:
         versions.approve(deps, MAKER, change["change_id"])
     assert error.value.status == 403
     applied = versions.approve(deps, CHECKER, change["change_id"])
     assert applied["state"] == "applied" and applied["approved_by"] == CHECKER
+    assert versions.list_versions(deps)["pending_changes"] == []
     routing = deps.versions.get_routing()
     assert routing["challenger"] == {"version_id": "v2", "share": 10} and routing["revision"] == 1
     with pytest.raises(ServiceError) as error:
@@ -172,7 +190,8 @@ def test_maker_checker_then_rollback(deps: Dependencies) -> None:
     emergency = versions.rollback(deps, CHECKER, MANAGERS, {"reason": "complaints"})
     assert emergency["state"] == "applied" and emergency["emergency"] is True
     assert deps.versions.get_routing()["champion"] == PACKAGED_VERSION_ID
-    # The proposal made on the older revision cannot be applied any more.
+    # The proposal made on the older revision cannot be applied any more (nor is it pending).
+    assert versions.list_versions(deps)["pending_changes"] == []
     with pytest.raises(ServiceError) as error:
         versions.approve(deps, OTHER_MANAGER, proposed["change_id"])
     assert error.value.status == 409

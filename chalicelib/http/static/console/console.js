@@ -557,7 +557,13 @@
     $('new-password').value = '';
     $('new-password-again').value = '';
     renderStaff();
-    loadReviews(true);
+    loadStaffView();
+  }
+
+  // After a sign-in: the list of the staff view shown (the versions page or the review queue).
+  function loadStaffView() {
+    if (window.location.hash === '#versions') loadVersions();
+    else loadReviews(true);
   }
 
   // The first step of a sign-in: USER_PASSWORD_AUTH where the stage's app client allows it (local,
@@ -686,7 +692,7 @@
     if (!value || !claimsOf(value)) return;
     saveTokens({ IdToken: value });
     renderStaff();
-    loadReviews(true);
+    loadStaffView();
   }
 
   // Who is signed in (or the sign-in form), and the desk only for a signed-in member of staff.
@@ -695,12 +701,16 @@
     $('staff-signed-in').hidden = !who;
     $('staff-signed-out').hidden = !!who;
     $('review-desk').hidden = !who;
+    $('versions-desk').hidden = !who;
     if (who) {
       $('staff-who').textContent = 'Signed in as ' + who.username + ' · ' + (who.groups.length ? who.groups.join(', ') : 'no staff group');
       return;
     }
     $('review-detail').hidden = true;
     clear($('review-table').querySelector('tbody'));
+    $('version-detail').hidden = true;
+    shownVersion = null;
+    clear($('versions-table').querySelector('tbody'));
     var form = $('sign-in-form');
     var unavailable = $('sign-in-unavailable');
     if (!SIGN_IN) {
@@ -983,6 +993,246 @@
     renderStaff();
   }
 
+  // ------------------------------------------------------------------ decision versions
+  // The registry's staff routes (model risk proposes, a manager other than the maker approves; a
+  // manager's rollback applies at once). The API's refusals (400 naming fields, 403 maker-checker,
+  // 409 a failed gate or a concurrent change) are shown next to the form that caused them.
+  var versionsGeneration = 0;
+  var shownVersion = null; // the version whose report is open
+
+  function countVersionsLoad() {
+    var table = $('versions-table');
+    table.dataset.loads = String(Number(table.dataset.loads || '0') + 1);
+  }
+
+  function refusal(failure) {
+    if (!(failure instanceof Failure)) return 'The request failed.';
+    var details = (failure.details || []).map(function (d) { return d.field + ': ' + d.problem; }).join('; ');
+    var prefix = failure.status ? failure.status + ' · ' : '';
+    return prefix + (failure.message || describeFailure(failure)) + (details ? ' (' + details + ')' : '');
+  }
+
+  function drawRouting(routing) {
+    var challenger = routing.challenger;
+    var share = challenger ? challenger.share : 0;
+    var champion = $('routing-champion');
+    var arm = $('routing-challenger');
+    champion.textContent = 'champion ' + routing.champion + ' · ' + (100 - share) + '%';
+    champion.style.width = (100 - share) + '%';
+    champion.dataset.share = String(100 - share);
+    arm.hidden = !challenger;
+    arm.textContent = challenger ? 'challenger ' + challenger.version_id + ' · ' + share + '%' : '';
+    arm.style.width = share + '%';
+    arm.dataset.share = String(share);
+    $('routing-picture').setAttribute('aria-label', champion.textContent + (challenger ? '; ' + arm.textContent : ''));
+    $('routing-picture').dataset.revision = String(routing.revision);
+    $('routing-shadows').textContent = routing.shadows.length
+      ? 'Shadows (scored beside, never served): ' + routing.shadows.join(', ') + ' on ' + routing.shadow_share + '% of applications'
+      : 'No shadows.';
+  }
+
+  function versionRow(version) {
+    var row = el('tr');
+    row.appendChild(el('td', version.version_id));
+    row.appendChild(el('td', version.label));
+    row.appendChild(el('td', version.policy_id + ' ' + version.policy_version));
+    row.appendChild(el('td', version.model_id + ' ' + version.model_version));
+    row.appendChild(el('td', version.status, 'role ' + version.status));
+    row.appendChild(el('td', version.share === null || version.share === undefined ? '' : version.share + '%'));
+    row.appendChild(el('td', version.gates_passed === null ? '–' : version.gates_passed ? 'passed' : 'failed'));
+    var cell = el('td');
+    var button = el('button', 'Report', 'open-version');
+    button.type = 'button';
+    button.dataset.versionId = version.version_id;
+    button.addEventListener('click', function () { openVersion(version.version_id); });
+    cell.appendChild(button);
+    row.appendChild(cell);
+    row.dataset.versionId = version.version_id;
+    return row;
+  }
+
+  // The proposals on today's routing; a manager approves one with its button (the API refuses the
+  // maker's own: 403, shown beside the approve form).
+  function showPending(changes) {
+    var list = $('pending-changes');
+    clear(list);
+    if (!changes.length) { list.appendChild(el('li', 'None.', 'muted')); return; }
+    changes.forEach(function (change) {
+      var item = el('li', changeText(change) + ' ');
+      item.dataset.changeId = change.change_id;
+      if (isManager()) {
+        var button = el('button', 'Approve', 'approve-pending');
+        button.type = 'button';
+        button.dataset.changeId = change.change_id;
+        button.addEventListener('click', function () { approve(change.change_id); });
+        item.appendChild(button);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function loadVersions() {
+    if (!me()) { renderStaff(); return Promise.resolve(); }
+    versionsGeneration += 1;
+    var generation = versionsGeneration;
+    setLoading(true);
+    return staffApi('GET', '/v1/versions').then(function (result) {
+      setLoading(false);
+      if (generation !== versionsGeneration) return;
+      var body = $('versions-table').querySelector('tbody');
+      clear(body);
+      result.body.versions.forEach(function (version) { body.appendChild(versionRow(version)); });
+      drawRouting(result.body.routing);
+      showPending(result.body.pending_changes || []);
+      countVersionsLoad();
+    }, function (failure) {
+      setLoading(false);
+      if (generation !== versionsGeneration) return;
+      countVersionsLoad();
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      report(failure, loadVersions);
+    });
+  }
+
+  function fixed(value, digits) { return value === null || value === undefined ? '–' : Number(value).toFixed(digits); }
+
+  function outcomeMix(figures) {
+    return Object.keys(figures.outcomes).sort().map(function (name) { return name + ' ' + figures.outcomes[name]; }).join(', ');
+  }
+
+  function fourFifths(figures, by) {
+    return (figures.four_fifths[by] || []).map(function (g) { return g.group + ' ' + fixed(g.ratio, 2) + ' (n ' + g.n + ')'; }).join('; ');
+  }
+
+  var REPORT_ROWS = [
+    ['AUC', function (f) { return fixed(f.model.auc, 3); }],
+    ['KS', function (f) { return fixed(f.model.ks, 3); }],
+    ['Brier', function (f) { return fixed(f.model.brier, 4); }],
+    ['Outcome mix', outcomeMix],
+    ['Approval rate', function (f) { return percent(f.approval_rate); }],
+    ['Approvals over the FOIR ceiling', function (f) { return String(f.approvals_over_ceiling); }],
+    ['Four-fifths by gender', function (f) { return fourFifths(f, 'gender'); }],
+    ['Four-fifths by age band', function (f) { return fourFifths(f, 'age_band'); }]
+  ];
+
+  function showVersionDetail(detail) {
+    shownVersion = detail.version_id;
+    $('version-detail').hidden = false;
+    $('version-id').textContent = detail.version_id + ' · ' + detail.label + ' · ' + detail.status;
+    $('version-notes').textContent = detail.notes || '';
+    var body = $('version-report').querySelector('tbody');
+    clear(body);
+    var report_ = detail.report;
+    var gates = $('version-gates');
+    clear(gates);
+    $('report-champion-head').textContent = report_ && report_.champion_version ? 'Champion ' + report_.champion_version : 'Champion';
+    if (!report_) {
+      var none = el('tr'); var cell = el('td', 'The packaged version has no report of its own: it is the reference.', 'muted');
+      cell.colSpan = 3; none.appendChild(cell); body.appendChild(none);
+    } else {
+      REPORT_ROWS.forEach(function (spec) {
+        var row = el('tr');
+        row.appendChild(el('th', spec[0]));
+        row.appendChild(el('td', spec[1](report_.candidate)));
+        row.appendChild(el('td', report_.champion ? spec[1](report_.champion) : '(this is the champion)'));
+        body.appendChild(row);
+      });
+      report_.gates.forEach(function (gate) {
+        gates.appendChild(el('li', (gate.passed ? '✓ ' : '✗ ') + gate.gate + ': ' + gate.detail, gate.passed ? 'gate passed' : 'gate failed'));
+      });
+    }
+    $('promote-result').textContent = '';
+    $('promote-error').textContent = '';
+  }
+
+  function openVersion(versionId) {
+    hideBanner();
+    setLoading(true);
+    return staffApi('GET', '/v1/versions/' + encodeURIComponent(versionId)).then(function (result) {
+      setLoading(false);
+      showVersionDetail(result.body);
+      $('version-heading').focus();
+    }, function (failure) {
+      setLoading(false);
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      report(failure, function () { openVersion(versionId); });
+    });
+  }
+
+  function changeText(change) {
+    var what = change.action === 'rollback'
+      ? 'roll back to ' + change.version_id
+      : change.version_id + ' as ' + change.role + (change.share ? ' (' + change.share + '%)' : '');
+    return 'Change ' + change.change_id + ': ' + what + ' · ' + change.state +
+      (change.state === 'proposed' ? ', waiting for a manager other than ' + staffLabel(change.proposed_by) : '') +
+      (change.emergency ? ' · emergency' : '');
+  }
+
+  function proposeVersion(event) {
+    event.preventDefault();
+    if (!shownVersion) return;
+    var role = $('promote-role').value;
+    var body = { role: role };
+    var share = $('promote-share').value.trim();
+    if (role === 'challenger' || (role === 'shadow' && share)) body.share = Number(share);
+    var reason = $('promote-reason').value.trim();
+    if (reason) body.reason = reason;
+    $('promote-result').textContent = '';
+    $('promote-error').textContent = '';
+    staffApi('POST', '/v1/versions/' + encodeURIComponent(shownVersion) + '/promote', { body: body }).then(function (result) {
+      $('promote-result').textContent = changeText(result.body);
+      $('promote-result').dataset.changeId = result.body.change_id;
+      $('approve-change-id').value = result.body.change_id;
+      return loadVersions();
+    }).catch(function (failure) {
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      $('promote-error').textContent = refusal(failure);
+    });
+  }
+
+  function approveChange(event) {
+    event.preventDefault();
+    approve($('approve-change-id').value.trim());
+  }
+
+  function approve(changeId) {
+    $('approve-result').textContent = '';
+    $('approve-error').textContent = '';
+    if (!changeId) { $('approve-error').textContent = 'Enter the id of the proposed change.'; return; }
+    staffApi('POST', '/v1/versions/changes/' + encodeURIComponent(changeId) + '/approve').then(function (result) {
+      $('approve-result').textContent = changeText(result.body);
+      return loadVersions();
+    }).catch(function (failure) {
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      $('approve-error').textContent = refusal(failure);
+    });
+  }
+
+  function rollbackVersions(event) {
+    event.preventDefault();
+    $('rollback-result').textContent = '';
+    $('rollback-error').textContent = '';
+    var reason = $('rollback-reason').value.trim();
+    if (!reason) { $('rollback-error').textContent = 'reason: say why the champion is rolled back.'; return; }
+    staffApi('POST', '/v1/versions/rollback', { body: { reason: reason } }).then(function (result) {
+      $('rollback-result').textContent = changeText(result.body);
+      $('approve-change-id').value = result.body.state === 'proposed' ? result.body.change_id : '';
+      return loadVersions();
+    }).catch(function (failure) {
+      if (failure instanceof Failure && failure.kind === 'signed_out') return;
+      $('rollback-error').textContent = refusal(failure);
+    });
+  }
+
+  function initVersions() {
+    $('promote-form').addEventListener('submit', proposeVersion);
+    $('approve-form').addEventListener('submit', approveChange);
+    $('rollback-form').addEventListener('submit', rollbackVersions);
+    $('promote-role').addEventListener('change', function () {
+      $('promote-share').disabled = ['challenger', 'shadow'].indexOf($('promote-role').value) < 0;
+    });
+  }
+
   // ------------------------------------------------------------------ the operations view
   // /metrics is Prometheus text (per API instance); counters only grow, so each chart point is the
   // difference between two successive scrapes: a rate over the interval, not since the start.
@@ -1163,10 +1413,15 @@
 
   // ------------------------------------------------------------------ views
   function showView(name) {
-    ['new', 'decision', 'reviews', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    ['new', 'decision', 'reviews', 'versions', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    // The staff sign-in belongs to whichever staff view is shown, under its heading.
+    if (name === 'reviews' || name === 'versions') {
+      var heading = $(name + '-title');
+      heading.parentNode.insertBefore($('staff-box'), heading.nextSibling);
+    }
     // The decision view belongs to "New application" in the navigation.
     var current = name === 'decision' ? 'new' : name;
-    ['new', 'reviews', 'ops'].forEach(function (view) {
+    ['new', 'reviews', 'versions', 'ops'].forEach(function (view) {
       if (view === current) $('nav-' + view).setAttribute('aria-current', 'page');
       else $('nav-' + view).removeAttribute('aria-current');
     });
@@ -1175,6 +1430,7 @@
 
   function route() {
     if (window.location.hash === '#reviews') { showView('reviews'); renderStaff(); loadReviews(true); }
+    else if (window.location.hash === '#versions') { showView('versions'); renderStaff(); loadVersions(); }
     else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
@@ -1210,6 +1466,7 @@
     $('apply-counteroffer').addEventListener('click', applyCounteroffer);
     $('review-decision-form').addEventListener('submit', decideReview);
     initStaff();
+    initVersions();
     $('back-to-form').addEventListener('click', function () { showView('new'); });
     $('decision-title').tabIndex = -1;
     window.addEventListener('hashchange', route);
