@@ -267,9 +267,8 @@ def _checked_body(
             "the body must be a JSON object",
             [{"field": "body", "problem": "an object"}],
         )
-    body: dict[str, Any] = {
-        name: value for name, value in payload.items() if value is not None
-    }  # null: absent
+    # null is a value like any other (the document states no field as nullable): refused by type.
+    body: dict[str, Any] = dict(payload)
     allowed = {"url", "events", "description"} | ({"enabled"} if partial else set())
     details: list[ErrorDetail] = [
         {"field": name, "problem": "not a field of this body"} for name in sorted(set(body) - allowed)

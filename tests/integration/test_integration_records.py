@@ -74,6 +74,7 @@ def test_lists_page_through_one_clients_records_newest_first(api: ApiClient, par
 
     seen: list[str] = []
     cursor = None
+    signed = ""
     while True:
         params = {"limit": "2", "from": since, **({"cursor": cursor} if cursor else {})}
         page = api.get("/v1/decisions", params=params)
@@ -82,10 +83,17 @@ def test_lists_page_through_one_clients_records_newest_first(api: ApiClient, par
         cursor = page.json()["next_cursor"]
         if cursor is None:
             break
+        signed = cursor
     # Other tests of this session decide too: the caller's own, in order, newest first.
     assert [decision_id for decision_id in seen if decision_id in ids] == list(reversed(ids))
-    tampered = api.get("/v1/decisions", params={"cursor": "e30.AAAA"})
-    assert tampered.status_code == 400 and tampered.json()["error"]["code"] == "invalid_cursor"
+    # A cursor of the right shape whose signature does not match: the API's own refusal (a value not
+    # even shaped like a cursor fails the declared pattern instead: invalid_parameter).
+    payload, signature = signed.split(".")
+    middle = len(signature) // 2  # a whole 6-bit character of the HMAC (the last one has spare bits)
+    flipped = "A" if signature[middle] != "A" else "B"
+    forged = f"{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}"
+    tampered = api.get("/v1/decisions", params={"cursor": forged})
+    assert tampered.status_code == 400 and tampered.json()["error"]["code"] == "invalid_cursor", tampered.text
 
 
 def test_a_decision_event_reaches_the_local_events_queue(api: ApiClient, stack: DevStack) -> None:

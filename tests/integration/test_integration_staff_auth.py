@@ -16,6 +16,7 @@ import jwt
 import pytest
 import requests
 
+from chalicelib import resources
 from chalicelib.http.gateway_responses import UNAUTHORIZED
 from devstack.cognito import DEMO_STAFF, StaffPool, create_staff_pool, ensure_user, id_token
 from devstack.processes import PROJECT_ROOT
@@ -64,10 +65,15 @@ def b64(data: dict[str, Any]) -> str:
 
 
 def test_staff_with_a_group_open_the_review_list(stack: DevStack, cognito: Any, pool: StaffPool) -> None:
+    review_groups = {resources.REVIEWER_GROUP, resources.MANAGER_GROUP}
     for user in DEMO_STAFF:
         token = id_token(cognito, pool, user.username, user.password)
         response = get_reviews(stack, {"Authorization": token})
-        assert response.status_code == 200, (user.username, response.text)
+        # model_risk staff work the version registry, not the review desk (403 naming the groups).
+        assert response.status_code == (200 if user.group in review_groups else 403), (
+            user.username,
+            response.text,
+        )
     bearer = get_reviews(
         stack, {"Authorization": f"Bearer {id_token(cognito, pool, REVIEWER.username, REVIEWER.password)}"}
     )

@@ -333,10 +333,18 @@ def test_routes_create_read_change_delete(chalice_client: Any, http_hooks: Webho
     assert created.status_code == 201, created.body
     webhook_id = body_of(created)["webhook_id"]
     assert body_of(chalice_client.http.get("/v1/webhooks"))["items"][0]["webhook_id"] == webhook_id
+    nulls = chalice_client.http.patch(
+        f"/v1/webhooks/{webhook_id}",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"enabled": None, "description": None}),
+    )
+    # The document states no field as nullable: null is refused, each field named.
+    assert nulls.status_code == 400
+    assert {detail["field"] for detail in body_of(nulls)["error"]["details"]} == {"enabled", "description"}
     changed = chalice_client.http.patch(
         f"/v1/webhooks/{webhook_id}",
         headers={"Content-Type": "application/json"},
-        body=json.dumps({"enabled": False, "description": None}),
+        body=json.dumps({"enabled": False}),
     )
     assert changed.status_code == 200 and body_of(changed)["state"] == "disabled"
     assert chalice_client.http.delete(f"/v1/webhooks/{webhook_id}").status_code == 204
