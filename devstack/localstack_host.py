@@ -54,9 +54,9 @@ HOOKS_DIR = PROJECT_ROOT / "localstack" / "ready.d"
 JAVA_PACKAGE_VERSION = "21"
 DYNAMODB_LOCAL_PACKAGE_VERSION = "2"
 AGENT_JAR_NAME = "ddb-local-loader-0.1.jar"
-# route53: the template's API health check (tests/localstack deploys it).
+# route53: the template's API health check (tests/localstack deploys it); kms: the webhook secrets' key.
 SERVICES = (
-    "dynamodb,sqs,events,cloudformation,apigateway,cloudwatch,logs,iam,sts,s3,sns,secretsmanager,route53"
+    "dynamodb,sqs,events,cloudformation,apigateway,cloudwatch,logs,iam,sts,s3,sns,secretsmanager,route53,kms"
 )
 # The suites run against it when no pytest arguments are given, each with the variable naming it.
 DEFAULT_SUITES: tuple[tuple[str, str], ...] = (

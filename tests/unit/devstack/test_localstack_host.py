@@ -104,7 +104,9 @@ def test_environment_points_the_hook_at_localstack_and_drops_stray_aws_settings(
     assert env["GATEWAY_LISTEN"] == env["LOCALSTACK_HOST"] == "127.0.0.1:4599"
     assert "AWS_PROFILE" not in env and env["PATH"] == "/bin"
     assert env["DYNAMODB_REMOVE_EXPIRED_ITEMS"] == "1" and env["PERSISTENCE"] == "0"
-    assert "events" in env["SERVICES"].split(",") and "dynamodb" in env["SERVICES"].split(",")
+    # Every service the local stack creates something in (the webhook secrets' key is KMS, the
+    # decision versions' bucket S3).
+    assert {"events", "dynamodb", "sqs", "s3", "kms"} <= set(env["SERVICES"].split(","))
 
 
 def test_hooks_done_waits_for_completion_and_every_script():
