@@ -495,6 +495,3 @@ class InMemoryFraudCounters:
                     declines.update(parse_elements(sorted(self.declined.get(name, ()))))
         declines.pop(submission, None)
         return Counted({s: sorted(times.values()) for s, times in seen.items()}, sorted(declines.values()))
-        from devstack.in_memory_webhooks import in_memory_webhooks
-
-        self.webhooks = in_memory_webhooks(self.outages)
