@@ -317,8 +317,9 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
     try:
         report = compute_report(candidate, routing["champion"], champion, holdout or packaged_holdout())
     except ArithmeticError as error:
-        # A document its schema accepts can still be one the engine cannot decide with (e.g. a rate
-        # so small that an instalment divides by zero): it is refused here, never served.
+        # The last line of defence: a document its schema accepts that the engine still cannot decide
+        # with is refused here, never served (a near-zero rate, once such a case, the schema's
+        # rate floor now refuses by its pointer).
         part = "policy" if "policy" in body else "model"
         problem = f"the engine cannot decide the holdout with it ({type(error).__name__})"
         raise _failed([{"field": part, "problem": problem}]) from error

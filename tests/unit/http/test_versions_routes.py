@@ -100,3 +100,16 @@ def test_a_client_key_or_no_sign_in_is_refused(memory: Any) -> None:
     assert status == 401 and error["error"]["code"] == "unauthorized"
     status, _ = call("POST", "/v1/versions", REVIEWER, {"label": "x", "policy": foir_55()})
     assert status == 403
+
+
+def test_a_near_zero_rate_is_a_400_naming_the_field_and_registers_nothing(memory: Any) -> None:
+    document = foir_55()
+    document["rate_card"]["base_annual_rate"] = 1e-300  # the instalment formula would divide by zero
+
+    status, error = call("POST", "/v1/versions", MODEL_RISK, {"label": "near-zero rate", "policy": document})
+
+    assert status == 400 and error["error"]["code"] == "validation_failed"
+    assert [detail["field"] for detail in error["error"]["details"]] == ["policy/rate_card/base_annual_rate"]
+    assert "0.04" in error["error"]["details"][0]["problem"]
+    status, listing = call("GET", "/v1/versions", MODEL_RISK)
+    assert [version["version_id"] for version in listing["versions"]] == ["v1"]
