@@ -826,3 +826,26 @@ WEBHOOK_ROUTES = (
     REDELIVER_WEBHOOK,
 )
 ROUTES += WEBHOOK_ROUTES
+
+
+# ---------------------------------------------------------------------------- the registry's audit trail
+# Issue 18's gaps: the registry's hash-chained trail (registrations, proposals, approvals, rollbacks)
+# as a staff list, for the same groups as the registry.
+def _version_audit_record() -> type:
+    from chalicelib.service.versions import VersionAuditPage
+
+    return VersionAuditPage
+
+
+VERSION_AUDIT = _staff(
+    "GET",
+    "/v1/versions/audit",
+    "getVersionAudit",
+    "The registry's audit trail (registrations and routing changes: actor, routing before and after, "
+    "reason), newest first; verified over the whole trail on every read (model risk, managers)",
+    Reply(200, "One page.", _version_audit_record()),
+    (400, 503),
+    groups=VERSION_GROUPS,
+    query=PAGE,
+)
+ROUTES += (VERSION_AUDIT,)

@@ -46,8 +46,8 @@ from chalicelib.engine.validation import (
     packaged_holdout,
 )
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found, validation_failed
-from chalicelib.records import AuditDetail, AuditStep, AuditTrail
-from chalicelib.service import clock
+from chalicelib.records import AuditDetail, AuditEntry, AuditStep, AuditTrail
+from chalicelib.service import clock, cursors, listing
 from chalicelib.service import routing as routing_service
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
@@ -575,6 +575,48 @@ def audit_trail(deps: Dependencies) -> AuditTrail:
     from chalicelib.audit_chain import verify
 
     return verify(_guard(lambda: deps.reviews.audit_entries(AUDIT_SUBJECT)))
+
+
+class VersionAuditPage(TypedDict):
+    """``GET /v1/versions/audit``: one page of the registry's trail, newest first. ``verified`` and
+    ``first_broken_seq`` are of the whole trail, recomputed on every read."""
+
+    verified: bool
+    first_broken_seq: int | None
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+# The cursor is bound to this list (staff share one registry), not to a caller.
+AUDIT_CURSOR_LIST = "decision-versions-audit"
+_BEFORE_SEQ = "before_seq"
+
+
+def audit_page(deps: Dependencies, *, limit: str | None, cursor: str | None) -> VersionAuditPage:
+    """One page of the registry's audit trail, newest first (``limit``, ``cursor`` as every list).
+
+    The whole trail is read and verified on every page: a link is only checked against the entry
+    before it, so verifying any page needs every older entry anyway, and the registry's trail grows
+    by a few entries per registration or routing change (hundreds in years), not per decision."""
+    problems = listing.Problems()
+    size = listing.page_size(limit, problems)
+    problems.raise_if_any()
+    start = cursors.decode(cursor, AUDIT_CURSOR_LIST, {})
+    before: int | None = None
+    if start is not None:
+        before = listing.ascii_integer(start.get(_BEFORE_SEQ, ""), 1, 10**9)
+        if before is None or set(start) != {_BEFORE_SEQ}:
+            raise cursors.invalid_cursor()
+    trail = audit_trail(deps)
+    older = [entry for entry in reversed(trail["entries"]) if before is None or entry["seq"] < before]
+    page = older[:size]
+    last: dict[str, str] | None = {_BEFORE_SEQ: str(page[-1]["seq"])} if len(older) > size else None
+    return {
+        "verified": trail["verified"],
+        "first_broken_seq": trail["first_broken_seq"],
+        "entries": page,
+        "next_cursor": cursors.encode(last, AUDIT_CURSOR_LIST, {}),
+    }
 
 
 # -- helpers ------------------------------------------------------------------------------------

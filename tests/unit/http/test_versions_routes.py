@@ -25,7 +25,7 @@ def call(
 ) -> tuple[int, Any]:
     parts = path.split("/")
     resource, parameters = path, None
-    if len(parts) > 3 and parts[3] not in ("rollback", "changes"):
+    if len(parts) > 3 and parts[3] not in ("rollback", "changes", "audit"):
         resource, parameters = (
             "/".join(["", "v1", "versions", "{version_id}", *parts[4:]]),
             {"version_id": parts[3]},
@@ -113,3 +113,46 @@ def test_a_near_zero_rate_is_a_400_naming_the_field_and_registers_nothing(memory
     assert "0.04" in error["error"]["details"][0]["problem"]
     status, listing = call("GET", "/v1/versions", MODEL_RISK)
     assert [version["version_id"] for version in listing["versions"]] == ["v1"]
+
+
+def test_the_registry_audit_trail_pages_newest_first_for_model_risk_and_managers(memory: Any) -> None:
+    call("POST", "/v1/versions", MODEL_RISK, {"label": "FOIR 55%", "policy": foir_55()})
+    status, change = call("POST", "/v1/versions/v2/promote", MODEL_RISK, {"role": "challenger", "share": 10})
+    call("POST", f"/v1/versions/changes/{change['change_id']}/approve", MANAGER)
+
+    status, first = call("GET", "/v1/versions/audit", MODEL_RISK, query={"limit": "2"})
+    assert status == 200 and first["verified"] is True and first["first_broken_seq"] is None
+    assert [(e["seq"], e["action"], e["actor"]) for e in first["entries"]] == [
+        (3, "routing_changed", "sub-manager-1"),
+        (2, "routing_proposed", "sub-model-risk-1"),
+    ]
+    assert json.loads(first["entries"][0]["details"]["routing_after"])["challenger"] == {
+        "version_id": "v2",
+        "share": 10,
+    }
+    status, rest = call("GET", "/v1/versions/audit", MANAGER, query={"cursor": first["next_cursor"]})
+    assert status == 200 and [e["action"] for e in rest["entries"]] == ["version_registered"]
+    assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "query", "status", "field"),
+    [
+        (REVIEWER, None, 403, None),
+        (MODEL_RISK, {"limit": "0"}, 400, "limit"),
+        (MODEL_RISK, {"cursor": "forged.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 400, "cursor"),
+        (MODEL_RISK, {"colour": "red"}, 400, "colour"),
+    ],
+)
+def test_the_registry_audit_trail_refuses(
+    memory: Any, claims: dict[str, str], query: dict[str, str] | None, status: int, field: str | None
+) -> None:
+    answered, error = call("GET", "/v1/versions/audit", claims, query=query)
+    assert answered == status, error
+    if field is not None:
+        assert [detail["field"] for detail in error["error"]["details"]] == [field]
+
+
+def test_a_client_key_cannot_read_the_registry_audit_trail(memory: Any) -> None:
+    status, error = call("GET", "/v1/versions/audit", None, api_key_id="client-key-id")
+    assert status == 401 and error["error"]["code"] == "unauthorized"
