@@ -105,7 +105,7 @@ class RoutingCache:
             try:
                 fresh = store.get_routing()
             except DependencyUnavailable as error:
-                count("RoutingReadFailed")
+                count(resources.ROUTING_READ_FAILED_METRIC)
                 if self._routing is None:
                     raise RoutingUnavailable(error.dependency, error.cause) from error
                 logger.warning(
@@ -329,7 +329,7 @@ def serve(store: VersionStore, client_id: str, identity: str) -> tuple[Served, R
         try:
             return Served(version_id, arm, version_logic(version_id, store)), routing
         except (DependencyUnavailable, VersionNotFound, ValueError) as error:
-            count("ChallengerUnavailable")
+            count(resources.CHALLENGER_UNAVAILABLE_METRIC)
             logger.error(
                 "challenger unavailable: the champion decides",
                 extra={"version": version_id, "problem": str(error)},
@@ -374,7 +374,7 @@ def score_shadows(
             logic = version_logic(version_id, store)
             results.append(shadow_decision(version_id, engine.decide(application, *logic)))
         except Exception as error:  # a shadow must never fail the decision it shadows
-            count("ShadowFailed")
+            count(resources.SHADOW_FAILED_METRIC)
             logger.warning(
                 "shadow not scored", extra={"version": version_id, "problem": type(error).__name__}
             )
