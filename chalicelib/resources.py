@@ -267,9 +267,11 @@ STAFF_POOL_ARN_PLACEHOLDER = f"arn:aws:cognito-idp:{LOCAL_REGION}:000000000000:u
 # overrides it.
 REVIEW_SLA_BUSINESS_DAYS = 2
 REVIEW_SLA_BUSINESS_DAYS_ENV = "REVIEW_SLA_BUSINESS_DAYS"
-# Maker-checker: a reviewer's approval above this loan amount (INR), or against a failed blocking
-# rule, needs a manager's second approval; SECOND_APPROVAL_ABOVE_AMOUNT overrides it.
-SECOND_APPROVAL_ABOVE_AMOUNT = 2_000_000
+# Maker-checker: a reviewer's approval above the decision's version's loan amount (its policy
+# document's review_desk.second_approval_above_amount), or against a failed blocking rule, needs a
+# manager's second approval. This environment variable, unset in every deployed stage, overrides
+# every version's amount for a whole deployment (tests and demos only: a lender changes the amount
+# by registering a policy version, which the registry's gates and audit trail record).
 SECOND_APPROVAL_ABOVE_AMOUNT_ENV = "SECOND_APPROVAL_ABOVE_AMOUNT"
 REVIEW_COMPLETED = "review.completed"
 # Decisions and applications are kept this long (through TTL), the usual record-keeping period for

@@ -648,7 +648,7 @@ def test_a_large_approval_waits_for_a_managers_second_approval(
         wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval")))
         proposal = browser.find_element(By.ID, "second-approval-proposal").text
         assert "Proposed “approved” by you (reviewer1)" in proposal
-        assert f"above {resources.SECOND_APPROVAL_ABOVE_AMOUNT}" in proposal
+        assert f"above {engine.packaged_version().policy.second_approval_above_amount}" in proposal
         assert "Salary slips and bank statements checked." in proposal
         # A reviewer cannot check: the page says who must, and offers no approve button.
         assert browser.find_element(By.ID, "second-approval-form").is_displayed() is False

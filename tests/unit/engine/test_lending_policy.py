@@ -20,7 +20,6 @@ from engine_test_support import (
     training_rows,
 )
 
-from chalicelib import resources
 from chalicelib.engine import PolicyInvalid, decide, load_policy, policy_schema, validate_application
 from chalicelib.engine.artifact import build_model, canonical_sha256
 from chalicelib.engine.json_schema import assert_supported, schema_errors
@@ -109,12 +108,6 @@ def test_version_1_holds_todays_numbers() -> None:
     assert dict(POLICY.rate_card) == {"A": 0.10, "B": 0.12, "C": 0.14, "D": 0.16, "E": 0.16}
     assert POLICY.counteroffer == (25_000, 25_000, 60)
     assert POLICY.warnings_for_review == 3 and POLICY.second_approval_above_amount == 2_000_000
-
-
-def test_the_second_approval_amount_agrees_with_the_one_the_review_desk_reads_today() -> None:
-    # The review desk still reads resources.SECOND_APPROVAL_ABOVE_AMOUNT (overridable by environment);
-    # until it reads the policy's, the two must not drift apart.
-    assert POLICY.second_approval_above_amount == resources.SECOND_APPROVAL_ABOVE_AMOUNT
 
 
 def test_a_policy_cannot_be_changed_after_loading() -> None:
