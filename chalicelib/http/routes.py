@@ -614,7 +614,9 @@ def _version_records() -> tuple[type, type, type]:
 
 
 _VERSION_LIST, _VERSION_DETAIL, _CHANGE = _version_records()
-REGISTER_VERSION_BODY = Body("RegisterVersion", _register_version_schema)
+# The service takes null for notes, policy or model as leaving it out (the champion's): the document
+# says so (nullable), so a policy with "model": null is a request the document allows.
+REGISTER_VERSION_BODY = Body("RegisterVersion", _register_version_schema, null_is_absent=True)
 PROMOTE_VERSION_BODY = Body("PromoteVersion", _promote_schema)
 ROLLBACK_BODY = Body("RollbackVersions", _rollback_schema)
 LIST_VERSIONS = _staff(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import app
+from chalicelib import engine
 from chalicelib.engine.lending_policy import POLICY_V1_PATH
 from devstack.lambda_events import LocalLambdaContext
 from tests.support.http import proxy_event
@@ -156,3 +157,16 @@ def test_the_registry_audit_trail_refuses(
 def test_a_client_key_cannot_read_the_registry_audit_trail(memory: Any) -> None:
     status, error = call("GET", "/v1/versions/audit", None, api_key_id="client-key-id")
     assert status == 401 and error["error"]["code"] == "unauthorized"
+
+
+def test_null_for_an_optional_part_is_left_out_as_the_document_says(memory: Any) -> None:
+    from chalicelib.http.openapi import build_document
+
+    component = build_document()["components"]["schemas"]["RegisterVersion"]["properties"]
+    assert component["model"]["nullable"] is True and component["notes"]["nullable"] is True
+    assert "nullable" not in component["label"]
+
+    status, version = call(
+        "POST", "/v1/versions", MODEL_RISK, {"label": "FOIR 55%", "policy": foir_55(), "model": None}
+    )
+    assert status == 201 and version["model_sha256"] == engine.packaged_version().model.sha256
