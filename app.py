@@ -219,6 +219,12 @@ def rollback_versions() -> Response:
     return versions.rollback(current_request())
 
 
+# ---- The registry's audit trail (issue 18's gaps)
+@route(routes.VERSION_AUDIT)
+def version_audit() -> Response:
+    return versions.version_audit(current_request())
+
+
 @app.on_sqs_message(
     queue=worker_queue_name(),
     batch_size=resources.APPLICATIONS_QUEUE.batch_size,

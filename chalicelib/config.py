@@ -39,7 +39,9 @@ class Settings(NamedTuple):
     record_retention_seconds: int  # decisions and applications are deleted by TTL after this
     pending_max_age_seconds: int  # the reconciler takes over PENDING applications older than this
     review_sla_business_days: int
-    second_approval_above_amount: int  # maker-checker: approvals above this loan amount need a manager
+    # Maker-checker's amount for every decision, instead of the decision's version's policy document
+    # (None: the version's). Only from SECOND_APPROVAL_ABOVE_AMOUNT (tests, demos): resources.py.
+    second_approval_above_amount_override: int | None
     fraud_counters_table: str = ""  # issue 21: velocity counters (load_settings always sets it)
     # Decision versions (issue 18): the registry's table and its artifacts bucket.
     versions_table: str = ""
@@ -48,6 +50,10 @@ class Settings(NamedTuple):
 
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
     return environ.get(env_var) or resources.resource_name(stage, suffix)
+
+
+def _optional_int(text: str | None) -> int | None:
+    return int(text) if text else None
 
 
 def _table(environ: Mapping[str, str], stage: str, table: resources.TableSpec) -> str:
@@ -80,8 +86,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         review_sla_business_days=int(
             env.get(resources.REVIEW_SLA_BUSINESS_DAYS_ENV) or resources.REVIEW_SLA_BUSINESS_DAYS
         ),
-        second_approval_above_amount=int(
-            env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV) or resources.SECOND_APPROVAL_ABOVE_AMOUNT
+        second_approval_above_amount_override=_optional_int(
+            env.get(resources.SECOND_APPROVAL_ABOVE_AMOUNT_ENV)
         ),
         fraud_counters_table=_table(env, stage, resources.FRAUD_COUNTERS_TABLE),
         versions_table=_table(env, stage, resources.VERSIONS_TABLE),

@@ -506,6 +506,9 @@ class ReviewCase(TypedDict):
     model: ModelView
     counteroffer: Counteroffer | None
     risk_flags: NotRequired[list[RiskFlag]]  # the decision's fraud flags, with their evidence
+    # The version that decided (its policy's second-approval amount applies); cases opened before
+    # it was recorded here read it from the decision.
+    decision_version: NotRequired[str]
     claimed_by: NotRequired[str]
     claimed_at: NotRequired[str]
     second_approval: NotRequired[SecondApproval]

@@ -267,9 +267,11 @@ STAFF_POOL_ARN_PLACEHOLDER = f"arn:aws:cognito-idp:{LOCAL_REGION}:000000000000:u
 # overrides it.
 REVIEW_SLA_BUSINESS_DAYS = 2
 REVIEW_SLA_BUSINESS_DAYS_ENV = "REVIEW_SLA_BUSINESS_DAYS"
-# Maker-checker: a reviewer's approval above this loan amount (INR), or against a failed blocking
-# rule, needs a manager's second approval; SECOND_APPROVAL_ABOVE_AMOUNT overrides it.
-SECOND_APPROVAL_ABOVE_AMOUNT = 2_000_000
+# Maker-checker: a reviewer's approval above the decision's version's loan amount (its policy
+# document's review_desk.second_approval_above_amount), or against a failed blocking rule, needs a
+# manager's second approval. This environment variable, unset in every deployed stage, overrides
+# every version's amount for a whole deployment (tests and demos only: a lender changes the amount
+# by registering a policy version, which the registry's gates and audit trail record).
 SECOND_APPROVAL_ABOVE_AMOUNT_ENV = "SECOND_APPROVAL_ABOVE_AMOUNT"
 REVIEW_COMPLETED = "review.completed"
 # Decisions and applications are kept this long (through TTL), the usual record-keeping period for
@@ -677,3 +679,71 @@ WEBHOOK_MAX_ENDPOINTS_PER_CLIENT = 20
 # .SubscriptionCache): a decision for a client without any queues nothing. Shortened by configuration.
 WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = 30
 WEBHOOK_SUBSCRIPTION_CACHE_SECONDS_ENV = "WEBHOOK_SUBSCRIPTION_CACHE_SECONDS"
+
+
+# --------------------------------------------------------------------------------------------
+# Decision versions: alarms on routing (issue 18's gaps)
+# --------------------------------------------------------------------------------------------
+# The EMF counts routing emits (chalicelib.service.routing and .decisions, METRICS_NAMESPACE).
+ROUTING_READ_FAILED_METRIC = "RoutingReadFailed"  # a refresh of the routing document failed
+ROUTING_FALLBACKS_METRIC = "RoutingFallbacks"  # a decision by the packaged version, unstored
+CHALLENGER_UNAVAILABLE_METRIC = "ChallengerUnavailable"  # the challenger's share went to the champion
+SHADOW_FAILED_METRIC = "ShadowFailed"  # a shadow left out of a decision's record
+
+
+class RoutingAlarmSpec(NamedTuple):
+    """One alarm on a routing count: ``metric`` summed over the service > ``threshold`` in each of
+    ``evaluation_periods`` periods of ``period_minutes`` in a row (infra/alarms.py builds it;
+    docs/OPERATIONS.md says what it means and what to do)."""
+
+    logical_id: str
+    metric: str
+    threshold: int
+    period_minutes: int
+    evaluation_periods: int
+    description: str
+
+
+ROUTING_ALARMS: tuple[RoutingAlarmSpec, ...] = (
+    # A refresh is retried every few seconds per process while it fails, and the last document read
+    # keeps serving: one blip is nothing; ten minutes of it is a registry table out of reach, and a
+    # promotion or rollback made meanwhile has not reached the instances.
+    RoutingAlarmSpec(
+        "RoutingReadFailedAlarm",
+        ROUTING_READ_FAILED_METRIC,
+        threshold=0,
+        period_minutes=5,
+        evaluation_periods=2,
+        description="The routing document could not be read for 10 minutes (RoutingReadFailed): "
+        "instances serve the last routing they read, so a promotion or rollback may not have reached them",
+    ),
+    # Every one is a decision not made by the champion and not stored: page at once.
+    RoutingAlarmSpec(
+        "RoutingFallbacksAlarm",
+        ROUTING_FALLBACKS_METRIC,
+        threshold=0,
+        period_minutes=5,
+        evaluation_periods=1,
+        description="Decisions made by the packaged version v1 and not stored, because the routing "
+        "document or the champion could not be loaded (RoutingFallbacks)",
+    ),
+    RoutingAlarmSpec(
+        "ChallengerUnavailableAlarm",
+        CHALLENGER_UNAVAILABLE_METRIC,
+        threshold=0,
+        period_minutes=5,
+        evaluation_periods=1,
+        description="The challenger could not be loaded and the champion decided its share "
+        "(ChallengerUnavailable): the champion/challenger comparison is skewed",
+    ),
+    # Shadows never affect a served decision: a slower, quieter alarm.
+    RoutingAlarmSpec(
+        "ShadowFailedAlarm",
+        SHADOW_FAILED_METRIC,
+        threshold=0,
+        period_minutes=15,
+        evaluation_periods=1,
+        description="Shadow versions failed to load or to decide and were left out of decisions' "
+        "records (ShadowFailed): the shadow comparison is missing rows",
+    ),
+)

@@ -507,6 +507,7 @@ def alarms(stage: str) -> list[Alarm]:
         ),
     ]
     catalogue += fraud_alarms()
+    catalogue += routing_alarms()
     return catalogue
 
 
@@ -573,6 +574,25 @@ def fraud_alarms() -> list[Alarm]:
             evaluation_periods=1,
             metrics=_rejection_rate,
         ),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Decision versions (issue 18's gaps): one alarm per row of resources.ROUTING_ALARMS
+# --------------------------------------------------------------------------------------------
+def routing_alarms() -> list[Alarm]:
+    return [
+        Alarm(
+            logical_id=spec.logical_id,
+            original_alert=None,
+            description=spec.description,
+            threshold=spec.threshold,
+            comparison=GT,
+            period_seconds=spec.period_minutes * MINUTE,
+            evaluation_periods=spec.evaluation_periods,
+            metrics=_app_metric(spec.metric),
+        )
+        for spec in resources.ROUTING_ALARMS
     ]
 
 

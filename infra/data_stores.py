@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import resources
+from infra import names
 
 Resource = dict[str, Any]
 
@@ -116,7 +117,7 @@ def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resour
         "DeletionPolicy": policy,
         "UpdateReplacePolicy": policy,
         "Properties": {
-            "BucketName": resources.resource_name(stage, spec.suffix),
+            "BucketName": names.bucket_name(stage, spec),
             "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {
                 "ServerSideEncryptionConfiguration": [

@@ -70,6 +70,8 @@ def pii_hash_key_reference() -> dict[str, Any]:
 
 def function_properties(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:
     variables: dict[str, Any] = {PII_HASH_KEY_ENV: pii_hash_key_reference()}
+    # The buckets' names carry the account id (names.bucket_name): only the stack knows them.
+    variables.update({bucket.env_var: {"Ref": bucket.logical_id} for bucket in resources.BUCKETS})
     if spec is resources.API_FUNCTION:
         # Only the API serves staff routes: the worker and the reconciler never see a token.
         variables.update(staff_pool.api_environment())

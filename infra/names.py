@@ -84,3 +84,13 @@ def event_bus_name(stage: str) -> str:
 def table_names(stage: str) -> dict[str, str]:
     """{table logical id: physical name} for the stage."""
     return {spec.logical_id: resources.resource_name(stage, spec.suffix) for spec in resources.TABLES}
+
+
+# ---- Decision versions' buckets (issue 18's gaps)
+def bucket_name(stage: str, spec: resources.BucketSpec) -> dict[str, str]:
+    """A deployed stage's bucket name. S3 bucket names are global across every account: the stage's
+    name alone would be taken by whoever deploys it first, so the account id follows it. Not the
+    region as well: S3 allows 63 characters and ``loan-decisions-prod-decision-versions-<account>-
+    ap-southeast-2`` has 65; a stage is one stack in one region of an account. The local stack
+    keeps ``resource_name(stage, spec.suffix)``."""
+    return {"Fn::Sub": f"{resources.resource_name(stage, spec.suffix)}-${{AWS::AccountId}}"}

@@ -202,6 +202,15 @@ def bucket_arn(stage: str, spec: resources.BucketSpec) -> str:
     return f"arn:aws:s3:::{resources.resource_name(stage, spec.suffix)}"
 
 
+def blobs_arn(stage: str, spec: resources.BucketSpec) -> str | dict[str, str]:
+    """The bucket's blobs: a deployed stage's bucket name ends in the account id
+    (``names.bucket_name``), which CloudFormation fills in (Chalice copies the policy file into the
+    role verbatim); the local stage's is the plain name."""
+    if stage not in resources.DEPLOYED_STAGES:
+        return f"{bucket_arn(stage, spec)}/blobs/*"
+    return {"Fn::Sub": f"{bucket_arn(stage, spec)}-${{AWS::AccountId}}/blobs/*"}
+
+
 def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
     return [
         {
@@ -214,7 +223,7 @@ def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
             "Sid": "DecisionVersionsBlobs",
             "Effect": "Allow",
             "Action": list(VERSIONS_BLOB_ACTIONS),
-            "Resource": [f"{bucket_arn(stage, spec)}/blobs/*" for spec in resources.BUCKETS],
+            "Resource": [blobs_arn(stage, spec) for spec in resources.BUCKETS],
         },
     ]
 

@@ -614,7 +614,9 @@ def _version_records() -> tuple[type, type, type]:
 
 
 _VERSION_LIST, _VERSION_DETAIL, _CHANGE = _version_records()
-REGISTER_VERSION_BODY = Body("RegisterVersion", _register_version_schema)
+# The service takes null for notes, policy or model as leaving it out (the champion's): the document
+# says so (nullable), so a policy with "model": null is a request the document allows.
+REGISTER_VERSION_BODY = Body("RegisterVersion", _register_version_schema, null_is_absent=True)
 PROMOTE_VERSION_BODY = Body("PromoteVersion", _promote_schema)
 ROLLBACK_BODY = Body("RollbackVersions", _rollback_schema)
 LIST_VERSIONS = _staff(
@@ -826,3 +828,26 @@ WEBHOOK_ROUTES = (
     REDELIVER_WEBHOOK,
 )
 ROUTES += WEBHOOK_ROUTES
+
+
+# ---------------------------------------------------------------------------- the registry's audit trail
+# Issue 18's gaps: the registry's hash-chained trail (registrations, proposals, approvals, rollbacks)
+# as a staff list, for the same groups as the registry.
+def _version_audit_record() -> type:
+    from chalicelib.service.versions import VersionAuditPage
+
+    return VersionAuditPage
+
+
+VERSION_AUDIT = _staff(
+    "GET",
+    "/v1/versions/audit",
+    "getVersionAudit",
+    "The registry's audit trail (registrations and routing changes: actor, routing before and after, "
+    "reason), newest first; verified over the whole trail on every read (model risk, managers)",
+    Reply(200, "One page.", _version_audit_record()),
+    (400, 503),
+    groups=VERSION_GROUPS,
+    query=PAGE,
+)
+ROUTES += (VERSION_AUDIT,)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from chalice.app import Request, Response
 
 from chalicelib.http.errors import json_response, renders_service_errors
-from chalicelib.http.requests import json_body
+from chalicelib.http.requests import json_body, query_parameter
 from chalicelib.http.routes import VERSION_GROUPS
 from chalicelib.http.staff import staff_member, staff_subject
 from chalicelib.service import versions
@@ -46,3 +46,14 @@ def approve_change(request: Request, change_id: str) -> Response:
 def rollback(request: Request) -> Response:
     member = staff_member(request, VERSION_GROUPS)
     return json_response(versions.rollback(current(), member.subject, member.groups, json_body(request)))
+
+
+@renders_service_errors
+def version_audit(request: Request) -> Response:
+    return json_response(
+        versions.audit_page(
+            current(),
+            limit=query_parameter(request, "limit"),
+            cursor=query_parameter(request, "cursor"),
+        )
+    )

@@ -136,7 +136,7 @@ def _served(
     try:
         return routing.serve(dependencies.versions, client_id, identity)
     except DependencyUnavailable as error:
-        count("RoutingFallbacks")
+        count(resources.ROUTING_FALLBACKS_METRIC)
         logger.warning(
             "routing unavailable: the packaged version decides, unstored",
             extra={"dependency": error.dependency, "cause": error.cause},

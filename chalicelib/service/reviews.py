@@ -10,7 +10,8 @@
   ``counteroffer`` (the engine's counteroffer, re-decided by the engine; only when there is one).
   Reason codes come from the engine's catalogue. The reviewer's outcome is recorded beside the
   engine's (``final_outcome``), never over it.
-- Maker-checker: an approval (or counteroffer) above ``second_approval_above_amount`` or against a
+- Maker-checker: an approval (or counteroffer) above the second-approval amount of the version that
+  made the decision (its policy document's ``review_desk.second_approval_above_amount``) or against a
   failed blocking rule waits for a manager's second approval; the maker cannot be the checker.
 - Every step is an entry of the subject's hash-chained audit trail (``chalicelib.audit_chain``).
 - The notice of the action taken: a reviewer's outcome comes with the notice of it (the officer's
@@ -30,6 +31,7 @@ from typing import Any
 from chalicelib import engine, resources
 from chalicelib.audit_chain import chain, verify
 from chalicelib.dal import DependencyUnavailable, NewTrail
+from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.engine.fraud import FRAUD_CODES
 from chalicelib.engine.notice import render_reviewed_notice
 from chalicelib.engine.types import Notice, NoticeReason
@@ -48,7 +50,7 @@ from chalicelib.records import (
     ReviewOutcome,
     ReviewSummary,
 )
-from chalicelib.service import clock, cursors, events, listing
+from chalicelib.service import clock, cursors, events, listing, routing
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
 
@@ -176,6 +178,7 @@ def new_case(record: DecisionRecord, subject_id: str, sla_business_days: int, lo
             "model_risk_band": decision["model_risk_band"],
         },
         "counteroffer": decision["counteroffer"],
+        "decision_version": record["decision_version"],
         "expires_at": record["expires_at"],
     }
     if decision.get("risk_flags"):
@@ -391,6 +394,27 @@ def _decision_request(payload: Any, case: ReviewCase) -> tuple[ReviewOutcome, li
     return outcome, list(codes), note
 
 
+def second_approval_above_amount(dependencies: Dependencies, case: ReviewCase) -> int:
+    """The amount above which this case's approval needs a manager: the deployment's override if set
+    (tests, demos), else that of the version that decided it, from its policy document (a 503 when the
+    version cannot be loaded: maker-checker never guesses)."""
+    override = dependencies.settings.second_approval_above_amount_override
+    if override is not None:
+        return override
+    version_id = case.get("decision_version")
+    try:
+        if version_id is None:  # a case opened before cases recorded it: the decision has it
+            record = dependencies.store.get_decision(case["decision_id"])
+            version_id = record["decision_version"] if record is not None else PACKAGED_VERSION_ID
+        policy = routing.version_logic(version_id, dependencies.versions).policy
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from error
+    except (routing.VersionNotFound, ValueError) as error:
+        logger.error("decision version unavailable", extra={"version": version_id, "problem": str(error)})
+        raise dependency_unavailable("versions") from error
+    return policy.second_approval_above_amount
+
+
 def _needs_second_approval(dependencies: Dependencies, case: ReviewCase, outcome: ReviewOutcome) -> list[str]:
     if outcome == "declined":
         return []
@@ -399,8 +423,9 @@ def _needs_second_approval(dependencies: Dependencies, case: ReviewCase, outcome
     if outcome == "counteroffer" and offer is not None:
         amount = offer["loan_amount"]
     why = []
-    if amount > dependencies.settings.second_approval_above_amount:
-        why.append(f"amount {amount} above {dependencies.settings.second_approval_above_amount}")
+    limit = second_approval_above_amount(dependencies, case)
+    if amount > limit:
+        why.append(f"amount {amount} above {limit}")
     why += [f"against blocking rule {rule}" for rule in case["failed_blocking_rules"]]
     return why
 

@@ -105,7 +105,7 @@ class RoutingCache:
             try:
                 fresh = store.get_routing()
             except DependencyUnavailable as error:
-                count("RoutingReadFailed")
+                count(resources.ROUTING_READ_FAILED_METRIC)
                 if self._routing is None:
                     raise RoutingUnavailable(error.dependency, error.cause) from error
                 logger.warning(
@@ -153,6 +153,14 @@ class LogicCache:
                     self._failed[version_id] = (self._monotonic() + RETRY_SECONDS, error)
             raise
 
+    def record_logic(self, record: VersionRecord, store: VersionStore) -> engine.DecisionLogic:
+        """The logic of a version record already read (the staff routes read it to answer): no second
+        read, and a failure remembered for the serving path is not answered here (the record exists).
+        Raises what :meth:`logic` raises but VersionNotFound."""
+        if record["version_id"] == PACKAGED_VERSION_ID:
+            return PACKAGED
+        return self._logic_of_record(record, store)
+
     def _load(self, version_id: str, store: VersionStore) -> engine.DecisionLogic:
         record = self._records.get(version_id) if self._store is store else None
         if record is None:
@@ -164,20 +172,27 @@ class LogicCache:
                     self._store, self._records, self._failed = store, {}, {}
                 self._records[version_id] = record
                 self._failed.pop(version_id, None)
+        return self._logic_of_record(record, store)
+
+    def _logic_of_record(self, record: VersionRecord, store: VersionStore) -> engine.DecisionLogic:
         shas = (record["model_sha256"], record["policy_sha256"])
         logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
             logic = _logic_of(store, *shas, record.get("policy_document"))
             with self._lock:
                 self._logic[shas] = logic
-                self._failed.pop(version_id, None)
+                self._failed.pop(record["version_id"], None)
         return logic
+
+
+class BlobMissing(ValueError):
+    """A blob a version names is not in the registry's bucket (the staff routes answer 503 naming s3)."""
 
 
 def _blob(store: VersionStore, sha256: str) -> bytes:
     body = store.get_blob(sha256)
     if body is None:
-        raise ValueError(f"blob {sha256} is missing from the registry")
+        raise BlobMissing(f"blob {sha256} is missing from the registry")
     return body
 
 
@@ -294,7 +309,13 @@ def current_routing(store: VersionStore) -> Routing:
 
 
 def version_logic(version_id: str, store: VersionStore) -> engine.DecisionLogic:
+    """The one loader of a version's logic (serving, shadows, reruns and the staff routes)."""
     return _logic_cache.logic(version_id, store)
+
+
+def record_logic(record: VersionRecord, store: VersionStore) -> engine.DecisionLogic:
+    """:func:`version_logic` of a record the caller has already read."""
+    return _logic_cache.record_logic(record, store)
 
 
 def serve(store: VersionStore, client_id: str, identity: str) -> tuple[Served, Routing]:
@@ -308,7 +329,7 @@ def serve(store: VersionStore, client_id: str, identity: str) -> tuple[Served, R
         try:
             return Served(version_id, arm, version_logic(version_id, store)), routing
         except (DependencyUnavailable, VersionNotFound, ValueError) as error:
-            count("ChallengerUnavailable")
+            count(resources.CHALLENGER_UNAVAILABLE_METRIC)
             logger.error(
                 "challenger unavailable: the champion decides",
                 extra={"version": version_id, "problem": str(error)},
@@ -353,7 +374,7 @@ def score_shadows(
             logic = version_logic(version_id, store)
             results.append(shadow_decision(version_id, engine.decide(application, *logic)))
         except Exception as error:  # a shadow must never fail the decision it shadows
-            count("ShadowFailed")
+            count(resources.SHADOW_FAILED_METRIC)
             logger.warning(
                 "shadow not scored", extra={"version": version_id, "problem": type(error).__name__}
             )

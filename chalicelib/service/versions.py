@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypedDict
 
 from chalicelib import engine, resources
@@ -46,11 +46,11 @@ from chalicelib.engine.validation import (
     packaged_holdout,
 )
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found, validation_failed
-from chalicelib.records import AuditDetail, AuditStep, AuditTrail
-from chalicelib.service import clock
+from chalicelib.records import AuditDetail, AuditEntry, AuditStep, AuditTrail
+from chalicelib.service import clock, cursors, listing
+from chalicelib.service import routing as routing_service
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
-from chalicelib.service.routing import policy_from_document
 
 AUDIT_SUBJECT = "decision-versions"
 Status = Literal["champion", "challenger", "shadow", "retired", "registered"]
@@ -61,10 +61,6 @@ _ROLE_OF: dict[str, Role] = {
     "shadow": "shadow",
     "retire": "retired",
 }
-
-
-class VersionNotFound(LookupError):
-    pass
 
 
 class VersionSummary(TypedDict):
@@ -114,40 +110,20 @@ def gate_limits() -> GateLimits:
 
 
 # -- loading versions -----------------------------------------------------------------------------
-_LOADED: dict[tuple[str, str], engine.DecisionLogic] = {}
-
-
-def logic_of(record: VersionRecord, store: VersionStore) -> engine.DecisionLogic:
-    """The model and policy of a registered version, each loaded from the bucket once per process
-    (a part that is the packaged one is the packaged one: it is not in the bucket)."""
-    key = (record["model_sha256"], record["policy_sha256"])
-    if key == (PACKAGED.model.sha256, PACKAGED.policy.sha256):
-        return PACKAGED
-    loaded = _LOADED.get(key)
-    if loaded is None:
-        model = PACKAGED.model if key[0] == PACKAGED.model.sha256 else None
-        policy = PACKAGED.policy if key[1] == PACKAGED.policy.sha256 else None
-        if model is None:
-            model = build_model(json.loads(_blob(store, key[0], record["version_id"])))
-        if policy is None:
-            inline = record.get("policy_document")
-            if inline is not None:
-                document: object = inline
-            else:
-                document = json.loads(_blob(store, key[1], record["version_id"]))
-            try:
-                policy = policy_from_document(key[1], document)
-            except ValueError as error:  # altered in the table or the bucket: never served
-                raise DependencyUnavailable("versions", f"{record['version_id']}: {error}") from error
-        loaded = _LOADED[key] = engine.DecisionLogic(model, policy)
-    return loaded
-
-
-def _blob(store: VersionStore, sha256: str, version_id: str) -> bytes:
-    blob = store.get_blob(sha256)
-    if blob is None:
-        raise DependencyUnavailable("s3", f"a blob of {version_id} is missing")
-    return blob
+def _logic(load: Callable[[], engine.DecisionLogic]) -> engine.DecisionLogic:
+    """A version's logic through routing's cached loader (``routing.version_logic``, the only one),
+    its failures answered as a staff route answers them: 503 naming what could not be read, never a
+    500. A version the routing names but the registry lacks, or a blob or inline document that no
+    longer matches its sha256 (altered in the table or the bucket: never served), is the registry's
+    fault ("versions"); a blob missing from the bucket is S3's."""
+    try:
+        return load()
+    except DependencyUnavailable as error:
+        raise dependency_unavailable(error.dependency) from error
+    except routing_service.BlobMissing as error:
+        raise dependency_unavailable("s3") from error
+    except (routing_service.VersionNotFound, ValueError) as error:
+        raise dependency_unavailable("versions") from error
 
 
 def packaged_record() -> VersionRecord:
@@ -171,16 +147,6 @@ def packaged_record() -> VersionRecord:
 
 def find_version(store: VersionStore, version_id: str) -> VersionRecord | None:
     return packaged_record() if version_id == PACKAGED_VERSION_ID else store.get_version(version_id)
-
-
-def decision_logic(version_id: str, store: VersionStore) -> engine.DecisionLogic:
-    """What decides for ``version_id`` (v1: the packaged version). Raises ``VersionNotFound``."""
-    if version_id == PACKAGED_VERSION_ID:
-        return PACKAGED
-    record = store.get_version(version_id)
-    if record is None:
-        raise VersionNotFound(version_id)
-    return logic_of(record, store)
 
 
 def _guard(call: Any) -> Any:
@@ -275,7 +241,7 @@ def version_detail(deps: Dependencies, version_id: str) -> VersionDetail:
     if record is None:
         raise not_found(f"version {version_id}")
     routing: Routing = _guard(store.get_routing)
-    policy = _guard(lambda: decision_logic(version_id, store)).policy
+    policy = _logic(lambda: routing_service.record_logic(record, store)).policy
     inline = record.get("policy_document")
     document = inline if inline is not None else _guard(lambda: _policy_document(policy, store))
     return {
@@ -328,7 +294,7 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         errors.append({"field": "policy", "problem": "a policy document and/or a model artifact is required"})
     store = deps.versions
     routing: Routing = _guard(store.get_routing)
-    champion = _guard(lambda: decision_logic(routing["champion"], store))
+    champion = _logic(lambda: routing_service.version_logic(routing["champion"], store))
     policy, model = champion.policy, champion.model
     if "policy" in body:
         try:
@@ -351,8 +317,9 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
     try:
         report = compute_report(candidate, routing["champion"], champion, holdout or packaged_holdout())
     except ArithmeticError as error:
-        # A document its schema accepts can still be one the engine cannot decide with (e.g. a rate
-        # so small that an instalment divides by zero): it is refused here, never served.
+        # The last line of defence: a document its schema accepts that the engine still cannot decide
+        # with is refused here, never served (a near-zero rate, once such a case, the schema's
+        # rate floor now refuses by its pointer).
         part = "policy" if "policy" in body else "model"
         problem = f"the engine cannot decide the holdout with it ({type(error).__name__})"
         raise _failed([{"field": part, "problem": problem}]) from error
@@ -507,8 +474,8 @@ def _check_gates(deps: Dependencies, record: VersionRecord, routing: Routing) ->
         return  # the packaged version is the floor every deployment starts from
     if report is None or report["champion_version"] not in (routing["champion"], None):
         store = deps.versions
-        champion = _guard(lambda: decision_logic(routing["champion"], store))
-        candidate = _guard(lambda: logic_of(record, store))
+        champion = _logic(lambda: routing_service.version_logic(routing["champion"], store))
+        candidate = _logic(lambda: routing_service.record_logic(record, store))
         report = compute_report(candidate, routing["champion"], champion, packaged_holdout())
     failing = failed_gates(report)
     if failing:
@@ -608,6 +575,48 @@ def audit_trail(deps: Dependencies) -> AuditTrail:
     from chalicelib.audit_chain import verify
 
     return verify(_guard(lambda: deps.reviews.audit_entries(AUDIT_SUBJECT)))
+
+
+class VersionAuditPage(TypedDict):
+    """``GET /v1/versions/audit``: one page of the registry's trail, newest first. ``verified`` and
+    ``first_broken_seq`` are of the whole trail, recomputed on every read."""
+
+    verified: bool
+    first_broken_seq: int | None
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+# The cursor is bound to this list (staff share one registry), not to a caller.
+AUDIT_CURSOR_LIST = "decision-versions-audit"
+_BEFORE_SEQ = "before_seq"
+
+
+def audit_page(deps: Dependencies, *, limit: str | None, cursor: str | None) -> VersionAuditPage:
+    """One page of the registry's audit trail, newest first (``limit``, ``cursor`` as every list).
+
+    The whole trail is read and verified on every page: a link is only checked against the entry
+    before it, so verifying any page needs every older entry anyway, and the registry's trail grows
+    by a few entries per registration or routing change (hundreds in years), not per decision."""
+    problems = listing.Problems()
+    size = listing.page_size(limit, problems)
+    problems.raise_if_any()
+    start = cursors.decode(cursor, AUDIT_CURSOR_LIST, {})
+    before: int | None = None
+    if start is not None:
+        before = listing.ascii_integer(start.get(_BEFORE_SEQ, ""), 1, 10**9)
+        if before is None or set(start) != {_BEFORE_SEQ}:
+            raise cursors.invalid_cursor()
+    trail = audit_trail(deps)
+    older = [entry for entry in reversed(trail["entries"]) if before is None or entry["seq"] < before]
+    page = older[:size]
+    last: dict[str, str] | None = {_BEFORE_SEQ: str(page[-1]["seq"])} if len(older) > size else None
+    return {
+        "verified": trail["verified"],
+        "first_broken_seq": trail["first_broken_seq"],
+        "entries": page,
+        "next_cursor": cursors.encode(last, AUDIT_CURSOR_LIST, {}),
+    }
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -58,6 +58,12 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "FraudCriticalFlagsAlarm": (0, gt, 300, 1),
         "FraudCountersUncheckedAlarm": (0, gt, 300, 1),
         "RejectionRateSpikeAlarm": (0.6, gt, 900, 1),
+        # Issue 18's gaps: routing. A read failing for 10 minutes (the last routing keeps serving);
+        # any unstored fallback or challenger given way in 5 minutes; shadows left out in 15.
+        "RoutingReadFailedAlarm": (0, gt, 300, 2),
+        "RoutingFallbacksAlarm": (0, gt, 300, 1),
+        "ChallengerUnavailableAlarm": (0, gt, 300, 1),
+        "ShadowFailedAlarm": (0, gt, 900, 1),
     }
 
 
@@ -88,7 +94,14 @@ def test_every_alarm_present_with_its_threshold(templates: dict[str, Template], 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
 @pytest.mark.parametrize(
     ("logical_id", "metric"),
-    [("ReconcilerFailedAlarm", "ReconcilerFailed"), ("DecisionEventsFailedAlarm", "EventsFailed")],
+    [
+        ("ReconcilerFailedAlarm", "ReconcilerFailed"),
+        ("DecisionEventsFailedAlarm", "EventsFailed"),
+        ("RoutingReadFailedAlarm", "RoutingReadFailed"),
+        ("RoutingFallbacksAlarm", "RoutingFallbacks"),
+        ("ChallengerUnavailableAlarm", "ChallengerUnavailable"),
+        ("ShadowFailedAlarm", "ShadowFailed"),
+    ],
 )
 def test_app_count_alarms_sum_the_emf_metric_over_the_service(
     templates: dict[str, Template], stage: str, logical_id: str, metric: str

@@ -164,6 +164,9 @@ def test_environment_names_match_the_template_resources(
             template["Resources"][spec.dlq_logical_id]["Properties"]["QueueName"]
             == variables[spec.dlq_env_var]
         )
+    # A bucket's name carries the account id: the variable is the bucket's own Ref (its name).
+    for spec in resources.BUCKETS:
+        assert variables[spec.env_var] == {"Ref": spec.logical_id}
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

@@ -42,8 +42,11 @@ def _policy_file(stage: str, spec: resources.FunctionSpec = resources.API_FUNCTI
 
 
 def _resources(statement: dict) -> list[str]:
+    """The statement's ARNs; one CloudFormation fills in (``{"Fn::Sub": ...}``: a deployed stage's
+    bucket, named with the account id) as its template string."""
     resource = statement["Resource"]
-    return [resource] if isinstance(resource, str) else resource
+    listed = [resource] if isinstance(resource, str | dict) else resource
+    return [arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in listed]
 
 
 def _allowed(document: dict) -> dict[str, set[str]]:

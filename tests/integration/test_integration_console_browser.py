@@ -648,7 +648,7 @@ def test_a_large_approval_waits_for_a_managers_second_approval(
         wait(browser).until(ec.visibility_of_element_located((By.ID, "second-approval")))
         proposal = browser.find_element(By.ID, "second-approval-proposal").text
         assert "Proposed “approved” by you (reviewer1)" in proposal
-        assert f"above {resources.SECOND_APPROVAL_ABOVE_AMOUNT}" in proposal
+        assert f"above {engine.packaged_version().policy.second_approval_above_amount}" in proposal
         assert "Salary slips and bank statements checked." in proposal
         # A reviewer cannot check: the page says who must, and offers no approve button.
         assert browser.find_element(By.ID, "second-approval-form").is_displayed() is False
@@ -1005,6 +1005,20 @@ def test_model_risk_proposes_a_challenger_a_manager_approves_and_the_routing_sho
         assert browser.find_element(By.ID, "routing-champion").get_attribute("data-share") == "90"
         row = browser.find_element(By.CSS_SELECTOR, f'#versions-table tr[data-version-id="{version_id}"]')
         assert "challenger" in row.text and "10%" in row.text
+        # The registry's audit trail, newest first: the approval on top, the proposal under it.
+        newest = "#versions-audit tbody tr:first-child"
+        wait(browser).until(
+            lambda d: (
+                "routing_changed" in d.find_element(By.CSS_SELECTOR, newest).text
+                if d.find_elements(By.CSS_SELECTOR, newest)
+                else False
+            )
+        )
+        approval, proposal = browser.find_elements(By.CSS_SELECTOR, "#versions-audit tbody tr")[:2]
+        assert version_id in approval.text and "challenger 10%" in approval.text
+        assert "routing_proposed" in proposal.text and "Try FOIR 55% on a tenth" in proposal.text
+        assert browser.find_element(By.ID, "versions-audit").get_attribute("data-verified") == "true"
+        assert browser.find_element(By.ID, "versions-audit-state").text.startswith("Verified")
         browser.save_screenshot(str(screenshots / "versions-routing.png"))
         assert csp_violations(browser) == []
     finally:

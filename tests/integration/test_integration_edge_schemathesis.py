@@ -90,8 +90,10 @@ def _status_counts(har: dict[str, Any]) -> collections.Counter[str]:
 
 def _per_operation(har: dict[str, Any], base_url: str) -> dict[str, collections.Counter[str]]:
     """Responses by status per declared route (generated path parameters folded into the template)."""
+    # A static path before any templated one it also matches (/v1/versions/audit, not {version_id}).
+    static_first = sorted(routes.ROUTES, key=lambda route: route.path.count("{"))
     templates = [
-        (re.compile("^" + re.sub(r"{\w+}", "[^/]*", route.path) + "$"), route.path) for route in routes.ROUTES
+        (re.compile("^" + re.sub(r"{\w+}", "[^/]*", route.path) + "$"), route.path) for route in static_first
     ]
     operations: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for entry in har["log"]["entries"]:

@@ -132,3 +132,60 @@ def test_bad_input_over_http(versions_stack: DevStack, tokens: dict[str, str]) -
     # A client's API key does not open the staff routes; a reviewer is not in the registry's groups.
     assert call(versions_stack, None, "GET", "/v1/versions").status_code in (401, 403)
     assert call(versions_stack, tokens["reviewer1"], "GET", "/v1/versions").status_code == 403
+
+
+def test_the_registry_audit_trail_over_http(versions_stack: DevStack, tokens: dict[str, str]) -> None:
+    maker, manager = tokens["modelrisk1"], tokens["manager1"]
+    shadow = foir_55()
+    shadow["version"] = "audit-shadow"
+    registered = call(versions_stack, maker, "POST", "/v1/versions", {"label": "audit", "policy": shadow})
+    assert registered.status_code == 201, registered.text
+    version_id = registered.json()["version_id"]
+    before = call(versions_stack, manager, "GET", "/v1/versions/audit?limit=100")
+    assert before.status_code == 200, before.text
+    known = len(before.json()["entries"])
+    assert before.json()["entries"][0]["action"] == "version_registered"
+    assert before.json()["entries"][0]["details"]["version_id"] == version_id
+    proposed = call(
+        versions_stack,
+        maker,
+        "POST",
+        f"/v1/versions/{version_id}/promote",
+        {"role": "shadow", "reason": "audit"},
+    )
+    assert proposed.status_code == 202, proposed.text
+
+    newest = call(versions_stack, maker, "GET", "/v1/versions/audit?limit=1").json()
+    assert newest["verified"] is True and len(newest["entries"]) == 1
+    entry = newest["entries"][0]
+    assert entry["action"] == "routing_proposed" and entry["seq"] == known + 1
+    assert (
+        entry["details"]["change_id"] == proposed.json()["change_id"]
+        and entry["details"]["reason"] == "audit"
+    )
+    # Page by page with the cursor each page returns: every entry once, newest first, all verified.
+    sequences, cursor = [], newest["next_cursor"]
+    while cursor is not None:
+        page = call(versions_stack, manager, "GET", f"/v1/versions/audit?limit=2&cursor={cursor}")
+        assert page.status_code == 200, page.text
+        assert page.json()["verified"] is True
+        sequences += [item["seq"] for item in page.json()["entries"]]
+        cursor = page.json()["next_cursor"]
+    assert sequences == list(range(known, 0, -1))
+
+    assert call(versions_stack, tokens["reviewer1"], "GET", "/v1/versions/audit").status_code == 403
+    assert call(versions_stack, None, "GET", "/v1/versions/audit").status_code in (401, 403)
+    bad = call(versions_stack, maker, "GET", "/v1/versions/audit?limit=0")
+    assert bad.status_code == 400 and [d["field"] for d in bad.json()["error"]["details"]] == ["limit"]
+
+
+def test_a_near_zero_rate_is_refused_by_its_schema_over_http(
+    versions_stack: DevStack, tokens: dict[str, str]
+) -> None:
+    document = foir_55()
+    document["rate_card"]["base_annual_rate"] = 1e-300
+    answer = call(
+        versions_stack, tokens["modelrisk1"], "POST", "/v1/versions", {"label": "zero", "policy": document}
+    )
+    assert answer.status_code == 400, answer.text
+    assert [d["field"] for d in answer.json()["error"]["details"]] == ["policy/rate_card/base_annual_rate"]

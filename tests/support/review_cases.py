@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from chalicelib import engine, resources
+from chalicelib import engine
 from devstack.samples import applications
 
 # The sample rows searched; every manual_review among them is a distinct applicant.
@@ -35,7 +35,7 @@ def manual_review_application() -> dict[str, Any]:
 
 
 def large_manual_review_applications(
-    above: int = resources.SECOND_APPROVAL_ABOVE_AMOUNT,
+    above: int = engine.packaged_version().policy.second_approval_above_amount,
 ) -> Iterator[dict[str, Any]]:
     """``manual_review`` applications asking for more than ``above`` (an approval of one needs a
     second approval), each from a different sample applicant."""

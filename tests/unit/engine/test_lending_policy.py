@@ -20,7 +20,6 @@ from engine_test_support import (
     training_rows,
 )
 
-from chalicelib import resources
 from chalicelib.engine import PolicyInvalid, decide, load_policy, policy_schema, validate_application
 from chalicelib.engine.artifact import build_model, canonical_sha256
 from chalicelib.engine.json_schema import assert_supported, schema_errors
@@ -34,6 +33,7 @@ MUTATIONS: list[tuple[str, Any]] = [
     ("/rules/POL-AGE-MIN/limit", 20.5),  # integer
     ("/rules/POL-FOIR-MAX/severity", "deny"),  # enum through $ref
     ("/rules/POL-FOIR-MAX/limit", 0),  # exclusiveMinimum
+    ("/rate_card/base_annual_rate", 0.0001),  # minimum
     ("/rate_card/risk_premiums/F", 0.1),  # additionalProperties
     ("/rate_card/risk_premiums/E", None),  # required
     ("/counteroffer/max_tenure_months", 30),  # enum
@@ -43,6 +43,9 @@ MUTATIONS: list[tuple[str, Any]] = [
     ("/version", ""),  # minLength and pattern
     ("/suggestions/reapply_after_months", None),  # required, nested
 ]
+
+
+RATE_CARD_V1: dict[str, Any] = policy_v1_document()["rate_card"]
 
 
 def mutated(*mutations: tuple[str, Any]) -> dict[str, Any]:
@@ -105,12 +108,6 @@ def test_version_1_holds_todays_numbers() -> None:
     assert dict(POLICY.rate_card) == {"A": 0.10, "B": 0.12, "C": 0.14, "D": 0.16, "E": 0.16}
     assert POLICY.counteroffer == (25_000, 25_000, 60)
     assert POLICY.warnings_for_review == 3 and POLICY.second_approval_above_amount == 2_000_000
-
-
-def test_the_second_approval_amount_agrees_with_the_one_the_review_desk_reads_today() -> None:
-    # The review desk still reads resources.SECOND_APPROVAL_ABOVE_AMOUNT (overridable by environment);
-    # until it reads the policy's, the two must not drift apart.
-    assert POLICY.second_approval_above_amount == resources.SECOND_APPROVAL_ABOVE_AMOUNT
 
 
 def test_a_policy_cannot_be_changed_after_loading() -> None:
@@ -197,6 +194,26 @@ def test_a_rule_takes_its_severity_from_the_document() -> None:
     declining = policy_with({"/rules/POL-DEFAULT-REFER/severity": "fail"})
     result = decide_v1(application, declining)
     assert result["outcome"] == "declined" and result["reasons"][0]["code"] == "POL-DEFAULT-REFER"
+
+
+@pytest.mark.parametrize("rate", [1e-300, 0.0001, 0.0399, 0, -0.1])
+def test_a_base_rate_under_the_floor_is_refused_naming_its_pointer(rate: float) -> None:
+    # A near-zero rate leaves the instalment formula dividing by zero: the schema refuses it before
+    # any engine sees it (once only a registration's holdout run caught it, as an ArithmeticError).
+    with pytest.raises(PolicyInvalid) as refused:
+        load_policy(policy_v1_document() | {"rate_card": {**RATE_CARD_V1, "base_annual_rate": rate}})
+    assert refused.value.errors == [
+        {"path": "/rate_card/base_annual_rate", "problem": refused.value.errors[0]["problem"]}
+    ]
+    assert "0.04" in refused.value.errors[0]["problem"]
+
+
+def test_the_lowest_rate_the_schema_admits_decides_every_row() -> None:
+    floor = policy_schema()["properties"]["rate_card"]["properties"]["base_annual_rate"]["minimum"]
+    cheapest = policy_with({"/rate_card/base_annual_rate": floor, "/rate_card/risk_premiums/A": 0.0})
+    assert min(cheapest.rate_card.values()) == floor == 0.04
+    outcomes = {decide_v1(application, cheapest)["outcome"] for application in _rows()}
+    assert outcomes <= {"approved", "manual_review", "declined"} and "approved" in outcomes
 
 
 def test_the_rate_card_and_bands_come_from_the_document() -> None:

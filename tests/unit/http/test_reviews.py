@@ -162,7 +162,7 @@ def test_bad_decisions_name_every_field(memory, sync_case):
 
 
 def test_a_large_approval_needs_a_managers_second_approval_and_the_maker_cannot_check(memory):
-    memory.settings = memory.settings._replace(second_approval_above_amount=0)
+    memory.settings = memory.settings._replace(second_approval_above_amount_override=0)
     payload = review_application()
     call("POST", "/v1/decisions", "/v1/decisions", payload, api_key_id=CLIENT)
     [(case, _)] = memory.memory_reviews.cases.values()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import app
+from chalicelib import engine
 from chalicelib.engine.lending_policy import POLICY_V1_PATH
 from devstack.lambda_events import LocalLambdaContext
 from tests.support.http import proxy_event
@@ -25,7 +26,7 @@ def call(
 ) -> tuple[int, Any]:
     parts = path.split("/")
     resource, parameters = path, None
-    if len(parts) > 3 and parts[3] not in ("rollback", "changes"):
+    if len(parts) > 3 and parts[3] not in ("rollback", "changes", "audit"):
         resource, parameters = (
             "/".join(["", "v1", "versions", "{version_id}", *parts[4:]]),
             {"version_id": parts[3]},
@@ -100,3 +101,72 @@ def test_a_client_key_or_no_sign_in_is_refused(memory: Any) -> None:
     assert status == 401 and error["error"]["code"] == "unauthorized"
     status, _ = call("POST", "/v1/versions", REVIEWER, {"label": "x", "policy": foir_55()})
     assert status == 403
+
+
+def test_a_near_zero_rate_is_a_400_naming_the_field_and_registers_nothing(memory: Any) -> None:
+    document = foir_55()
+    document["rate_card"]["base_annual_rate"] = 1e-300  # the instalment formula would divide by zero
+
+    status, error = call("POST", "/v1/versions", MODEL_RISK, {"label": "near-zero rate", "policy": document})
+
+    assert status == 400 and error["error"]["code"] == "validation_failed"
+    assert [detail["field"] for detail in error["error"]["details"]] == ["policy/rate_card/base_annual_rate"]
+    assert "0.04" in error["error"]["details"][0]["problem"]
+    status, listing = call("GET", "/v1/versions", MODEL_RISK)
+    assert [version["version_id"] for version in listing["versions"]] == ["v1"]
+
+
+def test_the_registry_audit_trail_pages_newest_first_for_model_risk_and_managers(memory: Any) -> None:
+    call("POST", "/v1/versions", MODEL_RISK, {"label": "FOIR 55%", "policy": foir_55()})
+    status, change = call("POST", "/v1/versions/v2/promote", MODEL_RISK, {"role": "challenger", "share": 10})
+    call("POST", f"/v1/versions/changes/{change['change_id']}/approve", MANAGER)
+
+    status, first = call("GET", "/v1/versions/audit", MODEL_RISK, query={"limit": "2"})
+    assert status == 200 and first["verified"] is True and first["first_broken_seq"] is None
+    assert [(e["seq"], e["action"], e["actor"]) for e in first["entries"]] == [
+        (3, "routing_changed", "sub-manager-1"),
+        (2, "routing_proposed", "sub-model-risk-1"),
+    ]
+    assert json.loads(first["entries"][0]["details"]["routing_after"])["challenger"] == {
+        "version_id": "v2",
+        "share": 10,
+    }
+    status, rest = call("GET", "/v1/versions/audit", MANAGER, query={"cursor": first["next_cursor"]})
+    assert status == 200 and [e["action"] for e in rest["entries"]] == ["version_registered"]
+    assert rest["next_cursor"] is None
+
+
+@pytest.mark.parametrize(
+    ("claims", "query", "status", "field"),
+    [
+        (REVIEWER, None, 403, None),
+        (MODEL_RISK, {"limit": "0"}, 400, "limit"),
+        (MODEL_RISK, {"cursor": "forged.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}, 400, "cursor"),
+        (MODEL_RISK, {"colour": "red"}, 400, "colour"),
+    ],
+)
+def test_the_registry_audit_trail_refuses(
+    memory: Any, claims: dict[str, str], query: dict[str, str] | None, status: int, field: str | None
+) -> None:
+    answered, error = call("GET", "/v1/versions/audit", claims, query=query)
+    assert answered == status, error
+    if field is not None:
+        assert [detail["field"] for detail in error["error"]["details"]] == [field]
+
+
+def test_a_client_key_cannot_read_the_registry_audit_trail(memory: Any) -> None:
+    status, error = call("GET", "/v1/versions/audit", None, api_key_id="client-key-id")
+    assert status == 401 and error["error"]["code"] == "unauthorized"
+
+
+def test_null_for_an_optional_part_is_left_out_as_the_document_says(memory: Any) -> None:
+    from chalicelib.http.openapi import build_document
+
+    component = build_document()["components"]["schemas"]["RegisterVersion"]["properties"]
+    assert component["model"]["nullable"] is True and component["notes"]["nullable"] is True
+    assert "nullable" not in component["label"]
+
+    status, version = call(
+        "POST", "/v1/versions", MODEL_RISK, {"label": "FOIR 55%", "policy": foir_55(), "model": None}
+    )
+    assert status == 201 and version["model_sha256"] == engine.packaged_version().model.sha256

@@ -38,7 +38,7 @@ def first_row(outcome: str) -> dict[str, Any]:
 def deps(request: pytest.FixtureRequest) -> Any:
     store = request.getfixturevalue(request.param)
     # Approvals close at once (no maker-checker): the notice is what is under test here.
-    store.settings = store.settings._replace(second_approval_above_amount=10**12)
+    store.settings = store.settings._replace(second_approval_above_amount_override=10**12)
     return store
 
 
@@ -116,7 +116,7 @@ def test_a_reviewers_approval_is_a_notice_of_approval_and_the_record_keeps_both_
 
 
 def test_a_review_closed_without_a_stored_notice_renders_the_same_notice(memory):
-    memory.settings = memory.settings._replace(second_approval_above_amount=10**12)
+    memory.settings = memory.settings._replace(second_approval_above_amount_override=10**12)
     decision_id, review_id, _ = referred_case(memory)
     reviews.decide(memory, review_id, REVIEWER, {"outcome": "declined", "reason_codes": ["RSN-CREDIT-SCORE"]})
     stored = decisions.decision_notice(decision_id, memory, CLIENT)

@@ -14,6 +14,7 @@ from chalicelib import engine
 from chalicelib.dal import DependencyUnavailable, versions_aws
 from chalicelib.dal.versions import empty_routing
 from chalicelib.engine.artifact import ARTIFACT_PATH, canonical_json
+from chalicelib.errors import ServiceError
 from chalicelib.privacy import applicant_reference
 from chalicelib.service import routing, versions
 from chalicelib.service.decisions import cache_key, version_key
@@ -289,7 +290,9 @@ def test_a_policy_only_version_reads_no_blob_its_policy_is_inline(memory, monkey
     assert read == [engine.load_policy(LENIENT).sha256]
 
 
-def test_a_tampered_inline_policy_is_refused_like_a_hash_mismatch(memory):
+def test_a_tampered_inline_policy_is_refused_like_a_hash_mismatch(memory, monkeypatch):
+    # A process that has not loaded it yet (one that has keeps the content its sha256 names).
+    monkeypatch.setattr(routing, "_logic_cache", routing.LogicCache())
     store = memory.memory_versions
     strict = register(store, STRICT)
     # Someone edits the number in the table but not the sha256 the version was registered with.
@@ -297,8 +300,60 @@ def test_a_tampered_inline_policy_is_refused_like_a_hash_mismatch(memory):
 
     with pytest.raises(ValueError, match="hashes to"):
         routing.LogicCache().logic(strict, store)
-    with pytest.raises(DependencyUnavailable, match="hashes to"):
-        versions.decision_logic(strict, store)
+    # The staff routes load through the same loader: a 503 naming the registry, never a 500.
+    with pytest.raises(ServiceError) as refused:
+        versions.version_detail(memory, strict)
+    assert refused.value.status == 503 and refused.value.details == [
+        {"field": "versions", "problem": "unavailable"}
+    ]
+    assert isinstance(refused.value.__cause__, ValueError) and "hashes to" in str(refused.value.__cause__)
+
+
+# -------------------------------------------------------------------------- one loader
+def test_the_staff_routes_and_serving_share_one_loader_and_its_cache(memory, monkeypatch):
+    store = memory.memory_versions
+    older = register(store, LENIENT, inline=False)  # resolved from its blob: one S3 read
+    monkeypatch.setattr(routing, "_logic_cache", routing.LogicCache())
+    reads: list[str] = []
+    real_get_blob = store.get_blob
+    monkeypatch.setattr(store, "get_blob", lambda sha: reads.append(sha) or real_get_blob(sha))
+
+    served = routing.version_logic(older, store)
+    detail = versions.version_detail(memory, older)
+    route(store, older)  # the champion now: registering against it loads it again
+    versions.register(memory, "model-risk-1", {"label": "strict", "policy": STRICT})
+
+    lenient_sha = engine.load_policy(LENIENT).sha256
+    # The policy blob was read once for the loader and once for the document the detail shows; the
+    # registration's champion came from the cache the serving path filled.
+    assert reads.count(lenient_sha) == 2
+    assert routing.version_logic(older, store) is served
+    assert detail["policy"] == LENIENT
+
+
+def test_a_staff_route_on_a_version_whose_blob_is_gone_answers_503_naming_s3(memory, monkeypatch):
+    monkeypatch.setattr(routing, "_logic_cache", routing.LogicCache())
+    store = memory.memory_versions
+    older = register(store, LENIENT, inline=False)
+    del store._blobs[engine.load_policy(LENIENT).sha256]
+
+    with pytest.raises(ServiceError) as refused:
+        versions.version_detail(memory, older)
+
+    assert refused.value.status == 503
+    assert refused.value.details == [{"field": "s3", "problem": "unavailable"}]
+    assert refused.value.headers["Retry-After"]
+
+
+def test_registering_against_a_champion_the_registry_lacks_answers_503_not_500(memory):
+    route(memory.memory_versions, "v9")  # names a version never registered
+
+    with pytest.raises(ServiceError) as refused:
+        versions.register(memory, "model-risk-1", {"label": "strict", "policy": STRICT})
+
+    assert refused.value.status == 503 and refused.value.details == [
+        {"field": "versions", "problem": "unavailable"}
+    ]
 
 
 def test_a_blob_that_is_not_a_policy_is_refused_as_a_bad_blob():

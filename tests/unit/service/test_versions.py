@@ -15,7 +15,7 @@ from chalicelib.dal.versions import PACKAGED_VERSION_ID, empty_routing
 from chalicelib.engine.artifact import ARTIFACT_PATH
 from chalicelib.engine.lending_policy import POLICY_V1_PATH
 from chalicelib.errors import ServiceError
-from chalicelib.service import versions
+from chalicelib.service import routing, versions
 from chalicelib.service.dependencies import Dependencies
 
 MAKER, CHECKER, OTHER_MANAGER = "model-risk-1", "manager-1", "manager-2"
@@ -60,7 +60,7 @@ def test_an_empty_registry_is_the_packaged_version(deps: Dependencies) -> None:
     assert listing["routing"] == empty_routing()
     assert [v["version_id"] for v in listing["versions"]] == [PACKAGED_VERSION_ID]
     assert listing["versions"][0]["status"] == "champion"
-    assert versions.decision_logic(PACKAGED_VERSION_ID, deps.versions) is engine.packaged_version()
+    assert routing.version_logic(PACKAGED_VERSION_ID, deps.versions) is engine.packaged_version()
     detail = versions.version_detail(deps, PACKAGED_VERSION_ID)
     assert detail["policy"] == policy_v1()
 
@@ -88,7 +88,7 @@ def test_a_policy_only_version_reports_beside_the_champion(deps: Dependencies) -
         "affordability",
         "four_fifths",
     }
-    logic = versions.decision_logic("v2", deps.versions)
+    logic = routing.version_logic("v2", deps.versions)
     assert logic.policy.limits == engine.load_policy(foir_55()).limits
     assert logic.model.sha256 == engine.packaged_version().model.sha256
 

@@ -1085,12 +1085,50 @@
       drawRouting(result.body.routing);
       showPending(result.body.pending_changes || []);
       countVersionsLoad();
+      return loadVersionAudit(generation);
     }, function (failure) {
       setLoading(false);
       if (generation !== versionsGeneration) return;
       countVersionsLoad();
       if (failure instanceof Failure && failure.kind === 'signed_out') return;
       report(failure, loadVersions);
+    });
+  }
+
+  // The registry's hash-chained trail: the latest page, and whether every link still holds.
+  var AUDIT_ROWS = 20;
+
+  function auditRow(entry) {
+    var details = entry.details || {};
+    var row = el('tr');
+    row.appendChild(el('td', String(entry.seq)));
+    row.appendChild(el('td', entry.at));
+    row.appendChild(el('td', entry.action + (details.emergency ? ' (emergency)' : '')));
+    row.appendChild(el('td', entry.actor));
+    row.appendChild(el('td', details.version_id || ''));
+    var share = details.share === null || details.share === undefined ? '' : ' ' + details.share + '%';
+    row.appendChild(el('td', details.role ? details.role + share : ''));
+    row.appendChild(el('td', details.reason || ''));
+    row.dataset.seq = String(entry.seq);
+    return row;
+  }
+
+  function loadVersionAudit(generation) {
+    return staffApi('GET', '/v1/versions/audit?limit=' + AUDIT_ROWS).then(function (result) {
+      if (generation !== versionsGeneration) return;
+      var body = $('versions-audit').querySelector('tbody');
+      clear(body);
+      result.body.entries.forEach(function (entry) { body.appendChild(auditRow(entry)); });
+      var trail = result.body;
+      $('versions-audit-state').textContent = !trail.entries.length
+        ? 'Nothing registered or changed yet.'
+        : trail.verified
+          ? 'Verified: every entry still chains to the one before it.'
+          : 'BROKEN: entry ' + trail.first_broken_seq + ' no longer matches its hash (edited or removed).';
+      $('versions-audit').dataset.verified = String(trail.verified);
+    }, function (failure) {
+      if (generation !== versionsGeneration) return;
+      $('versions-audit-state').textContent = 'The audit trail could not be read: ' + refusal(failure);
     });
   }
 
