@@ -677,3 +677,28 @@ WEBHOOK_MAX_ENDPOINTS_PER_CLIENT = 20
 # .SubscriptionCache): a decision for a client without any queues nothing. Shortened by configuration.
 WEBHOOK_SUBSCRIPTION_CACHE_SECONDS = 30
 WEBHOOK_SUBSCRIPTION_CACHE_SECONDS_ENV = "WEBHOOK_SUBSCRIPTION_CACHE_SECONDS"
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring (issue 20): when a monitoring report's figures raise an alert
+# --------------------------------------------------------------------------------------------
+class MonitoringAlertThresholds(NamedTuple):
+    """chalicelib.engine.monitoring.MonitoringThresholds' values (the same fields, in order)."""
+
+    psi_alert: float = 0.25  # score PSI / characteristic CSI: shifted (Siddiqi's rule of thumb)
+    psi_watch: float = 0.10  # watch: shown, not alerted on
+    # PSI is biased upward in small samples (about (bins - 1) * (1/n + 1/N) with no change at all):
+    # below this many decisions the 0.10 / 0.25 rule says nothing, so no PSI or CSI alert.
+    psi_min_n: int = 1000
+    approval_rate_move: float = 0.10  # approval rate more than 10 points from the validation baseline
+    approval_rate_min_n: int = 100
+    override_rate: float = 0.20  # reviews whose outcome differs from the model's leaning
+    override_min_reviews: int = 20
+    disparate_impact: float = 0.8  # four-fifths rule, 29 CFR 1607.4(D)
+    fairness_min_n: int = 100  # groups smaller than this are reported, never alerted on
+    # The original's rejection-rate spike (as FRAUD_ALARM_THRESHOLDS): declined / all over 15 minutes.
+    rejection_rate: float = FRAUD_ALARM_THRESHOLDS.rejection_rate
+    rejection_rate_min_decisions: int = FRAUD_ALARM_THRESHOLDS.rejection_rate_min_decisions
+
+
+MONITORING_THRESHOLDS = MonitoringAlertThresholds()
