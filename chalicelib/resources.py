@@ -702,3 +702,57 @@ class MonitoringAlertThresholds(NamedTuple):
 
 
 MONITORING_THRESHOLDS = MonitoringAlertThresholds()
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring runs and reports (issue 20, monitor-run)
+# --------------------------------------------------------------------------------------------
+# One index item per report: kind = "report", report_id = "mr-<UTC time>-<suffix>" (sorts by time,
+# so the list's from/to is a key range of one Query). The report itself is JSON in the bucket.
+MONITORING_REPORTS_TABLE = TableSpec(
+    logical_id="MonitoringReportsTable",
+    suffix="monitoring-reports",
+    env_var="MONITORING_REPORTS_TABLE",
+    partition_key="kind",
+    sort_key="report_id",
+    purpose="Monitoring reports' index: window, versions, counts and alert codes of each run.",
+)
+TABLES = (*TABLES, MONITORING_REPORTS_TABLE)
+MONITORING_REPORTS_BUCKET = BucketSpec(
+    logical_id="MonitoringReportsBucket",
+    suffix="monitoring-reports",
+    env_var="MONITORING_REPORTS_BUCKET",
+    purpose="Monitoring reports as JSON (reports/<report_id>.json).",
+)
+BUCKETS = (*BUCKETS, MONITORING_REPORTS_BUCKET)
+# The scheduled run reads every decision of its window through the decisions' day partitions and
+# keeps only counts (engine.monitoring.Accumulator): memory does not grow with the decisions, time
+# does (bench/bench_monitoring.py: docs/BENCHMARKS.md). 15 minutes is Lambda's most.
+MONITOR_FUNCTION = FunctionSpec(
+    chalice_name="run_monitoring",
+    memory_mb=1024,
+    timeout_seconds=900,
+    reserved_concurrency={"dev": 1, "prod": 1},  # one run at a time
+)
+FUNCTIONS = (*FUNCTIONS, MONITOR_FUNCTION)
+# The scheduled run: daily at this UTC time, over the last MONITORING_DEFAULT_WINDOW_DAYS days.
+MONITORING_SCHEDULE_UTC = (2, 0)  # (hour, minute): an EventBridge cron(0 2 * * ? *)
+MONITORING_WINDOW_DAYS = (1, 7, 30)  # what POST /v1/monitoring/runs accepts
+MONITORING_DEFAULT_WINDOW_DAYS = 1
+MONITORING_WINDOW_DAYS_ENV = "MONITORING_WINDOW_DAYS"  # the scheduled run's window, overriding it
+MONITORING_ALERT = "monitoring.alert"
+DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
+    detail_types=(*DECISION_EVENTS_BUS.detail_types, MONITORING_ALERT)
+)
+# EMF metrics of every run (METRICS_NAMESPACE, no dimension beyond the run): the worst value over
+# the run's sections that had enough decisions to say anything (engine.monitoring's minimum n);
+# infra/alarms.py alarms on them at MONITORING_THRESHOLDS, the dashboard plots them.
+MONITORING_METRICS = {
+    "score_psi": "MonitoringScorePSI",
+    "approval_rate_shift": "MonitoringApprovalRateShift",  # points against the validation baseline
+    "override_rate": "MonitoringOverrideRate",
+    "disparate_impact": "MonitoringDisparateImpact",  # the lowest ratio
+    "rejection_rate_spike": "MonitoringRejectionRateSpike",  # 1 when a section's rejection rate spiked
+    "alerts": "MonitoringAlerts",
+    "decisions": "MonitoringDecisions",
+}

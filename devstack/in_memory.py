@@ -454,6 +454,9 @@ class InMemoryDependencies(Dependencies):
             fraud_counters=self.memory_fraud_counters,
             versions=self.memory_versions,
         )
+        from devstack.in_memory_monitoring import in_memory_monitoring  # issue 20: monitoring reports
+
+        self.monitoring = in_memory_monitoring()
 
 
 # --------------------------------------------------------------------------------------------

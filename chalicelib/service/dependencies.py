@@ -21,6 +21,7 @@ from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 from chalicelib.dal.versions import VersionStore
 
 if TYPE_CHECKING:
+    from chalicelib.dal.monitoring_reports import MonitoringStores
     from chalicelib.service.webhooks import Webhooks
 
 
@@ -46,6 +47,8 @@ class Dependencies:
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
         # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
         self.webhooks: Webhooks | None = None
+        # Monitoring reports and alerts (issue 20, chalicelib.service.monitoring); None: no runs.
+        self.monitoring: MonitoringStores | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -99,6 +102,11 @@ class Dependencies:
             versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
         dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
+        from chalicelib.dal import monitoring_reports_aws
+
+        dependencies.monitoring = monitoring_reports_aws.monitoring_stores(
+            dynamodb, events, settings.stage, settings.region, settings.decision_events_bus
+        )
         return dependencies
 
 
