@@ -5,8 +5,11 @@ A monitoring run feeds every decision of one client and decision version in a wi
 order, the same report), and :func:`report` turns the counts into a :class:`VersionReport` with its
 alerts. The accumulator keeps counts only, never rows: its size grows with the number of distinct
 model probabilities (a scorecard's score is an integer, so a few thousand at most), reason codes,
-groups and 15-minute buckets of the window, not with the number of decisions. AUC and KS are computed
-from counts per label per probability rounded to 1e-6 (``PROBABILITY_STEP``); ties share their rank.
+groups and 15-minute buckets of the window, not with the number of decisions. Probabilities are kept
+as their log-odds rounded to 1e-6 (``LOG_ODDS_STEP``): a probability's rank is kept (AUC and KS are
+computed from counts per label per log-odds; ties share their rank), and the score bins keep their
+resolution near 1, where a good scorecard puts most applicants (0.999 and 0.9999 are 2.3 log-odds
+apart, 66 scorecard points at 20 points to double the odds).
 
 Definitions (each a reference a model-risk reviewer can check):
 
@@ -34,17 +37,23 @@ Definitions (each a reference a model-risk reviewer can check):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
+import json
 import math
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypedDict, TypeVar
 
+from chalicelib.engine.artifact import Model
+from chalicelib.engine.features import model_features
 from chalicelib.engine.validation import age_band
 
-PROBABILITY_STEP = 1e-6  # AUC, KS and calibration read probabilities rounded to this
-_PROBABILITY_UNITS = 1_000_000
+LOG_ODDS_STEP = 1e-6  # AUC, KS, score bins and calibration read the log-odds rounded to this
+_LOG_ODDS_UNITS = 1_000_000
+_PROBABILITY_CLAMP = 1e-15  # probabilities of 0 or 1 (floating point) count as 1e-15 / 1 - 1e-15
 PROPORTION_FLOOR = 1e-4  # an empty bin's proportion in PSI/CSI (keeps the logarithm finite)
 MISSING = "(missing)"  # a characteristic a decision does not carry
 OTHER = "(other)"  # a category the reference never saw
@@ -94,7 +103,8 @@ class MonitoringThresholds(NamedTuple):
 
 # -- the reference distribution (written by training, read by the run) ------------------------
 class ScoreReference(TypedDict):
-    edges: list[float]  # probability cut points; bin index = number of edges <= value
+    edges: list[float]  # log-odds of repayment cut points; bin index = number of edges <= value
+    labels: list[str]  # len(edges) + 1, readable (training writes them in scorecard points)
     proportions: list[float]  # len(edges) + 1, summing to 1
 
 
@@ -113,14 +123,19 @@ class ReferenceDistribution(TypedDict):
     characteristics: list[CharacteristicReference]
 
 
-def bin_labels(edges: Sequence[float]) -> list[str]:
+def bin_labels(edges: Sequence[float], digits: int = 6) -> list[str]:
     if not edges:
         return ["all"]
     return (
-        [f"< {edges[0]:g}"]
-        + [f"{low:g} - {high:g}" for low, high in itertools.pairwise(edges)]
-        + [f">= {edges[-1]:g}"]
+        [f"< {edges[0]:.{digits}g}"]
+        + [f"{low:.{digits}g} - {high:.{digits}g}" for low, high in itertools.pairwise(edges)]
+        + [f">= {edges[-1]:.{digits}g}"]
     )
+
+
+def log_odds_labels(edges: Sequence[float]) -> list[str]:
+    """Bins of log-odds edges named by probability of repayment (6 significant digits)."""
+    return bin_labels([_probability_of_units(_units(e)) for e in edges], digits=6)
 
 
 def proportions(counts: Sequence[int]) -> list[float]:
@@ -128,17 +143,37 @@ def proportions(counts: Sequence[int]) -> list[float]:
     return [c / total if total else 0.0 for c in counts]
 
 
+def log_odds(probability: float) -> float:
+    p = min(max(probability, _PROBABILITY_CLAMP), 1 - _PROBABILITY_CLAMP)
+    return math.log(p / (1 - p))
+
+
+def _units(value_log_odds: float) -> int:
+    return round(value_log_odds * _LOG_ODDS_UNITS)
+
+
+def _probability_of_units(units: int) -> float:
+    x = units / _LOG_ODDS_UNITS
+    if x >= 0:
+        return 1 / (1 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1 + e)
+
+
 def reference_from(
     model_sha256: str,
     probabilities: Sequence[float],
     score_edges: Sequence[float],
     characteristics: Sequence[tuple[str, Sequence[float] | None, Sequence[float | str]]],
+    score_labels: Sequence[str] | None = None,
 ) -> ReferenceDistribution:
-    """The training rows' distribution over the given bins: ``characteristics`` as (name, numeric edges
+    """The training rows' distribution over the given bins: ``score_edges`` in log-odds (binned as a
+    decision's probability is, rounded to LOG_ODDS_STEP); ``characteristics`` as (name, numeric edges
     or None for a categorical one, the training values)."""
+    edge_units = [_units(e) for e in score_edges]
     score_counts = [0] * (len(score_edges) + 1)
     for p in probabilities:
-        score_counts[bisect_right(score_edges, p)] += 1
+        score_counts[bisect_right(edge_units, _units(log_odds(p)))] += 1
     refs: list[CharacteristicReference] = []
     for name, edges, values in characteristics:
         if edges is None:
@@ -169,9 +204,85 @@ def reference_from(
     return {
         "model_sha256": model_sha256,
         "rows": len(probabilities),
-        "score": {"edges": [float(e) for e in score_edges], "proportions": proportions(score_counts)},
+        "score": {
+            "edges": [float(e) for e in score_edges],
+            "labels": list(score_labels) if score_labels is not None else log_odds_labels(score_edges),
+            "proportions": proportions(score_counts),
+        },
         "characteristics": refs,
     }
+
+
+# The shipped model's reference, beside its artifact rather than inside it: the artifact's sha256 is in
+# every decision (and the golden decisions' digests), and the reference changes none of them.
+REFERENCE_PATH = Path(__file__).with_name("model_reference.json")
+# A registered artifact may carry its reference inline under this key (covered by its sha256).
+INLINE_REFERENCE_KEY = "reference_distribution"
+
+
+def checked_reference(document: Mapping[str, Any], model_sha256: str) -> ReferenceDistribution:
+    """A reference read from JSON, its bins and proportions consistent (ValueError naming what is not)."""
+    try:
+        score = document["score"]
+        problems = []
+        if not len(score["labels"]) == len(score["proportions"]) == len(score["edges"]) + 1:
+            problems.append("score: needs len(edges) + 1 labels and proportions")
+        for ref in document["characteristics"]:
+            bins = len(ref["categories"]) if ref["kind"] == "categorical" else len(ref["edges"]) + 1
+            if ref["kind"] not in ("numeric", "categorical") or len(ref["proportions"]) != bins:
+                problems.append(f"characteristic {ref['name']}: kind and proportions do not match its bins")
+        rows = int(document["rows"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"reference distribution: missing or malformed {error}") from None
+    if problems:
+        raise ValueError("reference distribution: " + "; ".join(problems))
+    return {
+        "model_sha256": model_sha256,
+        "rows": rows,
+        "score": {
+            "edges": [float(e) for e in score["edges"]],
+            "labels": [str(label) for label in score["labels"]],
+            "proportions": [float(p) for p in score["proportions"]],
+        },
+        "characteristics": [
+            {
+                "name": str(ref["name"]),
+                "kind": "categorical" if ref["kind"] == "categorical" else "numeric",
+                "edges": [float(e) for e in ref["edges"]],
+                "categories": [str(c) for c in ref["categories"]],
+                "proportions": [float(p) for p in ref["proportions"]],
+            }
+            for ref in document["characteristics"]
+        ],
+    }
+
+
+@functools.cache
+def packaged_reference(path: Path = REFERENCE_PATH) -> ReferenceDistribution:
+    """The shipped model's training distribution (``make train`` writes it), read once."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return checked_reference(document, str(document["model_sha256"]))
+
+
+def reference_of(model_or_document: Model | Mapping[str, Any]) -> ReferenceDistribution | None:
+    """The training distribution of a model: inline in its artifact, or the shipped model's sidecar
+    when the sha256 matches; None for a model without one (its report then has no PSI or CSI)."""
+    document = model_or_document.document if isinstance(model_or_document, Model) else model_or_document
+    sha256 = str(document.get("sha256", ""))
+    inline = document.get(INLINE_REFERENCE_KEY)
+    if isinstance(inline, Mapping):
+        return checked_reference(inline, sha256)
+    packaged = packaged_reference()
+    return packaged if packaged["model_sha256"] == sha256 else None
+
+
+def characteristics_of(model: Model, application: Mapping[str, Any]) -> dict[str, float | str]:
+    """A validated application's characteristics as monitoring keeps them: the model's own inputs by
+    name, as the scorecard scores them (``features.model_features``: numbers, 0/1 flags, categories)."""
+    features = model_features(application)
+    values: dict[str, float | str] = {f.name: float(features[f.name]) for f in model.numeric}
+    values.update({c.name: str(features[c.name]) for c in model.categorical})
+    return values
 
 
 def population_stability(expected: Sequence[float], actual: Sequence[float]) -> float:
@@ -329,10 +440,10 @@ class Accumulator:
         self.decided_by: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.reason_codes: Counter[str] = Counter()
-        # the model's probability (in PROBABILITY_STEP units) of every decision, and of matured ones
-        self.probabilities: Counter[int] = Counter()
-        self.good_probabilities: Counter[int] = Counter()
-        self.bad_probabilities: Counter[int] = Counter()
+        # the model's log-odds of repayment (in LOG_ODDS_STEP units) of every decision, and of matured ones
+        self.log_odds: Counter[int] = Counter()
+        self.good_log_odds: Counter[int] = Counter()
+        self.bad_log_odds: Counter[int] = Counter()
         self.characteristics: dict[str, Counter[str]] = {}
         self.reviews_closed = 0
         self.overrides = 0
@@ -348,13 +459,13 @@ class Accumulator:
         self.decided_by[d.decided_by] += 1
         self.outcomes[d.outcome] += 1
         self.reason_codes.update(set(d.reason_codes))
-        units = round(d.probability * _PROBABILITY_UNITS)
-        self.probabilities[units] += 1
+        units = _units(log_odds(d.probability))
+        self.log_odds[units] += 1
         good = d.loan_status in GOOD_STATUSES
         if good:
-            self.good_probabilities[units] += 1
+            self.good_log_odds[units] += 1
         elif d.loan_status in BAD_STATUSES:
-            self.bad_probabilities[units] += 1
+            self.bad_log_odds[units] += 1
         if d.loan_status is not None:
             self.loan_statuses[d.loan_status] += 1
         if self.reference is not None:
@@ -383,9 +494,9 @@ class Accumulator:
     def size(self) -> int:
         """How many counters it holds (bounded by distinct probabilities, codes, groups and buckets)."""
         return (
-            len(self.probabilities)
-            + len(self.good_probabilities)
-            + len(self.bad_probabilities)
+            len(self.log_odds)
+            + len(self.good_log_odds)
+            + len(self.bad_log_odds)
             + len(self.reason_codes)
             + sum(len(c) for c in self.characteristics.values())
             + len(self.groups)
@@ -403,9 +514,9 @@ class Accumulator:
             "decided_by",
             "outcomes",
             "reason_codes",
-            "probabilities",
-            "good_probabilities",
-            "bad_probabilities",
+            "log_odds",
+            "good_log_odds",
+            "bad_log_odds",
             "loan_statuses",
         ):
             setattr(merged, name, getattr(self, name) + getattr(other, name))
@@ -427,10 +538,6 @@ class Accumulator:
 
 
 # -- the figures ---------------------------------------------------------------------------------
-def _units(probability: float) -> int:
-    return round(probability * _PROBABILITY_UNITS)
-
-
 def auc_from_counts(good: Mapping[int, int], bad: Mapping[int, int]) -> float | None:
     """Probability that a random good loan's probability exceeds a random bad one's (ties count half)."""
     positives, negatives = sum(good.values()), sum(bad.values())
@@ -494,10 +601,9 @@ def _score_stability(
 ) -> Stability:
     edges = [_units(e) for e in reference["score"]["edges"]]
     counts = [0] * (len(edges) + 1)
-    for units, count in acc.probabilities.items():
+    for units, count in acc.log_odds.items():
         counts[bisect_right(edges, units)] += count
-    labels = bin_labels(reference["score"]["edges"])
-    return _stability("score", labels, reference["score"]["proportions"], counts, 0, t)
+    return _stability("score", reference["score"]["labels"], reference["score"]["proportions"], counts, 0, t)
 
 
 def _characteristic_stability(
@@ -544,30 +650,32 @@ def _fairness(acc: Accumulator, attribute: str, t: MonitoringThresholds) -> Fair
     }
 
 
-def _calibration(acc: Accumulator, edges: Sequence[float]) -> list[CalibrationBand]:
+def _calibration(acc: Accumulator, edges: Sequence[float], labels: Sequence[str]) -> list[CalibrationBand]:
     cut = [_units(e) for e in edges]
-    # per band: [matured, bad, sum of probability units over matured]
-    bands = [[0, 0, 0] for _ in range(len(cut) + 1)]
-    for counter, is_bad in ((acc.good_probabilities, False), (acc.bad_probabilities, True)):
-        for units, count in counter.items():
-            band = bands[bisect_right(cut, units)]
-            band[0] += count
-            band[1] += count if is_bad else 0
-            band[2] += units * count
+    matured, bad = [0] * (len(cut) + 1), [0] * (len(cut) + 1)
+    predicted_bad = [0.0] * (len(cut) + 1)  # sum of 1 - probability
+    units_seen = sorted(set(acc.good_log_odds) | set(acc.bad_log_odds))  # sorted: the same sum in any merge
+    for units in units_seen:
+        band = bisect_right(cut, units)
+        good_n, bad_n = acc.good_log_odds.get(units, 0), acc.bad_log_odds.get(units, 0)
+        matured[band] += good_n + bad_n
+        bad[band] += bad_n
+        predicted_bad[band] += (good_n + bad_n) * (1 - _probability_of_units(units))
     return [
         {
             "band": label,
-            "matured": matured,
-            "bad": bad,
-            "predicted_bad_rate": 1 - units_sum / matured / _PROBABILITY_UNITS,
-            "realised_bad_rate": bad / matured,
+            "matured": matured[i],
+            "bad": bad[i],
+            "predicted_bad_rate": predicted_bad[i] / matured[i],
+            "realised_bad_rate": bad[i] / matured[i],
         }
-        for label, (matured, bad, units_sum) in zip(bin_labels(edges), bands, strict=True)
-        if matured
+        for i, label in enumerate(labels)
+        if matured[i]
     ]
 
 
-DEFAULT_CALIBRATION_EDGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+# Without a reference: bands of probability of repayment 0.1 wide.
+DEFAULT_CALIBRATION_PROBABILITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def report(
@@ -661,9 +769,13 @@ def report(
                 "n": peak["decisions"],
             }
         )
-    good, bad = acc.good_probabilities, acc.bad_probabilities
+    good, bad = acc.good_log_odds, acc.bad_log_odds
     matured = sum(good.values()) + sum(bad.values())
-    edges = reference["score"]["edges"] if reference is not None else DEFAULT_CALIBRATION_EDGES
+    if reference is not None:
+        edges, labels = reference["score"]["edges"], reference["score"]["labels"]
+    else:
+        edges = [log_odds(p) for p in DEFAULT_CALIBRATION_PROBABILITIES]
+        labels = bin_labels(DEFAULT_CALIBRATION_PROBABILITIES)
     return {
         "decisions": n,
         "arms": dict(sorted(acc.arms.items())),
@@ -687,7 +799,7 @@ def report(
             "status_mix": {status: acc.loan_statuses.get(status, 0) for status in LOAN_STATUSES},
             "auc": auc_from_counts(good, bad),
             "ks": ks_from_counts(good, bad),
-            "calibration": _calibration(acc, edges),
+            "calibration": _calibration(acc, edges, labels),
         },
         "rejection_peak": peak,
         "alerts": alerts,
