@@ -297,6 +297,14 @@ def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     return service_webhooks.handle_batch(configured, event.to_dict())
 
 
+# ---- Loan outcomes (issue 20): a client reports how a decided loan performs
+@route(routes.RECORD_OUTCOME)
+def record_loan_outcome(decision_id: str) -> Response:
+    from chalicelib.http import outcomes as http_outcomes
+
+    return http_outcomes.record_outcome(current_request(), decision_id)
+
+
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.
 install_edge(app)
 

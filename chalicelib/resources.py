@@ -756,3 +756,43 @@ MONITORING_METRICS = {
     "alerts": "MonitoringAlerts",
     "decisions": "MonitoringDecisions",
 }
+
+
+# --------------------------------------------------------------------------------------------
+# Loan outcomes and the decisions' monitoring index (issue 20, monitor-data)
+# --------------------------------------------------------------------------------------------
+# Every new decision carries the day partition "<YYYY-MM-DD>#<shard>" (its created_at day, and a
+# shard from the decision id): a monitoring run Queries each (day, shard) of its window, never a
+# Scan. Why shards: one index partition key takes at most 1,000 write units a second; a day's
+# decisions all share the day, and the partner usage plan alone allows 1,000 requests a second, so
+# one key per day would throttle the index (and with it the table's writes) at peak. Four keys per
+# day give 4,000 WCU/s of headroom and cost a run 4 Queries per day (120 for 30 days).
+MONITORING_DAY_SHARDS = 4
+# What the index carries: a run reads nothing else (about 0.5 KB an item, against ~3 KB for the
+# whole decision). "monitoring" is a compressed document: reason codes, gender, age, the model's
+# probability and characteristics (no personal identifier). Items written before this index have
+# no day partition and are not in it (a sparse index): monitoring starts with the decisions made
+# after it was deployed.
+DECISIONS_BY_DAY = IndexSpec(
+    "by-day",
+    "monitor_day",  # "<YYYY-MM-DD>#<shard>"
+    "created_at",
+    "monitoring runs: every client's decisions of one day (one shard of it), by time",
+    projected=(
+        "client_id",
+        "outcome",
+        "decided_by",
+        "decision_version",
+        "arm",
+        "monitoring",
+        "final_outcome",
+        "final_decided_at",
+        "loan_status",
+        "loan_as_of",
+    ),
+)
+DECISIONS_TABLE = DECISIONS_TABLE._replace(indexes=(*DECISIONS_TABLE.indexes, DECISIONS_BY_DAY))
+TABLES = tuple(DECISIONS_TABLE if spec.logical_id == DECISIONS_TABLE.logical_id else spec for spec in TABLES)
+# Loan outcomes are kept on the decision item: the latest (loan_status, loan_as_of: what the index
+# carries) and the history, a string set of "<as_of>#<status>" (adding one twice changes nothing:
+# replays are idempotent by construction).

@@ -826,3 +826,42 @@ WEBHOOK_ROUTES = (
     REDELIVER_WEBHOOK,
 )
 ROUTES += WEBHOOK_ROUTES
+
+
+# ---------------------------------------------------------------------------- loan outcomes
+# Issue 20: a client reports how one of its decided loans performs (monitoring's outcomes).
+from chalicelib.records import LOAN_STATUSES, OutcomeRecorded  # noqa: E402 (this block's own import)
+
+
+def _outcome_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["status", "as_of"],
+        "properties": {
+            "status": {"type": "string", "enum": list(LOAN_STATUSES)},
+            "as_of": {
+                "type": "string",
+                "format": "date",
+                "description": "The day the status held (YYYY-MM-DD): not before the decision's day, "
+                "not after today (UTC).",
+            },
+        },
+    }
+
+
+OUTCOME_BODY = Body("LoanOutcomeReport", _outcome_schema)
+RECORD_OUTCOME = Route(
+    "POST",
+    "/v1/decisions/{decision_id}/outcome",
+    "recordLoanOutcome",
+    "Report a decided loan's outcome on a day; every outcome is kept, the decision shows the latest "
+    "by as_of (an earlier one reported later never replaces it)",
+    (
+        Reply(201, "Recorded.", OutcomeRecorded),
+        Reply(200, "Already recorded (the same status and as_of): nothing changed.", OutcomeRecorded),
+    ),
+    (*BODY_ERRORS, 404, 503),
+    body=OUTCOME_BODY,
+)
+ROUTES = (*ROUTES, RECORD_OUTCOME)
