@@ -5,6 +5,7 @@ on figures built to cross their thresholds and never below the minimum n."""
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Sequence
 
@@ -363,3 +364,34 @@ def test_thresholds_declared_once_match_the_engine_fields() -> None:
     assert THRESHOLDS.psi_alert == 0.25 and THRESHOLDS.psi_watch == 0.10
     assert THRESHOLDS.approval_rate_move == 0.10 and THRESHOLDS.override_rate == 0.20
     assert THRESHOLDS.disparate_impact == 0.8 and THRESHOLDS.fairness_min_n == 100
+
+
+def test_probabilities_near_one_keep_their_order() -> None:
+    # A good scorecard puts most applicants near 1: 0.999998 and 0.999999 are 0.7 log-odds apart,
+    # 20 scorecard points at 20 points to double the odds, and must not tie.
+    base = MonitoredDecision(
+        "d",
+        "c",
+        "v1",
+        "champion",
+        "2026-12-01T10:00:00Z",
+        "approved",
+        "model",
+        0.999999,
+        (),
+        None,
+        None,
+        {},
+        None,
+        False,
+        "paid_off",
+    )
+    rows = [base, base._replace(probability=0.999998, loan_status="default"), base._replace(probability=1.0)]
+    acc = accumulate(None, rows)
+    assert len(acc.log_odds) == 3
+    performance = monitoring.report(acc, reference=None, baseline_approval_rate=None, thresholds=THRESHOLDS)[
+        "performance"
+    ]
+    labels, scores = [1, 0, 1], [0.999999, 0.999998, 1.0]
+    assert performance["auc"] == roc_auc_score(labels, scores) == 1.0
+    assert monitoring.log_odds(1.0) < math.inf and monitoring.log_odds(0.0) > -math.inf
