@@ -27,9 +27,10 @@ Definitions (each a reference a model-risk reviewer can check):
   outcome differs from the model's leaning (approve when the model's probability >= 0.5, else decline;
   a counteroffer agrees with a decline).
 - Disparate impact: the lowest group's approval rate over the highest group's, among groups of at
-  least ``fairness_min_n`` decisions (four-fifths rule, 29 CFR 1607.4(D)). Equal-opportunity gap:
-  the largest difference between groups' approval rates among matured good loans (Hardt, Price and
-  Srebro 2016), groups with at least ``fairness_min_n`` such loans.
+  least ``fairness_min_n`` decisions whose gender or age band is known (four-fifths rule, 29 CFR
+  1607.4(D)); decisions without it are reported as the group "unknown", never judged.
+  Equal-opportunity gap: the largest difference between judged groups' approval rates among matured
+  good loans (Hardt, Price and Srebro 2016), groups with at least ``fairness_min_n`` such loans.
 - Rejection-rate spike (the original service's alert): declined / all decisions in a 15-minute
   bucket above ``rejection_rate`` with at least ``rejection_rate_min_decisions`` decisions.
 """
@@ -57,6 +58,7 @@ _PROBABILITY_CLAMP = 1e-15  # probabilities of 0 or 1 (floating point) count as 
 PROPORTION_FLOOR = 1e-4  # an empty bin's proportion in PSI/CSI (keeps the logarithm finite)
 MISSING = "(missing)"  # a characteristic a decision does not carry
 OTHER = "(other)"  # a category the reference never saw
+UNKNOWN = "unknown"  # a fairness group: gender or age not given (reported, never judged)
 OUTCOMES = ("approved", "manual_review", "declined")
 LOAN_STATUSES = ("current", "dpd30", "dpd60", "dpd90", "default", "charged_off", "paid_off", "not_taken_up")
 GOOD_STATUSES = frozenset({"current", "paid_off"})
@@ -341,7 +343,7 @@ class FairnessGroup(TypedDict):
     n: int
     approved: int
     approval_rate: float
-    ratio: float | None  # approval rate / the highest eligible group's (None: the group is too small)
+    ratio: float | None  # approval rate / the highest judged group's (None: too small, or "unknown")
     matured_good: int  # loans repaid or current
     good_approved: int  # of those, approved by the engine
     true_positive_rate: float | None
@@ -512,8 +514,8 @@ class Accumulator:
         self.sla_breaches += d.review_sla_breached
         approved = d.outcome == "approved"
         for attribute, group in (
-            ("gender", d.gender if d.gender is not None else "unknown"),
-            ("age_band", age_band(d.age) if d.age is not None else "unknown"),
+            ("gender", d.gender if d.gender is not None else UNKNOWN),
+            ("age_band", age_band(d.age) if d.age is not None else UNKNOWN),
         ):
             tally = self.groups.setdefault((attribute, group), [0, 0, 0, 0])
             tally[0] += 1
@@ -658,17 +660,20 @@ def _characteristic_stability(
 def _fairness(acc: Accumulator, attribute: str, t: MonitoringThresholds) -> Fairness:
     tallies = sorted((group, tally) for (a, group), tally in acc.groups.items() if a == attribute)
     rates = {group: approved / n for group, (n, approved, _, _) in tallies if n}
-    eligible = [rates[group] for group, (n, *_) in tallies if n >= t.fairness_min_n]
+    judged = {group for group, (n, *_) in tallies if n >= t.fairness_min_n and group != UNKNOWN}
+    eligible = [rates[group] for group in sorted(judged)]
     best = max(eligible, default=0.0)
     tprs = {group: ga / g for group, (_, _, g, ga) in tallies if g}
-    eligible_tprs = [tprs[group] for group, (_, _, g, _) in tallies if g >= t.fairness_min_n]
+    eligible_tprs = [
+        tprs[group] for group, (_, _, g, _) in tallies if g >= t.fairness_min_n and group != UNKNOWN
+    ]
     groups: list[FairnessGroup] = [
         {
             "group": group,
             "n": n,
             "approved": approved,
             "approval_rate": rates[group],
-            "ratio": rates[group] / best if n >= t.fairness_min_n and best > 0 else None,
+            "ratio": rates[group] / best if group in judged and best > 0 else None,
             "matured_good": good,
             "good_approved": good_approved,
             "true_positive_rate": tprs.get(group),

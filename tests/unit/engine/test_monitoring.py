@@ -172,7 +172,11 @@ def test_figures_equal_an_independent_computation() -> None:
             good_in_group = good & (keys == group["group"])
             assert group["matured_good"] == int(good_in_group.sum())
             assert group["true_positive_rate"] == pytest.approx(float(np.mean(approved[good_in_group])))
-        eligible = [rates[name] for name in names if sizes[name] >= THRESHOLDS.fairness_min_n]
+        judged = [name for name in names if sizes[name] >= THRESHOLDS.fairness_min_n and name != "unknown"]
+        eligible = [rates[name] for name in judged]
+        assert sizes["unknown"] >= THRESHOLDS.fairness_min_n  # large, yet never judged
+        for group in figures["groups"]:
+            assert (group["ratio"] is None) == (group["group"] not in judged)
         assert len(eligible) >= 2
         assert figures["disparate_impact"] == pytest.approx(min(eligible) / max(eligible), abs=1e-12)
 
