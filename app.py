@@ -305,6 +305,13 @@ def record_loan_outcome(decision_id: str) -> Response:
     return http_outcomes.record_outcome(current_request(), decision_id)
 
 
+@route(routes.RECORD_OUTCOMES)
+def record_loan_outcomes() -> Response:
+    from chalicelib.http import outcomes as http_outcomes
+
+    return http_outcomes.record_outcomes(current_request())
+
+
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.
 install_edge(app)
 

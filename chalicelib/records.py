@@ -15,7 +15,7 @@ import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
 from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, RiskFlag
-from chalicelib.errors import ErrorBody
+from chalicelib.errors import ErrorBody, ErrorInfo
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
 # chalicelib.privacy.mask_personal_fields. Never the raw application.
@@ -91,6 +91,27 @@ class OutcomeRecorded(TypedDict):
     status: LoanStatus
     as_of: str
     latest: LoanOutcome
+
+
+class OutcomeBatchItem(TypedDict):
+    """One outcome of ``POST /v1/outcomes``, as the single route would have answered it: 201 recorded,
+    200 already recorded, 404 unknown (or another client's) decision, 400 an ``as_of`` before the
+    decision or in the future."""
+
+    index: int  # its place in the request's ``outcomes``
+    decision_id: str
+    status_code: int
+    latest: NotRequired[LoanOutcome]  # 201 and 200
+    error: NotRequired[ErrorInfo]  # 400 and 404
+
+
+class OutcomeBatch(TypedDict):
+    """``POST /v1/outcomes``: every outcome's result, in the request's order, and the counts."""
+
+    results: list[OutcomeBatchItem]
+    created: int
+    replayed: int
+    rejected: int
 
 
 class DecisionRecord(TypedDict):

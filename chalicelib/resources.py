@@ -796,3 +796,6 @@ TABLES = tuple(DECISIONS_TABLE if spec.logical_id == DECISIONS_TABLE.logical_id 
 # Loan outcomes are kept on the decision item: the latest (loan_status, loan_as_of: what the index
 # carries) and the history, a string set of "<as_of>#<status>" (adding one twice changes nothing:
 # replays are idempotent by construction).
+# POST /v1/outcomes: the most outcomes one request carries (about 90 bytes each: well inside
+# MAX_BODY_BYTES; each costs a read and one or two conditional writes).
+MAX_OUTCOMES_PER_BATCH = 100

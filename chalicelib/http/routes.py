@@ -830,7 +830,7 @@ ROUTES += WEBHOOK_ROUTES
 
 # ---------------------------------------------------------------------------- loan outcomes
 # Issue 20: a client reports how one of its decided loans performs (monitoring's outcomes).
-from chalicelib.records import LOAN_STATUSES, OutcomeRecorded  # noqa: E402 (this block's own import)
+from chalicelib.records import LOAN_STATUSES, OutcomeBatch, OutcomeRecorded  # noqa: E402 (this block's own import)
 
 
 def _outcome_schema() -> JsonSchema:
@@ -865,3 +865,36 @@ RECORD_OUTCOME = Route(
     body=OUTCOME_BODY,
 )
 ROUTES = (*ROUTES, RECORD_OUTCOME)
+
+
+def _outcome_batch_schema() -> JsonSchema:
+    item = _outcome_schema()
+    item["required"] = ["decision_id", *item["required"]]
+    item["properties"] = {"decision_id": {"type": "string"}, **item["properties"]}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["outcomes"],
+        "properties": {
+            "outcomes": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": resources.MAX_OUTCOMES_PER_BATCH,
+                "items": item,
+            }
+        },
+    }
+
+
+OUTCOME_BATCH_BODY = Body("LoanOutcomeBatch", _outcome_batch_schema)
+RECORD_OUTCOMES = Route(
+    "POST",
+    "/v1/outcomes",
+    "recordLoanOutcomes",
+    f"Report up to {resources.MAX_OUTCOMES_PER_BATCH} loan outcomes at once: each is recorded as "
+    "POST /v1/decisions/{decision_id}/outcome would, and answered with its own status code",
+    (Reply(200, "Every outcome's result, in order.", OutcomeBatch),),
+    (*BODY_ERRORS, 503),
+    body=OUTCOME_BATCH_BODY,
+)
+ROUTES = (*ROUTES, RECORD_OUTCOMES)

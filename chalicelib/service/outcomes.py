@@ -13,11 +13,12 @@ import re
 from datetime import date
 from typing import Any
 
+from chalicelib import resources
 from chalicelib.dal import DependencyUnavailable
 from chalicelib.dal.outcomes import OutcomeStore
-from chalicelib.errors import dependency_unavailable, not_found, validation_failed
+from chalicelib.errors import ServiceError, dependency_unavailable, not_found, validation_failed
 from chalicelib.observability import count
-from chalicelib.records import LOAN_STATUSES, LoanOutcome, OutcomeRecorded
+from chalicelib.records import LOAN_STATUSES, LoanOutcome, OutcomeBatch, OutcomeBatchItem, OutcomeRecorded
 from chalicelib.service import clock, listing
 from chalicelib.service.dependencies import Dependencies
 
@@ -34,27 +35,38 @@ def _date(value: object) -> date | None:
         return None
 
 
+def _shape_problems(
+    payload: dict[str, Any], prefix: str, fields: tuple[str, ...], today: str | None
+) -> list[dict[str, str]]:
+    """What is wrong with an outcome's fields (``today``: also judge an ``as_of`` in the future)."""
+    problems: list[dict[str, str]] = []
+    if payload.get("status") not in LOAN_STATUSES:
+        problems.append(
+            {"field": f"{prefix}status", "problem": "is required: one of " + ", ".join(LOAN_STATUSES)}
+        )
+    day = _date(payload.get("as_of"))
+    if day is None:
+        problems.append({"field": f"{prefix}as_of", "problem": "is required: a date, YYYY-MM-DD"})
+    elif today is not None and day.isoformat() > today:
+        problems.append({"field": f"{prefix}as_of", "problem": f"is in the future (today is {today} UTC)"})
+    problems += [
+        {"field": f"{prefix}{name}", "problem": "is not a known field"}
+        for name in payload
+        if name not in fields
+    ]
+    return problems
+
+
 def validated_outcome(payload: Any, today: str) -> LoanOutcome:
     """The body as an outcome; ServiceError 400 naming every field at fault. ``today``: the UTC date
     (an ``as_of`` after it has not happened yet)."""
     if not isinstance(payload, dict):
         raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
-    problems: list[dict[str, str]] = []
-    status = payload.get("status")
-    if status not in LOAN_STATUSES:
-        problems.append({"field": "status", "problem": "is required: one of " + ", ".join(LOAN_STATUSES)})
-    as_of = payload.get("as_of")
-    day = _date(as_of)
-    if day is None:
-        problems.append({"field": "as_of", "problem": "is required: a date, YYYY-MM-DD"})
-    elif day.isoformat() > today:
-        problems.append({"field": "as_of", "problem": f"is in the future (today is {today} UTC)"})
-    problems += [
-        {"field": str(name), "problem": "is not a known field"} for name in payload if name not in FIELDS
-    ]
+    problems = _shape_problems(payload, "", FIELDS, today)
     if problems:
         raise validation_failed(problems)
-    return {"status": LOAN_STATUSES[LOAN_STATUSES.index(status)], "as_of": str(as_of)}
+    status = payload["status"]
+    return {"status": LOAN_STATUSES[LOAN_STATUSES.index(status)], "as_of": str(payload["as_of"])}
 
 
 def _store(dependencies: Dependencies) -> OutcomeStore:
@@ -93,3 +105,66 @@ def record_outcome(
         "latest": recorded.latest,
     }
     return body, recorded.created
+
+
+# --------------------------------------------------------------------------------------------
+# Many at once: POST /v1/outcomes
+# --------------------------------------------------------------------------------------------
+BATCH_ITEM_FIELDS = ("decision_id", *FIELDS)
+
+
+def _validated_batch(payload: Any) -> list[dict[str, Any]]:
+    """The batch's outcomes; ServiceError 400 naming every field at fault when the request is not
+    what the document says (then nothing is recorded). What only the decision or the date can tell
+    (unknown decision, ``as_of`` in the future or before the decision) is judged per outcome."""
+    limit = resources.MAX_OUTCOMES_PER_BATCH
+    if not isinstance(payload, dict):
+        raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
+    problems = [
+        {"field": str(name), "problem": "is not a known field"} for name in payload if name != "outcomes"
+    ]
+    items = payload.get("outcomes")
+    if not isinstance(items, list) or not 1 <= len(items) <= limit:
+        problems.insert(0, {"field": "outcomes", "problem": f"is required: a list of 1 to {limit} outcomes"})
+        raise validation_failed(problems)
+    for index, item in enumerate(items):
+        prefix = f"outcomes[{index}]."
+        if not isinstance(item, dict):
+            problems.append({"field": f"outcomes[{index}]", "problem": "must be a JSON object"})
+            continue
+        if not isinstance(item.get("decision_id"), str):
+            problems.append({"field": f"{prefix}decision_id", "problem": "is required: a decision id"})
+        problems += _shape_problems(item, prefix, BATCH_ITEM_FIELDS, None)
+    if problems:
+        raise validation_failed(problems)
+    return items
+
+
+def record_outcomes(payload: Any, dependencies: Dependencies, client_id: str) -> OutcomeBatch:
+    """Each outcome as ``POST /v1/decisions/{id}/outcome`` would record it, in order. An outage
+    stops the batch with 503: the outcomes recorded before it stay, and sending the same batch
+    again is safe (each is a replay or recorded now)."""
+    results: list[OutcomeBatchItem] = []
+    for index, item in enumerate(_validated_batch(payload)):
+        decision_id = str(item["decision_id"])
+        result: OutcomeBatchItem = {"index": index, "decision_id": decision_id, "status_code": 0}
+        try:
+            body, created = record_outcome(
+                decision_id, {"status": item["status"], "as_of": item["as_of"]}, dependencies, client_id
+            )
+        except ServiceError as error:
+            if error.status not in (400, 404):
+                raise
+            result["status_code"] = error.status
+            result["error"] = {"code": error.code, "message": error.message, "details": error.details}
+        else:
+            result["status_code"] = 201 if created else 200
+            result["latest"] = body["latest"]
+        results.append(result)
+    codes = [result["status_code"] for result in results]
+    return {
+        "results": results,
+        "created": codes.count(201),
+        "replayed": codes.count(200),
+        "rejected": sum(1 for code in codes if code >= 400),
+    }
