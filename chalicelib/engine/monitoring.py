@@ -375,6 +375,15 @@ class Performance(TypedDict):
     calibration: list[CalibrationBand]
 
 
+class RejectionPeak(TypedDict):
+    """The quarter hour with the highest decline rate among those with enough decisions."""
+
+    bucket: str  # its start, UTC: "2026-12-01T10:15"
+    decisions: int
+    declined: int
+    rate: float
+
+
 class VersionReport(TypedDict):
     decisions: int
     arms: dict[str, int]
@@ -387,7 +396,7 @@ class VersionReport(TypedDict):
     overrides: Overrides
     fairness: list[Fairness]
     performance: Performance
-    rejection_peak: dict[str, Any] | None  # the 15-minute bucket with the highest decline rate
+    rejection_peak: RejectionPeak | None
     alerts: list[Alert]
 
 
@@ -794,7 +803,7 @@ def report(
                     "n": smallest,
                 }
             )
-    peak: dict[str, Any] | None = None
+    peak: RejectionPeak | None = None
     for bucket, (decided, declined) in sorted(acc.buckets.items()):
         if decided >= t.rejection_rate_min_decisions and (peak is None or declined / decided > peak["rate"]):
             peak = {"bucket": bucket, "decisions": decided, "declined": declined, "rate": declined / decided}
