@@ -106,3 +106,34 @@ def test_outcomes_on_sync_and_queued_decisions_and_the_monitoring_read_path(
     assert found[sync_id].client_id == found[async_id].client_id != ""
     assert found[async_id].characteristics  # the worker's decisions carry the index attributes too
     assert store.outcome_history(sync_id) == [{"status": "current", "as_of": today()}]
+
+
+def test_outcomes_in_bulk_each_answered_as_the_single_route_would(api: ApiClient, partner: ApiClient) -> None:
+    [payload] = applications(1, with_personal_data=False)
+    decision_id = api.post("/v1/decisions", payload).json()["decision_id"]
+    theirs = partner.post("/v1/decisions", payload).json()["decision_id"]
+    batch = {
+        "outcomes": [
+            {"decision_id": decision_id, "status": "current", "as_of": today()},
+            {"decision_id": decision_id, "status": "current", "as_of": today()},
+            {"decision_id": theirs, "status": "default", "as_of": today()},
+            {"decision_id": str(uuid.uuid4()), "status": "default", "as_of": today()},
+        ]
+    }
+
+    response = api.post("/v1/outcomes", batch)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [r["status_code"] for r in body["results"]] == [201, 200, 404, 404]
+    assert (body["created"], body["replayed"], body["rejected"]) == (1, 1, 2)
+    assert api.get(f"/v1/decisions/{decision_id}").json()["loan_outcome"] == {
+        "status": "current",
+        "as_of": today(),
+    }
+    assert "loan_outcome" not in partner.get(f"/v1/decisions/{theirs}").json()
+    bad = api.post(
+        "/v1/outcomes", {"outcomes": [{"decision_id": decision_id, "status": "late", "as_of": today()}]}
+    )
+    assert bad.status_code == 400
+    assert [d["field"] for d in bad.json()["error"]["details"]] == ["outcomes[0].status"]
