@@ -507,6 +507,9 @@ def alarms(stage: str) -> list[Alarm]:
         ),
     ]
     catalogue += fraud_alarms()
+    from infra import monitoring  # the daily monitoring run's alarms (issue 20); imports this module
+
+    catalogue += monitoring.monitoring_alarms()
     return catalogue
 
 
