@@ -238,3 +238,25 @@ def test_the_due_time_is_the_review_desks(business_days):
         assert business_days_after(opened, business_days) == dt.datetime.fromisoformat(
             reviews.due_at(opened, business_days).replace("Z", "+00:00")
         )
+
+
+def test_every_page_of_a_partition_is_read(aws):
+    records = [stored(aws, row, f"2026-11-02T08:{row:02d}:00.000Z") for row in range(12)]
+    client = aws.aws_clients["dynamodb"]
+    queries: list[dict[str, Any]] = []
+
+    def small_pages(params: dict[str, Any], **_: Any) -> None:
+        params["Limit"] = 2  # as if each page had reached DynamoDB's 1 MB
+        queries.append(dict(params))
+
+    client.meta.events.register("provide-client-params.dynamodb.Query", small_pages)
+    try:
+        found = list(aws.outcomes.iter_monitored("2026-11-02T00:00:00.000Z", "2026-11-02T23:59:59.999Z"))
+    finally:
+        client.meta.events.unregister("provide-client-params.dynamodb.Query", small_pages)
+
+    assert sorted(d.decision_id for d in found) == sorted(r["decision_id"] for r in records)
+    assert (
+        sum(1 for params in queries if "ExclusiveStartKey" in params)
+        >= 12 // 2 - resources.MONITORING_DAY_SHARDS
+    )
