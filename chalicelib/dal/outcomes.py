@@ -17,12 +17,16 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from chalicelib import resources
 from chalicelib.engine.features import model_features
-from chalicelib.engine.monitoring import MonitoredDecision
 from chalicelib.records import LOAN_STATUSES, DecisionRecord, LoanOutcome, LoanStatus
+
+if TYPE_CHECKING:
+    # Only the monitoring run builds them: the API's cold start (which imports this module for
+    # the decision item's index attributes) does not import the monitoring figures.
+    from chalicelib.engine.monitoring import MonitoredDecision
 
 HISTORY_SEPARATOR = "#"
 
@@ -140,6 +144,8 @@ def monitored(
 ) -> MonitoredDecision:
     """One decision as monitoring sees it (``fields``: the plain attributes; ``document``: the
     ``monitoring_document`` written with it)."""
+    from chalicelib.engine.monitoring import MonitoredDecision
+
     characteristics = document.get("characteristics") or {}
     age = document.get("age")
     return MonitoredDecision(

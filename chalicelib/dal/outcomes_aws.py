@@ -24,12 +24,13 @@ from chalicelib.dal.outcomes import (
     monitored,
     utc_now,
 )
-from chalicelib.engine.monitoring import MonitoredDecision
 from chalicelib.records import LoanOutcome
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, QueryInputTypeDef
+
+    from chalicelib.engine.monitoring import MonitoredDecision
 
 DECISION_KEY = resources.DECISIONS_TABLE.partition_key
 INDEX = resources.DECISIONS_BY_DAY
