@@ -260,3 +260,15 @@ def test_every_page_of_a_partition_is_read(aws):
         sum(1 for params in queries if "ExclusiveStartKey" in params)
         >= 12 // 2 - resources.MONITORING_DAY_SHARDS
     )
+
+
+def test_the_stored_characteristics_are_the_ones_monitoring_bins():
+    from chalicelib.engine.monitoring import characteristics_of
+
+    model, policy = engine.packaged_version()
+    for row in range(50):
+        application = validated(application_row(row))
+        record = decision_record(
+            str(uuid.uuid4()), "c", application, engine.decide(application, model, policy), "sync", 86_400
+        )
+        assert monitoring_document(record)["characteristics"] == characteristics_of(model, application)
