@@ -125,3 +125,27 @@ def test_bad_input_is_a_4xx_naming_the_field(monitor_stack: DevStack, tokens: di
     bad_window = call(monitor_stack, token, "POST", "/v1/monitoring/runs", {"window_days": 3})
     assert bad_window.status_code == 400
     assert [d["field"] for d in bad_window.json()["error"]["details"]] == ["window_days"]
+
+
+def test_make_monitor_runs_through_the_staff_route(
+    monitor_stack: DevStack, tokens: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make monitor``'s command (devstack.monitoring_timer --now): one run as modelrisk1, its summary
+    printed."""
+    import json
+
+    from devstack import monitoring_timer
+
+    status = monitoring_timer.run_now(
+        monitor_stack.api_url, monitor_stack.endpoint_url, monitor_stack.resource_stage, 7, "modelrisk1"
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert printed["window"]["days"] == 7
+    stored = call(
+        monitor_stack, tokens["modelrisk1"], "GET", f"/v1/monitoring/reports/{printed['report_id']}"
+    )
+    assert stored.status_code == 200
+    assert {s["client_id"] for s in printed["sections"]} == {
+        s["client_id"] for s in stored.json()["sections"]
+    }
