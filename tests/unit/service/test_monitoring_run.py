@@ -330,3 +330,24 @@ def test_a_report_store_outage_is_503(deps: Dependencies) -> None:
     with pytest.raises(ServiceError) as error:
         monitoring.list_reports(deps, created_from=None, created_to=None, version=None, limit=None)
     assert error.value.status == 503 and error.value.headers["Retry-After"]
+
+
+def test_the_runs_figures_are_one_emf_blob_with_the_service_dimension_only(
+    deps: Dependencies, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The alarms (infra/monitoring.py) read each metric with exactly the dimension set {service}."""
+    from chalicelib import resources
+
+    report = run_over(deps, decisions(1200, seed=4))
+    capsys.readouterr()
+    monkeypatch.setattr(monitoring, "emf_enabled", lambda: True)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    figures_emitted = monitoring.emit_metrics(report)
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (blob,) = blobs
+    (directive,) = blob["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == resources.METRICS_NAMESPACE
+    assert directive["Dimensions"] == [["service"]] and blob["service"] == resources.SERVICE
+    names = {metric["Name"] for metric in directive["Metrics"]}
+    assert names == {resources.MONITORING_METRICS[key] for key in figures_emitted}
+    assert blob[resources.MONITORING_METRICS["decisions"]] == [1200.0]
