@@ -107,8 +107,13 @@ def stamp(moment: dt.datetime) -> str:
 
 def version_basis(store: VersionStore, version_id: str) -> VersionBasis:
     """The version's reference distribution (its model's training data) and validation approval
-    rate. Raises ``versions.VersionNotFound``."""
-    logic = versions.decision_logic(version_id, store)
+    rate; neither for a version the registry does not know (its decisions are still counted, never
+    compared)."""
+    try:
+        logic = versions.decision_logic(version_id, store)
+    except versions.VersionNotFound:
+        logger.warning("monitoring: decisions of an unknown version", extra={"decision_version": version_id})
+        return VersionBasis(None, None)
     record = versions.find_version(store, version_id)
     report = record["report"] if record is not None else None
     if report is None and version_id == PACKAGED_VERSION_ID:

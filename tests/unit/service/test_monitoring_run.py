@@ -351,3 +351,15 @@ def test_the_runs_figures_are_one_emf_blob_with_the_service_dimension_only(
     names = {metric["Name"] for metric in directive["Metrics"]}
     assert names == {resources.MONITORING_METRICS[key] for key in figures_emitted}
     assert blob[resources.MONITORING_METRICS["decisions"]] == [1200.0]
+
+
+def test_decisions_of_a_version_the_registry_does_not_know_are_counted_not_compared(
+    deps: Dependencies,
+) -> None:
+    rows = [d._replace(decision_version="v99") for d in decisions(150, seed=12)]
+    report = run_over(deps, rows)
+    overall = next(s for s in report["sections"] if s["client_id"] == monitoring.ALL_CLIENTS)
+    assert overall["decision_version"] == "v99" and overall["decisions"] == 150
+    assert overall["score"] is None and overall["characteristics"] == []
+    assert overall["approval"]["baseline"] is None
+    assert not [a for a in report["alerts"] if a["code"] in ("score_psi", "approval_rate_move")]
