@@ -133,3 +133,9 @@ approve: $(RUN_STAMP)
 
 rollback: $(RUN_STAMP)
 	$(PY) -m devstack.versions rollback --reason "$(REASON)"
+
+## Monitoring (issue 20), against the running local stack (`make run`):
+##   make monitor [WINDOW=7]   one run now (as modelrisk1) over the last 1, 7 or 30 days: summary + alerts
+.PHONY: monitor
+monitor: $(RUN_STAMP)
+	$(PY) -m devstack.monitoring_timer --now --window-days $(or $(WINDOW),1)

@@ -21,7 +21,7 @@ from typing import Any
 # collections short) and collection is on again. The imports below come after this on purpose.
 gc.disable()
 
-from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Rate, Response, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Cron, Rate, Response, SQSEvent
 
 import chalicelib.http.versions as versions
 from chalicelib import resources
@@ -32,11 +32,13 @@ from chalicelib.config import (
     worker_queue_name,
 )
 from chalicelib.http import applications, decisions, health, openapi, reviews, router, routes, static_files
+from chalicelib.http import monitoring as http_monitoring
 from chalicelib.http import webhooks as http_webhooks
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.observability import lambda_middlewares
 from chalicelib.service import dependencies, reconciler, worker
+from chalicelib.service import monitoring as service_monitoring
 from chalicelib.service import webhooks as service_webhooks
 
 check_serving_environment()
@@ -301,6 +303,43 @@ def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     if configured is None:
         raise RuntimeError("no webhook dependencies in this environment")
     return service_webhooks.handle_batch(configured, event.to_dict())
+
+
+# ---- Loan outcomes (issue 20): a client reports how a decided loan performs
+@route(routes.RECORD_OUTCOME)
+def record_loan_outcome(decision_id: str) -> Response:
+    from chalicelib.http import outcomes as http_outcomes
+
+    return http_outcomes.record_outcome(current_request(), decision_id)
+
+
+@route(routes.RECORD_OUTCOMES)
+def record_loan_outcomes() -> Response:
+    from chalicelib.http import outcomes as http_outcomes
+
+    return http_outcomes.record_outcomes(current_request())
+
+
+# ------------------------------------------------------------------ monitoring (issue 20, monitor-run)
+@route(routes.START_MONITORING_RUN)
+def start_monitoring_run() -> Response:
+    return http_monitoring.start_run(current_request())
+
+
+@route(routes.LIST_MONITORING_REPORTS)
+def list_monitoring_reports() -> Response:
+    return http_monitoring.list_reports(current_request())
+
+
+@route(routes.GET_MONITORING_REPORT)
+def get_monitoring_report(report_id: str) -> Response:
+    return http_monitoring.get_report(current_request(), report_id)
+
+
+@app.schedule(Cron(*service_monitoring.schedule_cron()))
+def run_monitoring(event: CloudWatchEvent) -> dict[str, Any]:
+    """The daily monitoring run (chalicelib/service/monitoring.py); locally a devstack timer."""
+    return service_monitoring.scheduled_run(dependencies.current())
 
 
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.

@@ -15,7 +15,7 @@ import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
 from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, RiskFlag
-from chalicelib.errors import ErrorBody
+from chalicelib.errors import ErrorBody, ErrorInfo
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
 # chalicelib.privacy.mask_personal_fields. Never the raw application.
@@ -69,6 +69,51 @@ class ShadowDecision(TypedDict):
     counteroffer: Counteroffer | None
 
 
+# Issue 20: a loan's performance after the decision, as the lender reports it.
+LoanStatus = Literal[
+    "current", "dpd30", "dpd60", "dpd90", "default", "charged_off", "paid_off", "not_taken_up"
+]
+LOAN_STATUSES: tuple[LoanStatus, ...] = get_args(LoanStatus)
+
+
+class LoanOutcome(TypedDict):
+    """One reported loan outcome: its status on a day (``as_of``, an ISO date)."""
+
+    status: LoanStatus
+    as_of: str
+
+
+class OutcomeRecorded(TypedDict):
+    """``POST /v1/decisions/{id}/outcome``: the outcome as recorded, and the decision's latest one
+    (the same, unless an outcome with a later ``as_of`` was recorded before)."""
+
+    decision_id: str
+    status: LoanStatus
+    as_of: str
+    latest: LoanOutcome
+
+
+class OutcomeBatchItem(TypedDict):
+    """One outcome of ``POST /v1/outcomes``, as the single route would have answered it: 201 recorded,
+    200 already recorded, 404 unknown (or another client's) decision, 400 an ``as_of`` before the
+    decision or in the future."""
+
+    index: int  # its place in the request's ``outcomes``
+    decision_id: str
+    status_code: int
+    latest: NotRequired[LoanOutcome]  # 201 and 200
+    error: NotRequired[ErrorInfo]  # 400 and 404
+
+
+class OutcomeBatch(TypedDict):
+    """``POST /v1/outcomes``: every outcome's result, in the request's order, and the counts."""
+
+    results: list[OutcomeBatchItem]
+    created: int
+    replayed: int
+    rejected: int
+
+
 class DecisionRecord(TypedDict):
     """One row of the decisions table: every decision made, sync and async."""
 
@@ -85,6 +130,7 @@ class DecisionRecord(TypedDict):
     application_id: NotRequired[str]  # async decisions only
     final: NotRequired[FinalRecord]  # a reviewer's outcome, beside the engine's
     shadows: NotRequired[list[ShadowDecision]]  # staff-only: never in a response, event or notice
+    loan_outcome: NotRequired[LoanOutcome]  # the latest reported loan outcome (by as_of)
 
 
 class ApplicationRecord(TypedDict):
@@ -328,6 +374,7 @@ class DecisionOnRecord(Decision):
     final_decided_by: NotRequired[str]  # "reviewer"
     final_reason_codes: NotRequired[list[str]]
     final_decided_at: NotRequired[str]
+    loan_outcome: NotRequired[LoanOutcome]  # the latest reported loan outcome (by as_of)
 
 
 class VersionedDecision(TypedDict):

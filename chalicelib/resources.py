@@ -747,3 +747,125 @@ ROUTING_ALARMS: tuple[RoutingAlarmSpec, ...] = (
         "records (ShadowFailed): the shadow comparison is missing rows",
     ),
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring (issue 20): when a monitoring report's figures raise an alert
+# --------------------------------------------------------------------------------------------
+class MonitoringAlertThresholds(NamedTuple):
+    """chalicelib.engine.monitoring.MonitoringThresholds' values (the same fields, in order)."""
+
+    psi_alert: float = 0.25  # score PSI / characteristic CSI: shifted (Siddiqi's rule of thumb)
+    psi_watch: float = 0.10  # watch: shown, not alerted on
+    # PSI is biased upward in small samples (about (bins - 1) * (1/n + 1/N) with no change at all):
+    # below this many decisions the 0.10 / 0.25 rule says nothing, so no PSI or CSI alert.
+    psi_min_n: int = 1000
+    approval_rate_move: float = 0.10  # approval rate more than 10 points from the validation baseline
+    approval_rate_min_n: int = 100
+    override_rate: float = 0.20  # reviews whose outcome differs from the model's leaning
+    override_min_reviews: int = 20
+    disparate_impact: float = 0.8  # four-fifths rule, 29 CFR 1607.4(D)
+    fairness_min_n: int = 100  # groups smaller than this are reported, never alerted on
+    # The original's rejection-rate spike (as FRAUD_ALARM_THRESHOLDS): declined / all over 15 minutes.
+    rejection_rate: float = FRAUD_ALARM_THRESHOLDS.rejection_rate
+    rejection_rate_min_decisions: int = FRAUD_ALARM_THRESHOLDS.rejection_rate_min_decisions
+
+
+MONITORING_THRESHOLDS = MonitoringAlertThresholds()
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring runs and reports (issue 20, monitor-run)
+# --------------------------------------------------------------------------------------------
+# One index item per report: kind = "report", report_id = "mr-<UTC time>-<suffix>" (sorts by time,
+# so the list's from/to is a key range of one Query). The report itself is JSON in the bucket.
+MONITORING_REPORTS_TABLE = TableSpec(
+    logical_id="MonitoringReportsTable",
+    suffix="monitoring-reports",
+    env_var="MONITORING_REPORTS_TABLE",
+    partition_key="kind",
+    sort_key="report_id",
+    purpose="Monitoring reports' index: window, versions, counts and alert codes of each run.",
+)
+TABLES = (*TABLES, MONITORING_REPORTS_TABLE)
+MONITORING_REPORTS_BUCKET = BucketSpec(
+    logical_id="MonitoringReportsBucket",
+    suffix="monitoring-reports",
+    env_var="MONITORING_REPORTS_BUCKET",
+    purpose="Monitoring reports as JSON (reports/<report_id>.json).",
+)
+BUCKETS = (*BUCKETS, MONITORING_REPORTS_BUCKET)
+# The scheduled run reads every decision of its window through the decisions' day partitions and
+# keeps only counts (engine.monitoring.Accumulator): memory does not grow with the decisions, time
+# does (bench/bench_monitoring.py: docs/BENCHMARKS.md). 15 minutes is Lambda's most.
+MONITOR_FUNCTION = FunctionSpec(
+    chalice_name="run_monitoring",
+    memory_mb=1024,
+    timeout_seconds=900,
+    reserved_concurrency={"dev": 1, "prod": 1},  # one run at a time
+)
+FUNCTIONS = (*FUNCTIONS, MONITOR_FUNCTION)
+# The scheduled run: daily at this UTC time, over the last MONITORING_DEFAULT_WINDOW_DAYS days.
+MONITORING_SCHEDULE_UTC = (2, 0)  # (hour, minute): an EventBridge cron(0 2 * * ? *)
+MONITORING_WINDOW_DAYS = (1, 7, 30)  # what POST /v1/monitoring/runs accepts
+MONITORING_DEFAULT_WINDOW_DAYS = 1
+MONITORING_WINDOW_DAYS_ENV = "MONITORING_WINDOW_DAYS"  # the scheduled run's window, overriding it
+MONITORING_ALERT = "monitoring.alert"
+DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
+    detail_types=(*DECISION_EVENTS_BUS.detail_types, MONITORING_ALERT)
+)
+# EMF metrics of every run (METRICS_NAMESPACE, no dimension beyond the run): the worst value over
+# the run's sections that had enough decisions to say anything (engine.monitoring's minimum n);
+# infra/alarms.py alarms on them at MONITORING_THRESHOLDS, the dashboard plots them.
+MONITORING_METRICS = {
+    "score_psi": "MonitoringScorePSI",
+    "approval_rate_shift": "MonitoringApprovalRateShift",  # points against the validation baseline
+    "override_rate": "MonitoringOverrideRate",
+    "disparate_impact": "MonitoringDisparateImpact",  # the lowest ratio
+    "rejection_rate_spike": "MonitoringRejectionRateSpike",  # 1 when a section's rejection rate spiked
+    "alerts": "MonitoringAlerts",
+    "decisions": "MonitoringDecisions",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Loan outcomes and the decisions' monitoring index (issue 20, monitor-data)
+# --------------------------------------------------------------------------------------------
+# Every new decision carries the day partition "<YYYY-MM-DD>#<shard>" (its created_at day, and a
+# shard from the decision id): a monitoring run Queries each (day, shard) of its window, never a
+# Scan. Why shards: one index partition key takes at most 1,000 write units a second; a day's
+# decisions all share the day, and the partner usage plan alone allows 1,000 requests a second, so
+# one key per day would throttle the index (and with it the table's writes) at peak. Four keys per
+# day give 4,000 WCU/s of headroom and cost a run 4 Queries per day (120 for 30 days).
+MONITORING_DAY_SHARDS = 4
+# What the index carries: a run reads nothing else (about 0.5 KB an item, against ~3 KB for the
+# whole decision). "monitoring" is a compressed document: reason codes, gender, age, the model's
+# probability and characteristics (no personal identifier). Items written before this index have
+# no day partition and are not in it (a sparse index): monitoring starts with the decisions made
+# after it was deployed.
+DECISIONS_BY_DAY = IndexSpec(
+    "by-day",
+    "monitor_day",  # "<YYYY-MM-DD>#<shard>"
+    "created_at",
+    "monitoring runs: every client's decisions of one day (one shard of it), by time",
+    projected=(
+        "client_id",
+        "outcome",
+        "decided_by",
+        "decision_version",
+        "arm",
+        "monitoring",
+        "final_outcome",
+        "final_decided_at",
+        "loan_status",
+        "loan_as_of",
+    ),
+)
+DECISIONS_TABLE = DECISIONS_TABLE._replace(indexes=(*DECISIONS_TABLE.indexes, DECISIONS_BY_DAY))
+TABLES = tuple(DECISIONS_TABLE if spec.logical_id == DECISIONS_TABLE.logical_id else spec for spec in TABLES)
+# Loan outcomes are kept on the decision item: the latest (loan_status, loan_as_of: what the index
+# carries) and the history, a string set of "<as_of>#<status>" (adding one twice changes nothing:
+# replays are idempotent by construction).
+# POST /v1/outcomes: the most outcomes one request carries (about 90 bytes each: well inside
+# MAX_BODY_BYTES; each costs a read and one or two conditional writes).
+MAX_OUTCOMES_PER_BATCH = 100

@@ -454,6 +454,12 @@ class InMemoryDependencies(Dependencies):
             fraud_counters=self.memory_fraud_counters,
             versions=self.memory_versions,
         )
+        from devstack.in_memory_outcomes import InMemoryOutcomeStore  # issue 20: loan outcomes
+
+        self.outcomes = InMemoryOutcomeStore(self.memory_store, self.settings.review_sla_business_days)
+        from devstack.in_memory_monitoring import in_memory_monitoring  # issue 20: monitoring reports
+
+        self.monitoring = in_memory_monitoring()
 
 
 # --------------------------------------------------------------------------------------------

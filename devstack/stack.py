@@ -74,6 +74,8 @@ class DevStackConfig:
     resource_stage: str | None = None
     # Webhooks (issue 22): multiplies the delivery retry schedule (tests shorten it).
     webhook_retry_scale: float = 1.0
+    # The monitoring run (issue 20; a daily Lambda schedule in AWS) on a timer; None: not started.
+    monitor_every_seconds: float | None = 24 * 3600.0
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -89,6 +91,7 @@ class DevStack:
         self.workers: list[ManagedProcess] = []
         self.reconciler: ManagedProcess | None = None
         self.webhook_poller: ManagedProcess | None = None  # the webhook delivery function's poller
+        self.monitor: ManagedProcess | None = None  # the daily monitoring run's timer (issue 20)
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
         # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
         self.staff_pool: StaffPool | None = None
@@ -202,6 +205,7 @@ class DevStack:
             if with_workers:
                 self.start_workers()
                 self.start_reconciler()
+                self.start_monitor()
         except BaseException:
             self.stop()
             raise
@@ -339,7 +343,28 @@ class DevStack:
             log_path=self._log("reconciler"),
         )
 
+    def start_monitor(self) -> None:
+        if self.config.monitor_every_seconds is None:
+            return
+        self.monitor = ManagedProcess(
+            "monitor",
+            [
+                sys.executable,
+                "-m",
+                "devstack.monitoring_timer",
+                "--stage",
+                self.config.stage,
+                "--every",
+                str(self.config.monitor_every_seconds),
+            ],
+            env=self.env(resources.MONITOR_FUNCTION.chalice_name, {}),
+            log_path=self._log("monitor"),
+        )
+
     def stop_workers(self) -> None:
+        if self.monitor is not None:
+            self.monitor.stop()
+            self.monitor = None
         for worker in self.workers:
             worker.stop()
         self.workers = []
@@ -359,7 +384,15 @@ class DevStack:
         self.moto = self.moto_sqs = None
 
     def processes(self) -> list[ManagedProcess]:
-        children = (self.moto, self.moto_sqs, self.api, *self.workers, self.reconciler, self.webhook_poller)
+        children = (
+            self.moto,
+            self.moto_sqs,
+            self.api,
+            *self.workers,
+            self.reconciler,
+            self.webhook_poller,
+            self.monitor,
+        )
         return [p for p in children if p is not None]
 
     def vital(self) -> list[ManagedProcess]:
@@ -375,7 +408,7 @@ class DevStack:
         if dead := next((p for p in self.vital() if not p.running() and not p.stopped), None):
             return dead
         now = time.monotonic()
-        for process in [*self.workers, self.reconciler, self.webhook_poller]:
+        for process in [*self.workers, self.reconciler, self.webhook_poller, self.monitor]:
             if process is None or process.stopped or process.running():
                 continue
             due = self._restart_due.get(process.name)

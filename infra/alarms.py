@@ -508,6 +508,9 @@ def alarms(stage: str) -> list[Alarm]:
     ]
     catalogue += fraud_alarms()
     catalogue += routing_alarms()
+    from infra import monitoring  # the daily monitoring run's alarms (issue 20); imports this module
+
+    catalogue += monitoring.monitoring_alarms()
     return catalogue
 
 

@@ -403,7 +403,10 @@ def _layout(widgets: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def dashboard_body(stage: str) -> dict[str, Any]:
     boards = api_overview(stage) + resources_board(stage) + database_board(stage)
-    return {"widgets": _layout(boards + reconciler_and_events_board(stage) + review_desk_board(stage))}
+    from infra import monitoring  # the monitoring row (issue 20); imports this module
+
+    boards += reconciler_and_events_board(stage) + review_desk_board(stage) + monitoring.dashboard_row(stage)
+    return {"widgets": _layout(boards)}
 
 
 def _to_sub(value: Any) -> dict[str, Any]:

@@ -77,6 +77,7 @@ SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION, resources
 WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
 OWN_POLICY_SUFFIX = {resources.RECONCILER_FUNCTION.chalice_name: "reconciler"}
+OWN_POLICY_SUFFIX[resources.MONITOR_FUNCTION.chalice_name] = "monitoring"  # issue 20
 
 
 def _arn(service: str, resource: str) -> str:
@@ -171,8 +172,15 @@ def policy_document(stage: str) -> dict[str, Any]:
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         *fraud_counter_statements(stage),
         *decision_versions_statements(stage),
+        *_monitoring_report_statements(stage),
     ]
     return _document(statements)
+
+
+def _monitoring_report_statements(stage: str) -> list[dict[str, Any]]:
+    from infra import monitoring  # issue 20: the staff routes' reports (imports this module)
+
+    return monitoring.report_statements(stage)
 
 
 # Fraud and velocity counters (issue 21, chalicelib/dal/fraud.py): an UpdateItem per counted value
@@ -277,6 +285,10 @@ def function_policy_file_name(stage: str, spec: resources.FunctionSpec) -> str:
 def function_policy_document(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:
     if spec is resources.RECONCILER_FUNCTION:
         return reconciler_policy_document(stage)
+    if spec is resources.MONITOR_FUNCTION:  # issue 20
+        from infra import monitoring
+
+        return monitoring.monitor_policy_document(stage)
     return policy_document(stage)
 
 

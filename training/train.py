@@ -18,10 +18,12 @@ from typing import Any
 import numpy as np
 
 from chalicelib.engine.artifact import ARTIFACT_PATH, build_model
+from chalicelib.engine.monitoring import REFERENCE_PATH
 from chalicelib.engine.scorecard import probability_of
 from training import metrics
 from training.data import SPLIT_SEED, TRAINING_CSV, LabelledData, Split, load_labelled_csv, stratified_split
 from training.export import APPROVE_THRESHOLD, artifact_document, write_artifact
+from training.reference import reference_document, write_reference
 from training.scorecard_fit import (
     C_GRID,
     FEATURE_SETS,
@@ -130,6 +132,12 @@ def run_training(*, reuse_selection: list[dict[str, Any]] | None = None) -> Trai
     return TrainingRun(data, split, scorecard, selection, document, feature_set)
 
 
+def fitted_applications(run: TrainingRun) -> list[dict[str, Any]]:
+    """The rows the shipped scorecard was fitted on (train + validation): monitoring's reference."""
+    fit_index = np.sort(np.concatenate([run.split.train, run.split.validation]))
+    return [run.data.applications[i] for i in fit_index]
+
+
 def main() -> int:
     started = time.perf_counter()
     run = run_training()
@@ -138,6 +146,7 @@ def main() -> int:
     from training.model_card import write_model_card  # after the artifact: the card uses the engine
 
     write_model_card(run, model)
+    write_reference(reference_document(model, fitted_applications(run)))
     test = run.document["metrics"]["test"]
     hyper = run.document["hyperparameters"]
     print(f"selected {hyper['feature_set']} C={hyper['C']}  ({time.perf_counter() - started:.1f} s)")
@@ -147,7 +156,7 @@ def main() -> int:
             f" AUC {row['validation_auc']:.4f} Brier {row['validation_brier']:.4f}"
         )
     print(f"test: AUC {test['auc']:.4f}  Brier {test['brier']:.4f}  log loss {test['log_loss']:.4f}")
-    print(f"wrote {ARTIFACT_PATH} (sha256 {run.document['sha256']})")
+    print(f"wrote {ARTIFACT_PATH} (sha256 {run.document['sha256']}) and {REFERENCE_PATH}")
     # The run-time scorer must agree with the pipeline on the test split, or the export is broken.
     test_apps = [run.data.applications[i] for i in run.split.test]
     gap = max(

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import resources
 from chalicelib.config import Settings
 from chalicelib.dal import CacheEntry, DependencyCheck, DependencyUnavailable, NewTrail
+from chalicelib.dal.outcomes import day_partition, monitoring_document
 from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.engine.types import Decision
 from chalicelib.records import (
@@ -28,6 +29,7 @@ from chalicelib.records import (
     ARMS,
     DECISION_SOURCES,
     FAILED,
+    LOAN_STATUSES,
     PENDING,
     ApplicationRecord,
     ApplicationSummary,
@@ -291,6 +293,9 @@ class DynamoDBLoanStore:
             item["application_id"] = {"S": record["application_id"]}
         if "shadows" in record:  # beside the decision, in the same write (never a second request)
             item["shadows"] = _document(record["shadows"])
+        # Issue 20: the monitoring index's partition and what a run reads (chalicelib.dal.outcomes).
+        item["monitor_day"] = {"S": day_partition(record["decision_id"], record["created_at"])}
+        item["monitoring"] = _document(monitoring_document(record))
         return item
 
     @staticmethod
@@ -314,6 +319,11 @@ class DynamoDBLoanStore:
             record["final"] = _read_document(item["final"])
         if "shadows" in item:
             record["shadows"] = _read_document(item["shadows"])
+        if "loan_status" in item and "loan_as_of" in item:
+            record["loan_outcome"] = {
+                "status": _literal(item["loan_status"]["S"], LOAN_STATUSES),
+                "as_of": item["loan_as_of"]["S"],
+            }
         return record
 
     def query_decisions(
@@ -560,6 +570,11 @@ class DynamoDBLoanStore:
         if application_id is not None:
             targets.append((self._applications_table, APPLICATION_KEY, application_id))
         for table, key, value in targets:
+            update, values = "SET #f = :f", {":f": _document(final)}
+            if table == self._decisions_table:  # plain, for the monitoring index (issue 20)
+                update += ", final_outcome = :fo, final_decided_at = :fa"
+                values[":fo"] = {"S": final["final_outcome"]}
+                values[":fa"] = {"S": final["final_decided_at"]}
             _guarded(
                 "dynamodb",
                 functools.partial(
@@ -567,10 +582,10 @@ class DynamoDBLoanStore:
                     TableName=table,
                     Key={key: {"S": value}},
                     # "final" is a DynamoDB reserved word: always through a name placeholder.
-                    UpdateExpression="SET #f = :f",
+                    UpdateExpression=update,
                     ConditionExpression=f"attribute_exists({key})",
                     ExpressionAttributeNames={"#f": "final"},
-                    ExpressionAttributeValues={":f": _document(final)},
+                    ExpressionAttributeValues=values,
                 ),
             )
 

@@ -851,3 +851,143 @@ VERSION_AUDIT = _staff(
     query=PAGE,
 )
 ROUTES += (VERSION_AUDIT,)
+
+
+# ---------------------------------------------------------------------------- loan outcomes
+# Issue 20: a client reports how one of its decided loans performs (monitoring's outcomes).
+from chalicelib.records import LOAN_STATUSES, OutcomeBatch, OutcomeRecorded  # noqa: E402 (this block's own import)
+
+
+def _outcome_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["status", "as_of"],
+        "properties": {
+            "status": {"type": "string", "enum": list(LOAN_STATUSES)},
+            "as_of": {
+                "type": "string",
+                "format": "date",
+                "description": "The day the status held (YYYY-MM-DD): not before the decision's day, "
+                "not after today (UTC).",
+            },
+        },
+    }
+
+
+OUTCOME_BODY = Body("LoanOutcomeReport", _outcome_schema)
+RECORD_OUTCOME = Route(
+    "POST",
+    "/v1/decisions/{decision_id}/outcome",
+    "recordLoanOutcome",
+    "Report a decided loan's outcome on a day; every outcome is kept, the decision shows the latest "
+    "by as_of (an earlier one reported later never replaces it)",
+    (
+        Reply(201, "Recorded.", OutcomeRecorded),
+        Reply(200, "Already recorded (the same status and as_of): nothing changed.", OutcomeRecorded),
+    ),
+    (*BODY_ERRORS, 404, 503),
+    body=OUTCOME_BODY,
+)
+ROUTES = (*ROUTES, RECORD_OUTCOME)
+
+
+def _outcome_batch_schema() -> JsonSchema:
+    item = _outcome_schema()
+    item["required"] = ["decision_id", *item["required"]]
+    item["properties"] = {"decision_id": {"type": "string"}, **item["properties"]}
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["outcomes"],
+        "properties": {
+            "outcomes": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": resources.MAX_OUTCOMES_PER_BATCH,
+                "items": item,
+            }
+        },
+    }
+
+
+OUTCOME_BATCH_BODY = Body("LoanOutcomeBatch", _outcome_batch_schema)
+RECORD_OUTCOMES = Route(
+    "POST",
+    "/v1/outcomes",
+    "recordLoanOutcomes",
+    f"Report up to {resources.MAX_OUTCOMES_PER_BATCH} loan outcomes at once: each is recorded as "
+    "POST /v1/decisions/{decision_id}/outcome would, and answered with its own status code",
+    (Reply(200, "Every outcome's result, in order.", OutcomeBatch),),
+    (*BODY_ERRORS, 503),
+    body=OUTCOME_BATCH_BODY,
+)
+ROUTES = (*ROUTES, RECORD_OUTCOMES)
+
+
+# ---------------------------------------------------------------------------- monitoring (issue 20)
+# Monitoring runs and reports (model risk and managers, as the registry): a run over the stored
+# decisions of a window, and its reports by time and version.
+MONITORING_GROUPS = VERSION_GROUPS
+
+
+def _monitoring_run_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "window_days": {
+                "type": "integer",
+                "enum": list(resources.MONITORING_WINDOW_DAYS),
+                "description": f"days before now (default {resources.MONITORING_DEFAULT_WINDOW_DAYS})",
+            }
+        },
+    }
+
+
+def _monitoring_records() -> tuple[type, type]:
+    from chalicelib.service.monitoring import MonitoringReport, ReportList
+
+    return MonitoringReport, ReportList
+
+
+_MONITORING_REPORT, _MONITORING_REPORT_LIST = _monitoring_records()
+MONITORING_RUN_BODY = Body("MonitoringRun", _monitoring_run_schema)
+START_MONITORING_RUN = _staff(
+    "POST",
+    "/v1/monitoring/runs",
+    "startMonitoringRun",
+    "Run monitoring now over the stored decisions of the last 1, 7 or 30 days: per client and decision "
+    "version, volumes, approval rate against the validation baseline, score PSI and CSI, overrides, "
+    "fairness and outcomes, with alerts; the report is stored",
+    Reply(201, "The report.", _MONITORING_REPORT),
+    (*BODY_ERRORS, 503),
+    groups=MONITORING_GROUPS,
+    body=MONITORING_RUN_BODY,
+)
+LIST_MONITORING_REPORTS = _staff(
+    "GET",
+    "/v1/monitoring/reports",
+    "listMonitoringReports",
+    "Monitoring reports created in a time range, newest first; version: only those with a section for it",
+    Reply(200, "The reports' summaries.", _MONITORING_REPORT_LIST),
+    (400, 503),
+    groups=MONITORING_GROUPS,
+    query=(
+        Parameter("from", "created on or after: a date (YYYY-MM-DD) or an RFC 3339 date-time", _INSTANT),
+        Parameter("to", "created on or before: a date (the whole day) or an RFC 3339 date-time", _INSTANT),
+        Parameter("version", "a decision version id", {"type": "string", "pattern": r"^v[0-9]{1,9}$"}),
+        _limit(),
+    ),
+)
+GET_MONITORING_REPORT = _staff(
+    "GET",
+    "/v1/monitoring/reports/{report_id}",
+    "getMonitoringReport",
+    "A monitoring report: its sections per client and decision version, and its alerts",
+    Reply(200, "The report.", _MONITORING_REPORT),
+    (404, 503),
+    groups=MONITORING_GROUPS,
+)
+MONITORING_ROUTES = (START_MONITORING_RUN, LIST_MONITORING_REPORTS, GET_MONITORING_REPORT)
+ROUTES += MONITORING_ROUTES

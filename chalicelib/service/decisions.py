@@ -273,6 +273,8 @@ def decision_on_record(decision_id: str, dependencies: Dependencies, client_id: 
         body["application_id"] = record["application_id"]
     if "final" in record:
         add_final_outcome(body, record["final"])
+    if "loan_outcome" in record:  # issue 20: the latest reported loan outcome
+        body["loan_outcome"] = record["loan_outcome"]
     return body
 
 

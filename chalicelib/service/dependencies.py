@@ -21,6 +21,8 @@ from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 from chalicelib.dal.versions import VersionStore
 
 if TYPE_CHECKING:
+    from chalicelib.dal.monitoring_reports import MonitoringStores
+    from chalicelib.dal.outcomes import OutcomeStore
     from chalicelib.service.webhooks import Webhooks
 
 
@@ -46,6 +48,10 @@ class Dependencies:
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
         # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
         self.webhooks: Webhooks | None = None
+        # Monitoring reports and alerts (issue 20, chalicelib.service.monitoring); None: no runs.
+        self.monitoring: MonitoringStores | None = None
+        # Loan outcomes and the monitoring read path (issue 20, chalicelib.dal.outcomes).
+        self.outcomes: OutcomeStore | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -99,6 +105,14 @@ class Dependencies:
             versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
         dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
+        from chalicelib.dal.outcomes_aws import DynamoDBOutcomeStore
+
+        dependencies.outcomes = DynamoDBOutcomeStore.for_settings(dynamodb, settings)
+        from chalicelib.dal import monitoring_reports_aws
+
+        dependencies.monitoring = monitoring_reports_aws.monitoring_stores(
+            dynamodb, events, settings.stage, settings.region, settings.decision_events_bus
+        )
         return dependencies
 
 

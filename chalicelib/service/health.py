@@ -52,6 +52,9 @@ def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
         webhook_checks = pool.submit(webhooks.check) if webhooks is not None else None
         checks = dependencies.store.check() + fraud_checks.result() + registry_checks.result()
         checks += queue_checks.result()
+        # The monitoring reports' table (issue 20), when configured.
+        if dependencies.monitoring is not None:
+            checks += dependencies.monitoring.reports.check()
         return checks + (webhook_checks.result() if webhook_checks is not None else [])
 
 

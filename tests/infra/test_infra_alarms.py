@@ -64,6 +64,12 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "RoutingFallbacksAlarm": (0, gt, 300, 1),
         "ChallengerUnavailableAlarm": (0, gt, 300, 1),
         "ShadowFailedAlarm": (0, gt, 900, 1),
+        # Issue 20: the daily monitoring run's worst figures (one data point a day).
+        "MonitoringScorePsiAlarm": (0.25, gt, 86_400, 1),
+        "MonitoringApprovalRateMoveAlarm": (0.10, gt, 86_400, 1),
+        "MonitoringOverrideRateAlarm": (0.20, gt, 86_400, 1),
+        "MonitoringDisparateImpactAlarm": (0.8, "LessThanThreshold", 86_400, 1),
+        "MonitoringRejectionRateSpikeAlarm": (0, gt, 86_400, 1),
     }
 
 
@@ -221,6 +227,7 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "## Database and queue",
         "## Reconciler and decision events",
         "## Review desk",
+        "## Monitoring (daily run over stored decisions)",
     ]
     titles = " | ".join(w["properties"].get("title", "") for w in body["widgets"])
     for expected in (

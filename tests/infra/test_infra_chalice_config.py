@@ -51,11 +51,12 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
         expected[queue.dlq_env_var] = resources.resource_name(stage, queue.dlq_suffix)
     expected["DECISION_EVENTS_BUS"] = f"{resources.SERVICE}-{stage}-decision-events"
     expected["VERSIONS_BUCKET"] = f"{resources.SERVICE}-{stage}-decision-versions"
+    expected["MONITORING_REPORTS_BUCKET"] = f"{resources.SERVICE}-{stage}-monitoring-reports"
     assert {name: variables[name] for name in expected} == expected
     # Eight tables (cache, decisions, applications, idempotency, reviews, audit, fraud counters,
     # decision versions), the queue and its dead-letter queue, the events bus, the versions bucket;
-    # the webhooks' two tables, queue and dead-letter queue.
-    assert len(expected) == 16
+    # the webhooks' two tables, queue and dead-letter queue; the monitoring reports' table and bucket.
+    assert len(expected) == 18
     # The staff pool's ids exist only once the stack does: the template sets them (Ref/GetAtt), so
     # a literal here would be another stage's pool or a stale one.
     staff = {resources.STAFF_POOL_ARN_ENV, resources.STAFF_POOL_ID_ENV, resources.STAFF_POOL_CLIENT_ID_ENV}
@@ -99,7 +100,7 @@ def test_function_sizing_agrees_with_resources(stage: str, spec: resources.Funct
     assert function_config["lambda_timeout"] == spec.timeout_seconds
     assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
     # The reconciler's role gets its own, narrower policy; the API and the worker share the stage's.
-    if spec is resources.RECONCILER_FUNCTION:
+    if spec in (resources.RECONCILER_FUNCTION, resources.MONITOR_FUNCTION):
         assert (names.CHALICE_CONFIG.parent / function_config["iam_policy_file"]).is_file()
     else:
         assert "iam_policy_file" not in function_config

@@ -91,7 +91,7 @@ def test_global_secondary_indexes(
 
 def test_the_list_indexes_are_there() -> None:
     # The tables whose lists the API serves have their indexes (a spec edit that dropped one fails).
-    assert {i.name for i in resources.DECISIONS_TABLE.indexes} == {"by-client", "by-client-outcome"}
+    assert {i.name for i in resources.DECISIONS_TABLE.indexes} == {"by-client", "by-client-outcome", "by-day"}
     assert {i.name for i in resources.APPLICATIONS_TABLE.indexes} == {
         "by-client",
         "by-client-status",

@@ -204,7 +204,12 @@ def test_reconciler_runs_on_its_schedule_through_the_alias(
         for rule_id, rule in resources_of_type(expanded[stage], "AWS::Events::Rule").items()
         if "ScheduleExpression" in rule["Properties"]
     }
-    ((rule_id, rule),) = rules.items()
+    # The reconciler's rule (the daily monitoring run has its own, issue 20).
+    ((rule_id, rule),) = [
+        (rule_id, rule)
+        for rule_id, rule in rules.items()
+        if rule["ScheduleExpression"] == event["Properties"]["Schedule"]
+    ]
     assert rule["ScheduleExpression"] == event["Properties"]["Schedule"]
     (target,) = rule["Targets"]
     alias_id = target["Arn"]["Ref"]
@@ -213,6 +218,7 @@ def test_reconciler_runs_on_its_schedule_through_the_alias(
         p["Properties"]
         for p in resources_of_type(expanded[stage], "AWS::Lambda::Permission").values()
         if p["Properties"]["Principal"] == "events.amazonaws.com"
+        and p["Properties"]["FunctionName"] == {"Ref": alias_id}
     ]
     assert permissions == [
         {
@@ -230,7 +236,13 @@ def test_no_merge_for_a_function_app_py_does_not_define() -> None:
 
     merges = functions.function_merges("prod", app_functions=["api_handler", "process_application_queue"])
     assert set(merges) == {API_ID, WORKER_ID}
-    assert set(functions.function_merges("prod")) == {API_ID, WORKER_ID, RECONCILER_ID, "DeliverWebhooks"}
+    assert set(functions.function_merges("prod")) == {
+        API_ID,
+        WORKER_ID,
+        RECONCILER_ID,
+        "DeliverWebhooks",
+        "RunMonitoring",
+    }
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

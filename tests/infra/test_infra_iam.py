@@ -78,7 +78,7 @@ def _all_policy_files(stage: str) -> list:
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
     files = _all_policy_files(stage)
-    assert len(files) == 2  # the shared one and the reconciler's
+    assert len(files) == 3  # the shared one, the reconciler's and the monitoring run's
     for path in files:
         statements = list(_statements(json.loads(path.read_text())))
         assert statements
@@ -123,7 +123,7 @@ def test_policy_names_only_the_stage_resources(stage: str, spec: resources.Funct
         assert arn == "*" or f"{resources.SERVICE}-{stage}" in arn, arn
     # Each function may write its own log group (and the reconciler no other).
     assert any(names.function_log_group(stage, spec) in arn for arn in resource_arns)
-    if spec is RECONCILER:
+    if spec in (RECONCILER, resources.MONITOR_FUNCTION):
         assert [arn for arn in resource_arns if ":log-group:" in arn] == [
             _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*")
         ]
@@ -142,10 +142,16 @@ def test_api_and_worker_query_each_index_and_publish_to_the_bus(stage: str) -> N
             f"{_table(stage, table)}/index/{index.name}"
             for table in resources.TABLES
             for index in table.indexes
-        } | {_table(stage, resources.AUDIT_TABLE), _table(stage, resources.VERSIONS_TABLE)}
+        } | {
+            _table(stage, resources.AUDIT_TABLE),
+            _table(stage, resources.VERSIONS_TABLE),
+            _table(stage, resources.MONITORING_REPORTS_TABLE),
+        }
         # 5 list indexes, the review queue's, the audit trail, the decision versions (listed by
-        # kind); the webhooks' 3 (issue 22)
-        assert len(allowed["dynamodb:Query"]) == 11
+        # kind); the webhooks' 3 (issue 22); the monitoring reports (listed by time, issue 20)
+        assert len(allowed["dynamodb:Query"]) == 12 + sum(
+            1 for index in resources.DECISIONS_TABLE.indexes if index.name == "by-day"
+        )
         assert allowed["events:PutEvents"] == {
             _arn(
                 "events",

@@ -74,6 +74,12 @@ unexpected-methods = ["get", "put", "post", "delete", "options", "patch"]
 [[operations]]
 include-operation-id = "registerVersion"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
+
+# A loan outcome (issue 20): an as_of in the future, or before the decision's day, is a 400 naming
+# as_of (a JSON Schema cannot compare a date with today or with the decision).
+[[operations]]
+include-operation-id = "recordLoanOutcome"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 """
 
 

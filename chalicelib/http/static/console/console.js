@@ -563,6 +563,7 @@
   // After a sign-in: the list of the staff view shown (the versions page or the review queue).
   function loadStaffView() {
     if (window.location.hash === '#versions') loadVersions();
+    else if (window.location.hash === '#monitoring') monitoringPage().load();
     else loadReviews(true);
   }
 
@@ -702,6 +703,7 @@
     $('staff-signed-out').hidden = !!who;
     $('review-desk').hidden = !who;
     $('versions-desk').hidden = !who;
+    monitoringPage().render(who);
     if (who) {
       $('staff-who').textContent = 'Signed in as ' + who.username + ' · ' + (who.groups.length ? who.groups.join(', ') : 'no staff group');
       return;
@@ -1451,15 +1453,15 @@
 
   // ------------------------------------------------------------------ views
   function showView(name) {
-    ['new', 'decision', 'reviews', 'versions', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    ['new', 'decision', 'reviews', 'versions', 'monitoring', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
     // The staff sign-in belongs to whichever staff view is shown, under its heading.
-    if (name === 'reviews' || name === 'versions') {
+    if (name === 'reviews' || name === 'versions' || name === 'monitoring') {
       var heading = $(name + '-title');
       heading.parentNode.insertBefore($('staff-box'), heading.nextSibling);
     }
     // The decision view belongs to "New application" in the navigation.
     var current = name === 'decision' ? 'new' : name;
-    ['new', 'reviews', 'versions', 'ops'].forEach(function (view) {
+    ['new', 'reviews', 'versions', 'monitoring', 'ops'].forEach(function (view) {
       if (view === current) $('nav-' + view).setAttribute('aria-current', 'page');
       else $('nav-' + view).removeAttribute('aria-current');
     });
@@ -1469,6 +1471,7 @@
   function route() {
     if (window.location.hash === '#reviews') { showView('reviews'); renderStaff(); loadReviews(true); }
     else if (window.location.hash === '#versions') { showView('versions'); renderStaff(); loadVersions(); }
+    else if (window.location.hash === '#monitoring') { showView('monitoring'); renderStaff(); monitoringPage().load(); }
     else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
@@ -1492,6 +1495,15 @@
       buildForm();
       document.body.dataset.ready = 'true';
     }, function (failure) { setLoading(false); report(failure, loadSchema); });
+  }
+
+  // The Monitoring page (console/monitoring.js, loaded after this file) uses these.
+  window.LoanConsole = {
+    el: el, clear: clear, staffApi: staffApi, me: me, report: report, describeFailure: describeFailure
+  };
+
+  function monitoringPage() {
+    return window.LoanConsoleMonitoring || { load: function () { return Promise.resolve(); }, render: function () {} };
   }
 
   document.addEventListener('DOMContentLoaded', function () {

@@ -1,0 +1,90 @@
+"""Monitoring reports (issue 20): each run's report as JSON in S3, indexed in DynamoDB.
+
+A report is one monitoring run over a window of stored decisions (``chalicelib.service.monitoring``):
+a section per client and decision version, and the run's alerts. The whole report (tens of KB with
+many clients) lives in S3 (``reports/<report_id>.json``); the index item in DynamoDB carries what
+the list shows (window, versions, counts, alert codes). All index items share one partition
+(``kind = "report"``) sorted by ``report_id``, which starts with the run's UTC time: a time range is
+one Query, never a Scan (one report a day is 365 items a year; a partition holds far more).
+
+Implementations: :mod:`chalicelib.dal.monitoring_reports_aws` (DynamoDB + S3) and the in-memory
+twin :mod:`devstack.in_memory_monitoring`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NamedTuple, Protocol, TypedDict
+
+from chalicelib.dal import DependencyCheck
+
+ReportTrigger = Literal["schedule", "staff", "local"]
+REPORT_KIND = "report"
+REPORT_ID_PREFIX = "mr-"
+
+
+# "from" is a Python keyword: the functional form names the keys the JSON carries.
+ReportWindow = TypedDict("ReportWindow", {"from": str, "to": str, "days": int})
+
+
+class ReportSummary(TypedDict):
+    """What the list of reports shows of one report (its index item)."""
+
+    report_id: str
+    created_at: str  # ISO 8601 UTC
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None  # the staff subject of a POST /v1/monitoring/runs; None when scheduled
+    versions: list[str]  # decision versions with a section, sorted
+    clients: int  # clients with a section
+    decisions: int  # decisions in the window
+    alerts: int
+    alert_codes: list[str]  # distinct, sorted
+
+
+def report_id_at(created_at: str, suffix: str) -> str:
+    """``mr-20261207T020000Z-<suffix>``: sorts by time, so a time range is a key range."""
+    stamp = created_at[:19].replace("-", "").replace(":", "") + "Z"
+    return f"{REPORT_ID_PREFIX}{stamp}-{suffix}"
+
+
+def report_key(report_id: str) -> str:
+    """The report's S3 object key."""
+    return f"reports/{report_id}.json"
+
+
+def id_bound(instant: str) -> str:
+    """The report-id key bound of a stored-time string (``chalicelib.service.listing.instant``)."""
+    digits = "".join(ch for ch in instant if ch.isdigit())
+    if len(digits) < 14:  # the open ends of a time range ("0000", "9999-...")
+        return REPORT_ID_PREFIX + digits
+    return f"{REPORT_ID_PREFIX}{digits[:8]}T{digits[8:14]}Z"
+
+
+class ReportStore(Protocol):
+    """Where monitoring reports are kept."""
+
+    def put_report(self, summary: ReportSummary, body: bytes) -> None:
+        """Store the report's JSON (S3), then its index item (DynamoDB): an index item never names a
+        report that is not there."""
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        """The report's JSON, or None when no such report."""
+
+    def list_reports(self, low_id: str, high_id: str, version: str | None, limit: int) -> list[ReportSummary]:
+        """Index items with ``low_id <= report_id <= high_id`` (``version``: only reports with a
+        section for it), newest first, at most ``limit``."""
+
+    def check(self) -> list[DependencyCheck]: ...
+
+
+class AlertPublisher(Protocol):
+    """EventBridge: ``monitoring.alert`` on the decision-events bus."""
+
+    def publish_alerts(self, details: list[dict[str, Any]]) -> int:
+        """Publish one event per alert detail; returns how many were not accepted. Raises
+        DependencyUnavailable."""
+
+
+class MonitoringStores(NamedTuple):
+    reports: ReportStore
+    alerts: AlertPublisher

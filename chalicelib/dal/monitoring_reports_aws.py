@@ -1,0 +1,165 @@
+"""Monitoring reports on AWS: the report's JSON in the reports bucket, its index item in the
+monitoring-reports table (``kind`` + ``report_id``; the summary as compressed JSON in ``doc``, the
+versions as a string set for the list's version filter)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from chalicelib import resources
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.dal.aws import _document, _guarded, _read_document, _timed_check
+from chalicelib.dal.monitoring_reports import REPORT_KIND, MonitoringStores, ReportSummary, report_key
+from chalicelib.dal.versions_aws import make_s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_s3.client import S3Client
+
+KIND = resources.MONITORING_REPORTS_TABLE.partition_key
+REPORT_ID = resources.MONITORING_REPORTS_TABLE.sort_key or "report_id"
+
+
+def table_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    spec = resources.MONITORING_REPORTS_TABLE
+    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
+
+
+def bucket_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    spec = resources.MONITORING_REPORTS_BUCKET
+    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
+
+
+class AWSReportStore:
+    def __init__(self, dynamodb: DynamoDBClient, table: str, bucket: str, region: str) -> None:
+        self._ddb = dynamodb
+        self._table = table
+        self._bucket = bucket
+        self._region = region
+
+    @classmethod
+    def for_stage(cls, dynamodb: DynamoDBClient, stage: str, region: str) -> AWSReportStore:
+        return cls(dynamodb, table_name(stage), bucket_name(stage), region)
+
+    @functools.cached_property
+    def _s3(self) -> S3Client:
+        emulated = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
+        return make_s3_client(self._region, path_style=emulated)
+
+    def put_report(self, summary: ReportSummary, body: bytes) -> None:
+        _guarded(
+            "s3",
+            lambda: self._s3.put_object(
+                Bucket=self._bucket,
+                Key=report_key(summary["report_id"]),
+                Body=body,
+                ContentType="application/json",
+                ServerSideEncryption="AES256",
+            ),
+        )
+        item: dict[str, AttributeValueTypeDef] = {
+            KIND: {"S": REPORT_KIND},
+            REPORT_ID: {"S": summary["report_id"]},
+            "doc": _document(summary),
+        }
+        if summary["versions"]:  # DynamoDB has no empty sets
+            item["versions"] = {"SS": summary["versions"]}
+        _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._table, Item=item))
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=report_key(report_id))
+            report: dict[str, Any] = json.loads(response["Body"].read())
+            return report
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404"):
+                return None
+            raise DependencyUnavailable("s3", code) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+
+    def list_reports(self, low_id: str, high_id: str, version: str | None, limit: int) -> list[ReportSummary]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#k = :k AND #id BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#k": KIND, "#id": REPORT_ID},
+            "ExpressionAttributeValues": {
+                ":k": {"S": REPORT_KIND},
+                ":low": {"S": low_id},
+                ":high": {"S": high_id},
+            },
+            "ScanIndexForward": False,
+        }
+        if version is not None:
+            query["FilterExpression"] = "contains(#v, :v)"
+            query["ExpressionAttributeNames"]["#v"] = "versions"
+            query["ExpressionAttributeValues"][":v"] = {"S": version}
+        else:
+            query["Limit"] = limit
+        found: list[ReportSummary] = []
+        paginator = self._ddb.get_paginator("query")
+        pages = _guarded("dynamodb", lambda: iter(paginator.paginate(**query)))
+        while len(found) < limit:
+            page = _guarded("dynamodb", lambda: next(pages, None))
+            if page is None:
+                break
+            found += [cast(ReportSummary, _read_document(item["doc"])) for item in page.get("Items", [])]
+        return found[:limit]
+
+    def check(self) -> list[DependencyCheck]:
+        return [
+            _timed_check(
+                f"dynamodb:{self._table}",
+                lambda: self._ddb.get_item(
+                    TableName=self._table,
+                    Key={KIND: {"S": REPORT_KIND}, REPORT_ID: {"S": "-"}},
+                    ProjectionExpression=KIND,
+                ),
+            )
+        ]
+
+
+class EventBridgeAlerts:
+    """``monitoring.alert`` events on the decision-events bus (PutEvents takes up to 10 entries)."""
+
+    BATCH = 10
+
+    def __init__(self, client: EventBridgeClient, bus_name: str) -> None:
+        self._events = client
+        self._bus = bus_name
+
+    def publish_alerts(self, details: list[dict[str, Any]]) -> int:
+        failed = 0
+        for start in range(0, len(details), self.BATCH):
+            entries: list[PutEventsRequestEntryTypeDef] = [
+                {
+                    "Source": resources.DECISION_EVENTS_BUS.source,
+                    "DetailType": resources.MONITORING_ALERT,
+                    "Detail": json.dumps(detail, separators=(",", ":"), allow_nan=False),
+                    "EventBusName": self._bus,
+                }
+                for detail in details[start : start + self.BATCH]
+            ]
+            response = _guarded("events", functools.partial(self._events.put_events, Entries=entries))
+            failed += int(response.get("FailedEntryCount", 0))
+        return failed
+
+
+def monitoring_stores(
+    dynamodb: DynamoDBClient, events: EventBridgeClient, stage: str, region: str, bus_name: str
+) -> MonitoringStores:
+    return MonitoringStores(
+        AWSReportStore.for_stage(dynamodb, stage, region), EventBridgeAlerts(events, bus_name)
+    )

@@ -1,0 +1,231 @@
+"""Monitoring in the template (issue 20): the daily run's function merge (its schedule rule), its
+alarms and its dashboard row. The reports' table and bucket, and IAM, come from
+``chalicelib/resources.py`` like every other resource (data_stores, policies); the function is
+app.py's ``run_monitoring`` (``@app.schedule``: Chalice writes the schedule, the merge names it).
+
+Each run emits its worst figures as EMF metrics (``resources.MONITORING_METRICS``, dimension
+``service`` only: ``chalicelib.service.monitoring.emit_metrics``), only from sections with enough
+decisions to say anything, so an alarm here never fires on a small sample. One data point a day:
+the alarms evaluate one day; no data (no run, or no section large enough) is not a breach.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import resources
+from chalicelib.engine.monitoring import MonitoringThresholds
+from infra import alarms, functions, names
+
+Resource = dict[str, Any]
+DAY = 24 * 3600
+LOGICAL_ID = names.logical_id(resources.MONITOR_FUNCTION)
+EVENT_ID = f"{LOGICAL_ID}Event"  # Chalice's name for an @app.schedule's SAM Schedule event
+THRESHOLDS = MonitoringThresholds(*resources.MONITORING_THRESHOLDS)
+METRIC = resources.MONITORING_METRICS
+HEADER = "Monitoring (daily run over stored decisions)"
+
+
+def function_merge(stage: str) -> Resource:
+    """The monitoring function's part of Chalice's resource: sizing, its log group, its rule's name."""
+    spec = resources.MONITOR_FUNCTION
+    properties = functions.function_properties(stage, spec)
+    properties["Events"] = {
+        EVENT_ID: {
+            "Properties": {
+                "Name": f"{resources.SERVICE}-{stage}-monitoring-run",
+                "Description": "Daily monitoring run over stored decisions (chalicelib monitoring)",
+            }
+        }
+    }
+    return {"DependsOn": [functions.log_group_id(spec)], "Properties": properties}
+
+
+def _service_dims(stage: str) -> list[dict[str, str]]:
+    return [{"Name": "service", "Value": resources.SERVICE}]
+
+
+def _daily(metric_key: str, statistic: str) -> Any:
+    return alarms._single(resources.METRICS_NAMESPACE, METRIC[metric_key], _service_dims, statistic)
+
+
+def monitoring_alarms() -> list[alarms.Alarm]:
+    t = THRESHOLDS
+    return [
+        alarms.Alarm(
+            logical_id="MonitoringScorePsiAlarm",
+            original_alert=None,
+            description=f"Score PSI above {t.psi_alert} against the training distribution (sections of "
+            f"at least {t.psi_min_n} decisions; Siddiqi's rule of thumb)",
+            threshold=t.psi_alert,
+            comparison=alarms.GT,
+            period_seconds=DAY,
+            evaluation_periods=1,
+            metrics=_daily("score_psi", "Maximum"),
+        ),
+        alarms.Alarm(
+            logical_id="MonitoringApprovalRateMoveAlarm",
+            original_alert=None,
+            description=f"Approval rate more than {t.approval_rate_move * 100:.0f} points from the version's "
+            f"validation baseline (sections of at least {t.approval_rate_min_n} decisions)",
+            threshold=t.approval_rate_move,
+            comparison=alarms.GT,
+            period_seconds=DAY,
+            evaluation_periods=1,
+            metrics=_daily("approval_rate_shift", "Maximum"),
+        ),
+        alarms.Alarm(
+            logical_id="MonitoringOverrideRateAlarm",
+            original_alert=None,
+            description=f"Reviewers overrode the model in more than {t.override_rate:.0%} of closed reviews "
+            f"(at least {t.override_min_reviews} reviews)",
+            threshold=t.override_rate,
+            comparison=alarms.GT,
+            period_seconds=DAY,
+            evaluation_periods=1,
+            metrics=_daily("override_rate", "Maximum"),
+        ),
+        alarms.Alarm(
+            logical_id="MonitoringDisparateImpactAlarm",
+            original_alert="fairness report: disparate impact (four-fifths rule)",
+            description=f"Disparate impact below {t.disparate_impact} by gender or age band (groups of at "
+            f"least {t.fairness_min_n} decisions)",
+            threshold=t.disparate_impact,
+            comparison=alarms.LT,
+            period_seconds=DAY,
+            evaluation_periods=1,
+            metrics=_daily("disparate_impact", "Minimum"),
+        ),
+        alarms.Alarm(
+            logical_id="MonitoringRejectionRateSpikeAlarm",
+            original_alert="fraud alert: rejection-rate spike (high), found by the daily run",
+            description=f"A 15-minute bucket of the run's window declined more than {t.rejection_rate:.0%} "
+            f"(at least {t.rejection_rate_min_decisions} decisions)",
+            threshold=0,
+            comparison=alarms.GT,
+            period_seconds=DAY,
+            evaluation_periods=1,
+            metrics=_daily("rejection_rate_spike", "Maximum"),
+        ),
+    ]
+
+
+def dashboard_row(stage: str) -> list[dict[str, Any]]:
+    """The monitoring row: the run's worst figures per day against their alarm thresholds."""
+
+    def graph(title: str, key: str, stat: str, threshold: float) -> dict[str, Any]:
+        return {
+            "type": "metric",
+            "width": 6,
+            "height": 6,
+            "properties": {
+                "title": title,
+                "view": "timeSeries",
+                "region": "${AWS::Region}",
+                "stat": stat,
+                "period": DAY,
+                "metrics": [[resources.METRICS_NAMESPACE, METRIC[key], "service", resources.SERVICE]],
+                "annotations": {"horizontal": [{"value": threshold, "label": "alarm"}]},
+            },
+        }
+
+    t = THRESHOLDS
+    return [
+        {"type": "text", "width": 24, "height": 1, "properties": {"markdown": f"## {HEADER}"}},
+        graph("Monitoring: score PSI (worst section)", "score_psi", "Maximum", t.psi_alert),
+        graph(
+            "Monitoring: approval rate move vs baseline",
+            "approval_rate_shift",
+            "Maximum",
+            t.approval_rate_move,
+        ),
+        graph("Monitoring: override rate (reviews)", "override_rate", "Maximum", t.override_rate),
+        graph("Monitoring: disparate impact (lowest)", "disparate_impact", "Minimum", t.disparate_impact),
+    ]
+
+
+# -- IAM ------------------------------------------------------------------------------------------
+# Reports: the index items are written once and read (GetItem in the API's Tables statement, the
+# list a Query on the table itself); report bodies by key under reports/ (never listed, never
+# deleted by the service: the bucket's lifecycle is the operator's).
+REPORT_QUERY_ACTIONS = ("dynamodb:Query",)
+REPORT_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+REPORT_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+VERSION_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+POLICY_SUFFIX = "monitoring"
+
+
+def report_statements(stage: str) -> list[dict[str, Any]]:
+    """What the API function needs beyond the shared statements to serve the staff routes (a run
+    requested by staff runs in the API function)."""
+    from infra import policies
+
+    return [
+        {
+            "Sid": "MonitoringReportsList",
+            "Effect": "Allow",
+            "Action": list(REPORT_QUERY_ACTIONS),
+            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
+        },
+        {
+            "Sid": "MonitoringReportObjects",
+            "Effect": "Allow",
+            "Action": list(REPORT_OBJECT_ACTIONS),
+            "Resource": [f"{policies.bucket_arn(stage, resources.MONITORING_REPORTS_BUCKET)}/reports/*"],
+        },
+    ]
+
+
+def monitor_policy_document(stage: str) -> dict[str, Any]:
+    """The monitoring function's own policy (``policy-<stage>-monitoring.json``): it reads the
+    decisions' monitoring index and the registry, writes reports and publishes alerts; nothing else."""
+    from infra import policies
+
+    decisions = resources.DECISIONS_TABLE
+    day_index = next(index for index in decisions.indexes if index.name == resources.DECISIONS_BY_DAY.name)
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DecisionsByDay",
+            "Effect": "Allow",
+            "Action": list(policies.QUERY_ACTIONS),
+            "Resource": [policies.index_arn(stage, decisions, day_index)],
+        },
+        {
+            "Sid": "DecisionVersions",
+            "Effect": "Allow",
+            "Action": list(VERSION_READ_ACTIONS),
+            "Resource": [policies.table_arn(stage, resources.VERSIONS_TABLE)],
+        },
+        {
+            "Sid": "DecisionVersionsBlobs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"{policies.bucket_arn(stage, resources.VERSIONS_BUCKET)}/blobs/*"],
+        },
+        {
+            "Sid": "MonitoringReports",
+            "Effect": "Allow",
+            "Action": list(REPORT_TABLE_ACTIONS),
+            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
+        },
+        {
+            "Sid": "MonitoringReportObjects",
+            "Effect": "Allow",
+            "Action": list(REPORT_OBJECT_ACTIONS),
+            "Resource": [f"{policies.bucket_arn(stage, resources.MONITORING_REPORTS_BUCKET)}/reports/*"],
+        },
+        {
+            "Sid": "MonitoringAlerts",
+            "Effect": "Allow",
+            "Action": list(policies.EVENTS_ACTIONS),
+            "Resource": [policies.event_bus_arn(stage)],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(policies.LOG_ACTIONS),
+            "Resource": [policies.log_group_arn(stage, resources.MONITOR_FUNCTION)],
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
