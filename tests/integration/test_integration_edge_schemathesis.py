@@ -33,7 +33,9 @@ from chalicelib.http import routes
 from devstack.stack import DevStack
 from tests.support.schemathesis_run import PHASES, SLICES, operation_groups, run_slice
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# A slice may take longer than pytest's 600 s default on a machine busy with other work: the same
+# deadline as the schemathesis subprocess itself (tests/support/schemathesis_run.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_examples_and_stateful_phases_never_break_the_contract(
