@@ -13,7 +13,7 @@ dead-letter queue.
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import cast
 
 from chalicelib.dal import DependencyUnavailable, LoanStore
 from chalicelib.engine.schema import PERSONAL_FIELDS

@@ -19,7 +19,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 from chalicelib import engine, resources
 from chalicelib.dal import CacheEntry, DependencyUnavailable, LoanStore
@@ -397,8 +397,8 @@ def list_decisions(
     }
 
 
-def quick_eligibility(payload: object) -> dict[str, Any]:
+def quick_eligibility(payload: object) -> engine.QuickEligibility:
     try:
-        return dict(engine.quick_eligibility(payload, PACKAGED.policy))
+        return engine.quick_eligibility(payload, PACKAGED.policy)
     except engine.ValidationFailed as failure:
         raise validation_failed(failure.errors) from None
