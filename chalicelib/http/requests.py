@@ -31,7 +31,7 @@ def _reject_constant(name: str) -> Any:
 def json_body(request: Request) -> object:
     """The parsed body, or ServiceError 413 / 415 / 400 (never an unhandled exception).
 
-    Any JSON value (object, not Any): the service validates it before reading a field."""
+    Whatever JSON value was sent, typed object: the service validates it before reading a field."""
     raw = request.raw_body or b""
     if len(raw) > resources.MAX_BODY_BYTES:
         raise ServiceError(
