@@ -19,9 +19,9 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 # Two pytest-xdist workers; a module stays on one worker (--dist loadfile), so its module-scoped
 # fixtures and caches are built once. For the integration suite each worker starts its own local
-# stack (moto server, chalice local, the worker): measured on this 2-core machine with one core kept
-# busy, 7 min 25 s on two workers against 11 min 8 s in one process (its tests mostly wait on
-# processes, and the 3.5-minute schemathesis run no longer holds up the rest).
+# stack (moto server, chalice local, the worker). Its tests mostly wait on processes; the
+# schemathesis run is cut into nine modules (tests/support/schemathesis_run.py) so that both workers
+# share it instead of one worker holding it to the end.
 XDIST := -n 2 --dist loadfile
 
 $(RUN_STAMP): requirements.txt requirements-run.txt

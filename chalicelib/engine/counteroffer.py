@@ -27,7 +27,7 @@ from chalicelib.engine.schema import LOAN_TENURES
 from chalicelib.engine.types import APPROVED, Counteroffer
 
 
-def _approved_with(model: Model, policy: Policy, application: Mapping[str, Any], **changes: Any) -> bool:
+def _approved_with(model: Model, policy: Policy, application: Mapping[str, Any], **changes: int) -> bool:
     return assess(model, policy, {**application, **changes}).outcome == APPROVED
 
 
@@ -50,8 +50,8 @@ def largest_approvable_loan(model: Model, policy: Policy, application: Mapping[s
 
 
 def first_approvable(
-    model: Model, policy: Policy, application: Mapping[str, Any], field: str, candidates: list[Any]
-) -> Any | None:
+    model: Model, policy: Policy, application: Mapping[str, Any], field: str, candidates: list[int]
+) -> int | None:
     """The first candidate (ordered from the smallest change) that would be approved, else None.
 
     The caller guarantees approval is monotone along the candidates, so a bisection finds it with a

@@ -17,7 +17,7 @@ from chalicelib.engine.features import model_features
 
 class Contribution(NamedTuple):
     feature: str
-    value: Any
+    value: float | str  # the feature as scored: a number (0/1 for a flag) or a category
     points: int
     best_points: int
     bin_index: int  # numeric: bin number; categorical: -1

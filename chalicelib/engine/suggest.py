@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -67,7 +67,7 @@ class Situation:
     def shortest_tenure(self) -> int | None:
         return shortest_approvable_tenure(self.model, self.policy, self.application)
 
-    def first_approvable(self, field: str, candidates: list[Any]) -> Any | None:
+    def first_approvable(self, field: str, candidates: list[int]) -> int | None:
         return first_approvable(self.model, self.policy, self.application, field, candidates)
 
 
@@ -76,7 +76,7 @@ class SuggestionRule(NamedTuple):
     category: str
     field: str  # the application field the suggestion changes
     target: Callable[[Situation], Scalar | None]  # None: the rule does not apply
-    action: Callable[[Situation, Any], str]
+    action: Callable[[Situation, Scalar], str]  # called with the rule's target
     expected_time: str  # may name the ``{target}``
     priority: Callable[[Situation], Priority]
 
@@ -288,7 +288,7 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
     return [suggestion for _, _, suggestion in kept[:MAX_SUGGESTIONS]]
 
 
-def reapply_after_months(suggestions: list[Suggestion] | list[dict[str, Any]], months: ReapplyAfter) -> int:
+def reapply_after_months(suggestions: Sequence[Mapping[str, object]], months: ReapplyAfter) -> int:
     priorities = [s["priority"] for s in suggestions]
     if "critical" in priorities:
         return months.any_critical

@@ -29,7 +29,7 @@ def submit_application(request: Request) -> Response:
     dependencies = current()
     client = client_id(request)
 
-    def operation(payload: Any) -> dict[str, Any]:
+    def operation(payload: object) -> dict[str, Any]:
         # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
         return {"application_id": applications.submit_application(payload, dependencies, client)}
 

@@ -20,7 +20,7 @@ def create_decision(request: Request) -> Response:
     dependencies = current()
     client = client_id(request)
 
-    def operation(payload: Any) -> dict[str, Any]:
+    def operation(payload: object) -> dict[str, Any]:
         return dict(decisions.make_decision(payload, dependencies, client))
 
     body, replayed = idempotency.run(

@@ -28,8 +28,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def json_body(request: Request) -> Any:
-    """The parsed body, or ServiceError 413 / 415 / 400 (never an unhandled exception)."""
+def json_body(request: Request) -> object:
+    """The parsed body, or ServiceError 413 / 415 / 400 (never an unhandled exception).
+
+    Whatever JSON value was sent, typed object: the service validates it before reading a field."""
     raw = request.raw_body or b""
     if len(raw) > resources.MAX_BODY_BYTES:
         raise ServiceError(

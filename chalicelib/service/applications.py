@@ -13,7 +13,7 @@ dead-letter queue.
 from __future__ import annotations
 
 import uuid
-from typing import Any, cast
+from typing import cast
 
 from chalicelib.dal import DependencyUnavailable, LoanStore
 from chalicelib.engine.schema import PERSONAL_FIELDS
@@ -79,7 +79,7 @@ def _applicant(application: Application) -> dict[str, object]:
     return applicant
 
 
-def submit_application(payload: Any, dependencies: Dependencies, client_id: str) -> str:
+def submit_application(payload: object, dependencies: Dependencies, client_id: str) -> str:
     """Validate, record PENDING, enqueue; returns the application id (ServiceError 400/503 otherwise)."""
     application = validated_application(payload)
     application_id = str(uuid.uuid4())

@@ -19,7 +19,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import cast
 
 from chalicelib import engine, resources
 from chalicelib.dal import CacheEntry, DependencyUnavailable, LoanStore
@@ -56,7 +56,7 @@ _CACHE_METRICS: dict[CacheState, str] = {
 }
 
 
-def validated_application(payload: Any) -> Application:
+def validated_application(payload: object) -> Application:
     try:
         return engine.validate_application(payload)
     except engine.ValidationFailed as failure:
@@ -144,7 +144,7 @@ def _served(
         return routing.Served(PACKAGED_VERSION_ID, routing.CHAMPION, PACKAGED), None
 
 
-def make_decision(payload: Any, dependencies: Dependencies, client_id: str) -> DecisionResponse:
+def make_decision(payload: object, dependencies: Dependencies, client_id: str) -> DecisionResponse:
     """The response body for one synchronous decision (raises ServiceError 400 on invalid input).
 
     AWS calls: a cache read, the velocity counters (an UpdateItem per counted value and one
@@ -300,7 +300,7 @@ def decision_notice(decision_id: str, dependencies: Dependencies, client_id: str
 _VERSION_ID = re.compile(r"^v[1-9][0-9]{0,8}$")
 
 
-def _rerun_version(payload: Any) -> str:
+def _rerun_version(payload: object) -> str:
     """The ``version`` of a rerun body (ServiceError 400 naming every bad field)."""
     if not isinstance(payload, dict):
         raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
@@ -341,7 +341,7 @@ def _differences(on_record: Mapping[str, object], rerun: Mapping[str, object]) -
 
 
 def rerun_decision(
-    decision_id: str, payload: Any, dependencies: Dependencies, client_id: str
+    decision_id: str, payload: object, dependencies: Dependencies, client_id: str
 ) -> DecisionRerun:
     """The caller's stored decision beside the same inputs decided by ``payload["version"]`` (400 bad
     body; 404 unknown or another client's decision, or an unknown version; 503 registry down)."""
@@ -399,8 +399,8 @@ def list_decisions(
     }
 
 
-def quick_eligibility(payload: Any) -> dict[str, Any]:
+def quick_eligibility(payload: object) -> engine.QuickEligibility:
     try:
-        return dict(engine.quick_eligibility(payload, PACKAGED.policy))
+        return engine.quick_eligibility(payload, PACKAGED.policy)
     except engine.ValidationFailed as failure:
         raise validation_failed(failure.errors) from None

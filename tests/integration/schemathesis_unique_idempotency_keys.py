@@ -1,4 +1,4 @@
-"""Schemathesis hooks (loaded by test_integration_edge_schemathesis.py).
+"""Schemathesis hooks (loaded by every slice of the run: tests/support/schemathesis_run.py).
 
 One fresh Idempotency-Key per request: Hypothesis draws the optional header from a handful of short
 values ("0", "00", ...), so without this most generated POST bodies reused a key already stored with
