@@ -563,6 +563,7 @@
   // After a sign-in: the list of the staff view shown (the versions page or the review queue).
   function loadStaffView() {
     if (window.location.hash === '#versions') loadVersions();
+    else if (window.location.hash === '#batches') pages.batches.show();
     else loadReviews(true);
   }
 
@@ -1413,25 +1414,27 @@
 
   // ------------------------------------------------------------------ views
   function showView(name) {
-    ['new', 'decision', 'reviews', 'versions', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    ['new', 'decision', 'reviews', 'versions', 'batches', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
     // The staff sign-in belongs to whichever staff view is shown, under its heading.
-    if (name === 'reviews' || name === 'versions') {
+    if (name === 'reviews' || name === 'versions' || name === 'batches') {
       var heading = $(name + '-title');
       heading.parentNode.insertBefore($('staff-box'), heading.nextSibling);
     }
     // The decision view belongs to "New application" in the navigation.
     var current = name === 'decision' ? 'new' : name;
-    ['new', 'reviews', 'versions', 'ops'].forEach(function (view) {
+    ['new', 'reviews', 'versions', 'batches', 'ops'].forEach(function (view) {
       if (view === current) $('nav-' + view).setAttribute('aria-current', 'page');
       else $('nav-' + view).removeAttribute('aria-current');
     });
     if (name !== 'ops') stopOps(); // no scraping while nobody looks (and /metrics is throttled)
+    if (name !== 'batches' && pages.batches) pages.batches.hide(); // nor polling a batch
   }
 
   function route() {
     if (window.location.hash === '#reviews') { showView('reviews'); renderStaff(); loadReviews(true); }
     else if (window.location.hash === '#versions') { showView('versions'); renderStaff(); loadVersions(); }
     else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
+    else if (window.location.hash === '#batches') { showView('batches'); renderStaff(); pages.batches.show(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
 
@@ -1455,6 +1458,15 @@
       document.body.dataset.ready = 'true';
     }, function (failure) { setLoading(false); report(failure, loadSchema); });
   }
+
+  // The pages kept in files of their own (console/batches.js) use this file's requests, sign-in and
+  // failure sentences through this one global, and register themselves in ``pages``.
+  var pages = {};
+  window.LoanConsole = {
+    pages: pages, api: api, staffApi: staffApi, me: me, report: report, reportStaff: reportStaff,
+    refusal: refusal, describeFailure: describeFailure, Failure: Failure, el: el, clear: clear,
+    percent: percent, OUTCOME_COLOURS: OUTCOME_COLOURS
+  };
 
   document.addEventListener('DOMContentLoaded', function () {
     initCredentials();
