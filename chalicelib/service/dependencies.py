@@ -21,6 +21,7 @@ from chalicelib.dal.fraud import FraudCounters, NoFraudCounters
 from chalicelib.dal.versions import VersionStore
 
 if TYPE_CHECKING:
+    from chalicelib.service.batches import Batches
     from chalicelib.service.webhooks import Webhooks
 
 
@@ -46,6 +47,8 @@ class Dependencies:
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
         # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
         self.webhooks: Webhooks | None = None
+        # Batches and backtests (chalicelib.service.batches, issue 19); None: the routes answer 503.
+        self.batches: Batches | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -99,6 +102,11 @@ class Dependencies:
             versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
         dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
+        from chalicelib.service.batches import Batches
+
+        dependencies.batches = Batches.from_environment(
+            settings, dynamodb, sqs, events, dependencies.versions, dependencies.webhooks
+        )
         return dependencies
 
 
