@@ -169,7 +169,10 @@ def through_stack(path: Path, log_dir: Path) -> EndToEnd:
     from devstack.stack import DevStack, DevStackConfig
     from devstack.staff_token import cognito_client
 
-    config = DevStackConfig.on_free_ports(workers=1, reconcile_every_seconds=None, log_dir=log_dir)
+    # Two scorer processes: the two cores the in-process baseline uses (one application worker, idle).
+    config = DevStackConfig.on_free_ports(
+        workers=1, batch_workers=2, reconcile_every_seconds=None, log_dir=log_dir
+    )
     with DevStack(config).start() as stack:
         user = demo_user("modelrisk1")
         assert user is not None and stack.staff_pool is not None
@@ -185,7 +188,12 @@ def through_stack(path: Path, log_dir: Path) -> EndToEnd:
         started = time.perf_counter()
         backtest.start(api, backtest.STAFF_PREFIX, created["batch_id"])
         final = backtest.wait_until_done(
-            api, backtest.STAFF_PREFIX, created["batch_id"], lambda _answer: None, poll_seconds=0.2
+            api,
+            backtest.STAFF_PREFIX,
+            created["batch_id"],
+            lambda _answer: None,
+            deadline_seconds=3600,
+            poll_seconds=0.2,
         )
         ended = time.perf_counter()
     summary = final.get("summary")
