@@ -35,6 +35,7 @@ import csv
 import gzip
 import json
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypedDict, cast
 
@@ -51,7 +52,14 @@ from chalicelib.engine.fraud import application_flags, fraud_reasons, refers, so
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.outcome import assess_with
 from chalicelib.engine.policy import DECLINING, REFER, WARNING
-from chalicelib.engine.schema import APPLICATION_FIELDS, ValidationFailed, parse_csv_row, validate_application
+from chalicelib.engine.schema import (
+    APPLICATION_FIELDS,
+    FieldSpec,
+    ValidationFailed,
+    parse_csv_row,
+    validate_application,
+    validate_fields,
+)
 from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, DecidedBy, Outcome, RiskBand
 from chalicelib.engine.validation import OUTCOMES, GroupRate, age_band, group_rates
 
@@ -349,7 +357,72 @@ def _csv_fields(line: str) -> list[str]:
     return next(csv.reader([line]), [])
 
 
-def _parse_csv_line(line: str, columns: Sequence[str]) -> ParsedRow:
+class CsvLayout:
+    """Where a CSV file's columns are, and the fast reading of its rows: a row whose every value
+    converts and checks plainly (integers in range, booleans, categories) is taken as it is; any other
+    row goes through ``schema.parse_csv_row``, which names every problem. The fast reading accepts
+    nothing ``parse_csv_row`` refuses and gives the same application (tests/unit/engine/test_batch.py)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        position = {name: index for index, name in enumerate(self.columns)}
+        self.fast = all(name in position for name in REQUIRED_COLUMNS)
+        self.plain: list[tuple[str, int, str, bool, int, int, frozenset[object]]] = []
+        self.other: dict[str, FieldSpec] = {}  # names, patterns, IP addresses: checked by the schema
+        self.other_positions: list[tuple[str, int]] = []
+        for name, spec in APPLICATION_FIELDS.items():
+            if name not in position:
+                continue
+            if spec.kind in ("integer", "boolean", "category"):
+                low = spec.minimum if spec.minimum is not None else -(2**63)
+                high = spec.maximum if spec.maximum is not None else 2**63
+                self.plain.append(
+                    (name, position[name], spec.kind, spec.required, low, high, frozenset(spec.choices))
+                )
+            else:
+                self.other[name] = spec
+                self.other_positions.append((name, position[name]))
+        self.extras = [(name, position[name]) for name in EXTRA_COLUMNS if name in position]
+
+    def fast_application(self, values: Sequence[str]) -> dict[str, Any] | None:
+        """The validated application, or None when the row needs the schema's full check."""
+        if not self.fast:
+            return None
+        application: dict[str, Any] = {}
+        for name, index, kind, required, low, high, choices in self.plain:
+            raw = values[index]
+            if raw == "":
+                if required:
+                    return None
+                continue
+            if kind == "integer":
+                try:
+                    number = int(raw)
+                except ValueError:
+                    return None
+                if (choices and number not in choices) or number < low or number > high:
+                    return None
+                application[name] = number
+            elif kind == "boolean":
+                lowered = raw.strip().lower()
+                if lowered not in ("true", "false"):
+                    return None
+                application[name] = lowered == "true"
+            elif raw in choices:
+                application[name] = raw
+            else:
+                return None
+        others = {name: values[index] for name, index in self.other_positions if values[index] != ""}
+        if others:
+            try:
+                application.update(validate_fields(others, self.other))
+            except ValidationFailed:
+                return None
+        return application
+
+
+def _parse_csv_line(line: str, layout: CsvLayout) -> ParsedRow:
+    columns = layout.columns
     try:
         values = _csv_fields(line)
     except csv.Error as error:
@@ -357,10 +430,16 @@ def _parse_csv_line(line: str, columns: Sequence[str]) -> ParsedRow:
     if len(values) != len(columns):
         problem = f"has {len(values)} fields where the header has {len(columns)}"
         return ParsedRow(None, None, None, [{"field": "(row)", "problem": problem}])
-    record = dict(zip(columns, values, strict=True))
-    external, label, errors = _extras(record)
+    if layout.extras:
+        external, label, errors = _extras({name: values[index] for name, index in layout.extras})
+    else:
+        external, label, errors = None, None, []
+    if not errors:
+        application = layout.fast_application(values)
+        if application is not None:
+            return ParsedRow(application, external, label, [])
     try:
-        application = parse_csv_row(record)
+        application = parse_csv_row(dict(zip(columns, values, strict=True)))
     except ValidationFailed as failure:
         return ParsedRow(None, external, label, failure.errors + errors)
     if errors:
@@ -423,30 +502,52 @@ def _add(counter: dict[str, Any], key: str, amount: int = 1) -> None:
     counter[key] = counter.get(key, 0) + amount
 
 
-def _tally(
-    aggregate: dict[str, Any], decision: RowDecision, application: Mapping[str, Any], label: int | None
-) -> None:
+class _Fact(NamedTuple):
+    """What one row adds to one version's aggregates (counted in bulk at the end of a chunk)."""
+
+    outcome: str
+    decided_by: str
+    probability_key: int  # the model probability in millionths
+    foir_bin: int  # approvals: the FOIR bin; -1 otherwise
+    label: int  # 1 good, 0 bad, -1 none
+    gender: str
+    age_band: str
+
+
+def _fact(decision: RowDecision, label: int | None, gender: str, band: str) -> _Fact:
     approved = decision.outcome == APPROVED
-    _add(aggregate["outcomes"], decision.outcome)
-    _add(aggregate["decided_by"], decision.decided_by)
-    key = str(round(decision.model_probability * PROBABILITY_UNITS))
-    _add(aggregate["probabilities"], key)
-    if approved:
-        _add(aggregate["approved_probabilities"], key)
-        aggregate["foir_of_approvals"][bisect_right(FOIR_EDGES, decision.foir)] += 1
-    if label is not None:
-        aggregate["labelled"].setdefault(key, [0, 0])[label] += 1
+    return _Fact(
+        decision.outcome,
+        decision.decided_by,
+        round(decision.model_probability * PROBABILITY_UNITS),
+        bisect_right(FOIR_EDGES, decision.foir) if approved else -1,
+        -1 if label is None else label,
+        gender,
+        band,
+    )
+
+
+def _tally(aggregate: dict[str, Any], facts: Iterable[_Fact], reason_codes: Iterable[str]) -> None:
+    """Add counted facts and reason codes to one version's aggregate."""
+    for fact, n in Counter(facts).items():
+        approved = fact.outcome == APPROVED
+        key = str(fact.probability_key)
+        _add(aggregate["outcomes"], fact.outcome, n)
+        _add(aggregate["decided_by"], fact.decided_by, n)
+        _add(aggregate["probabilities"], key, n)
         if approved:
-            aggregate["approved_labels"][label] += 1
-    for code in decision.reason_codes:
-        _add(aggregate["reason_codes"], code)
-    for attribute, group in (
-        ("gender", str(application.get("gender", "unknown"))),
-        ("age_band", age_band(int(application.get("age", 0)))),
-    ):
-        tally = aggregate[attribute].setdefault(group, [0, 0])
-        tally[0] += 1
-        tally[1] += approved
+            _add(aggregate["approved_probabilities"], key, n)
+            aggregate["foir_of_approvals"][fact.foir_bin] += n
+        if fact.label >= 0:
+            aggregate["labelled"].setdefault(key, [0, 0])[fact.label] += n
+            if approved:
+                aggregate["approved_labels"][fact.label] += n
+        for attribute, group in (("gender", fact.gender), ("age_band", fact.age_band)):
+            tally = aggregate[attribute].setdefault(group, [0, 0])
+            tally[0] += n
+            tally[1] += n * approved
+    for code, n in Counter(reason_codes).items():
+        _add(aggregate["reason_codes"], code, n)
 
 
 def _swap_key(before: str, after: str) -> str:
@@ -468,10 +569,13 @@ def score_chunk(
     if fmt == "csv" and not columns:
         raise ValueError("a CSV chunk needs the header's column names")
     header_lines = 1 if fmt == "csv" else 0
+    layout = CsvLayout(columns or ())
     ids = [version_id for version_id, _ in versions]
     per_version = {version_id: _new_version_aggregate() for version_id in ids}
     baseline = ids[0]
-    swaps: dict[str, dict[str, int]] = {version_id: {} for version_id in ids[1:]}
+    facts: list[list[_Fact]] = [[] for _ in ids]
+    codes: list[list[str]] = [[] for _ in ids]
+    transitions: list[list[tuple[str, str]]] = [[] for _ in ids]
     invalid: list[dict[str, Any]] = []
     rows_read = rows_scored = rows_labelled = 0
     out: list[str] = []
@@ -492,7 +596,7 @@ def score_chunk(
         if line is None:
             parsed = ParsedRow(None, None, None, [{"field": "(row)", "problem": "is not UTF-8 text"}])
         elif fmt == "csv":
-            parsed = _parse_csv_line(line.rstrip("\r"), cast(Sequence[str], columns))
+            parsed = _parse_csv_line(line.rstrip("\r"), layout)
         else:
             parsed = _parse_json_line(line)
         application = parsed.application
@@ -516,6 +620,8 @@ def score_chunk(
         ratios = affordability_ratios(application)
         features = model_features(application, ratios)
         probabilities = [_score(model, features) for model in models]
+        gender = str(application.get("gender", "unknown"))
+        band = age_band(int(application["age"]))
         decided: dict[str, dict[str, object]] = {}
         first_outcome = ""
         for index, (version_id, logic) in enumerate(versions):
@@ -528,11 +634,12 @@ def score_chunk(
                 model_probability=probabilities[model_slot[index]],
                 counteroffer=options.counteroffers,
             )
-            _tally(per_version[version_id], decision, application, parsed.label)
+            facts[index].append(_fact(decision, parsed.label, gender, band))
+            codes[index].extend(decision.reason_codes)
             if index == 0:
                 first_outcome = decision.outcome
             else:
-                _add(swaps[version_id], _swap_key(first_outcome, decision.outcome))
+                transitions[index].append((first_outcome, decision.outcome))
             decided[version_id] = {
                 "outcome": decision.outcome,
                 "decided_by": decision.decided_by,
@@ -543,6 +650,12 @@ def score_chunk(
             }
         out.append(dumps({"row": row, "external_id": parsed.external_id, "valid": True, "versions": decided}))
     rows_invalid = rows_read - rows_scored
+    swaps: dict[str, dict[str, int]] = {}
+    for index, version_id in enumerate(ids):
+        _tally(per_version[version_id], facts[index], codes[index])
+        if index:
+            counted = Counter(transitions[index])
+            swaps[version_id] = {_swap_key(*pair): n for pair, n in sorted(counted.items())}
     aggregates: dict[str, object] = {
         "baseline": baseline,
         "rows": {

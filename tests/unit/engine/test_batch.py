@@ -4,19 +4,29 @@ engine's own (decide(), training.metrics as `make evaluate` computes them, engin
 
 from __future__ import annotations
 
+import csv
 import functools
 import gzip
+import io
 import itertools
 import json
 from collections import Counter
 from typing import Any
 
 import pytest
-from engine_test_support import MODEL, POLICY, PROPERTIES, TRAINING_CSV, policy_with, training_rows
+from engine_test_support import (
+    MODEL,
+    POLICY,
+    PROPERTIES,
+    TRAINING_CSV,
+    policy_with,
+    training_rows,
+    valid_applications,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.engine import DecisionLogic, decide
+from chalicelib.engine import DecisionLogic, batch, decide
 from chalicelib.engine.batch import (
     HEAD_BYTES,
     INVALID_ROWS_LISTED,
@@ -25,12 +35,18 @@ from chalicelib.engine.batch import (
     ChunkOptions,
     ChunkResult,
     ChunkSpec,
+    CsvLayout,
+    ParsedRow,
+    RowDecision,
+    _parse_csv_line,
     check_file_start,
+    decide_row,
     merge_aggregates,
     plan_chunks,
     score_chunk,
     summarise,
 )
+from chalicelib.engine.schema import ValidationFailed, parse_csv_row
 from chalicelib.engine.scorecard import probability_of
 from chalicelib.engine.validation import HOLDOUT_PATH, figures, packaged_holdout
 from training import metrics
@@ -451,3 +467,64 @@ def test_a_file_of_two_formats_gives_the_same_summary() -> None:
         merge_aggregates(r.aggregates for r in score_file(csv_data, "csv", 97)), ["v1", "v1-approve-055"]
     )
     assert from_jsonl == from_csv
+
+
+# -- the fast paths equal the engine's own ------------------------------------------------------------
+ODD_TEXT = """ |  | 12| 12 |1_000|+40|-5|12.0|abc|TRUE| true |yes|0|1|999999999999|१२|Salaried |salaried
+|Graduate|Male|José|Jo3|ABCDE1234F|10.0.0.1|::1"""
+ODD_VALUES = st.sampled_from([*ODD_TEXT.replace("\n", "").split("|"), "", "x" * 70])
+CSV_COLUMNS = [*COLUMNS, "device_id", "ip_address", "email"]
+
+
+@PROPERTIES
+@given(
+    application=valid_applications(),
+    changes=st.dictionaries(st.sampled_from(CSV_COLUMNS), ODD_VALUES, max_size=4),
+)
+def test_the_fast_csv_reading_gives_exactly_what_parse_csv_row_gives(
+    application: dict[str, Any], changes: dict[str, str]
+) -> None:
+    text = {name: str(value) for name, value in application.items()}
+    record = {name: changes.get(name, text.get(name, "")) for name in CSV_COLUMNS}
+    record["loan_approved"] = ""  # no label: the row's validity is the schema's alone
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(record.values())
+    parsed = _parse_csv_line(buffer.getvalue(), CsvLayout(list(record)))
+    try:
+        expected: ParsedRow = ParsedRow(parse_csv_row(record), None, None, [])
+    except ValidationFailed as failure:
+        expected = ParsedRow(None, None, None, failure.errors)
+    assert parsed == expected
+
+
+@PROPERTIES
+@given(application=valid_applications(), counteroffer=st.booleans())
+def test_decide_row_gives_what_decide_gives(application: dict[str, Any], counteroffer: bool) -> None:
+    for logic in (PACKAGED[1], VARIANT[1]):
+        decision = decide(application, logic.model, logic.policy)
+        row = decide_row(application, logic.model, logic.policy, counteroffer=counteroffer)
+        offer = decision["counteroffer"]
+        assert row == RowDecision(
+            outcome=decision["outcome"],
+            decided_by=decision["decided_by"],
+            probability=decision["probability"],
+            band=decision["risk_band"],
+            model_probability=decision["model_probability"],
+            reason_codes=[reason["code"] for reason in decision["reasons"]],
+            counteroffer_amount=offer["loan_amount"] if counteroffer and offer is not None else None,
+            foir=decision["affordability"]["foir"],
+        )
+
+
+def test_a_batch_without_counteroffers_runs_no_counteroffer_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("searched for a counteroffer the batch did not ask for")
+
+    monkeypatch.setattr(batch, "largest_approvable_loan", refuse)
+    monkeypatch.setattr(batch, "shortest_approvable_tenure", refuse)
+    data = HEADER + b"\n" + b"\n".join(BODY.split(b"\n")[:300]) + b"\n"
+    (result,) = score_file(data, "csv", 300)
+    outcomes = Counter(line["versions"]["v1"]["outcome"] for line in result_lines(result))
+    assert result.rows_scored == 300 and outcomes["declined"] > 0
+    with pytest.raises(AssertionError, match="did not ask for"):
+        score_file(data, "csv", 300, counteroffers=True)
