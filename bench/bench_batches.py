@@ -125,26 +125,33 @@ class InProcess(NamedTuple):
     summary: Any
 
 
-def in_process(chunked: Chunked) -> InProcess:
-    _logics()  # the model and policies loaded before any clock starts
-    started = time.perf_counter()
-    one = score_chunks((chunked.data, chunked.columns, chunked.chunks))
-    one_seconds = time.perf_counter() - started
+def two_process_rate(chunked: Chunked) -> float:
+    """Rows per second (wall) of the chunks spread over two processes, alternately."""
     halves = [chunked.chunks[0::2], chunked.chunks[1::2]]
     with multiprocessing.get_context("fork").Pool(2) as pool:
         pool.map(score_chunks, [(chunked.data, chunked.columns, chunked.chunks[:1])] * 2)  # warm
         started = time.perf_counter()
         two = pool.map(score_chunks, [(chunked.data, chunked.columns, half) for half in halves])
-        two_seconds = time.perf_counter() - started
-    assert sum(part.rows_scored for part in two) == one.rows_scored
+        seconds = time.perf_counter() - started
+    rows = sum(part.rows_scored for part in two)
+    assert rows == sum(chunk.rows for chunk in chunked.chunks)
+    return rows / seconds
+
+
+def in_process(chunked: Chunked) -> InProcess:
+    _logics()  # the model and policies loaded before any clock starts
+    started = time.perf_counter()
+    one = score_chunks((chunked.data, chunked.columns, chunked.chunks))
+    one_seconds = time.perf_counter() - started
+    rows = sum(chunk.rows for chunk in chunked.chunks)
+    two_rate = two_process_rate(chunked)
     started = time.process_time()
     summary = batch.summarise(batch.merge_aggregates(one.aggregates), ["v1", "variant"])
     summary_seconds = time.process_time() - started
-    rows = sum(chunk.rows for chunk in chunked.chunks)
     return InProcess(
         rows=rows,
         one_process_rate=rows / one_seconds,
-        two_process_rate=rows / two_seconds,
+        two_process_rate=two_rate,
         chunk_cpu_ms=1000 * sum(one.cpu_seconds) / len(one.cpu_seconds),
         result_bytes_per_row=one.result_bytes / rows,
         plan_cpu_ms_per_mb=1000 * chunked.plan_seconds / (len(chunked.data) / 1e6),
@@ -204,8 +211,7 @@ def through_stack(path: Path, log_dir: Path) -> EndToEnd:
 
 
 def outcome_mixes(summary: Any) -> dict[str, Any]:
-    versions = summary["versions"]
-    return {name: versions[name]["outcome_mix"] for name in sorted(versions)}
+    return {version["version_id"]: version["outcomes"] for version in summary["versions"]}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -234,14 +240,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         ok = True
         if not args.in_process_only:
             stack = through_stack(path, Path(scratch))
+            # The machine is shared: the baseline again after the stack, and the higher of the two
+            # held against the stack (the stricter comparison).
+            again = two_process_rate(chunked)
+            baseline = max(base.two_process_rate, again)
+            print(f"  in process, two processes, after the stack: {again:10,.0f} rows/s")
             rate = stack.rows / stack.seconds_from_start
-            share = rate / base.two_process_rate
+            share = rate / baseline
             print(
                 f"  local stack: {stack.status}, {stack.rows:,} rows in {stack.seconds_from_start:.1f} s "
                 f"from start = {rate:,.0f} rows/s ({stack.seconds_with_upload:.1f} s with create + upload)"
             )
             print(
-                f"  target >= {TARGET_SHARE:.0%} of the in-process two-process rate: "
+                f"  target >= {TARGET_SHARE:.0%} of in process on two processes ({baseline:,.0f} rows/s): "
                 f"{'met' if share >= TARGET_SHARE else 'MISSED'} ({share:.0%})"
             )
             agree = stack.summary is not None and outcome_mixes(stack.summary) == outcome_mixes(base.summary)
