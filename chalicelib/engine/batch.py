@@ -487,8 +487,8 @@ def _new_version_aggregate() -> dict[str, Any]:
     return {
         "outcomes": dict.fromkeys(OUTCOMES, 0),
         "decided_by": {},
-        "probabilities": {},  # model probability (millionths, as text) -> rows
-        "approved_probabilities": {},
+        "probability_sum": 0,  # model probabilities in millionths, summed (exact: integers)
+        "approved_probability_sum": 0,  # the same over approvals
         "labelled": {},  # model probability (millionths) -> [bad, good]
         "approved_labels": [0, 0],  # approvals with a label: [bad, good]
         "foir_of_approvals": [0] * (len(FOIR_EDGES) + 1),
@@ -534,9 +534,9 @@ def _tally(aggregate: dict[str, Any], facts: Iterable[_Fact], reason_codes: Iter
         key = str(fact.probability_key)
         _add(aggregate["outcomes"], fact.outcome, n)
         _add(aggregate["decided_by"], fact.decided_by, n)
-        _add(aggregate["probabilities"], key, n)
+        aggregate["probability_sum"] += fact.probability_key * n
         if approved:
-            _add(aggregate["approved_probabilities"], key, n)
+            aggregate["approved_probability_sum"] += fact.probability_key * n
             aggregate["foir_of_approvals"][fact.foir_bin] += n
         if fact.label >= 0:
             aggregate["labelled"].setdefault(key, [0, 0])[fact.label] += n
@@ -673,43 +673,68 @@ def score_chunk(
     return ChunkResult(results, aggregates, rows_read, rows_scored, rows_invalid)
 
 
-def _merge_values(left: object, right: object, path: str) -> object:
-    if isinstance(left, bool) or isinstance(right, bool):
-        raise ValueError(f"aggregates: unexpected boolean at {path}")
-    if isinstance(left, int) and isinstance(right, int):
-        return left + right
-    if isinstance(left, list) and isinstance(right, list):
-        if len(left) != len(right):
-            raise ValueError(f"aggregates: lists of different lengths at {path}")
-        return [_merge_values(a, b, path) for a, b in zip(left, right, strict=True)]
-    if isinstance(left, dict) and isinstance(right, dict):
-        merged = dict(left)
-        for key, value in right.items():
-            merged[key] = _merge_values(merged[key], value, f"{path}/{key}") if key in merged else value
-        return merged
-    if isinstance(left, str) and left == right:
-        return left
-    raise ValueError(f"aggregates: cannot merge {left!r} with {right!r} at {path}")
+def _copy(value: object) -> object:
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) for item in value]
+    return value
+
+
+def _add_counts(target: dict[str, Any], source: Mapping[str, Any]) -> None:
+    """A flat counter: key -> count, or key -> list of counts (e.g. ``[bad, good]``)."""
+    for key, value in source.items():
+        mine = target.get(key)
+        if mine is None:
+            target[key] = list(value) if isinstance(value, list) else value
+        elif isinstance(value, list):
+            if len(mine) != len(value):
+                raise ValueError(f"aggregates: lists of counts of different lengths at {key}")
+            target[key] = [a + b for a, b in zip(mine, value, strict=True)]
+        else:
+            target[key] = mine + value
+
+
+def _add_into(target: dict[str, object], source: Mapping[str, object], path: str) -> None:
+    """Add ``source``'s counts into ``target`` in place (``source`` is left as it was)."""
+    for key, value in source.items():
+        if key not in target:
+            target[key] = _copy(value)
+            continue
+        current = target[key]
+        if type(current) is int and type(value) is int:  # counts (never booleans)
+            target[key] = current + value
+        elif isinstance(current, dict) and isinstance(value, dict):
+            sample = next(iter(value.values()), 0)
+            if type(sample) is int or isinstance(sample, list):  # a counter: the hot path
+                try:
+                    _add_counts(current, value)
+                except TypeError:
+                    raise ValueError(f"aggregates: not counts at {path}/{key}") from None
+            else:
+                _add_into(current, value, f"{path}/{key}")
+        elif isinstance(current, list) and isinstance(value, list) and len(current) == len(value):
+            target[key] = [a + b for a, b in zip(current, value, strict=True)]
+        elif not (isinstance(current, str) and current == value):
+            raise ValueError(f"aggregates: cannot merge {current!r} with {value!r} at {path}/{key}")
+
+
+def _first_invalid_rows(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return [dict(row) for row in sorted(rows, key=lambda row: int(row["row"]))[:INVALID_ROWS_LISTED]]
 
 
 def merge_aggregates(parts: Iterable[Mapping[str, object]]) -> dict[str, object]:
     """Add the parts' aggregates (counts add; the invalid rows listed are the first
-    ``INVALID_ROWS_LISTED`` by row number): associative and commutative."""
+    ``INVALID_ROWS_LISTED`` by row number): associative and commutative. The parts are left as
+    they were."""
     merged: dict[str, object] = {}
+    invalid: list[Mapping[str, Any]] = []
     for part in parts:
-        if not merged:
-            merged = json.loads(json.dumps(part))  # a deep copy: the parts stay as they were
-            continue
-        invalid = cast(list[dict[str, Any]], merged.pop("invalid_rows", [])) + cast(
-            list[dict[str, Any]], part.get("invalid_rows", [])
+        invalid = _first_invalid_rows(
+            [*invalid, *cast(list[Mapping[str, Any]], part.get("invalid_rows", []))]
         )
-        rest = {key: value for key, value in part.items() if key != "invalid_rows"}
-        merged = cast(dict[str, object], _merge_values(merged, rest, ""))
-        merged["invalid_rows"] = sorted(invalid, key=lambda row: int(row["row"]))[:INVALID_ROWS_LISTED]
-    if "invalid_rows" in merged:
-        merged["invalid_rows"] = sorted(
-            cast(list[dict[str, Any]], merged["invalid_rows"]), key=lambda row: int(row["row"])
-        )[:INVALID_ROWS_LISTED]
+        _add_into(merged, {key: value for key, value in part.items() if key != "invalid_rows"}, "")
+        merged["invalid_rows"] = invalid
     return merged
 
 
@@ -791,10 +816,6 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _histogram(counts: Mapping[str, int]) -> list[tuple[float, int]]:
-    return sorted((int(key) / PROBABILITY_UNITS, n) for key, n in counts.items())
-
-
 def label_figures(
     labelled: Mapping[str, Sequence[int]], approved_labels: Sequence[int]
 ) -> LabelFigures | None:
@@ -839,18 +860,20 @@ def _foir_bins(counts: Sequence[int]) -> list[FoirBin]:
 def _version_summary(version_id: str, aggregate: Mapping[str, Any]) -> VersionSummary:
     outcomes: dict[str, int] = {outcome: int(aggregate["outcomes"].get(outcome, 0)) for outcome in OUTCOMES}
     rows = sum(outcomes.values())
-    probabilities = _histogram(aggregate["probabilities"])
-    approved = _histogram(aggregate["approved_probabilities"])
-    approvals = sum(n for _, n in approved)
+    approvals = outcomes[APPROVED]
+    probability_sum = int(aggregate["probability_sum"])
+    approved_sum = int(aggregate["approved_probability_sum"])
     reasons = sorted(aggregate["reason_codes"].items(), key=lambda item: (-item[1], item[0]))
     return {
         "version_id": version_id,
         "outcomes": outcomes,
         "decided_by": dict(sorted(aggregate["decided_by"].items())),
         "approval_rate": _rate(outcomes[APPROVED], rows),
-        "mean_probability": round(sum(p * n for p, n in probabilities) / rows, 6) if rows else None,
+        "mean_probability": round(probability_sum / PROBABILITY_UNITS / rows, 6) if rows else None,
         "expected_bad_rate_of_approvals": (
-            round(sum((1 - p) * n for p, n in approved) / approvals, 6) if approvals else None
+            round((approvals * PROBABILITY_UNITS - approved_sum) / PROBABILITY_UNITS / approvals, 6)
+            if approvals
+            else None
         ),
         "foir_of_approvals": _foir_bins(aggregate["foir_of_approvals"]),
         "top_reason_codes": [{"code": code, "count": n} for code, n in reasons[:TOP_REASON_CODES]],

@@ -528,3 +528,11 @@ def test_a_batch_without_counteroffers_runs_no_counteroffer_search(monkeypatch: 
     assert result.rows_scored == 300 and outcomes["declined"] > 0
     with pytest.raises(AssertionError, match="did not ask for"):
         score_file(data, "csv", 300, counteroffers=True)
+
+
+def test_merging_aggregates_of_different_batches_is_refused() -> None:
+    part = small_parts()[0]
+    other = {**part, "baseline": "v2"}
+    with pytest.raises(ValueError, match="cannot merge 'v1' with 'v2' at /baseline"):
+        merge_aggregates([part, other])
+    assert merge_aggregates([]) == {}
