@@ -19,7 +19,8 @@ data) or ``defaulted`` (1 = bad); ``loan_approved`` wins when both are given. Ro
 in file order (the CSV header is not a row); blank lines keep their number but are skipped, neither
 read nor scored. An invalid row (a field problem, a bad label, a CSV row with the wrong number of
 fields, a line that is not a JSON object or not UTF-8) is counted and listed with its line number
-and problems; it never fails the chunk.
+and problems; it never fails the chunk. Other CSV columns are ignored (as ``make evaluate`` does); a
+JSON Lines record is checked like an API payload, so an unknown key makes its row invalid.
 
 Speed. A batch is not a loop of synchronous decisions: :func:`decide_row` gives exactly
 ``decide()``'s outcome, decided_by, probability, band and reason codes, but skips what a batch does

@@ -467,6 +467,9 @@ def test_a_file_of_two_formats_gives_the_same_summary() -> None:
         merge_aggregates(r.aggregates for r in score_file(csv_data, "csv", 97)), ["v1", "v1-approve-055"]
     )
     assert from_jsonl == from_csv
+    crlf = csv_data.replace(b"\n", b"\r\n")
+    parts = [r.aggregates for r in score_file(crlf, "csv", 50)]
+    assert summarise(merge_aggregates(parts), ["v1", "v1-approve-055"]) == from_csv
 
 
 # -- the fast paths equal the engine's own ------------------------------------------------------------
