@@ -148,6 +148,9 @@ def function_merges(stage: str, app_functions: Collection[str] | None = None) ->
     from infra import webhooks  # the webhook delivery function (issue 22); imports this module
 
     merges[names.logical_id(resources.WEBHOOK_FUNCTION)] = webhooks.function_merge(stage)
+    from infra import batches  # the batch scorer and its DLQ handler (issue 19); imports this module
+
+    merges.update(batches.function_merges(stage))
     defined = (
         {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
     )

@@ -72,7 +72,13 @@ OWN_STATEMENT_TABLES = (resources.REVIEWS_TABLE, resources.AUDIT_TABLE)
 # Queries on the cases' status index only, no case or audit write.
 RECONCILER_REVIEW_INDEX = (resources.REVIEWS_TABLE, resources.REVIEWS_BY_STATUS_DUE)
 
-SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.WEBHOOK_FUNCTION)
+SHARED_FUNCTIONS = (
+    resources.API_FUNCTION,
+    resources.WORKER_FUNCTION,
+    resources.WEBHOOK_FUNCTION,
+    resources.BATCH_FUNCTION,  # batches (issue 19): the scorer and its DLQ handler
+    resources.BATCH_DLQ_FUNCTION,
+)
 # Webhooks' signing secrets: the API encrypts them (create, rotate), the delivery function decrypts.
 WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
@@ -171,6 +177,7 @@ def policy_document(stage: str) -> dict[str, Any]:
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
         *fraud_counter_statements(stage),
         *decision_versions_statements(stage),
+        *batch_statements(stage),
     ]
     return _document(statements)
 
@@ -214,7 +221,33 @@ def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
             "Sid": "DecisionVersionsBlobs",
             "Effect": "Allow",
             "Action": list(VERSIONS_BLOB_ACTIONS),
-            "Resource": [f"{bucket_arn(stage, spec)}/blobs/*" for spec in resources.BUCKETS],
+            "Resource": [f"{bucket_arn(stage, resources.VERSIONS_BUCKET)}/blobs/*"],
+        },
+    ]
+
+
+# ---- Batches (issue 19, chalicelib/dal/batches_aws.py): the batch item is one of TABLES and its
+# owner index one of the list indexes (above); the chunk queue is one of QUEUES. Beyond those: the
+# objects under batches/ (GetObject also authorises HEAD and ranged GETs; PutObject the presigned
+# PUT the API signs for the client), and consuming the chunk queue's DLQ (its handler's mapping).
+BATCH_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+BATCH_DLQ_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+
+def batch_statements(stage: str) -> list[dict[str, Any]]:
+    queue = resources.BATCH_CHUNKS_QUEUE
+    return [
+        {
+            "Sid": "BatchObjects",
+            "Effect": "Allow",
+            "Action": list(BATCH_OBJECT_ACTIONS),
+            "Resource": [f"{bucket_arn(stage, resources.BATCHES_BUCKET)}/batches/*"],
+        },
+        {
+            "Sid": "BatchDeadLetters",
+            "Effect": "Allow",
+            "Action": list(BATCH_DLQ_ACTIONS),
+            "Resource": [_arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
         },
     ]
 

@@ -18,7 +18,9 @@ UPLOADED_CODE_URI = f"s3://{resources.SERVICE}-artifacts/deployment.zip"
 Template = dict[str, Any]
 # Issue 10's staff routes (the review queue and its cases, an application's audit trail): opened by
 # the staff pool's Cognito authorizer, never by an API key.
-STAFF_PATH = re.compile(r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$|^/v1/versions(/.*)?$")
+STAFF_PATH = re.compile(
+    r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$|^/v1/versions(/.*)?$|^/v1/backtests(/.*)?$"
+)
 
 
 class _NoManagedPolicies:

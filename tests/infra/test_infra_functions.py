@@ -227,7 +227,14 @@ def test_no_merge_for_a_function_app_py_does_not_define() -> None:
 
     merges = functions.function_merges("prod", app_functions=["api_handler", "process_application_queue"])
     assert set(merges) == {API_ID, WORKER_ID}
-    assert set(functions.function_merges("prod")) == {API_ID, WORKER_ID, RECONCILER_ID, "DeliverWebhooks"}
+    assert set(functions.function_merges("prod")) == {
+        API_ID,
+        WORKER_ID,
+        RECONCILER_ID,
+        "DeliverWebhooks",
+        "ScoreBatchChunks",  # batches (issue 19)
+        "SettleFailedBatchChunks",
+    }
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
