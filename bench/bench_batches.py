@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -167,6 +168,33 @@ class EndToEnd(NamedTuple):
     seconds_from_start: float
     status: str
     summary: Any
+    cpu_seconds: float  # of every process of the stack, from start to COMPLETED
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            # Fields after "(comm)": state is the 3rd field of stat, utime the 14th, stime the 15th.
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+def stack_cpu_seconds(stack: Any) -> float:
+    """CPU seconds so far of every process the stack started (moto, chalice local, workers, pollers)."""
+    singles = [
+        getattr(stack, name, None) for name in ("moto", "moto_sqs", "api", "reconciler", "webhook_poller")
+    ]
+    processes = [p for p in (*singles, *stack.workers, *stack.batch_pollers) if p is not None]
+    return sum(tree_cpu_seconds(process.popen.pid) for process in processes)
 
 
 def through_stack(path: Path, log_dir: Path) -> EndToEnd:
@@ -192,6 +220,7 @@ def through_stack(path: Path, log_dir: Path) -> EndToEnd:
         began = time.perf_counter()
         created = backtest.create(api, backtest.STAFF_PREFIX, "csv", ["v1", variant])
         backtest.upload(created, path)
+        cpu_before = stack_cpu_seconds(stack)
         started = time.perf_counter()
         backtest.start(api, backtest.STAFF_PREFIX, created["batch_id"])
         final = backtest.wait_until_done(
@@ -203,11 +232,12 @@ def through_stack(path: Path, log_dir: Path) -> EndToEnd:
             poll_seconds=0.2,
         )
         ended = time.perf_counter()
+        cpu = stack_cpu_seconds(stack) - cpu_before
     summary = final.get("summary")
     rows = int((final.get("rows") or {}).get("scored", 0))
     if summary is not None:  # the variant's id in the stack is the in-process run's "variant"
         summary = json.loads(json.dumps(summary).replace(f'"{variant}"', '"variant"'))
-    return EndToEnd(rows, ended - began, ended - started, str(final.get("status")), summary)
+    return EndToEnd(rows, ended - began, ended - started, str(final.get("status")), summary, cpu)
 
 
 def outcome_mixes(summary: Any) -> dict[str, Any]:
@@ -254,6 +284,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"  target >= {TARGET_SHARE:.0%} of in process on two processes ({baseline:,.0f} rows/s): "
                 f"{'met' if share >= TARGET_SHARE else 'MISSED'} ({share:.0%})"
+            )
+            # CPU per row, which the machine's other load does not skew the way it skews wall time:
+            # on two otherwise idle cores each side's rate is about 2 cores / its CPU per row.
+            inproc_us = 1000 * base.chunk_cpu_ms / resources.BATCH_ROWS_PER_CHUNK
+            stack_us = 1e6 * stack.cpu_seconds / max(1, stack.rows)
+            print(
+                f"  CPU per row: in process {inproc_us:.0f} us, through the stack {stack_us:.0f} us (all its "
+                f"processes): on two idle cores about {inproc_us / stack_us:.0%} of the in-process rate"
             )
             agree = stack.summary is not None and outcome_mixes(stack.summary) == outcome_mixes(base.summary)
             print(f"  the stack's summary equals the in-process one (outcome mixes): {agree}")
