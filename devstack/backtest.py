@@ -307,12 +307,12 @@ def progress_bar(console: Console) -> tuple[Progress, Callable[[Mapping[str, Any
         TextColumn("{task.description}"),
         BarColumn(),
         TaskProgressColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} chunks"),
+        TextColumn("{task.fields[chunks]}"),  # total is None until the scorer has planned the file
         TextColumn("{task.fields[rows]}"),
         TimeElapsedColumn(),
         console=console,
     )
-    task = progress.add_task("PENDING", total=None, rows="")
+    task = progress.add_task("PENDING", total=None, rows="", chunks="")
 
     def show(answer: Mapping[str, Any]) -> None:
         chunks = answer.get("chunks") or {}
@@ -325,12 +325,14 @@ def progress_bar(console: Console) -> tuple[Progress, Callable[[Mapping[str, Any
             text += f", {float(rate):,.0f} rows/s"
         if eta is not None and answer.get("status") == "RUNNING":
             text += f", ETA {float(eta):.0f} s"
+        settled = (chunks.get("done") or 0) + (chunks.get("failed") or 0)
         progress.update(
             task,
             description=f"{answer.get('batch_id', '')} {answer.get('status', '')}",
             total=total or None,
-            completed=(chunks.get("done") or 0) + (chunks.get("failed") or 0),
+            completed=settled,
             rows=text,
+            chunks=f"{settled:,}/{total:,} chunks" if total else "planning",
         )
 
     return progress, show

@@ -33,6 +33,7 @@ from tests.integration.test_integration_console_browser import (
     csp_violations,
     open_console,
     submit_sign_in,
+    use_api_key,
     wait,
 )
 
@@ -197,6 +198,37 @@ def test_a_backtest_uploads_runs_and_shows_its_summary_and_charts(
         )
     )
     browser.save_screenshot(str(screenshots / "batches.png"))
+    assert not browser.find_element(By.ID, "banner").is_displayed()  # nothing was refused on the way
+    assert csp_violations(browser) == []
+
+
+def test_a_client_runs_its_own_batch_with_its_api_key(
+    browser: Any,
+    site: DevStack,
+    tmp_path: Path,
+) -> None:
+    # Signed out, the page asks for a key instead of sending a request bound to fail.
+    open_console(browser, site, "#batches")
+    if browser.find_element(By.ID, "staff-signed-in").is_displayed():
+        browser.find_element(By.ID, "sign-out").click()
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "sign-in-form")))
+    open_console(browser, site, "#batches")
+    assert "API key" in browser.find_element(By.ID, "batches-caption").text
+    assert not browser.find_element(By.ID, "banner").is_displayed()
+    before = list_loads(browser)
+    use_api_key(browser, site.api_key())
+    wait(browser).until(lambda d: list_loads(d) > before)
+    assert (
+        Select(browser.find_element(By.ID, "batch-owner")).first_selected_option.get_attribute("value")
+        == "client"
+    )
+    path, _ = small_file(tmp_path)
+    assert run_file(browser, path, "") == ("COMPLETED", "")  # no versions: the champion
+    wait(browser).until(ec.visibility_of_element_located((By.ID, "batch-outcome")))
+    assert browser.find_element(By.ID, "batch-rows-scored").text == f"{ROWS:,}"
+    assert browser.find_element(By.ID, "batch-outcome").get_attribute("data-versions") == "1"
+    assert "one version only" in browser.find_element(By.ID, "batch-swaps-caption").text
+    assert browser.find_element(By.ID, "batches-caption").text.startswith("This API key's batches")
     assert csp_violations(browser) == []
 
 

@@ -306,6 +306,13 @@
     select.querySelector('option[value="staff"]').disabled = !who;
     if (!who) select.value = 'client';
     else if (!select.dataset.chosen) select.value = 'staff';
+    if (!who && !LC.hasApiKey()) {
+      // Nobody to ask as: say so rather than send a request bound to be refused.
+      LC.clear($('batches-table').querySelector('tbody'));
+      $('batches-caption').textContent = 'Sign in as staff, or set an API key at the top, to see and run batches.';
+      $('batches-more').hidden = true;
+      return;
+    }
     loadList(true);
     if (shown) openBatch(shown);
   }
@@ -317,6 +324,8 @@
   document.addEventListener('DOMContentLoaded', function () {
     $('batch-form').addEventListener('submit', submit);
     $('batches-more').addEventListener('click', function () { loadList(false); });
+    // A key set while this page is shown (console.js stores it first: its listener came first).
+    $('key-form').addEventListener('submit', function () { if (!$('view-batches').hidden) show(); });
     $('batch-owner').addEventListener('change', function () {
       $('batch-owner').dataset.chosen = 'true';
       shown = null;

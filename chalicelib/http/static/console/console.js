@@ -1464,6 +1464,7 @@
   var pages = {};
   window.LoanConsole = {
     pages: pages, api: api, staffApi: staffApi, me: me, report: report, reportStaff: reportStaff,
+    hasApiKey: function () { return !!sessionStorage.getItem(KEY_STORAGE); },
     refusal: refusal, describeFailure: describeFailure, Failure: Failure, el: el, clear: clear,
     percent: percent, OUTCOME_COLOURS: OUTCOME_COLOURS
   };
