@@ -373,6 +373,10 @@ def _csv_fields(line: str) -> list[str]:
     return next(csv.reader([line]), [])
 
 
+_REFUSED = object()  # a value the schema refuses
+CHECKED_VALUES_KEPT = 50_000  # distinct (field, text) checks remembered per chunk
+
+
 class CsvLayout:
     """Where a CSV file's columns are, and the fast reading of its rows: a row whose every value
     converts and checks plainly (integers in range, booleans, categories) is taken as it is; any other
@@ -399,6 +403,7 @@ class CsvLayout:
                 self.other[name] = spec
                 self.other_positions.append((name, position[name]))
         self.extras = [(name, position[name]) for name in EXTRA_COLUMNS if name in position]
+        self.checked: dict[tuple[str, str], object] = {}  # (field, text) -> its checked value or _REFUSED
 
     def fast_application(self, values: Sequence[str]) -> dict[str, Any] | None:
         """The validated application, or None when the row needs the schema's full check."""
@@ -428,12 +433,21 @@ class CsvLayout:
                 application[name] = raw
             else:
                 return None
-        others = {name: values[index] for name, index in self.other_positions if values[index] != ""}
-        if others:
-            try:
-                application.update(validate_fields(others, self.other))
-            except ValidationFailed:
+        for name, index in self.other_positions:
+            raw = values[index]
+            if raw == "":
+                continue
+            checked = self.checked.get((name, raw))
+            if checked is None:  # checked once per distinct value (cities, names repeat)
+                try:
+                    checked = validate_fields({name: raw}, {name: self.other[name]})[name]
+                except ValidationFailed:
+                    checked = _REFUSED
+                if len(self.checked) < CHECKED_VALUES_KEPT:
+                    self.checked[(name, raw)] = checked
+            if checked is _REFUSED:
                 return None
+            application[name] = checked
         return application
 
 
