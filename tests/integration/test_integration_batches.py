@@ -196,3 +196,35 @@ def test_bad_input_answers_its_status_never_a_500(batch_stack: DevStack) -> None
     # A client key is not staff: the backtests are model risk's and managers'.
     assert call(batch_stack, "GET", "/v1/backtests").status_code in (401, 403)
     assert wait_until_done(batch_stack, small)["rows"]["read"] == 10
+
+
+def test_a_staff_backtest_runs_under_v1_backtests(batch_stack: DevStack, challenger: str) -> None:
+    pool = batch_stack.staff_pool
+    assert pool is not None
+    user = next(user for user in DEMO_STAFF if user.username == "manager1")
+    token = id_token(batch_stack.client("cognito-idp"), pool, user.username, user.password)
+    staff = {"Authorization": token}
+    created = requests.post(
+        f"{batch_stack.api_url}/v1/backtests",
+        json={"format": "csv", "versions": ["v1", challenger]},
+        headers=staff,
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    batch_id = created.json()["batch_id"]
+    body = b"".join(DATA.read_bytes().splitlines(keepends=True)[:101])
+    assert requests.put(created.json()["upload_url"], data=body, timeout=60).status_code == 200
+    started = requests.post(f"{batch_stack.api_url}/v1/backtests/{batch_id}/start", headers=staff, timeout=60)
+    assert started.status_code == 202, started.text
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        view = requests.get(
+            f"{batch_stack.api_url}/v1/backtests/{batch_id}", headers=staff, timeout=60
+        ).json()
+        if view["status"] not in ("PENDING", "RUNNING"):
+            break
+        time.sleep(0.5)
+    assert view["status"] == "COMPLETED" and view["rows"]["read"] == 100
+    assert len(view["summary"]["swaps"]) == 1
+    # A client's key sees no staff backtest: the same 404 as none.
+    assert call(batch_stack, "GET", f"/v1/batches/{batch_id}").status_code == 404

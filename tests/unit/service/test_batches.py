@@ -298,3 +298,24 @@ def test_lists_are_the_owners_newest_first_with_a_cursor(twin: Batches) -> None:
     with pytest.raises(ServiceError) as error:
         batches.list_batches(twin, OTHER, "2", first["next_cursor"])  # another owner's cursor
     assert error.value.status == 400
+
+
+def test_a_file_of_a_header_only_completes_with_no_rows(twin: Batches) -> None:
+    batch_id = started(twin, csv_rows(0))
+    assert run_queue(twin) == []
+    view = batches.get(twin, CLIENT, batch_id)
+    assert (view["status"], view["chunks"]["total"], view["rows"]["read"]) == ("COMPLETED", 0, 0)
+    assert view["summary"]["rows"]["read"] == 0 and view["results"]["parts"] == []
+
+
+def test_a_staff_backtest_is_shared_by_staff_and_hidden_from_clients(twin: Batches) -> None:
+    batch_id = started(twin, csv_rows(10), owner=resources.STAFF_BATCH_OWNER)
+    run_queue(twin)
+    assert batches.get(twin, resources.STAFF_BATCH_OWNER, batch_id)["status"] == "COMPLETED"
+    assert [
+        item["batch_id"]
+        for item in batches.list_batches(twin, resources.STAFF_BATCH_OWNER, None, None)["items"]
+    ] == [batch_id]
+    assert batches.list_batches(twin, CLIENT, None, None)["items"] == []
+    (published,) = events(twin).published
+    assert published[1]["owner"] == "staff"
