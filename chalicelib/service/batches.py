@@ -574,7 +574,14 @@ def _complete_if_done(batches: Batches, record: BatchRecord) -> None:
         if body is None:
             raise DependencyUnavailable("s3", f"aggregates of chunk {index} missing")
         parts.append(json.loads(body))
-    summary = engine_batch.summarise(engine_batch.merge_aggregates(parts), record["versions"])
+    try:
+        summary = engine_batch.summarise(engine_batch.merge_aggregates(parts), record["versions"])
+    except Exception as error:  # a summary that cannot be computed must not leave the batch RUNNING
+        count("BatchSummaryFailed")
+        logger.exception("batch summary failed", extra={"batch_id": batch_id})
+        reason = f"the summary could not be computed ({type(error).__name__}); the result parts are kept"
+        batches.store.fail(batch_id, reason, now_iso())
+        return
     batches.objects.put(
         summary_key(batch_id),
         json.dumps(summary, separators=(",", ":"), sort_keys=True).encode(),

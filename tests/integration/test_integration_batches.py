@@ -123,7 +123,7 @@ def result_rows(view: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_5000_rows_with_two_versions_complete_with_totals_equal_to_the_input(
-    batch_stack: DevStack, challenger: str
+    batch_stack: DevStack, challenger: str, measured_figures: list[str]
 ) -> None:
     batch_id = create_and_upload(batch_stack, DATA.read_bytes(), ["v1", challenger])
     started = call(batch_stack, "POST", f"/v1/batches/{batch_id}/start")
@@ -135,6 +135,10 @@ def test_5000_rows_with_two_versions_complete_with_totals_equal_to_the_input(
     assert view["rows"]["read"] == view["rows"]["total"] == 5000
     assert view["rows"]["scored"] + view["rows"]["invalid"] == 5000
     assert view["errors"] == [] and view["rows_per_second"] > 0
+    measured_figures.append(
+        f"batch of 5,000 rows x 2 versions through the local stack (1 scorer process, chunks of "
+        f"{ROWS_PER_CHUNK}): {view['rows_per_second']} rows/s from start to completion"
+    )
     summary = view["summary"]
     assert summary["rows"]["read"] == 5000
     assert len(summary["versions"]) == 2 and len(summary["swaps"]) == 1

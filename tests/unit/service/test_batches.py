@@ -319,3 +319,20 @@ def test_a_staff_backtest_is_shared_by_staff_and_hidden_from_clients(twin: Batch
     assert batches.list_batches(twin, CLIENT, None, None)["items"] == []
     (published,) = events(twin).published
     assert published[1]["owner"] == "staff"
+
+
+def test_a_summary_that_cannot_be_computed_fails_the_batch_instead_of_hanging(
+    twin: Batches, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.engine import batch as engine_batch
+
+    def broken(merged: object, version_ids: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(engine_batch, "summarise", broken)
+    batch_id = started(twin, csv_rows(50))
+    assert run_queue(twin) == []
+    view = batches.get(twin, CLIENT, batch_id)
+    assert view["status"] == "FAILED"
+    assert "ZeroDivisionError" in view["error"]
+    assert events(twin).published == []
