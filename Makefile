@@ -139,3 +139,9 @@ rollback: $(RUN_STAMP)
 .PHONY: monitor
 monitor: $(RUN_STAMP)
 	$(PY) -m devstack.monitoring_timer --now --window-days $(or $(WINDOW),1)
+## Backtests (issue 19) through the staff routes of the running stack (make run), as modelrisk1: the
+## file uploaded, scored by the versions (default: the champion), a progress bar, then the summary.
+##   make backtest FILE=data/loan_applications.csv VERSIONS=v1,v2
+.PHONY: backtest
+backtest: $(DEV_STAMP)
+	$(PY) -m devstack.backtest "$(FILE)" $(if $(VERSIONS),--versions "$(VERSIONS)")

@@ -342,6 +342,80 @@ def run_monitoring(event: CloudWatchEvent) -> dict[str, Any]:
     return service_monitoring.scheduled_run(dependencies.current())
 
 
+# ------------------------------------------------------------------ batches and backtests (issue 19)
+from chalicelib.http import batches as http_batches
+from chalicelib.service import batches as service_batches
+
+
+@route(routes.CREATE_BATCH)
+def create_batch() -> Response:
+    return http_batches.create_batch(current_request())
+
+
+@route(routes.START_BATCH)
+def start_batch(batch_id: str) -> Response:
+    return http_batches.start_batch(current_request(), batch_id)
+
+
+@route(routes.GET_BATCH)
+def get_batch(batch_id: str) -> Response:
+    return http_batches.get_batch(current_request(), batch_id)
+
+
+@route(routes.LIST_BATCHES)
+def list_batches() -> Response:
+    return http_batches.list_batches(current_request())
+
+
+@route(routes.CREATE_BACKTEST)
+def create_backtest() -> Response:
+    return http_batches.create_batch(current_request(), staff=True)
+
+
+@route(routes.START_BACKTEST)
+def start_backtest(batch_id: str) -> Response:
+    return http_batches.start_batch(current_request(), batch_id, staff=True)
+
+
+@route(routes.GET_BACKTEST)
+def get_backtest(batch_id: str) -> Response:
+    return http_batches.get_batch(current_request(), batch_id, staff=True)
+
+
+@route(routes.LIST_BACKTESTS)
+def list_backtests() -> Response:
+    return http_batches.list_batches(current_request(), staff=True)
+
+
+def _configured_batches() -> service_batches.Batches:
+    configured = dependencies.current().batches
+    if configured is None:
+        raise RuntimeError("no batch dependencies in this environment")
+    return configured
+
+
+@app.on_sqs_message(
+    queue=service_batches.queue_name(),
+    batch_size=resources.BATCH_CHUNKS_QUEUE.batch_size,
+    maximum_batching_window_in_seconds=resources.BATCH_CHUNKS_QUEUE.batching_window_seconds,
+    maximum_concurrency=service_batches.maximum_concurrency(),
+)
+def score_batch_chunks(event: SQSEvent) -> dict[str, Any]:
+    """Plans a batch's file and scores its chunks (chalicelib/service/batches.py); capped by its
+    reserved concurrency and the mapping's MaximumConcurrency. Locally devstack.batch_poller."""
+    return service_batches.handle_batch(_configured_batches(), event.to_dict())
+
+
+@app.on_sqs_message(
+    queue=service_batches.dead_letter_queue_name(),
+    batch_size=resources.BATCH_CHUNKS_QUEUE.batch_size,
+    maximum_concurrency=resources.BATCH_CHUNKS_QUEUE.MINIMUM_MAXIMUM_CONCURRENCY,
+)
+def settle_failed_batch_chunks(event: SQSEvent) -> dict[str, Any]:
+    """A chunk that kept failing: recorded failed with its row range, so the batch completes."""
+    return service_batches.handle_dead_letters(_configured_batches(), event.to_dict())
+
+
 # Last: the edge (security headers, CORS, the local stage's gateway emulation) wraps every route.
 install_edge(app)
 

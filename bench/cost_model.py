@@ -203,3 +203,108 @@ def report(usages: dict[str, Usage], prices: Prices = Prices()) -> None:
         f"assumed in-region latency per call: {latency}, a lender's receiver {RECEIVER_MS:g} ms; "
         f"CPU scaled by {FULL_VCPU_MEMORY_MB} MB / memory"
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Batches and backtests (issue 19): the time and cost of scoring a file on Lambda through SQS, from
+# the per-chunk figures bench.bench_batches measures. S3 Standard in us-east-1 (list prices,
+# https://aws.amazon.com/s3/pricing/): $0.005 per 1,000 PUT requests, $0.0004 per 1,000 GET
+# requests, $0.023 per GB-month stored. ASSUMED (not measurable here): the in-region S3 round trip
+# per request (S3_LATENCY_MS), one stream's S3 read rate while the start plans the chunks
+# (S3_READ_MB_PER_SECOND), the SQS event source's delay before a message reaches a function
+# (SQS_PICKUP_MS), and that one Lambda vCPU (1,769 MB) scores as fast as one core of this machine.
+S3_PUT_PER_THOUSAND = 0.005
+S3_GET_PER_THOUSAND = 0.0004
+S3_STORAGE_GB_MONTH = 0.023
+S3_LATENCY_MS = 30.0
+S3_READ_MB_PER_SECOND = 90.0
+SQS_PICKUP_MS = 100.0
+
+
+@dataclass(frozen=True)
+class BatchRun:
+    """One batch as the chunk handler runs it (the figures the bench measures, per chunk of rows)."""
+
+    rows: int
+    versions: int
+    rows_per_chunk: int
+    chunk_cpu_ms: float  # score_chunk + gzip + the handler's own work, on one full core, per chunk
+    memory_mb: int  # the scorer function's memory
+    concurrency: int  # the scorer's reserved concurrency = the SQS mapping's maximum concurrency
+    input_bytes: int  # the file's size
+    result_bytes_per_row: float  # gzip JSON Lines, all versions
+    plan_cpu_ms_per_mb: float  # plan_chunks over the file, on one full core
+    summary_cpu_ms: float  # merge_aggregates + summarise over every chunk's aggregates
+    dynamodb_wru_per_chunk: float = 5.0  # the conditional update (the item holds the chunk-index set)
+    retention_days: int = 30
+
+    @property
+    def chunks(self) -> int:
+        return math.ceil(self.rows / self.rows_per_chunk)
+
+
+def chunk_seconds(run: BatchRun) -> float:
+    """One chunk on Lambda: its CPU (by the memory's CPU share), the ranged GET, the two PUTs (part,
+    aggregates), the DynamoDB update and the SQS delete."""
+    cpu_share = min(run.memory_mb, FULL_VCPU_MEMORY_MB) / FULL_VCPU_MEMORY_MB
+    waits = 3 * S3_LATENCY_MS + LATENCY_MS["dynamodb"] + LATENCY_MS["sqs"]
+    return (run.chunk_cpu_ms / cpu_share + waits) / 1000
+
+
+def batch_seconds(run: BatchRun) -> dict[str, float]:
+    """Wall time by phase: the start (the file streamed once to plan the chunks, their messages
+    sent 10 per call), the chunks in waves of ``concurrency``, the summary (every aggregates part read)."""
+    megabytes = run.input_bytes / 1e6
+    plan = megabytes / S3_READ_MB_PER_SECOND + megabytes * run.plan_cpu_ms_per_mb / 1000
+    plan += math.ceil(run.chunks / 10) * LATENCY_MS["sqs"] / 1000
+    waves = math.ceil(run.chunks / max(1, run.concurrency))
+    scoring = waves * (chunk_seconds(run) + SQS_PICKUP_MS / 1000)
+    summary = run.summary_cpu_ms / 1000 + math.ceil(run.chunks / 64) * S3_LATENCY_MS / 1000
+    return {"start (plan + send)": plan, "chunks": scoring, "summary": summary}
+
+
+def batch_cost_lines(run: BatchRun, prices: Prices = Prices()) -> dict[str, float]:
+    """USD for the whole batch, by line item (the start and GETs of progress are API requests)."""
+    chunk_gb_seconds = math.ceil(chunk_seconds(run) * 1000) / 1000 * run.memory_mb / 1024
+    puts = 2 * run.chunks + 2  # part + aggregates per chunk; the input's PUT and the summary
+    gets = run.chunks + run.chunks + 1  # the ranged GET per chunk; each aggregates part; the head
+    result_gb = run.rows * run.result_bytes_per_row / 1e9 + run.input_bytes / 1e9
+    sqs = math.ceil(run.chunks / 10) + 2 * run.chunks  # sent 10 per call; received, deleted
+    return {
+        "Lambda requests": run.chunks * prices.lambda_requests_per_million / MILLION,
+        "Lambda duration": run.chunks * chunk_gb_seconds * prices.lambda_gb_second,
+        "S3 PUT requests": puts * S3_PUT_PER_THOUSAND / 1000,
+        "S3 GET requests": gets * S3_GET_PER_THOUSAND / 1000,
+        "S3 storage, retention": result_gb * S3_STORAGE_GB_MONTH * run.retention_days / 30,
+        "SQS requests": sqs * prices.sqs_per_million / MILLION,
+        "DynamoDB writes": run.chunks
+        * run.dynamodb_wru_per_chunk
+        * prices.dynamodb_wru_per_million
+        / MILLION,
+        "EventBridge events": 1 * prices.eventbridge_per_million / MILLION,
+    }
+
+
+def batch_report(run: BatchRun, prices: Prices = Prices()) -> tuple[float, float]:
+    """Prints the phases and the line items; (minutes, USD per million rows)."""
+    phases = batch_seconds(run)
+    lines = batch_cost_lines(run, prices)
+    total = sum(lines.values())
+    per_million = total / run.rows * MILLION
+    minutes = sum(phases.values()) / 60
+    print(
+        f"{run.rows:,} rows x {run.versions} versions in {run.chunks:,} chunks of {run.rows_per_chunk:,}, "
+        f"{run.concurrency} scorers at {run.memory_mb} MB (us-east-1 list prices, see bench/cost_model.py)"
+    )
+    print(f"  one chunk on Lambda: {chunk_seconds(run):.2f} s")
+    for phase, seconds in phases.items():
+        print(f"  {phase:<28} {seconds:9.1f} s")
+    print(f"  {'total':<28} {minutes * 60:9.1f} s = {minutes:.2f} min")
+    for line, cost in lines.items():
+        print(f"  {line:<28} ${cost:10.4f}")
+    print(f"  {'total':<28} ${total:10.4f} = ${per_million:.4f} per million rows")
+    print(
+        f"  assumed: S3 {S3_LATENCY_MS:g} ms per request, {S3_READ_MB_PER_SECOND:g} MB/s one stream, "
+        f"SQS pick-up {SQS_PICKUP_MS:g} ms, one Lambda vCPU = one core here"
+    )
+    return minutes, per_million

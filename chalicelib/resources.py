@@ -562,6 +562,8 @@ class BucketSpec(NamedTuple):
     suffix: str  # bucket name = resource_name(stage, suffix) (+ the account id in the template)
     env_var: str
     purpose: str = ""
+    versioned: bool = True  # batch results (issue 19) are not: an overwritten part is never wanted back
+    expire_after_days: int | None = None  # an S3 lifecycle rule deletes objects this old (None: never)
 
 
 # Model artifacts and policy documents, content-addressed (blobs/<sha256>.json), versioned,
@@ -600,7 +602,7 @@ PROMOTION_GATES = PromotionGates()
 # --------------------------------------------------------------------------------------------
 # The events a lender may subscribe to (batch.completed and monitoring.alert join once they exist).
 APPLICATION_DECIDED = "application.decided"
-WEBHOOK_EVENT_TYPES = (DECISION_MADE, APPLICATION_DECIDED, REVIEW_COMPLETED)
+WEBHOOK_EVENT_TYPES: tuple[str, ...] = (DECISION_MADE, APPLICATION_DECIDED, REVIEW_COMPLETED)
 WEBHOOK_PING = "webhook.test"  # POST /v1/webhooks/{id}/test: delivered whatever the subscription
 WEBHOOKS_BY_CLIENT = IndexSpec(
     "by-client",
@@ -869,3 +871,89 @@ TABLES = tuple(DECISIONS_TABLE if spec.logical_id == DECISIONS_TABLE.logical_id 
 # POST /v1/outcomes: the most outcomes one request carries (about 90 bytes each: well inside
 # MAX_BODY_BYTES; each costs a read and one or two conditional writes).
 MAX_OUTCOMES_PER_BATCH = 100
+
+
+# --------------------------------------------------------------------------------------------
+# Batches and backtests (issue 19): a file of applications scored with decision versions
+# --------------------------------------------------------------------------------------------
+# One item per batch; lists are a Query on the owner index (a client's id, or "staff" for backtests).
+BATCHES_BY_OWNER = IndexSpec(
+    "by-owner",
+    "owner",
+    "created_at",
+    "GET /v1/batches and /v1/backtests: one owner's batches, newest first",
+)
+BATCHES_TABLE = TableSpec(
+    logical_id="BatchesTable",
+    suffix="batches",
+    env_var="BATCHES_TABLE",
+    partition_key="batch_id",
+    ttl_attribute="expires_at",
+    purpose="Batches and backtests: status, chunk sets done/failed, row counts (no personal data).",
+    indexes=(BATCHES_BY_OWNER,),
+)
+TABLES += (BATCHES_TABLE,)
+STAFF_BATCH_OWNER = "staff"  # the owner of a staff backtest: visible to every model_risk/manager member
+# Inputs, result parts, aggregates and summaries expire through the bucket's lifecycle rule; the
+# batch's item expires (TTL) with them. BATCH_RESULT_RETENTION_DAYS overrides neither: it is the
+# template's rule (one number, here).
+BATCH_RESULT_RETENTION_DAYS = 30
+BATCHES_BUCKET = BucketSpec(
+    logical_id="BatchesBucket",
+    suffix="batches",
+    env_var="BATCHES_BUCKET",
+    purpose="Batch inputs, result parts and summaries under batches/<id>/, expired by a lifecycle rule.",
+    versioned=False,
+    expire_after_days=BATCH_RESULT_RETENTION_DAYS,
+)
+BUCKETS += (BATCHES_BUCKET,)
+# The scorer: one chunk (or the plan of a file) per invocation. 1,769 MB is one full vCPU.
+BATCH_FUNCTION = FunctionSpec(
+    chalice_name="score_batch_chunks",
+    memory_mb=1769,
+    timeout_seconds=120,
+    # The batch's concurrency cap (configuration): the SQS mapping's MaximumConcurrency equals it
+    # (QueueSpec.maximum_concurrency), and the API's own reserved concurrency is untouched by it.
+    reserved_concurrency={"dev": 5, "prod": 50},
+)
+# A chunk that failed BATCH_CHUNKS_QUEUE.max_receive_count times lands in the DLQ; this function
+# records it as failed (with its row range) so that the batch completes WITH_ERRORS, never hangs.
+BATCH_DLQ_FUNCTION = FunctionSpec(
+    chalice_name="settle_failed_batch_chunks",
+    memory_mb=256,
+    timeout_seconds=30,
+    reserved_concurrency={"dev": 2, "prod": 2},
+)
+FUNCTIONS += (BATCH_FUNCTION, BATCH_DLQ_FUNCTION)
+BATCH_CHUNKS_QUEUE = QueueSpec(
+    logical_id="BatchChunksQueue",
+    suffix="batch-chunks",
+    env_var="BATCH_CHUNKS_QUEUE",
+    dlq_logical_id="BatchChunksDeadLetterQueue",
+    dlq_suffix="batch-chunks-dlq",
+    dlq_env_var="BATCH_CHUNKS_DLQ",
+    max_receive_count=3,
+    visibility_timeout_seconds=6 * BATCH_FUNCTION.timeout_seconds,
+    retention_seconds=4 * 24 * 3600,
+    dlq_retention_seconds=14 * 24 * 3600,
+    batch_size=1,  # a chunk is seconds of work: one per invocation spreads a batch over instances
+    batching_window_seconds=0,
+    consumer=BATCH_FUNCTION,
+)
+QUEUES += (BATCH_CHUNKS_QUEUE,)
+# Rows per chunk (BATCH_ROWS_PER_CHUNK overrides it: tests cut 5,000 rows into several chunks).
+BATCH_ROWS_PER_CHUNK = 10_000
+BATCH_ROWS_PER_CHUNK_ENV = "BATCH_ROWS_PER_CHUNK"
+# Largest input file (bytes; BATCH_MAX_BYTES overrides it): a larger upload fails the start (413).
+# A presigned PUT uploads at most 5 GB in one request.
+BATCH_MAX_BYTES = 2 * 1024**3
+BATCH_MAX_BYTES_ENV = "BATCH_MAX_BYTES"
+BATCH_MAX_VERSIONS = 5  # decision versions per batch
+BATCH_UPLOAD_URL_SECONDS = 3600  # the presigned PUT's life
+BATCH_RESULT_URL_SECONDS = 3600  # the presigned GETs of the results
+BATCH_HEAD_BYTES = 64 * 1024  # what the start reads to refuse a bad file fast
+BATCH_COMPLETED = "batch.completed"
+WEBHOOK_EVENT_TYPES = (*WEBHOOK_EVENT_TYPES, BATCH_COMPLETED)
+DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
+    detail_types=(*DECISION_EVENTS_BUS.detail_types, BATCH_COMPLETED)
+)

@@ -127,9 +127,21 @@ def s3_client_beside(dynamodb_client: Any) -> Any:
     )
 
 
+def lifecycle_rule(days: int) -> dict[str, Any]:
+    """Every object expires ``days`` after it was written (and unfinished uploads after a day)."""
+    return {
+        "ID": f"expire-after-{days}-days",
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "Expiration": {"Days": days},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
+
+
 def create_buckets(stage: str, s3_client: Any) -> list[str]:
-    """The decision-versions bucket: versioned, SSE-S3 by default, public access blocked (the
-    template's settings, so local code meets the same bucket)."""
+    """The decision-versions bucket (versioned) and the batches bucket (a lifecycle rule expiring its
+    objects): SSE-S3 by default, public access blocked (the template's settings, so local code meets
+    the same buckets)."""
     names = []
     for spec in resources.BUCKETS:
         name = resources.resource_name(stage, spec.suffix)
@@ -143,7 +155,12 @@ def create_buckets(stage: str, s3_client: Any) -> list[str]:
         except ClientError as error:
             if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                 raise
-        s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if spec.versioned:
+            s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if spec.expire_after_days is not None:  # batch results (issue 19): the template's rule
+            s3_client.put_bucket_lifecycle_configuration(
+                Bucket=name, LifecycleConfiguration={"Rules": [lifecycle_rule(spec.expire_after_days)]}
+            )
         s3_client.put_bucket_encryption(
             Bucket=name,
             ServerSideEncryptionConfiguration={

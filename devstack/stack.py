@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -76,6 +76,11 @@ class DevStackConfig:
     webhook_retry_scale: float = 1.0
     # The monitoring run (issue 20; a daily Lambda schedule in AWS) on a timer; None: not started.
     monitor_every_seconds: float | None = 24 * 3600.0
+    # Batches (issue 19): scorer processes (the local analogue of the mapping's MaximumConcurrency),
+    # and variables for the API and the scorers (tests: BATCH_ROWS_PER_CHUNK, BATCH_MAX_BYTES,
+    # devstack.batch_poller's fault switch).
+    batch_workers: int = 1
+    batch_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -92,6 +97,7 @@ class DevStack:
         self.reconciler: ManagedProcess | None = None
         self.webhook_poller: ManagedProcess | None = None  # the webhook delivery function's poller
         self.monitor: ManagedProcess | None = None  # the daily monitoring run's timer (issue 20)
+        self.batch_pollers: list[ManagedProcess] = []  # the batch scorer's and its DLQ's (issue 19)
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
         # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
         self.staff_pool: StaffPool | None = None
@@ -284,8 +290,9 @@ class DevStack:
             server.resume()
 
     def start_api(self) -> None:
+        env = self.env(None, self.config.batch_env)
         self.api = start_chalice_local(
-            self.config.host, self.config.api_port, self.config.stage, self.env(), self._log("chalice-local")
+            self.config.host, self.config.api_port, self.config.stage, env, self._log("chalice-local")
         )
 
     def start_workers(self, count: int | None = None) -> None:
@@ -305,6 +312,46 @@ class DevStack:
                 )
             )
         self.start_webhook_poller()
+        self.start_batch_pollers()
+
+    def start_batch_pollers(self, count: int | None = None) -> None:
+        """The batch scorer's pollers (``count``, default ``batch_workers``) and one on its DLQ."""
+        if self.batch_pollers:
+            return
+        extra = dict(self.config.batch_env)
+        if self.config.visibility_timeout_override is not None:
+            extra["DEVSTACK_VISIBILITY_TIMEOUT"] = str(self.config.visibility_timeout_override)
+        scorers = self.config.batch_workers if count is None else count
+        for index in range(scorers):
+            self.batch_pollers.append(
+                ManagedProcess(
+                    f"batch-poller-{index}",
+                    [sys.executable, "-m", "devstack.batch_poller", "--stage", self.config.stage],
+                    env=self.env(resources.BATCH_FUNCTION.chalice_name, extra),
+                    log_path=self._log(f"batch-poller-{index}"),
+                )
+            )
+        if scorers:
+            self.batch_pollers.append(
+                ManagedProcess(
+                    "batch-dlq-poller",
+                    [
+                        sys.executable,
+                        "-m",
+                        "devstack.batch_poller",
+                        "--stage",
+                        self.config.stage,
+                        "--dead-letters",
+                    ],
+                    env=self.env(resources.BATCH_DLQ_FUNCTION.chalice_name, extra),
+                    log_path=self._log("batch-dlq-poller"),
+                )
+            )
+
+    def stop_batch_pollers(self) -> None:
+        for poller in self.batch_pollers:
+            poller.stop()
+        self.batch_pollers = []
 
     def start_webhook_poller(self) -> None:
         """The webhook delivery function's poller (issue 22): one, whatever the worker count."""
@@ -374,6 +421,7 @@ class DevStack:
         if self.webhook_poller is not None:
             self.webhook_poller.stop()
             self.webhook_poller = None
+        self.stop_batch_pollers()
 
     def stop(self) -> None:
         self.stop_workers()
@@ -392,6 +440,7 @@ class DevStack:
             self.reconciler,
             self.webhook_poller,
             self.monitor,
+            *self.batch_pollers,
         )
         return [p for p in children if p is not None]
 
@@ -408,7 +457,13 @@ class DevStack:
         if dead := next((p for p in self.vital() if not p.running() and not p.stopped), None):
             return dead
         now = time.monotonic()
-        for process in [*self.workers, self.reconciler, self.webhook_poller, self.monitor]:
+        for process in [
+            *self.workers,
+            self.reconciler,
+            self.webhook_poller,
+            self.monitor,
+            *self.batch_pollers,
+        ]:
             if process is None or process.stopped or process.running():
                 continue
             due = self._restart_due.get(process.name)

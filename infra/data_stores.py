@@ -106,6 +106,16 @@ TLS_ONLY_ACTIONS = (
 )
 
 
+def lifecycle_rule(days: int) -> dict[str, Any]:
+    """Objects expire ``days`` after they were written; an upload left unfinished, after a day."""
+    return {
+        "Id": f"expire-after-{days}-days",
+        "Status": "Enabled",
+        "ExpirationInDays": days,
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }
+
+
 def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resource]:
     """A private bucket: versioned (an overwritten or deleted blob can be recovered), SSE-S3 by
     default, every public access blocked, ACLs off (the bucket owner owns every object), TLS only."""
@@ -118,7 +128,6 @@ def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resour
         "UpdateReplacePolicy": policy,
         "Properties": {
             "BucketName": names.bucket_name(stage, spec),
-            "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {
                 "ServerSideEncryptionConfiguration": [
                     {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}, "BucketKeyEnabled": True}
@@ -134,6 +143,12 @@ def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resour
             "Tags": [{"Key": "purpose", "Value": spec.purpose}] if spec.purpose else [],
         },
     }
+    if spec.versioned:
+        bucket["Properties"]["VersioningConfiguration"] = {"Status": "Enabled"}
+    if spec.expire_after_days is not None:
+        # Batch results (issue 19): every object expires after the retention (the local stack's
+        # bootstrap sets the same rule: devstack.bootstrap.lifecycle_rule).
+        bucket["Properties"]["LifecycleConfiguration"] = {"Rules": [lifecycle_rule(spec.expire_after_days)]}
     bucket_arn = {"Fn::GetAtt": [spec.logical_id, "Arn"]}
     tls_only: Resource = {
         "Type": "AWS::S3::BucketPolicy",

@@ -153,6 +153,9 @@ def function_merges(stage: str, app_functions: Collection[str] | None = None) ->
     from infra import monitoring  # the daily monitoring run (issue 20); imports this module
 
     merges[monitoring.LOGICAL_ID] = monitoring.function_merge(stage)
+    from infra import batches  # the batch scorer and its DLQ handler (issue 19); imports this module
+
+    merges.update(batches.function_merges(stage))
     defined = (
         {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
     )

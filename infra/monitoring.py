@@ -171,7 +171,7 @@ def report_statements(stage: str) -> list[dict[str, Any]]:
             "Sid": "MonitoringReportObjects",
             "Effect": "Allow",
             "Action": list(REPORT_OBJECT_ACTIONS),
-            "Resource": [f"{policies.bucket_arn(stage, resources.MONITORING_REPORTS_BUCKET)}/reports/*"],
+            "Resource": [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
         },
     ]
 
@@ -200,7 +200,7 @@ def monitor_policy_document(stage: str) -> dict[str, Any]:
             "Sid": "DecisionVersionsBlobs",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
-            "Resource": [f"{policies.bucket_arn(stage, resources.VERSIONS_BUCKET)}/blobs/*"],
+            "Resource": [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
         },
         {
             "Sid": "MonitoringReports",
@@ -212,7 +212,7 @@ def monitor_policy_document(stage: str) -> dict[str, Any]:
             "Sid": "MonitoringReportObjects",
             "Effect": "Allow",
             "Action": list(REPORT_OBJECT_ACTIONS),
-            "Resource": [f"{policies.bucket_arn(stage, resources.MONITORING_REPORTS_BUCKET)}/reports/*"],
+            "Resource": [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
         },
         {
             "Sid": "MonitoringAlerts",

@@ -72,7 +72,13 @@ OWN_STATEMENT_TABLES = (resources.REVIEWS_TABLE, resources.AUDIT_TABLE)
 # Queries on the cases' status index only, no case or audit write.
 RECONCILER_REVIEW_INDEX = (resources.REVIEWS_TABLE, resources.REVIEWS_BY_STATUS_DUE)
 
-SHARED_FUNCTIONS = (resources.API_FUNCTION, resources.WORKER_FUNCTION, resources.WEBHOOK_FUNCTION)
+SHARED_FUNCTIONS = (
+    resources.API_FUNCTION,
+    resources.WORKER_FUNCTION,
+    resources.WEBHOOK_FUNCTION,
+    resources.BATCH_FUNCTION,  # batches (issue 19): the scorer and its DLQ handler
+    resources.BATCH_DLQ_FUNCTION,
+)
 # Webhooks' signing secrets: the API encrypts them (create, rotate), the delivery function decrypts.
 WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
@@ -173,6 +179,7 @@ def policy_document(stage: str) -> dict[str, Any]:
         *fraud_counter_statements(stage),
         *decision_versions_statements(stage),
         *_monitoring_report_statements(stage),
+        *batch_statements(stage),
     ]
     return _document(statements)
 
@@ -210,13 +217,13 @@ def bucket_arn(stage: str, spec: resources.BucketSpec) -> str:
     return f"arn:aws:s3:::{resources.resource_name(stage, spec.suffix)}"
 
 
-def blobs_arn(stage: str, spec: resources.BucketSpec) -> str | dict[str, str]:
-    """The bucket's blobs: a deployed stage's bucket name ends in the account id
+def objects_arn(stage: str, spec: resources.BucketSpec, prefix: str) -> str | dict[str, str]:
+    """The bucket's objects under ``prefix``: a deployed stage's bucket name ends in the account id
     (``names.bucket_name``), which CloudFormation fills in (Chalice copies the policy file into the
     role verbatim); the local stage's is the plain name."""
     if stage not in resources.DEPLOYED_STAGES:
-        return f"{bucket_arn(stage, spec)}/blobs/*"
-    return {"Fn::Sub": f"{bucket_arn(stage, spec)}-${{AWS::AccountId}}/blobs/*"}
+        return f"{bucket_arn(stage, spec)}/{prefix}/*"
+    return {"Fn::Sub": f"{bucket_arn(stage, spec)}-${{AWS::AccountId}}/{prefix}/*"}
 
 
 def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
@@ -231,7 +238,33 @@ def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
             "Sid": "DecisionVersionsBlobs",
             "Effect": "Allow",
             "Action": list(VERSIONS_BLOB_ACTIONS),
-            "Resource": [blobs_arn(stage, spec) for spec in resources.BUCKETS],
+            "Resource": [objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        },
+    ]
+
+
+# ---- Batches (issue 19, chalicelib/dal/batches_aws.py): the batch item is one of TABLES and its
+# owner index one of the list indexes (above); the chunk queue is one of QUEUES. Beyond those: the
+# objects under batches/ (GetObject also authorises HEAD and ranged GETs; PutObject the presigned
+# PUT the API signs for the client), and consuming the chunk queue's DLQ (its handler's mapping).
+BATCH_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
+BATCH_DLQ_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+
+
+def batch_statements(stage: str) -> list[dict[str, Any]]:
+    queue = resources.BATCH_CHUNKS_QUEUE
+    return [
+        {
+            "Sid": "BatchObjects",
+            "Effect": "Allow",
+            "Action": list(BATCH_OBJECT_ACTIONS),
+            "Resource": [objects_arn(stage, resources.BATCHES_BUCKET, "batches")],
+        },
+        {
+            "Sid": "BatchDeadLetters",
+            "Effect": "Allow",
+            "Action": list(BATCH_DLQ_ACTIONS),
+            "Resource": [_arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
         },
     ]
 

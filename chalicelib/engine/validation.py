@@ -155,6 +155,11 @@ def four_fifths(groups: Iterable[tuple[str, bool]]) -> list[GroupRate]:
         tally = counts.setdefault(group, [0, 0])
         tally[0] += 1
         tally[1] += int(approved)
+    return group_rates({group: (n, approved) for group, (n, approved) in counts.items()})
+
+
+def group_rates(counts: Mapping[str, tuple[int, int]]) -> list[GroupRate]:
+    """``four_fifths`` from counts already made: group -> (rows, approved)."""
     rates = {group: approved / n for group, (n, approved) in counts.items()}
     best = max(rates.values(), default=0.0)
     return [

@@ -188,6 +188,8 @@ def _links(route: Route) -> dict[str, JsonSchema]:
         routes.CREATE_DECISION.operation_id: ("GetDecision", routes.GET_DECISION, "decision_id"),
         routes.SUBMIT_APPLICATION.operation_id: ("GetApplication", routes.GET_APPLICATION, "application_id"),
         routes.CREATE_WEBHOOK.operation_id: ("GetWebhook", routes.GET_WEBHOOK, "webhook_id"),
+        routes.CREATE_BATCH.operation_id: ("GetBatch", routes.GET_BATCH, "batch_id"),  # issue 19
+        routes.CREATE_BACKTEST.operation_id: ("GetBacktest", routes.GET_BACKTEST, "batch_id"),
     }
     if route.operation_id not in follow:
         return {}

@@ -991,3 +991,102 @@ GET_MONITORING_REPORT = _staff(
 )
 MONITORING_ROUTES = (START_MONITORING_RUN, LIST_MONITORING_REPORTS, GET_MONITORING_REPORT)
 ROUTES += MONITORING_ROUTES
+
+
+# ---------------------------------------------------------------------------- batches (issue 19)
+# A client's portfolio runs under /v1/batches (its API key owns them); staff backtests under
+# /v1/backtests (model risk and managers; owned by "staff", shared between them). Same handlers.
+def _batch_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["format"],
+        "properties": {
+            "format": {"type": "string", "enum": ["csv", "jsonl"]},
+            "versions": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": resources.BATCH_MAX_VERSIONS,
+                "uniqueItems": True,
+                "items": {"type": "string", "minLength": 1, "maxLength": 64},
+                "description": "decision version ids (default: the champion); an unknown one is a 400",
+            },
+            "counteroffers": {
+                "type": "boolean",
+                "description": "compute counteroffer amounts (off by default: a backtest does not need them)",
+            },
+        },
+    }
+
+
+def _batch_records() -> tuple[type, type, type, type]:
+    from chalicelib.service.batches import BatchCreated, BatchList, BatchStarted, BatchView
+
+    return BatchCreated, BatchStarted, BatchView, BatchList
+
+
+_BATCH_CREATED, _BATCH_STARTED, _BATCH_VIEW, _BATCH_LIST = _batch_records()
+BATCH_BODY = Body("Batch", _batch_schema)
+BATCH_GROUPS = frozenset({resources.MODEL_RISK_GROUP, resources.MANAGER_GROUP})
+
+
+def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tuple[Route, ...]:
+    return (
+        Route(
+            "POST",
+            prefix,
+            f"create{operation}",
+            f"Create a {noun}: answers a presigned PUT for the file (CSV or JSON Lines), then start it",
+            (Reply(201, "The batch and where to upload its file.", _BATCH_CREATED),),
+            (*BODY_ERRORS, 503),
+            body=BATCH_BODY,
+            **access,
+        ),
+        Route(
+            "POST",
+            prefix + "/{batch_id}/start",
+            f"start{operation}",
+            f"Start a {noun} once its file is uploaded: 409 started twice or no upload, 413 over the "
+            "size limit, 422 not a file of its format or lacking required columns (the batch FAILED "
+            "with the reason)",
+            (Reply(202, "Running: the file is cut into chunks and scored.", _BATCH_STARTED),),
+            (404, 409, 413, 422, 503),
+            **access,
+        ),
+        Route(
+            "GET",
+            prefix + "/{batch_id}",
+            f"get{operation}",
+            f"A {noun}'s progress; once done its summary and presigned URLs of the result files",
+            (Reply(200, "The batch.", _BATCH_VIEW),),
+            (404, 503),
+            **access,
+        ),
+        Route(
+            "GET",
+            prefix,
+            f"list{operation}s",
+            f"The caller's {noun}s, newest first (cursor-paginated)",
+            (Reply(200, "One page.", _BATCH_LIST),),
+            (400, 503),
+            query=PAGE,
+            **access,
+        ),
+    )
+
+
+CREATE_BATCH, START_BATCH, GET_BATCH, LIST_BATCHES = _batch_routes("/v1/batches", "batch", "Batch")
+CREATE_BACKTEST, START_BACKTEST, GET_BACKTEST, LIST_BACKTESTS = _batch_routes(
+    "/v1/backtests", "backtest", "Backtest", access=Access.STAFF, staff_groups=BATCH_GROUPS
+)
+BATCH_ROUTES = (
+    CREATE_BATCH,
+    START_BATCH,
+    GET_BATCH,
+    LIST_BATCHES,
+    CREATE_BACKTEST,
+    START_BACKTEST,
+    GET_BACKTEST,
+    LIST_BACKTESTS,
+)
+ROUTES += BATCH_ROUTES

@@ -23,6 +23,7 @@ from chalicelib.dal.versions import VersionStore
 if TYPE_CHECKING:
     from chalicelib.dal.monitoring_reports import MonitoringStores
     from chalicelib.dal.outcomes import OutcomeStore
+    from chalicelib.service.batches import Batches
     from chalicelib.service.webhooks import Webhooks
 
 
@@ -52,6 +53,8 @@ class Dependencies:
         self.monitoring: MonitoringStores | None = None
         # Loan outcomes and the monitoring read path (issue 20, chalicelib.dal.outcomes).
         self.outcomes: OutcomeStore | None = None
+        # Batches and backtests (chalicelib.service.batches, issue 19); None: the routes answer 503.
+        self.batches: Batches | None = None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -112,6 +115,11 @@ class Dependencies:
 
         dependencies.monitoring = monitoring_reports_aws.monitoring_stores(
             dynamodb, events, settings.stage, settings.region, settings.decision_events_bus
+        )
+        from chalicelib.service.batches import Batches
+
+        dependencies.batches = Batches.from_environment(
+            settings, dynamodb, sqs, events, dependencies.versions, dependencies.webhooks
         )
         return dependencies
 

@@ -50,12 +50,15 @@ def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
         # The webhooks' tables and queue (chalicelib.service.webhooks), when configured.
         webhooks = dependencies.webhooks
         webhook_checks = pool.submit(webhooks.check) if webhooks is not None else None
+        # The batches' table and chunk queue (chalicelib.service.batches, issue 19), when configured.
+        batch_checks = pool.submit(dependencies.batches.check) if dependencies.batches is not None else None
         checks = dependencies.store.check() + fraud_checks.result() + registry_checks.result()
         checks += queue_checks.result()
         # The monitoring reports' table (issue 20), when configured.
         if dependencies.monitoring is not None:
             checks += dependencies.monitoring.reports.check()
-        return checks + (webhook_checks.result() if webhook_checks is not None else [])
+        checks += webhook_checks.result() if webhook_checks is not None else []
+        return checks + (batch_checks.result() if batch_checks is not None else [])
 
 
 def check_body(check: DependencyCheck) -> DependencyCheckBody:

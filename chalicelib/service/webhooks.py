@@ -547,8 +547,9 @@ def _new_delivery(
 
 def _fan_out(webhooks: Webhooks, message: Mapping[str, Any]) -> None:
     detail: dict[str, object] = message["detail"]
-    event_id = str(detail.get("decision_id", ""))
-    timestamp = str(detail.get("decided_at", now_iso()))
+    # A decision's events by its decision id; batch.completed (issue 19) by its batch id.
+    event_id = str(detail.get("decision_id") or detail.get("batch_id", ""))
+    timestamp = str(detail.get("decided_at") or detail.get("completed_at") or now_iso())
     for stored in webhooks.store.endpoints_of(str(message["client_id"])):
         endpoint = stored["endpoint"]
         if endpoint["state"] == "disabled":

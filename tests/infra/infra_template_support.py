@@ -20,6 +20,7 @@ Template = dict[str, Any]
 # the staff pool's Cognito authorizer, never by an API key.
 STAFF_PATH = re.compile(
     r"^/v1/reviews(/.*)?$|^/v1/applications/\{[^/}]+\}/audit$|^/v1/versions(/.*)?$|^/v1/monitoring(/.*)?$"
+    r"|^/v1/backtests(/.*)?$"
 )
 
 

@@ -52,11 +52,13 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
     expected["DECISION_EVENTS_BUS"] = f"{resources.SERVICE}-{stage}-decision-events"
     expected["VERSIONS_BUCKET"] = f"{resources.SERVICE}-{stage}-decision-versions"
     expected["MONITORING_REPORTS_BUCKET"] = f"{resources.SERVICE}-{stage}-monitoring-reports"
+    expected["BATCHES_BUCKET"] = f"{resources.SERVICE}-{stage}-batches"
     assert {name: variables[name] for name in expected} == expected
     # Eight tables (cache, decisions, applications, idempotency, reviews, audit, fraud counters,
     # decision versions), the queue and its dead-letter queue, the events bus, the versions bucket;
-    # the webhooks' two tables, queue and dead-letter queue; the monitoring reports' table and bucket.
-    assert len(expected) == 18
+    # the webhooks' two tables, queue and dead-letter queue; the monitoring reports' table and bucket
+    # (issue 20); the batches' table, chunk queue, its dead-letter queue and results bucket (issue 19).
+    assert len(expected) == 22
     # The staff pool's ids exist only once the stack does: the template sets them (Ref/GetAtt), so
     # a literal here would be another stage's pool or a stale one.
     staff = {resources.STAFF_POOL_ARN_ENV, resources.STAFF_POOL_ID_ENV, resources.STAFF_POOL_CLIENT_ID_ENV}

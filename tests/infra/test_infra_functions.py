@@ -242,6 +242,8 @@ def test_no_merge_for_a_function_app_py_does_not_define() -> None:
         RECONCILER_ID,
         "DeliverWebhooks",
         "RunMonitoring",
+        "ScoreBatchChunks",  # batches (issue 19)
+        "SettleFailedBatchChunks",
     }
 
 

@@ -39,9 +39,12 @@ def test_the_run_reads_the_day_index_and_writes_reports_only(stage: str) -> None
     by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
     (index,) = by_sid["DecisionsByDay"]["Resource"]
     assert index.endswith(f"table/{resources.resource_name(stage, 'decisions')}/index/by-day")
-    assert by_sid["MonitoringReportObjects"]["Resource"] == [
-        f"arn:aws:s3:::{resources.resource_name(stage, resources.MONITORING_REPORTS_BUCKET.suffix)}/reports/*"
-    ]
+    # A deployed bucket's name ends in the account id (infra.names.bucket_name); the local one's not.
+    bucket = f"arn:aws:s3:::{resources.resource_name(stage, resources.MONITORING_REPORTS_BUCKET.suffix)}"
+    objects: object = f"{bucket}/reports/*"
+    if stage in resources.DEPLOYED_STAGES:
+        objects = {"Fn::Sub": f"{bucket}-${{AWS::AccountId}}/reports/*"}
+    assert by_sid["MonitoringReportObjects"]["Resource"] == [objects]
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)

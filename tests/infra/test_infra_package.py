@@ -103,10 +103,10 @@ def test_package_contains_no_local_only_code(build_dir: Path, stage: str) -> Non
 
 
 # 5.3 MB unzipped before bytecode caches, stubs, C sources and unused vendored code were stripped;
-# 3.0 MB after (2.6 MB of dependencies: Powertools 1.4 MB, wrapt 0.8 MB, the X-Ray SDK 0.2 MB; 0.4 MB
-# of this service's own code, which grows with its features). A new dependency or a packaging
-# regression that brings the stripped files back fails here.
-PACKAGE_BUDGET_BYTES = int(3.5 * 2**20)
+# 3.6 MB after (2.6 MB of dependencies: Powertools 1.4 MB, wrapt 0.8 MB, the X-Ray SDK 0.2 MB; about
+# 1 MB of this service's own code, which grows with its features: batches and monitoring brought it
+# from 0.4 MB). A new dependency or a packaging regression that brings the stripped files back fails here.
+PACKAGE_BUDGET_BYTES = int(4.0 * 2**20)
 # The static pages (/docs: Swagger UI 1.9 MB; /console: Chart.js 0.2 MB and its own files) have a
 # budget of their own, so the code's budget above keeps catching code regressions. They ship in the
 # Lambda package because the API serves /docs in every stage and 2.2 MB is under 1% of Lambda's

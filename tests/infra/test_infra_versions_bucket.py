@@ -31,10 +31,8 @@ def test_the_functions_role_reaches_the_blobs_of_exactly_that_bucket(
     templates: dict[str, Template], stage: str
 ) -> None:
     (blobs,) = [s for s in policy_document(stage)["Statement"] if s["Sid"] == "DecisionVersionsBlobs"]
-    expected = [
-        {"Fn::Sub": f"arn:aws:s3:::{resources.SERVICE}-{stage}-{spec.suffix}-${{AWS::AccountId}}/blobs/*"}
-        for spec in resources.BUCKETS
-    ]
+    suffix = resources.VERSIONS_BUCKET.suffix
+    expected = [{"Fn::Sub": f"arn:aws:s3:::{resources.SERVICE}-{stage}-{suffix}-${{AWS::AccountId}}/blobs/*"}]
     assert blobs["Resource"] == expected
     role = templates[stage]["Resources"][f"{to_cfn_resource_name(resources.API_FUNCTION.chalice_name)}Role"]
     role = role["Properties"]
@@ -47,4 +45,5 @@ def test_the_local_stack_keeps_the_plain_name(spec: resources.BucketSpec) -> Non
     variables = chalice_config.environment_variables("local")
     assert variables[spec.env_var] == resources.resource_name("local", spec.suffix)
     (blobs,) = [s for s in policy_document("local")["Statement"] if s["Sid"] == "DecisionVersionsBlobs"]
-    assert f"arn:aws:s3:::{resources.resource_name('local', spec.suffix)}/blobs/*" in blobs["Resource"]
+    versions = resources.resource_name("local", resources.VERSIONS_BUCKET.suffix)
+    assert blobs["Resource"] == [f"arn:aws:s3:::{versions}/blobs/*"]

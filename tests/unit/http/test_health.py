@@ -46,12 +46,14 @@ def assert_no_resource_names(body: bytes, settings) -> None:
     """The public probe says what kind of dependency failed, never which table or queue, nor how."""
     text = body.decode()
     names = [value for field, value in settings._asdict().items() if field.endswith(("_table", "_queue"))]
-    # The webhooks' tables and queue (issue 22) are named outside Settings.
+    # The webhooks' and batches' tables and queues (issues 22, 19) are named outside Settings.
     webhook_specs = (
         resources.WEBHOOK_ENDPOINTS_TABLE,
         resources.WEBHOOK_DELIVERIES_TABLE,
         resources.WEBHOOK_QUEUE,
         resources.MONITORING_REPORTS_TABLE,  # issue 20: named outside Settings too
+        resources.BATCHES_TABLE,  # issue 19
+        resources.BATCH_CHUNKS_QUEUE,
     )
     names += [resources.resource_name(settings.stage, spec.suffix) for spec in webhook_specs]
     assert len(names) == len(resources.TABLES) + len(resources.QUEUES)

@@ -564,6 +564,7 @@
   function loadStaffView() {
     if (window.location.hash === '#versions') loadVersions();
     else if (window.location.hash === '#monitoring') monitoringPage().load();
+    else if (window.location.hash === '#batches') pages.batches.show();
     else loadReviews(true);
   }
 
@@ -1453,19 +1454,20 @@
 
   // ------------------------------------------------------------------ views
   function showView(name) {
-    ['new', 'decision', 'reviews', 'versions', 'monitoring', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
+    ['new', 'decision', 'reviews', 'versions', 'monitoring', 'batches', 'ops'].forEach(function (view) { $('view-' + view).hidden = view !== name; });
     // The staff sign-in belongs to whichever staff view is shown, under its heading.
-    if (name === 'reviews' || name === 'versions' || name === 'monitoring') {
+    if (name === 'reviews' || name === 'versions' || name === 'monitoring' || name === 'batches') {
       var heading = $(name + '-title');
       heading.parentNode.insertBefore($('staff-box'), heading.nextSibling);
     }
     // The decision view belongs to "New application" in the navigation.
     var current = name === 'decision' ? 'new' : name;
-    ['new', 'reviews', 'versions', 'monitoring', 'ops'].forEach(function (view) {
+    ['new', 'reviews', 'versions', 'monitoring', 'batches', 'ops'].forEach(function (view) {
       if (view === current) $('nav-' + view).setAttribute('aria-current', 'page');
       else $('nav-' + view).removeAttribute('aria-current');
     });
     if (name !== 'ops') stopOps(); // no scraping while nobody looks (and /metrics is throttled)
+    if (name !== 'batches' && pages.batches) pages.batches.hide(); // nor polling a batch
   }
 
   function route() {
@@ -1473,6 +1475,7 @@
     else if (window.location.hash === '#versions') { showView('versions'); renderStaff(); loadVersions(); }
     else if (window.location.hash === '#monitoring') { showView('monitoring'); renderStaff(); monitoringPage().load(); }
     else if (window.location.hash === '#ops') { showView('ops'); startOps(); }
+    else if (window.location.hash === '#batches') { showView('batches'); renderStaff(); pages.batches.show(); }
     else if (window.location.hash === '#new' || !window.location.hash) showView('new');
   }
 
@@ -1497,9 +1500,14 @@
     }, function (failure) { setLoading(false); report(failure, loadSchema); });
   }
 
-  // The Monitoring page (console/monitoring.js, loaded after this file) uses these.
+  // The pages kept in files of their own (console/batches.js, console/monitoring.js) use this file's requests, sign-in and
+  // failure sentences through this one global, and register themselves in ``pages``.
+  var pages = {};
   window.LoanConsole = {
-    el: el, clear: clear, staffApi: staffApi, me: me, report: report, describeFailure: describeFailure
+    pages: pages, api: api, staffApi: staffApi, me: me, report: report, reportStaff: reportStaff,
+    hasApiKey: function () { return !!sessionStorage.getItem(KEY_STORAGE); },
+    refusal: refusal, describeFailure: describeFailure, Failure: Failure, el: el, clear: clear,
+    percent: percent, OUTCOME_COLOURS: OUTCOME_COLOURS
   };
 
   function monitoringPage() {

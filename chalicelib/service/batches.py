@@ -1,0 +1,693 @@
+"""Batches and backtests (issue 19): score a file of applications with decision versions on Lambda.
+
+The path of a batch (design, chosen here):
+
+1. ``create`` (``POST /v1/batches`` for a client, ``/v1/backtests`` for staff): a PENDING item in
+   the batches table owned by the client's id (or ``"staff"``), and a presigned PUT of
+   ``batches/<id>/input`` in the batches bucket (one PUT: at most 5 GB; multipart is not offered).
+2. ``start``: checks what can be checked in the API's time budget and answers at once: the upload
+   exists (409 otherwise), its size is within ``BATCH_MAX_BYTES`` (413, and the batch FAILED naming
+   the limit), its first 64 KiB are a file of the declared format with the required columns
+   (``engine.batch.check_file_start``; 422 and FAILED with the reason); then PENDING -> RUNNING
+   (conditional: starting twice is a 409) and ONE "plan" message on the chunk queue.
+3. The scorer function (``app.score_batch_chunks``) takes the plan message, streams the object once
+   through ``engine.batch.plan_chunks`` (line-aligned byte ranges of ``BATCH_ROWS_PER_CHUNK`` rows),
+   records ``chunks_total`` once (conditional) and sends one message per chunk (SendMessageBatch,
+   ten per call). Planning runs in the scorer, not the API: a file of millions of rows takes longer
+   to read than an API request may last. Until then ``chunks.total`` is null.
+4. A chunk message: a ranged GET of exactly the chunk's bytes, ``engine.batch.score_chunk`` with
+   every version's logic (``routing.version_logic``), PUT of ``parts/<index>.jsonl.gz`` and
+   ``aggregates/<index>.json`` (keys from the index: a retried chunk overwrites its own part), then
+   the atomic count (``BatchStore.record_chunk``: the index joins the done set and its rows are
+   added only if it was in neither set).
+5. Whoever finds every chunk done or failed while the batch is RUNNING merges the aggregates,
+   writes ``summary.json`` (``engine.batch.summarise``; the same bytes whoever writes them) and
+   moves the batch to COMPLETED / COMPLETED_WITH_ERRORS with a conditional update: the one caller
+   that wins it publishes ``batch.completed`` (ids and counts only, no personal data).
+6. A chunk that failed ``max_receive_count`` times reaches the dead-letter queue; its handler
+   (``app.settle_failed_batch_chunks``) records it as failed with its row range, so the batch ends
+   COMPLETED_WITH_ERRORS naming the ranges instead of waiting forever.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
+
+from chalicelib import resources
+from chalicelib.config import Settings
+from chalicelib.dal import DependencyCheck, DependencyUnavailable
+from chalicelib.dal.batches import (
+    BatchEvents,
+    BatchFormat,
+    BatchObjects,
+    BatchRecord,
+    BatchStatus,
+    BatchStore,
+    ChunkQueue,
+    aggregates_key,
+    input_key,
+    part_key,
+    summary_key,
+)
+from chalicelib.dal.versions import PACKAGED_VERSION_ID, VersionStore
+from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
+from chalicelib.observability import count, logger
+from chalicelib.service import cursors
+from chalicelib.service.clock import now_epoch, now_iso
+from chalicelib.service.listing import Problems, is_uuid, page_size
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_sqs.client import SQSClient
+
+    from chalicelib.service.webhooks import Webhooks
+
+FORMATS: tuple[BatchFormat, ...] = ("csv", "jsonl")
+BODY_FIELDS = ("format", "versions", "counteroffers")
+CONTENT_TYPES = {"json": "application/json", "part": "application/x-ndjson"}
+
+
+# ---------------------------------------------------------------------------- answers
+class BatchCreated(TypedDict):
+    """A new batch: PUT the file to ``upload_url`` (before ``upload_expires_at``), then start it."""
+
+    batch_id: str
+    status: BatchStatus
+    format: BatchFormat
+    versions: list[str]
+    counteroffers: bool
+    upload_url: str
+    upload_method: Literal["PUT"]
+    max_bytes: int
+    upload_expires_at: str
+
+
+class BatchStarted(TypedDict):
+    batch_id: str
+    status: BatchStatus
+    chunks_total: int | None  # null until the scorer has planned the file
+
+
+class ChunkProgress(TypedDict):
+    done: int
+    failed: int
+    total: int | None
+
+
+class RowProgress(TypedDict):
+    read: int
+    scored: int
+    invalid: int
+    total: int | None
+
+
+class BatchResults(TypedDict):
+    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines)."""
+
+    summary_url: str
+    parts: list[str]
+    expires_at: str
+
+
+class BatchView(TypedDict):
+    """A batch's progress; once done, its summary and result files."""
+
+    batch_id: str
+    status: BatchStatus
+    format: BatchFormat
+    versions: list[str]
+    counteroffers: bool
+    created_at: str
+    started_at: NotRequired[str]
+    completed_at: NotRequired[str]
+    chunks: ChunkProgress
+    rows: RowProgress
+    rows_per_second: float | None
+    eta_seconds: float | None
+    errors: list[str]
+    error: NotRequired[str]
+    summary: NotRequired[dict[str, Any]]
+    results: NotRequired[BatchResults]
+
+
+class BatchList(TypedDict):
+    items: list[BatchView]
+    next_cursor: str | None
+
+
+# ---------------------------------------------------------------------------- configuration
+class BatchSettings:
+    def __init__(
+        self,
+        stage: str,
+        queue_name: str,
+        dlq_name: str,
+        rows_per_chunk: int = resources.BATCH_ROWS_PER_CHUNK,
+        max_bytes: int = resources.BATCH_MAX_BYTES,
+    ) -> None:
+        self.stage = stage
+        self.queue_name = queue_name
+        self.dlq_name = dlq_name
+        self.rows_per_chunk = rows_per_chunk
+        self.max_bytes = max_bytes
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> BatchSettings:
+        env = os.environ if environ is None else environ
+        stage = env.get("STAGE", "dev")
+        queue = resources.BATCH_CHUNKS_QUEUE
+        return cls(
+            stage=stage,
+            queue_name=env.get(queue.env_var) or resources.resource_name(stage, queue.suffix),
+            dlq_name=env.get(queue.dlq_env_var) or resources.resource_name(stage, queue.dlq_suffix),
+            rows_per_chunk=int(env.get(resources.BATCH_ROWS_PER_CHUNK_ENV) or resources.BATCH_ROWS_PER_CHUNK),
+            max_bytes=int(env.get(resources.BATCH_MAX_BYTES_ENV) or resources.BATCH_MAX_BYTES),
+        )
+
+
+def queue_name() -> str:
+    """The chunk queue app.py's scorer subscribes to (read at import, like the worker's)."""
+    return BatchSettings.from_environment().queue_name
+
+
+def dead_letter_queue_name() -> str:
+    return BatchSettings.from_environment().dlq_name
+
+
+def maximum_concurrency() -> int | None:
+    """The scorer mapping's MaximumConcurrency for ``STAGE``: the batch's concurrency cap."""
+    return resources.BATCH_CHUNKS_QUEUE.maximum_concurrency.get(BatchSettings.from_environment().stage)
+
+
+# A seam for the local stack's fault tests only (devstack.batch_poller sets it in its own process):
+# called after a chunk's result part is written and before it is counted. Nothing in the package
+# sets it, and no request can reach it.
+after_part_written: Callable[[str, int], None] | None = None
+
+
+class Batches:
+    """What the batch service runs on."""
+
+    def __init__(
+        self,
+        settings: BatchSettings,
+        store: BatchStore,
+        objects: BatchObjects,
+        queue: ChunkQueue,
+        events: BatchEvents,
+        versions: VersionStore,
+        webhooks: Webhooks | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.objects = objects
+        self.queue = queue
+        self.events = events
+        self.versions = versions
+        self.webhooks = webhooks
+
+    def check(self) -> list[DependencyCheck]:
+        """Readiness probes of the batches table and the chunk queue."""
+        return self.store.check() + self.queue.check()
+
+    @classmethod
+    def from_environment(
+        cls,
+        settings: Settings,
+        dynamodb: DynamoDBClient,
+        sqs: SQSClient,
+        events: EventBridgeClient,
+        versions: VersionStore,
+        webhooks: Webhooks | None = None,
+    ) -> Batches:
+        from chalicelib.dal.batches_aws import (
+            DynamoDBBatchStore,
+            EventBridgeBatchEvents,
+            S3BatchObjects,
+            SQSChunkQueue,
+        )
+
+        env = os.environ
+        batch_settings = BatchSettings.from_environment()
+        table = env.get(resources.BATCHES_TABLE.env_var) or resources.resource_name(
+            settings.stage, resources.BATCHES_TABLE.suffix
+        )
+        bucket = env.get(resources.BATCHES_BUCKET.env_var) or resources.resource_name(
+            settings.stage, resources.BATCHES_BUCKET.suffix
+        )
+        return cls(
+            batch_settings,
+            DynamoDBBatchStore(dynamodb, table),
+            S3BatchObjects(bucket, settings.region),
+            SQSChunkQueue(sqs, batch_settings.queue_name),
+            EventBridgeBatchEvents(events, settings.decision_events_bus),
+            versions,
+            webhooks,
+        )
+
+
+def _unavailable(error: DependencyUnavailable) -> ServiceError:
+    return dependency_unavailable(error.dependency)
+
+
+# ---------------------------------------------------------------------------- create
+def _known(batches: Batches, version_id: str) -> bool:
+    # The packaged version is never stored: the registry's champion until another is promoted.
+    return version_id == PACKAGED_VERSION_ID or batches.versions.get_version(version_id) is not None
+
+
+def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str], bool]:
+    if not isinstance(payload, dict):
+        raise ServiceError(
+            400,
+            "validation_failed",
+            "the body must be a JSON object",
+            [{"field": "body", "problem": "an object"}],
+        )
+    details: list[ErrorDetail] = [
+        {"field": name, "problem": "not a field of this body"}
+        for name in sorted(set(payload) - set(BODY_FIELDS))
+    ]
+    fmt = payload.get("format")
+    if fmt not in FORMATS:
+        details.append({"field": "format", "problem": f"required: one of {', '.join(FORMATS)}"})
+    counteroffers = payload.get("counteroffers", False)
+    if not isinstance(counteroffers, bool):
+        details.append({"field": "counteroffers", "problem": "true or false"})
+    versions = payload.get("versions")
+    chosen: list[str] = []
+    if versions is not None or "versions" in payload:
+        if (
+            not isinstance(versions, list)
+            or not versions
+            or len(versions) > resources.BATCH_MAX_VERSIONS
+            or not all(isinstance(version, str) and 0 < len(version) <= 64 for version in versions)
+        ):
+            details.append(
+                {
+                    "field": "versions",
+                    "problem": f"a list of 1-{resources.BATCH_MAX_VERSIONS} decision version ids",
+                }
+            )
+        elif len(set(versions)) != len(versions):
+            details.append({"field": "versions", "problem": "each version once"})
+        else:
+            try:
+                unknown = [version for version in versions if not _known(batches, version)]
+            except DependencyUnavailable as error:
+                raise _unavailable(error) from None
+            if unknown:
+                problem = f"unknown decision version(s): {', '.join(unknown)}"
+                details.append({"field": "versions", "problem": problem})
+            chosen = list(versions)
+    if details:
+        fields = ", ".join(dict.fromkeys(detail["field"] for detail in details))
+        raise ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
+    if not chosen:
+        from chalicelib.service.routing import current_routing
+
+        try:
+            chosen = [current_routing(batches.versions)["champion"]]
+        except DependencyUnavailable as error:
+            raise _unavailable(error) from None
+    return cast("BatchFormat", fmt), chosen, bool(counteroffers)
+
+
+def _iso_at(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def create(batches: Batches, owner: str, payload: Any) -> BatchCreated:
+    fmt, versions, counteroffers = _checked_body(batches, payload)
+    batch_id = str(uuid.uuid4())
+    record: BatchRecord = {
+        "batch_id": batch_id,
+        "owner": owner,
+        "status": "PENDING",
+        "format": fmt,
+        "versions": versions,
+        "counteroffers": counteroffers,
+        "created_at": now_iso(),
+        "expires_at": now_epoch() + resources.BATCH_RESULT_RETENTION_DAYS * 86_400,
+        "chunks_done": [],
+        "chunks_failed": [],
+        "rows_read": 0,
+        "rows_scored": 0,
+        "rows_invalid": 0,
+        "errors": [],
+    }
+    try:
+        batches.store.create(record)
+        url = batches.objects.upload_url(input_key(batch_id), resources.BATCH_UPLOAD_URL_SECONDS)
+    except DependencyUnavailable as error:
+        raise _unavailable(error) from None
+    logger.info("batch created", extra={"batch_id": batch_id, "versions": versions})
+    return {
+        "batch_id": batch_id,
+        "status": "PENDING",
+        "format": fmt,
+        "versions": versions,
+        "counteroffers": counteroffers,
+        "upload_url": url,
+        "upload_method": "PUT",
+        "max_bytes": batches.settings.max_bytes,
+        "upload_expires_at": _iso_at(now_epoch() + resources.BATCH_UPLOAD_URL_SECONDS),
+    }
+
+
+def _own(batches: Batches, owner: str, batch_id: str) -> BatchRecord:
+    """The owner's batch; another owner's, or none, is the same 404."""
+    if not is_uuid(batch_id):
+        raise not_found("batch")
+    try:
+        record = batches.store.get(batch_id)
+    except DependencyUnavailable as error:
+        raise _unavailable(error) from None
+    if record is None or record["owner"] != owner:
+        raise not_found("batch")
+    return record
+
+
+# ---------------------------------------------------------------------------- start
+def start(batches: Batches, owner: str, batch_id: str) -> BatchStarted:
+    from chalicelib.engine import batch as engine_batch
+
+    record = _own(batches, owner, batch_id)
+    if record["status"] != "PENDING":
+        raise ServiceError(409, "already_started", f"the batch is {record['status']}: it can be started once")
+    key = input_key(batch_id)
+    try:
+        size = batches.objects.size(key)
+        if size is None:
+            raise ServiceError(409, "no_upload", "no file uploaded yet: PUT it to the upload_url first")
+        limit = batches.settings.max_bytes
+        if size > limit:
+            reason = f"the file is {size} bytes, over the limit of {limit} bytes"
+            batches.store.fail(batch_id, reason, now_iso())
+            raise ServiceError(413, "file_too_large", reason, [{"field": "file", "problem": reason}])
+        head = batches.objects.read(key, 0, resources.BATCH_HEAD_BYTES)
+        try:
+            columns = engine_batch.check_file_start(head, record["format"])
+        except engine_batch.BadFile as bad:
+            batches.store.fail(batch_id, bad.reason, now_iso())
+            problems: list[ErrorDetail] = [{"field": "file", "problem": bad.reason}]
+            raise ServiceError(422, "bad_file", bad.reason, problems) from None
+        if not batches.store.claim_start(batch_id, now_iso(), size, columns):
+            raise ServiceError(409, "already_started", "the batch was started already")
+        try:
+            batches.queue.send_all([{"kind": "plan", "batch_id": batch_id}])
+        except DependencyUnavailable:
+            batches.store.fail(batch_id, "the batch could not be queued; create it again", now_iso())
+            raise
+    except DependencyUnavailable as error:
+        raise _unavailable(error) from None
+    logger.info("batch started", extra={"batch_id": batch_id, "bytes": size})
+    return {"batch_id": batch_id, "status": "RUNNING", "chunks_total": None}
+
+
+# ---------------------------------------------------------------------------- progress
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _view(record: BatchRecord, *, now: float) -> BatchView:
+    view: BatchView = {
+        "batch_id": record["batch_id"],
+        "status": record["status"],
+        "format": record["format"],
+        "versions": record["versions"],
+        "counteroffers": record["counteroffers"],
+        "created_at": record["created_at"],
+        "chunks": {
+            "done": len(record["chunks_done"]),
+            "failed": len(record["chunks_failed"]),
+            "total": record.get("chunks_total"),
+        },
+        "rows": {
+            "read": record["rows_read"],
+            "scored": record["rows_scored"],
+            "invalid": record["rows_invalid"],
+            "total": record.get("rows_total"),
+        },
+        "rows_per_second": None,
+        "eta_seconds": None,
+        "errors": record["errors"],
+    }
+    for name in ("started_at", "completed_at", "error"):
+        if name in record:
+            view[name] = record[name]
+    if "started_at" in record:
+        until = _epoch(record["completed_at"]) if "completed_at" in record else now
+        elapsed = max(until - _epoch(record["started_at"]), 1e-3)
+        rate = record["rows_read"] / elapsed
+        view["rows_per_second"] = round(rate, 1)
+        total = record.get("rows_total")
+        if record["status"] == "RUNNING" and total is not None and rate > 0:
+            view["eta_seconds"] = round(max(total - record["rows_read"], 0) / rate, 1)
+    return view
+
+
+def get(batches: Batches, owner: str, batch_id: str) -> BatchView:
+    record = _own(batches, owner, batch_id)
+    view = _view(record, now=now_epoch())
+    if record["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
+        seconds = resources.BATCH_RESULT_URL_SECONDS
+        try:
+            summary = batches.objects.get(summary_key(batch_id))
+            if summary is not None:
+                view["summary"] = json.loads(summary)
+            failed = set(record["chunks_failed"])
+            view["results"] = {
+                "summary_url": batches.objects.download_url(summary_key(batch_id), seconds),
+                "parts": [
+                    batches.objects.download_url(part_key(batch_id, index), seconds)
+                    for index in range(record.get("chunks_total", 0))
+                    if index not in failed
+                ],
+                "expires_at": _iso_at(now_epoch() + seconds),
+            }
+        except DependencyUnavailable as error:
+            raise _unavailable(error) from None
+    return view
+
+
+def list_batches(batches: Batches, owner: str, limit: str | None, cursor: str | None) -> BatchList:
+    problems = Problems()
+    size = page_size(limit, problems)
+    problems.raise_if_any()
+    query: dict[str, str | None] = {"list": "batches"}
+    after = cursors.decode(cursor, owner, query)
+    try:
+        records, page_key = batches.store.owned(owner, size, after)
+    except DependencyUnavailable as error:
+        raise _unavailable(error) from None
+    now = now_epoch()
+    return {
+        "items": [_view(record, now=now) for record in records],
+        "next_cursor": cursors.encode(page_key, owner, query),
+    }
+
+
+# ---------------------------------------------------------------------------- the scorer
+def _plan(batches: Batches, record: BatchRecord) -> None:
+    from chalicelib.engine import batch as engine_batch
+
+    batch_id = record["batch_id"]
+    planned = engine_batch.plan_chunks(
+        batches.objects.stream(input_key(batch_id)),
+        batches.settings.rows_per_chunk,
+        has_header=record["format"] == "csv",
+    )
+    batches.store.set_plan(batch_id, len(planned), sum(chunk.rows for chunk in planned))
+    messages: list[dict[str, object]] = [
+        {
+            "kind": "chunk",
+            "batch_id": batch_id,
+            "index": chunk.index,
+            "start_byte": chunk.start_byte,
+            "end_byte": chunk.end_byte,
+            "first_row": chunk.first_row,
+            "rows": chunk.rows,
+        }
+        for chunk in planned
+    ]
+    batches.queue.send_all(messages)
+    logger.info("batch planned", extra={"batch_id": batch_id, "chunks": len(planned)})
+    if not planned:
+        fresh = batches.store.get(batch_id)
+        if fresh is not None:
+            _complete_if_done(batches, fresh)
+
+
+def _score(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) -> None:
+    from chalicelib.engine import batch as engine_batch
+    from chalicelib.service.routing import version_logic
+
+    batch_id, index = record["batch_id"], int(message["index"])
+    if index in record["chunks_done"] or index in record["chunks_failed"]:
+        _complete_if_done(batches, record)  # counted before: perhaps its completion was not
+        return
+    data = batches.objects.read(input_key(batch_id), int(message["start_byte"]), int(message["end_byte"]))
+    logics = [(version, version_logic(version, batches.versions)) for version in record["versions"]]
+    result = engine_batch.score_chunk(
+        data,
+        record["format"],
+        record.get("columns"),
+        int(message["first_row"]),
+        logics,
+        engine_batch.ChunkOptions(counteroffers=record["counteroffers"]),
+    )
+    batches.objects.put(part_key(batch_id, index), result.results, CONTENT_TYPES["part"])
+    if after_part_written is not None:
+        after_part_written(batch_id, index)
+    aggregates = json.dumps(result.aggregates, separators=(",", ":")).encode()
+    batches.objects.put(aggregates_key(batch_id, index), aggregates, CONTENT_TYPES["json"])
+    updated = batches.store.record_chunk(
+        batch_id, index, result.rows_read, result.rows_scored, result.rows_invalid
+    )
+    if updated is None:
+        count("BatchChunkCountedBefore")
+        updated = batches.store.get(batch_id)
+    if updated is not None:
+        _complete_if_done(batches, updated)
+
+
+def _complete_if_done(batches: Batches, record: BatchRecord) -> None:
+    """Complete the batch if every chunk is done or failed; idempotent (see the module's step 5)."""
+    from chalicelib.engine import batch as engine_batch
+
+    total = record.get("chunks_total")
+    if record["status"] != "RUNNING" or total is None:
+        return
+    if len(record["chunks_done"]) + len(record["chunks_failed"]) < total:
+        return
+    batch_id = record["batch_id"]
+    parts = []
+    for index in record["chunks_done"]:
+        body = batches.objects.get(aggregates_key(batch_id, index))
+        if body is None:
+            raise DependencyUnavailable("s3", f"aggregates of chunk {index} missing")
+        parts.append(json.loads(body))
+    try:
+        summary = engine_batch.summarise(engine_batch.merge_aggregates(parts), record["versions"])
+    except Exception as error:  # a summary that cannot be computed must not leave the batch RUNNING
+        count("BatchSummaryFailed")
+        logger.exception("batch summary failed", extra={"batch_id": batch_id})
+        reason = f"the summary could not be computed ({type(error).__name__}); the result parts are kept"
+        batches.store.fail(batch_id, reason, now_iso())
+        return
+    batches.objects.put(
+        summary_key(batch_id),
+        json.dumps(summary, separators=(",", ":"), sort_keys=True).encode(),
+        CONTENT_TYPES["json"],
+    )
+    status: BatchStatus = "COMPLETED_WITH_ERRORS" if record["chunks_failed"] else "COMPLETED"
+    completed_at = now_iso()
+    if batches.store.complete(batch_id, status, completed_at):
+        logger.info("batch completed", extra={"batch_id": batch_id, "status": status})
+        _announce(batches, record, status, completed_at)
+
+
+def _announce(batches: Batches, record: BatchRecord, status: BatchStatus, completed_at: str) -> None:
+    """``batch.completed``: ids, status and counts; no personal data. Best effort, like decisions'."""
+    detail: dict[str, object] = {
+        "batch_id": record["batch_id"],
+        "status": status,
+        "versions": record["versions"],
+        "chunks_total": record.get("chunks_total", 0),
+        "chunks_failed": len(record["chunks_failed"]),
+        "rows_read": record["rows_read"],
+        "rows_scored": record["rows_scored"],
+        "rows_invalid": record["rows_invalid"],
+        "completed_at": completed_at,
+    }
+    staff = record["owner"] == resources.STAFF_BATCH_OWNER
+    try:
+        batches.events.publish(resources.BATCH_COMPLETED, {**detail, "owner": "staff" if staff else "client"})
+    except DependencyUnavailable as error:
+        count("BatchEventsNotPublished")
+        logger.warning("batch.completed not published", extra={"cause": error.cause})
+    if batches.webhooks is not None and not staff:
+        message: dict[str, object] = {
+            "kind": "event",
+            "client_id": record["owner"],
+            "types": [resources.BATCH_COMPLETED],
+            "detail": detail,
+        }
+        try:
+            batches.webhooks.queue.send(message)
+        except DependencyUnavailable as error:
+            count("WebhookEventsNotQueued")
+            logger.warning("batch.completed not queued for webhooks", extra={"cause": error.cause})
+
+
+def handle_message(batches: Batches, message: Mapping[str, Any]) -> None:
+    """One chunk-queue message ("plan" or "chunk"). Raises to have it delivered again."""
+    record = batches.store.get(str(message["batch_id"]))
+    if record is None or record["status"] != "RUNNING":
+        return  # gone (expired), failed, or complete: nothing left to do
+    if message.get("kind") == "plan":
+        _plan(batches, record)
+    elif message.get("kind") == "chunk":
+        _score(batches, record, message)
+    else:
+        logger.warning("unknown batch message dropped", extra={"kind": str(message.get("kind"))})
+
+
+def handle_batch(batches: Batches, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """An SQS batch of the chunk queue; the messages to retry (ReportBatchItemFailures). A chunk
+    that raises anything is retried: after ``max_receive_count`` receives it is in the DLQ."""
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            handle_message(batches, json.loads(record["body"]))
+        except Exception as error:  # every failure is a retry, then the DLQ
+            count("BatchChunkFailed")
+            logger.warning(
+                "batch message failed; retried",
+                extra={"problem": type(error).__name__, "detail": str(error)[:300]},
+            )
+            failures.append({"itemIdentifier": str(record["messageId"])})
+    return {"batchItemFailures": failures}
+
+
+def _rows(message: Mapping[str, Any]) -> str:
+    first, rows = int(message["first_row"]), int(message["rows"])
+    return f"rows {first}-{first + rows - 1}"
+
+
+def settle_dead_letter(batches: Batches, message: Mapping[str, Any]) -> None:
+    """A message that kept failing: a chunk is recorded failed with its row range (the batch then
+    completes WITH_ERRORS); a plan that kept failing fails the batch."""
+    batch_id = str(message["batch_id"])
+    tries = resources.BATCH_CHUNKS_QUEUE.max_receive_count
+    if message.get("kind") == "plan":
+        reason = f"the file could not be read and cut into chunks ({tries} tries)"
+        batches.store.fail(batch_id, reason, now_iso())
+        return
+    index = int(message["index"])
+    error = f"chunk {index} ({_rows(message)}) failed {tries} times: not scored"
+    updated = batches.store.record_failed_chunk(batch_id, index, error)
+    if updated is None:
+        updated = batches.store.get(batch_id)
+    if updated is not None:
+        _complete_if_done(batches, updated)
+
+
+def handle_dead_letters(batches: Batches, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            settle_dead_letter(batches, json.loads(record["body"]))
+        except DependencyUnavailable as error:
+            logger.warning("dead chunk not settled; retried", extra={"cause": error.cause})
+            failures.append({"itemIdentifier": str(record["messageId"])})
+        except (ValueError, KeyError, TypeError):
+            logger.warning("malformed dead chunk message dropped")
+    return {"batchItemFailures": failures}
