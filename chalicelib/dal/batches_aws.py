@@ -298,7 +298,16 @@ class S3BatchObjects:
         if end is not None and end <= start:
             return b""
         byte_range = f"bytes={start}-" + ("" if end is None else str(end - 1))
-        response = _guarded("s3", lambda: self._s3.get_object(Bucket=self._bucket, Key=key, Range=byte_range))
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=key, Range=byte_range)
+        except ClientError as error:
+            # S3 answers 416 InvalidRange when ``start`` is at or past the end (e.g. any range of an
+            # empty object): there are no such bytes, as a slice past the end is empty; not an outage.
+            if _error_code(error) == "InvalidRange":
+                return b""
+            raise DependencyUnavailable("s3", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
         return _guarded("s3", response["Body"].read)
 
     def stream(self, key: str) -> Iterator[bytes]:

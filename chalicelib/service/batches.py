@@ -71,6 +71,9 @@ if TYPE_CHECKING:
 FORMATS: tuple[BatchFormat, ...] = ("csv", "jsonl")
 BODY_FIELDS = ("format", "versions", "counteroffers")
 CONTENT_TYPES = {"json": "application/json", "part": "application/x-ndjson"}
+# A 0-byte upload. Seen locally when a client PUTs with Content-Type application/x-www-form-urlencoded
+# (curl --data-binary's default): the moto server takes the body for a form and stores nothing.
+EMPTY_FILE = "the file is empty (0 bytes were uploaded)"
 
 
 # ---------------------------------------------------------------------------- answers
@@ -391,8 +394,10 @@ def start(batches: Batches, owner: str, batch_id: str) -> BatchStarted:
             reason = f"the file is {size} bytes, over the limit of {limit} bytes"
             batches.store.fail(batch_id, reason, now_iso())
             raise ServiceError(413, "file_too_large", reason, [{"field": "file", "problem": reason}])
-        head = batches.objects.read(key, 0, resources.BATCH_HEAD_BYTES)
         try:
+            if size == 0:  # nothing to read (S3 refuses any range of an empty object)
+                raise engine_batch.BadFile(EMPTY_FILE)
+            head = batches.objects.read(key, 0, resources.BATCH_HEAD_BYTES)
             columns = engine_batch.check_file_start(head, record["format"])
         except engine_batch.BadFile as bad:
             batches.store.fail(batch_id, bad.reason, now_iso())

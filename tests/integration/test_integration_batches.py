@@ -202,6 +202,39 @@ def test_bad_input_answers_its_status_never_a_500(batch_stack: DevStack) -> None
     assert wait_until_done(batch_stack, small)["rows"]["read"] == 10
 
 
+def test_an_empty_upload_is_a_422_naming_it_never_a_503(batch_stack: DevStack) -> None:
+    empty = create_and_upload(batch_stack, b"")  # it used to be 503 "s3 is unavailable" on every retry
+    refused = call(batch_stack, "POST", f"/v1/batches/{empty}/start")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "bad_file"), refused.text
+    assert "the file is empty" in refused.json()["error"]["message"]
+    view = call(batch_stack, "GET", f"/v1/batches/{empty}").json()
+    assert view["status"] == "FAILED" and view["error"] == refused.json()["error"]["message"]
+    again = call(batch_stack, "POST", f"/v1/batches/{empty}/start")
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "already_started")
+
+
+def test_a_form_encoded_put_is_stored_as_the_emulator_keeps_it_and_never_a_503(
+    batch_stack: DevStack,
+) -> None:
+    """curl --data-binary sends Content-Type application/x-www-form-urlencoded. S3 stores the bytes
+    whatever the type; the moto server (5.x) takes such a body for a form and stores 0 bytes. Either
+    way the start answers a 2xx or a 4xx naming the problem, according to what was stored."""
+    body = b"".join(DATA.read_bytes().splitlines(keepends=True)[:11])
+    created = call(batch_stack, "POST", "/v1/batches", {"format": "csv"}).json()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert requests.put(created["upload_url"], data=body, headers=form, timeout=60).status_code == 200
+    bucket = batch_stack.resource_name(resources.BATCHES_BUCKET.suffix)
+    key = f"batches/{created['batch_id']}/input"
+    stored = batch_stack.client("s3").head_object(Bucket=bucket, Key=key)["ContentLength"]
+    started = call(batch_stack, "POST", f"/v1/batches/{created['batch_id']}/start")
+    if stored == len(body):
+        assert started.status_code == 202, started.text
+    else:
+        assert stored == 0, f"the emulator stored {stored} of {len(body)} bytes"
+        assert (started.status_code, started.json()["error"]["code"]) == (422, "bad_file"), started.text
+        assert "the file is empty" in started.json()["error"]["message"]
+
+
 def test_a_staff_backtest_runs_under_v1_backtests(batch_stack: DevStack, challenger: str) -> None:
     pool = batch_stack.staff_pool
     assert pool is not None

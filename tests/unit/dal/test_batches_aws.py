@@ -16,6 +16,7 @@ from chalicelib import resources
 from chalicelib.dal.batches import BatchRecord, input_key, part_key
 from chalicelib.dal.batches_aws import DynamoDBBatchStore, S3BatchObjects, SQSChunkQueue
 from chalicelib.dal.versions import PACKAGED_VERSION_ID
+from chalicelib.errors import ServiceError
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches
 
@@ -164,3 +165,32 @@ def test_a_batch_runs_through_the_real_queue_to_completed(configured: Batches, a
     part = configured.objects.get(part_key(batch_id, 3))
     assert part is not None
     assert [json.loads(line)["row"] for line in gzip.decompress(part).splitlines()] == list(range(181, 201))
+
+
+def test_a_range_past_the_end_reads_nothing_instead_of_an_outage(configured: Batches) -> None:
+    """S3 answers 416 InvalidRange to any range of an empty object (and to one starting past the
+    end): that is no bytes, as in the in-memory twin, not "s3 is unavailable"."""
+    objects = configured.objects
+    empty, short = input_key(BATCH), f"batches/{BATCH}/short"
+    objects.put(empty, b"", "text/csv")
+    objects.put(short, b"abc", "text/csv")
+    assert objects.size(empty) == 0
+    assert objects.read(empty, 0, resources.BATCH_HEAD_BYTES) == b""
+    assert objects.read(empty) == b""
+    assert objects.read(short, 0, 10) == b"abc"
+    assert objects.read(short, 5, 10) == b""
+
+
+def test_an_empty_upload_is_a_422_and_the_batch_failed(configured: Batches) -> None:
+    created = batches.create(configured, "client-a", {"format": "csv"})
+    batch_id = created["batch_id"]
+    configured.objects.put(input_key(batch_id), b"", "text/csv")
+    with pytest.raises(ServiceError) as error:
+        batches.start(configured, "client-a", batch_id)
+    assert (error.value.status, error.value.code) == (422, "bad_file")
+    assert "the file is empty" in error.value.message
+    view = batches.get(configured, "client-a", batch_id)
+    assert view["status"] == "FAILED" and view["error"] == error.value.message
+    with pytest.raises(ServiceError) as again:  # a retry is not an outage either
+        batches.start(configured, "client-a", batch_id)
+    assert (again.value.status, again.value.code) == (409, "already_started")

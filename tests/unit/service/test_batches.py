@@ -272,6 +272,8 @@ def test_a_file_over_the_limit_is_a_413_and_the_batch_failed_naming_the_limit(tw
     [
         (b"\x00\x01\x02binary\xff\xfe", "not"),
         (b"applicant_id,age\nA1,30\n", "monthly_income"),
+        (b"", "the file is empty"),  # 0 bytes: a 422 like any bad file, never "s3 unavailable"
+        (b" \r\n\n", "the file is empty"),
     ],
 )
 def test_a_bad_file_fails_fast_with_the_reason(twin: Batches, body: bytes, words: str) -> None:
@@ -279,7 +281,8 @@ def test_a_bad_file_fails_fast_with_the_reason(twin: Batches, body: bytes, words
     objects(twin).put(input_key(batch_id), body, "text/csv")
     with pytest.raises(ServiceError) as error:
         batches.start(twin, CLIENT, batch_id)
-    assert error.value.status == 422
+    assert (error.value.status, error.value.code) == (422, "bad_file")
+    assert queue(twin).messages == []
     view = batches.get(twin, CLIENT, batch_id)
     assert view["status"] == "FAILED"
     assert words in view["error"]
