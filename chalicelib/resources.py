@@ -564,6 +564,9 @@ class BucketSpec(NamedTuple):
     purpose: str = ""
     versioned: bool = True  # batch results (issue 19) are not: an overwritten part is never wanted back
     expire_after_days: int | None = None  # an S3 lifecycle rule deletes objects this old (None: never)
+    # A CORS rule lets the console's page PUT objects with a presigned URL from the browser (batch
+    # uploads, issue 19): AllowedMethods PUT, AllowedHeaders content-type, the console's origins.
+    cors_put_from_console: bool = False
 
 
 # Model artifacts and policy documents, content-addressed (blobs/<sha256>.json), versioned,
@@ -905,8 +908,11 @@ BATCHES_BUCKET = BucketSpec(
     purpose="Batch inputs, result parts and summaries under batches/<id>/, expired by a lifecycle rule.",
     versioned=False,
     expire_after_days=BATCH_RESULT_RETENTION_DAYS,
+    cors_put_from_console=True,
 )
 BUCKETS += (BATCHES_BUCKET,)
+# How long a browser may cache the answer to a CORS preflight of such a bucket.
+BUCKET_CORS_MAX_AGE_SECONDS = 3600
 # The scorer: one chunk (or the plan of a file) per invocation. 1,769 MB is one full vCPU.
 BATCH_FUNCTION = FunctionSpec(
     chalice_name="score_batch_chunks",

@@ -67,13 +67,32 @@ CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 ALL_VIEWER_EXCEPT_HOST_HEADER_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
-# The console's policy as the API serves it (no inline script or style), with connect-src naming
-# the stack's own region's Cognito IdP endpoint (the sign-in form calls it) and nothing broader.
-CONSOLE_CONTENT_SECURITY_POLICY = {
-    "Fn::Sub": console_config.console_content_security_policy(
-        console_config.cognito_idp_origin("${AWS::Region}")
-    )
-}
+
+def console_content_security_policy(stage: str) -> dict[str, str]:
+    """The console's policy as the API serves it (no inline script or style), with connect-src naming
+    the stack's own region's Cognito IdP endpoint (the sign-in form calls it) and the stage's batches
+    bucket (the batches page PUTs files to it: issue 19), nothing broader. The bucket by its name,
+    not its Ref: the distribution must not depend on the bucket, whose CORS rule names the distribution."""
+    bucket = names.bucket_name(stage, resources.BATCHES_BUCKET)["Fn::Sub"]
+    return {
+        "Fn::Sub": console_config.console_content_security_policy(
+            console_config.cognito_idp_origin("${AWS::Region}"),
+            console_config.s3_bucket_origin(bucket, "${AWS::Region}"),
+        )
+    }
+
+
+def console_origins() -> list[dict[str, str]]:
+    """The origins the console page is served from in AWS: the distribution's host, and the API's
+    own (the API serves ``/console`` too). A bucket's CORS rule names them (``infra.data_stores``)."""
+    return [
+        {"Fn::Sub": f"https://${{{DISTRIBUTION_LOGICAL_ID}.DomainName}}"},
+        {
+            "Fn::Sub": f"https://${{{names.REST_API_LOGICAL_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+        },
+    ]
+
+
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
 
 # Regions whose CloudFormation lacks a CloudFront type used here (cfn-lint's regional specification;
@@ -230,7 +249,7 @@ def _security_headers_policy(stage: str) -> Resource:
                 "Comment": f"{resources.SERVICE} {stage}: the API's security headers on the console's files",
                 "SecurityHeadersConfig": {
                     "ContentSecurityPolicy": {
-                        "ContentSecurityPolicy": CONSOLE_CONTENT_SECURITY_POLICY,
+                        "ContentSecurityPolicy": console_content_security_policy(stage),
                         "Override": True,
                     },
                     "ContentTypeOptions": {"Override": True},

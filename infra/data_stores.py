@@ -116,6 +116,20 @@ def lifecycle_rule(days: int) -> dict[str, Any]:
     }
 
 
+def cors_rule() -> dict[str, Any]:
+    """The console's page PUTs a file to a presigned URL of the bucket (batch uploads, issue 19):
+    only PUT, only the content-type header the browser adds, only from the console's origins."""
+    from infra import console_hosting
+
+    return {
+        "Id": "put-from-console",
+        "AllowedMethods": ["PUT"],
+        "AllowedHeaders": ["content-type"],
+        "AllowedOrigins": console_hosting.console_origins(),
+        "MaxAge": resources.BUCKET_CORS_MAX_AGE_SECONDS,
+    }
+
+
 def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resource]:
     """A private bucket: versioned (an overwritten or deleted blob can be recovered), SSE-S3 by
     default, every public access blocked, ACLs off (the bucket owner owns every object), TLS only."""
@@ -149,6 +163,8 @@ def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resour
         # Batch results (issue 19): every object expires after the retention (the local stack's
         # bootstrap sets the same rule: devstack.bootstrap.lifecycle_rule).
         bucket["Properties"]["LifecycleConfiguration"] = {"Rules": [lifecycle_rule(spec.expire_after_days)]}
+    if spec.cors_put_from_console:
+        bucket["Properties"]["CorsConfiguration"] = {"CorsRules": [cors_rule()]}
     bucket_arn = {"Fn::GetAtt": [spec.logical_id, "Arn"]}
     tls_only: Resource = {
         "Type": "AWS::S3::BucketPolicy",

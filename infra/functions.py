@@ -68,10 +68,19 @@ def pii_hash_key_reference() -> dict[str, Any]:
     }
 
 
+def bucket_variable(stage: str, bucket: resources.BucketSpec) -> dict[str, Any]:
+    """The bucket's Ref (its name), except for a bucket whose CORS rule names the console's origins:
+    the distribution and the API lead to the functions, so a Ref back to that bucket would be a
+    dependency cycle. Its name then comes from ``names.bucket_name``, the same string the bucket has."""
+    if bucket.cors_put_from_console:
+        return names.bucket_name(stage, bucket)
+    return {"Ref": bucket.logical_id}
+
+
 def function_properties(stage: str, spec: resources.FunctionSpec) -> dict[str, Any]:
     variables: dict[str, Any] = {PII_HASH_KEY_ENV: pii_hash_key_reference()}
     # The buckets' names carry the account id (names.bucket_name): only the stack knows them.
-    variables.update({bucket.env_var: {"Ref": bucket.logical_id} for bucket in resources.BUCKETS})
+    variables.update({bucket.env_var: bucket_variable(stage, bucket) for bucket in resources.BUCKETS})
     if spec is resources.API_FUNCTION:
         # Only the API serves staff routes: the worker and the reconciler never see a token.
         variables.update(staff_pool.api_environment())

@@ -252,6 +252,25 @@ class DynamoDBBatchStore:
         ]
 
 
+def regional_s3_client(region: str) -> S3Client:
+    """In AWS: SigV4 presigned URLs on the bucket's regional virtual-hosted host
+    (``https://<bucket>.s3.<region>.amazonaws.com``). botocore's default presigns SigV2 on the global
+    host ``<bucket>.s3.amazonaws.com`` in older regions: S3 refuses SigV2 on buckets made since 2020,
+    the global host redirects (a browser's CORS preflight cannot follow that) for a new bucket outside
+    us-east-1, and the console's CSP names the regional origin (``console_config.s3_bucket_origin``)."""
+    from botocore.config import Config
+
+    from chalicelib.dal.clients import _session, client_config
+
+    regional = Config(
+        signature_version="s3v4",
+        s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+    )
+    return cast(
+        "S3Client", _session().create_client("s3", region_name=region, config=client_config().merge(regional))
+    )
+
+
 class S3BatchObjects:
     """The batches bucket. The client is made on first use (the API's batch routes only)."""
 
@@ -270,8 +289,9 @@ class S3BatchObjects:
 
         from chalicelib.dal.versions_aws import make_s3_client
 
-        emulated = bool(os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"))
-        return make_s3_client(self._region, path_style=emulated)
+        if os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL"):
+            return make_s3_client(self._region, path_style=True)
+        return regional_s3_client(self._region)
 
     def upload_url(self, key: str, expires_in: int) -> str:
         return self._s3.generate_presigned_url(

@@ -16,6 +16,10 @@ stack's AWS endpoint (the moto server, which answers CORS preflights itself), fr
 variables boto3 reads. The console page's Content-Security-Policy allows ``connect-src`` to exactly
 that origin beside ``'self'``, nothing broader; CloudFront's response headers policy builds the same
 policy from the same function (``infra/console_hosting.py``).
+
+Batch uploads (issue 19): the console PUTs a file to a presigned URL of the batches bucket, so
+``connect-src`` names that bucket's origin too: ``https://<bucket>.s3.<region>.amazonaws.com`` in
+AWS (the regional virtual-hosted host ``S3BatchObjects`` presigns), the stack's S3 endpoint locally.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ CONFIG_SCRIPT = "config.js"
 CONFIG_GLOBAL = "LOAN_CONSOLE_CONFIG"
 # boto3's service-specific endpoint variable wins over the general one, as in every local process.
 LOCAL_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_COGNITO_IDP", "AWS_ENDPOINT_URL")
+LOCAL_S3_ENDPOINT_ENVS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 # The API's default policy: the console's too where no staff pool is configured.
 DEFAULT_CONTENT_SECURITY_POLICY = SECURITY_HEADERS["Content-Security-Policy"]
 
@@ -44,6 +49,12 @@ def cognito_idp_origin(region: str) -> str:
     return f"https://cognito-idp.{region}.amazonaws.com"
 
 
+def s3_bucket_origin(bucket: str, region: str, url_suffix: str = "amazonaws.com") -> str:
+    """A bucket's regional virtual-hosted origin, where its presigned URLs point in AWS (``bucket``
+    and ``region`` may be CloudFormation ``${...}`` references inside an ``Fn::Sub``)."""
+    return f"https://{bucket}.s3.{region}.{url_suffix}"
+
+
 def origin_of(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: what a CSP source names (no path, so no prefix match)."""
     parts = urlsplit(url)
@@ -52,11 +63,25 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def console_content_security_policy(identity_provider_origin: str | None) -> str:
-    """The console page's CSP: the API's default, plus ``connect-src`` to the IdP's origin alone."""
-    if identity_provider_origin is None:
+def console_content_security_policy(
+    identity_provider_origin: str | None, upload_origin: str | None = None
+) -> str:
+    """The console page's CSP: the API's default, plus ``connect-src`` to the IdP's origin and the
+    batches bucket's (where the page PUTs a batch's file), each once, nothing else."""
+    origins = list(dict.fromkeys(origin for origin in (identity_provider_origin, upload_origin) if origin))
+    if not origins:
         return DEFAULT_CONTENT_SECURITY_POLICY
-    return f"default-src 'self'; connect-src 'self' {identity_provider_origin}; frame-ancestors 'none'"
+    return f"default-src 'self'; connect-src 'self' {' '.join(origins)}; frame-ancestors 'none'"
+
+
+def batch_upload_origin(environ: Mapping[str, str], stage: str, region: str) -> str | None:
+    """Where the console PUTs a batch's file: the batches bucket's origin in AWS (None where the
+    function has no bucket), the stack's S3 endpoint in the local stage (None without one)."""
+    if stage == LOCAL_STAGE:
+        local = next((environ[name] for name in LOCAL_S3_ENDPOINT_ENVS if environ.get(name)), None)
+        return origin_of(local) if local else None
+    bucket = environ.get(resources.BATCHES_BUCKET.env_var)
+    return s3_bucket_origin(bucket, region) if bucket else None
 
 
 class StaffSignIn(NamedTuple):
@@ -122,5 +147,10 @@ def config_script(environ: Mapping[str, str] | None = None) -> str:
 
 
 def console_page_policy(environ: Mapping[str, str] | None = None) -> str:
-    sign_in = staff_sign_in(environ)
-    return console_content_security_policy(sign_in.origin if sign_in is not None else None)
+    env = os.environ if environ is None else environ
+    sign_in = staff_sign_in(env)
+    settings = load_settings(env)
+    return console_content_security_policy(
+        sign_in.origin if sign_in is not None else None,
+        batch_upload_origin(env, settings.stage, settings.region),
+    )

@@ -78,3 +78,27 @@ def test_batch_functions_reach_batch_objects_only(stage: str) -> None:
     assert by_sid["BatchDeadLetters"]["Resource"] == [f"arn:aws:sqs:*:*:{dlq}"]
     for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION):
         assert policies.function_policy_file_name(stage, spec) == names.policy_file_name(stage)
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_the_console_may_put_a_batch_file_from_the_browser_and_nothing_else(
+    templates: dict[str, Template], stage: str
+) -> None:
+    """The batches page PUTs the file to the presigned URL from the console's origins (the
+    distribution's host and the API's own): the batches bucket's one CORS rule allows that alone;
+    no other bucket has one."""
+    stack = templates[stage]["Resources"]
+    (rule,) = stack[resources.BATCHES_BUCKET.logical_id]["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["PUT"]
+    assert rule["AllowedHeaders"] == ["content-type"]
+    assert rule["MaxAge"] == resources.BUCKET_CORS_MAX_AGE_SECONDS == 3600
+    assert rule["AllowedOrigins"] == [
+        {"Fn::Sub": "https://${ConsoleDistribution.DomainName}"},
+        {
+            "Fn::Sub": f"https://${{{names.REST_API_LOGICAL_ID}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+        },
+    ]
+    assert "ConsoleDistribution" in stack and names.REST_API_LOGICAL_ID in stack
+    assert "*" not in json.dumps(rule)
+    others = [spec for spec in resources.BUCKETS if not spec.cors_put_from_console]
+    assert others and all("CorsConfiguration" not in stack[spec.logical_id]["Properties"] for spec in others)

@@ -262,22 +262,33 @@ def test_dry_run_prints_the_upload_too(
 
 
 # ------------------------------------------------------------------------------ CSP: the sign-in
-def test_the_cloudfront_policy_is_the_apis_console_policy_for_the_stacks_region(template: Template) -> None:
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_the_cloudfront_policy_is_the_apis_console_policy_for_the_stacks_region(
+    templates: dict[str, Template], stage: str
+) -> None:
     # One function builds both: what CloudFront adds to the bucket's console page and what the API
     # serves on its own /console, for the same region (the pool's endpoint in AWS).
-    _, policy = _one(template, "AWS::CloudFront::ResponseHeadersPolicy")
+    _, policy = _one(templates[stage], "AWS::CloudFront::ResponseHeadersPolicy")
     headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert headers["ContentSecurityPolicy"]["Override"] is True
     csp = headers["ContentSecurityPolicy"]["ContentSecurityPolicy"]["Fn::Sub"]
+    batches = f"{resources.resource_name(stage, resources.BATCHES_BUCKET.suffix)}-123456789012"
     environ = {
-        "STAGE": "prod",
+        "STAGE": stage,
         "AWS_REGION": "eu-west-1",
         resources.STAFF_POOL_ID_ENV: "eu-west-1_Example",
         resources.STAFF_POOL_CLIENT_ID_ENV: "exampleclientid",
+        resources.BATCHES_BUCKET.env_var: batches,
     }
-    assert csp.replace("${AWS::Region}", "eu-west-1") == console_config.console_page_policy(environ)
+    deployed = csp.replace("${AWS::Region}", "eu-west-1").replace("${AWS::AccountId}", "123456789012")
+    assert deployed == console_config.console_page_policy(environ)
     (connect,) = [part.strip() for part in csp.split(";") if part.strip().startswith("connect-src")]
-    assert connect == "connect-src 'self' https://cognito-idp.${AWS::Region}.amazonaws.com"
+    # The batches page PUTs a file to the batches bucket (issue 19): its regional origin, by name.
+    bucket = f"{resources.resource_name(stage, resources.BATCHES_BUCKET.suffix)}-${{AWS::AccountId}}"
+    assert connect == (
+        "connect-src 'self' https://cognito-idp.${AWS::Region}.amazonaws.com "
+        f"https://{bucket}.s3.${{AWS::Region}}.amazonaws.com"
+    )
 
 
 # ------------------------------------------------------------------------------ WAF on CloudFront

@@ -17,6 +17,7 @@ from chalicelib.dal.batches import BatchRecord, input_key, part_key
 from chalicelib.dal.batches_aws import DynamoDBBatchStore, S3BatchObjects, SQSChunkQueue
 from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.errors import ServiceError
+from chalicelib.http import console_config
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches
 
@@ -194,3 +195,23 @@ def test_an_empty_upload_is_a_422_and_the_batch_failed(configured: Batches) -> N
     with pytest.raises(ServiceError) as again:  # a retry is not an outage either
         batches.start(configured, "client-a", batch_id)
     assert (again.value.status, again.value.code) == (409, "already_started")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_in_aws_the_upload_url_is_sigv4_on_the_origin_the_consoles_csp_allows(
+    monkeypatch: pytest.MonkeyPatch, region: str
+) -> None:
+    """The browser PUTs to this URL under the console's CSP (connect-src names
+    ``console_config.s3_bucket_origin``): the regional virtual-hosted host, signed with SigV4 (S3
+    refuses SigV2 on new buckets; botocore's default presigns SigV2 on the global host)."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    bucket = f"{resources.resource_name('prod', resources.BATCHES_BUCKET.suffix)}-123456789012"
+    url = S3BatchObjects(bucket, region).upload_url(input_key(BATCH), 60)
+    assert console_config.origin_of(url) == console_config.s3_bucket_origin(bucket, region)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    # Only the host is signed: the browser's Content-Type header does not break the signature.
+    assert query["X-Amz-SignedHeaders"] == ["host"]

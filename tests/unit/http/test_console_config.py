@@ -49,7 +49,11 @@ def test_the_cognito_specific_endpoint_wins_as_for_boto3() -> None:
     }
     sign_in = console_config.staff_sign_in(env)
     assert sign_in is not None and sign_in.endpoint == "http://localhost:5000/"
-    assert "connect-src 'self' http://localhost:5000;" in console_config.console_page_policy(env)
+    # The IdP's own endpoint; S3 (where the batches page PUTs files) stays at the general one.
+    assert (
+        "connect-src 'self' http://localhost:5000 http://127.0.0.1:4566;"
+        in console_config.console_page_policy(env)
+    )
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -66,10 +70,55 @@ def test_a_deployed_stage_always_signs_in_at_cognito_in_its_region(stage: str) -
 
 
 def test_without_a_staff_pool_there_is_no_sign_in_and_the_default_policy() -> None:
-    env = {"STAGE": "local", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+    env = {"STAGE": "local"}
     assert console_config.staff_sign_in(env) is None
     assert _parse(console_config.config_script(env)) == {"staff_sign_in": None}
     assert console_config.console_page_policy(env) == console_config.DEFAULT_CONTENT_SECURITY_POLICY
+
+
+def test_without_a_staff_pool_the_page_may_still_upload_a_batch_to_the_stacks_s3() -> None:
+    # LocalStack's community edition: no Cognito, but the batches page PUTs files to its S3.
+    env = {"STAGE": "local", "AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}
+    assert console_config.staff_sign_in(env) is None
+    assert console_config.console_page_policy(env) == (
+        "default-src 'self'; connect-src 'self' http://127.0.0.1:4566; frame-ancestors 'none'"
+    )
+
+
+def test_locally_the_s3_specific_endpoint_is_where_batch_files_go() -> None:
+    env = {
+        **POOL,
+        "STAGE": "local",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_ENDPOINT_URL_S3": "http://localhost:9000/",
+    }
+    assert console_config.console_page_policy(env) == (
+        "default-src 'self'; connect-src 'self' http://127.0.0.1:4566 http://localhost:9000; "
+        "frame-ancestors 'none'"
+    )
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_a_deployed_console_may_put_batch_files_to_its_batches_bucket_alone(stage: str) -> None:
+    bucket = f"{resources.resource_name(stage, resources.BATCHES_BUCKET.suffix)}-123456789012"
+    env = {
+        **POOL,
+        "STAGE": stage,
+        "AWS_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_S3": "http://attacker.example",  # never in a deployed stage
+        resources.BATCHES_BUCKET.env_var: bucket,
+    }
+    (connect,) = [
+        part.strip()
+        for part in console_config.console_page_policy(env).split(";")
+        if part.strip().startswith("connect-src")
+    ]
+    assert connect == (
+        "connect-src 'self' https://cognito-idp.eu-west-1.amazonaws.com "
+        f"https://{bucket}.s3.eu-west-1.amazonaws.com"
+    )
+    without_bucket = {name: value for name, value in env.items() if name != resources.BATCHES_BUCKET.env_var}
+    assert ".s3." not in console_config.console_page_policy(without_bucket)
 
 
 def test_the_config_holds_ids_and_the_endpoint_only() -> None:
