@@ -37,7 +37,7 @@ def table_resource(stage: str, spec: resources.TableSpec, index_limit: int | Non
         "SSESpecification": {"SSEEnabled": True},
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "DeletionProtectionEnabled": prod,
-        "Tags": [{"Key": "purpose", "Value": spec.purpose}] if spec.purpose else [],
+        "Tags": [{"Key": "purpose", "Value": names.tag_value(spec.purpose)}] if spec.purpose else [],
     }
     if indexes:
         properties["GlobalSecondaryIndexes"] = [index_resource(index) for index in indexes]
@@ -154,7 +154,7 @@ def bucket_resources(stage: str, spec: resources.BucketSpec) -> dict[str, Resour
                 "RestrictPublicBuckets": True,
             },
             "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "Tags": [{"Key": "purpose", "Value": spec.purpose}] if spec.purpose else [],
+            "Tags": [{"Key": "purpose", "Value": names.tag_value(spec.purpose)}] if spec.purpose else [],
         },
     }
     if spec.versioned:

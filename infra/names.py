@@ -9,6 +9,7 @@ broken resource instead of extending Chalice's.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,14 @@ def bucket_name(stage: str, spec: resources.BucketSpec) -> dict[str, str]:
     ap-southeast-2`` has 65; a stage is one stack in one region of an account. The local stack
     keeps ``resource_name(stage, spec.suffix)``."""
     return {"Fn::Sub": f"{resources.resource_name(stage, spec.suffix)}-${{AWS::AccountId}}"}
+
+
+# Tag values: S3 and DynamoDB accept letters, digits, white space and _ . : / = + - @ only, up to
+# 256 characters (https://docs.aws.amazon.com/AmazonS3/latest/userguide/tagging-managing.html,
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Tagging.html). A purpose is
+# prose: anything else becomes a space.
+TAG_VALUE_FORBIDDEN = re.compile(r"[^\w\s.:/=+\-@]")
+
+
+def tag_value(text: str) -> str:
+    return " ".join(TAG_VALUE_FORBIDDEN.sub(" ", text).split())[:256]

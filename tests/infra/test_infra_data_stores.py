@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from infra_template_support import Template
 
@@ -176,3 +178,26 @@ def test_a_sort_key_survives_the_index_limit() -> None:
     assert [key["KeyType"] for key in properties["KeySchema"]] == ["HASH", "RANGE"]
     limited = data_stores.table_resource("prod", resources.REVIEWS_TABLE, index_limit=0)["Properties"]
     assert limited["AttributeDefinitions"] == [{"AttributeName": "review_id", "AttributeType": "S"}]
+
+
+# What S3 and DynamoDB accept in a tag value (their tagging pages): letters, digits, white space and
+# _ . : / = + - @, at most 256 characters. LocalStack's S3 refuses anything else as real S3 does.
+ALLOWED_TAG_VALUE = re.compile(r"^[\w\s.:/=+\-@]{0,256}$")
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_every_tag_value_is_one_s3_and_dynamodb_accept(templates: dict[str, Template], stage: str) -> None:
+    tagged = {
+        logical_id: resource["Properties"]["Tags"]
+        for logical_id, resource in templates[stage]["Resources"].items()
+        if resource["Type"] in ("AWS::S3::Bucket", "AWS::DynamoDB::Table")
+        and resource["Properties"].get("Tags")
+    }
+    assert {"BatchesBucket", "MonitoringReportsBucket", "FraudCountersTable"} <= tagged.keys()
+    refused = {
+        logical_id: tag["Value"]
+        for logical_id, tags in tagged.items()
+        for tag in tags
+        if isinstance(tag["Value"], str) and not ALLOWED_TAG_VALUE.match(tag["Value"])
+    }
+    assert refused == {}
