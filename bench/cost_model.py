@@ -11,6 +11,8 @@ relying on a figure; they change):
 - DynamoDB on-demand, $0.625 per million write request units, $0.125 per million read request units,
   $0.25 per GB-month stored (Standard table class): https://aws.amazon.com/dynamodb/pricing/on-demand/
 - SQS standard queue, $0.40 per million requests (each 64 KB chunk): https://aws.amazon.com/sqs/pricing/
+- S3 Standard, $0.005 per 1,000 PUT and $0.0004 per 1,000 GET requests, $0.023 per GB-month stored:
+  https://aws.amazon.com/s3/pricing/
 - EventBridge, $1.00 per million custom events: https://aws.amazon.com/eventbridge/pricing/
 - CloudWatch Logs, $0.50 per GB ingested: https://aws.amazon.com/cloudwatch/pricing/
 
@@ -19,6 +21,11 @@ batch size 1 (the upper bound on request counts); the counts follow chalicelib/s
 and docs/WEBHOOKS.md. KMS Decrypt ($0.03 per 10,000 requests, https://aws.amazon.com/kms/pricing/)
 is left out: a decrypted secret is kept 5 minutes per function instance, about nothing per delivery;
 the key's $1 a month is fixed.
+
+Batches (issue 19; ``batch_report``): a chunk is one scorer invocation priced with the same lines as a
+request; assumed besides the latencies: one S3 stream's read rate while the start plans the chunks
+(``S3_READ_MB_PER_SECOND``), the SQS event source's delay before a message reaches a function
+(``SQS_PICKUP_MS``), and that one Lambda vCPU (1,769 MB) scores as fast as one core of this machine.
 
 ASSUMED (not measurable on this machine): the in-region round trip per AWS call (``LATENCY_MS``) and
 Lambda's CPU share: a function gets CPU in proportion to its memory, one full vCPU at 1,769 MB
@@ -37,7 +44,12 @@ MILLION = 1_000_000
 GIB = 1024**3
 SECONDS_PER_MONTH = 730 * 3600
 FULL_VCPU_MEMORY_MB = 1769
-LATENCY_MS = {"dynamodb": 4.0, "sqs": 8.0, "events": 12.0}  # assumed in-region round trip per call
+LATENCY_MS = {
+    "dynamodb": 4.0,
+    "sqs": 8.0,
+    "events": 12.0,
+    "s3": 30.0,
+}  # assumed in-region round trip per call
 # A lender's receiver answering a delivery over the internet (assumed; the function waits for it).
 RECEIVER_MS = 200.0
 WEBHOOK_MEMORY_MB = 256  # resources.WEBHOOK_FUNCTION.memory_mb (not imported: no app code here)
@@ -60,6 +72,9 @@ class Prices:
     sqs_per_million: float = 0.40
     eventbridge_per_million: float = 1.00
     logs_ingestion_gb: float = 0.50
+    s3_put_per_thousand: float = 0.005
+    s3_get_per_thousand: float = 0.0004
+    s3_storage_gb_month: float = 0.023
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,9 @@ class Usage:
     log_bytes: float = 0.0
     log_lines: float = 0.0
     gb_months: float = 0.0  # DynamoDB bytes stored x months kept
+    s3_puts: float = 0.0
+    s3_gets: float = 0.0
+    s3_gb_months: float = 0.0
 
 
 def duration_ms(usage: Usage) -> float:
@@ -109,16 +127,24 @@ def cost_lines(usage: Usage, prices: Prices = Prices()) -> dict[str, float]:
         "SQS requests": usage.sqs_requests * prices.sqs_per_million / MILLION,
         "EventBridge events": usage.events * prices.eventbridge_per_million / MILLION,
         "CloudWatch Logs ingestion": log_bytes / GIB * prices.logs_ingestion_gb,
+        "S3 PUT requests": usage.s3_puts * prices.s3_put_per_thousand / 1000,
+        "S3 GET requests": usage.s3_gets * prices.s3_get_per_thousand / 1000,
+        "S3 storage, retention": usage.s3_gb_months * prices.s3_storage_gb_month,
     }
+
+
+def summed_lines(parts: list[tuple[Usage, float]], prices: Prices = Prices()) -> dict[str, float]:
+    """USD by line item of each usage times how often it runs."""
+    total: dict[str, float] = {}
+    for usage, times in parts:
+        for line, cost in cost_lines(usage, prices).items():
+            total[line] = total.get(line, 0.0) + cost * times
+    return total
 
 
 def path_lines(parts: list[Usage], prices: Prices = Prices()) -> dict[str, float]:
     """USD per MILLION executions of a path made of several operations (e.g. submit + worker + poll)."""
-    total: dict[str, float] = {}
-    for part in parts:
-        for line, cost in cost_lines(part, prices).items():
-            total[line] = total.get(line, 0.0) + cost * MILLION
-    return total
+    return summed_lines([(part, MILLION) for part in parts], prices)
 
 
 def floor_usage(memory_mb: int) -> Usage:
@@ -182,6 +208,8 @@ def report(usages: dict[str, Usage], prices: Prices = Prices()) -> None:
     print("USD per million, us-east-1 list prices (see bench/cost_model.py for the pages), x86_64")
     print(f"{'line item':<30}" + "".join(f"{name:>30}" for name in names))
     for line in next(iter(costs.values())):
+        if not any(costs[name][line] for name in names):
+            continue  # e.g. the S3 lines, which only batches bill
         print(f"{line:<30}" + "".join(f"{costs[name][line]:>30.4f}" for name in names))
     totals = {name: sum(lines.values()) for name, lines in costs.items()}
     print(f"{'total':<30}" + "".join(f"{totals[name]:>30.2f}" for name in names))
@@ -207,16 +235,7 @@ def report(usages: dict[str, Usage], prices: Prices = Prices()) -> None:
 
 # ------------------------------------------------------------------------------------------------
 # Batches and backtests (issue 19): the time and cost of scoring a file on Lambda through SQS, from
-# the per-chunk figures bench.bench_batches measures. S3 Standard in us-east-1 (list prices,
-# https://aws.amazon.com/s3/pricing/): $0.005 per 1,000 PUT requests, $0.0004 per 1,000 GET
-# requests, $0.023 per GB-month stored. ASSUMED (not measurable here): the in-region S3 round trip
-# per request (S3_LATENCY_MS), one stream's S3 read rate while the start plans the chunks
-# (S3_READ_MB_PER_SECOND), the SQS event source's delay before a message reaches a function
-# (SQS_PICKUP_MS), and that one Lambda vCPU (1,769 MB) scores as fast as one core of this machine.
-S3_PUT_PER_THOUSAND = 0.005
-S3_GET_PER_THOUSAND = 0.0004
-S3_STORAGE_GB_MONTH = 0.023
-S3_LATENCY_MS = 30.0
+# the per-chunk figures bench.bench_batches measures (assumptions: the module's docstring).
 S3_READ_MB_PER_SECOND = 90.0
 SQS_PICKUP_MS = 100.0
 
@@ -243,12 +262,41 @@ class BatchRun:
         return math.ceil(self.rows / self.rows_per_chunk)
 
 
+def chunk_usage(run: BatchRun) -> Usage:
+    """One chunk: one invocation with its ranged GET, two PUTs (part, aggregates), the DynamoDB
+    update, the SQS receive and delete; the summary's GET of its aggregates is billed to it too."""
+    return Usage(
+        api_requests=0,
+        invocations=1,
+        memory_mb=run.memory_mb,
+        cpu_ms=run.chunk_cpu_ms,
+        calls={"s3": 3, "dynamodb": 1, "sqs": 1},
+        wru=run.dynamodb_wru_per_chunk,
+        sqs_requests=2,
+        s3_puts=2,
+        s3_gets=2,
+    )
+
+
+def batch_once(run: BatchRun) -> Usage:
+    """Once per batch: the input's and the summary's PUTs, the head GET, the chunk messages sent 10 per
+    call, the completion event, the input and the results kept for the retention."""
+    stored_gb = (run.rows * run.result_bytes_per_row + run.input_bytes) / 1e9
+    return Usage(
+        api_requests=0,
+        invocations=0,
+        memory_mb=run.memory_mb,
+        cpu_ms=0.0,
+        sqs_requests=math.ceil(run.chunks / 10),
+        events=1,
+        s3_puts=2,
+        s3_gets=1,
+        s3_gb_months=stored_gb * run.retention_days / 30,
+    )
+
+
 def chunk_seconds(run: BatchRun) -> float:
-    """One chunk on Lambda: its CPU (by the memory's CPU share), the ranged GET, the two PUTs (part,
-    aggregates), the DynamoDB update and the SQS delete."""
-    cpu_share = min(run.memory_mb, FULL_VCPU_MEMORY_MB) / FULL_VCPU_MEMORY_MB
-    waits = 3 * S3_LATENCY_MS + LATENCY_MS["dynamodb"] + LATENCY_MS["sqs"]
-    return (run.chunk_cpu_ms / cpu_share + waits) / 1000
+    return duration_ms(chunk_usage(run)) / 1000
 
 
 def batch_seconds(run: BatchRun) -> dict[str, float]:
@@ -259,30 +307,13 @@ def batch_seconds(run: BatchRun) -> dict[str, float]:
     plan += math.ceil(run.chunks / 10) * LATENCY_MS["sqs"] / 1000
     waves = math.ceil(run.chunks / max(1, run.concurrency))
     scoring = waves * (chunk_seconds(run) + SQS_PICKUP_MS / 1000)
-    summary = run.summary_cpu_ms / 1000 + math.ceil(run.chunks / 64) * S3_LATENCY_MS / 1000
+    summary = run.summary_cpu_ms / 1000 + math.ceil(run.chunks / 64) * LATENCY_MS["s3"] / 1000
     return {"start (plan + send)": plan, "chunks": scoring, "summary": summary}
 
 
 def batch_cost_lines(run: BatchRun, prices: Prices = Prices()) -> dict[str, float]:
-    """USD for the whole batch, by line item (the start and GETs of progress are API requests)."""
-    chunk_gb_seconds = math.ceil(chunk_seconds(run) * 1000) / 1000 * run.memory_mb / 1024
-    puts = 2 * run.chunks + 2  # part + aggregates per chunk; the input's PUT and the summary
-    gets = run.chunks + run.chunks + 1  # the ranged GET per chunk; each aggregates part; the head
-    result_gb = run.rows * run.result_bytes_per_row / 1e9 + run.input_bytes / 1e9
-    sqs = math.ceil(run.chunks / 10) + 2 * run.chunks  # sent 10 per call; received, deleted
-    return {
-        "Lambda requests": run.chunks * prices.lambda_requests_per_million / MILLION,
-        "Lambda duration": run.chunks * chunk_gb_seconds * prices.lambda_gb_second,
-        "S3 PUT requests": puts * S3_PUT_PER_THOUSAND / 1000,
-        "S3 GET requests": gets * S3_GET_PER_THOUSAND / 1000,
-        "S3 storage, retention": result_gb * S3_STORAGE_GB_MONTH * run.retention_days / 30,
-        "SQS requests": sqs * prices.sqs_per_million / MILLION,
-        "DynamoDB writes": run.chunks
-        * run.dynamodb_wru_per_chunk
-        * prices.dynamodb_wru_per_million
-        / MILLION,
-        "EventBridge events": 1 * prices.eventbridge_per_million / MILLION,
-    }
+    """USD for the whole batch, by line item."""
+    return summed_lines([(chunk_usage(run), run.chunks), (batch_once(run), 1)], prices)
 
 
 def batch_report(run: BatchRun, prices: Prices = Prices()) -> tuple[float, float]:
@@ -301,10 +332,11 @@ def batch_report(run: BatchRun, prices: Prices = Prices()) -> tuple[float, float
         print(f"  {phase:<28} {seconds:9.1f} s")
     print(f"  {'total':<28} {minutes * 60:9.1f} s = {minutes:.2f} min")
     for line, cost in lines.items():
-        print(f"  {line:<28} ${cost:10.4f}")
+        if cost:
+            print(f"  {line:<28} ${cost:10.4f}")
     print(f"  {'total':<28} ${total:10.4f} = ${per_million:.4f} per million rows")
     print(
-        f"  assumed: S3 {S3_LATENCY_MS:g} ms per request, {S3_READ_MB_PER_SECOND:g} MB/s one stream, "
+        f"  assumed: S3 {LATENCY_MS['s3']:g} ms per request, {S3_READ_MB_PER_SECOND:g} MB/s one stream, "
         f"SQS pick-up {SQS_PICKUP_MS:g} ms, one Lambda vCPU = one core here"
     )
     return minutes, per_million

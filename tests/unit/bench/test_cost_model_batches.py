@@ -30,7 +30,7 @@ def test_chunks_round_up() -> None:
 
 
 def test_one_chunk_is_its_cpu_at_full_share_plus_the_calls() -> None:
-    waits_ms = 3 * cm.S3_LATENCY_MS + cm.LATENCY_MS["dynamodb"] + cm.LATENCY_MS["sqs"]
+    waits_ms = 3 * cm.LATENCY_MS["s3"] + cm.LATENCY_MS["dynamodb"] + cm.LATENCY_MS["sqs"]
     assert cm.chunk_seconds(run()) == pytest.approx((1000 + waits_ms) / 1000)
     # Half the memory: half a vCPU, the CPU part takes twice as long.
     assert cm.chunk_seconds(run(memory_mb=1769 // 2)) > 1.9
@@ -59,3 +59,12 @@ def test_doubling_the_cpu_about_doubles_the_duration_line_only() -> None:
     fast = cm.batch_cost_lines(run())
     assert slow["Lambda duration"] > 1.9 * fast["Lambda duration"]
     assert slow["S3 PUT requests"] == fast["S3 PUT requests"]
+
+
+def test_a_batch_is_priced_with_the_same_unit_prices_as_a_request() -> None:
+    list_prices = cm.Prices()
+    dearer = cm.Prices(lambda_gb_second=2 * list_prices.lambda_gb_second, s3_put_per_thousand=0.01)
+    listed, raised = cm.batch_cost_lines(run()), cm.batch_cost_lines(run(), dearer)
+    assert raised["Lambda duration"] == pytest.approx(2 * listed["Lambda duration"])
+    assert raised["S3 PUT requests"] == pytest.approx(2 * listed["S3 PUT requests"])
+    assert raised["SQS requests"] == listed["SQS requests"]
