@@ -196,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         chunk_cpu_ms = sum(cpu_ms for cpu_ms, _ in scored) / len(scored)
         print(
             f"  in process, two processes: {rate:,.0f} rows/s; {chunk_cpu_ms:,.0f} ms CPU per chunk; "
+            f"{sum(len(r.results) for _, r in scored) / summary['rows']['scored']:.1f} result bytes/row; "
             f"plan {planned.cpu_ms_per_mb:.2f} ms/MB; merge + summary {summary_cpu_ms:,.0f} ms"
         )
         ok = True
