@@ -4,7 +4,9 @@
   current champion's). The policy is checked against its JSON Schema (400 naming each JSON pointer);
   the artifact's content must match its ``sha256`` (400). Both are stored content-addressed, then
   the validation report is computed on the labelled holdout beside the champion's figures on the
-  same rows (``chalicelib.engine.validation``).
+  same rows (``chalicelib.engine.validation``): the packaged holdout, or the lender's own labelled
+  file uploaded to a staff backtest (``"holdout": {"backtest_id": ...}``; read from the batches
+  bucket, parsed by the batch engine's row parser, capped by ``resources.HOLDOUT_*``).
 - Promote: proposes a routing change (champion / challenger with a share of 1-50% / shadow / retire)
   and answers its ``change_id``. A version that fails a promotion gate cannot serve (409 naming the
   gate and its figures); shadows never serve, so they are not gated.
@@ -41,6 +43,8 @@ from chalicelib.engine.validation import (
     GateLimits,
     GateResult,
     Holdout,
+    HoldoutLimits,
+    InvalidHoldout,
     ValidationReport,
     failed_gates,
     packaged_holdout,
@@ -281,12 +285,13 @@ def _text(
 
 
 def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | None = None) -> VersionDetail:
-    """Register a version from ``{"label", "notes", "policy"?, "model"?}`` and compute its report."""
+    """Register a version from ``{"label", "notes", "policy"?, "model"?, "holdout"?}`` and compute its
+    report (on ``holdout``: a test's own rows; otherwise the body's uploaded one or the packaged)."""
     if not isinstance(body, dict):
         raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
     body = {name: value for name, value in body.items() if value is not None}  # null: left out
     errors: list[ErrorDetail] = []
-    unknown = sorted(set(body) - {"label", "notes", "policy", "model"})
+    unknown = sorted(set(body) - {"label", "notes", "policy", "model", "holdout"})
     errors += [{"field": name, "problem": "not a field of a version"} for name in unknown]
     label = _text(body, "label", errors, required=True, limit=100)
     notes = _text(body, "notes", errors, required=False, limit=2000)
@@ -311,6 +316,8 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
             errors.append(
                 {"field": "model/sha256" if "hash mismatch" in problem else "model", "problem": problem}
             )
+    if "holdout" in body:
+        holdout = _requested_holdout(deps, body["holdout"], errors)
     if errors:
         raise _failed(errors)
     candidate = engine.DecisionLogic(model, policy)
@@ -361,6 +368,84 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         {"version_id": record["version_id"], "gates_passed": report["passed"]},
     )
     return version_detail(deps, record["version_id"])
+
+
+# -- an uploaded holdout -------------------------------------------------------------------------
+def holdout_limits() -> HoldoutLimits:
+    return HoldoutLimits(resources.HOLDOUT_MIN_ROWS, resources.HOLDOUT_MAX_ROWS)
+
+
+def _requested_holdout(deps: Dependencies, value: object, errors: list[ErrorDetail]) -> Holdout | None:
+    """``{"backtest_id": ...}``: the labelled file uploaded to that staff backtest, or None with
+    the problems added to ``errors`` (fields ``holdout`` or ``holdout/backtest_id``)."""
+    if not isinstance(value, dict) or set(value) != {"backtest_id"}:
+        problem = 'an object {"backtest_id": "<id>"}: a staff backtest whose labelled file is uploaded'
+        errors.append({"field": "holdout", "problem": problem})
+        return None
+    backtest_id = value["backtest_id"]
+    try:
+        return uploaded_holdout(deps, backtest_id)
+    except InvalidHoldout as invalid:
+        errors += [{"field": e["field"], "problem": e["problem"]} for e in invalid.errors]
+        return None
+
+
+def uploaded_holdout(deps: Dependencies, backtest_id: object) -> Holdout:
+    """The labelled file uploaded to staff backtest ``backtest_id`` (any status: only its input is
+    read), checked and parsed; :class:`InvalidHoldout` names what is wrong. A client's batch is
+    no backtest: the same "no such backtest" as an unknown id."""
+    from chalicelib.dal.batches import input_key
+    from chalicelib.service.listing import is_uuid
+
+    field = "holdout/backtest_id"
+    if not isinstance(backtest_id, str) or not is_uuid(backtest_id):
+        raise InvalidHoldout([{"field": field, "problem": "a backtest id (a UUID)"}])
+    batches = deps.batches
+    if batches is None:
+        raise dependency_unavailable("batches")
+    record = _guard(lambda: batches.store.get(backtest_id))
+    if record is None or record["owner"] != resources.STAFF_BATCH_OWNER:
+        raise InvalidHoldout([{"field": field, "problem": "no such backtest"}])
+    key = input_key(backtest_id)
+    size: int | None = _guard(lambda: batches.objects.size(key))
+    if size is None:
+        problem = "no file uploaded to this backtest yet (or it has expired): PUT it to its upload_url"
+        raise InvalidHoldout([{"field": field, "problem": problem}])
+    limit = resources.HOLDOUT_MAX_BYTES
+    if size == 0:
+        raise InvalidHoldout([{"field": "holdout", "problem": "the file is empty (0 bytes were uploaded)"}])
+    data: bytes = b"" if size > limit else _guard(lambda: batches.objects.read(key, 0, limit + 1))
+    if size > limit or len(data) > limit:  # (re-PUT larger between the HEAD and the GET)
+        problem = f"the file is {max(size, len(data))} bytes, over a holdout's limit of {limit} bytes"
+        raise InvalidHoldout([{"field": "holdout", "problem": problem}])
+    return validation.parse_holdout(
+        data, "uploaded", record["format"], limits=holdout_limits(), backtest_id=backtest_id
+    )
+
+
+def _report_holdout(deps: Dependencies, report: ValidationReport | None) -> Holdout:
+    """The holdout a version's report was computed on, to compute it again (the packaged one when
+    there is no report). An uploaded file that is gone (the batches bucket expires inputs) or no
+    longer the same bytes cannot be used: 409, register the version again."""
+    info = report["holdout"] if report is not None else None
+    if info is None or info.get("source") != "uploaded" or "backtest_id" not in info:
+        return packaged_holdout()
+    backtest_id = info["backtest_id"]
+    try:
+        holdout = uploaded_holdout(deps, backtest_id)
+    except InvalidHoldout as invalid:
+        problems = "; ".join(e["problem"] for e in invalid.errors)
+        reason = f"the holdout uploaded to backtest {backtest_id} can no longer be read ({problems})"
+    else:
+        if holdout.sha256 == info["sha256"]:
+            return holdout
+        reason = f"the file of backtest {backtest_id} changed since the version's report"
+    raise ServiceError(
+        409,
+        "conflict",
+        f"{reason}: register the version again to report it against today's champion",
+        [{"field": "holdout", "problem": reason}],
+    )
 
 
 # -- routing changes ----------------------------------------------------------------------------
@@ -476,7 +561,7 @@ def _check_gates(deps: Dependencies, record: VersionRecord, routing: Routing) ->
         store = deps.versions
         champion = _logic(lambda: routing_service.version_logic(routing["champion"], store))
         candidate = _logic(lambda: routing_service.record_logic(record, store))
-        report = compute_report(candidate, routing["champion"], champion, packaged_holdout())
+        report = compute_report(candidate, routing["champion"], champion, _report_holdout(deps, report))
     failing = failed_gates(report)
     if failing:
         raise _refuse(failing)
