@@ -286,3 +286,15 @@ def test_promotion_refuses_when_the_holdout_file_is_gone_or_changed(
     assert error.value.status == 409 and error.value.details[0]["field"] == "holdout"
     assert backtest_id in error.value.details[0]["problem"]
     assert ("no file uploaded" if change == "expired" else "changed") in error.value.details[0]["problem"]
+
+
+def test_make_register_names_the_holdout_backtest() -> None:
+    from devstack.versions import parse_args, request_of
+
+    args = parse_args(
+        ["register", "--label", "on our book", "--holdout", "6f1d7c9e-2b5a-4c1e-9d0f-3a7b8c9d0e1f"]
+    )
+    method, path, body, _ = request_of(args)
+    assert (method, path) == ("POST", "/v1/versions")
+    assert body is not None and body["holdout"] == {"backtest_id": "6f1d7c9e-2b5a-4c1e-9d0f-3a7b8c9d0e1f"}
+    assert "holdout" not in (request_of(parse_args(["register", "--label", "x"]))[2] or {})
