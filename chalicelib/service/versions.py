@@ -270,6 +270,21 @@ def _policy_document(policy: engine.Policy, store: VersionStore) -> dict[str, An
 
 
 # -- register ---------------------------------------------------------------------------------
+# What ECMA-262's ``\\s`` matches (WhiteSpace and LineTerminator): JSON Schema patterns are ECMA regexes.
+_SPACES = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def _blank(text: str) -> bool:
+    """Nothing but spaces as the routes' schemas read ``"pattern": "\\S"`` (a label, a rollback's
+    reason). ``str.strip()`` also strips U+001C-U+001F and U+0085, which ECMA-262 (and so the schema
+    and schemathesis) takes for text: a reason of "\\u001c" was valid by the contract and refused."""
+    return not text.strip(_SPACES)
+
+
 def _text(
     body: Mapping[str, Any], name: str, errors: list[ErrorDetail], *, required: bool, limit: int
 ) -> str:
@@ -277,7 +292,7 @@ def _text(
     if value is None and not required:
         return ""
     blank_ok = not required  # notes may be empty; a label names the version
-    if not isinstance(value, str) or (not blank_ok and not value.strip()) or len(value) > limit:
+    if not isinstance(value, str) or (not blank_ok and _blank(value)) or len(value) > limit:
         low = 0 if blank_ok else 1
         errors.append({"field": name, "problem": f"text of {low}-{limit} characters"})
         return ""
@@ -619,7 +634,7 @@ def _apply(deps: Dependencies, change: RoutingChange, actor: str, *, emergency: 
 
 def rollback(deps: Dependencies, actor: str, groups: frozenset[str], body: object) -> ChangeAnswer:
     """Back to the previous champion: a manager's alone (flagged emergency), or a proposal."""
-    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
+    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or _blank(body["reason"]):
         raise validation_failed([{"field": "reason", "problem": "required: why the rollback"}])
     unknown = sorted(set(body) - {"reason"})
     if unknown:

@@ -298,3 +298,14 @@ def test_make_register_names_the_holdout_backtest() -> None:
     assert (method, path) == ("POST", "/v1/versions")
     assert body is not None and body["holdout"] == {"backtest_id": "6f1d7c9e-2b5a-4c1e-9d0f-3a7b8c9d0e1f"}
     assert "holdout" not in (request_of(parse_args(["register", "--label", "x"]))[2] or {})
+
+
+@pytest.mark.parametrize(("reason", "status"), [("\x1c", 409), ("\u3000 \ufeff\t", 400), ("", 400)])
+def test_a_blank_reason_is_blank_as_the_schemas_pattern_reads_it(
+    deps: InMemoryDependencies, reason: str, status: int
+) -> None:
+    """``"pattern": "\\S"`` is an ECMA regex: U+001C is text to it (schemathesis sent it as valid),
+    U+3000 and U+FEFF are spaces. Text reaches the rollback (409: nothing to roll back to)."""
+    with pytest.raises(ServiceError) as error:
+        versions.rollback(deps, CHECKER, frozenset({resources.MANAGER_GROUP}), {"reason": reason})
+    assert error.value.status == status
