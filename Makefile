@@ -122,7 +122,8 @@ clean:
 .PHONY: register promote approve rollback
 register: $(RUN_STAMP)
 	$(PY) -m devstack.versions register --label "$(LABEL)" --notes "$(NOTES)" \
-		$(if $(POLICY),--policy "$(POLICY)") $(if $(MODEL),--model "$(MODEL)")
+		$(if $(POLICY),--policy "$(POLICY)") $(if $(MODEL),--model "$(MODEL)") \
+		$(if $(HOLDOUT),--holdout "$(HOLDOUT)")
 
 promote: $(RUN_STAMP)
 	$(PY) -m devstack.versions promote "$(VERSION)" --role "$(ROLE)" --reason "$(REASON)" \

@@ -963,3 +963,18 @@ WEBHOOK_EVENT_TYPES = (*WEBHOOK_EVENT_TYPES, BATCH_COMPLETED)
 DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
     detail_types=(*DECISION_EVENTS_BUS.detail_types, BATCH_COMPLETED)
 )
+
+
+# --------------------------------------------------------------------------------------------
+# An uploaded holdout at version registration (issue 18): a staff backtest's uploaded file
+# --------------------------------------------------------------------------------------------
+# The report is computed inside the registration request, with the candidate AND the champion on
+# every row (two engine passes): about 0.36 s per 1,000 rows per version on one full core, and the
+# API function's 512 MB is about 0.29 of a vCPU (Lambda gives 1 vCPU at 1,769 MB). 2,000 rows is
+# then about 5 s on Lambda, inside API_FUNCTION.timeout_seconds (10 s) and API Gateway's 29 s.
+HOLDOUT_MAX_ROWS = 2_000
+# Bytes read in one GET: room for 2,000 rows of JSON Lines with every value a string (about 660
+# bytes a row) plus extra columns; the rows cap is what bounds the time.
+HOLDOUT_MAX_BYTES = 4 * 1024**2
+# Fewer rows do not measure a model (AUC, KS, Brier) or a four-fifths ratio worth gating on.
+HOLDOUT_MIN_ROWS = 200

@@ -7,6 +7,7 @@ API and prints the answer as JSON. Exit status 0 on a 2xx answer, 1 otherwise (t
 printed: the failing gate and its figures, the offending JSON pointers, ...).
 
     make register LABEL="FOIR 55%" POLICY=my_policy.json      # as modelrisk1
+    make register LABEL=... POLICY=... HOLDOUT=<backtest id>  # reported on that backtest's file
     make promote VERSION=v2 ROLE=challenger SHARE=10          # as modelrisk1: a proposal
     make approve CHANGE=<change_id>                           # as manager1
     make rollback REASON="complaints up"                      # as manager1: applied at once, flagged
@@ -46,6 +47,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     register.add_argument("--notes", default="")
     register.add_argument("--policy", type=Path, help="a lending-policy JSON document")
     register.add_argument("--model", type=Path, help="a model artifact (make train)")
+    register.add_argument("--holdout", help="report on the labelled file uploaded to this backtest id")
     promote = commands.add_parser("promote", help="propose a routing change")
     promote.add_argument("version")
     promote.add_argument("--role", required=True, choices=("champion", "challenger", "shadow", "retire"))
@@ -70,6 +72,8 @@ def request_of(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | Non
             body["policy"] = json.loads(args.policy.read_text(encoding="utf-8"))
         if args.model:
             body["model"] = json.loads(args.model.read_text(encoding="utf-8"))
+        if args.holdout:
+            body["holdout"] = {"backtest_id": args.holdout}
         return "POST", "/v1/versions", body, "modelrisk1"
     if args.command == "promote":
         body = {"role": args.role, "reason": args.reason}

@@ -37,7 +37,7 @@ import gzip
 import json
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, TypedDict, cast
 
 from chalicelib.engine.artifact import Model
@@ -512,6 +512,32 @@ def _lines(data: bytes) -> list[str | None]:
         return decoded
 
 
+def _parse_line(line: str | None, fmt: Format, layout: CsvLayout) -> ParsedRow:
+    """One line of a file (None: not UTF-8), read as a batch reads it."""
+    if line is None:
+        return ParsedRow(None, None, None, [{"field": "(row)", "problem": "is not UTF-8 text"}])
+    if fmt == "csv":
+        return _parse_csv_line(line.rstrip("\r"), layout)
+    return _parse_json_line(line)
+
+
+def parse_file(data: bytes, fmt: Format) -> Iterator[tuple[int, ParsedRow]]:
+    """A whole (small) file's rows as a batch reads them: each non-blank line's file line number
+    (1-based; a CSV's header is line 1) and its :class:`ParsedRow`. The file's start is checked
+    first (:func:`check_file_start`, raising :class:`BadFile`). The uploaded holdout of a version's
+    registration reads its file through this, so it reads rows exactly as a backtest of it would."""
+    columns = check_file_start(data[:HEAD_BYTES], fmt)
+    header_lines = 0
+    if fmt == "csv":
+        end = data.find(b"\n")
+        data, header_lines = (b"" if end < 0 else data[end + 1 :]), 1
+    layout = CsvLayout(columns or ())
+    for offset, line in enumerate(_lines(data)):
+        if line is not None and not line.strip():
+            continue
+        yield offset + 1 + header_lines, _parse_line(line, fmt, layout)
+
+
 # -- aggregates -------------------------------------------------------------------------------------
 def _new_version_aggregate() -> dict[str, Any]:
     return {
@@ -623,12 +649,7 @@ def score_chunk(
         if line is not None and not line.strip():
             continue  # a blank line: skipped, its number kept
         rows_read += 1
-        if line is None:
-            parsed = ParsedRow(None, None, None, [{"field": "(row)", "problem": "is not UTF-8 text"}])
-        elif fmt == "csv":
-            parsed = _parse_csv_line(line.rstrip("\r"), layout)
-        else:
-            parsed = _parse_json_line(line)
+        parsed = _parse_line(line, fmt, layout)
         application = parsed.application
         if application is None:
             if len(invalid) < INVALID_ROWS_LISTED:

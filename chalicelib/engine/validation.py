@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NotRequired, TypedDict
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import decide
 from chalicelib.engine.lending_policy import Policy
-from chalicelib.engine.schema import ValidationFailed, parse_csv_row
 from chalicelib.engine.types import APPROVED, Outcome
+
+if TYPE_CHECKING:
+    from chalicelib.engine.batch import Format
 
 HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout_v1.csv"
 LABEL = "loan_approved"
+INVALID_ROWS_NAMED = 10  # an uploaded holdout's invalid rows named in the refusal; the rest are counted
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("18-24", 18, 24),
     ("25-34", 25, 34),
@@ -45,8 +47,25 @@ class Holdout(NamedTuple):
 
     applications: tuple[Mapping[str, Any], ...]
     labels: tuple[int, ...]  # 1: repaid / approved in the lender's history
-    source: str  # "packaged" or "uploaded"
-    sha256: str  # of the CSV text
+    source: Literal["packaged", "uploaded"]
+    sha256: str  # of the file's bytes
+    backtest_id: str | None = None  # an uploaded holdout: the staff backtest whose file it is
+
+
+class HoldoutInfo(TypedDict):
+    """Which holdout a report was computed on."""
+
+    source: Literal["packaged", "uploaded"]
+    backtest_id: NotRequired[str]  # an uploaded holdout: the staff backtest its file was uploaded to
+    rows: int
+    sha256: str  # of the file's bytes: the same file gives the same figures
+
+
+class HoldoutLimits(NamedTuple):
+    """How large an uploaded holdout may be (``chalicelib.resources``: HOLDOUT_*)."""
+
+    min_rows: int
+    max_rows: int
 
 
 class GateLimits(NamedTuple):
@@ -90,7 +109,7 @@ class GateResult(TypedDict):
 
 
 class ValidationReport(TypedDict):
-    holdout: dict[str, object]  # source, rows, sha256
+    holdout: HoldoutInfo
     candidate: Figures
     champion: Figures | None  # None when the candidate is the champion itself
     champion_version: str | None
@@ -175,43 +194,77 @@ def group_rates(counts: Mapping[str, tuple[int, int]]) -> list[GroupRate]:
 
 
 # -- the holdout --------------------------------------------------------------------------------
-def parse_holdout(text: str, source: str) -> Holdout:
-    """Labelled CSV in the application schema (``loan_approved`` 0/1). Every bad row is named."""
-    import csv  # only registrations read a holdout: not on every cold start
+def parse_holdout(
+    data: bytes,
+    source: Literal["packaged", "uploaded"],
+    fmt: Format = "csv",
+    *,
+    limits: HoldoutLimits | None = None,
+    backtest_id: str | None = None,
+) -> Holdout:
+    """A labelled file (CSV or JSON Lines, read by the batch engine's row parser: the rows a backtest
+    of the file would read, labelled ``loan_approved`` 1 = repaid or ``defaulted`` 1 = bad). Every
+    row must be valid and labelled, both labels present (AUC needs both), and the row count within
+    ``limits``; otherwise :class:`InvalidHoldout` naming the problems (the first invalid rows by
+    their line numbers, as a batch lists them)."""
+    # Imported here: the batch engine imports this module's group-rate helpers.
+    from chalicelib.engine.batch import BadFile, parse_file
 
-    errors: list[dict[str, str]] = []
     applications: list[Mapping[str, Any]] = []
     labels: list[int] = []
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or LABEL not in reader.fieldnames:
-        raise InvalidHoldout([{"field": "holdout", "problem": f"a CSV with a header and a {LABEL} column"}])
-    for line, row in enumerate(reader, start=2):
-        label = (row.get(LABEL) or "").strip()
-        try:
-            application = parse_csv_row(row)
-        except ValidationFailed as failure:
-            errors += [
-                {"field": f"holdout line {line}: {e['field']}", "problem": e["problem"]}
-                for e in failure.errors
-            ]
-            continue
-        if label not in ("0", "1"):
-            errors.append({"field": f"holdout line {line}: {LABEL}", "problem": "must be 0 or 1"})
-            continue
-        applications.append(application)
-        labels.append(int(label))
-    if errors:
-        raise InvalidHoldout(errors[:20])
+    invalid: list[dict[str, str]] = []
+    invalid_count = unlabelled = 0
+    try:
+        for line, parsed in parse_file(data, fmt):
+            if limits is not None and len(applications) + invalid_count >= limits.max_rows:
+                problem = f"more than {limits.max_rows} rows: a holdout may have {limits.max_rows} at most"
+                raise InvalidHoldout([{"field": "holdout", "problem": problem}])
+            errors = parsed.errors
+            if parsed.application is not None and parsed.label is None:
+                unlabelled += 1
+                errors = [{"field": LABEL, "problem": "no label (loan_approved or defaulted, 0 or 1)"}]
+            if parsed.application is None or parsed.label is None:
+                invalid_count += 1
+                if len(invalid) < INVALID_ROWS_NAMED:
+                    problems = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+                    invalid.append({"field": "holdout", "problem": f"line {line}: {problems}"})
+                continue
+            applications.append(parsed.application)
+            labels.append(parsed.label)
+    except BadFile as bad:
+        raise InvalidHoldout([{"field": "holdout", "problem": bad.reason}]) from None
+    if not labels and unlabelled:
+        problem = "no labels: a holdout needs a loan_approved (1 = repaid) or defaulted (1 = bad) column"
+        raise InvalidHoldout([{"field": "holdout", "problem": problem}])
+    if invalid:
+        more = invalid_count - len(invalid)
+        if more:
+            invalid.append({"field": "holdout", "problem": f"and {more} more invalid rows"})
+        raise InvalidHoldout(invalid)
+    if limits is not None and len(labels) < limits.min_rows:
+        problem = f"{len(labels)} rows: a holdout needs at least {limits.min_rows}"
+        raise InvalidHoldout([{"field": "holdout", "problem": problem}])
     if len(set(labels)) < 2:
         raise InvalidHoldout([{"field": "holdout", "problem": "needs rows of both labels (0 and 1)"}])
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Holdout(tuple(applications), tuple(labels), source, digest)
+    digest = hashlib.sha256(data).hexdigest()
+    return Holdout(tuple(applications), tuple(labels), source, digest, backtest_id)
 
 
 @functools.cache
 def packaged_holdout() -> Holdout:
     """The shipped data's test split (``training/holdout.py`` renders it), read once."""
-    return parse_holdout(HOLDOUT_PATH.read_text(encoding="utf-8"), "packaged")
+    return parse_holdout(HOLDOUT_PATH.read_bytes(), "packaged")
+
+
+def holdout_info(holdout: Holdout) -> HoldoutInfo:
+    info: HoldoutInfo = {
+        "source": holdout.source,
+        "rows": len(holdout.labels),
+        "sha256": holdout.sha256,
+    }
+    if holdout.backtest_id is not None:
+        info["backtest_id"] = holdout.backtest_id
+    return info
 
 
 # -- the report and the gates ---------------------------------------------------------------
@@ -317,7 +370,7 @@ def report(
     verdicts."""
     verdicts = gates(candidate, champion, limits)
     return {
-        "holdout": {"source": holdout.source, "rows": len(holdout.labels), "sha256": holdout.sha256},
+        "holdout": holdout_info(holdout),
         "candidate": candidate,
         "champion": champion,
         "champion_version": champion_version,

@@ -556,6 +556,16 @@ def _register_version_schema() -> JsonSchema:
                 "description": "A model artifact (make train) whose sha256 is its content's. Left out: "
                 "the champion's.",
             },
+            "holdout": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["backtest_id"],
+                "properties": {"backtest_id": {"type": "string", "format": "uuid"}},
+                "description": "The labelled holdout to report on: the CSV or JSON Lines file uploaded to "
+                "this staff backtest (POST /v1/backtests, then PUT to its upload_url; labels loan_approved "
+                f"or defaulted; {resources.HOLDOUT_MIN_ROWS}-{resources.HOLDOUT_MAX_ROWS} rows, at most "
+                f"{resources.HOLDOUT_MAX_BYTES} bytes). Left out: the packaged holdout.",
+            },
         },
     }
 

@@ -4,7 +4,9 @@
   current champion's). The policy is checked against its JSON Schema (400 naming each JSON pointer);
   the artifact's content must match its ``sha256`` (400). Both are stored content-addressed, then
   the validation report is computed on the labelled holdout beside the champion's figures on the
-  same rows (``chalicelib.engine.validation``).
+  same rows (``chalicelib.engine.validation``): the packaged holdout, or the lender's own labelled
+  file uploaded to a staff backtest (``"holdout": {"backtest_id": ...}``; read from the batches
+  bucket, parsed by the batch engine's row parser, capped by ``resources.HOLDOUT_*``).
 - Promote: proposes a routing change (champion / challenger with a share of 1-50% / shadow / retire)
   and answers its ``change_id``. A version that fails a promotion gate cannot serve (409 naming the
   gate and its figures); shadows never serve, so they are not gated.
@@ -41,6 +43,8 @@ from chalicelib.engine.validation import (
     GateLimits,
     GateResult,
     Holdout,
+    HoldoutLimits,
+    InvalidHoldout,
     ValidationReport,
     failed_gates,
     packaged_holdout,
@@ -266,6 +270,21 @@ def _policy_document(policy: engine.Policy, store: VersionStore) -> dict[str, An
 
 
 # -- register ---------------------------------------------------------------------------------
+# What ECMA-262's ``\\s`` matches (WhiteSpace and LineTerminator): JSON Schema patterns are ECMA regexes.
+_SPACES = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
+def _blank(text: str) -> bool:
+    """Nothing but spaces as the routes' schemas read ``"pattern": "\\S"`` (a label, a rollback's
+    reason). ``str.strip()`` also strips U+001C-U+001F and U+0085, which ECMA-262 (and so the schema
+    and schemathesis) takes for text: a reason of "\\u001c" was valid by the contract and refused."""
+    return not text.strip(_SPACES)
+
+
 def _text(
     body: Mapping[str, Any], name: str, errors: list[ErrorDetail], *, required: bool, limit: int
 ) -> str:
@@ -273,7 +292,7 @@ def _text(
     if value is None and not required:
         return ""
     blank_ok = not required  # notes may be empty; a label names the version
-    if not isinstance(value, str) or (not blank_ok and not value.strip()) or len(value) > limit:
+    if not isinstance(value, str) or (not blank_ok and _blank(value)) or len(value) > limit:
         low = 0 if blank_ok else 1
         errors.append({"field": name, "problem": f"text of {low}-{limit} characters"})
         return ""
@@ -281,12 +300,13 @@ def _text(
 
 
 def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | None = None) -> VersionDetail:
-    """Register a version from ``{"label", "notes", "policy"?, "model"?}`` and compute its report."""
+    """Register a version from ``{"label", "notes", "policy"?, "model"?, "holdout"?}`` and compute its
+    report (on ``holdout``: a test's own rows; otherwise the body's uploaded one or the packaged)."""
     if not isinstance(body, dict):
         raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
     body = {name: value for name, value in body.items() if value is not None}  # null: left out
     errors: list[ErrorDetail] = []
-    unknown = sorted(set(body) - {"label", "notes", "policy", "model"})
+    unknown = sorted(set(body) - {"label", "notes", "policy", "model", "holdout"})
     errors += [{"field": name, "problem": "not a field of a version"} for name in unknown]
     label = _text(body, "label", errors, required=True, limit=100)
     notes = _text(body, "notes", errors, required=False, limit=2000)
@@ -311,6 +331,8 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
             errors.append(
                 {"field": "model/sha256" if "hash mismatch" in problem else "model", "problem": problem}
             )
+    if "holdout" in body:
+        holdout = _requested_holdout(deps, body["holdout"], errors)
     if errors:
         raise _failed(errors)
     candidate = engine.DecisionLogic(model, policy)
@@ -361,6 +383,84 @@ def register(deps: Dependencies, actor: str, body: object, holdout: Holdout | No
         {"version_id": record["version_id"], "gates_passed": report["passed"]},
     )
     return version_detail(deps, record["version_id"])
+
+
+# -- an uploaded holdout -------------------------------------------------------------------------
+def holdout_limits() -> HoldoutLimits:
+    return HoldoutLimits(resources.HOLDOUT_MIN_ROWS, resources.HOLDOUT_MAX_ROWS)
+
+
+def _requested_holdout(deps: Dependencies, value: object, errors: list[ErrorDetail]) -> Holdout | None:
+    """``{"backtest_id": ...}``: the labelled file uploaded to that staff backtest, or None with
+    the problems added to ``errors`` (fields ``holdout`` or ``holdout/backtest_id``)."""
+    if not isinstance(value, dict) or set(value) != {"backtest_id"}:
+        problem = 'an object {"backtest_id": "<id>"}: a staff backtest whose labelled file is uploaded'
+        errors.append({"field": "holdout", "problem": problem})
+        return None
+    backtest_id = value["backtest_id"]
+    try:
+        return uploaded_holdout(deps, backtest_id)
+    except InvalidHoldout as invalid:
+        errors += [{"field": e["field"], "problem": e["problem"]} for e in invalid.errors]
+        return None
+
+
+def uploaded_holdout(deps: Dependencies, backtest_id: object) -> Holdout:
+    """The labelled file uploaded to staff backtest ``backtest_id`` (any status: only its input is
+    read), checked and parsed; :class:`InvalidHoldout` names what is wrong. A client's batch is
+    no backtest: the same "no such backtest" as an unknown id."""
+    from chalicelib.dal.batches import input_key
+    from chalicelib.service.listing import is_uuid
+
+    field = "holdout/backtest_id"
+    if not isinstance(backtest_id, str) or not is_uuid(backtest_id):
+        raise InvalidHoldout([{"field": field, "problem": "a backtest id (a UUID)"}])
+    batches = deps.batches
+    if batches is None:
+        raise dependency_unavailable("batches")
+    record = _guard(lambda: batches.store.get(backtest_id))
+    if record is None or record["owner"] != resources.STAFF_BATCH_OWNER:
+        raise InvalidHoldout([{"field": field, "problem": "no such backtest"}])
+    key = input_key(backtest_id)
+    size: int | None = _guard(lambda: batches.objects.size(key))
+    if size is None:
+        problem = "no file uploaded to this backtest yet (or it has expired): PUT it to its upload_url"
+        raise InvalidHoldout([{"field": field, "problem": problem}])
+    limit = resources.HOLDOUT_MAX_BYTES
+    if size == 0:
+        raise InvalidHoldout([{"field": "holdout", "problem": "the file is empty (0 bytes were uploaded)"}])
+    data: bytes = b"" if size > limit else _guard(lambda: batches.objects.read(key, 0, limit + 1))
+    if size > limit or len(data) > limit:  # (re-PUT larger between the HEAD and the GET)
+        problem = f"the file is {max(size, len(data))} bytes, over a holdout's limit of {limit} bytes"
+        raise InvalidHoldout([{"field": "holdout", "problem": problem}])
+    return validation.parse_holdout(
+        data, "uploaded", record["format"], limits=holdout_limits(), backtest_id=backtest_id
+    )
+
+
+def _report_holdout(deps: Dependencies, report: ValidationReport | None) -> Holdout:
+    """The holdout a version's report was computed on, to compute it again (the packaged one when
+    there is no report). An uploaded file that is gone (the batches bucket expires inputs) or no
+    longer the same bytes cannot be used: 409, register the version again."""
+    info = report["holdout"] if report is not None else None
+    if info is None or info.get("source") != "uploaded" or "backtest_id" not in info:
+        return packaged_holdout()
+    backtest_id = info["backtest_id"]
+    try:
+        holdout = uploaded_holdout(deps, backtest_id)
+    except InvalidHoldout as invalid:
+        problems = "; ".join(e["problem"] for e in invalid.errors)
+        reason = f"the holdout uploaded to backtest {backtest_id} can no longer be read ({problems})"
+    else:
+        if holdout.sha256 == info["sha256"]:
+            return holdout
+        reason = f"the file of backtest {backtest_id} changed since the version's report"
+    raise ServiceError(
+        409,
+        "conflict",
+        f"{reason}: register the version again to report it against today's champion",
+        [{"field": "holdout", "problem": reason}],
+    )
 
 
 # -- routing changes ----------------------------------------------------------------------------
@@ -476,7 +576,7 @@ def _check_gates(deps: Dependencies, record: VersionRecord, routing: Routing) ->
         store = deps.versions
         champion = _logic(lambda: routing_service.version_logic(routing["champion"], store))
         candidate = _logic(lambda: routing_service.record_logic(record, store))
-        report = compute_report(candidate, routing["champion"], champion, packaged_holdout())
+        report = compute_report(candidate, routing["champion"], champion, _report_holdout(deps, report))
     failing = failed_gates(report)
     if failing:
         raise _refuse(failing)
@@ -534,7 +634,7 @@ def _apply(deps: Dependencies, change: RoutingChange, actor: str, *, emergency: 
 
 def rollback(deps: Dependencies, actor: str, groups: frozenset[str], body: object) -> ChangeAnswer:
     """Back to the previous champion: a manager's alone (flagged emergency), or a proposal."""
-    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
+    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or _blank(body["reason"]):
         raise validation_failed([{"field": "reason", "problem": "required: why the rollback"}])
     unknown = sorted(set(body) - {"reason"})
     if unknown:

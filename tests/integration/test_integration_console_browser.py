@@ -970,6 +970,7 @@ def test_model_risk_proposes_a_challenger_a_manager_approves_and_the_routing_sho
         for figure in ("AUC", "KS", "Brier", "Outcome mix", "over the FOIR ceiling", "Four-fifths by gender"):
             assert figure in report, report
         assert "(n " in report
+        assert "Report on the packaged holdout (1000 rows)" in report  # the caption names the holdout
         gates = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#version-gates li")]
         assert len(gates) == 4 and all(gate.startswith("✓") for gate in gates), gates
 

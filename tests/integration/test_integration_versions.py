@@ -6,8 +6,10 @@ issue answers its status over HTTP. Its own stack: it changes the routing docume
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from devstack.cognito import DEMO_STAFF, id_token
 from devstack.stack import DevStack
 
 pytestmark = pytest.mark.integration
+DATA = Path(__file__).resolve().parents[2] / "data" / "loan_applications.csv"
 
 
 @pytest.fixture(scope="module")
@@ -189,3 +192,34 @@ def test_a_near_zero_rate_is_refused_by_its_schema_over_http(
     )
     assert answer.status_code == 400, answer.text
     assert [d["field"] for d in answer.json()["error"]["details"]] == ["policy/rate_card/base_annual_rate"]
+
+
+def test_a_version_reported_on_a_holdout_uploaded_to_a_backtest(
+    versions_stack: DevStack, tokens: dict[str, str]
+) -> None:
+    """Model risk creates a backtest, PUTs a labelled slice of the shipped data to its presigned URL
+    (never starting it), and registers a version naming it: the report is on those rows."""
+    maker = tokens["modelrisk1"]
+    created = call(versions_stack, maker, "POST", "/v1/backtests", {"format": "csv"})
+    assert created.status_code == 201, created.text
+    backtest_id = created.json()["batch_id"]
+    body = {"label": "FOIR 55% on our book", "policy": foir_55(), "holdout": {"backtest_id": backtest_id}}
+    early = call(versions_stack, maker, "POST", "/v1/versions", body)
+    assert early.status_code == 400, early.text  # nothing uploaded yet
+    assert [d["field"] for d in early.json()["error"]["details"]] == ["holdout/backtest_id"]
+    lines = DATA.read_bytes().splitlines(keepends=True)
+    rows = 250
+    upload = b"".join([lines[0], *lines[4001 : 4001 + rows]])  # a slice of the shipped data, labelled
+    assert requests.put(created.json()["upload_url"], data=upload, timeout=60).status_code == 200
+    registered = call(versions_stack, maker, "POST", "/v1/versions", body)
+    assert registered.status_code == 201, registered.text
+    report = registered.json()["report"]
+    assert report["holdout"] == {
+        "source": "uploaded",
+        "backtest_id": backtest_id,
+        "rows": rows,
+        "sha256": hashlib.sha256(upload).hexdigest(),
+    }
+    assert report["candidate"]["rows"] == report["champion"]["rows"] == rows
+    stored = call(versions_stack, maker, "GET", f"/v1/versions/{registered.json()['version_id']}").json()
+    assert stored["report"]["holdout"]["source"] == "uploaded"

@@ -100,8 +100,10 @@ def test_an_uploaded_holdout_names_its_bad_rows() -> None:
     header, first, second, *_ = text.splitlines()
     bad = copy.copy(second).replace(second.split(",")[0], "7", 1)  # age 7
     with pytest.raises(validation.InvalidHoldout) as error:
-        validation.parse_holdout("\n".join([header, first, bad]), "uploaded")
-    assert error.value.errors[0]["field"].startswith("holdout line 3")
+        validation.parse_holdout("\n".join([header, first, bad]).encode(), "uploaded")
+    assert error.value.errors == [
+        {"field": "holdout", "problem": "line 3: age: must be an integer from 18 to 100"}
+    ]
 
 
 def test_the_packaged_holdout_is_the_training_test_split_without_names() -> None:

@@ -1167,6 +1167,10 @@
     var gates = $('version-gates');
     clear(gates);
     $('report-champion-head').textContent = report_ && report_.champion_version ? 'Champion ' + report_.champion_version : 'Champion';
+    var holdout = report_ && report_.holdout;
+    $('version-report-caption').textContent = 'Report on the ' + (!holdout ? 'holdout'
+      : (holdout.source === 'uploaded' ? 'holdout uploaded to backtest ' + holdout.backtest_id : 'packaged holdout') +
+        ' (' + holdout.rows + ' rows)') + ', beside the champion\'s';
     if (!report_) {
       var none = el('tr'); var cell = el('td', 'The packaged version has no report of its own: it is the reference.', 'muted');
       cell.colSpan = 3; none.appendChild(cell); body.appendChild(none);
