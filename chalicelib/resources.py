@@ -963,3 +963,43 @@ WEBHOOK_EVENT_TYPES = (*WEBHOOK_EVENT_TYPES, BATCH_COMPLETED)
 DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
     detail_types=(*DECISION_EVENTS_BUS.detail_types, BATCH_COMPLETED)
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring runs fanned out (issue 20, monfan): one part per (day, shard) partition of the window
+# --------------------------------------------------------------------------------------------
+# 1 million decisions do not fit one 15-minute invocation (bench/bench_monitoring.py): a run is a
+# record (RUNNING, parts total) and one message per partition on this queue; each part counts its
+# partition into S3, the last one merges (chalicelib/service/monitoring.py). 1,769 MB is one vCPU.
+MONITOR_PART_FUNCTION = FunctionSpec(
+    chalice_name="run_monitoring_parts",
+    memory_mb=1769,
+    timeout_seconds=300,  # a partition of a 1 M-decision week (~36,000) counts in well under a minute
+    # The run's concurrency cap (configuration): the mapping's MaximumConcurrency equals it.
+    reserved_concurrency={"dev": 4, "prod": 16},
+)
+# A part that failed MONITORING_PARTS_QUEUE.max_receive_count times: the run is marked FAILED
+# naming the partition (a report that silently lacks a partition would mislead).
+MONITOR_PARTS_DLQ_FUNCTION = FunctionSpec(
+    chalice_name="settle_failed_monitoring_parts",
+    memory_mb=256,
+    timeout_seconds=30,
+    reserved_concurrency={"dev": 2, "prod": 2},
+)
+FUNCTIONS += (MONITOR_PART_FUNCTION, MONITOR_PARTS_DLQ_FUNCTION)
+MONITORING_PARTS_QUEUE = QueueSpec(
+    logical_id="MonitoringPartsQueue",
+    suffix="monitoring-parts",
+    env_var="MONITORING_PARTS_QUEUE",
+    dlq_logical_id="MonitoringPartsDeadLetterQueue",
+    dlq_suffix="monitoring-parts-dlq",
+    dlq_env_var="MONITORING_PARTS_DLQ",
+    max_receive_count=3,
+    visibility_timeout_seconds=6 * MONITOR_PART_FUNCTION.timeout_seconds,
+    retention_seconds=4 * 24 * 3600,
+    dlq_retention_seconds=14 * 24 * 3600,
+    batch_size=1,  # a part is seconds to a minute of work: one per invocation spreads a run out
+    batching_window_seconds=0,
+    consumer=MONITOR_PART_FUNCTION,
+)
+QUEUES += (MONITORING_PARTS_QUEUE,)
