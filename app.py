@@ -342,6 +342,29 @@ def run_monitoring(event: CloudWatchEvent) -> dict[str, Any]:
     return service_monitoring.scheduled_run(dependencies.current())
 
 
+# ------------------------------------------------------------------ monitoring fanned out (issue 20, monfan)
+@app.on_sqs_message(
+    queue=service_monitoring.parts_queue_name(),
+    batch_size=resources.MONITORING_PARTS_QUEUE.batch_size,
+    maximum_batching_window_in_seconds=resources.MONITORING_PARTS_QUEUE.batching_window_seconds,
+    maximum_concurrency=service_monitoring.parts_maximum_concurrency(),
+)
+def run_monitoring_parts(event: SQSEvent) -> dict[str, Any]:
+    """One (day, shard) partition of a monitoring run; the last part merges and stores the report
+    (chalicelib/service/monitoring.py). Locally devstack.sqs_poller on the parts queue."""
+    return service_monitoring.handle_parts(dependencies.current(), event.to_dict())
+
+
+@app.on_sqs_message(
+    queue=service_monitoring.parts_dead_letter_queue_name(),
+    batch_size=resources.MONITORING_PARTS_QUEUE.batch_size,
+    maximum_concurrency=resources.MONITORING_PARTS_QUEUE.MINIMUM_MAXIMUM_CONCURRENCY,
+)
+def settle_failed_monitoring_parts(event: SQSEvent) -> dict[str, Any]:
+    """A part that kept failing: its run is marked failed, naming the partition."""
+    return service_monitoring.handle_dead_parts(dependencies.current(), event.to_dict())
+
+
 # ------------------------------------------------------------------ batches and backtests (issue 19)
 from chalicelib.http import batches as http_batches
 from chalicelib.service import batches as service_batches

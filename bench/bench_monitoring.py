@@ -1,20 +1,14 @@
-"""What does a monitoring run cost? 100,000 stored decisions through ``chalicelib.service.monitoring.run``
-locally (time and peak memory), and what that says about 1 million within Lambda's limits.
+"""How long does a monitoring run over 1 million stored decisions take on AWS? It is fanned out
+(``chalicelib.service.monitoring``): one part per (day, shard) partition of the window, then one merge.
 
-Storage: the in-memory twin (``devstack.in_memory``): decisions made by the service for a few hundred
-sample applications, copied to ``--decisions`` records of 20 clients over one day, read back through
-the monitoring read path (``iter_monitored``: what each DynamoDB index item becomes, the same code),
-accumulated, reported and stored. Baseline in the same run: the read path alone (iterating the
-window's decisions without monitoring them), so the figures separate reading from counting. A second
-pass at a tenth of the decisions shows how time and memory scale.
-
-On AWS the read is Queries on the decisions' day-partition index (4 shards a day): each page is up to
-1 MB, about 2,000 index items of ~0.5 KB. The projection for 1 million adds that read time at a stated
-page latency (``--page-ms``, default 30 ms, a conservative figure for a 1 MB Query page read from
-Lambda in the same region) to the measured CPU per decision; memory is the run's peak measured here
-(the accumulators hold counts, not rows), plus Lambda's runtime.
-
-Run: ``python -m bench.bench_monitoring [--decisions N] [--page-ms MS]``.
+In-process on the in-memory twin, decisions the service made for sample applications copied to
+records of 20 clients: (1) one pass (``monitoring.run``) over a day of ``--decisions``; (2) one part of
+a realistic size (``handle_part``): a 1 M-decision week is 28 partitions (7 days x 4 shards) of about
+36,000 decisions, read through the monitoring read path, counted, written as JSON, counted done;
+(3) the merge (``_complete_if_done``) of 28 such parts, reported and stored. Projection: wall time =
+ceil(parts / concurrency) x (part time + Query pages x ``--page-ms``) + merge, at the part worker's
+CPU (``resources.MONITOR_PART_FUNCTION``; Lambda gives one full vCPU at 1,769 MB) and the prod
+concurrency cap. Run: ``python -m bench.bench_monitoring [--decisions N] [--page-ms MS]``.
 """
 
 from __future__ import annotations
@@ -23,10 +17,13 @@ import argparse
 import copy
 import datetime as dt
 import gc
+import json
+import math
 import random
 import time
 import tracemalloc
 import uuid
+import zlib
 from typing import Any
 
 from devstack import fake_aws
@@ -38,17 +35,20 @@ from chalicelib import resources  # noqa: E402
 
 CLIENTS = 20
 SAMPLES = 300
-INDEX_ITEMS_PER_PAGE = 2000  # 1 MB Query pages of ~0.5 KB items
-LAMBDA_TIMEOUT_SECONDS = 900
+INDEX_ITEMS_PER_PAGE = 2000  # 1 MB Query pages of ~0.5 KB index items
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
+DAY = dt.datetime(2026, 12, 6, tzinfo=dt.UTC)  # the partition a part reads: 2026-12-06, shard 0
+MILLION_WEEK_PARTS = 7 * resources.MONITORING_DAY_SHARDS
 
 
-def stored_decisions(deps: Any, count: int, seed: int = 20) -> None:
-    """``count`` decision records of CLIENTS clients over the day before NOW, copied from decisions the
-    service made for SAMPLES sample applications (so each carries a real monitoring document)."""
-    from chalicelib.service import decisions
+def in_memory_deps(count: int, one_shard: int | None = None, seed: int = 20) -> Any:
+    """``count`` decision records of CLIENTS clients over the day before NOW (``one_shard``: all in that
+    shard of the day: one partition), copied from decisions the service made for SAMPLES applications."""
+    from chalicelib.service import decisions, monitoring
+    from devstack.in_memory import InMemoryDependencies
     from tests.support.samples import application_row
 
+    deps = InMemoryDependencies()
     rng = random.Random(seed)
     made = []
     for i in range(SAMPLES):
@@ -58,44 +58,74 @@ def stored_decisions(deps: Any, count: int, seed: int = 20) -> None:
     for i in range(count):
         record = copy.deepcopy(made[i % SAMPLES])
         record["decision_id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        while one_shard is not None and zlib.crc32(record["decision_id"].encode()) % 4 != one_shard:
+            record["decision_id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         record["client_id"] = f"bench-client-{i % CLIENTS:02d}"
-        moment = NOW - dt.timedelta(seconds=1 + rng.randrange(86_399))
-        record["created_at"] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        # one partition: the whole of the day before NOW's; otherwise the last 24 hours
+        start = DAY if one_shard is not None else NOW - dt.timedelta(days=1)
+        record["created_at"] = monitoring.stamp(start + dt.timedelta(seconds=rng.randrange(86_399)))
         deps.memory_store.decisions[record["decision_id"]] = record
+    monitoring.version_basis(deps.versions, "v1")  # the baseline's holdout figures: once a process
+    gc.collect()
+    return deps
 
 
-def measure(count: int) -> dict[str, float]:
+def one_pass(count: int) -> tuple[float, float]:
+    """Seconds of one ``run`` over ``count`` decisions; its peak MB from a second, untimed run (tracemalloc
+    slows Python several times)."""
     from chalicelib.service import monitoring
-    from devstack.in_memory import InMemoryDependencies
 
     with stdout_silenced():
-        deps = InMemoryDependencies()
-        stored_decisions(deps, count)
-        start, end = monitoring.stamp(NOW - dt.timedelta(days=1)), monitoring.stamp(NOW)
-        monitoring.version_basis(deps.versions, "v1")  # the baseline's holdout figures: once a process
-        gc.collect()
+        deps = in_memory_deps(count)
         began = time.perf_counter()
-        assert deps.outcomes is not None
-        read = 0
-        for _ in deps.outcomes.iter_monitored(start, end):
-            read += 1
-        read_seconds = time.perf_counter() - began
-        gc.collect()
+        assert monitoring.run(deps, window_days=1, now=NOW)["decisions"] == count
+        seconds = time.perf_counter() - began
         tracemalloc.start()
-        began = time.perf_counter()
-        report = monitoring.run(deps, window_days=1, now=NOW)
-        run_seconds = time.perf_counter() - began
-        _, peak = tracemalloc.get_traced_memory()
+        monitoring.run(deps, window_days=1, now=NOW)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
-    assert read == count == report["decisions"], (read, count, report["decisions"])
-    return {
-        "decisions": count,
-        "read_s": read_seconds,
-        "run_s": run_seconds,
-        "peak_mb": peak / 1e6,
-        "sections": len(report["sections"]),
-        "alerts": len(report["alerts"]),
-    }
+    return seconds, peak
+
+
+def part_and_merge(part_size: int, parts: int) -> tuple[float, float, int]:
+    """Seconds of one part of ``part_size`` decisions, seconds of the merge of ``parts`` such parts,
+    and the bytes of one part's JSON."""
+    from chalicelib.dal.monitoring_reports import RunRecord
+    from chalicelib.service import monitoring
+
+    with stdout_silenced():
+        deps = in_memory_deps(part_size, one_shard=0)
+        store = monitoring.stores(deps).reports
+        window = monitoring.window_before(NOW, 7)
+        partition = DAY.date().isoformat() + "#0"
+        record: RunRecord = {
+            "report_id": "mr-20261207T020000Z-0000bead",
+            "created_at": window["to"],
+            "window": window,
+            "trigger": "local",
+            "requested_by": None,
+            "status": "RUNNING",
+            "parts_total": parts,
+            "parts_done": [],
+            "error": None,
+        }
+        store.put_run(record)
+        message = {"report_id": record["report_id"], "part": partition, **window}
+        began = time.perf_counter()
+        monitoring.handle_part(deps, message)
+        part_seconds = time.perf_counter() - began
+        body = store.get_part(record["report_id"], partition)
+        assert body is not None and json.loads(body)["decisions"] == part_size
+        ids = [f"2026-12-{1 + n // 4:02d}#{n % 4}" for n in range(parts)]  # copies stand for the others
+        for part_id in ids:
+            store.put_part(record["report_id"], part_id, body)
+        done: RunRecord = {**record, "parts_done": ids}
+        began = time.perf_counter()
+        monitoring._complete_if_done(deps, done)
+        merge_seconds = time.perf_counter() - began
+        report = store.get_report(record["report_id"])
+    assert report is not None and report["decisions"] == part_size * parts
+    return part_seconds, merge_seconds, len(body)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,36 +133,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=100_000)
     parser.add_argument("--page-ms", type=float, default=30.0)
     args = parser.parse_args(argv)
-    small = measure(args.decisions // 10)
-    full = measure(args.decisions)
-    print(f"monitoring run over stored decisions (in-memory twin, {CLIENTS} clients, version v1, one day)")
+    seconds, peak = one_pass(args.decisions)
     print(
-        f"{'decisions':>10} {'read only':>10} {'full run':>10} {'us/decision':>12} {'peak MB':>8} "
-        "sections alerts"
+        f"one pass, {args.decisions:,} decisions of {CLIENTS} clients: {seconds:.1f} s "
+        f"({seconds / args.decisions * 1e6:.0f} us a decision), peak {peak:.1f} MB"
     )
-    for figures in (small, full):
-        per = figures["run_s"] / figures["decisions"] * 1e6
-        print(
-            f"{figures['decisions']:>10,.0f} {figures['read_s']:>9.2f}s {figures['run_s']:>9.2f}s "
-            f"{per:>12.1f} {figures['peak_mb']:>8.1f} {figures['sections']:>8.0f} {figures['alerts']:>6.0f}"
-        )
-    # Peak memory tracked by tracemalloc covers the run only (not the stored records, which on AWS
-    # are in DynamoDB): it includes the twin's list of the window's records, which the DynamoDB read
-    # path does not keep (it yields page by page).
-    # Lambda gives a function one full vCPU at 1,769 MB, proportionally less below.
-    cpu_share = min(1.0, resources.MONITOR_FUNCTION.memory_mb / 1769)
-    per_decision = full["run_s"] / full["decisions"] / cpu_share
-    million = 1_000_000
-    pages = million / INDEX_ITEMS_PER_PAGE
-    projected = million * per_decision + pages * args.page_ms / 1000
+    million, parts = 1_000_000, MILLION_WEEK_PARTS
+    part_size = math.ceil(million / parts)
+    part_s, merge_s, part_bytes = part_and_merge(part_size, parts)
     print(
-        f"1,000,000 decisions projected: {million * per_decision:.0f} s of CPU (measured per decision, at "
-        f"{cpu_share:.2f} vCPU) + "
-        f"{pages:.0f} Query pages x {args.page_ms:.0f} ms = {projected:.0f} s of Lambda's "
-        f"{LAMBDA_TIMEOUT_SECONDS} s at {resources.MONITOR_FUNCTION.memory_mb} MB "
-        f"({'fits' if projected < LAMBDA_TIMEOUT_SECONDS else 'does NOT fit'}); memory: counts only "
-        f"(peak {small['peak_mb']:.1f} MB at {small['decisions']:,.0f}, {full['peak_mb']:.1f} MB at "
-        f"{full['decisions']:,.0f})"
+        f"one part of {part_size:,} decisions: {part_s:.1f} s (its counts: {part_bytes / 1e3:.0f} KB of "
+        f"JSON); merge of {parts} parts + report: {merge_s:.1f} s"
+    )
+    spec = resources.MONITOR_PART_FUNCTION
+    cpu_share = min(1.0, spec.memory_mb / 1769)  # Lambda: one full vCPU at 1,769 MB
+    concurrency = resources.MONITORING_PARTS_QUEUE.maximum_concurrency["prod"]
+    pages = math.ceil(part_size / INDEX_ITEMS_PER_PAGE)
+    per_part = part_s / cpu_share + pages * args.page_ms / 1000
+    waves = math.ceil(parts / concurrency)
+    wall = waves * per_part + merge_s / cpu_share
+    print(
+        f"1,000,000 decisions over 7 days projected on AWS: {parts} parts / {concurrency} concurrent "
+        f"({waves} waves) x ({part_s / cpu_share:.1f} s CPU + {pages} Query pages x {args.page_ms:.0f} ms) "
+        f"+ merge {merge_s / cpu_share:.1f} s = {wall:.0f} s wall, at {spec.memory_mb} MB "
+        f"({cpu_share:.2f} vCPU); each part within its {spec.timeout_seconds} s timeout: "
+        f"{'yes' if per_part < spec.timeout_seconds and merge_s + per_part < spec.timeout_seconds else 'NO'}"
     )
     return 0
 

@@ -978,3 +978,44 @@ HOLDOUT_MAX_ROWS = 2_000
 HOLDOUT_MAX_BYTES = 4 * 1024**2
 # Fewer rows do not measure a model (AUC, KS, Brier) or a four-fifths ratio worth gating on.
 HOLDOUT_MIN_ROWS = 200
+
+
+# --------------------------------------------------------------------------------------------
+# Monitoring runs fanned out (issue 20, monfan): one part per (day, shard) partition of the window
+# --------------------------------------------------------------------------------------------
+# One pass over 1 million decisions takes about 2 minutes at one vCPU (bench/bench_monitoring.py);
+# the parts keep a staff run off the API's 29 s and a run's wall time in seconds. A run is a
+# record (RUNNING, parts total) and one message per partition on this queue; each part counts its
+# partition into S3, the last one merges (chalicelib/service/monitoring.py). 1,769 MB is one vCPU.
+MONITOR_PART_FUNCTION = FunctionSpec(
+    chalice_name="run_monitoring_parts",
+    memory_mb=1769,
+    timeout_seconds=300,  # a partition of a 1 M-decision week (~36,000) counts in well under a minute
+    # The run's concurrency cap (configuration): the mapping's MaximumConcurrency equals it.
+    reserved_concurrency={"dev": 4, "prod": 16},
+)
+# A part that failed MONITORING_PARTS_QUEUE.max_receive_count times: the run is marked FAILED
+# naming the partition (a report that silently lacks a partition would mislead).
+MONITOR_PARTS_DLQ_FUNCTION = FunctionSpec(
+    chalice_name="settle_failed_monitoring_parts",
+    memory_mb=256,
+    timeout_seconds=30,
+    reserved_concurrency={"dev": 2, "prod": 2},
+)
+FUNCTIONS += (MONITOR_PART_FUNCTION, MONITOR_PARTS_DLQ_FUNCTION)
+MONITORING_PARTS_QUEUE = QueueSpec(
+    logical_id="MonitoringPartsQueue",
+    suffix="monitoring-parts",
+    env_var="MONITORING_PARTS_QUEUE",
+    dlq_logical_id="MonitoringPartsDeadLetterQueue",
+    dlq_suffix="monitoring-parts-dlq",
+    dlq_env_var="MONITORING_PARTS_DLQ",
+    max_receive_count=3,
+    visibility_timeout_seconds=6 * MONITOR_PART_FUNCTION.timeout_seconds,
+    retention_seconds=4 * 24 * 3600,
+    dlq_retention_seconds=14 * 24 * 3600,
+    batch_size=1,  # a part is seconds to a minute of work: one per invocation spreads a run out
+    batching_window_seconds=0,
+    consumer=MONITOR_PART_FUNCTION,
+)
+QUEUES += (MONITORING_PARTS_QUEUE,)

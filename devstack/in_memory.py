@@ -457,9 +457,10 @@ class InMemoryDependencies(Dependencies):
         from devstack.in_memory_outcomes import InMemoryOutcomeStore  # issue 20: loan outcomes
 
         self.outcomes = InMemoryOutcomeStore(self.memory_store, self.settings.review_sla_business_days)
+        from devstack.in_memory_batches import InMemoryChunkQueue  # the runs' parts (nobody drains them)
         from devstack.in_memory_monitoring import in_memory_monitoring  # issue 20: monitoring reports
 
-        self.monitoring = in_memory_monitoring()
+        self.monitoring = in_memory_monitoring(InMemoryChunkQueue())
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from chalicelib.dal import DependencyCheck
-from chalicelib.dal.monitoring_reports import MonitoringStores, ReportSummary
+from chalicelib.dal.monitoring_reports import MonitoringStores, PartQueue, ReportSummary, RunRecord, RunStatus
 
 
 class InMemoryReportStore:
@@ -17,6 +17,8 @@ class InMemoryReportStore:
         self._lock = threading.Lock()
         self._bodies: dict[str, bytes] = {}
         self._index: dict[str, ReportSummary] = {}
+        self._runs: dict[str, RunRecord] = {}
+        self._parts: dict[tuple[str, str], bytes] = {}
 
     def put_report(self, summary: ReportSummary, body: bytes) -> None:
         with self._lock:
@@ -43,6 +45,39 @@ class InMemoryReportStore:
     def check(self) -> list[DependencyCheck]:
         return [DependencyCheck("dynamodb:in-memory-monitoring-reports", True, 0.0)]
 
+    def put_run(self, run: RunRecord) -> None:
+        with self._lock:
+            self._runs[run["report_id"]] = copy.deepcopy(run)
+
+    def get_run(self, report_id: str) -> RunRecord | None:
+        with self._lock:
+            return copy.deepcopy(self._runs.get(report_id))
+
+    def put_part(self, report_id: str, part_id: str, body: bytes) -> None:
+        with self._lock:
+            self._parts[(report_id, part_id)] = bytes(body)
+
+    def get_part(self, report_id: str, part_id: str) -> bytes | None:
+        with self._lock:
+            return self._parts.get((report_id, part_id))
+
+    def record_part(self, report_id: str, part_id: str) -> RunRecord | None:
+        with self._lock:
+            run = self._runs.get(report_id)
+            if run is None or run["status"] != "RUNNING":
+                return None
+            run["parts_done"] = sorted({*run["parts_done"], part_id})
+            return copy.deepcopy(run)
+
+    def finish_run(self, report_id: str, status: RunStatus, error: str | None) -> bool:
+        with self._lock:
+            run = self._runs.get(report_id)
+            if run is None or run["status"] != "RUNNING":
+                return False
+            run["status"] = status
+            run["error"] = error
+            return True
+
 
 class InMemoryAlerts:
     """The ``monitoring.alert`` events published, in order."""
@@ -55,5 +90,6 @@ class InMemoryAlerts:
         return 0
 
 
-def in_memory_monitoring() -> MonitoringStores:
-    return MonitoringStores(InMemoryReportStore(), InMemoryAlerts())
+def in_memory_monitoring(parts: PartQueue | None = None) -> MonitoringStores:
+    """``parts``: a queue (``devstack.in_memory_batches.InMemoryChunkQueue``) to fan runs out on."""
+    return MonitoringStores(InMemoryReportStore(), InMemoryAlerts(), parts)

@@ -78,3 +78,9 @@ class InMemoryOutcomeStore:
             if "loan_outcome" in record:
                 fields["loan_status"] = record["loan_outcome"]["status"]
             yield monitored(fields, monitoring_document(record), self._sla_business_days, now)
+
+    def iter_partition(self, partition: str, start: str, end: str) -> Iterator[MonitoredDecision]:
+        """One (day, shard) partition of the window, as its Query returns it."""
+        for decision in self.iter_monitored(start, end):
+            if day_partition(decision.decision_id, decision.created_at) == partition:
+                yield decision

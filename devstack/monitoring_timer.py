@@ -7,8 +7,9 @@ payload and a Lambda context every SECONDS until SIGTERM/SIGINT (default: daily,
 that raises is logged and the timer goes on (the next run is the retry, as in AWS).
 
 ``python -m devstack.monitoring_timer --now [--window-days N]`` (``make monitor``) asks the running
-stack for one run through the staff route ``POST /v1/monitoring/runs`` (as the demo ``modelrisk1``)
-and prints the report's summary and alerts: exit status 0 on a 2xx answer, 1 otherwise.
+stack for one run through the staff route ``POST /v1/monitoring/runs`` (as the demo ``modelrisk1``),
+waits for its report (the run is fanned out over the stack's parts poller) and prints the report's
+summary and alerts: exit status 0 with a report, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from chalicelib import resources
@@ -77,7 +79,18 @@ def run_now(api: str, endpoint: str, stage: str, window_days: int, user_name: st
         timeout=resources.MONITOR_FUNCTION.timeout_seconds,
     )
     body: dict[str, Any] = response.json()
-    if not response.ok:
+    # 202: the run is fanned out over the window's partitions; wait for its report (or its failure).
+    deadline = time.monotonic() + resources.MONITOR_PART_FUNCTION.timeout_seconds * 2
+    while response.status_code == 202 or (response.ok and body.get("status") == "running"):
+        if time.monotonic() > deadline:
+            print(f"no report yet: {json.dumps(body)}", file=sys.stderr)
+            return 1
+        time.sleep(0.5)  # polling the run as a person would; not a test
+        response = requests.get(
+            f"{api}/v1/monitoring/reports/{body['report_id']}", headers={"Authorization": token}, timeout=30
+        )
+        body = response.json()
+    if not response.ok or "sections" not in body:
         print(json.dumps(body, indent=2))
         return 1
     shown = {key: body[key] for key in ("report_id", "created_at", "window", "decisions")}

@@ -228,6 +228,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--long-poll-seconds", type=int, default=LONG_POLL_SECONDS)
     parser.add_argument(
+        "--dead-letters", action="store_true", help="poll the queue's dead-letter queue (its DLQ handler)"
+    )
+    parser.add_argument(
         "--queue",
         default=APPLICATIONS_QUEUE.logical_id,
         choices=[spec.logical_id for spec in QUEUES],
@@ -257,7 +260,11 @@ def main(argv: list[str] | None = None) -> None:
     spec = next(spec for spec in QUEUES if spec.logical_id == args.queue)
     poller = QueuePoller(
         handler=load_handler(args.handler),
-        queue_name=os.environ.get(spec.env_var) or resource_name(args.stage, spec.suffix),
+        queue_name=(
+            os.environ.get(spec.dlq_env_var) or resource_name(args.stage, spec.dlq_suffix)
+            if args.dead_letters
+            else os.environ.get(spec.env_var) or resource_name(args.stage, spec.suffix)
+        ),
         stage=args.stage,
         spec=spec,
         visibility_timeout_override=args.visibility_timeout,

@@ -98,6 +98,7 @@ class DevStack:
         self.webhook_poller: ManagedProcess | None = None  # the webhook delivery function's poller
         self.monitor: ManagedProcess | None = None  # the daily monitoring run's timer (issue 20)
         self.batch_pollers: list[ManagedProcess] = []  # the batch scorer's and its DLQ's (issue 19)
+        self.monitoring_pollers: list[ManagedProcess] = []  # monitoring runs' parts and their DLQ (issue 20)
         self._workers_started = 0  # numbers worker logs uniquely across stop/start
         # The staff user pool (set by the bootstrap; None on an endpoint without Cognito).
         self.staff_pool: StaffPool | None = None
@@ -313,6 +314,7 @@ class DevStack:
             )
         self.start_webhook_poller()
         self.start_batch_pollers()
+        self.start_monitoring_pollers()
 
     def start_batch_pollers(self, count: int | None = None) -> None:
         """The batch scorer's pollers (``count``, default ``batch_workers``) and one on its DLQ."""
@@ -345,6 +347,29 @@ class DevStack:
                     ],
                     env=self.env(resources.BATCH_DLQ_FUNCTION.chalice_name, extra),
                     log_path=self._log("batch-dlq-poller"),
+                )
+            )
+
+    def start_monitoring_pollers(self) -> None:
+        """Monitoring runs' parts (``app.run_monitoring_parts``) and their DLQ's handler: one each."""
+        if self.monitoring_pollers:
+            return
+        extra: dict[str, str] = {}
+        if self.config.visibility_timeout_override is not None:
+            extra["DEVSTACK_VISIBILITY_TIMEOUT"] = str(self.config.visibility_timeout_override)
+        queue = resources.MONITORING_PARTS_QUEUE
+        for name, spec, flags in (
+            ("monitoring-parts-poller", resources.MONITOR_PART_FUNCTION, []),
+            ("monitoring-parts-dlq-poller", resources.MONITOR_PARTS_DLQ_FUNCTION, ["--dead-letters"]),
+        ):
+            command = [sys.executable, "-m", "devstack.sqs_poller", "--stage", self.config.stage]
+            command += ["--queue", queue.logical_id, "--handler", f"app:{spec.chalice_name}", *flags]
+            self.monitoring_pollers.append(
+                ManagedProcess(
+                    name,
+                    [*command, "--long-poll-seconds", "1"],
+                    env=self.env(spec.chalice_name, extra),
+                    log_path=self._log(name),
                 )
             )
 
@@ -422,6 +447,9 @@ class DevStack:
             self.webhook_poller.stop()
             self.webhook_poller = None
         self.stop_batch_pollers()
+        for poller in self.monitoring_pollers:
+            poller.stop()
+        self.monitoring_pollers = []
 
     def stop(self) -> None:
         self.stop_workers()
@@ -441,6 +469,7 @@ class DevStack:
             self.webhook_poller,
             self.monitor,
             *self.batch_pollers,
+            *self.monitoring_pollers,
         )
         return [p for p in children if p is not None]
 
@@ -463,6 +492,7 @@ class DevStack:
             self.webhook_poller,
             self.monitor,
             *self.batch_pollers,
+            *self.monitoring_pollers,
         ]:
             if process is None or process.stopped or process.running():
                 continue

@@ -511,6 +511,7 @@ def alarms(stage: str) -> list[Alarm]:
     from infra import monitoring  # the daily monitoring run's alarms (issue 20); imports this module
 
     catalogue += monitoring.monitoring_alarms()
+    catalogue += monitoring.parts_alarms()  # monitoring runs' parts in the DLQ (issue 20, fan-out)
     return catalogue
 
 

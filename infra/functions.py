@@ -165,6 +165,7 @@ def function_merges(stage: str, app_functions: Collection[str] | None = None) ->
     from infra import batches  # the batch scorer and its DLQ handler (issue 19); imports this module
 
     merges.update(batches.function_merges(stage))
+    merges.update(monitoring.parts_function_merges(stage))  # monitoring runs' parts (issue 20, fan-out)
     defined = (
         {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
     )

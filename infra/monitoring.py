@@ -110,6 +110,30 @@ def monitoring_alarms() -> list[alarms.Alarm]:
     ]
 
 
+def parts_alarms() -> list[alarms.Alarm]:
+    """The fanned-out runs' dead letters: a part that kept failing (its run is failed, no report)."""
+    return [
+        alarms.Alarm(
+            logical_id="MonitoringPartsDeadLetterAlarm",
+            original_alert=None,
+            description="A monitoring run's part kept failing (after maxReceiveCount): its run is failed "
+            "and has no report",
+            threshold=resources.ALARM_THRESHOLDS.dlq_visible_messages,
+            comparison=alarms.GT,
+            period_seconds=alarms.MINUTE,
+            evaluation_periods=1,
+            metrics=alarms._single(
+                "AWS/SQS", "ApproximateNumberOfMessagesVisible", _parts_dlq_dims, "Maximum"
+            ),
+        ),
+    ]
+
+
+def _parts_dlq_dims(stage: str) -> list[dict[str, str]]:
+    queue = resources.MONITORING_PARTS_QUEUE
+    return [{"Name": "QueueName", "Value": resources.resource_name(stage, queue.dlq_suffix)}]
+
+
 def dashboard_row(stage: str) -> list[dict[str, Any]]:
     """The monitoring row: the run's worst figures per day against their alarm thresholds."""
 
@@ -225,6 +249,155 @@ def monitor_policy_document(stage: str) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": list(policies.LOG_ACTIONS),
             "Resource": [policies.log_group_arn(stage, resources.MONITOR_FUNCTION)],
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+        *start_statements(stage),  # the schedule starts fanned-out runs
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+# -- the fan-out (monfan): the part worker and the parts' DLQ handler -------------------------------
+def parts_event_properties(stage: str) -> dict[str, Any]:
+    queue = resources.MONITORING_PARTS_QUEUE
+    return {
+        "BatchSize": queue.batch_size,
+        "MaximumBatchingWindowInSeconds": queue.batching_window_seconds,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # The run's concurrency cap: never more part workers than the function's reserved concurrency.
+        "ScalingConfig": {"MaximumConcurrency": queue.maximum_concurrency[stage]},
+    }
+
+
+def dead_parts_event_properties(stage: str) -> dict[str, Any]:
+    spec = resources.MONITOR_PARTS_DLQ_FUNCTION
+    return {
+        "BatchSize": resources.MONITORING_PARTS_QUEUE.batch_size,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": spec.reserved_concurrency[stage]},
+    }
+
+
+def parts_function_merges(stage: str) -> dict[str, Resource]:
+    queue = resources.MONITORING_PARTS_QUEUE
+    out: dict[str, Resource] = {}
+    for spec, events, depends_on in (
+        (resources.MONITOR_PART_FUNCTION, parts_event_properties(stage), queue.logical_id),
+        (resources.MONITOR_PARTS_DLQ_FUNCTION, dead_parts_event_properties(stage), queue.dlq_logical_id),
+    ):
+        properties = functions.function_properties(stage, spec)
+        properties["Events"] = {f"{names.logical_id(spec)}SqsEventSource": {"Properties": events}}
+        out[names.logical_id(spec)] = {
+            # Chalice names the queues by ARN string: only DependsOn orders the mappings after them.
+            "DependsOn": [functions.log_group_id(spec), depends_on],
+            "Properties": properties,
+        }
+    return out
+
+
+RUN_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
+SQS_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+SQS_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+
+
+def start_statements(stage: str) -> list[dict[str, Any]]:
+    """What starting a fanned-out run needs beyond writing its record: sending its parts."""
+    from infra import policies
+
+    return [
+        {
+            "Sid": "MonitoringPartsSend",
+            "Effect": "Allow",
+            "Action": list(SQS_SEND_ACTIONS),
+            "Resource": [policies.queue_arn(stage, resources.MONITORING_PARTS_QUEUE)],
+        }
+    ]
+
+
+def parts_policy_document(stage: str) -> dict[str, Any]:
+    """The part worker's own policy: Queries of one index, the registry read, the run's record and
+    its objects under reports/, the alerts, its queue consumed; nothing else."""
+    from infra import policies
+
+    decisions = resources.DECISIONS_TABLE
+    day_index = next(index for index in decisions.indexes if index.name == resources.DECISIONS_BY_DAY.name)
+    spec = resources.MONITOR_PART_FUNCTION
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DecisionsByDay",
+            "Effect": "Allow",
+            "Action": list(policies.QUERY_ACTIONS),
+            "Resource": [policies.index_arn(stage, decisions, day_index)],
+        },
+        {
+            "Sid": "DecisionVersions",
+            "Effect": "Allow",
+            "Action": list(VERSION_READ_ACTIONS),
+            "Resource": [policies.table_arn(stage, resources.VERSIONS_TABLE)],
+        },
+        {
+            "Sid": "DecisionVersionsBlobs",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        },
+        {
+            "Sid": "MonitoringRuns",
+            "Effect": "Allow",
+            "Action": list(RUN_TABLE_ACTIONS),
+            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
+        },
+        {
+            "Sid": "MonitoringReportObjects",
+            "Effect": "Allow",
+            "Action": list(REPORT_OBJECT_ACTIONS),
+            "Resource": [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
+        },
+        {
+            "Sid": "MonitoringAlerts",
+            "Effect": "Allow",
+            "Action": list(policies.EVENTS_ACTIONS),
+            "Resource": [policies.event_bus_arn(stage)],
+        },
+        {
+            "Sid": "MonitoringPartsQueue",
+            "Effect": "Allow",
+            "Action": list(SQS_CONSUME_ACTIONS),
+            "Resource": [policies.queue_arn(stage, resources.MONITORING_PARTS_QUEUE)],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(policies.LOG_ACTIONS),
+            "Resource": [policies.log_group_arn(stage, spec)],
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def dead_parts_policy_document(stage: str) -> dict[str, Any]:
+    """The parts' DLQ handler: marks the run failed (UpdateItem), consumes the DLQ; nothing else."""
+    from infra import policies
+
+    queue = resources.MONITORING_PARTS_QUEUE
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "MonitoringRuns",
+            "Effect": "Allow",
+            "Action": ["dynamodb:UpdateItem"],
+            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
+        },
+        {
+            "Sid": "MonitoringPartsDeadLetters",
+            "Effect": "Allow",
+            "Action": list(SQS_CONSUME_ACTIONS),
+            "Resource": [policies._arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(policies.LOG_ACTIONS),
+            "Resource": [policies.log_group_arn(stage, resources.MONITOR_PARTS_DLQ_FUNCTION)],
         },
         {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
     ]

@@ -84,6 +84,8 @@ WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 # {function: its own policy file suffix}; functions not listed use the stage's shared file.
 OWN_POLICY_SUFFIX = {resources.RECONCILER_FUNCTION.chalice_name: "reconciler"}
 OWN_POLICY_SUFFIX[resources.MONITOR_FUNCTION.chalice_name] = "monitoring"  # issue 20
+OWN_POLICY_SUFFIX[resources.MONITOR_PART_FUNCTION.chalice_name] = "monitoring-parts"  # issue 20, fan-out
+OWN_POLICY_SUFFIX[resources.MONITOR_PARTS_DLQ_FUNCTION.chalice_name] = "monitoring-parts-dlq"
 
 
 def _arn(service: str, resource: str) -> str:
@@ -322,6 +324,14 @@ def function_policy_document(stage: str, spec: resources.FunctionSpec) -> dict[s
         from infra import monitoring
 
         return monitoring.monitor_policy_document(stage)
+    if spec is resources.MONITOR_PART_FUNCTION:  # issue 20, fan-out
+        from infra import monitoring
+
+        return monitoring.parts_policy_document(stage)
+    if spec is resources.MONITOR_PARTS_DLQ_FUNCTION:
+        from infra import monitoring
+
+        return monitoring.dead_parts_policy_document(stage)
     return policy_document(stage)
 
 

@@ -9,6 +9,12 @@ one Query, never a Scan (one report a day is 365 items a year; a partition holds
 
 Implementations: :mod:`chalicelib.dal.monitoring_reports_aws` (DynamoDB + S3) and the in-memory
 twin :mod:`devstack.in_memory_monitoring`.
+
+A run is fanned out (``chalicelib.service.monitoring``): its record (``kind = "run"``, the same
+``report_id``) says RUNNING with ``parts_total``; each part (one (day, shard) partition of the
+window) writes its counts to ``reports/<report_id>/parts/<day>-<shard>.json`` and joins the record's
+``parts_done`` string set (adding a member twice changes nothing: a part delivered twice counts
+once). The part that completes the set merges every part and stores the report.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from chalicelib.dal import DependencyCheck
 
 ReportTrigger = Literal["schedule", "staff", "local"]
 REPORT_KIND = "report"
+RUN_KIND = "run"  # a run's record: status and parts (the list shows reports only)
+RunStatus = Literal["RUNNING", "COMPLETED", "FAILED"]
 REPORT_ID_PREFIX = "mr-"
 
 
@@ -60,6 +68,33 @@ def id_bound(instant: str) -> str:
     return f"{REPORT_ID_PREFIX}{digits[:8]}T{digits[8:14]}Z"
 
 
+class RunRecord(TypedDict):
+    """A fanned-out run: what was asked, and which of its parts are counted."""
+
+    report_id: str
+    created_at: str
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None
+    status: RunStatus
+    parts_total: int
+    parts_done: list[str]  # part ids (the partitions "<YYYY-MM-DD>#<shard>"), sorted
+    error: str | None  # why a FAILED run failed
+
+
+def part_key(report_id: str, part_id: str) -> str:
+    """A part's counts: deterministic, so a part retried overwrites its own file."""
+    return f"reports/{report_id}/parts/{part_id.replace('#', '-')}.json"
+
+
+class PartQueue(Protocol):
+    """The parts' queue (``resources.MONITORING_PARTS_QUEUE``; ``chalicelib.dal.batches.ChunkQueue``)."""
+
+    def send_all(self, messages: list[dict[str, object]]) -> None: ...
+
+    def check(self) -> list[DependencyCheck]: ...
+
+
 class ReportStore(Protocol):
     """Where monitoring reports are kept."""
 
@@ -76,6 +111,24 @@ class ReportStore(Protocol):
 
     def check(self) -> list[DependencyCheck]: ...
 
+    # -- fanned-out runs --------------------------------------------------------------------------
+    def put_run(self, run: RunRecord) -> None:
+        """Write a new run's record (RUNNING, no part done)."""
+
+    def get_run(self, report_id: str) -> RunRecord | None: ...
+
+    def put_part(self, report_id: str, part_id: str, body: bytes) -> None:
+        """Write (or overwrite) a part's counts."""
+
+    def get_part(self, report_id: str, part_id: str) -> bytes | None: ...
+
+    def record_part(self, report_id: str, part_id: str) -> RunRecord | None:
+        """Add ``part_id`` to the run's done set, atomically, while the run is RUNNING; the record
+        afterwards, or None when the run is not RUNNING (finished, failed or unknown)."""
+
+    def finish_run(self, report_id: str, status: RunStatus, error: str | None) -> bool:
+        """RUNNING -> ``status``, conditionally: True for the one caller that moved it."""
+
 
 class AlertPublisher(Protocol):
     """EventBridge: ``monitoring.alert`` on the decision-events bus."""
@@ -88,3 +141,4 @@ class AlertPublisher(Protocol):
 class MonitoringStores(NamedTuple):
     reports: ReportStore
     alerts: AlertPublisher
+    parts: PartQueue | None = None  # None: runs are not fanned out here (one pass in-process)

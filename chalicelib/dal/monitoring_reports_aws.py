@@ -14,8 +14,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib import resources
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
-from chalicelib.dal.aws import _document, _guarded, _read_document, _timed_check
-from chalicelib.dal.monitoring_reports import REPORT_KIND, MonitoringStores, ReportSummary, report_key
+from chalicelib.dal.aws import (
+    _conditional_write,
+    _document,
+    _error_code,
+    _guarded,
+    _read_document,
+    _timed_check,
+)
+from chalicelib.dal.monitoring_reports import (
+    REPORT_KIND,
+    RUN_KIND,
+    MonitoringStores,
+    ReportSummary,
+    RunRecord,
+    RunStatus,
+    part_key,
+    report_key,
+)
 from chalicelib.dal.versions_aws import make_s3_client
 
 if TYPE_CHECKING:
@@ -24,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 
 KIND = resources.MONITORING_REPORTS_TABLE.partition_key
 REPORT_ID = resources.MONITORING_REPORTS_TABLE.sort_key or "report_id"
@@ -118,6 +135,96 @@ class AWSReportStore:
             found += [cast(ReportSummary, _read_document(item["doc"])) for item in page.get("Items", [])]
         return found[:limit]
 
+    # -- fanned-out runs: the run item (kind "run") and the parts' objects ---------------------------
+    def _run_key(self, report_id: str) -> dict[str, AttributeValueTypeDef]:
+        return {KIND: {"S": RUN_KIND}, REPORT_ID: {"S": report_id}}
+
+    def put_run(self, run: RunRecord) -> None:
+        asked = {
+            "created_at": run["created_at"],
+            "window": run["window"],
+            "trigger": run["trigger"],
+            "requested_by": run["requested_by"],
+        }
+        item: dict[str, AttributeValueTypeDef] = {
+            **self._run_key(run["report_id"]),
+            "doc": _document(asked),
+            "status": {"S": run["status"]},
+            "parts_total": {"N": str(run["parts_total"])},
+        }
+        _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._table, Item=item))
+
+    def get_run(self, report_id: str) -> RunRecord | None:
+        item = _guarded(
+            "dynamodb",
+            lambda: self._ddb.get_item(
+                TableName=self._table, Key=self._run_key(report_id), ConsistentRead=True
+            ),
+        ).get("Item")
+        return _run_record(item) if item else None
+
+    def put_part(self, report_id: str, part_id: str, body: bytes) -> None:
+        _guarded(
+            "s3",
+            lambda: self._s3.put_object(
+                Bucket=self._bucket,
+                Key=part_key(report_id, part_id),
+                Body=body,
+                ContentType="application/json",
+                ServerSideEncryption="AES256",
+            ),
+        )
+
+    def get_part(self, report_id: str, part_id: str) -> bytes | None:
+        try:
+            response = self._s3.get_object(Bucket=self._bucket, Key=part_key(report_id, part_id))
+            body: bytes = response["Body"].read()
+            return body
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in ("NoSuchKey", "404"):
+                return None
+            raise DependencyUnavailable("s3", code) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+
+    def record_part(self, report_id: str, part_id: str) -> RunRecord | None:
+        try:
+            response = self._ddb.update_item(
+                TableName=self._table,
+                Key=self._run_key(report_id),
+                UpdateExpression="ADD parts_done :part",
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":part": {"SS": [part_id]}, ":running": {"S": "RUNNING"}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise DependencyUnavailable("dynamodb", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("dynamodb", type(error).__name__) from error
+        return _run_record(response["Attributes"])
+
+    def finish_run(self, report_id: str, status: RunStatus, error: str | None) -> bool:
+        values: dict[str, AttributeValueTypeDef] = {":to": {"S": status}, ":running": {"S": "RUNNING"}}
+        expression = "SET #status = :to"
+        if error is not None:
+            expression += ", #error = :error"
+            values[":error"] = {"S": error}
+        names = {"#status": "status"} | ({"#error": "error"} if error is not None else {})
+        return _conditional_write(
+            lambda: self._ddb.update_item(
+                TableName=self._table,
+                Key=self._run_key(report_id),
+                UpdateExpression=expression,
+                ConditionExpression="#status = :running",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        )
+
     def check(self) -> list[DependencyCheck]:
         return [
             _timed_check(
@@ -129,6 +236,25 @@ class AWSReportStore:
                 ),
             )
         ]
+
+
+def _run_record(item: Mapping[str, Any]) -> RunRecord:
+    asked = _read_document(item["doc"])
+    stored = item["status"]["S"]
+    status: RunStatus = (
+        "COMPLETED" if stored == "COMPLETED" else "FAILED" if stored == "FAILED" else "RUNNING"
+    )
+    return {
+        "report_id": item[REPORT_ID]["S"],
+        "created_at": asked["created_at"],
+        "window": asked["window"],
+        "trigger": asked["trigger"],
+        "requested_by": asked["requested_by"],
+        "status": status,
+        "parts_total": int(item["parts_total"]["N"]),
+        "parts_done": sorted(item["parts_done"]["SS"]) if "parts_done" in item else [],
+        "error": item["error"]["S"] if "error" in item else None,
+    }
 
 
 class EventBridgeAlerts:
@@ -157,9 +283,23 @@ class EventBridgeAlerts:
         return failed
 
 
+def parts_queue_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    spec = resources.MONITORING_PARTS_QUEUE
+    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
+
+
 def monitoring_stores(
-    dynamodb: DynamoDBClient, events: EventBridgeClient, stage: str, region: str, bus_name: str
+    dynamodb: DynamoDBClient,
+    events: EventBridgeClient,
+    stage: str,
+    region: str,
+    bus_name: str,
+    sqs: SQSClient | None = None,
 ) -> MonitoringStores:
+    from chalicelib.dal.batches_aws import SQSChunkQueue  # the batches' queue client, reused
+
+    parts = SQSChunkQueue(sqs, parts_queue_name(stage)) if sqs is not None else None
     return MonitoringStores(
-        AWSReportStore.for_stage(dynamodb, stage, region), EventBridgeAlerts(events, bus_name)
+        AWSReportStore.for_stage(dynamodb, stage, region), EventBridgeAlerts(events, bus_name), parts
     )

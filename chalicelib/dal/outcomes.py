@@ -52,6 +52,10 @@ class OutcomeStore(Protocol):
         per day partition of the monitoring index: never a Scan. Decisions written before the index
         existed are not in it."""
 
+    def iter_partition(self, partition: str, start: str, end: str) -> Iterator[MonitoredDecision]:
+        """The decisions of one (day, shard) partition (``day_partitions``) created in [start, end):
+        one part of a fanned-out run; Queries only."""
+
 
 def history_element(outcome: LoanOutcome) -> str:
     return f"{outcome['as_of']}{HISTORY_SEPARATOR}{outcome['status']}"

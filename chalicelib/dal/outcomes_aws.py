@@ -112,26 +112,29 @@ class DynamoDBOutcomeStore:
 
     # -- the monitoring read path ----------------------------------------------------------------
     def iter_monitored(self, start: str, end: str) -> Iterator[MonitoredDecision]:
-        now = utc_now()
         for partition in day_partitions(start, end):
-            arguments: QueryInputTypeDef = {
-                "TableName": self._table,
-                "IndexName": INDEX.name,
-                "KeyConditionExpression": "#p = :p AND #s BETWEEN :lo AND :hi",
-                "ExpressionAttributeNames": {"#p": INDEX.partition_key, "#s": INDEX.sort_key},
-                "ExpressionAttributeValues": {":p": {"S": partition}, ":lo": {"S": start}, ":hi": {"S": end}},
-            }
-            while True:
-                page = _guarded("dynamodb", functools.partial(self._ddb.query, **arguments))
-                for item in page.get("Items", []):
-                    created_at = item["created_at"]["S"]
-                    if created_at >= end:  # BETWEEN includes its upper bound; the window does not
-                        continue
-                    fields: dict[str, str] = {DECISION_KEY: item[DECISION_KEY]["S"]}
-                    fields.update({name: item[name]["S"] for name in _PLAIN})
-                    fields.update({name: item[name]["S"] for name in _OPTIONAL if name in item})
-                    yield monitored(fields, _read_document(item["monitoring"]), self._sla_business_days, now)
-                last = page.get("LastEvaluatedKey")
-                if not last:
-                    break
-                arguments["ExclusiveStartKey"] = last
+            yield from self.iter_partition(partition, start, end)
+
+    def iter_partition(self, partition: str, start: str, end: str) -> Iterator[MonitoredDecision]:
+        now = utc_now()
+        arguments: QueryInputTypeDef = {
+            "TableName": self._table,
+            "IndexName": INDEX.name,
+            "KeyConditionExpression": "#p = :p AND #s BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#p": INDEX.partition_key, "#s": INDEX.sort_key},
+            "ExpressionAttributeValues": {":p": {"S": partition}, ":lo": {"S": start}, ":hi": {"S": end}},
+        }
+        while True:
+            page = _guarded("dynamodb", functools.partial(self._ddb.query, **arguments))
+            for item in page.get("Items", []):
+                created_at = item["created_at"]["S"]
+                if created_at >= end:  # BETWEEN includes its upper bound; the window does not
+                    continue
+                fields: dict[str, str] = {DECISION_KEY: item[DECISION_KEY]["S"]}
+                fields.update({name: item[name]["S"] for name in _PLAIN})
+                fields.update({name: item[name]["S"] for name in _OPTIONAL if name in item})
+                yield monitored(fields, _read_document(item["monitoring"]), self._sla_business_days, now)
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                break
+            arguments["ExclusiveStartKey"] = last

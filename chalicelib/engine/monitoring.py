@@ -581,6 +581,57 @@ class Accumulator:
             self.add(d)
         return self
 
+    # -- a JSON round trip: a run's parts are stored between the part that counts and the merge --
+    def to_json(self) -> dict[str, Any]:
+        """The counts as JSON (``from_json`` reads them back with the same reference). The
+        reference itself is named by its model's sha256, not copied: the merge has it."""
+        return {
+            "reference_sha256": self.reference["model_sha256"] if self.reference is not None else None,
+            "decisions": self.decisions,
+            "arms": dict(self.arms),
+            "decided_by": dict(self.decided_by),
+            "outcomes": dict(self.outcomes),
+            "reason_codes": dict(self.reason_codes),
+            # JSON keys are strings: the integer log-odds go as [units, count] pairs
+            "log_odds": sorted(self.log_odds.items()),
+            "good_log_odds": sorted(self.good_log_odds.items()),
+            "bad_log_odds": sorted(self.bad_log_odds.items()),
+            "characteristics": {name: dict(counts) for name, counts in self.characteristics.items()},
+            "reviews_closed": self.reviews_closed,
+            "overrides": self.overrides,
+            "sla_breaches": self.sla_breaches,
+            "loan_statuses": dict(self.loan_statuses),
+            "groups": [[attribute, group, list(tally)] for (attribute, group), tally in self.groups.items()],
+            "buckets": {bucket: list(tally) for bucket, tally in self.buckets.items()},
+        }
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any], reference: ReferenceDistribution | None) -> Accumulator:
+        """An accumulator of ``to_json``'s document; ValueError when ``reference`` is not the one
+        it was counted against (its characteristics were binned by that reference's edges)."""
+        sha256 = reference["model_sha256"] if reference is not None else None
+        if document.get("reference_sha256") != sha256:
+            raise ValueError("accumulator counted against another reference distribution")
+        restored = cls(reference)
+        restored.decisions = int(document["decisions"])
+        for name in ("arms", "decided_by", "outcomes", "reason_codes", "loan_statuses"):
+            setattr(restored, name, Counter({str(k): int(v) for k, v in document[name].items()}))
+        for name in ("log_odds", "good_log_odds", "bad_log_odds"):
+            setattr(restored, name, Counter({int(units): int(n) for units, n in document[name]}))
+        for name, counts in document["characteristics"].items():
+            restored.characteristics[str(name)] = Counter({str(k): int(v) for k, v in counts.items()})
+        restored.reviews_closed = int(document["reviews_closed"])
+        restored.overrides = int(document["overrides"])
+        restored.sla_breaches = int(document["sla_breaches"])
+        restored.groups = {
+            (str(attribute), str(group)): [int(v) for v in tally]
+            for attribute, group, tally in document["groups"]
+        }
+        restored.buckets = {
+            str(bucket): [int(v) for v in tally] for bucket, tally in document["buckets"].items()
+        }
+        return restored
+
 
 # -- the figures ---------------------------------------------------------------------------------
 def auc_from_counts(good: Mapping[int, int], bad: Mapping[int, int]) -> float | None:

@@ -17,7 +17,7 @@ from chalicelib.service.dependencies import current
 @renders_service_errors
 def start_run(request: Request) -> Response:
     body = json_body(request)
-    return json_response(monitoring.start_run(current(), body, staff_subject(request)), status=201)
+    return json_response(monitoring.start_run(current(), body, staff_subject(request)), status=202)
 
 
 @renders_service_errors

@@ -955,13 +955,20 @@ def _monitoring_run_schema() -> JsonSchema:
     }
 
 
-def _monitoring_records() -> tuple[type, type]:
-    from chalicelib.service.monitoring import MonitoringReport, ReportList
+def _monitoring_records() -> tuple[type, type, type, type]:
+    from typing import cast
 
-    return MonitoringReport, ReportList
+    from chalicelib.service.monitoring import MonitoringReport, MonitoringRun, ReportList
+
+    # GET of a report id answers the report, or its run while it has none: one reply, either record
+    # (the document's anyOf of the two; the union is a type to the schema builder, not to mypy).
+    either = cast(type, MonitoringReport | MonitoringRun)
+    return MonitoringReport, ReportList, MonitoringRun, either
 
 
-_MONITORING_REPORT, _MONITORING_REPORT_LIST = _monitoring_records()
+_MONITORING_REPORT, _MONITORING_REPORT_LIST, _MONITORING_RUN, _MONITORING_REPORT_OR_RUN = (
+    _monitoring_records()
+)
 MONITORING_RUN_BODY = Body("MonitoringRun", _monitoring_run_schema)
 START_MONITORING_RUN = _staff(
     "POST",
@@ -969,8 +976,9 @@ START_MONITORING_RUN = _staff(
     "startMonitoringRun",
     "Run monitoring now over the stored decisions of the last 1, 7 or 30 days: per client and decision "
     "version, volumes, approval rate against the validation baseline, score PSI and CSI, overrides, "
-    "fairness and outcomes, with alerts; the report is stored",
-    Reply(201, "The report.", _MONITORING_REPORT),
+    "fairness and outcomes, with alerts; the report is stored. The run is fanned out over the window's "
+    "day partitions and answered at once: GET /v1/monitoring/reports/{report_id} follows it",
+    Reply(202, "The run started: its report id, status and parts.", _MONITORING_RUN),
     (*BODY_ERRORS, 503),
     groups=MONITORING_GROUPS,
     body=MONITORING_RUN_BODY,
@@ -994,8 +1002,9 @@ GET_MONITORING_REPORT = _staff(
     "GET",
     "/v1/monitoring/reports/{report_id}",
     "getMonitoringReport",
-    "A monitoring report: its sections per client and decision version, and its alerts",
-    Reply(200, "The report.", _MONITORING_REPORT),
+    "A monitoring report: its sections per client and decision version, and its alerts; while its run "
+    "is going (or if it failed), the run: status running/failed and parts done/total",
+    Reply(200, "The report, or its run while it has none.", _MONITORING_REPORT_OR_RUN),
     (404, 503),
     groups=MONITORING_GROUPS,
 )

@@ -114,7 +114,7 @@ class Dependencies:
         from chalicelib.dal import monitoring_reports_aws
 
         dependencies.monitoring = monitoring_reports_aws.monitoring_stores(
-            dynamodb, events, settings.stage, settings.region, settings.decision_events_bus
+            dynamodb, events, settings.stage, settings.region, settings.decision_events_bus, sqs
         )
         from chalicelib.service.batches import Batches
 

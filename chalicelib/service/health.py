@@ -57,6 +57,8 @@ def dependency_checks(dependencies: Dependencies) -> list[DependencyCheck]:
         # The monitoring reports' table (issue 20), when configured.
         if dependencies.monitoring is not None:
             checks += dependencies.monitoring.reports.check()
+            parts = dependencies.monitoring.parts  # the runs' parts queue (issue 20, fanned out)
+            checks += parts.check() if parts is not None else []
         checks += webhook_checks.result() if webhook_checks is not None else []
         return checks + (batch_checks.result() if batch_checks is not None else [])
 

@@ -13,6 +13,17 @@ judged on all its decisions.
 The report is stored (S3 JSON, indexed in DynamoDB), every alert is published as a
 ``monitoring.alert`` event (codes and figures only: no personal data), and the worst figures of the
 run become EMF metrics (``resources.MONITORING_METRICS``) that the template's alarms watch.
+
+Fanned out (``start_fanout``: the schedule, ``make monitor`` and the staff route): 1 million
+decisions do not fit one 15-minute invocation, so a run is its record (RUNNING, parts total) and one
+message per (day, shard) partition of the window on ``resources.MONITORING_PARTS_QUEUE``. Each part
+(``handle_part``) counts its partition, writes the counts to S3 under a key of its own (a retried
+part overwrites its file) and joins the record's done set (a string set: a part delivered twice
+counts once). The part that completes the set merges every part (``Accumulator.merge``: any order,
+the same report) and stores the report as the one-pass ``run`` does; the conditional move to
+COMPLETED lets one caller only publish the alerts and metrics. A part that keeps failing reaches the
+dead-letter queue, whose handler marks the run FAILED naming the partition. ``run`` (one pass in
+one process) stays for the benchmark, tests and stacks without the queue.
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple, Protocol, TypedDict
+from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 
 from chalicelib import resources
 from chalicelib.dal import DependencyUnavailable
@@ -32,14 +43,17 @@ from chalicelib.dal.monitoring_reports import (
     ReportSummary,
     ReportTrigger,
     ReportWindow,
+    RunRecord,
     id_bound,
     report_id_at,
 )
+from chalicelib.dal.outcomes import day_partitions
 from chalicelib.dal.versions import PACKAGED_VERSION_ID, VersionStore
 from chalicelib.engine import monitoring
 from chalicelib.engine.monitoring import Alert, MonitoredDecision, VersionReport
 from chalicelib.engine.validation import packaged_holdout
 from chalicelib.errors import ServiceError, dependency_unavailable, not_found
+from chalicelib.observability import count as count_metric
 from chalicelib.observability import emf_enabled, logger
 from chalicelib.service import listing, routing, versions
 from chalicelib.service.dependencies import Dependencies
@@ -81,9 +95,33 @@ class ReportList(TypedDict):
     reports: list[ReportSummary]
 
 
+class RunParts(TypedDict):
+    done: int
+    total: int
+
+
+class MonitoringRun(TypedDict):
+    """A run that has no report yet (running) or will have none (failed): ``POST
+    /v1/monitoring/runs`` answers it, and ``GET /v1/monitoring/reports/{id}`` until the report is in."""
+
+    report_id: str
+    status: Literal["running", "completed", "failed"]
+    created_at: str
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None
+    parts: RunParts  # one per (day, shard) partition of the window
+    error: str | None  # why a failed run failed
+
+
 class MonitoredSource(Protocol):
     def iter_monitored(self, start: str, end: str) -> Iterator[MonitoredDecision]:
         """Every client's decisions created in [start, end) (ISO 8601 UTC)."""
+
+
+class PartitionSource(Protocol):
+    def iter_partition(self, partition: str, start: str, end: str) -> Iterator[MonitoredDecision]:
+        """One (day, shard) partition's decisions created in [start, end)."""
 
 
 class VersionBasis(NamedTuple):
@@ -192,19 +230,48 @@ def run(
         if deps.outcomes is None:
             raise RuntimeError("these dependencies have no monitoring read path")
         source = deps.outcomes
+    window = window_before(now, window_days)
+    count, accumulators, bases = _accumulate(deps, source, window["from"], window["to"])
+    created_at = window["to"]
+    report = _assemble(
+        report_id_at(created_at, secrets.token_hex(4)),
+        created_at,
+        window,
+        trigger,
+        requested_by,
+        count,
+        accumulators,
+        bases,
+    )
+    configured.reports.put_report(summary_of(report), json.dumps(report, allow_nan=False).encode())
+    _announce(configured, report)
+    return report
+
+
+def window_before(now: dt.datetime, window_days: int) -> ReportWindow:
     end = now.astimezone(dt.UTC)
     start = end - dt.timedelta(days=window_days)
-    window: ReportWindow = {"from": stamp(start), "to": stamp(end), "days": window_days}
-    count, accumulators, bases = _accumulate(deps, source, window["from"], window["to"])
+    return {"from": stamp(start), "to": stamp(end), "days": window_days}
+
+
+def _assemble(
+    report_id: str,
+    created_at: str,
+    window: ReportWindow,
+    trigger: ReportTrigger,
+    requested_by: str | None,
+    count: int,
+    accumulators: dict[tuple[str, str], monitoring.Accumulator],
+    bases: dict[str, VersionBasis],
+) -> MonitoringReport:
     sections = _sections(accumulators, bases)
     alerts: list[RunAlert] = [
         {**alert, "client_id": section["client_id"], "decision_version": section["decision_version"]}
         for section in sections
         for alert in section["alerts"]
     ]
-    created_at = stamp(end)
-    report: MonitoringReport = {
-        "report_id": report_id_at(created_at, secrets.token_hex(4)),
+    return {
+        "report_id": report_id,
         "created_at": created_at,
         "window": window,
         "trigger": trigger,
@@ -213,19 +280,203 @@ def run(
         "sections": sections,
         "alerts": alerts,
     }
-    configured.reports.put_report(summary_of(report), json.dumps(report, allow_nan=False).encode())
+
+
+def _announce(configured: MonitoringStores, report: MonitoringReport) -> None:
+    """Once per report: its alerts as events, its figures as metrics, one log line."""
     _publish_alerts(configured.alerts, report)
     emit_metrics(report)
     logger.info(
         "monitoring run",
         extra={
             "report_id": report["report_id"],
-            "decisions": count,
-            "sections": len(sections),
-            "alerts": len(alerts),
+            "decisions": report["decisions"],
+            "sections": len(report["sections"]),
+            "alerts": len(report["alerts"]),
         },
     )
-    return report
+
+
+# -- the fan-out -----------------------------------------------------------------------------------
+def start_fanout(
+    deps: Dependencies,
+    *,
+    window_days: int,
+    now: dt.datetime,
+    trigger: ReportTrigger = "schedule",
+    requested_by: str | None = None,
+) -> RunRecord:
+    """A run's record (RUNNING) and one message per (day, shard) partition of its window; returns at
+    once (the parts do the work). Raises ``DependencyUnavailable``; a run whose messages could not
+    all be sent is marked FAILED (its parts would never all arrive)."""
+    configured = stores(deps)
+    if configured.parts is None:
+        raise RuntimeError("these dependencies have no monitoring parts queue")
+    window = window_before(now, window_days)
+    created_at = window["to"]
+    parts = day_partitions(window["from"], window["to"])
+    record: RunRecord = {
+        "report_id": report_id_at(created_at, secrets.token_hex(4)),
+        "created_at": created_at,
+        "window": window,
+        "trigger": trigger,
+        "requested_by": requested_by,
+        "status": "RUNNING",
+        "parts_total": len(parts),
+        "parts_done": [],
+        "error": None,
+    }
+    configured.reports.put_run(record)
+    messages: list[dict[str, object]] = [
+        {"report_id": record["report_id"], "part": part, "from": window["from"], "to": window["to"]}
+        for part in parts
+    ]
+    try:
+        configured.parts.send_all(messages)
+    except DependencyUnavailable:
+        configured.reports.finish_run(record["report_id"], "FAILED", "the run's parts could not be queued")
+        raise
+    logger.info("monitoring run started", extra={"report_id": record["report_id"], "parts": len(parts)})
+    return record
+
+
+def handle_part(
+    deps: Dependencies, message: Mapping[str, Any], source: PartitionSource | None = None
+) -> None:
+    """One part of a run: count its partition, store the counts, count it done; the part that
+    completes the run merges and stores the report. Raises to have the message delivered again."""
+    configured = stores(deps)
+    report_id, part = str(message["report_id"]), str(message["part"])
+    start, end = str(message["from"]), str(message["to"])
+    run_record = configured.reports.get_run(report_id)
+    if run_record is None or run_record["status"] != "RUNNING":
+        return  # finished, failed or unknown: nothing left to do
+    if part in run_record["parts_done"]:
+        _complete_if_done(deps, run_record)  # counted before: perhaps its completion was not
+        return
+    if source is None:
+        if deps.outcomes is None:
+            raise RuntimeError("these dependencies have no monitoring read path")
+        source = deps.outcomes
+    count, accumulators, _ = _accumulate(deps, _OnePartition(source, part), start, end)
+    counts = {
+        "decisions": count,
+        "sections": [
+            {"client_id": client_id, "decision_version": version_id, "counts": accumulator.to_json()}
+            for (client_id, version_id), accumulator in sorted(accumulators.items())
+        ],
+    }
+    configured.reports.put_part(report_id, part, json.dumps(counts, separators=(",", ":")).encode())
+    updated = configured.reports.record_part(report_id, part)
+    if updated is not None:
+        _complete_if_done(deps, updated)
+
+
+class _OnePartition:
+    """A partition read as a window (``_accumulate`` reads a ``MonitoredSource``)."""
+
+    def __init__(self, source: PartitionSource, partition: str) -> None:
+        self._source = source
+        self._partition = partition
+
+    def iter_monitored(self, start: str, end: str) -> Iterator[MonitoredDecision]:
+        return self._source.iter_partition(self._partition, start, end)
+
+
+def _complete_if_done(deps: Dependencies, record: RunRecord) -> None:
+    """Every part counted: merge them, store the report; the caller that moves the run to COMPLETED
+    (conditional) publishes its alerts and metrics. Idempotent: the report's bytes are the same
+    whoever writes them."""
+    if record["status"] != "RUNNING" or len(record["parts_done"]) < record["parts_total"]:
+        return
+    configured = stores(deps)
+    report_id = record["report_id"]
+    accumulators: dict[tuple[str, str], monitoring.Accumulator] = {}
+    bases: dict[str, VersionBasis] = {}
+    count = 0
+    for part in record["parts_done"]:
+        body = configured.reports.get_part(report_id, part)
+        if body is None:
+            raise DependencyUnavailable("s3", f"the counts of part {part} are missing")
+        counts = json.loads(body)
+        count += int(counts["decisions"])
+        for section in counts["sections"]:
+            key = (str(section["client_id"]), str(section["decision_version"]))
+            basis = bases.get(key[1])
+            if basis is None:
+                basis = bases[key[1]] = version_basis(deps.versions, key[1])
+            accumulator = monitoring.Accumulator.from_json(section["counts"], basis.reference)
+            accumulators[key] = accumulators[key].merge(accumulator) if key in accumulators else accumulator
+    report = _assemble(
+        report_id,
+        record["created_at"],
+        record["window"],
+        record["trigger"],
+        record["requested_by"],
+        count,
+        accumulators,
+        bases,
+    )
+    configured.reports.put_report(summary_of(report), json.dumps(report, allow_nan=False).encode())
+    if configured.reports.finish_run(report_id, "COMPLETED", None):
+        _announce(configured, report)
+
+
+def handle_parts(deps: Dependencies, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """An SQS batch of the parts queue; the messages to retry (ReportBatchItemFailures). A part that
+    raises anything is retried: after ``max_receive_count`` receives it is in the DLQ."""
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            handle_part(deps, json.loads(record["body"]))
+        except Exception as error:  # every failure is a retry, then the DLQ
+            count_metric("MonitoringPartFailed")
+            logger.warning(
+                "monitoring part failed; retried",
+                extra={"problem": type(error).__name__, "detail": str(error)[:300]},
+            )
+            failures.append({"itemIdentifier": str(record["messageId"])})
+    return {"batchItemFailures": failures}
+
+
+def settle_failed_part(deps: Dependencies, message: Mapping[str, Any]) -> None:
+    """A part that kept failing: the run is FAILED naming its partition (no report that silently
+    lacks a partition)."""
+    tries = resources.MONITORING_PARTS_QUEUE.max_receive_count
+    part = str(message["part"])
+    error = f"partition {part} failed {tries} times: the run has no report"
+    if stores(deps).reports.finish_run(str(message["report_id"]), "FAILED", error):
+        logger.warning("monitoring run failed", extra={"report_id": str(message["report_id"]), "part": part})
+
+
+def handle_dead_parts(deps: Dependencies, event: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    failures: list[dict[str, str]] = []
+    for record in event.get("Records", []):
+        try:
+            settle_failed_part(deps, json.loads(record["body"]))
+        except DependencyUnavailable as error:
+            logger.warning("dead monitoring part not settled; retried", extra={"cause": error.cause})
+            failures.append({"itemIdentifier": str(record["messageId"])})
+        except (ValueError, KeyError, TypeError):
+            logger.warning("malformed dead monitoring part dropped")
+    return {"batchItemFailures": failures}
+
+
+def run_view(record: RunRecord) -> MonitoringRun:
+    return {
+        "report_id": record["report_id"],
+        "status": "completed"
+        if record["status"] == "COMPLETED"
+        else "failed"
+        if record["status"] == "FAILED"
+        else "running",
+        "created_at": record["created_at"],
+        "window": record["window"],
+        "trigger": record["trigger"],
+        "requested_by": record["requested_by"],
+        "parts": {"done": len(record["parts_done"]), "total": record["parts_total"]},
+        "error": record["error"],
+    }
 
 
 def summary_of(report: MonitoringReport) -> ReportSummary:
@@ -321,8 +572,9 @@ def _guard(call: Any) -> Any:
 
 def start_run(
     deps: Dependencies, body: object, requested_by: str, now: dt.datetime | None = None
-) -> MonitoringReport:
-    """``POST /v1/monitoring/runs``: a run now, over the body's window."""
+) -> MonitoringRun:
+    """``POST /v1/monitoring/runs``: a run started now over the body's window (202: the parts do the
+    work; ``get_report`` says how far it is)."""
     if not isinstance(body, dict) or set(body) - {"window_days"}:
         raise ServiceError(
             400,
@@ -340,9 +592,12 @@ def start_run(
         )
     moment = now or dt.datetime.now(dt.UTC)
     try:
-        return run(deps, window_days=int(days), now=moment, trigger="staff", requested_by=requested_by)
+        started = start_fanout(
+            deps, window_days=int(days), now=moment, trigger="staff", requested_by=requested_by
+        )
     except DependencyUnavailable as error:
         raise dependency_unavailable(error.dependency) from error
+    return run_view(started)
 
 
 _WINDOW_PROBLEM = "one of " + ", ".join(str(days) for days in resources.MONITORING_WINDOW_DAYS) + " (days)"
@@ -376,15 +631,19 @@ def _is_version_id(text: str) -> bool:
     return len(text) <= 12 and text[:1] == "v" and text[1:].isascii() and text[1:].isdigit()
 
 
-def get_report(deps: Dependencies, report_id: str) -> MonitoringReport:
+def get_report(deps: Dependencies, report_id: str) -> MonitoringReport | MonitoringRun:
+    """The report; for a run without one yet (or that failed), the run: status and parts."""
     configured = stores(deps)
     if not _is_report_id(report_id):
         raise not_found("report")
     found = _guard(lambda: configured.reports.get_report(report_id))
-    if found is None:
+    if found is not None:
+        report: MonitoringReport = found
+        return report
+    started: RunRecord | None = _guard(lambda: configured.reports.get_run(report_id))
+    if started is None:
         raise not_found("report")
-    report: MonitoringReport = found
-    return report
+    return run_view(started)
 
 
 def _is_report_id(text: str) -> bool:
@@ -398,6 +657,28 @@ def _is_report_id(text: str) -> bool:
         and text[18:20] == "Z-"
         and all(ch in "0123456789abcdef" for ch in text[20:])
     )
+
+
+# -- the parts' queue (app.py subscribes its handlers at import, like the batch scorer's) ----------
+def _stage(environ: Mapping[str, str] | None = None) -> str:
+    return (os.environ if environ is None else environ).get("STAGE", "dev")
+
+
+def parts_queue_name(environ: Mapping[str, str] | None = None) -> str:
+    spec = resources.MONITORING_PARTS_QUEUE
+    env = os.environ if environ is None else environ
+    return env.get(spec.env_var) or resources.resource_name(_stage(env), spec.suffix)
+
+
+def parts_dead_letter_queue_name(environ: Mapping[str, str] | None = None) -> str:
+    spec = resources.MONITORING_PARTS_QUEUE
+    env = os.environ if environ is None else environ
+    return env.get(spec.dlq_env_var) or resources.resource_name(_stage(env), spec.dlq_suffix)
+
+
+def parts_maximum_concurrency(environ: Mapping[str, str] | None = None) -> int | None:
+    """The part worker's mapping MaximumConcurrency for ``STAGE``: the run's concurrency cap."""
+    return resources.MONITORING_PARTS_QUEUE.maximum_concurrency.get(_stage(environ))
 
 
 # -- the schedule ----------------------------------------------------------------------------------
@@ -424,9 +705,12 @@ def scheduled_window_days(environ: Mapping[str, str] | None = None) -> int:
 def scheduled_run(
     deps: Dependencies, now: dt.datetime | None = None, trigger: ReportTrigger = "schedule"
 ) -> dict[str, Any]:
-    """The scheduled run (Lambda's schedule; locally the devstack timer and ``make monitor``): the
-    report's summary (what the function returns, logged by Lambda)."""
-    report = run(
-        deps, window_days=scheduled_window_days(), now=now or dt.datetime.now(dt.UTC), trigger=trigger
+    """The scheduled run (Lambda's schedule; locally the devstack timer): the run started (what the
+    function returns, logged by Lambda); its parts make the report. Without a parts queue, one pass
+    here, and the report's summary."""
+    moment = now or dt.datetime.now(dt.UTC)
+    if stores(deps).parts is None:
+        return dict(summary_of(run(deps, window_days=scheduled_window_days(), now=moment, trigger=trigger)))
+    return dict(
+        run_view(start_fanout(deps, window_days=scheduled_window_days(), now=moment, trigger=trigger))
     )
-    return dict(summary_of(report))

@@ -70,6 +70,8 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "MonitoringOverrideRateAlarm": (0.20, gt, 86_400, 1),
         "MonitoringDisparateImpactAlarm": (0.8, "LessThanThreshold", 86_400, 1),
         "MonitoringRejectionRateSpikeAlarm": (0, gt, 86_400, 1),
+        # Issue 20, fan-out: a run's part that kept failing (the run is failed).
+        "MonitoringPartsDeadLetterAlarm": (0, gt, 60, 1),
     }
 
 

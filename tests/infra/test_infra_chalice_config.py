@@ -57,8 +57,9 @@ def test_environment_names_every_table_and_queue(stage: str) -> None:
     # Eight tables (cache, decisions, applications, idempotency, reviews, audit, fraud counters,
     # decision versions), the queue and its dead-letter queue, the events bus, the versions bucket;
     # the webhooks' two tables, queue and dead-letter queue; the monitoring reports' table and bucket
-    # (issue 20); the batches' table, chunk queue, its dead-letter queue and results bucket (issue 19).
-    assert len(expected) == 22
+    # (issue 20); the batches' table, chunk queue, its dead-letter queue and results bucket (issue 19);
+    # the monitoring runs' parts queue and its dead-letter queue (issue 20, fan-out).
+    assert len(expected) == 24
     # The staff pool's ids exist only once the stack does: the template sets them (Ref/GetAtt), so
     # a literal here would be another stage's pool or a stale one.
     staff = {resources.STAFF_POOL_ARN_ENV, resources.STAFF_POOL_ID_ENV, resources.STAFF_POOL_CLIENT_ID_ENV}
@@ -102,7 +103,9 @@ def test_function_sizing_agrees_with_resources(stage: str, spec: resources.Funct
     assert function_config["lambda_timeout"] == spec.timeout_seconds
     assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
     # The reconciler's role gets its own, narrower policy; the API and the worker share the stage's.
-    if spec in (resources.RECONCILER_FUNCTION, resources.MONITOR_FUNCTION):
+    own_policy = (resources.RECONCILER_FUNCTION, resources.MONITOR_FUNCTION)
+    own_policy += (resources.MONITOR_PART_FUNCTION, resources.MONITOR_PARTS_DLQ_FUNCTION)  # issue 20, fan-out
+    if spec in own_policy:
         assert (names.CHALICE_CONFIG.parent / function_config["iam_policy_file"]).is_file()
     else:
         assert "iam_policy_file" not in function_config

@@ -248,6 +248,8 @@ def test_no_merge_for_a_function_app_py_does_not_define() -> None:
         "RunMonitoring",
         "ScoreBatchChunks",  # batches (issue 19)
         "SettleFailedBatchChunks",
+        "RunMonitoringParts",  # monitoring runs' parts (issue 20, fan-out)
+        "SettleFailedMonitoringParts",
     }
 
 

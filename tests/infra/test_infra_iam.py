@@ -78,7 +78,8 @@ def _all_policy_files(stage: str) -> list:
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
     files = _all_policy_files(stage)
-    assert len(files) == 3  # the shared one, the reconciler's and the monitoring run's
+    # the shared one, the reconciler's, the monitoring run's, its parts' and its parts' DLQ handler's
+    assert len(files) == 5
     for path in files:
         statements = list(_statements(json.loads(path.read_text())))
         assert statements
@@ -123,7 +124,8 @@ def test_policy_names_only_the_stage_resources(stage: str, spec: resources.Funct
         assert arn == "*" or f"{resources.SERVICE}-{stage}" in arn, arn
     # Each function may write its own log group (and the reconciler no other).
     assert any(names.function_log_group(stage, spec) in arn for arn in resource_arns)
-    if spec in (RECONCILER, resources.MONITOR_FUNCTION):
+    own = (RECONCILER, resources.MONITOR_FUNCTION, resources.MONITOR_PART_FUNCTION)
+    if spec in (*own, resources.MONITOR_PARTS_DLQ_FUNCTION):  # their own policies (issue 20: fan-out)
         assert [arn for arn in resource_arns if ":log-group:" in arn] == [
             _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*")
         ]

@@ -1,16 +1,19 @@
 """Monitoring over real HTTP on a local stack of its own (moto server with S3, ``chalice local`` with
-the local Cognito authorizer, the monitoring timer): two clients' decisions, a staff run over them,
-the stored report read back and listed, the scheduled run's reports appearing on their own, and
+the local Cognito authorizer, the monitoring timer, the parts' pollers): two clients' decisions, a
+staff run over them answered at once (202) and its report arriving from the fanned-out parts, read
+back and listed, the scheduled run's reports appearing on their own, and
 every refusal of the issue (a client key, a reviewer, an unknown report, bad from/to, a bad window)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 import requests
 
+from chalicelib import resources
 from devstack.cognito import DEMO_STAFF, id_token
 from devstack.processes import wait_until
 from devstack.samples import applications
@@ -62,8 +65,23 @@ def test_a_staff_run_reports_every_clients_decisions_and_is_stored(
     monitor_stack: DevStack, tokens: dict[str, str], made: dict[str, list[dict[str, Any]]]
 ) -> None:
     ran = call(monitor_stack, tokens["modelrisk1"], "POST", "/v1/monitoring/runs", {"window_days": 7})
-    assert ran.status_code == 201, ran.text
-    report = ran.json()
+    assert ran.status_code == 202, ran.text  # answered at once: the parts do the work
+    started = ran.json()
+    assert started["status"] == "running" and started["trigger"] == "staff"
+    # One part per (day, shard) of the window: 7 days not aligned on midnight touch 8 days, 4 shards.
+    assert started["parts"] == {"done": 0, "total": 32} and started["error"] is None
+
+    def finished() -> dict[str, Any] | None:
+        got = call(
+            monitor_stack, tokens["modelrisk1"], "GET", f"/v1/monitoring/reports/{started['report_id']}"
+        )
+        assert got.status_code == 200, got.text
+        body: dict[str, Any] = got.json()
+        assert body.get("status") != "failed", body
+        return body if "sections" in body else None
+
+    report = wait_until(finished, timeout=180, what="the staff run's report", interval=0.5)
+    assert report["report_id"] == started["report_id"]
     assert report["trigger"] == "staff" and report["window"]["days"] == 7
     assert report["decisions"] == sum(len(answers) for answers in made.values())
     sections = [s for s in report["sections"] if s["client_id"] != "*"]
@@ -85,6 +103,41 @@ def test_a_staff_run_reports_every_clients_decisions_and_is_stored(
     )
     later = call(monitor_stack, tokens["modelrisk1"], "GET", "/v1/monitoring/reports?from=2999-01-01")
     assert later.status_code == 200 and later.json() == {"reports": []}
+
+
+def test_a_part_that_reached_the_dead_letter_queue_fails_its_run(
+    monitor_stack: DevStack, tokens: dict[str, str]
+) -> None:
+    """The parts' DLQ poller runs the same handler Lambda's DLQ mapping would: the run is failed,
+    naming the partition. The parts' poller is held for the test so the run cannot complete first."""
+    parts_poller, dead_poller = monitor_stack.monitoring_pollers
+    parts_poller.stop()
+    try:
+        ran = call(monitor_stack, tokens["modelrisk1"], "POST", "/v1/monitoring/runs", {"window_days": 1})
+        assert ran.status_code == 202, ran.text
+        report_id = ran.json()["report_id"]
+        sqs = monitor_stack.client("sqs")
+        queue = resources.MONITORING_PARTS_QUEUE
+        dead_letters = sqs.get_queue_url(QueueName=monitor_stack.resource_name(queue.dlq_suffix))["QueueUrl"]
+        part = "2026-12-06#2"
+        sqs.send_message(
+            QueueUrl=dead_letters, MessageBody=json.dumps({"report_id": report_id, "part": part})
+        )
+
+        def failed() -> dict[str, Any] | None:
+            got = call(monitor_stack, tokens["manager1"], "GET", f"/v1/monitoring/reports/{report_id}")
+            assert got.status_code == 200, got.text
+            body: dict[str, Any] = got.json()
+            return body if body["status"] == "failed" else None
+
+        run = wait_until(failed, timeout=120, what="the run failed by its dead part", interval=0.5)
+        assert part in run["error"] and run["parts"]["done"] == 0
+        listed = call(monitor_stack, tokens["modelrisk1"], "GET", "/v1/monitoring/reports?limit=100")
+        assert report_id not in [s["report_id"] for s in listed.json()["reports"]]  # completed ones only
+    finally:
+        dead_poller.stop()
+        monitor_stack.monitoring_pollers = []
+        monitor_stack.start_monitoring_pollers()
 
 
 def test_the_timer_runs_the_scheduled_function(monitor_stack: DevStack, tokens: dict[str, str]) -> None:

@@ -54,6 +54,7 @@ def assert_no_resource_names(body: bytes, settings) -> None:
         resources.MONITORING_REPORTS_TABLE,  # issue 20: named outside Settings too
         resources.BATCHES_TABLE,  # issue 19
         resources.BATCH_CHUNKS_QUEUE,
+        resources.MONITORING_PARTS_QUEUE,  # issue 20: monitoring runs' parts
     )
     names += [resources.resource_name(settings.stage, spec.suffix) for spec in webhook_specs]
     assert len(names) == len(resources.TABLES) + len(resources.QUEUES)

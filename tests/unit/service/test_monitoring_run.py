@@ -20,6 +20,7 @@ from chalicelib.errors import ServiceError
 from chalicelib.service import monitoring
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
+from devstack.in_memory_batches import InMemoryChunkQueue
 from devstack.in_memory_monitoring import InMemoryAlerts, InMemoryReportStore, in_memory_monitoring
 
 NOW = dt.datetime(2026, 12, 7, 2, 0, tzinfo=dt.UTC)
@@ -109,7 +110,7 @@ REFERENCE = training_reference()
 @pytest.fixture
 def deps(memory: Dependencies, monkeypatch: pytest.MonkeyPatch) -> Dependencies:
     monkeypatch.setattr(figures, "reference_of", lambda model: REFERENCE, raising=False)
-    memory.monitoring = in_memory_monitoring()
+    memory.monitoring = in_memory_monitoring(InMemoryChunkQueue())
     return memory
 
 
@@ -293,8 +294,9 @@ def test_an_empty_window_is_a_report_without_sections(deps: Dependencies) -> Non
 )
 def test_a_run_request_needs_a_window_of_1_7_or_30_days(deps: Dependencies, body: Any) -> None:
     if body == {}:
-        report = monitoring.start_run(deps, body, "modelrisk1", now=NOW)
-        assert report["window"]["days"] == 1 and report["trigger"] == "staff"
+        started = monitoring.start_run(deps, body, "modelrisk1", now=NOW)
+        assert started["window"]["days"] == 1 and started["trigger"] == "staff"
+        assert started["status"] == "running" and started["parts"]["done"] == 0
         return
     with pytest.raises(ServiceError) as error:
         monitoring.start_run(deps, body, "modelrisk1", now=NOW)

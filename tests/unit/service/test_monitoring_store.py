@@ -5,6 +5,7 @@ on moto, then reported."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pytest
@@ -77,3 +78,67 @@ def test_a_run_over_decisions_made_through_the_service(deps: Dependencies) -> No
     # A window that ends before the decisions were made has none of them.
     earlier = monitoring.run(deps, window_days=1, now=now - dt.timedelta(days=2))
     assert earlier["decisions"] == 0 and earlier["sections"] == []
+
+
+# -- fanned-out runs (issue 20, monfan): the run record and the parts' counts ---------------------
+def take_parts(deps: Dependencies) -> list[dict[str, Any]]:
+    """The parts' messages sent so far (the in-memory queue, or moto's SQS queue)."""
+    from devstack.in_memory_batches import InMemoryChunkQueue
+
+    configured = monitoring.stores(deps)
+    if isinstance(configured.parts, InMemoryChunkQueue):
+        return [dict(message) for message in configured.parts.take()]
+    sqs = deps.aws_clients["sqs"]  # type: ignore[attr-defined]
+    url = sqs.get_queue_url(QueueName=monitoring.parts_queue_name())["QueueUrl"]
+    taken: list[dict[str, Any]] = []
+    while True:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not received:
+            return taken
+        for message in received:
+            taken.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_the_run_record_counts_each_part_once_and_finishes_once(aws: Any) -> None:
+    reports = aws.monitoring.reports
+    report_id = report_id_at("2026-12-07T02:00:00.000Z", "0000abcd")
+    record = {
+        **summary(report_id, []),
+        "status": "RUNNING",
+        "parts_total": 2,
+        "parts_done": [],
+        "error": None,
+    }
+    for key in ("versions", "clients", "decisions", "alerts", "alert_codes"):
+        record.pop(key)
+    reports.put_run(record)
+    assert reports.get_run(report_id) == record
+    assert reports.record_part(report_id, "2026-12-06#1")["parts_done"] == ["2026-12-06#1"]
+    assert reports.record_part(report_id, "2026-12-06#1")["parts_done"] == ["2026-12-06#1"]
+    assert reports.record_part(report_id, "2026-12-06#0")["parts_done"] == ["2026-12-06#0", "2026-12-06#1"]
+    reports.put_part(report_id, "2026-12-06#0", b'{"n": 1}')
+    reports.put_part(report_id, "2026-12-06#0", b'{"n": 2}')  # a retried part overwrites its own file
+    assert reports.get_part(report_id, "2026-12-06#0") == b'{"n": 2}'
+    assert reports.get_part(report_id, "2026-12-06#3") is None
+    assert reports.finish_run(report_id, "FAILED", "partition 2026-12-06#3 failed") is True
+    assert reports.finish_run(report_id, "COMPLETED", None) is False
+    assert reports.record_part(report_id, "2026-12-06#2") is None  # a finished run counts nothing
+    finished = reports.get_run(report_id)
+    assert (finished["status"], finished["error"]) == ("FAILED", "partition 2026-12-06#3 failed")
+    assert reports.get_run(report_id_at("2026-12-07T02:00:00.000Z", "00000000")) is None
+
+
+def test_a_fanned_out_run_over_decisions_made_through_the_service(deps: Dependencies) -> None:
+    for i in range(12):
+        decisions.make_decision(application_row(i), deps, "client-a" if i % 3 else "client-b")
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    one_pass = monitoring.run(deps, window_days=1, now=now)
+    started = monitoring.start_fanout(deps, window_days=1, now=now)
+    messages = take_parts(deps)
+    assert len(messages) == started["parts_total"] == 8
+    for message in messages:
+        monitoring.handle_part(deps, message)
+    report = monitoring.get_report(deps, started["report_id"])
+    assert report["decisions"] == one_pass["decisions"] == 12  # type: ignore[typeddict-item]
+    assert report["sections"] == one_pass["sections"]  # type: ignore[typeddict-item]

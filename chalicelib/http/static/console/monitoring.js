@@ -201,15 +201,38 @@
     $('monitoring-run-result').textContent = 'Running…';
     var days = Number($('monitoring-window').value);
     C().staffApi('POST', '/v1/monitoring/runs', { body: { window_days: days } }).then(function (result) {
-      var report = result.body;
-      $('monitoring-run-result').textContent = 'Report ' + report.report_id + ': ' + report.decisions + ' decisions, ' +
-        report.alerts.length + (report.alerts.length === 1 ? ' alert.' : ' alerts.');
+      // 202: the run is spread over its window's day partitions; its report arrives when all are counted.
+      var run = result.body;
+      $('monitoring-run-result').textContent = 'Run ' + run.report_id + ' started: ' + run.parts.total + ' parts…';
+      return awaitReport(run.report_id);
+    }, runFailed);
+  }
+
+  function runFailed(failure) {
+    $('monitoring-run-result').textContent = '';
+    $('monitoring-run-error').textContent = C().describeFailure(failure);
+  }
+
+  function awaitReport(reportId) {
+    return C().staffApi('GET', '/v1/monitoring/reports/' + encodeURIComponent(reportId)).then(function (result) {
+      var body = result.body;
+      if (body.status === 'failed') {
+        $('monitoring-run-result').textContent = '';
+        $('monitoring-run-error').textContent = 'Run ' + reportId + ' failed: ' + body.error;
+        return null;
+      }
+      if (!body.sections) { // still running: ask again in a second
+        $('monitoring-run-result').textContent = 'Run ' + reportId + ': ' + body.parts.done + ' of ' +
+          body.parts.total + ' parts counted…';
+        return new Promise(function (resolve) { setTimeout(resolve, 1000); }).then(function () {
+          return awaitReport(reportId);
+        });
+      }
+      $('monitoring-run-result').textContent = 'Report ' + body.report_id + ': ' + body.decisions + ' decisions, ' +
+        body.alerts.length + (body.alerts.length === 1 ? ' alert.' : ' alerts.');
       shown = null; // the newest report, this one, is shown
       return load();
-    }, function (failure) {
-      $('monitoring-run-result').textContent = '';
-      $('monitoring-run-error').textContent = C().describeFailure(failure);
-    });
+    }, runFailed);
   }
 
   // ------------------------------------------------------------------ one report
