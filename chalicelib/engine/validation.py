@@ -20,13 +20,18 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import decide
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.schema import ValidationFailed, parse_csv_row
 from chalicelib.engine.types import APPROVED, Outcome
+from chalicelib.engine.validation_types import Figures as Figures
+from chalicelib.engine.validation_types import GateResult as GateResult
+from chalicelib.engine.validation_types import GroupRate as GroupRate
+from chalicelib.engine.validation_types import ModelFigures as ModelFigures
+from chalicelib.engine.validation_types import ValidationReport as ValidationReport
 
 HOLDOUT_PATH = Path(__file__).resolve().parent / "holdout_v1.csv"
 LABEL = "loan_approved"
@@ -55,47 +60,6 @@ class GateLimits(NamedTuple):
     affordability_ceiling_foir: float
     four_fifths_min_ratio: float
     four_fifths_min_group: int
-
-
-class GroupRate(TypedDict):
-    group: str
-    n: int
-    approved: int
-    approval_rate: float
-    ratio: float  # approval rate / the highest group's approval rate (1.0 for the highest)
-
-
-class ModelFigures(TypedDict):
-    auc: float
-    ks: float
-    brier: float
-
-
-class Figures(TypedDict):
-    """One decision version's figures on the holdout."""
-
-    rows: int
-    model: ModelFigures
-    outcomes: dict[str, int]  # outcome -> count
-    approval_rate: float
-    approvals_over_ceiling: int  # approvals whose FOIR exceeds the affordability ceiling
-    max_approved_foir: float | None
-    four_fifths: dict[str, list[GroupRate]]  # "gender" | "age_band" -> groups
-
-
-class GateResult(TypedDict):
-    gate: str  # auc | brier | affordability | four_fifths
-    passed: bool
-    detail: str  # the figures, readable
-
-
-class ValidationReport(TypedDict):
-    holdout: dict[str, object]  # source, rows, sha256
-    candidate: Figures
-    champion: Figures | None  # None when the candidate is the champion itself
-    champion_version: str | None
-    gates: list[GateResult]
-    passed: bool
 
 
 class InvalidHoldout(ValueError):
