@@ -55,12 +55,13 @@ from chalicelib.dal.batches import (
     summary_key,
 )
 from chalicelib.dal.versions import PACKAGED_VERSION_ID, VersionStore
-from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
+from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found, validation_failed
 from chalicelib.observability import count, logger
 from chalicelib.records import BatchCreated, BatchList, BatchStarted, BatchView
 from chalicelib.service import cursors
 from chalicelib.service.clock import now_epoch, now_iso
 from chalicelib.service.listing import Problems, is_uuid, page_size
+from chalicelib.service.request_body import json_object, unknown_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -199,17 +200,7 @@ def _known(batches: Batches, version_id: str) -> bool:
 
 
 def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str], bool]:
-    if not isinstance(payload, dict):
-        raise ServiceError(
-            400,
-            "validation_failed",
-            "the body must be a JSON object",
-            [{"field": "body", "problem": "an object"}],
-        )
-    details: list[ErrorDetail] = [
-        {"field": name, "problem": "not a field of this body"}
-        for name in sorted(set(payload) - set(BODY_FIELDS))
-    ]
+    details = unknown_fields(json_object(payload), BODY_FIELDS)
     fmt = payload.get("format")
     if fmt not in FORMATS:
         details.append({"field": "format", "problem": f"required: one of {', '.join(FORMATS)}"})
@@ -243,8 +234,7 @@ def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str
                 details.append({"field": "versions", "problem": problem})
             chosen = list(versions)
     if details:
-        fields = ", ".join(dict.fromkeys(detail["field"] for detail in details))
-        raise ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
+        raise validation_failed(details)
     if not chosen:
         from chalicelib.service.routing import current_routing
 

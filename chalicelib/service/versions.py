@@ -61,6 +61,7 @@ from chalicelib.service import clock, cursors, listing
 from chalicelib.service import routing as routing_service
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
+from chalicelib.service.request_body import json_object, unknown_fields
 
 AUDIT_SUBJECT = "decision-versions"
 PROMOTE_ROLES = ("champion", "challenger", "shadow", "retire")
@@ -368,13 +369,8 @@ def _routing_after(routing: Routing, version_id: str, role: str, share: int | No
 
 
 def _promote_body(body: object) -> tuple[str, int | None, str]:
-    if not isinstance(body, dict):
-        raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
-    errors: list[ErrorDetail] = []
-    errors += [
-        {"field": name, "problem": "not a field of a promotion"}
-        for name in sorted(set(body) - {"role", "share", "reason"})
-    ]
+    body = json_object(body)
+    errors = unknown_fields(body, {"role", "share", "reason"}, of="a promotion")
     role = body.get("role")
     if role not in PROMOTE_ROLES:
         errors.append({"field": "role", "problem": f"one of {', '.join(PROMOTE_ROLES)}"})
@@ -503,9 +499,8 @@ def rollback(deps: Dependencies, actor: str, groups: frozenset[str], body: objec
     """Back to the previous champion: a manager's alone (flagged emergency), or a proposal."""
     if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
         raise validation_failed([{"field": "reason", "problem": "required: why the rollback"}])
-    unknown = sorted(set(body) - {"reason"})
-    if unknown:
-        raise validation_failed([{"field": name, "problem": "not a field of a rollback"} for name in unknown])
+    if unknown := unknown_fields(body, {"reason"}, of="a rollback"):
+        raise validation_failed(unknown)
     store = deps.versions
     routing: Routing = _guard(store.get_routing)
     if not routing["previous_champions"]:
