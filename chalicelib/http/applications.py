@@ -7,8 +7,9 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import query_parameter
 from chalicelib.records import SubmitResponse
 from chalicelib.service import applications, idempotency
 from chalicelib.service.dependencies import current
@@ -33,16 +34,7 @@ def submit_application(request: Request) -> Response:
         # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
         return {"application_id": applications.submit_application(payload, dependencies, client)}
 
-    result, replayed = idempotency.run(
-        SUBMIT_ROUTE,
-        client,
-        request.headers.get(idempotency.IDEMPOTENCY_HEADER),
-        json_body(request),
-        operation,
-        lambda: dependencies.idempotency_store,
-        request.lambda_context,
-        degrade_without_store=False,
-    )
+    result, replayed = run_once(request, SUBMIT_ROUTE, client, operation, degrade_without_store=False)
     application_id = result["application_id"]
     location = status_path(request, application_id)
     body: SubmitResponse = {"application_id": application_id, "status": "PENDING", "status_url": location}

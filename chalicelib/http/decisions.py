@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Request, Response
 
 from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
 from chalicelib.http.requests import json_body, query_parameter
 from chalicelib.service import decisions, idempotency
@@ -23,16 +24,7 @@ def create_decision(request: Request) -> Response:
     def operation(payload: object) -> dict[str, Any]:
         return dict(decisions.make_decision(payload, dependencies, client))
 
-    body, replayed = idempotency.run(
-        DECISIONS_ROUTE,
-        client,
-        request.headers.get(idempotency.IDEMPOTENCY_HEADER),
-        json_body(request),
-        operation,
-        lambda: dependencies.idempotency_store,
-        request.lambda_context,
-        degrade_without_store=True,
-    )
+    body, replayed = run_once(request, DECISIONS_ROUTE, client, operation, degrade_without_store=True)
     return json_response(body, 200, {idempotency.REPLAYED_HEADER: "true"} if replayed else None)
 
 
