@@ -6,10 +6,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
 from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
-from chalicelib.http.requests import query_parameter
+from chalicelib.http.requests import query_arguments
 from chalicelib.records import SubmitResponse
 from chalicelib.service import applications, idempotency
 from chalicelib.service.dependencies import current
@@ -51,12 +52,5 @@ def get_application(request: Request, application_id: str) -> Response:
 
 @renders_service_errors
 def list_applications(request: Request) -> Response:
-    return json_response(
-        applications.list_applications(
-            current(),
-            client_id(request),
-            status=query_parameter(request, "status"),
-            limit=query_parameter(request, "limit"),
-            cursor=query_parameter(request, "cursor"),
-        )
-    )
+    query = query_arguments(request, routes.LIST_APPLICATIONS)
+    return json_response(applications.list_applications(current(), client_id(request), **query))

@@ -6,10 +6,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
 from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import json_body, query_arguments
 from chalicelib.service import decisions, idempotency
 from chalicelib.service.dependencies import current
 
@@ -51,17 +52,8 @@ def get_notice(request: Request, decision_id: str) -> Response:
 
 @renders_service_errors
 def list_decisions(request: Request) -> Response:
-    return json_response(
-        decisions.list_decisions(
-            current(),
-            client_id(request),
-            outcome=query_parameter(request, "outcome"),
-            created_from=query_parameter(request, "from"),
-            created_to=query_parameter(request, "to"),
-            limit=query_parameter(request, "limit"),
-            cursor=query_parameter(request, "cursor"),
-        )
-    )
+    query = query_arguments(request, routes.LIST_DECISIONS)
+    return json_response(decisions.list_decisions(current(), client_id(request), **query))
 
 
 @renders_service_errors
