@@ -41,6 +41,17 @@ def training_rows() -> tuple[tuple[dict[str, Any], int], ...]:
         return tuple((parse_csv_row(row), int(row["loan_approved"])) for row in csv.DictReader(handle))
 
 
+# A middling applicant: short job and credit history, some existing debt.
+MIDDLING = {
+    "age": 26,
+    "years_at_current_job": 1,
+    "credit_history_years": 2,
+    "existing_emi": 15_000,
+    "num_existing_loans": 1,
+    "monthly_income": 60_000,
+}
+
+
 @functools.cache
 def _policy_v1_document() -> dict[str, Any]:
     document: dict[str, Any] = json.loads(POLICY_V1_PATH.read_text(encoding="utf-8"))
