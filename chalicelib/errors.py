@@ -61,10 +61,10 @@ class ServiceError(Exception):
         return error_body(self.code, self.message, request_id, self.details)
 
 
-def validation_failed(errors: Sequence[Mapping[str, str]]) -> ServiceError:
+def validation_failed(errors: Sequence[ErrorDetail | Mapping[str, str]]) -> ServiceError:
     """400 naming every field at fault (``errors``: the validator's, each with field and problem)."""
     details: list[ErrorDetail] = [{"field": error["field"], "problem": error["problem"]} for error in errors]
-    fields = ", ".join(detail["field"] for detail in details)
+    fields = ", ".join(dict.fromkeys(detail["field"] for detail in details))  # each field once
     return ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
 
 

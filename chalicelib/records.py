@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, NamedTuple, NotRequired, TypedDict, get_args
 
+from chalicelib.engine.monitoring_types import Alert, VersionReport
 from chalicelib.engine.types import Application, Counteroffer, Decision, Notice, Reason, RiskFlag
+from chalicelib.engine.validation_types import ValidationReport
 from chalicelib.errors import ErrorBody, ErrorInfo
 
 # Personal fields masked (``A*** K****``), identity numbers hashed into ``applicant_ref``:
@@ -721,3 +723,223 @@ class StoredDelivery(TypedDict):
 class RedeliveryAccepted(TypedDict):
     delivery_id: str
     status: DeliveryStatus
+
+
+# ------------------------------------------------------------ decision versions, monitoring, batches
+# The registry's, monitoring's and batches' answers. They live here (not beside the services that
+# build them) so that the route declarations (chalicelib.http.routes, imported on every cold start)
+# name them without importing those services and the engine code behind them.
+class ChallengerArm(TypedDict):
+    version_id: str
+    share: int  # percent of applications, 1-50 (resources.CHALLENGER_SHARE_RANGE)
+
+
+class Routing(TypedDict):
+    """The routing document: THE contract between the registry and the request path."""
+
+    revision: int  # 0: nothing stored yet (empty registry); every stored change adds 1
+    champion: str  # version id; PACKAGED_VERSION_ID in an empty registry
+    challenger: ChallengerArm | None
+    shadows: list[str]  # version ids scored after the served decision, never returned
+    shadow_share: int  # percent of applications the shadows score (100: every one)
+    previous_champions: list[str]  # most recent last: what a rollback returns to
+    updated_at: str | None  # ISO 8601 UTC; None in an empty registry
+    updated_by: str | None  # staff subject; None in an empty registry
+
+
+VersionStatus = Literal["champion", "challenger", "shadow", "retired", "registered"]
+
+
+class VersionSummary(TypedDict):
+    version_id: str
+    label: str
+    model_id: str
+    model_version: str
+    model_sha256: str
+    policy_id: str
+    policy_version: str
+    policy_sha256: str
+    registered_by: str
+    registered_at: str
+    status: VersionStatus  # its place in today's routing
+    share: int | None  # the challenger's share, or the shadows' sampled share
+    gates_passed: bool | None  # None: the packaged version (no report of its own)
+
+
+class VersionDetail(VersionSummary):
+    notes: str
+    policy: dict[str, Any]  # the policy document
+    report: ValidationReport | None
+
+
+class ChangeAnswer(TypedDict):
+    change_id: str
+    state: Literal["proposed", "applied", "superseded"]
+    action: Literal["promote", "rollback"]
+    version_id: str
+    role: str
+    share: int | None
+    proposed_by: str
+    approved_by: str | None
+    emergency: bool
+    routing_before: Routing
+    routing_after: Routing
+
+
+class VersionList(TypedDict):
+    versions: list[VersionSummary]
+    routing: Routing
+    pending_changes: list[ChangeAnswer]  # proposed on today's routing, waiting for a manager
+
+
+class VersionAuditPage(TypedDict):
+    """``GET /v1/versions/audit``: one page of the registry's trail, newest first. ``verified`` and
+    ``first_broken_seq`` are of the whole trail, recomputed on every read."""
+
+    verified: bool
+    first_broken_seq: int | None
+    entries: list[AuditEntry]
+    next_cursor: str | None
+
+
+ReportTrigger = Literal["schedule", "staff", "local"]
+# "from" is a Python keyword: the functional form names the keys the JSON carries.
+ReportWindow = TypedDict("ReportWindow", {"from": str, "to": str, "days": int})
+
+
+class ReportSummary(TypedDict):
+    """What the list of reports shows of one report (its index item)."""
+
+    report_id: str
+    created_at: str  # ISO 8601 UTC
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None  # the staff subject of a POST /v1/monitoring/runs; None when scheduled
+    versions: list[str]  # decision versions with a section, sorted
+    clients: int  # clients with a section
+    decisions: int  # decisions in the window
+    alerts: int
+    alert_codes: list[str]  # distinct, sorted
+
+
+class ReportSection(VersionReport):
+    """One client's (or every client's: ``client_id`` "*") decisions of one decision version."""
+
+    client_id: str
+    decision_version: str
+
+
+class RunAlert(Alert):
+    """An alert of the run: which section raised it."""
+
+    client_id: str
+    decision_version: str
+
+
+class MonitoringReport(TypedDict):
+    """One monitoring run over a window of stored decisions."""
+
+    report_id: str
+    created_at: str
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None
+    decisions: int
+    sections: list[ReportSection]
+    alerts: list[RunAlert]
+
+
+class ReportList(TypedDict):
+    """Reports in a time range, newest first."""
+
+    reports: list[ReportSummary]
+
+
+class RunParts(TypedDict):
+    done: int
+    total: int
+
+
+class MonitoringRun(TypedDict):
+    """A run that has no report yet (running) or will have none (failed): ``POST
+    /v1/monitoring/runs`` answers it, and ``GET /v1/monitoring/reports/{id}`` until the report is in."""
+
+    report_id: str
+    status: Literal["running", "completed", "failed"]
+    created_at: str
+    window: ReportWindow
+    trigger: ReportTrigger
+    requested_by: str | None
+    parts: RunParts  # one per (day, shard) partition of the window
+    error: str | None  # why a failed run failed
+
+
+BatchStatus = Literal["PENDING", "RUNNING", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"]
+BatchFormat = Literal["csv", "jsonl"]
+
+
+class BatchCreated(TypedDict):
+    """A new batch: PUT the file to ``upload_url`` (before ``upload_expires_at``), then start it."""
+
+    batch_id: str
+    status: BatchStatus
+    format: BatchFormat
+    versions: list[str]
+    counteroffers: bool
+    upload_url: str
+    upload_method: Literal["PUT"]
+    max_bytes: int
+    upload_expires_at: str
+
+
+class BatchStarted(TypedDict):
+    batch_id: str
+    status: BatchStatus
+    chunks_total: int | None  # null until the scorer has planned the file
+
+
+class ChunkProgress(TypedDict):
+    done: int
+    failed: int
+    total: int | None
+
+
+class RowProgress(TypedDict):
+    read: int
+    scored: int
+    invalid: int
+    total: int | None
+
+
+class BatchResults(TypedDict):
+    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines)."""
+
+    summary_url: str
+    parts: list[str]
+    expires_at: str
+
+
+class BatchView(TypedDict):
+    """A batch's progress; once done, its summary and result files."""
+
+    batch_id: str
+    status: BatchStatus
+    format: BatchFormat
+    versions: list[str]
+    counteroffers: bool
+    created_at: str
+    started_at: NotRequired[str]
+    completed_at: NotRequired[str]
+    chunks: ChunkProgress
+    rows: RowProgress
+    rows_per_second: float | None
+    eta_seconds: float | None
+    errors: list[str]
+    error: NotRequired[str]
+    summary: NotRequired[dict[str, Any]]
+    results: NotRequired[BatchResults]
+
+
+class BatchList(TypedDict):
+    items: list[BatchView]
+    next_cursor: str | None

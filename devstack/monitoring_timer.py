@@ -18,15 +18,12 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from typing import Any
 
 from chalicelib import resources
-from devstack.lambda_events import LocalLambdaContext
-from devstack.reconciler_timer import scheduled_event
+from devstack.schedule_timer import serve
 from devstack.staff_token import DEFAULT_ENDPOINT
 
 log = logging.getLogger("devstack.monitoring_timer")
@@ -34,25 +31,8 @@ DEFAULT_API = "http://127.0.0.1:8000"
 DAY_SECONDS = 24 * 3600.0
 
 
-def run(every_seconds: float, stage: str, region: str, stop: threading.Event) -> None:
-    import app
-
-    spec = resources.MONITOR_FUNCTION
-    handler = getattr(app, spec.chalice_name)
-    name = f"{resources.SERVICE}-{stage}-{spec.chalice_name}"
-    while not stop.wait(every_seconds):
-        context = LocalLambdaContext(
-            function_name=name,
-            region=region,
-            memory_limit_in_mb=spec.memory_mb,
-            timeout_seconds=spec.timeout_seconds,
-        )
-        try:
-            summary = handler(scheduled_event(region), context)
-        except Exception:  # the next run retries; the log says what broke
-            log.exception("monitoring run failed")
-            continue
-        log.info("monitoring: %s", json.dumps(summary))
+def log_summary(summary: Any) -> None:
+    log.info("monitoring: %s", json.dumps(summary))
 
 
 def run_now(api: str, endpoint: str, stage: str, window_days: int, user_name: str) -> int:
@@ -126,13 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.now:
         return run_now(args.api, args.endpoint, args.stage, args.window_days, args.user)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or resources.LOCAL_REGION
-    log.info("monitoring every %.1f s (stage %s)", args.every, args.stage)
-    run(args.every, args.stage, region, stop)
+    serve(resources.MONITOR_FUNCTION, args.every, args.stage, log_summary, log)
     return 0
 
 

@@ -11,7 +11,7 @@ the alarms evaluate one day; no data (no run, or no section large enough) is not
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib import resources
 from chalicelib.engine.monitoring import MonitoringThresholds
@@ -49,64 +49,84 @@ def _daily(metric_key: str, statistic: str) -> Any:
     return alarms._single(resources.METRICS_NAMESPACE, METRIC[metric_key], _service_dims, statistic)
 
 
+class DailyAlarm(NamedTuple):
+    """One alarm on a figure of the daily run: ``statistic`` of ``METRIC[metric]`` over one day,
+    compared with ``threshold``."""
+
+    logical_id: str
+    metric: str  # a key of resources.MONITORING_METRICS
+    statistic: str
+    comparison: str
+    threshold: float
+    description: str
+    original_alert: str | None = None  # None: an addition the original did not have
+
+
+def daily_alarms(t: MonitoringThresholds) -> tuple[DailyAlarm, ...]:
+    return (
+        DailyAlarm(
+            "MonitoringScorePsiAlarm",
+            "score_psi",
+            "Maximum",
+            alarms.GT,
+            t.psi_alert,
+            f"Score PSI above {t.psi_alert} against the training distribution (sections of at least "
+            f"{t.psi_min_n} decisions; Siddiqi's rule of thumb)",
+        ),
+        DailyAlarm(
+            "MonitoringApprovalRateMoveAlarm",
+            "approval_rate_shift",
+            "Maximum",
+            alarms.GT,
+            t.approval_rate_move,
+            f"Approval rate more than {t.approval_rate_move * 100:.0f} points from the version's "
+            f"validation baseline (sections of at least {t.approval_rate_min_n} decisions)",
+        ),
+        DailyAlarm(
+            "MonitoringOverrideRateAlarm",
+            "override_rate",
+            "Maximum",
+            alarms.GT,
+            t.override_rate,
+            f"Reviewers overrode the model in more than {t.override_rate:.0%} of closed reviews "
+            f"(at least {t.override_min_reviews} reviews)",
+        ),
+        DailyAlarm(
+            "MonitoringDisparateImpactAlarm",
+            "disparate_impact",
+            "Minimum",
+            alarms.LT,
+            t.disparate_impact,
+            f"Disparate impact below {t.disparate_impact} by gender or age band (groups of at least "
+            f"{t.fairness_min_n} decisions)",
+            "fairness report: disparate impact (four-fifths rule)",
+        ),
+        DailyAlarm(
+            "MonitoringRejectionRateSpikeAlarm",
+            "rejection_rate_spike",
+            "Maximum",
+            alarms.GT,
+            0,  # the metric is 1 on a day whose run found a spike, else 0
+            f"A 15-minute bucket of the run's window declined more than {t.rejection_rate:.0%} "
+            f"(at least {t.rejection_rate_min_decisions} decisions)",
+            "fraud alert: rejection-rate spike (high), found by the daily run",
+        ),
+    )
+
+
 def monitoring_alarms() -> list[alarms.Alarm]:
-    t = THRESHOLDS
     return [
         alarms.Alarm(
-            logical_id="MonitoringScorePsiAlarm",
-            original_alert=None,
-            description=f"Score PSI above {t.psi_alert} against the training distribution (sections of "
-            f"at least {t.psi_min_n} decisions; Siddiqi's rule of thumb)",
-            threshold=t.psi_alert,
-            comparison=alarms.GT,
+            logical_id=row.logical_id,
+            original_alert=row.original_alert,
+            description=row.description,
+            threshold=row.threshold,
+            comparison=row.comparison,
             period_seconds=DAY,
             evaluation_periods=1,
-            metrics=_daily("score_psi", "Maximum"),
-        ),
-        alarms.Alarm(
-            logical_id="MonitoringApprovalRateMoveAlarm",
-            original_alert=None,
-            description=f"Approval rate more than {t.approval_rate_move * 100:.0f} points from the version's "
-            f"validation baseline (sections of at least {t.approval_rate_min_n} decisions)",
-            threshold=t.approval_rate_move,
-            comparison=alarms.GT,
-            period_seconds=DAY,
-            evaluation_periods=1,
-            metrics=_daily("approval_rate_shift", "Maximum"),
-        ),
-        alarms.Alarm(
-            logical_id="MonitoringOverrideRateAlarm",
-            original_alert=None,
-            description=f"Reviewers overrode the model in more than {t.override_rate:.0%} of closed reviews "
-            f"(at least {t.override_min_reviews} reviews)",
-            threshold=t.override_rate,
-            comparison=alarms.GT,
-            period_seconds=DAY,
-            evaluation_periods=1,
-            metrics=_daily("override_rate", "Maximum"),
-        ),
-        alarms.Alarm(
-            logical_id="MonitoringDisparateImpactAlarm",
-            original_alert="fairness report: disparate impact (four-fifths rule)",
-            description=f"Disparate impact below {t.disparate_impact} by gender or age band (groups of at "
-            f"least {t.fairness_min_n} decisions)",
-            threshold=t.disparate_impact,
-            comparison=alarms.LT,
-            period_seconds=DAY,
-            evaluation_periods=1,
-            metrics=_daily("disparate_impact", "Minimum"),
-        ),
-        alarms.Alarm(
-            logical_id="MonitoringRejectionRateSpikeAlarm",
-            original_alert="fraud alert: rejection-rate spike (high), found by the daily run",
-            description=f"A 15-minute bucket of the run's window declined more than {t.rejection_rate:.0%} "
-            f"(at least {t.rejection_rate_min_decisions} decisions)",
-            threshold=0,
-            comparison=alarms.GT,
-            period_seconds=DAY,
-            evaluation_periods=1,
-            metrics=_daily("rejection_rate_spike", "Maximum"),
-        ),
+            metrics=_daily(row.metric, row.statistic),
+        )
+        for row in daily_alarms(THRESHOLDS)
     ]
 
 

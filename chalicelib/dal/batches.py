@@ -17,12 +17,13 @@ twin ``devstack.in_memory_batches``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal, NotRequired, Protocol, TypedDict
+from typing import NotRequired, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
+from chalicelib.records import BatchFormat as BatchFormat
+from chalicelib.records import BatchStatus as BatchStatus
 from chalicelib.records import PageKey
 
-BatchStatus = Literal["PENDING", "RUNNING", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"]
 BATCH_STATUSES: tuple[BatchStatus, ...] = (
     "PENDING",
     "RUNNING",
@@ -31,7 +32,6 @@ BATCH_STATUSES: tuple[BatchStatus, ...] = (
     "FAILED",
 )
 DONE_STATUSES: tuple[BatchStatus, ...] = ("COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED")
-BatchFormat = Literal["csv", "jsonl"]
 
 
 class BatchRecord(TypedDict):

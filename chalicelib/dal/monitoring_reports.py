@@ -22,31 +22,14 @@ from __future__ import annotations
 from typing import Any, Literal, NamedTuple, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
+from chalicelib.records import ReportSummary as ReportSummary
+from chalicelib.records import ReportTrigger as ReportTrigger
+from chalicelib.records import ReportWindow as ReportWindow
 
-ReportTrigger = Literal["schedule", "staff", "local"]
 REPORT_KIND = "report"
 RUN_KIND = "run"  # a run's record: status and parts (the list shows reports only)
 RunStatus = Literal["RUNNING", "COMPLETED", "FAILED"]
 REPORT_ID_PREFIX = "mr-"
-
-
-# "from" is a Python keyword: the functional form names the keys the JSON carries.
-ReportWindow = TypedDict("ReportWindow", {"from": str, "to": str, "days": int})
-
-
-class ReportSummary(TypedDict):
-    """What the list of reports shows of one report (its index item)."""
-
-    report_id: str
-    created_at: str  # ISO 8601 UTC
-    window: ReportWindow
-    trigger: ReportTrigger
-    requested_by: str | None  # the staff subject of a POST /v1/monitoring/runs; None when scheduled
-    versions: list[str]  # decision versions with a section, sorted
-    clients: int  # clients with a section
-    decisions: int  # decisions in the window
-    alerts: int
-    alert_codes: list[str]  # distinct, sorted
 
 
 def report_id_at(created_at: str, suffix: str) -> str:

@@ -22,7 +22,9 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
-from chalicelib.engine.validation import ValidationReport
+from chalicelib.engine.validation_types import ValidationReport
+from chalicelib.records import ChallengerArm as ChallengerArm
+from chalicelib.records import Routing as Routing
 
 # The packaged decision version (the shipped model artifact and lending-policy version 1): the
 # champion of an empty registry. It is never stored; ``get_version`` answers it all the same.
@@ -31,24 +33,6 @@ PACKAGED_VERSION_ID = "v1"
 Role = Literal["champion", "challenger", "shadow", "retired"]
 ROLES: tuple[Role, ...] = ("champion", "challenger", "shadow", "retired")
 ChangeState = Literal["proposed", "applied", "superseded"]
-
-
-class ChallengerArm(TypedDict):
-    version_id: str
-    share: int  # percent of applications, 1-50 (resources.CHALLENGER_SHARE_RANGE)
-
-
-class Routing(TypedDict):
-    """The routing document: THE contract between the registry and the request path."""
-
-    revision: int  # 0: nothing stored yet (empty registry); every stored change adds 1
-    champion: str  # version id; PACKAGED_VERSION_ID in an empty registry
-    challenger: ChallengerArm | None
-    shadows: list[str]  # version ids scored after the served decision, never returned
-    shadow_share: int  # percent of applications the shadows score (100: every one)
-    previous_champions: list[str]  # most recent last: what a rollback returns to
-    updated_at: str | None  # ISO 8601 UTC; None in an empty registry
-    updated_by: str | None  # staff subject; None in an empty registry
 
 
 def empty_routing() -> Routing:

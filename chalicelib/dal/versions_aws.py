@@ -73,6 +73,22 @@ class AWSVersionStore:
         item = response.get("Item")
         return None if item is None else _read_document(item["doc"])
 
+    def _documents(self, kind: str, state: str | None = None) -> list[Any]:
+        """The documents of every item of ``kind`` (one paginated Query), of that ``state`` if given."""
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "#k = :k",
+            "ExpressionAttributeNames": {"#k": KIND},
+            "ExpressionAttributeValues": {":k": {"S": kind}},
+        }
+        if state is not None:
+            query["FilterExpression"] = "#s = :state"
+            query["ExpressionAttributeNames"]["#s"] = "state"
+            query["ExpressionAttributeValues"][":state"] = {"S": state}
+        paginator = self._ddb.get_paginator("query")
+        pages = _guarded("dynamodb", lambda: list(paginator.paginate(**query)))
+        return [_read_document(item["doc"]) for page in pages for item in page.get("Items", [])]
+
     def get_routing(self) -> Routing:
         routing: Routing | None = self._get(ROUTING, ROUTING_ID)
         return routing if routing is not None else empty_routing()
@@ -109,21 +125,7 @@ class AWSVersionStore:
         return record
 
     def list_versions(self) -> list[VersionRecord]:
-        paginator = self._ddb.get_paginator("query")
-        pages = _guarded(
-            "dynamodb",
-            lambda: list(
-                paginator.paginate(
-                    TableName=self._table,
-                    KeyConditionExpression="#k = :k",
-                    ExpressionAttributeNames={"#k": KIND},
-                    ExpressionAttributeValues={":k": {"S": VERSION}},
-                )
-            ),
-        )
-        records: list[VersionRecord] = [
-            _read_document(item["doc"]) for page in pages for item in page.get("Items", [])
-        ]
+        records: list[VersionRecord] = self._documents(VERSION)
         return sorted(records, key=lambda record: int(record["version_id"].lstrip("v")))
 
     def next_version_id(self) -> str:
@@ -192,22 +194,7 @@ class AWSVersionStore:
         return change
 
     def proposed_changes(self) -> list[RoutingChange]:
-        paginator = self._ddb.get_paginator("query")
-        pages = _guarded(
-            "dynamodb",
-            lambda: list(
-                paginator.paginate(
-                    TableName=self._table,
-                    KeyConditionExpression="#k = :k",
-                    FilterExpression="#s = :proposed",
-                    ExpressionAttributeNames={"#k": KIND, "#s": "state"},
-                    ExpressionAttributeValues={":k": {"S": CHANGE}, ":proposed": {"S": "proposed"}},
-                )
-            ),
-        )
-        changes: list[RoutingChange] = [
-            _read_document(item["doc"]) for page in pages for item in page.get("Items", [])
-        ]
+        changes: list[RoutingChange] = self._documents(CHANGE, state="proposed")
         return sorted(changes, key=lambda change: change["proposed_at"])
 
     def mark_change(self, change: RoutingChange) -> bool:

@@ -19,12 +19,18 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import decide
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.types import APPROVED, Outcome
+from chalicelib.engine.validation_types import Figures as Figures
+from chalicelib.engine.validation_types import GateResult as GateResult
+from chalicelib.engine.validation_types import GroupRate as GroupRate
+from chalicelib.engine.validation_types import HoldoutInfo as HoldoutInfo
+from chalicelib.engine.validation_types import ModelFigures as ModelFigures
+from chalicelib.engine.validation_types import ValidationReport as ValidationReport
 
 if TYPE_CHECKING:
     from chalicelib.engine.batch import Format
@@ -52,15 +58,6 @@ class Holdout(NamedTuple):
     backtest_id: str | None = None  # an uploaded holdout: the staff backtest whose file it is
 
 
-class HoldoutInfo(TypedDict):
-    """Which holdout a report was computed on."""
-
-    source: Literal["packaged", "uploaded"]
-    backtest_id: NotRequired[str]  # an uploaded holdout: the staff backtest its file was uploaded to
-    rows: int
-    sha256: str  # of the file's bytes: the same file gives the same figures
-
-
 class HoldoutLimits(NamedTuple):
     """How large an uploaded holdout may be (``chalicelib.resources``: HOLDOUT_*)."""
 
@@ -74,47 +71,6 @@ class GateLimits(NamedTuple):
     affordability_ceiling_foir: float
     four_fifths_min_ratio: float
     four_fifths_min_group: int
-
-
-class GroupRate(TypedDict):
-    group: str
-    n: int
-    approved: int
-    approval_rate: float
-    ratio: float  # approval rate / the highest group's approval rate (1.0 for the highest)
-
-
-class ModelFigures(TypedDict):
-    auc: float
-    ks: float
-    brier: float
-
-
-class Figures(TypedDict):
-    """One decision version's figures on the holdout."""
-
-    rows: int
-    model: ModelFigures
-    outcomes: dict[str, int]  # outcome -> count
-    approval_rate: float
-    approvals_over_ceiling: int  # approvals whose FOIR exceeds the affordability ceiling
-    max_approved_foir: float | None
-    four_fifths: dict[str, list[GroupRate]]  # "gender" | "age_band" -> groups
-
-
-class GateResult(TypedDict):
-    gate: str  # auc | brier | affordability | four_fifths
-    passed: bool
-    detail: str  # the figures, readable
-
-
-class ValidationReport(TypedDict):
-    holdout: HoldoutInfo
-    candidate: Figures
-    champion: Figures | None  # None when the candidate is the champion itself
-    champion_version: str | None
-    gates: list[GateResult]
-    passed: bool
 
 
 class InvalidHoldout(ValueError):

@@ -6,9 +6,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import query_arguments
 from chalicelib.records import SubmitResponse
 from chalicelib.service import applications, idempotency
 from chalicelib.service.dependencies import current
@@ -33,16 +35,7 @@ def submit_application(request: Request) -> Response:
         # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
         return {"application_id": applications.submit_application(payload, dependencies, client)}
 
-    result, replayed = idempotency.run(
-        SUBMIT_ROUTE,
-        client,
-        request.headers.get(idempotency.IDEMPOTENCY_HEADER),
-        json_body(request),
-        operation,
-        lambda: dependencies.idempotency_store,
-        request.lambda_context,
-        degrade_without_store=False,
-    )
+    result, replayed = run_once(request, SUBMIT_ROUTE, client, operation, degrade_without_store=False)
     application_id = result["application_id"]
     location = status_path(request, application_id)
     body: SubmitResponse = {"application_id": application_id, "status": "PENDING", "status_url": location}
@@ -59,12 +52,5 @@ def get_application(request: Request, application_id: str) -> Response:
 
 @renders_service_errors
 def list_applications(request: Request) -> Response:
-    return json_response(
-        applications.list_applications(
-            current(),
-            client_id(request),
-            status=query_parameter(request, "status"),
-            limit=query_parameter(request, "limit"),
-            cursor=query_parameter(request, "cursor"),
-        )
-    )
+    query = query_arguments(request, routes.LIST_APPLICATIONS)
+    return json_response(applications.list_applications(current(), client_id(request), **query))

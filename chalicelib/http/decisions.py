@@ -6,9 +6,11 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
+from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import json_body, query_arguments
 from chalicelib.service import decisions, idempotency
 from chalicelib.service.dependencies import current
 
@@ -23,16 +25,7 @@ def create_decision(request: Request) -> Response:
     def operation(payload: object) -> dict[str, Any]:
         return dict(decisions.make_decision(payload, dependencies, client))
 
-    body, replayed = idempotency.run(
-        DECISIONS_ROUTE,
-        client,
-        request.headers.get(idempotency.IDEMPOTENCY_HEADER),
-        json_body(request),
-        operation,
-        lambda: dependencies.idempotency_store,
-        request.lambda_context,
-        degrade_without_store=True,
-    )
+    body, replayed = run_once(request, DECISIONS_ROUTE, client, operation, degrade_without_store=True)
     return json_response(body, 200, {idempotency.REPLAYED_HEADER: "true"} if replayed else None)
 
 
@@ -59,17 +52,8 @@ def get_notice(request: Request, decision_id: str) -> Response:
 
 @renders_service_errors
 def list_decisions(request: Request) -> Response:
-    return json_response(
-        decisions.list_decisions(
-            current(),
-            client_id(request),
-            outcome=query_parameter(request, "outcome"),
-            created_from=query_parameter(request, "from"),
-            created_to=query_parameter(request, "to"),
-            limit=query_parameter(request, "limit"),
-            cursor=query_parameter(request, "cursor"),
-        )
-    )
+    query = query_arguments(request, routes.LIST_DECISIONS)
+    return json_response(decisions.list_decisions(current(), client_id(request), **query))
 
 
 @renders_service_errors

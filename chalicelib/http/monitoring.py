@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import json_body, query_arguments
 from chalicelib.http.staff import staff_subject
 from chalicelib.service import monitoring
 from chalicelib.service.dependencies import current
@@ -23,13 +24,7 @@ def start_run(request: Request) -> Response:
 @renders_service_errors
 def list_reports(request: Request) -> Response:
     return json_response(
-        monitoring.list_reports(
-            current(),
-            created_from=query_parameter(request, "from"),
-            created_to=query_parameter(request, "to"),
-            version=query_parameter(request, "version"),
-            limit=query_parameter(request, "limit"),
-        )
+        monitoring.list_reports(current(), **query_arguments(request, routes.LIST_MONITORING_REPORTS))
     )
 
 

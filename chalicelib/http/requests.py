@@ -7,12 +7,15 @@ format; the check lives here instead.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Request
 
 from chalicelib import resources
 from chalicelib.errors import ServiceError
+
+if TYPE_CHECKING:
+    from chalicelib.http.routes import Route
 
 ANY_CONTENT_TYPE = ["*/*"]
 
@@ -73,3 +76,12 @@ def query_parameter(request: Request, name: str) -> str | None:
         return None
     value: str | None = request.query_params.get(name)
     return value
+
+
+# The service's keyword for a query parameter whose name is a Python keyword.
+_ARGUMENT_NAMES = {"from": "created_from", "to": "created_to"}
+
+
+def query_arguments(request: Request, route: Route) -> dict[str, str | None]:
+    """Every query parameter ``route`` declares, keyed as the service's list function names it."""
+    return {_ARGUMENT_NAMES.get(p.name, p.name): query_parameter(request, p.name) for p in route.query}

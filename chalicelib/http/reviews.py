@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
+from chalicelib.http import routes
 from chalicelib.http.errors import json_response, renders_service_errors
-from chalicelib.http.requests import json_body, query_parameter
+from chalicelib.http.requests import json_body, query_arguments
 from chalicelib.http.staff import staff_subject
 from chalicelib.service import reviews
 from chalicelib.service.dependencies import current
@@ -16,15 +17,7 @@ from chalicelib.service.dependencies import current
 
 @renders_service_errors
 def list_reviews(request: Request) -> Response:
-    return json_response(
-        reviews.list_cases(
-            current(),
-            status=query_parameter(request, "status"),
-            limit=query_parameter(request, "limit"),
-            cursor=query_parameter(request, "cursor"),
-            flag=query_parameter(request, "flag"),
-        )
-    )
+    return json_response(reviews.list_cases(current(), **query_arguments(request, routes.LIST_REVIEWS)))
 
 
 @renders_service_errors

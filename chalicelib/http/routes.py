@@ -618,7 +618,7 @@ def _rollback_schema() -> JsonSchema:
 
 
 def _version_records() -> tuple[type, type, type]:
-    from chalicelib.service.versions import ChangeAnswer, VersionDetail, VersionList
+    from chalicelib.records import ChangeAnswer, VersionDetail, VersionList
 
     return VersionList, VersionDetail, ChangeAnswer
 
@@ -844,7 +844,7 @@ ROUTES += WEBHOOK_ROUTES
 # Issue 18's gaps: the registry's hash-chained trail (registrations, proposals, approvals, rollbacks)
 # as a staff list, for the same groups as the registry.
 def _version_audit_record() -> type:
-    from chalicelib.service.versions import VersionAuditPage
+    from chalicelib.records import VersionAuditPage
 
     return VersionAuditPage
 
@@ -958,7 +958,7 @@ def _monitoring_run_schema() -> JsonSchema:
 def _monitoring_records() -> tuple[type, type, type, type]:
     from typing import cast
 
-    from chalicelib.service.monitoring import MonitoringReport, MonitoringRun, ReportList
+    from chalicelib.records import MonitoringReport, MonitoringRun, ReportList
 
     # GET of a report id answers the report, or its run while it has none: one reply, either record
     # (the document's anyOf of the two; the union is a type to the schema builder, not to mypy).
@@ -1039,7 +1039,7 @@ def _batch_schema() -> JsonSchema:
 
 
 def _batch_records() -> tuple[type, type, type, type]:
-    from chalicelib.service.batches import BatchCreated, BatchList, BatchStarted, BatchView
+    from chalicelib.records import BatchCreated, BatchList, BatchStarted, BatchView
 
     return BatchCreated, BatchStarted, BatchView, BatchList
 

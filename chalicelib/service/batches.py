@@ -36,7 +36,7 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from chalicelib import resources
 from chalicelib.config import Settings
@@ -55,11 +55,13 @@ from chalicelib.dal.batches import (
     summary_key,
 )
 from chalicelib.dal.versions import PACKAGED_VERSION_ID, VersionStore
-from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
+from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found, validation_failed
 from chalicelib.observability import count, logger
+from chalicelib.records import BatchCreated, BatchList, BatchStarted, BatchView
 from chalicelib.service import cursors
 from chalicelib.service.clock import now_epoch, now_iso
 from chalicelib.service.listing import Problems, is_uuid, page_size
+from chalicelib.service.request_body import json_object, unknown_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -74,74 +76,6 @@ CONTENT_TYPES = {"json": "application/json", "part": "application/x-ndjson"}
 # A 0-byte upload. Seen locally when a client PUTs with Content-Type application/x-www-form-urlencoded
 # (curl --data-binary's default): the moto server takes the body for a form and stores nothing.
 EMPTY_FILE = "the file is empty (0 bytes were uploaded)"
-
-
-# ---------------------------------------------------------------------------- answers
-class BatchCreated(TypedDict):
-    """A new batch: PUT the file to ``upload_url`` (before ``upload_expires_at``), then start it."""
-
-    batch_id: str
-    status: BatchStatus
-    format: BatchFormat
-    versions: list[str]
-    counteroffers: bool
-    upload_url: str
-    upload_method: Literal["PUT"]
-    max_bytes: int
-    upload_expires_at: str
-
-
-class BatchStarted(TypedDict):
-    batch_id: str
-    status: BatchStatus
-    chunks_total: int | None  # null until the scorer has planned the file
-
-
-class ChunkProgress(TypedDict):
-    done: int
-    failed: int
-    total: int | None
-
-
-class RowProgress(TypedDict):
-    read: int
-    scored: int
-    invalid: int
-    total: int | None
-
-
-class BatchResults(TypedDict):
-    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines)."""
-
-    summary_url: str
-    parts: list[str]
-    expires_at: str
-
-
-class BatchView(TypedDict):
-    """A batch's progress; once done, its summary and result files."""
-
-    batch_id: str
-    status: BatchStatus
-    format: BatchFormat
-    versions: list[str]
-    counteroffers: bool
-    created_at: str
-    started_at: NotRequired[str]
-    completed_at: NotRequired[str]
-    chunks: ChunkProgress
-    rows: RowProgress
-    rows_per_second: float | None
-    eta_seconds: float | None
-    errors: list[str]
-    error: NotRequired[str]
-    summary: NotRequired[dict[str, Any]]
-    results: NotRequired[BatchResults]
-
-
-class BatchList(TypedDict):
-    items: list[BatchView]
-    next_cursor: str | None
 
 
 # ---------------------------------------------------------------------------- configuration
@@ -266,17 +200,7 @@ def _known(batches: Batches, version_id: str) -> bool:
 
 
 def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str], bool]:
-    if not isinstance(payload, dict):
-        raise ServiceError(
-            400,
-            "validation_failed",
-            "the body must be a JSON object",
-            [{"field": "body", "problem": "an object"}],
-        )
-    details: list[ErrorDetail] = [
-        {"field": name, "problem": "not a field of this body"}
-        for name in sorted(set(payload) - set(BODY_FIELDS))
-    ]
+    details = unknown_fields(json_object(payload), BODY_FIELDS)
     fmt = payload.get("format")
     if fmt not in FORMATS:
         details.append({"field": "format", "problem": f"required: one of {', '.join(FORMATS)}"})
@@ -310,8 +234,7 @@ def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str
                 details.append({"field": "versions", "problem": problem})
             chosen = list(versions)
     if details:
-        fields = ", ".join(dict.fromkeys(detail["field"] for detail in details))
-        raise ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
+        raise validation_failed(details)
     if not chosen:
         from chalicelib.service.routing import current_routing
 

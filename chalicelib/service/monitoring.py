@@ -33,7 +33,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, NamedTuple, Protocol, TypedDict
+from typing import Any, NamedTuple, Protocol
 
 from chalicelib import resources
 from chalicelib.dal import DependencyUnavailable
@@ -50,68 +50,17 @@ from chalicelib.dal.monitoring_reports import (
 from chalicelib.dal.outcomes import day_partitions
 from chalicelib.dal.versions import PACKAGED_VERSION_ID, VersionStore
 from chalicelib.engine import monitoring
-from chalicelib.engine.monitoring import Alert, MonitoredDecision, VersionReport
+from chalicelib.engine.monitoring import MonitoredDecision
 from chalicelib.engine.validation import packaged_holdout
 from chalicelib.errors import ServiceError, dependency_unavailable, not_found
 from chalicelib.observability import count as count_metric
 from chalicelib.observability import emf_enabled, logger
+from chalicelib.records import MonitoringReport, MonitoringRun, ReportList, ReportSection, RunAlert
 from chalicelib.service import listing, routing, versions
 from chalicelib.service.dependencies import Dependencies
 
 ALL_CLIENTS = "*"  # the client_id of a version's section over every client
 THRESHOLDS = monitoring.MonitoringThresholds(*resources.MONITORING_THRESHOLDS)
-
-
-class ReportSection(VersionReport):
-    """One client's (or every client's: ``client_id`` "*") decisions of one decision version."""
-
-    client_id: str
-    decision_version: str
-
-
-class RunAlert(Alert):
-    """An alert of the run: which section raised it."""
-
-    client_id: str
-    decision_version: str
-
-
-class MonitoringReport(TypedDict):
-    """One monitoring run over a window of stored decisions."""
-
-    report_id: str
-    created_at: str
-    window: ReportWindow
-    trigger: ReportTrigger
-    requested_by: str | None
-    decisions: int
-    sections: list[ReportSection]
-    alerts: list[RunAlert]
-
-
-class ReportList(TypedDict):
-    """Reports in a time range, newest first."""
-
-    reports: list[ReportSummary]
-
-
-class RunParts(TypedDict):
-    done: int
-    total: int
-
-
-class MonitoringRun(TypedDict):
-    """A run that has no report yet (running) or will have none (failed): ``POST
-    /v1/monitoring/runs`` answers it, and ``GET /v1/monitoring/reports/{id}`` until the report is in."""
-
-    report_id: str
-    status: Literal["running", "completed", "failed"]
-    created_at: str
-    window: ReportWindow
-    trigger: ReportTrigger
-    requested_by: str | None
-    parts: RunParts  # one per (day, shard) partition of the window
-    error: str | None  # why a failed run failed
 
 
 class MonitoredSource(Protocol):

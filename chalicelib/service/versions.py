@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
@@ -50,14 +50,24 @@ from chalicelib.engine.validation import (
     packaged_holdout,
 )
 from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found, validation_failed
-from chalicelib.records import AuditDetail, AuditEntry, AuditStep, AuditTrail
+from chalicelib.records import (
+    AuditDetail,
+    AuditStep,
+    AuditTrail,
+    ChangeAnswer,
+    VersionAuditPage,
+    VersionDetail,
+    VersionList,
+    VersionSummary,
+)
+from chalicelib.records import VersionStatus as Status
 from chalicelib.service import clock, cursors, listing
 from chalicelib.service import routing as routing_service
 from chalicelib.service.decision_versions import PACKAGED
 from chalicelib.service.dependencies import Dependencies
+from chalicelib.service.request_body import json_object, unknown_fields
 
 AUDIT_SUBJECT = "decision-versions"
-Status = Literal["champion", "challenger", "shadow", "retired", "registered"]
 PROMOTE_ROLES = ("champion", "challenger", "shadow", "retire")
 _ROLE_OF: dict[str, Role] = {
     "champion": "champion",
@@ -65,48 +75,6 @@ _ROLE_OF: dict[str, Role] = {
     "shadow": "shadow",
     "retire": "retired",
 }
-
-
-class VersionSummary(TypedDict):
-    version_id: str
-    label: str
-    model_id: str
-    model_version: str
-    model_sha256: str
-    policy_id: str
-    policy_version: str
-    policy_sha256: str
-    registered_by: str
-    registered_at: str
-    status: Status  # its place in today's routing
-    share: int | None  # the challenger's share, or the shadows' sampled share
-    gates_passed: bool | None  # None: the packaged version (no report of its own)
-
-
-class VersionDetail(VersionSummary):
-    notes: str
-    policy: dict[str, Any]  # the policy document
-    report: ValidationReport | None
-
-
-class ChangeAnswer(TypedDict):
-    change_id: str
-    state: Literal["proposed", "applied", "superseded"]
-    action: Literal["promote", "rollback"]
-    version_id: str
-    role: str
-    share: int | None
-    proposed_by: str
-    approved_by: str | None
-    emergency: bool
-    routing_before: Routing
-    routing_after: Routing
-
-
-class VersionList(TypedDict):
-    versions: list[VersionSummary]
-    routing: Routing
-    pending_changes: list[ChangeAnswer]  # proposed on today's routing, waiting for a manager
 
 
 def gate_limits() -> GateLimits:
@@ -501,13 +469,8 @@ def _routing_after(routing: Routing, version_id: str, role: str, share: int | No
 
 
 def _promote_body(body: object) -> tuple[str, int | None, str]:
-    if not isinstance(body, dict):
-        raise validation_failed([{"field": "(body)", "problem": "must be a JSON object"}])
-    errors: list[ErrorDetail] = []
-    errors += [
-        {"field": name, "problem": "not a field of a promotion"}
-        for name in sorted(set(body) - {"role", "share", "reason"})
-    ]
+    body = json_object(body)
+    errors = unknown_fields(body, {"role", "share", "reason"}, of="a promotion")
     role = body.get("role")
     if role not in PROMOTE_ROLES:
         errors.append({"field": "role", "problem": f"one of {', '.join(PROMOTE_ROLES)}"})
@@ -636,9 +599,8 @@ def rollback(deps: Dependencies, actor: str, groups: frozenset[str], body: objec
     """Back to the previous champion: a manager's alone (flagged emergency), or a proposal."""
     if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or _blank(body["reason"]):
         raise validation_failed([{"field": "reason", "problem": "required: why the rollback"}])
-    unknown = sorted(set(body) - {"reason"})
-    if unknown:
-        raise validation_failed([{"field": name, "problem": "not a field of a rollback"} for name in unknown])
+    if unknown := unknown_fields(body, {"reason"}, of="a rollback"):
+        raise validation_failed(unknown)
     store = deps.versions
     routing: Routing = _guard(store.get_routing)
     if not routing["previous_champions"]:
@@ -675,16 +637,6 @@ def audit_trail(deps: Dependencies) -> AuditTrail:
     from chalicelib.audit_chain import verify
 
     return verify(_guard(lambda: deps.reviews.audit_entries(AUDIT_SUBJECT)))
-
-
-class VersionAuditPage(TypedDict):
-    """``GET /v1/versions/audit``: one page of the registry's trail, newest first. ``verified`` and
-    ``first_broken_seq`` are of the whole trail, recomputed on every read."""
-
-    verified: bool
-    first_broken_seq: int | None
-    entries: list[AuditEntry]
-    next_cursor: str | None
 
 
 # The cursor is bound to this list (staff share one registry), not to a caller.

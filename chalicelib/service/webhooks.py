@@ -35,7 +35,7 @@ from chalicelib import resources
 from chalicelib.config import LOCAL_STAGE, Settings
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.webhooks import Answer, DeliveryQueue, SecretCipher, WebhookStore
-from chalicelib.errors import ErrorDetail, ServiceError, dependency_unavailable, not_found
+from chalicelib.errors import ServiceError, dependency_unavailable, not_found, validation_failed
 from chalicelib.observability import count, logger
 from chalicelib.records import (
     DELIVERY_STATUSES,
@@ -55,6 +55,7 @@ from chalicelib.records import (
 from chalicelib.service import cursors
 from chalicelib.service.clock import now_epoch, now_iso
 from chalicelib.service.listing import Problems, is_uuid, page_size
+from chalicelib.service.request_body import json_object, unknown_fields
 from chalicelib.webhook_signing import delivery_headers, new_secret, retry_wait
 
 if TYPE_CHECKING:
@@ -260,19 +261,9 @@ def _events_problem(events: object) -> str | None:
 def _checked_body(
     payload: Any, settings: WebhookSettings, refusal: Refusal, *, partial: bool
 ) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise ServiceError(
-            400,
-            "validation_failed",
-            "the body must be a JSON object",
-            [{"field": "body", "problem": "an object"}],
-        )
     # null is a value like any other (the document states no field as nullable): refused by type.
-    body: dict[str, Any] = dict(payload)
-    allowed = {"url", "events", "description"} | ({"enabled"} if partial else set())
-    details: list[ErrorDetail] = [
-        {"field": name, "problem": "not a field of this body"} for name in sorted(set(body) - allowed)
-    ]
+    body = dict(json_object(payload))
+    details = unknown_fields(body, {"url", "events", "description"} | ({"enabled"} if partial else set()))
     for name in ("url", "events"):
         if name not in body and not partial:
             details.append({"field": name, "problem": "required"})
@@ -286,8 +277,7 @@ def _checked_body(
     if "enabled" in body and not isinstance(body["enabled"], bool):
         details.append({"field": "enabled", "problem": "true or false"})
     if details:
-        fields = ", ".join(detail["field"] for detail in details)
-        raise ServiceError(400, "validation_failed", f"invalid field(s): {fields}", details)
+        raise validation_failed(details)
     return body
 
 

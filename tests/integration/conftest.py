@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from devstack.client import ApiClient
+from devstack.cognito import DEMO_STAFF, id_token
 from devstack.stack import DevStack, DevStackConfig
 
 # Redelivery after a failure waits for the visibility timeout; the queue's real one (minutes) would
@@ -173,3 +174,19 @@ def take_own_messages(sqs: Any, queue_url: str, is_ours: Callable[[str], bool]) 
 def take_from_queue() -> Callable[[Any, str, Callable[[str], bool]], list[str]]:
     """``take_own_messages`` for tests (a fixture: test modules do not import conftest)."""
     return take_own_messages
+
+
+# ------------------------------------------------------------------------------ staff sign-in
+def demo_staff_tokens(stack: DevStack) -> dict[str, str]:
+    """An ID token of each demo staff user (devstack.cognito.DEMO_STAFF) from ``stack``'s pool."""
+    pool = stack.staff_pool
+    if pool is None:
+        pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff sign-in")
+    cognito = stack.client("cognito-idp")
+    return {user.username: id_token(cognito, pool, user.username, user.password) for user in DEMO_STAFF}
+
+
+@pytest.fixture(scope="session")
+def staff_tokens() -> Callable[[DevStack], dict[str, str]]:
+    """``demo_staff_tokens`` for tests (a fixture: test modules do not import conftest)."""
+    return demo_staff_tokens

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +18,6 @@ import requests
 from chalicelib import engine, resources
 from chalicelib.service.reviews import review_id_for
 from devstack.client import ApiClient
-from devstack.cognito import DEMO_STAFF, StaffPool, id_token
 from devstack.processes import wait_until
 from devstack.samples import applications
 from devstack.stack import DevStack
@@ -26,16 +26,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def pool(stack: DevStack) -> StaffPool:
-    if stack.staff_pool is None:
-        pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff sign-in")
-    return stack.staff_pool
-
-
-@pytest.fixture(scope="module")
-def tokens(stack: DevStack, pool: StaffPool) -> dict[str, str]:
-    cognito = stack.client("cognito-idp")
-    return {user.username: id_token(cognito, pool, user.username, user.password) for user in DEMO_STAFF}
+def tokens(stack: DevStack, staff_tokens: Callable[[DevStack], dict[str, str]]) -> dict[str, str]:
+    return staff_tokens(stack)
 
 
 def staff(stack: DevStack, token: str, method: str, path: str, body: Any = None) -> requests.Response:

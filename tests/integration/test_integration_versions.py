@@ -17,7 +17,6 @@ import requests
 
 from chalicelib.engine.artifact import ARTIFACT_PATH
 from chalicelib.engine.lending_policy import POLICY_V1_PATH
-from devstack.cognito import DEMO_STAFF, id_token
 from devstack.stack import DevStack
 
 pytestmark = pytest.mark.integration
@@ -30,12 +29,8 @@ def versions_stack(start_stack: Callable[..., DevStack]) -> DevStack:
 
 
 @pytest.fixture(scope="module")
-def tokens(versions_stack: DevStack) -> dict[str, str]:
-    pool = versions_stack.staff_pool
-    if pool is None:
-        pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff sign-in")
-    cognito = versions_stack.client("cognito-idp")
-    return {user.username: id_token(cognito, pool, user.username, user.password) for user in DEMO_STAFF}
+def tokens(versions_stack: DevStack, staff_tokens: Callable[[DevStack], dict[str, str]]) -> dict[str, str]:
+    return staff_tokens(versions_stack)
 
 
 def call(stack: DevStack, token: str | None, method: str, path: str, body: Any = None) -> requests.Response:

@@ -35,3 +35,33 @@ PERSONAL_DATA_VARIANTS = (
 def application_row(index: int, with_personal_data: bool = True) -> dict[str, Any]:
     """Row ``index`` (0-based) of the data file as an API payload; the file is read up to that row."""
     return next(itertools.islice(iter_applications(with_personal_data), index, None))
+
+
+def strong_application(**changes: Any) -> dict[str, Any]:
+    """A clearly approvable application (every factor in a good bin), with ``changes`` applied."""
+    application = {
+        "age": 40,
+        "gender": "Female",
+        "city": "Pune",
+        "education": "Graduate",
+        "marital_status": "Married",
+        "num_dependents": 1,
+        "employment_type": "Salaried",
+        "industry": "Healthcare",
+        "years_at_current_job": 8,
+        "monthly_income": 120_000,
+        "existing_emi": 0,
+        "num_existing_loans": 0,
+        "cibil_score": 790,
+        "credit_history_years": 12,
+        "late_payments_last_2_years": 0,
+        "has_defaults": False,
+        "owns_property": True,
+        "savings_balance": 600_000,
+        "years_with_bank": 10,
+        "loan_amount": 500_000,
+        "loan_tenure_months": 36,
+        "loan_purpose": "Home Renovation",
+    }
+    application.update(changes)
+    return application

@@ -11,6 +11,9 @@ tests): the Lambda package contains none of it.
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,43 @@ def test_the_rule_sees_a_violation(tmp_path: Path) -> None:
 
 def test_every_layer_is_known() -> None:
     assert {layer for layer, _ in source_files()} <= set(ALLOWED)
+
+
+# The route declarations are imported on every cold start (app.py, the query validator, the OpenAPI
+# document). Their reply records come from chalicelib.records and the engine's type modules, never from
+# the services that build them, which import the holdout validation and the monitoring accumulator.
+HEAVY_FOR_ROUTES = (
+    "chalicelib.service.monitoring",
+    "chalicelib.service.batches",
+    "chalicelib.service.versions",
+    "chalicelib.engine.monitoring",
+    "chalicelib.engine.validation",
+)
+
+
+def modules_loaded_by(module: str) -> set[str]:
+    """The chalicelib modules that importing ``module`` loads, in a fresh interpreter."""
+    probe = f"import json, sys, {module}\n"
+    probe += "print(json.dumps([m for m in sys.modules if m.startswith('chalicelib')]))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_the_route_declarations_import_no_service_behind_their_records() -> None:
+    loaded = modules_loaded_by("chalicelib.http.routes")
+    assert "chalicelib.records" in loaded  # the probe saw the import
+    assert not loaded & set(HEAVY_FOR_ROUTES), sorted(loaded & set(HEAVY_FOR_ROUTES))
+
+
+def test_the_import_probe_sees_a_heavy_module() -> None:
+    """The check above can fail: importing a service that builds reports loads the engine behind it."""
+    assert {"chalicelib.service.monitoring", "chalicelib.engine.monitoring"} <= modules_loaded_by(
+        "chalicelib.service.monitoring"
+    )

@@ -19,6 +19,7 @@ from chalicelib.engine.lending_policy import POLICY_V1_PATH
 from chalicelib.engine.policy import BLOCK, FAIL, REFER, RULE_SPECS, WARNING
 from chalicelib.engine.schema import APPLICATION_FIELDS, FieldSpec, parse_csv_row
 from chalicelib.engine.types import Decision
+from tests.support.samples import strong_application as strong_application
 
 DECISION_DATE = dt.date(2026, 12, 1)
 MODEL, POLICY = packaged_version()  # the shipped model artifact and lending-policy version 1
@@ -40,34 +41,15 @@ def training_rows() -> tuple[tuple[dict[str, Any], int], ...]:
         return tuple((parse_csv_row(row), int(row["loan_approved"])) for row in csv.DictReader(handle))
 
 
-def strong_application(**changes: Any) -> dict[str, Any]:
-    """A clearly approvable application (every factor in a good bin), with ``changes`` applied."""
-    application = {
-        "age": 40,
-        "gender": "Female",
-        "city": "Pune",
-        "education": "Graduate",
-        "marital_status": "Married",
-        "num_dependents": 1,
-        "employment_type": "Salaried",
-        "industry": "Healthcare",
-        "years_at_current_job": 8,
-        "monthly_income": 120_000,
-        "existing_emi": 0,
-        "num_existing_loans": 0,
-        "cibil_score": 790,
-        "credit_history_years": 12,
-        "late_payments_last_2_years": 0,
-        "has_defaults": False,
-        "owns_property": True,
-        "savings_balance": 600_000,
-        "years_with_bank": 10,
-        "loan_amount": 500_000,
-        "loan_tenure_months": 36,
-        "loan_purpose": "Home Renovation",
-    }
-    application.update(changes)
-    return application
+# A middling applicant: short job and credit history, some existing debt.
+MIDDLING = {
+    "age": 26,
+    "years_at_current_job": 1,
+    "credit_history_years": 2,
+    "existing_emi": 15_000,
+    "num_existing_loans": 1,
+    "monthly_income": 60_000,
+}
 
 
 @functools.cache

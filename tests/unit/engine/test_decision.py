@@ -8,6 +8,7 @@ import json
 import pytest
 from engine_test_support import (
     DECISION_DATE,
+    MIDDLING,
     PROPERTIES,
     decide_v1,
     decided,
@@ -22,15 +23,6 @@ from chalicelib.engine import model_info, validate_application
 from chalicelib.engine.schema import PERSONAL_FIELDS
 from devstack.samples import sample_application
 
-# A middling applicant: short job and credit history, some existing debt.
-MIDDLING = {
-    "age": 26,
-    "years_at_current_job": 1,
-    "credit_history_years": 2,
-    "existing_emi": 15_000,
-    "num_existing_loans": 1,
-    "monthly_income": 60_000,
-}
 # The README's original sample, the data's first row: the instalment of 12,50,000 over 12 months is
 # 138% of income.
 README_ORIGINAL = sample_application(with_personal_data=False)

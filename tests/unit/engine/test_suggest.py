@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from engine_test_support import (
+    MIDDLING,
     POLICY,
     PROPERTIES,
     applied,
@@ -21,14 +22,6 @@ from chalicelib.engine.suggest import SUGGESTION_RULES, reapply_after_months
 MIN_AGE = POLICY.limits.min_age
 MIN_PROBABILITY_GAIN = POLICY.suggestions.min_probability_gain
 
-MIDDLING = {
-    "age": 26,
-    "years_at_current_job": 1,
-    "credit_history_years": 2,
-    "existing_emi": 15_000,
-    "num_existing_loans": 1,
-    "monthly_income": 60_000,
-}
 SUGGESTION_KEYS = {
     "id",
     "category",

@@ -18,38 +18,12 @@ from chalicelib.service import clock, decisions, fraud
 from chalicelib.service.decision_versions import PACKAGED
 from devstack.lambda_events import worker_context
 from tests.support.http import post_json
+from tests.support.samples import strong_application as strong
 from tests.support.sqs import queued_records, sqs_event, sqs_record
 
 # 2026-12-01 12:00 IST: outside the odd hours, so the counted rules alone decide the flags.
 NOON_IST = int(dt.datetime(2026, 12, 1, 6, 30, tzinfo=dt.UTC).timestamp())
 PAN = "ABCDE1234F"
-
-
-def strong(**changes: Any) -> dict[str, Any]:
-    """An application the packaged version approves on its own (no fraud signal)."""
-    application: dict[str, Any] = {
-        "age": 40,
-        "education": "Graduate",
-        "num_dependents": 1,
-        "employment_type": "Salaried",
-        "industry": "Healthcare",
-        "years_at_current_job": 8,
-        "monthly_income": 120_000,
-        "existing_emi": 0,
-        "num_existing_loans": 0,
-        "cibil_score": 790,
-        "credit_history_years": 12,
-        "late_payments_last_2_years": 0,
-        "has_defaults": False,
-        "owns_property": True,
-        "savings_balance": 600_000,
-        "years_with_bank": 10,
-        "loan_amount": 500_000,
-        "loan_tenure_months": 36,
-        "loan_purpose": "Home Renovation",
-    }
-    application.update(changes)
-    return application
 
 
 @pytest.fixture(autouse=True)
