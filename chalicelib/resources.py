@@ -963,3 +963,24 @@ WEBHOOK_EVENT_TYPES = (*WEBHOOK_EVENT_TYPES, BATCH_COMPLETED)
 DECISION_EVENTS_BUS = DECISION_EVENTS_BUS._replace(
     detail_types=(*DECISION_EVENTS_BUS.detail_types, BATCH_COMPLETED)
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: multipart upload of large files (issue 19, "multipart for large files")
+# --------------------------------------------------------------------------------------------
+# One presigned PUT stores at most 5 GB. A batch created with a declared size_bytes over
+# BATCH_MULTIPART_ABOVE_BYTES (env overrides it) gets a multipart upload instead: one presigned
+# UploadPart URL per part, completed by the start with the parts' ETags. The file's limit stays
+# BATCH_MAX_BYTES (a declared size over it is a 413 at once).
+BATCH_MULTIPART_ABOVE_BYTES = 100 * 1024**2
+BATCH_MULTIPART_ABOVE_BYTES_ENV = "BATCH_MULTIPART_ABOVE_BYTES"
+# The preferred part size (env overrides it), raised so that a file has at most BATCH_MAX_PARTS parts
+# and never below S3's least part (every part but the last, https://docs.aws.amazon.com/AmazonS3/
+# latest/userguide/qfacts.html: 5 MiB to 5 GiB, at most 10,000 parts).
+BATCH_PART_BYTES = 64 * 1024**2
+BATCH_PART_BYTES_ENV = "BATCH_PART_BYTES"
+S3_MIN_PART_BYTES = 5 * 1024**2
+S3_MAX_PARTS = 10_000
+# Fewer parts than S3 allows: the start's body lists every part's ETag (about 70 bytes each) and a
+# request body is at most MAX_BODY_BYTES; the create's answer lists a presigned URL per part.
+BATCH_MAX_PARTS = 100
