@@ -511,6 +511,9 @@ def alarms(stage: str) -> list[Alarm]:
     from infra import monitoring  # the daily monitoring run's alarms (issue 20); imports this module
 
     catalogue += monitoring.monitoring_alarms()
+    from infra import batches  # the batch path's alarms (issue 19's gaps); imports this module
+
+    catalogue += batches.batch_alarms()
     return catalogue
 
 

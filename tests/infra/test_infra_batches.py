@@ -102,3 +102,54 @@ def test_the_console_may_put_a_batch_file_from_the_browser_and_nothing_else(
     assert "*" not in json.dumps(rule)
     others = [spec for spec in resources.BUCKETS if not spec.cors_put_from_console]
     assert others and all("CorsConfiguration" not in stack[spec.logical_id]["Properties"] for spec in others)
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_the_batch_alarms_watch_the_dlq_the_scorer_and_the_oldest_chunk(
+    templates: dict[str, Template], stage: str
+) -> None:
+    """One alarm per row of resources.BATCH_ALARMS, on the stage's own queue, DLQ and scorer, and the
+    dashboard's batch row graphs the same metric against the same threshold."""
+    stack = templates[stage]["Resources"]
+    queue = resources.BATCH_CHUNKS_QUEUE
+    watched = {
+        "BatchChunksDeadLetterQueueNotEmptyAlarm": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"Name": "QueueName", "Value": resources.resource_name(stage, queue.dlq_suffix)},
+        ),
+        "BatchScorerErrorsAlarm": (
+            "AWS/Lambda",
+            "Errors",
+            {"Name": "FunctionName", "Value": names.function_name(stage, resources.BATCH_FUNCTION)},
+        ),
+        "BatchScorerThrottlesAlarm": (
+            "AWS/Lambda",
+            "Throttles",
+            {"Name": "FunctionName", "Value": names.function_name(stage, resources.BATCH_FUNCTION)},
+        ),
+        "BatchChunksOldestMessageAgeAlarm": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"Name": "QueueName", "Value": resources.resource_name(stage, queue.suffix)},
+        ),
+    }
+    assert [spec.logical_id for spec in resources.BATCH_ALARMS] == list(watched)
+    (dashboard,) = resources_of_type(templates[stage], "AWS::CloudWatch::Dashboard").values()
+    body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body_sub[0] if isinstance(body_sub, list) else body_sub)["widgets"]
+    graphs = {
+        tuple(widget["properties"]["metrics"][0][:2]): widget["properties"]
+        for widget in widgets
+        if widget["properties"].get("title", "").startswith("Batches:")
+    }
+    for spec in resources.BATCH_ALARMS:
+        namespace, metric, dimension = watched[spec.logical_id]
+        properties = stack[spec.logical_id]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+        assert properties["Dimensions"] == [dimension]
+        assert properties["Statistic"] == spec.statistic
+        graph = graphs[(namespace, metric)]
+        assert graph["metrics"][0][2:] == [dimension["Name"], dimension["Value"]]
+        assert graph["annotations"]["horizontal"][0]["value"] == properties["Threshold"]
+    assert any(widget["properties"].get("markdown", "").startswith("## Batches") for widget in widgets)
