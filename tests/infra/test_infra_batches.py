@@ -63,21 +63,107 @@ def test_the_scorers_concurrency_is_capped_by_configuration(
     assert redrive["maxReceiveCount"] == queue.max_receive_count
 
 
-@pytest.mark.parametrize("stage", resources.STAGES)
-def test_batch_functions_reach_batch_objects_only(stage: str) -> None:
-    document = policies.policy_document(stage)
-    by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
-    bucket = resources.resource_name(stage, resources.BATCHES_BUCKET.suffix)
+def _allowed(document: dict) -> dict[str, set[str]]:
+    """{action: the resources some statement allows it on} (a deployed bucket's ARN as its Fn::Sub)."""
+    allowed: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        for action in statement["Action"]:
+            listed = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            allowed.setdefault(action, set()).update(
+                arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in listed
+            )
+    return allowed
+
+
+def _objects(stage: str, spec: resources.BucketSpec, prefix: str) -> str:
     # A deployed bucket's name ends in the account id (infra.names.bucket_name); the local one's not.
-    objects: object = f"arn:aws:s3:::{bucket}/batches/*"
+    bucket = resources.resource_name(stage, spec.suffix)
     if stage in resources.DEPLOYED_STAGES:
-        objects = {"Fn::Sub": f"arn:aws:s3:::{bucket}-${{AWS::AccountId}}/batches/*"}
-    assert by_sid["BatchObjects"]["Resource"] == [objects]
-    assert set(by_sid["BatchObjects"]["Action"]) == {"s3:GetObject", "s3:PutObject"}
-    dlq = resources.resource_name(stage, resources.BATCH_CHUNKS_QUEUE.dlq_suffix)
-    assert by_sid["BatchDeadLetters"]["Resource"] == [f"arn:aws:sqs:*:*:{dlq}"]
+        return f"arn:aws:s3:::{bucket}-${{AWS::AccountId}}/{prefix}/*"
+    return f"arn:aws:s3:::{bucket}/{prefix}/*"
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_the_batch_functions_have_their_own_role_with_nothing_beyond_the_list(stage: str) -> None:
+    """The scorer and the DLQ handler share policy-<stage>-batches.json (each its own role), and it
+    allows exactly what they call: the batch item, the batch objects, the chunk queue and its DLQ,
+    a version's record and blobs, batch.completed on the bus and to the webhooks' queue, logs, X-Ray."""
+    name = lambda suffix: resources.resource_name(stage, suffix)  # noqa: E731
+    sqs = lambda suffix: f"arn:aws:sqs:*:*:{name(suffix)}"  # noqa: E731
+    queue = resources.BATCH_CHUNKS_QUEUE
+    batches_table = f"arn:aws:dynamodb:*:*:table/{name(resources.BATCHES_TABLE.suffix)}"
+    versions_table = f"arn:aws:dynamodb:*:*:table/{name(resources.VERSIONS_TABLE.suffix)}"
+    bus = f"arn:aws:events:*:*:event-bus/{names.event_bus_name(stage)}"
+    logs = {
+        f"arn:aws:logs:*:*:log-group:{names.function_log_group(stage, spec)}:*"
+        for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION)
+    }
+    expected = {
+        "dynamodb:GetItem": {batches_table, versions_table},
+        "dynamodb:UpdateItem": {batches_table},
+        "s3:GetObject": {
+            _objects(stage, resources.BATCHES_BUCKET, "batches"),
+            _objects(stage, resources.VERSIONS_BUCKET, "blobs"),
+        },
+        "s3:PutObject": {_objects(stage, resources.BATCHES_BUCKET, "batches")},
+        "sqs:GetQueueUrl": {sqs(queue.suffix), sqs(resources.WEBHOOK_QUEUE.suffix)},
+        "sqs:SendMessage": {sqs(queue.suffix), sqs(resources.WEBHOOK_QUEUE.suffix)},
+        "sqs:ReceiveMessage": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "sqs:DeleteMessage": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "sqs:GetQueueAttributes": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "events:PutEvents": {bus},
+        "logs:CreateLogStream": logs,
+        "logs:PutLogEvents": logs,
+        "xray:PutTraceSegments": {"*"},
+        "xray:PutTelemetryRecords": {"*"},
+    }
     for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION):
-        assert policies.function_policy_file_name(stage, spec) == names.policy_file_name(stage)
+        file_name = policies.function_policy_file_name(stage, spec)
+        assert file_name == f"policy-{stage}-batches.json" != names.policy_file_name(stage)
+        document = json.loads(policies.policy_path(stage, file_name).read_text())
+        assert document == policies.batch_policy_document(stage)
+        assert _allowed(document) == expected
+        assert (
+            names.chalice_config()["stages"][stage]["lambda_functions"][spec.chalice_name]["iam_policy_file"]
+            == file_name
+        )
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_the_api_role_keeps_only_what_the_batch_routes_need(stage: str) -> None:
+    """The API creates, starts and reads batches: it signs the uploads (multipart too), reads the
+    file's head and the summary, sends the plan message. It no longer consumes the chunk queue or
+    its DLQ, nor logs for the batch functions."""
+    document = policies.policy_document(stage)
+    allowed = _allowed(document)
+    by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
+    queue = resources.BATCH_CHUNKS_QUEUE
+    chunks = f"arn:aws:sqs:*:*:{resources.resource_name(stage, queue.suffix)}"
+    dlq = f"arn:aws:sqs:*:*:{resources.resource_name(stage, queue.dlq_suffix)}"
+    objects = _objects(stage, resources.BATCHES_BUCKET, "batches")
+    assert set(_allowed({"Statement": [by_sid["BatchObjects"]]})) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+    }
+    assert _allowed({"Statement": [by_sid["BatchObjects"]]})["s3:PutObject"] == {objects}
+    assert set(_allowed({"Statement": [by_sid["BatchChunksSend"]]})) == {
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+    }
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert chunks not in allowed[action] and dlq not in allowed[action], action
+    assert "BatchDeadLetters" not in by_sid
+    batch_logs = {names.function_log_group(stage, spec) for spec in policies.BATCH_FUNCTIONS}
+    assert not any(group in arn for arn in allowed["logs:PutLogEvents"] for group in batch_logs)
+    # The batch functions write no decision, cache, review case or audit entry.
+    batch_document = json.dumps(policies.batch_policy_document(stage))
+    for spec in (resources.DECISIONS_TABLE, resources.AUDIT_TABLE, resources.REVIEWS_TABLE):
+        assert f'table/{resources.resource_name(stage, spec.suffix)}"' not in batch_document
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
