@@ -1065,3 +1065,12 @@ BATCH_ALARMS: tuple[BatchAlarmSpec, ...] = (
         "batch-chunks: the scorers are not keeping up (or not running)",
     ),
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: completion at scale (issue 19's gaps)
+# --------------------------------------------------------------------------------------------
+# The completer reads every chunk's aggregates (one GET each: 1,000 at 1,000 chunks) with this many
+# threads on the one S3 client (botocore clients are thread-safe; its pool holds 10 connections by
+# default, more wait for one), merged in chunk order so the summary is the same bytes.
+BATCH_COMPLETION_READERS = 16

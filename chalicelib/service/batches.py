@@ -773,6 +773,34 @@ def _score(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) ->
         _complete_if_done(batches, updated)
 
 
+def read_aggregates(
+    objects: BatchObjects,
+    batch_id: str,
+    indexes: list[int],
+    readers: int = resources.BATCH_COMPLETION_READERS,
+) -> list[Any]:
+    """Every chunk's aggregates in the order of ``indexes`` (so that the merge, and the summary, is
+    the same whoever completes), read by up to ``readers`` threads: at 1,000 chunks, 1,000 GETs one
+    after another are most of a completion's time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(index: int) -> Any:
+        body = objects.get(aggregates_key(batch_id, index))
+        if body is None:
+            raise DependencyUnavailable("s3", f"aggregates of chunk {index} missing")
+        return json.loads(body)
+
+    if not indexes:
+        return []
+    # The first in this thread: it makes the S3 client if this process has not yet (creating one is
+    # not thread-safe; using it is).
+    first = read(indexes[0])
+    if len(indexes) == 1 or readers <= 1:
+        return [first, *(read(index) for index in indexes[1:])]
+    with ThreadPoolExecutor(max_workers=min(readers, len(indexes) - 1)) as pool:
+        return [first, *pool.map(read, indexes[1:])]  # map keeps the order; the first error is raised
+
+
 def _complete_if_done(batches: Batches, record: BatchRecord) -> None:
     """Complete the batch if every chunk is done or failed; idempotent (see the module's step 5)."""
     from chalicelib.engine import batch as engine_batch
@@ -783,12 +811,7 @@ def _complete_if_done(batches: Batches, record: BatchRecord) -> None:
     if len(record["chunks_done"]) + len(record["chunks_failed"]) < total:
         return
     batch_id = record["batch_id"]
-    parts = []
-    for index in record["chunks_done"]:
-        body = batches.objects.get(aggregates_key(batch_id, index))
-        if body is None:
-            raise DependencyUnavailable("s3", f"aggregates of chunk {index} missing")
-        parts.append(json.loads(body))
+    parts = read_aggregates(batches.objects, batch_id, record["chunks_done"])
     try:
         summary = engine_batch.summarise(engine_batch.merge_aggregates(parts), record["versions"])
     except Exception as error:  # a summary that cannot be computed must not leave the batch RUNNING
