@@ -1074,3 +1074,7 @@ BATCH_ALARMS: tuple[BatchAlarmSpec, ...] = (
 # threads on the one S3 client (botocore clients are thread-safe; its pool holds 10 connections by
 # default, more wait for one), merged in chunk order so the summary is the same bytes.
 BATCH_COMPLETION_READERS = 16
+# A finished batch's view lists at most this many presigned result-part URLs (each ~1 KB of JSON,
+# and a signature's work); the next are GET ...?parts_from=<next_parts_from>.
+BATCH_RESULT_PARTS_PER_VIEW = 100
+BATCH_RESULT_PARTS_FROM_MAX = 1_000_000

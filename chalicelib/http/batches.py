@@ -43,7 +43,8 @@ def start_batch(request: Request, batch_id: str, *, staff: bool = False) -> Resp
 
 @renders_service_errors
 def get_batch(request: Request, batch_id: str, *, staff: bool = False) -> Response:
-    return json_response(batches.get(_batches(), _owner(request, staff=staff), batch_id))
+    parts_from = query_parameter(request, "parts_from")
+    return json_response(batches.get(_batches(), _owner(request, staff=staff), batch_id, parts_from))
 
 
 @renders_service_errors

@@ -1066,6 +1066,12 @@ def _batch_records() -> tuple[type, type, type, type]:
 _BATCH_CREATED, _BATCH_STARTED, _BATCH_VIEW, _BATCH_LIST = _batch_records()
 BATCH_BODY = Body("Batch", _batch_schema)
 BATCH_START_BODY = Body("BatchStart", _batch_start_schema, required=False)
+PARTS_FROM = Parameter(
+    "parts_from",
+    "a finished batch's result parts from this one (0-based; at most "
+    f"{resources.BATCH_RESULT_PARTS_PER_VIEW} per answer: `results.next_parts_from` is the next page's)",
+    {"type": "integer", "minimum": 0, "maximum": resources.BATCH_RESULT_PARTS_FROM_MAX},
+)
 BATCH_GROUPS = frozenset({resources.MODEL_RISK_GROUP, resources.MANAGER_GROUP})
 
 
@@ -1100,7 +1106,8 @@ def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tupl
             f"get{operation}",
             f"A {noun}'s progress; once done its summary and presigned URLs of the result files",
             (Reply(200, "The batch.", _BATCH_VIEW),),
-            (404, 503),
+            (400, 404, 503),
+            query=(PARTS_FROM,),
             **access,
         ),
         Route(

@@ -136,11 +136,15 @@ class RowProgress(TypedDict):
 
 
 class BatchResults(TypedDict):
-    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines)."""
+    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines), at most
+    ``BATCH_RESULT_PARTS_PER_VIEW`` from ``parts_from``; ``next_parts_from`` names the next page."""
 
     summary_url: str
     parts: list[str]
     expires_at: str
+    parts_total: int
+    parts_from: int
+    next_parts_from: int | None
 
 
 class BatchView(TypedDict):
@@ -668,7 +672,22 @@ def _view(record: BatchRecord, *, now: float) -> BatchView:
     return view
 
 
-def get(batches: Batches, owner: str, batch_id: str) -> BatchView:
+def _parts_from(value: str | None) -> int:
+    if value is None:
+        return 0
+    if not value.isascii() or not value.isdigit() or int(value) > resources.BATCH_RESULT_PARTS_FROM_MAX:
+        problem = f"an integer from 0 to {resources.BATCH_RESULT_PARTS_FROM_MAX} in ASCII digits"
+        raise ServiceError(
+            400,
+            "invalid_parameter",
+            "invalid query parameter(s): parts_from",
+            [{"field": "parts_from", "problem": problem}],
+        )
+    return int(value)
+
+
+def get(batches: Batches, owner: str, batch_id: str, parts_from: str | None = None) -> BatchView:
+    first = _parts_from(parts_from)
     record = _own(batches, owner, batch_id)
     view = _view(record, now=now_epoch())
     if record["status"] in ("COMPLETED", "COMPLETED_WITH_ERRORS"):
@@ -678,14 +697,16 @@ def get(batches: Batches, owner: str, batch_id: str) -> BatchView:
             if summary is not None:
                 view["summary"] = json.loads(summary)
             failed = set(record["chunks_failed"])
+            written = [index for index in range(record.get("chunks_total", 0)) if index not in failed]
+            page = written[first : first + resources.BATCH_RESULT_PARTS_PER_VIEW]
+            following = first + len(page)
             view["results"] = {
                 "summary_url": batches.objects.download_url(summary_key(batch_id), seconds),
-                "parts": [
-                    batches.objects.download_url(part_key(batch_id, index), seconds)
-                    for index in range(record.get("chunks_total", 0))
-                    if index not in failed
-                ],
+                "parts": [batches.objects.download_url(part_key(batch_id, index), seconds) for index in page],
                 "expires_at": _iso_at(now_epoch() + seconds),
+                "parts_total": len(written),
+                "parts_from": first,
+                "next_parts_from": following if following < len(written) else None,
             }
         except DependencyUnavailable as error:
             raise _unavailable(error) from None
