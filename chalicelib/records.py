@@ -878,15 +878,31 @@ BatchStatus = Literal["PENDING", "RUNNING", "COMPLETED", "COMPLETED_WITH_ERRORS"
 BatchFormat = Literal["csv", "jsonl"]
 
 
+class UploadPartUrl(TypedDict):
+    part_number: int
+    url: str  # a presigned UploadPart: PUT the part's bytes, keep the ETag header of the answer
+
+
+class MultipartUpload(TypedDict):
+    """A large file's upload: PUT bytes [(n-1) * part_size, n * part_size) to part n's URL, then
+    start the batch with every part's ``{"part_number", "etag"}``."""
+
+    upload_id: str
+    part_size: int
+    parts: list[UploadPartUrl]
+
+
 class BatchCreated(TypedDict):
-    """A new batch: PUT the file to ``upload_url`` (before ``upload_expires_at``), then start it."""
+    """A new batch: PUT the file to ``upload_url`` (or its parts to ``upload.parts``, for a file
+    declared larger than the multipart threshold) before ``upload_expires_at``, then start it."""
 
     batch_id: str
     status: BatchStatus
     format: BatchFormat
     versions: list[str]
     counteroffers: bool
-    upload_url: str
+    upload_url: NotRequired[str]
+    upload: NotRequired[MultipartUpload]
     upload_method: Literal["PUT"]
     max_bytes: int
     upload_expires_at: str
@@ -912,11 +928,15 @@ class RowProgress(TypedDict):
 
 
 class BatchResults(TypedDict):
-    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines)."""
+    """Presigned GETs: the summary and the result parts in row order (gzip JSON Lines), at most
+    ``BATCH_RESULT_PARTS_PER_VIEW`` from ``parts_from``; ``next_parts_from`` names the next page."""
 
     summary_url: str
     parts: list[str]
     expires_at: str
+    parts_total: int
+    parts_from: int
+    next_parts_from: int | None
 
 
 class BatchView(TypedDict):

@@ -10,7 +10,7 @@ AWS API, so the request path can use it too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 SERVICE = "loan-decisions"
 STAGES = ("local", "dev", "prod")
@@ -1019,3 +1019,118 @@ MONITORING_PARTS_QUEUE = QueueSpec(
     consumer=MONITOR_PART_FUNCTION,
 )
 QUEUES += (MONITORING_PARTS_QUEUE,)
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: multipart upload of large files (issue 19, "multipart for large files")
+# --------------------------------------------------------------------------------------------
+# One presigned PUT stores at most 5 GB. A batch created with a declared size_bytes over
+# BATCH_MULTIPART_ABOVE_BYTES (env overrides it) gets a multipart upload instead: one presigned
+# UploadPart URL per part, completed by the start with the parts' ETags. The file's limit stays
+# BATCH_MAX_BYTES (a declared size over it is a 413 at once).
+BATCH_MULTIPART_ABOVE_BYTES = 100 * 1024**2
+BATCH_MULTIPART_ABOVE_BYTES_ENV = "BATCH_MULTIPART_ABOVE_BYTES"
+# The preferred part size (env overrides it), raised so that a file has at most BATCH_MAX_PARTS parts
+# and never below S3's least part (every part but the last, https://docs.aws.amazon.com/AmazonS3/
+# latest/userguide/qfacts.html: 5 MiB to 5 GiB, at most 10,000 parts).
+BATCH_PART_BYTES = 64 * 1024**2
+BATCH_PART_BYTES_ENV = "BATCH_PART_BYTES"
+S3_MIN_PART_BYTES = 5 * 1024**2
+S3_MAX_PARTS = 10_000
+# Fewer parts than S3 allows: the start's body lists every part's ETag (about 70 bytes each) and a
+# request body is at most MAX_BODY_BYTES; the create's answer lists a presigned URL per part.
+BATCH_MAX_PARTS = 100
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: alarms (issue 19's gaps)
+# --------------------------------------------------------------------------------------------
+class BatchAlarmSpec(NamedTuple):
+    """One alarm on the batch path: ``metric`` (``namespace``, ``statistic``) of the chunk queue, its
+    DLQ or the scorer function (``on``) > ``threshold`` in each of ``evaluation_periods`` periods of
+    ``period_minutes`` in a row (infra/batches.py builds it and its dashboard graph; docs/
+    OPERATIONS.md says what it means and what to do)."""
+
+    logical_id: str
+    on: Literal["queue", "dlq", "scorer"]
+    namespace: str
+    metric: str
+    statistic: str
+    threshold: float
+    period_minutes: int
+    evaluation_periods: int
+    description: str
+
+
+# A batch's chunks wait in the queue while the scorers work at the capped concurrency: 10 million
+# rows are 1,000 chunks at 50 scorers of a few seconds each, minutes, never half an hour.
+BATCH_OLDEST_CHUNK_AGE_SECONDS = 1800
+BATCH_ALARMS: tuple[BatchAlarmSpec, ...] = (
+    # The DLQ's own function settles each message within seconds: one still visible after ten
+    # minutes is a settler failing (or throttled), and its batch is RUNNING until it is settled.
+    BatchAlarmSpec(
+        "BatchChunksDeadLetterQueueNotEmptyAlarm",
+        "dlq",
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        "Minimum",
+        threshold=0,
+        period_minutes=5,
+        evaluation_periods=2,
+        description="Batch chunks that failed "
+        f"{BATCH_CHUNKS_QUEUE.max_receive_count} times wait in batch-chunks-dlq for 10 minutes: "
+        "settle_failed_batch_chunks is not settling them, and their batches stay RUNNING",
+    ),
+    # A chunk's exception is a retry (partial batch response), not a function error: an error here is
+    # a crash, a timeout or an out-of-memory kill of a scorer.
+    BatchAlarmSpec(
+        "BatchScorerErrorsAlarm",
+        "scorer",
+        "AWS/Lambda",
+        "Errors",
+        "Sum",
+        threshold=3,
+        period_minutes=15,
+        evaluation_periods=1,
+        description="The batch scorer (score_batch_chunks) crashed, timed out or ran out of memory "
+        "more than 3 times in 15 minutes: its chunks are retried, then land in the DLQ",
+    ),
+    # The mapping's MaximumConcurrency equals the reserved concurrency: a throttle means they differ.
+    BatchAlarmSpec(
+        "BatchScorerThrottlesAlarm",
+        "scorer",
+        "AWS/Lambda",
+        "Throttles",
+        "Sum",
+        threshold=0,
+        period_minutes=5,
+        evaluation_periods=1,
+        description="Lambda throttled the batch scorer: its SQS mapping's MaximumConcurrency is above "
+        "the function's reserved concurrency (they are meant to be equal)",
+    ),
+    BatchAlarmSpec(
+        "BatchChunksOldestMessageAgeAlarm",
+        "queue",
+        "AWS/SQS",
+        "ApproximateAgeOfOldestMessage",
+        "Maximum",
+        threshold=BATCH_OLDEST_CHUNK_AGE_SECONDS,
+        period_minutes=5,
+        evaluation_periods=1,
+        description=f"A batch chunk has waited more than {BATCH_OLDEST_CHUNK_AGE_SECONDS} s in "
+        "batch-chunks: the scorers are not keeping up (or not running)",
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Batches: completion at scale (issue 19's gaps)
+# --------------------------------------------------------------------------------------------
+# The completer reads every chunk's aggregates (one GET each: 1,000 at 1,000 chunks) with this many
+# threads on the one S3 client (botocore clients are thread-safe; its pool holds 10 connections by
+# default, more wait for one), merged in chunk order so the summary is the same bytes.
+BATCH_COMPLETION_READERS = 16
+# A finished batch's view lists at most this many presigned result-part URLs (each ~1 KB of JSON,
+# and a signature's work); the next are GET ...?parts_from=<next_parts_from>.
+BATCH_RESULT_PARTS_PER_VIEW = 100
+BATCH_RESULT_PARTS_FROM_MAX = 1_000_000

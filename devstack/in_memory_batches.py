@@ -9,12 +9,15 @@ tested without an emulator. Local-only: never in the Lambda package. The "presig
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from chalicelib import resources
 from chalicelib.dal import DependencyCheck
-from chalicelib.dal.batches import BatchRecord, BatchStatus
+from chalicelib.dal.batches import BatchRecord, BatchStatus, UploadedPart, UploadRefused
 from chalicelib.dal.versions import VersionStore
 from chalicelib.records import PageKey
 from chalicelib.service.batches import Batches, BatchSettings
@@ -122,6 +125,8 @@ class InMemoryBatchObjects:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.puts: list[str] = []
+        self.uploads: dict[str, tuple[str, dict[int, bytes]]] = {}  # upload id -> (key, parts)
+        self.aborted: list[str] = []
 
     def upload_url(self, key: str, expires_in: int) -> str:
         return f"memory://batches/{key}?put&expires={expires_in}"
@@ -148,6 +153,55 @@ class InMemoryBatchObjects:
 
     def get(self, key: str) -> bytes | None:
         return self.objects.get(key)
+
+    def start_upload(self, key: str) -> str:
+        upload_id = uuid.uuid4().hex
+        self.uploads[upload_id] = (key, {})
+        return upload_id
+
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        return f"memory://batches/{key}?uploadId={upload_id}&partNumber={part_number}&expires={expires_in}"
+
+    def upload_part(self, upload_id: str, part_number: int, body: bytes) -> str:
+        """What a client's PUT to a part URL does here: the part's ETag (quoted MD5, as S3's)."""
+        self.uploads[upload_id][1][part_number] = bytes(body)
+        return self._etag(body)
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, UploadedPart] | None:
+        upload = self.uploads.get(upload_id)
+        if upload is None or upload[0] != key:
+            return None
+        return {
+            number: {"part_number": number, "etag": self._etag(body), "size": len(body)}
+            for number, body in sorted(upload[1].items())
+        }
+
+    @staticmethod
+    def _etag(body: bytes) -> str:
+        return f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"'
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> bool:
+        upload = self.uploads.get(upload_id)
+        if upload is None or upload[0] != key:
+            return False
+        uploaded = upload[1]
+        numbers = [part["part_number"] for part in parts]
+        if numbers != sorted(set(numbers)):
+            raise UploadRefused("InvalidPartOrder")
+        for part in parts:
+            body = uploaded.get(part["part_number"])
+            if body is None or self._etag(body).strip('"') != part["etag"].strip('"'):
+                raise UploadRefused("InvalidPart")
+        if any(len(uploaded[number]) < resources.S3_MIN_PART_BYTES for number in numbers[:-1]):
+            raise UploadRefused("EntityTooSmall")
+        self.put(key, b"".join(uploaded[number] for number in numbers), "application/octet-stream")
+        del self.uploads[upload_id]
+        return True
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        if upload_id in self.uploads:
+            del self.uploads[upload_id]
+            self.aborted.append(upload_id)
 
 
 class InMemoryChunkQueue:

@@ -512,6 +512,9 @@ def alarms(stage: str) -> list[Alarm]:
 
     catalogue += monitoring.monitoring_alarms()
     catalogue += monitoring.parts_alarms()  # monitoring runs' parts in the DLQ (issue 20, fan-out)
+    from infra import batches  # the batch path's alarms (issue 19's gaps); imports this module
+
+    catalogue += batches.batch_alarms()
     return catalogue
 
 

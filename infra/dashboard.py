@@ -406,6 +406,9 @@ def dashboard_body(stage: str) -> dict[str, Any]:
     from infra import monitoring  # the monitoring row (issue 20); imports this module
 
     boards += reconciler_and_events_board(stage) + review_desk_board(stage) + monitoring.dashboard_row(stage)
+    from infra import batches  # the batch row (issue 19's gaps); imports infra.alarms
+
+    boards += batches.dashboard_row(stage)
     return {"widgets": _layout(boards)}
 
 

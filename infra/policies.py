@@ -13,7 +13,9 @@ would only remove SendMessage from the worker and Receive/DeleteMessage from the
 reconciler has its own ``policy-<stage>-reconciler.json`` (a per-function ``iam_policy_file``):
 it only finds PENDING applications, re-enqueues or fails them, and reads the review backlog for
 its metrics; it must not be able to write decisions, the cache, idempotency records, review cases
-or audit entries. The files are generated so the names stay those of
+or audit entries. The batch scorer and its DLQ handler share ``policy-<stage>-batches.json``
+(batch_policy_document): the batch item, objects and queues, a version's logic, batch.completed.
+The files are generated so the names stay those of
 chalicelib/resources.py; tests/infra check the files equal this output.
 """
 
@@ -76,8 +78,6 @@ SHARED_FUNCTIONS = (
     resources.API_FUNCTION,
     resources.WORKER_FUNCTION,
     resources.WEBHOOK_FUNCTION,
-    resources.BATCH_FUNCTION,  # batches (issue 19): the scorer and its DLQ handler
-    resources.BATCH_DLQ_FUNCTION,
 )
 # Webhooks' signing secrets: the API encrypts them (create, rotate), the delivery function decrypts.
 WEBHOOK_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
@@ -86,6 +86,9 @@ OWN_POLICY_SUFFIX = {resources.RECONCILER_FUNCTION.chalice_name: "reconciler"}
 OWN_POLICY_SUFFIX[resources.MONITOR_FUNCTION.chalice_name] = "monitoring"  # issue 20
 OWN_POLICY_SUFFIX[resources.MONITOR_PART_FUNCTION.chalice_name] = "monitoring-parts"  # issue 20, fan-out
 OWN_POLICY_SUFFIX[resources.MONITOR_PARTS_DLQ_FUNCTION.chalice_name] = "monitoring-parts-dlq"
+# Batches (issue 19's gaps): the scorer and its DLQ handler share a file, apart from the API's.
+BATCH_FUNCTIONS = (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION)
+OWN_POLICY_SUFFIX |= {spec.chalice_name: "batches" for spec in BATCH_FUNCTIONS}
 
 
 def _arn(service: str, resource: str) -> str:
@@ -129,7 +132,8 @@ def policy_document(stage: str) -> dict[str, Any]:
     cases and writes their audit entries; the API serves the staff routes on them."""
     tables = [table_arn(stage, spec) for spec in resources.TABLES if spec not in OWN_STATEMENT_TABLES]
     indexes = [index_arn(stage, spec, index) for spec in resources.TABLES for index in spec.indexes]
-    queues = [queue_arn(stage, spec) for spec in resources.QUEUES]
+    # The chunk queue is the batch functions' to consume: the API only sends a batch's plan message.
+    queues = [queue_arn(stage, spec) for spec in resources.QUEUES if spec is not resources.BATCH_CHUNKS_QUEUE]
     statements: list[dict[str, Any]] = [
         {"Sid": "Tables", "Effect": "Allow", "Action": list(DYNAMODB_ACTIONS), "Resource": tables},
         {
@@ -245,17 +249,57 @@ def decision_versions_statements(stage: str) -> list[dict[str, Any]]:
     ]
 
 
-# ---- Batches (issue 19, chalicelib/dal/batches_aws.py): the batch item is one of TABLES and its
-# owner index one of the list indexes (above); the chunk queue is one of QUEUES. Beyond those: the
-# objects under batches/ (GetObject also authorises HEAD and ranged GETs; PutObject the presigned
-# PUT the API signs for the client), and consuming the chunk queue's DLQ (its handler's mapping).
+# ---- Batches (issue 19, chalicelib/dal/batches_aws.py). The API: the batch item is one of TABLES
+# and its owner index one of the list indexes (above); it sends a batch's plan message to the chunk
+# queue and reads its depth (readiness); the objects under batches/: GetObject (HEAD, the head of
+# the file, the summary, the presigned GETs), PutObject (the presigned PUT; CreateMultipartUpload,
+# the presigned UploadPart and CompleteMultipartUpload are authorised by it too), ListParts and
+# AbortMultipartUpload for a multipart upload (https://docs.aws.amazon.com/AmazonS3/latest/userguide/
+# mpuoverview.html#mpuAndPermissions).
 BATCH_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject")
-BATCH_DLQ_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+BATCH_MULTIPART_ACTIONS = ("s3:ListMultipartUploadParts", "s3:AbortMultipartUpload")
+BATCH_CHUNK_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage", "sqs:GetQueueAttributes")
 
 
 def batch_statements(stage: str) -> list[dict[str, Any]]:
-    queue = resources.BATCH_CHUNKS_QUEUE
+    """What the API function needs for the batch routes beyond the shared statements."""
+    objects = [objects_arn(stage, resources.BATCHES_BUCKET, "batches")]
     return [
+        {
+            "Sid": "BatchObjects",
+            "Effect": "Allow",
+            "Action": list(BATCH_OBJECT_ACTIONS + BATCH_MULTIPART_ACTIONS),
+            "Resource": objects,
+        },
+        {
+            "Sid": "BatchChunksSend",
+            "Effect": "Allow",
+            "Action": list(BATCH_CHUNK_SEND_ACTIONS),
+            "Resource": [queue_arn(stage, resources.BATCH_CHUNKS_QUEUE)],
+        },
+    ]
+
+
+# The batch functions' own policy (``policy-<stage>-batches.json``): the scorer plans a file and
+# scores its chunks, the DLQ handler settles a chunk that kept failing; either may complete the
+# batch (summary, batch.completed on the bus and, for a client's batch, to its webhooks' queue).
+BATCH_ITEM_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")  # never created, listed or deleted
+BATCH_CHUNK_ACTIONS = (*BATCH_CHUNK_SEND_ACTIONS, "sqs:ReceiveMessage", "sqs:DeleteMessage")
+BATCH_DLQ_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+BATCH_VERSION_READ_ACTIONS = ("dynamodb:GetItem",)  # a version's record (routing.version_logic)
+BATCH_BLOB_READ_ACTIONS = ("s3:GetObject",)  # its model and policy documents
+WEBHOOK_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+
+
+def batch_policy_document(stage: str) -> dict[str, Any]:
+    queue = resources.BATCH_CHUNKS_QUEUE
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "BatchItems",
+            "Effect": "Allow",
+            "Action": list(BATCH_ITEM_ACTIONS),
+            "Resource": [table_arn(stage, resources.BATCHES_TABLE)],
+        },
         {
             "Sid": "BatchObjects",
             "Effect": "Allow",
@@ -263,12 +307,50 @@ def batch_statements(stage: str) -> list[dict[str, Any]]:
             "Resource": [objects_arn(stage, resources.BATCHES_BUCKET, "batches")],
         },
         {
+            "Sid": "BatchChunks",
+            "Effect": "Allow",
+            "Action": list(BATCH_CHUNK_ACTIONS),
+            "Resource": [queue_arn(stage, queue)],
+        },
+        {
             "Sid": "BatchDeadLetters",
             "Effect": "Allow",
             "Action": list(BATCH_DLQ_ACTIONS),
             "Resource": [_arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
         },
+        {
+            "Sid": "DecisionVersionsRead",
+            "Effect": "Allow",
+            "Action": list(BATCH_VERSION_READ_ACTIONS),
+            "Resource": [table_arn(stage, resources.VERSIONS_TABLE)],
+        },
+        {
+            "Sid": "DecisionVersionsBlobsRead",
+            "Effect": "Allow",
+            "Action": list(BATCH_BLOB_READ_ACTIONS),
+            "Resource": [objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        },
+        {
+            "Sid": "BatchCompletedEvents",
+            "Effect": "Allow",
+            "Action": list(EVENTS_ACTIONS),
+            "Resource": [event_bus_arn(stage)],
+        },
+        {
+            "Sid": "WebhookEventsQueue",
+            "Effect": "Allow",
+            "Action": list(WEBHOOK_SEND_ACTIONS),
+            "Resource": [queue_arn(stage, resources.WEBHOOK_QUEUE)],
+        },
+        {
+            "Sid": "FunctionLogs",
+            "Effect": "Allow",
+            "Action": list(LOG_ACTIONS),
+            "Resource": [log_group_arn(stage, spec) for spec in BATCH_FUNCTIONS],
+        },
+        {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
     ]
+    return _document(statements)
 
 
 def reconciler_policy_document(stage: str) -> dict[str, Any]:
@@ -332,6 +414,8 @@ def function_policy_document(stage: str, spec: resources.FunctionSpec) -> dict[s
         from infra import monitoring
 
         return monitoring.dead_parts_policy_document(stage)
+    if spec in BATCH_FUNCTIONS:
+        return batch_policy_document(stage)
     return policy_document(stage)
 
 

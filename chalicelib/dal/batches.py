@@ -58,6 +58,11 @@ class BatchRecord(TypedDict):
     rows_invalid: int
     errors: list[str]  # one line per failed chunk, naming its row range
     error: NotRequired[str]  # why the batch FAILED
+    # A multipart upload (a declared size over resources.BATCH_MULTIPART_ABOVE_BYTES): S3's upload id,
+    # how many parts were offered and their size; the start completes it with the parts' ETags.
+    upload_id: NotRequired[str]
+    upload_parts: NotRequired[int]
+    upload_part_bytes: NotRequired[int]
 
 
 def input_key(batch_id: str) -> str:
@@ -74,6 +79,21 @@ def aggregates_key(batch_id: str, index: int) -> str:
 
 def summary_key(batch_id: str) -> str:
     return f"batches/{batch_id}/summary.json"
+
+
+class UploadedPart(TypedDict):
+    part_number: int  # 1-based, as S3 numbers them
+    etag: str  # the ETag S3 answered to the part's PUT
+    size: NotRequired[int]  # bytes (as S3 lists them)
+
+
+class UploadRefused(Exception):
+    """S3 refused to complete a multipart upload for the client's reason (a part missing, an ETag
+    that is not the part's, a part under S3's least size): a 400, not an outage."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class BatchStore(Protocol):
@@ -143,6 +163,28 @@ class BatchObjects(Protocol):
     def put(self, key: str, body: bytes, content_type: str) -> None: ...
 
     def get(self, key: str) -> bytes | None: ...
+
+    def start_upload(self, key: str) -> str:
+        """CreateMultipartUpload of ``key``: the upload id."""
+        ...
+
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        """A presigned UploadPart (PUT) of part ``part_number`` (1-based)."""
+        ...
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, UploadedPart] | None:
+        """The parts uploaded so far by number (ListParts: at most 1,000, over BATCH_MAX_PARTS), each
+        with its ETag; None when there is no such upload (completed before, or aborted)."""
+        ...
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> bool:
+        """CompleteMultipartUpload with ``parts`` in order: True when completed now, False when there
+        is no such upload (completed before, or aborted); raises UploadRefused for a client's fault."""
+        ...
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        """AbortMultipartUpload (its parts are deleted); no such upload is not an error."""
+        ...
 
 
 class ChunkQueue(Protocol):

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from chalicelib import resources
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.aws import _conditional_write, _error_code, _guarded, _timed_check
-from chalicelib.dal.batches import BatchRecord, BatchStatus
+from chalicelib.dal.batches import BatchRecord, BatchStatus, UploadedPart, UploadRefused
 from chalicelib.records import PageKey
 
 if TYPE_CHECKING:
@@ -31,7 +31,19 @@ if TYPE_CHECKING:
 TABLE = resources.BATCHES_TABLE
 INDEX = resources.BATCHES_BY_OWNER
 SQS_MAX_BATCH = 10
-_STRINGS = ("batch_id", "owner", "status", "format", "created_at", "started_at", "completed_at", "error")
+# CompleteMultipartUpload's refusals that are the client's to fix (re-upload a part, send its ETag).
+UPLOAD_REFUSALS = ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "MalformedXML")
+_STRINGS = (
+    "batch_id",
+    "owner",
+    "status",
+    "format",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "error",
+    "upload_id",
+)
 _NUMBERS = (
     "expires_at",
     "input_bytes",
@@ -40,6 +52,8 @@ _NUMBERS = (
     "rows_read",
     "rows_scored",
     "rows_invalid",
+    "upload_parts",
+    "upload_part_bytes",
 )
 
 
@@ -352,6 +366,65 @@ class S3BatchObjects:
             if _error_code(error) in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise DependencyUnavailable("s3", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+
+    def start_upload(self, key: str) -> str:
+        response = _guarded("s3", lambda: self._s3.create_multipart_upload(Bucket=self._bucket, Key=key))
+        return response["UploadId"]
+
+    def part_url(self, key: str, upload_id: str, part_number: int, expires_in: int) -> str:
+        return self._s3.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            ExpiresIn=expires_in,
+        )
+
+    def uploaded_parts(self, key: str, upload_id: str) -> dict[int, UploadedPart] | None:
+        try:
+            response = self._s3.list_parts(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if _error_code(error) == "NoSuchUpload":
+                return None
+            raise DependencyUnavailable("s3", _error_code(error)) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+        return {
+            part["PartNumber"]: {
+                "part_number": part["PartNumber"],
+                "etag": part["ETag"],
+                "size": part["Size"],
+            }
+            for part in response.get("Parts", [])
+        }
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[UploadedPart]) -> bool:
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket,
+                Key=key,
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": part["part_number"], "ETag": part["etag"]} for part in parts]
+                },
+            )
+        except ClientError as error:
+            code = _error_code(error)
+            if code == "NoSuchUpload":
+                return False
+            if code in UPLOAD_REFUSALS:
+                raise UploadRefused(code) from error
+            raise DependencyUnavailable("s3", code) from error
+        except BotoCoreError as error:
+            raise DependencyUnavailable("s3", type(error).__name__) from error
+        return True
+
+    def abort_upload(self, key: str, upload_id: str) -> None:
+        try:
+            self._s3.abort_multipart_upload(Bucket=self._bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if _error_code(error) != "NoSuchUpload":
+                raise DependencyUnavailable("s3", _error_code(error)) from error
         except BotoCoreError as error:
             raise DependencyUnavailable("s3", type(error).__name__) from error
 

@@ -36,12 +36,15 @@ def create_batch(request: Request, *, staff: bool = False) -> Response:
 
 @renders_service_errors
 def start_batch(request: Request, batch_id: str, *, staff: bool = False) -> Response:
-    return json_response(batches.start(_batches(), _owner(request, staff=staff), batch_id), 202)
+    # The body is optional: a multipart batch's start lists its parts' ETags; a single PUT's has none.
+    payload = json_body(request) if request.raw_body else None
+    return json_response(batches.start(_batches(), _owner(request, staff=staff), batch_id, payload), 202)
 
 
 @renders_service_errors
 def get_batch(request: Request, batch_id: str, *, staff: bool = False) -> Response:
-    return json_response(batches.get(_batches(), _owner(request, staff=staff), batch_id))
+    parts_from = query_parameter(request, "parts_from")
+    return json_response(batches.get(_batches(), _owner(request, staff=staff), batch_id, parts_from))
 
 
 @renders_service_errors

@@ -140,7 +140,7 @@ def _request_body(route: Route) -> JsonSchema:
     elif route.body is routes.ELIGIBILITY_BODY:
         quick = engine.quick_eligibility_json_schema()["properties"]
         media_type["example"] = {name: examples.APPLICATION_EXAMPLE[name] for name in quick}
-    return {"required": True, "content": {JSON: media_type}}
+    return {"required": route.body.required, "content": {JSON: media_type}}
 
 
 def _parameters(route: Route) -> list[JsonSchema]:

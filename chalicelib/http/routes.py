@@ -88,6 +88,7 @@ class Body(NamedTuple):
     component: str
     schema: Callable[[], JsonSchema]
     null_is_absent: bool = False  # the engine takes null for an optional field as leaving it out
+    required: bool = True  # False: the request may have no body at all (a batch's start)
 
 
 # NamedTuples, not dataclasses: this module is imported in every cold start, where each dataclass
@@ -1034,6 +1035,43 @@ def _batch_schema() -> JsonSchema:
                 "type": "boolean",
                 "description": "compute counteroffer amounts (off by default: a backtest does not need them)",
             },
+            "size_bytes": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": resources.BATCH_MAX_BYTES,
+                "description": "the file's size: over "
+                f"{resources.BATCH_MULTIPART_ABOVE_BYTES} bytes the answer is a multipart upload "
+                "(`upload`: one presigned URL per part) instead of `upload_url`; over the limit a 413",
+            },
+        },
+    }
+
+
+def _batch_start_schema() -> JsonSchema:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "parts": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": resources.BATCH_MAX_PARTS,
+                "description": "a multipart upload's parts (each part's ETag, as S3 answered its PUT); "
+                "a missing part or an ETag that is not its part's is a 400 naming `parts`",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["part_number", "etag"],
+                    "properties": {
+                        "part_number": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": resources.BATCH_MAX_PARTS,
+                        },
+                        "etag": {"type": "string", "minLength": 1, "maxLength": 128},
+                    },
+                },
+            }
         },
     }
 
@@ -1046,6 +1084,13 @@ def _batch_records() -> tuple[type, type, type, type]:
 
 _BATCH_CREATED, _BATCH_STARTED, _BATCH_VIEW, _BATCH_LIST = _batch_records()
 BATCH_BODY = Body("Batch", _batch_schema)
+BATCH_START_BODY = Body("BatchStart", _batch_start_schema, required=False)
+PARTS_FROM = Parameter(
+    "parts_from",
+    "a finished batch's result parts from this one (0-based; at most "
+    f"{resources.BATCH_RESULT_PARTS_PER_VIEW} per answer: `results.next_parts_from` is the next page's)",
+    {"type": "integer", "minimum": 0, "maximum": resources.BATCH_RESULT_PARTS_FROM_MAX},
+)
 BATCH_GROUPS = frozenset({resources.MODEL_RISK_GROUP, resources.MANAGER_GROUP})
 
 
@@ -1065,11 +1110,13 @@ def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tupl
             "POST",
             prefix + "/{batch_id}/start",
             f"start{operation}",
-            f"Start a {noun} once its file is uploaded: 409 started twice or no upload, 413 over the "
-            "size limit, 422 not a file of its format or lacking required columns (the batch FAILED "
-            "with the reason)",
+            f"Start a {noun} once its file is uploaded (a multipart upload's body lists its parts' "
+            "ETags; none otherwise): 400 a part missing or not its ETag, 409 started twice or no "
+            "upload, 413 over the size limit, 422 not a file of its format or lacking required "
+            "columns (the batch FAILED with the reason)",
             (Reply(202, "Running: the file is cut into chunks and scored.", _BATCH_STARTED),),
-            (404, 409, 413, 422, 503),
+            (400, 404, 409, 413, 415, 422, 503),
+            body=BATCH_START_BODY,
             **access,
         ),
         Route(
@@ -1078,7 +1125,8 @@ def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tupl
             f"get{operation}",
             f"A {noun}'s progress; once done its summary and presigned URLs of the result files",
             (Reply(200, "The batch.", _BATCH_VIEW),),
-            (404, 503),
+            (400, 404, 503),
+            query=(PARTS_FROM,),
             **access,
         ),
         Route(

@@ -72,6 +72,12 @@ def expected_alarms(stage: str) -> dict[str, tuple[float, str, int, int]]:
         "MonitoringRejectionRateSpikeAlarm": (0, gt, 86_400, 1),
         # Issue 20, fan-out: a run's part that kept failing (the run is failed).
         "MonitoringPartsDeadLetterAlarm": (0, gt, 60, 1),
+        # Issue 19's gaps: batches. Chunks left in the DLQ for 10 minutes, scorer crashes (more than
+        # 3 in 15 minutes) and any throttle, a chunk waiting more than 30 minutes.
+        "BatchChunksDeadLetterQueueNotEmptyAlarm": (0, gt, 300, 2),
+        "BatchScorerErrorsAlarm": (3, gt, 900, 1),
+        "BatchScorerThrottlesAlarm": (0, gt, 300, 1),
+        "BatchChunksOldestMessageAgeAlarm": (1800, gt, 300, 1),
     }
 
 
@@ -230,6 +236,7 @@ def test_dashboard_has_the_three_boards(templates: dict[str, Template], stage: s
         "## Reconciler and decision events",
         "## Review desk",
         "## Monitoring (daily run over stored decisions)",
+        "## Batches (chunk queue, DLQ, scorer)",
     ]
     titles = " | ".join(w["properties"].get("title", "") for w in body["widgets"])
     for expected in (

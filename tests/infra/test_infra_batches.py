@@ -63,21 +63,107 @@ def test_the_scorers_concurrency_is_capped_by_configuration(
     assert redrive["maxReceiveCount"] == queue.max_receive_count
 
 
-@pytest.mark.parametrize("stage", resources.STAGES)
-def test_batch_functions_reach_batch_objects_only(stage: str) -> None:
-    document = policies.policy_document(stage)
-    by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
-    bucket = resources.resource_name(stage, resources.BATCHES_BUCKET.suffix)
+def _allowed(document: dict) -> dict[str, set[str]]:
+    """{action: the resources some statement allows it on} (a deployed bucket's ARN as its Fn::Sub)."""
+    allowed: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        for action in statement["Action"]:
+            listed = (
+                statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            )
+            allowed.setdefault(action, set()).update(
+                arn["Fn::Sub"] if isinstance(arn, dict) else arn for arn in listed
+            )
+    return allowed
+
+
+def _objects(stage: str, spec: resources.BucketSpec, prefix: str) -> str:
     # A deployed bucket's name ends in the account id (infra.names.bucket_name); the local one's not.
-    objects: object = f"arn:aws:s3:::{bucket}/batches/*"
+    bucket = resources.resource_name(stage, spec.suffix)
     if stage in resources.DEPLOYED_STAGES:
-        objects = {"Fn::Sub": f"arn:aws:s3:::{bucket}-${{AWS::AccountId}}/batches/*"}
-    assert by_sid["BatchObjects"]["Resource"] == [objects]
-    assert set(by_sid["BatchObjects"]["Action"]) == {"s3:GetObject", "s3:PutObject"}
-    dlq = resources.resource_name(stage, resources.BATCH_CHUNKS_QUEUE.dlq_suffix)
-    assert by_sid["BatchDeadLetters"]["Resource"] == [f"arn:aws:sqs:*:*:{dlq}"]
+        return f"arn:aws:s3:::{bucket}-${{AWS::AccountId}}/{prefix}/*"
+    return f"arn:aws:s3:::{bucket}/{prefix}/*"
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_the_batch_functions_have_their_own_role_with_nothing_beyond_the_list(stage: str) -> None:
+    """The scorer and the DLQ handler share policy-<stage>-batches.json (each its own role), and it
+    allows exactly what they call: the batch item, the batch objects, the chunk queue and its DLQ,
+    a version's record and blobs, batch.completed on the bus and to the webhooks' queue, logs, X-Ray."""
+    name = lambda suffix: resources.resource_name(stage, suffix)  # noqa: E731
+    sqs = lambda suffix: f"arn:aws:sqs:*:*:{name(suffix)}"  # noqa: E731
+    queue = resources.BATCH_CHUNKS_QUEUE
+    batches_table = f"arn:aws:dynamodb:*:*:table/{name(resources.BATCHES_TABLE.suffix)}"
+    versions_table = f"arn:aws:dynamodb:*:*:table/{name(resources.VERSIONS_TABLE.suffix)}"
+    bus = f"arn:aws:events:*:*:event-bus/{names.event_bus_name(stage)}"
+    logs = {
+        f"arn:aws:logs:*:*:log-group:{names.function_log_group(stage, spec)}:*"
+        for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION)
+    }
+    expected = {
+        "dynamodb:GetItem": {batches_table, versions_table},
+        "dynamodb:UpdateItem": {batches_table},
+        "s3:GetObject": {
+            _objects(stage, resources.BATCHES_BUCKET, "batches"),
+            _objects(stage, resources.VERSIONS_BUCKET, "blobs"),
+        },
+        "s3:PutObject": {_objects(stage, resources.BATCHES_BUCKET, "batches")},
+        "sqs:GetQueueUrl": {sqs(queue.suffix), sqs(resources.WEBHOOK_QUEUE.suffix)},
+        "sqs:SendMessage": {sqs(queue.suffix), sqs(resources.WEBHOOK_QUEUE.suffix)},
+        "sqs:ReceiveMessage": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "sqs:DeleteMessage": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "sqs:GetQueueAttributes": {sqs(queue.suffix), sqs(queue.dlq_suffix)},
+        "events:PutEvents": {bus},
+        "logs:CreateLogStream": logs,
+        "logs:PutLogEvents": logs,
+        "xray:PutTraceSegments": {"*"},
+        "xray:PutTelemetryRecords": {"*"},
+    }
     for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION):
-        assert policies.function_policy_file_name(stage, spec) == names.policy_file_name(stage)
+        file_name = policies.function_policy_file_name(stage, spec)
+        assert file_name == f"policy-{stage}-batches.json" != names.policy_file_name(stage)
+        document = json.loads(policies.policy_path(stage, file_name).read_text())
+        assert document == policies.batch_policy_document(stage)
+        assert _allowed(document) == expected
+        assert (
+            names.chalice_config()["stages"][stage]["lambda_functions"][spec.chalice_name]["iam_policy_file"]
+            == file_name
+        )
+
+
+@pytest.mark.parametrize("stage", resources.STAGES)
+def test_the_api_role_keeps_only_what_the_batch_routes_need(stage: str) -> None:
+    """The API creates, starts and reads batches: it signs the uploads (multipart too), reads the
+    file's head and the summary, sends the plan message. It no longer consumes the chunk queue or
+    its DLQ, nor logs for the batch functions."""
+    document = policies.policy_document(stage)
+    allowed = _allowed(document)
+    by_sid = {statement["Sid"]: statement for statement in document["Statement"]}
+    queue = resources.BATCH_CHUNKS_QUEUE
+    chunks = f"arn:aws:sqs:*:*:{resources.resource_name(stage, queue.suffix)}"
+    dlq = f"arn:aws:sqs:*:*:{resources.resource_name(stage, queue.dlq_suffix)}"
+    objects = _objects(stage, resources.BATCHES_BUCKET, "batches")
+    assert set(_allowed({"Statement": [by_sid["BatchObjects"]]})) == {
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:ListMultipartUploadParts",
+        "s3:AbortMultipartUpload",
+    }
+    assert _allowed({"Statement": [by_sid["BatchObjects"]]})["s3:PutObject"] == {objects}
+    assert set(_allowed({"Statement": [by_sid["BatchChunksSend"]]})) == {
+        "sqs:GetQueueUrl",
+        "sqs:SendMessage",
+        "sqs:GetQueueAttributes",
+    }
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+        assert chunks not in allowed[action] and dlq not in allowed[action], action
+    assert "BatchDeadLetters" not in by_sid
+    batch_logs = {names.function_log_group(stage, spec) for spec in policies.BATCH_FUNCTIONS}
+    assert not any(group in arn for arn in allowed["logs:PutLogEvents"] for group in batch_logs)
+    # The batch functions write no decision, cache, review case or audit entry.
+    batch_document = json.dumps(policies.batch_policy_document(stage))
+    for spec in (resources.DECISIONS_TABLE, resources.AUDIT_TABLE, resources.REVIEWS_TABLE):
+        assert f'table/{resources.resource_name(stage, spec.suffix)}"' not in batch_document
 
 
 @pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
@@ -102,3 +188,54 @@ def test_the_console_may_put_a_batch_file_from_the_browser_and_nothing_else(
     assert "*" not in json.dumps(rule)
     others = [spec for spec in resources.BUCKETS if not spec.cors_put_from_console]
     assert others and all("CorsConfiguration" not in stack[spec.logical_id]["Properties"] for spec in others)
+
+
+@pytest.mark.parametrize("stage", resources.DEPLOYED_STAGES)
+def test_the_batch_alarms_watch_the_dlq_the_scorer_and_the_oldest_chunk(
+    templates: dict[str, Template], stage: str
+) -> None:
+    """One alarm per row of resources.BATCH_ALARMS, on the stage's own queue, DLQ and scorer, and the
+    dashboard's batch row graphs the same metric against the same threshold."""
+    stack = templates[stage]["Resources"]
+    queue = resources.BATCH_CHUNKS_QUEUE
+    watched = {
+        "BatchChunksDeadLetterQueueNotEmptyAlarm": (
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"Name": "QueueName", "Value": resources.resource_name(stage, queue.dlq_suffix)},
+        ),
+        "BatchScorerErrorsAlarm": (
+            "AWS/Lambda",
+            "Errors",
+            {"Name": "FunctionName", "Value": names.function_name(stage, resources.BATCH_FUNCTION)},
+        ),
+        "BatchScorerThrottlesAlarm": (
+            "AWS/Lambda",
+            "Throttles",
+            {"Name": "FunctionName", "Value": names.function_name(stage, resources.BATCH_FUNCTION)},
+        ),
+        "BatchChunksOldestMessageAgeAlarm": (
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"Name": "QueueName", "Value": resources.resource_name(stage, queue.suffix)},
+        ),
+    }
+    assert [spec.logical_id for spec in resources.BATCH_ALARMS] == list(watched)
+    (dashboard,) = resources_of_type(templates[stage], "AWS::CloudWatch::Dashboard").values()
+    body_sub = dashboard["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body_sub[0] if isinstance(body_sub, list) else body_sub)["widgets"]
+    graphs = {
+        tuple(widget["properties"]["metrics"][0][:2]): widget["properties"]
+        for widget in widgets
+        if widget["properties"].get("title", "").startswith("Batches:")
+    }
+    for spec in resources.BATCH_ALARMS:
+        namespace, metric, dimension = watched[spec.logical_id]
+        properties = stack[spec.logical_id]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric)
+        assert properties["Dimensions"] == [dimension]
+        assert properties["Statistic"] == spec.statistic
+        graph = graphs[(namespace, metric)]
+        assert graph["metrics"][0][2:] == [dimension["Name"], dimension["Value"]]
+        assert graph["annotations"]["horizontal"][0]["value"] == properties["Threshold"]
+    assert any(widget["properties"].get("markdown", "").startswith("## Batches") for widget in widgets)

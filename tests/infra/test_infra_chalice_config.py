@@ -13,7 +13,7 @@ import json
 import pytest
 
 from chalicelib import resources
-from infra import chalice_config, names
+from infra import chalice_config, names, policies
 
 
 def _committed() -> dict:
@@ -103,7 +103,7 @@ def test_function_sizing_agrees_with_resources(stage: str, spec: resources.Funct
     assert function_config["lambda_timeout"] == spec.timeout_seconds
     assert function_config.get("reserved_concurrency") == spec.reserved_concurrency.get(stage)
     # The reconciler's role gets its own, narrower policy; the API and the worker share the stage's.
-    own_policy = (resources.RECONCILER_FUNCTION, resources.MONITOR_FUNCTION)
+    own_policy = (resources.RECONCILER_FUNCTION, resources.MONITOR_FUNCTION, *policies.BATCH_FUNCTIONS)
     own_policy += (resources.MONITOR_PART_FUNCTION, resources.MONITOR_PARTS_DLQ_FUNCTION)  # issue 20, fan-out
     if spec in own_policy:
         assert (names.CHALICE_CONFIG.parent / function_config["iam_policy_file"]).is_file()

@@ -78,8 +78,9 @@ def _all_policy_files(stage: str) -> list:
 @pytest.mark.parametrize("stage", resources.STAGES)
 def test_policy_files_have_no_wildcard_actions(stage: str) -> None:
     files = _all_policy_files(stage)
-    # the shared one, the reconciler's, the monitoring run's, its parts' and its parts' DLQ handler's
-    assert len(files) == 5
+    # the shared one, the reconciler's, the monitoring run's, its parts' and its parts' DLQ handler's,
+    # and the batch functions'
+    assert len(files) == 6
     for path in files:
         statements = list(_statements(json.loads(path.read_text())))
         assert statements
@@ -129,6 +130,9 @@ def test_policy_names_only_the_stage_resources(stage: str, spec: resources.Funct
         assert [arn for arn in resource_arns if ":log-group:" in arn] == [
             _arn("logs", f"log-group:{names.function_log_group(stage, spec)}:*")
         ]
+    elif spec in policies.BATCH_FUNCTIONS:  # their own file: tests/infra/test_infra_batches.py
+        assert _table(stage, resources.BATCHES_TABLE) in resource_arns
+        assert _table(stage, resources.DECISIONS_TABLE) not in resource_arns
     else:
         for table in resources.TABLES:
             assert _table(stage, table) in resource_arns

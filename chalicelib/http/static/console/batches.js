@@ -243,7 +243,8 @@
       link.href = batch.results.summary_url;
       link.rel = 'noopener';
       downloads.appendChild(link);
-      downloads.appendChild(document.createTextNode(' · ' + batch.results.parts.length + ' result file(s), gzip JSON Lines: '));
+      // The view lists the first page of parts (results.next_parts_from names the next): the count is all of them.
+      downloads.appendChild(document.createTextNode(' · ' + batch.results.parts_total + ' result file(s), gzip JSON Lines: '));
       batch.results.parts.forEach(function (url, index) {
         var part = LC.el('a', String(index + 1));
         part.href = url;
