@@ -137,7 +137,7 @@ def test_the_start_names_each_wrong_or_missing_part_and_then_completes(twin: Bat
             ["parts[1]", "parts[2].part_number", "parts[2].etag"],
         ),
         ({"parts": parts, "extra": 1}, ["extra"]),
-        ([], ["body"]),
+        ([], ["(body)"]),
     ]
     for payload, fields in cases:
         refused = error_of(lambda payload=payload: batches.start(twin, CLIENT, batch_id, payload))
