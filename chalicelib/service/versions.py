@@ -130,8 +130,10 @@ def _guard(call: Any) -> Any:
 
 # -- the report -------------------------------------------------------------------------------
 # Figures per (model, policy, holdout): the champion's are computed once per process, not at every
-# registration (about 1.5 s of engine work for 1,000 rows).
+# registration (about 1.5 s of engine work for 1,000 rows). Bounded: every uploaded holdout adds
+# entries, and a warm API process lives for hours; the oldest entry goes first.
 _FIGURES: dict[tuple[str, str, str], Figures] = {}
+FIGURES_CACHED = 16
 
 
 def _figures(logic: engine.DecisionLogic, holdout: Holdout) -> Figures:
@@ -139,7 +141,10 @@ def _figures(logic: engine.DecisionLogic, holdout: Holdout) -> Figures:
     found = _FIGURES.get(key)
     if found is None:
         ceiling = gate_limits().affordability_ceiling_foir
-        found = _FIGURES[key] = validation.figures(holdout, logic.model, logic.policy, ceiling)
+        found = validation.figures(holdout, logic.model, logic.policy, ceiling)
+        while len(_FIGURES) >= FIGURES_CACHED:
+            del _FIGURES[next(iter(_FIGURES))]
+        _FIGURES[key] = found
     return found
 
 

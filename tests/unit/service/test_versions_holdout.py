@@ -133,6 +133,20 @@ def test_the_champions_figures_on_an_uploaded_file_are_computed_once(
     assert len(computed) == 3 and len(champion) == 1
 
 
+def test_the_figures_kept_per_process_are_bounded_oldest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache: dict[tuple[str, str, str], Any] = {}
+    monkeypatch.setattr(versions, "_FIGURES", cache)
+    monkeypatch.setattr(validation, "figures", lambda holdout, model, policy, ceiling: {"of": holdout.sha256})
+    holdouts = [
+        validation.Holdout((), (), "uploaded", f"{n:064x}") for n in range(versions.FIGURES_CACHED + 3)
+    ]
+    for holdout in holdouts:
+        versions._figures(PACKAGED, holdout)
+    assert len(cache) == versions.FIGURES_CACHED
+    kept = {key[2] for key in cache}
+    assert kept == {holdout.sha256 for holdout in holdouts[3:]}
+
+
 @pytest.mark.parametrize(
     ("holdout", "field", "problem"),
     [
