@@ -876,6 +876,7 @@ class MonitoringRun(TypedDict):
 
 BatchStatus = Literal["PENDING", "RUNNING", "COMPLETED", "COMPLETED_WITH_ERRORS", "FAILED"]
 BatchFormat = Literal["csv", "jsonl"]
+BatchKind = Literal["decisions", "outcomes"]  # a file of applications to score, or of loan outcomes
 
 
 class UploadPartUrl(TypedDict):
@@ -898,6 +899,7 @@ class BatchCreated(TypedDict):
 
     batch_id: str
     status: BatchStatus
+    kind: BatchKind
     format: BatchFormat
     versions: list[str]
     counteroffers: bool
@@ -944,6 +946,7 @@ class BatchView(TypedDict):
 
     batch_id: str
     status: BatchStatus
+    kind: BatchKind
     format: BatchFormat
     versions: list[str]
     counteroffers: bool

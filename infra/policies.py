@@ -289,6 +289,9 @@ BATCH_DLQ_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAtt
 BATCH_VERSION_READ_ACTIONS = ("dynamodb:GetItem",)  # a version's record (routing.version_logic)
 BATCH_BLOB_READ_ACTIONS = ("s3:GetObject",)  # its model and policy documents
 WEBHOOK_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# An outcomes batch (issue 20): each row is one decision's read (its owner and date) and the one
+# conditional UpdateItem that records the outcome (chalicelib/dal/outcomes_aws.py), with its read-back.
+BATCH_OUTCOME_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
 def batch_policy_document(stage: str) -> dict[str, Any]:
@@ -329,6 +332,12 @@ def batch_policy_document(stage: str) -> dict[str, Any]:
             "Effect": "Allow",
             "Action": list(BATCH_BLOB_READ_ACTIONS),
             "Resource": [objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        },
+        {
+            "Sid": "LoanOutcomesRecorded",
+            "Effect": "Allow",
+            "Action": list(BATCH_OUTCOME_ACTIONS),
+            "Resource": [table_arn(stage, resources.DECISIONS_TABLE)],
         },
         {
             "Sid": "BatchCompletedEvents",

@@ -21,6 +21,7 @@ from typing import NotRequired, Protocol, TypedDict
 
 from chalicelib.dal import DependencyCheck
 from chalicelib.records import BatchFormat as BatchFormat
+from chalicelib.records import BatchKind as BatchKind
 from chalicelib.records import BatchStatus as BatchStatus
 from chalicelib.records import PageKey
 
@@ -40,6 +41,7 @@ class BatchRecord(TypedDict):
     batch_id: str
     owner: str  # the client's id, or resources.STAFF_BATCH_OWNER for a staff backtest
     status: BatchStatus
+    kind: NotRequired[BatchKind]  # absent: "decisions" (every batch before outcome batches)
     format: BatchFormat
     versions: list[str]
     counteroffers: bool

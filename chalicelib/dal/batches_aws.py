@@ -38,6 +38,7 @@ _STRINGS = (
     "owner",
     "status",
     "format",
+    "kind",
     "created_at",
     "started_at",
     "completed_at",

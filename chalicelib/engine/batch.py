@@ -123,10 +123,13 @@ def _first_line(text: str, head_length: int) -> str:
     return text[:end]
 
 
-def check_file_start(head: bytes, fmt: Format) -> list[str] | None:
+def check_file_start(
+    head: bytes, fmt: Format, required: Sequence[str] = REQUIRED_COLUMNS
+) -> list[str] | None:
     """Fail fast on a file a batch cannot read: ``head`` is the file's first bytes (at most
     ``HEAD_BYTES``, possibly cutting a line or a character). Returns the CSV's column names (None for
-    JSON Lines); raises :class:`BadFile` naming what is wrong."""
+    JSON Lines); raises :class:`BadFile` naming what is wrong. ``required``: the CSV's columns
+    (an application's required fields; an outcomes file's are its own)."""
     if fmt not in FORMATS:
         raise BadFile(f"unknown format {fmt!r}: csv or jsonl")
     if not head.strip():
@@ -140,7 +143,7 @@ def check_file_start(head: bytes, fmt: Format) -> list[str] | None:
     if fmt == "csv":
         columns = next(csv.reader([_first_line(text, len(head)).rstrip("\r")]), [])
         columns = [name.strip() for name in columns]
-        missing = [name for name in REQUIRED_COLUMNS if name not in columns]
+        missing = [name for name in required if name not in columns]
         if missing:
             raise BadFile("the CSV header lacks required columns: " + ", ".join(missing))
         duplicated = sorted({name for name in columns if columns.count(name) > 1})
@@ -536,6 +539,53 @@ def parse_file(data: bytes, fmt: Format) -> Iterator[tuple[int, ParsedRow]]:
         if line is not None and not line.strip():
             continue
         yield offset + 1 + header_lines, _parse_line(line, fmt, layout)
+
+
+# -- plain records (an outcomes batch: issue 20) ---------------------------------------------------
+class PlainRecord(NamedTuple):
+    row: int  # 1-based row number (the CSV header is not a row)
+    line: int  # line number in the file (the CSV header is line 1)
+    fields: dict[str, Any] | None  # None: the line is not a record (``errors`` say why)
+    errors: list[dict[str, str]]
+
+
+def plain_records(
+    data: bytes, fmt: Format, columns: Sequence[str] | None, first_row: int
+) -> Iterator[PlainRecord]:
+    """One chunk's non-blank lines as plain records, each line's fields by name (CSV: the header's
+    names, values as text; JSON Lines: the object), for a batch whose rows are not applications.
+    What the fields mean is the caller's to check."""
+    header_lines = 1 if fmt == "csv" else 0
+    names = list(columns or ())
+    for offset, line in enumerate(_lines(data)):
+        row = first_row + offset
+        if line is not None and not line.strip():
+            continue
+        number = row + header_lines
+        if line is None:
+            yield PlainRecord(row, number, None, [{"field": "(row)", "problem": "is not UTF-8 text"}])
+        elif fmt == "csv":
+            try:
+                values = _csv_fields(line.rstrip("\r"))
+            except csv.Error as error:
+                problem = f"is not a CSV record ({error})"
+                yield PlainRecord(row, number, None, [{"field": "(row)", "problem": problem}])
+                continue
+            if len(values) != len(names):
+                problem = f"has {len(values)} fields where the header has {len(names)}"
+                yield PlainRecord(row, number, None, [{"field": "(row)", "problem": problem}])
+                continue
+            yield PlainRecord(row, number, {n: v.strip() for n, v in zip(names, values, strict=True)}, [])
+        else:
+            try:
+                record = json.loads(line.lstrip("\ufeff"))
+            except ValueError:
+                yield PlainRecord(row, number, None, [{"field": "(row)", "problem": "is not valid JSON"}])
+                continue
+            if not isinstance(record, dict):
+                yield PlainRecord(row, number, None, [{"field": "(row)", "problem": "must be a JSON object"}])
+                continue
+            yield PlainRecord(row, number, record, [])
 
 
 # -- aggregates -------------------------------------------------------------------------------------

@@ -1047,6 +1047,23 @@ def _batch_schema() -> JsonSchema:
     }
 
 
+def _client_batch_schema() -> JsonSchema:
+    """A client's batch: a backtest's body and its ``kind`` (issue 20: a file of loan outcomes)."""
+    schema = _batch_schema()
+    schema["properties"] = {
+        **schema["properties"],
+        "kind": {
+            "type": "string",
+            "enum": ["decisions", "outcomes"],
+            "description": "decisions (default): a file of applications to score; outcomes: a file of "
+            "loan outcomes to record on the client's decisions, one `decision_id,status,as_of` a row "
+            "(as the items of POST /v1/outcomes); an outcomes batch takes no `versions` or "
+            "`counteroffers` (a 400 naming them)",
+        },
+    }
+    return schema
+
+
 def _batch_start_schema() -> JsonSchema:
     return {
         "type": "object",
@@ -1084,6 +1101,7 @@ def _batch_records() -> tuple[type, type, type, type]:
 
 _BATCH_CREATED, _BATCH_STARTED, _BATCH_VIEW, _BATCH_LIST = _batch_records()
 BATCH_BODY = Body("Batch", _batch_schema)
+CLIENT_BATCH_BODY = Body("ClientBatch", _client_batch_schema)
 BATCH_START_BODY = Body("BatchStart", _batch_start_schema, required=False)
 PARTS_FROM = Parameter(
     "parts_from",
@@ -1094,7 +1112,9 @@ PARTS_FROM = Parameter(
 BATCH_GROUPS = frozenset({resources.MODEL_RISK_GROUP, resources.MANAGER_GROUP})
 
 
-def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tuple[Route, ...]:
+def _batch_routes(
+    prefix: str, noun: str, operation: str, body: Body = BATCH_BODY, **access: Any
+) -> tuple[Route, ...]:
     return (
         Route(
             "POST",
@@ -1103,7 +1123,7 @@ def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tupl
             f"Create a {noun}: answers a presigned PUT for the file (CSV or JSON Lines), then start it",
             (Reply(201, "The batch and where to upload its file.", _BATCH_CREATED),),
             (*BODY_ERRORS, 503),
-            body=BATCH_BODY,
+            body=body,
             **access,
         ),
         Route(
@@ -1142,7 +1162,9 @@ def _batch_routes(prefix: str, noun: str, operation: str, **access: Any) -> tupl
     )
 
 
-CREATE_BATCH, START_BATCH, GET_BATCH, LIST_BATCHES = _batch_routes("/v1/batches", "batch", "Batch")
+CREATE_BATCH, START_BATCH, GET_BATCH, LIST_BATCHES = _batch_routes(
+    "/v1/batches", "batch", "Batch", CLIENT_BATCH_BODY
+)
 CREATE_BACKTEST, START_BACKTEST, GET_BACKTEST, LIST_BACKTESTS = _batch_routes(
     "/v1/backtests", "backtest", "Backtest", access=Access.STAFF, staff_groups=BATCH_GROUPS
 )

@@ -49,6 +49,7 @@ from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.batches import (
     BatchEvents,
     BatchFormat,
+    BatchKind,
     BatchObjects,
     BatchRecord,
     BatchStatus,
@@ -75,10 +76,16 @@ if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_sqs.client import SQSClient
 
+    from chalicelib.service.dependencies import Dependencies
     from chalicelib.service.webhooks import Webhooks
 
 FORMATS: tuple[BatchFormat, ...] = ("csv", "jsonl")
 BODY_FIELDS = ("format", "versions", "counteroffers", "size_bytes")
+# A client's batch is a file of applications to score ("decisions") or of loan outcomes to record
+# ("outcomes", issue 20); a staff backtest is decisions only (outcomes are a client's).
+KINDS: tuple[BatchKind, ...] = ("decisions", "outcomes")
+CLIENT_BODY_FIELDS = (*BODY_FIELDS, "kind")
+DECISION_ONLY_FIELDS = ("versions", "counteroffers")
 START_FIELDS = ("parts",)
 ETAG_MAX_LENGTH = 128
 CONTENT_TYPES = {"json": "application/json", "part": "application/x-ndjson"}
@@ -165,6 +172,9 @@ class Batches:
         self.events = events
         self.versions = versions
         self.webhooks = webhooks
+        # The decisions and their outcome store, for an outcomes batch's chunks (issue 20);
+        # None: an outcomes chunk fails (and is retried, then dead-lettered).
+        self.loans: Dependencies | None = None
 
     def check(self) -> list[DependencyCheck]:
         """Readiness probes of the batches table and the chunk queue."""
@@ -237,9 +247,30 @@ def _checked_size(payload: dict[str, Any], details: list[ErrorDetail]) -> int | 
     return size
 
 
-def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str], bool, int | None]:
+def _checked_kind(payload: dict[str, Any], owner: str, details: list[ErrorDetail]) -> BatchKind:
+    """The batch's kind (a client's: ``kind`` in the body, decisions by default); an outcomes batch
+    takes no decision options."""
+    kind = payload.get("kind", "decisions")
+    if owner == resources.STAFF_BATCH_OWNER or kind == "decisions":
+        return "decisions"
+    if kind != "outcomes":
+        details.append({"field": "kind", "problem": f"one of {', '.join(KINDS)}"})
+        return "decisions"
+    details += [
+        {"field": name, "problem": "not for an outcomes batch (its rows name their decisions)"}
+        for name in DECISION_ONLY_FIELDS
+        if name in payload
+    ]
+    return "outcomes"
+
+
+def _checked_body(
+    batches: Batches, payload: Any, owner: str
+) -> tuple[BatchKind, BatchFormat, list[str], bool, int | None]:
     payload = json_object(payload)
-    details = unknown_fields(payload, BODY_FIELDS)
+    staff = owner == resources.STAFF_BATCH_OWNER
+    details = unknown_fields(payload, BODY_FIELDS if staff else CLIENT_BODY_FIELDS)
+    kind = _checked_kind(payload, owner, details)
     fmt = payload.get("format")
     if fmt not in FORMATS:
         details.append({"field": "format", "problem": f"required: one of {', '.join(FORMATS)}"})
@@ -249,7 +280,7 @@ def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str
     size = _checked_size(payload, details)
     versions = payload.get("versions")
     chosen: list[str] = []
-    if versions is not None or "versions" in payload:
+    if kind == "decisions" and (versions is not None or "versions" in payload):
         if (
             not isinstance(versions, list)
             or not versions
@@ -279,6 +310,8 @@ def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str
     if size is not None and size > limit:
         reason = f"the file is {size} bytes, over the limit of {limit} bytes"
         raise ServiceError(413, "file_too_large", reason, [{"field": "size_bytes", "problem": reason}])
+    if kind == "outcomes":
+        return kind, cast("BatchFormat", fmt), [], False, size
     if not chosen:
         from chalicelib.service.routing import current_routing
 
@@ -286,7 +319,7 @@ def _checked_body(batches: Batches, payload: Any) -> tuple[BatchFormat, list[str
             chosen = [current_routing(batches.versions)["champion"]]
         except DependencyUnavailable as error:
             raise _unavailable(error) from None
-    return cast("BatchFormat", fmt), chosen, bool(counteroffers), size
+    return kind, cast("BatchFormat", fmt), chosen, bool(counteroffers), size
 
 
 def _iso_at(epoch: float) -> str:
@@ -294,13 +327,14 @@ def _iso_at(epoch: float) -> str:
 
 
 def create(batches: Batches, owner: str, payload: Any) -> BatchCreated:
-    fmt, versions, counteroffers, size = _checked_body(batches, payload)
+    kind, fmt, versions, counteroffers, size = _checked_body(batches, payload, owner)
     multipart = size is not None and size > batches.settings.multipart_above_bytes
     batch_id = str(uuid.uuid4())
     record: BatchRecord = {
         "batch_id": batch_id,
         "owner": owner,
         "status": "PENDING",
+        "kind": kind,
         "format": fmt,
         "versions": versions,
         "counteroffers": counteroffers,
@@ -317,6 +351,7 @@ def create(batches: Batches, owner: str, payload: Any) -> BatchCreated:
     created: BatchCreated = {
         "batch_id": batch_id,
         "status": "PENDING",
+        "kind": kind,
         "format": fmt,
         "versions": versions,
         "counteroffers": counteroffers,
@@ -483,6 +518,19 @@ def _fail(batches: Batches, record: BatchRecord, reason: str) -> None:
             logger.warning("multipart upload not aborted", extra={"cause": error.cause})
 
 
+def _checked_file_start(record: BatchRecord, head: bytes) -> list[str] | None:
+    """The file's start checked for the batch's kind (BadFile naming what is wrong)."""
+    from chalicelib.engine import batch as engine_batch
+
+    if record.get("kind") != "outcomes":
+        return engine_batch.check_file_start(head, record["format"])
+    from chalicelib.service import outcomes
+
+    columns = engine_batch.check_file_start(head, record["format"], outcomes.FILE_COLUMNS)
+    outcomes.check_file_columns(columns)
+    return columns
+
+
 def start(batches: Batches, owner: str, batch_id: str, payload: Any = None) -> BatchStarted:
     from chalicelib.engine import batch as engine_batch
 
@@ -504,7 +552,7 @@ def start(batches: Batches, owner: str, batch_id: str, payload: Any = None) -> B
             if size == 0:  # nothing to read (S3 refuses any range of an empty object)
                 raise engine_batch.BadFile(EMPTY_FILE)
             head = batches.objects.read(key, 0, resources.BATCH_HEAD_BYTES)
-            columns = engine_batch.check_file_start(head, record["format"])
+            columns = _checked_file_start(record, head)
         except engine_batch.BadFile as bad:
             _fail(batches, record, bad.reason)
             problems: list[ErrorDetail] = [{"field": "file", "problem": bad.reason}]
@@ -531,6 +579,7 @@ def _view(record: BatchRecord, *, now: float) -> BatchView:
     view: BatchView = {
         "batch_id": record["batch_id"],
         "status": record["status"],
+        "kind": record.get("kind", "decisions"),
         "format": record["format"],
         "versions": record["versions"],
         "counteroffers": record["counteroffers"],
@@ -661,6 +710,9 @@ def _score(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) ->
     if index in record["chunks_done"] or index in record["chunks_failed"]:
         _complete_if_done(batches, record)  # counted before: perhaps its completion was not
         return
+    if record.get("kind") == "outcomes":
+        _record_outcomes(batches, record, message)
+        return
     data = batches.objects.read(input_key(batch_id), int(message["start_byte"]), int(message["end_byte"]))
     logics = [(version, version_logic(version, batches.versions)) for version in record["versions"]]
     result = engine_batch.score_chunk(
@@ -684,6 +736,46 @@ def _score(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) ->
         updated = batches.store.get(batch_id)
     if updated is not None:
         _complete_if_done(batches, updated)
+
+
+def _record_outcomes(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) -> None:
+    """An outcomes chunk (issue 20): each row recorded for the batch's owner, then written and
+    counted as a decision chunk is (its part and aggregates by index; counted once)."""
+    from chalicelib.service import outcomes
+
+    if batches.loans is None:
+        raise RuntimeError("these batch dependencies record no outcomes")
+    batch_id, index = record["batch_id"], int(message["index"])
+    data = batches.objects.read(input_key(batch_id), int(message["start_byte"]), int(message["end_byte"]))
+    result = outcomes.record_outcome_rows(
+        data,
+        record["format"],
+        record.get("columns"),
+        int(message["first_row"]),
+        batches.loans,
+        record["owner"],
+    )
+    batches.objects.put(part_key(batch_id, index), result.results, CONTENT_TYPES["part"])
+    aggregates = json.dumps(result.aggregates, separators=(",", ":")).encode()
+    batches.objects.put(aggregates_key(batch_id, index), aggregates, CONTENT_TYPES["json"])
+    updated = batches.store.record_chunk(
+        batch_id, index, result.rows_read, result.rows_applied, result.rows_refused
+    )
+    if updated is None:
+        count("BatchChunkCountedBefore")
+        updated = batches.store.get(batch_id)
+    if updated is not None:
+        _complete_if_done(batches, updated)
+
+
+def _summary(record: BatchRecord, merged: dict[str, object]) -> Mapping[str, object]:
+    from chalicelib.engine import batch as engine_batch
+
+    if record.get("kind") == "outcomes":
+        from chalicelib.service import outcomes
+
+        return outcomes.summarise_batch(merged)
+    return engine_batch.summarise(merged, record["versions"])
 
 
 def read_aggregates(
@@ -726,7 +818,7 @@ def _complete_if_done(batches: Batches, record: BatchRecord) -> None:
     batch_id = record["batch_id"]
     parts = read_aggregates(batches.objects, batch_id, record["chunks_done"])
     try:
-        summary = engine_batch.summarise(engine_batch.merge_aggregates(parts), record["versions"])
+        summary = _summary(record, engine_batch.merge_aggregates(parts))
     except Exception as error:  # a summary that cannot be computed must not leave the batch RUNNING
         count("BatchSummaryFailed")
         logger.exception("batch summary failed", extra={"batch_id": batch_id})

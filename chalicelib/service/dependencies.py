@@ -121,6 +121,7 @@ class Dependencies:
         dependencies.batches = Batches.from_environment(
             settings, dynamodb, sqs, events, dependencies.versions, dependencies.webhooks
         )
+        dependencies.batches.loans = dependencies  # an outcomes batch records on these (issue 20)
         return dependencies
 
 

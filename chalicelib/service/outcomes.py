@@ -9,9 +9,11 @@ exactly as an unknown one (404).
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypedDict
 
 from chalicelib import resources
 from chalicelib.dal import DependencyUnavailable
@@ -21,6 +23,9 @@ from chalicelib.observability import count
 from chalicelib.records import LOAN_STATUSES, LoanOutcome, OutcomeBatch, OutcomeBatchItem, OutcomeRecorded
 from chalicelib.service import clock, listing
 from chalicelib.service.dependencies import Dependencies
+
+if TYPE_CHECKING:
+    from chalicelib.engine.batch import Format
 
 FIELDS = ("status", "as_of")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -113,6 +118,15 @@ def record_outcome(
 BATCH_ITEM_FIELDS = ("decision_id", *FIELDS)
 
 
+def item_problems(item: dict[str, Any], prefix: str, today: str | None) -> list[dict[str, str]]:
+    """What is wrong with one outcome of many (an item of ``POST /v1/outcomes``, a row of an
+    outcomes batch file): its decision id and its outcome's fields."""
+    problems: list[dict[str, str]] = []
+    if not isinstance(item.get("decision_id"), str):
+        problems.append({"field": f"{prefix}decision_id", "problem": "is required: a decision id"})
+    return problems + _shape_problems(item, prefix, BATCH_ITEM_FIELDS, today)
+
+
 def _validated_batch(payload: Any) -> list[dict[str, Any]]:
     """The batch's outcomes; ServiceError 400 naming every field at fault when the request is not
     what the document says (then nothing is recorded). What only the decision or the date can tell
@@ -128,13 +142,10 @@ def _validated_batch(payload: Any) -> list[dict[str, Any]]:
         problems.insert(0, {"field": "outcomes", "problem": f"is required: a list of 1 to {limit} outcomes"})
         raise validation_failed(problems)
     for index, item in enumerate(items):
-        prefix = f"outcomes[{index}]."
         if not isinstance(item, dict):
             problems.append({"field": f"outcomes[{index}]", "problem": "must be a JSON object"})
             continue
-        if not isinstance(item.get("decision_id"), str):
-            problems.append({"field": f"{prefix}decision_id", "problem": "is required: a decision id"})
-        problems += _shape_problems(item, prefix, BATCH_ITEM_FIELDS, None)
+        problems += item_problems(item, f"outcomes[{index}].", None)
     if problems:
         raise validation_failed(problems)
     return items
@@ -167,4 +178,140 @@ def record_outcomes(payload: Any, dependencies: Dependencies, client_id: str) ->
         "created": codes.count(201),
         "replayed": codes.count(200),
         "rejected": sum(1 for code in codes if code >= 400),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Many at once through a batch file: POST /v1/batches with "kind": "outcomes"
+# (chalicelib.service.batches runs the upload, the chunks and the completion; this is what an
+# outcomes chunk does and what its summary says).
+# --------------------------------------------------------------------------------------------
+FILE_COLUMNS = BATCH_ITEM_FIELDS  # a CSV's header: decision_id,status,as_of (any order)
+RowResult = Literal["recorded", "replayed", "superseded", "not_found", "invalid"]
+ROW_RESULTS: tuple[RowResult, ...] = ("recorded", "replayed", "superseded", "not_found", "invalid")
+INVALID_ROWS_LISTED = 100  # as a decision batch lists its invalid rows
+
+
+def check_file_columns(columns: list[str] | None) -> None:
+    """An outcomes CSV has exactly the item's columns: another column is refused at the start
+    (BadFile), rather than making every row invalid."""
+    from chalicelib.engine.batch import BadFile
+
+    others = [name for name in columns or () if name not in FILE_COLUMNS]
+    if others:
+        raise BadFile(
+            "the CSV header has columns an outcomes file does not: "
+            + ", ".join(others)
+            + " (its columns: "
+            + ", ".join(FILE_COLUMNS)
+            + ")"
+        )
+
+
+class OutcomeChunk(NamedTuple):
+    results: bytes  # gzip JSON Lines, one line per non-blank row: its row, line and result
+    aggregates: dict[str, object]  # mergeable by engine.batch.merge_aggregates
+    rows_read: int
+    rows_applied: int  # recorded, replayed or superseded
+    rows_refused: int  # not_found or invalid
+
+
+def _row_result(
+    fields: dict[str, Any], dependencies: Dependencies, client_id: str, today: str
+) -> tuple[RowResult, dict[str, Any]]:
+    """One row recorded exactly as ``POST /v1/outcomes`` records an item, for the batch's owner: a
+    foreign or unknown decision is ``not_found`` (never touched). An outage raises (the chunk is
+    delivered again; recording is idempotent, so the rows recorded before it are replays then)."""
+    problems = item_problems(fields, "", today)
+    if problems:
+        return "invalid", {"errors": problems}
+    outcome = {"status": fields["status"], "as_of": fields["as_of"]}
+    try:
+        body, created = record_outcome(str(fields["decision_id"]), outcome, dependencies, client_id)
+    except ServiceError as error:
+        if error.status == 404:
+            return "not_found", {}
+        if error.status == 400:
+            return "invalid", {"errors": error.details}
+        raise
+    latest = body["latest"]
+    if not created:
+        return "replayed", {"latest": latest}
+    return ("recorded" if latest == outcome else "superseded"), {"latest": latest}
+
+
+def record_outcome_rows(
+    data: bytes,
+    fmt: Format,
+    columns: list[str] | None,
+    first_row: int,
+    dependencies: Dependencies,
+    client_id: str,
+) -> OutcomeChunk:
+    """Record every row of one chunk of an outcomes file (``data``: exactly its bytes)."""
+    from chalicelib.engine.batch import plain_records
+
+    today = clock.now_iso()[:10]
+    counts: dict[str, int] = {"read": 0, **dict.fromkeys(ROW_RESULTS, 0)}
+    invalid: list[dict[str, Any]] = []
+    lines: list[str] = []
+    for record in plain_records(data, fmt, columns, first_row):
+        counts["read"] += 1
+        line: dict[str, Any] = {"row": record.row, "line": record.line}
+        if record.fields is None:
+            result: RowResult = "invalid"
+            detail: dict[str, Any] = {"errors": record.errors}
+        else:
+            decision_id = record.fields.get("decision_id")
+            if isinstance(decision_id, str):
+                line["decision_id"] = decision_id
+            result, detail = _row_result(record.fields, dependencies, client_id, today)
+        counts[result] += 1
+        if result == "invalid" and len(invalid) < INVALID_ROWS_LISTED:
+            invalid.append({"row": record.row, "line": record.line, "errors": detail["errors"]})
+        lines.append(json.dumps({**line, "result": result, **detail}, separators=(",", ":")))
+    text = "".join(line + "\n" for line in lines)
+    applied = counts["recorded"] + counts["replayed"] + counts["superseded"]
+    return OutcomeChunk(
+        gzip.compress(text.encode(), mtime=0),
+        {"kind": "outcomes", "rows": counts, "invalid_rows": invalid},
+        counts["read"],
+        applied,
+        counts["read"] - applied,
+    )
+
+
+class OutcomeRowCounts(TypedDict):
+    read: int
+    recorded: int  # new, and now the decision's latest outcome
+    replayed: int  # the same outcome was recorded before: nothing changed
+    superseded: int  # new, kept in the history; a later as_of stays the latest
+    not_found: int  # no decision of this client has this id (an unknown or another client's)
+    invalid: int  # the row is not an outcome (listed in invalid_rows, the first 100)
+
+
+class OutcomeBatchSummary(TypedDict):
+    kind: Literal["outcomes"]
+    rows: OutcomeRowCounts
+    invalid_rows: list[dict[str, Any]]  # the first INVALID_ROWS_LISTED by row: row, line, errors
+    invalid_rows_not_listed: int
+
+
+def summarise_batch(merged: dict[str, Any]) -> OutcomeBatchSummary:
+    """The summary of an outcomes batch from its chunks' merged aggregates."""
+    counts = merged.get("rows") or {}
+    rows: OutcomeRowCounts = {
+        "read": int(counts.get("read", 0)),
+        "recorded": int(counts.get("recorded", 0)),
+        "replayed": int(counts.get("replayed", 0)),
+        "superseded": int(counts.get("superseded", 0)),
+        "not_found": int(counts.get("not_found", 0)),
+        "invalid": int(counts.get("invalid", 0)),
+    }
+    listed = list(merged.get("invalid_rows") or [])
+    return {
+        "kind": "outcomes",
+        "rows": rows,
+        "invalid_rows": listed,
+        "invalid_rows_not_listed": rows["invalid"] - len(listed),
     }

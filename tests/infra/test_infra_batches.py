@@ -95,14 +95,16 @@ def test_the_batch_functions_have_their_own_role_with_nothing_beyond_the_list(st
     queue = resources.BATCH_CHUNKS_QUEUE
     batches_table = f"arn:aws:dynamodb:*:*:table/{name(resources.BATCHES_TABLE.suffix)}"
     versions_table = f"arn:aws:dynamodb:*:*:table/{name(resources.VERSIONS_TABLE.suffix)}"
+    # An outcomes batch (issue 20) reads a decision and records its outcome (one UpdateItem).
+    decisions_table = f"arn:aws:dynamodb:*:*:table/{name(resources.DECISIONS_TABLE.suffix)}"
     bus = f"arn:aws:events:*:*:event-bus/{names.event_bus_name(stage)}"
     logs = {
         f"arn:aws:logs:*:*:log-group:{names.function_log_group(stage, spec)}:*"
         for spec in (resources.BATCH_FUNCTION, resources.BATCH_DLQ_FUNCTION)
     }
     expected = {
-        "dynamodb:GetItem": {batches_table, versions_table},
-        "dynamodb:UpdateItem": {batches_table},
+        "dynamodb:GetItem": {batches_table, versions_table, decisions_table},
+        "dynamodb:UpdateItem": {batches_table, decisions_table},
         "s3:GetObject": {
             _objects(stage, resources.BATCHES_BUCKET, "batches"),
             _objects(stage, resources.VERSIONS_BUCKET, "blobs"),
@@ -160,9 +162,10 @@ def test_the_api_role_keeps_only_what_the_batch_routes_need(stage: str) -> None:
     assert "BatchDeadLetters" not in by_sid
     batch_logs = {names.function_log_group(stage, spec) for spec in policies.BATCH_FUNCTIONS}
     assert not any(group in arn for arn in allowed["logs:PutLogEvents"] for group in batch_logs)
-    # The batch functions write no decision, cache, review case or audit entry.
+    # The batch functions write no decision (an outcome on one only: the test above), cache, review
+    # case or audit entry.
     batch_document = json.dumps(policies.batch_policy_document(stage))
-    for spec in (resources.DECISIONS_TABLE, resources.AUDIT_TABLE, resources.REVIEWS_TABLE):
+    for spec in (resources.AUDIT_TABLE, resources.REVIEWS_TABLE):
         assert f'table/{resources.resource_name(stage, spec.suffix)}"' not in batch_document
 
 

@@ -132,7 +132,8 @@ def test_policy_names_only_the_stage_resources(stage: str, spec: resources.Funct
         ]
     elif spec in policies.BATCH_FUNCTIONS:  # their own file: tests/infra/test_infra_batches.py
         assert _table(stage, resources.BATCHES_TABLE) in resource_arns
-        assert _table(stage, resources.DECISIONS_TABLE) not in resource_arns
+        # The decisions table for an outcomes batch's rows only (GetItem and UpdateItem, issue 20).
+        assert _table(stage, resources.AUDIT_TABLE) not in resource_arns
     else:
         for table in resources.TABLES:
             assert _table(stage, table) in resource_arns
