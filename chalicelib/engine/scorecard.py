@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import model_features
+from chalicelib.engine.types import Application
 
 
 class Contribution(NamedTuple):
@@ -51,13 +52,13 @@ def score_features(model: Model, features: Mapping[str, Any]) -> Score:
     return Score(total, model.probability(total), tuple(contributions), dict(features), tuple(out_of_range))
 
 
-def score_application(model: Model, application: Mapping[str, Any]) -> Score:
+def score_application(model: Model, application: Application) -> Score:
     """Score one validated application (see ``schema.validate_application``)."""
     return score_features(model, model_features(application))
 
 
 def probability_of(
-    model: Model, application: Mapping[str, Any], ratios: Mapping[str, float] | None = None
+    model: Model, application: Application, ratios: Mapping[str, float] | None = None
 ) -> float:
     """Just the approval probability: the fast path for batch scoring, evaluation and counterfactuals."""
     features = model_features(application, ratios)
