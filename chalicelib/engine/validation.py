@@ -19,7 +19,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import decide
@@ -335,6 +335,6 @@ def report(
     }
 
 
-def failed_gates(report_: Mapping[str, Any]) -> list[GateResult]:
+def failed_gates(report_: ValidationReport) -> list[GateResult]:
     gates_: list[GateResult] = report_.get("gates", [])
     return [g for g in gates_ if not g["passed"]]
