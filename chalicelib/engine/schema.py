@@ -46,7 +46,7 @@ class FieldSpec(NamedTuple):
     required: bool = True
     minimum: int | None = None
     maximum: int | None = None
-    choices: tuple[Any, ...] = ()
+    choices: tuple[str, ...] | tuple[int, ...] = ()  # categories, or integer choices (tenures)
     pattern: str | None = None  # full-match regular expression for strings
     max_length: int | None = None
     personal: bool = False  # personal data: format-checked, never scored, masked when stored
@@ -287,7 +287,7 @@ def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Scalar | No
     if spec.kind == "category":
         if isinstance(value, str) and value in spec.choices:
             return value, None
-        return None, "must be one of: " + ", ".join(spec.choices)
+        return None, "must be one of: " + ", ".join(str(c) for c in spec.choices)
     if spec.kind == "name":
         return _check_name(spec, value)
     if spec.kind == "ip":
@@ -393,7 +393,7 @@ def parse_csv_row(row: dict[str, str]) -> Application:
 
     Columns that are not application fields (e.g. the ``loan_approved`` label) are dropped.
     """
-    payload: dict[str, Any] = {}
+    payload: dict[str, object] = {}
     for name, spec in APPLICATION_FIELDS.items():
         raw = row.get(name)
         if raw is None or raw == "":
