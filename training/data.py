@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped]  # no type info
 
+from chalicelib.engine.types import Application
 from training.labelled_csv import read_labelled_csv
 
 TRAINING_CSV = Path(__file__).resolve().parent.parent / "data" / "loan_applications.csv"
@@ -19,7 +19,7 @@ VALIDATION_SHARE = 0.2  # of all rows; taken from what remains after the test sp
 
 @dataclass
 class LabelledData:
-    applications: list[dict[str, Any]]
+    applications: list[Application]
     labels: np.ndarray
     rejected_rows: list[tuple[int, list[dict[str, str]]]]  # (CSV line number, validation errors)
     sha256: str

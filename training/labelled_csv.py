@@ -6,16 +6,16 @@ import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from chalicelib.engine.schema import ValidationFailed, parse_csv_row
+from chalicelib.engine.types import Application
 
 LABEL = "loan_approved"
 
 
 @dataclass
 class LabelledRows:
-    applications: list[dict[str, Any]]
+    applications: list[Application]
     labels: list[int]
     rejected_rows: list[tuple[int, list[dict[str, str]]]]  # (CSV line number, validation errors)
     sha256: str
@@ -27,7 +27,7 @@ def file_sha256(path: Path) -> str:
 
 def read_labelled_csv(path: Path) -> LabelledRows:
     """Parse and validate every row exactly like an API payload; rows that fail are set aside."""
-    applications: list[dict[str, Any]] = []
+    applications: list[Application] = []
     labels: list[int] = []
     rejected: list[tuple[int, list[dict[str, str]]]] = []
     with path.open(newline="", encoding="utf-8") as handle:

@@ -12,7 +12,7 @@ from chalicelib.engine import artifact as artifact_module
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.explain import factor_of, format_value
 from chalicelib.engine.lending_policy import packaged_policy
-from chalicelib.engine.types import Decision
+from chalicelib.engine.types import Application, Decision
 
 POLICY = packaged_policy()  # the card describes lending-policy version 1, the one shipped
 RULES, RATE_CARD, BASE_ANNUAL_RATE = POLICY.rules, POLICY.rate_card, POLICY.base_annual_rate
@@ -107,7 +107,7 @@ def _fairness_section(title: str, groups: list[str], approved: list[bool], label
     return lines
 
 
-def render_model_card(run: TrainingRun, model: Model, decide: Callable[[dict[str, Any]], Decision]) -> str:
+def render_model_card(run: TrainingRun, model: Model, decide: Callable[[Application], Decision]) -> str:
     doc = run.document
     test = doc["metrics"]["test"]
     hyper = doc["hyperparameters"]

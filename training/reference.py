@@ -20,7 +20,6 @@ import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -29,6 +28,7 @@ from chalicelib.engine.decision import PROBABILITY_DIGITS
 from chalicelib.engine.features import model_features
 from chalicelib.engine.monitoring import REFERENCE_PATH, ReferenceDistribution, log_odds, reference_from
 from chalicelib.engine.scorecard import score_application
+from chalicelib.engine.types import Application
 
 SCORE_QUANTILES = tuple(i / 10 for i in range(1, 10))  # deciles
 SEARCH_POINTS = 1000  # how far from a decile a resolvable score is looked for
@@ -79,7 +79,7 @@ def score_labels(edges: Sequence[int]) -> list[str]:
     )
 
 
-def reference_document(model: Model, applications: Sequence[dict[str, Any]]) -> ReferenceDistribution:
+def reference_document(model: Model, applications: Sequence[Application]) -> ReferenceDistribution:
     scored = [score_application(model, application) for application in applications]
     edges = score_edges(model, [s.score for s in scored])
     features = [model_features(application) for application in applications]

@@ -42,6 +42,7 @@ from chalicelib.engine.features import (
     RAW_NUMERIC_FEATURES,
     model_features,
 )
+from chalicelib.engine.types import Application
 
 # Expected direction of every numeric feature: +1 = a higher value never lowers the score,
 # -1 = a higher value never raises it. Age is constrained non-decreasing on purpose: an elderly
@@ -130,7 +131,7 @@ class Scorecard:
 class FeatureTable:
     """Column arrays of the model features of many applications (computed once, reused by every fit)."""
 
-    def __init__(self, applications: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, applications: Sequence[Application]) -> None:
         rows = [model_features(a) for a in applications]
         self.size = len(rows)
         self.numeric = {name: np.array([r[name] for r in rows], dtype=float) for name in NUMERIC_FEATURES}
@@ -273,7 +274,7 @@ def _merge_equal_bins(edges: list[float], points: list[int]) -> tuple[list[float
 # ---------------------------------------------------------------------------------------------
 # The scikit-learn pipeline equivalent to the exported scorecard
 # ---------------------------------------------------------------------------------------------
-def _features_of(applications: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def _features_of(applications: Sequence[Application]) -> list[dict[str, Any]]:
     return [model_features(a) for a in applications]
 
 

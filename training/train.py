@@ -20,6 +20,7 @@ import numpy as np
 from chalicelib.engine.artifact import ARTIFACT_PATH, build_model
 from chalicelib.engine.monitoring import REFERENCE_PATH
 from chalicelib.engine.scorecard import probability_of
+from chalicelib.engine.types import Application
 from training import metrics
 from training.data import SPLIT_SEED, TRAINING_CSV, LabelledData, Split, load_labelled_csv, stratified_split
 from training.export import APPROVE_THRESHOLD, artifact_document, write_artifact
@@ -43,7 +44,7 @@ def trained_at() -> str:
     return DATA_SNAPSHOT_DATE
 
 
-def pipeline_probabilities(scorecard: Scorecard, applications: list[dict[str, Any]]) -> list[float]:
+def pipeline_probabilities(scorecard: Scorecard, applications: list[Application]) -> list[float]:
     return [float(p) for p in build_pipeline(scorecard).predict_proba(applications)[:, 1]]
 
 
@@ -132,7 +133,7 @@ def run_training(*, reuse_selection: list[dict[str, Any]] | None = None) -> Trai
     return TrainingRun(data, split, scorecard, selection, document, feature_set)
 
 
-def fitted_applications(run: TrainingRun) -> list[dict[str, Any]]:
+def fitted_applications(run: TrainingRun) -> list[Application]:
     """The rows the shipped scorecard was fitted on (train + validation): monitoring's reference."""
     fit_index = np.sort(np.concatenate([run.split.train, run.split.validation]))
     return [run.data.applications[i] for i in fit_index]

@@ -17,10 +17,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, cast
 
 from chalicelib import resources
 from chalicelib.engine.features import model_features
+from chalicelib.engine.types import Application
 from chalicelib.records import LOAN_STATUSES, DecisionRecord, LoanOutcome, LoanStatus
 
 if TYPE_CHECKING:
@@ -104,7 +105,9 @@ def monitoring_document(record: DecisionRecord) -> dict[str, Any]:
     applicant = record["applicant"]
     factors = [contribution["factor"] for contribution in decision["contributions"]]
     try:
-        features = model_features(applicant)
+        # The stored applicant is the validated application with only its personal fields masked, so
+        # every scored field is as validated; a record without one is caught here.
+        features = model_features(cast(Application, applicant))
     except (KeyError, TypeError, ValueError):  # a record without every input: no characteristics
         features = {}
     gender = applicant.get("gender")

@@ -17,32 +17,29 @@ as for any approval: fewer than the policy's ``warnings_for_review``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.outcome import Assessment, assess
 from chalicelib.engine.schema import LOAN_TENURES
-from chalicelib.engine.types import APPROVED, Counteroffer
+from chalicelib.engine.types import APPROVED, Application, Counteroffer, with_field
 
 
-def _approved_with(model: Model, policy: Policy, application: Mapping[str, Any], **changes: int) -> bool:
-    return assess(model, policy, {**application, **changes}).outcome == APPROVED
+def _approved_with(model: Model, policy: Policy, application: Application, field: str, value: int) -> bool:
+    return assess(model, policy, with_field(application, field, value)).outcome == APPROVED
 
 
-def largest_approvable_loan(model: Model, policy: Policy, application: Mapping[str, Any]) -> int | None:
+def largest_approvable_loan(model: Model, policy: Policy, application: Application) -> int | None:
     """Largest multiple of the policy's loan step (from its minimum amount) below the requested amount
     that would be approved, else None."""
     step = policy.counteroffer.loan_step
     first = max(1, -(-policy.counteroffer.min_loan_amount // step))  # the smallest multiple offered
     steps = (application["loan_amount"] - 1) // step
-    if steps < first or not _approved_with(model, policy, application, loan_amount=first * step):
+    if steps < first or not _approved_with(model, policy, application, "loan_amount", first * step):
         return None
     low, high = first, steps  # invariant: low is approvable
     while low < high:
         middle = (low + high + 1) // 2
-        if _approved_with(model, policy, application, loan_amount=middle * step):
+        if _approved_with(model, policy, application, "loan_amount", middle * step):
             low = middle
         else:
             high = middle - 1
@@ -50,32 +47,32 @@ def largest_approvable_loan(model: Model, policy: Policy, application: Mapping[s
 
 
 def first_approvable(
-    model: Model, policy: Policy, application: Mapping[str, Any], field: str, candidates: list[int]
+    model: Model, policy: Policy, application: Application, field: str, candidates: list[int]
 ) -> int | None:
     """The first candidate (ordered from the smallest change) that would be approved, else None.
 
     The caller guarantees approval is monotone along the candidates, so a bisection finds it with a
     handful of decisions.
     """
-    if not candidates or not _approved_with(model, policy, application, **{field: candidates[-1]}):
+    if not candidates or not _approved_with(model, policy, application, field, candidates[-1]):
         return None
     low, high = 0, len(candidates) - 1  # invariant: candidates[high] is approvable
     while low < high:
         middle = (low + high) // 2
-        if _approved_with(model, policy, application, **{field: candidates[middle]}):
+        if _approved_with(model, policy, application, field, candidates[middle]):
             high = middle
         else:
             low = middle + 1
     return candidates[high]
 
 
-def shortest_approvable_tenure(model: Model, policy: Policy, application: Mapping[str, Any]) -> int | None:
+def shortest_approvable_tenure(model: Model, policy: Policy, application: Application) -> int | None:
     requested, longest = application["loan_tenure_months"], policy.counteroffer.max_tenure_months
     longer = [t for t in LOAN_TENURES if requested < t <= longest]
     return first_approvable(model, policy, application, "loan_tenure_months", longer)
 
 
-def counteroffer_of(terms: Mapping[str, Any], assessment: Assessment) -> Counteroffer:
+def counteroffer_of(terms: Application, assessment: Assessment) -> Counteroffer:
     return {
         "loan_amount": int(terms["loan_amount"]),
         "loan_tenure_months": int(terms["loan_tenure_months"]),
@@ -90,14 +87,14 @@ def counteroffer_of(terms: Mapping[str, Any], assessment: Assessment) -> Counter
 def find_counteroffer(
     model: Model,
     policy: Policy,
-    application: Mapping[str, Any],
+    application: Application,
     loan: int | None,
     tenure: int | None,
 ) -> Counteroffer | None:
     """The counteroffer from the searches' results (``loan`` first, else ``tenure``), re-decided: its
     ``outcome`` is what deciding those terms gives (approved, as the searches are exact)."""
     if loan is not None:
-        terms = {**application, "loan_amount": loan}
+        terms: Application = {**application, "loan_amount": loan}
     elif tenure is not None:
         terms = {**application, "loan_tenure_months": tenure}
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model, load_model
 from chalicelib.engine.counteroffer import find_counteroffer
@@ -33,7 +33,15 @@ from chalicelib.engine.outcome import assess_with
 from chalicelib.engine.policy import evaluate_policy
 from chalicelib.engine.scorecard import score_features
 from chalicelib.engine.suggest import Situation, reapply_after_months, suggestions_for
-from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, Affordability, Decision, ModelInfo
+from chalicelib.engine.types import (
+    APPROVED,
+    DECLINED,
+    MANUAL_REVIEW,
+    Affordability,
+    Application,
+    Decision,
+    ModelInfo,
+)
 
 PROBABILITY_DIGITS = 6  # display precision of probabilities
 
@@ -70,7 +78,7 @@ def _affordability(ratios: Mapping[str, float]) -> Affordability:
 
 
 def decide(
-    application: Mapping[str, Any],
+    application: Application,
     model: Model,
     policy: Policy,
     *,

@@ -19,15 +19,14 @@ to 8 (all met); a blocking rule caps it at -1. Verdict: >= 4 "likely", >= 2 "pos
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import cast
 
 from chalicelib.engine.features import monthly_instalment
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.policy import DECLINING, Rule
 from chalicelib.engine.pricing import foir
 from chalicelib.engine.schema import APPLICATION_FIELDS, ValidationFailed, validate_fields
-from chalicelib.engine.types import EligibilityCheck, QuickEligibility, Verdict
+from chalicelib.engine.types import Application, EligibilityCheck, QuickApplication, QuickEligibility, Verdict
 
 BLOCKED_SCORE_CAP = -1  # the highest "unlikely" score
 
@@ -56,7 +55,7 @@ def _verdict(value: int) -> Verdict:
     return "unlikely"
 
 
-def best_case_ratios(data: Mapping[str, Any], policy: Policy) -> dict[str, float]:
+def best_case_ratios(data: QuickApplication, policy: Policy) -> dict[str, float]:
     """The ratios the quick rules read, on the most favourable terms for the missing fields (the
     longest tenure a counteroffer may propose, at the rate card's lowest rate)."""
     income = max(float(data["monthly_income"]), 1.0)
@@ -72,7 +71,8 @@ def best_case_ratios(data: Mapping[str, Any], policy: Policy) -> dict[str, float
 def quick_eligibility(payload: object, policy: Policy) -> QuickEligibility:
     """Validate the five fields (unknown fields rejected), apply ``policy``'s blocking rules and the
     criteria at its limits."""
-    data = validate_fields(payload, QUICK_FIELDS)
+    # The validator checked each of QUICK_FIELDS to its type: the one place this JSON becomes typed.
+    data = cast(QuickApplication, validate_fields(payload, QUICK_FIELDS))
     ratios = best_case_ratios(data, policy)
     months_employed = data["years_at_current_job"] * 12
     credit_target = policy.suggestions.credit_score_target
@@ -104,7 +104,11 @@ def quick_eligibility(payload: object, policy: Policy) -> QuickEligibility:
             months_employed,
         ),
     ]
-    blocked_by = [rule.id for rule in quick_blocking_rules(policy) if rule.breached(data, ratios)]
+    # The quick rules read only these five fields and the ratios (quick_blocking_rules picks them so).
+    quick_application = cast(Application, data)
+    blocked_by = [
+        rule.id for rule in quick_blocking_rules(policy) if rule.breached(quick_application, ratios)
+    ]
     strengths = [text for _, text, met, _ in criteria if met]
     improvements = [text for _, text, met, _ in criteria if not met]
     value = 2 * len(strengths) - len(improvements)

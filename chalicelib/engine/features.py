@@ -8,7 +8,9 @@ features the model was fitted on and the features it is scored on cannot drift a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import cast
+
+from chalicelib.engine.types import Application, field_values
 
 # The new loan's instalment is estimated as an amortising EMI at this fixed annual rate. It is a
 # reference rate for an affordability ratio, not the price of the loan: a fixed rate keeps the ratio
@@ -28,7 +30,7 @@ def monthly_instalment(
     return loan_amount * monthly_rate / (1.0 - (1.0 + monthly_rate) ** -tenure_months)
 
 
-def affordability_ratios(application: Mapping[str, Any]) -> dict[str, float]:
+def affordability_ratios(application: Application) -> dict[str, float]:
     """The ratios the original bank cared about, plus the new loan's burden on income."""
     income = max(float(application["monthly_income"]), _MIN_DENOMINATOR)
     loan = max(float(application["loan_amount"]), _MIN_DENOMINATOR)
@@ -68,18 +70,33 @@ RATIO_FEATURES = (
 )
 CATEGORICAL_FEATURES = ("employment_type", "loan_purpose", "loan_tenure_months")
 
+# A model input: a number (0/1 for a flag) for the numeric, boolean and ratio features, a category's
+# name for the categorical ones.
+Features = dict[str, float | str]
 
-def model_features(
-    application: Mapping[str, Any], ratios: Mapping[str, float] | None = None
-) -> dict[str, Any]:
+
+def numbers_of(features: Mapping[str, float | str]) -> Mapping[str, float]:
+    """``features`` read by a model's numeric feature names. A model artifact (hash-checked, written by
+    training from the lists above) names numeric features only among RAW_NUMERIC_FEATURES,
+    BOOLEAN_FEATURES and RATIO_FEATURES, which ``model_features`` gives as floats: the view is exact."""
+    return cast(Mapping[str, float], features)
+
+
+def categories_of(features: Mapping[str, float | str]) -> Mapping[str, str]:
+    """``features`` read by a model's categorical feature names (CATEGORICAL_FEATURES: strings)."""
+    return cast(Mapping[str, str], features)
+
+
+def model_features(application: Application, ratios: Mapping[str, float] | None = None) -> Features:
     """Every candidate model input for one (validated) application: numbers, 0/1 flags, categories.
 
     ``ratios`` may pass in ``affordability_ratios(application)`` when the caller already has them.
     """
-    features: dict[str, Any] = {name: float(application[name]) for name in RAW_NUMERIC_FEATURES}
+    values = field_values(application)
+    features: Features = {name: float(values[name]) for name in RAW_NUMERIC_FEATURES}
     for name in BOOLEAN_FEATURES:
-        features[name] = 1.0 if application[name] else 0.0
+        features[name] = 1.0 if values[name] else 0.0
     features.update(affordability_ratios(application) if ratios is None else ratios)
     for name in CATEGORICAL_FEATURES:
-        features[name] = str(application[name])
+        features[name] = str(values[name])
     return features

@@ -60,6 +60,7 @@ from chalicelib.engine.monitoring_types import (
     StabilityStatus,
     VersionReport,
 )
+from chalicelib.engine.types import Application
 from chalicelib.engine.validation import age_band
 
 LOG_ODDS_STEP = 1e-6  # AUC, KS, score bins and calibration read the log-odds rounded to this
@@ -288,7 +289,7 @@ def reference_of(model_or_document: Model | Mapping[str, Any]) -> ReferenceDistr
     return packaged if packaged["model_sha256"] == sha256 else None
 
 
-def characteristics_of(model: Model, application: Mapping[str, Any]) -> dict[str, float | str]:
+def characteristics_of(model: Model, application: Application) -> dict[str, float | str]:
     """A validated application's characteristics as monitoring keeps them: the model's own inputs by
     name, as the scorecard scores them (``features.model_features``: numbers, 0/1 flags, categories)."""
     features = model_features(application)

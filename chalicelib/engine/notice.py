@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 from chalicelib.engine.schema import APPLICATION_FIELDS
 from chalicelib.engine.types import (
+    Application,
     Counteroffer,
     CreditScoreUsed,
     DecidedBy,
@@ -56,7 +57,7 @@ def _counteroffer_text(offer: Counteroffer) -> str:
 
 
 def render_notice(
-    application: Mapping[str, Any],
+    application: Application,
     outcome: str,
     decided_by: str,
     reasons: list[Reason],

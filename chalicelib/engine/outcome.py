@@ -13,9 +13,7 @@ The final outcome is the worse of two views, kept apart:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.features import affordability_ratios
@@ -23,7 +21,15 @@ from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.policy import DECLINING, REFER, WARNING, Rule, breached_rules
 from chalicelib.engine.pricing import Priced, price
 from chalicelib.engine.scorecard import probability_of
-from chalicelib.engine.types import APPROVED, DECLINED, MANUAL_REVIEW, DecidedBy, Outcome, RiskBand
+from chalicelib.engine.types import (
+    APPROVED,
+    DECLINED,
+    MANUAL_REVIEW,
+    Application,
+    DecidedBy,
+    Outcome,
+    RiskBand,
+)
 
 OUTCOME_RANK: dict[str, int] = {APPROVED: 0, MANUAL_REVIEW: 1, DECLINED: 2}  # higher is worse
 
@@ -53,7 +59,7 @@ class Assessment:
 def assess_with(
     model: Model,
     policy: Policy,
-    application: Mapping[str, Any],
+    application: Application,
     ratios: dict[str, float],
     model_probability: float,
 ) -> Assessment:
@@ -82,7 +88,7 @@ def assess_with(
     )
 
 
-def assess(model: Model, policy: Policy, application: Mapping[str, Any]) -> Assessment:
+def assess(model: Model, policy: Policy, application: Application) -> Assessment:
     """The outcome of a (possibly hypothetical) application, exactly as ``decide`` would give it."""
     ratios = affordability_ratios(application)
     return assess_with(model, policy, application, ratios, probability_of(model, application, ratios))

@@ -39,9 +39,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
 
-from chalicelib.engine.types import PolicyCheck, Severity
+from chalicelib.engine.types import Application, PolicyCheck, Severity, field_values
 
 BLOCK: Final = "block"
 FAIL: Final = "fail"
@@ -67,7 +67,6 @@ class RuleLimits(NamedTuple):
     age_warning_above: int
 
 
-Application = Mapping[str, Any]
 Ratios = Mapping[str, float]
 
 
@@ -281,7 +280,7 @@ def evaluate_policy(
     for rule in rules:
         failed = rule.id in breached_by_id
         above_band = None if rule.band_below is None else breached_by_id.get(rule.band_below)
-        value = ratios[rule.factor] if rule.factor in ratios else application[rule.factor]
+        value = ratios[rule.factor] if rule.factor in ratios else field_values(application)[rule.factor]
         if failed:
             message = rule.message(application, ratios)
         elif above_band is not None:

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.engine.features import monthly_instalment
-from chalicelib.engine.types import RiskBand
+from chalicelib.engine.types import Application, QuickApplication, RiskBand
 
 _MIN_INCOME = 1.0  # validation admits 0 income; the ratio stays finite (and far above any limit)
 
@@ -33,11 +32,11 @@ class Priced:
     foir: float
 
 
-def foir(application: Mapping[str, Any], emi: float) -> float:
+def foir(application: QuickApplication, emi: float) -> float:
     return (float(application["existing_emi"]) + emi) / max(float(application["monthly_income"]), _MIN_INCOME)
 
 
-def price(application: Mapping[str, Any], risk_band: RiskBand, rate_card: Mapping[str, float]) -> Priced:
+def price(application: Application, risk_band: RiskBand, rate_card: Mapping[str, float]) -> Priced:
     """The requested loan at ``rate_card``'s rate for ``risk_band``: rate, EMI and FOIR."""
     rate = rate_card[risk_band]
     emi = monthly_instalment(float(application["loan_amount"]), int(application["loan_tenure_months"]), rate)

@@ -29,7 +29,7 @@ import sys
 import unicodedata
 from typing import Any, NamedTuple, cast
 
-from chalicelib.engine.types import Application
+from chalicelib.engine.types import Application, Scalar, field_values
 
 
 class ValidationFailed(Exception):
@@ -46,7 +46,7 @@ class FieldSpec(NamedTuple):
     required: bool = True
     minimum: int | None = None
     maximum: int | None = None
-    choices: tuple[Any, ...] = ()
+    choices: tuple[str, ...] | tuple[int, ...] = ()  # categories, or integer choices (tenures)
     pattern: str | None = None  # full-match regular expression for strings
     max_length: int | None = None
     personal: bool = False  # personal data: format-checked, never scored, masked when stored
@@ -277,7 +277,7 @@ def _check_ip(spec: FieldSpec, value: object) -> tuple[str | None, str | None]:
         return None, "must be an IPv4 or IPv6 address"
 
 
-def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | None]:
+def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Scalar | None, str | None]:
     if spec.kind == "integer":
         return _check_integer(name, spec, value)
     if spec.kind == "boolean":
@@ -287,7 +287,7 @@ def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | 
     if spec.kind == "category":
         if isinstance(value, str) and value in spec.choices:
             return value, None
-        return None, "must be one of: " + ", ".join(spec.choices)
+        return None, "must be one of: " + ", ".join(str(c) for c in spec.choices)
     if spec.kind == "name":
         return _check_name(spec, value)
     if spec.kind == "ip":
@@ -303,22 +303,22 @@ def _check_value(name: str, spec: FieldSpec, value: object) -> tuple[Any, str | 
     return value, None
 
 
-def validate_fields(payload: object, fields: dict[str, FieldSpec]) -> dict[str, Any]:
+def validate_fields(payload: object, fields: dict[str, FieldSpec]) -> dict[str, Scalar]:
     """Check ``payload`` against ``fields``: cleaned copy, or ValidationFailed naming every bad field."""
     if not isinstance(payload, dict):
         raise ValidationFailed([{"field": "(body)", "problem": "must be a JSON object"}])
     errors: list[dict[str, str]] = []
-    cleaned: dict[str, Any] = {}
+    cleaned: dict[str, Scalar] = {}
     for name, spec in fields.items():
         if name not in payload or payload[name] is None:
             if spec.required:
                 errors.append({"field": name, "problem": "is required"})
             continue
         value, problem = _check_value(name, spec, payload[name])
-        if problem is not None:
-            errors.append({"field": name, "problem": problem})
-        else:
+        if problem is None and value is not None:
             cleaned[name] = value
+        else:  # a checker returns either a value or its problem
+            errors.append({"field": name, "problem": problem or "is invalid"})
     for name in payload:
         if name not in fields:
             errors.append({"field": str(name), "problem": "is not a known field"})
@@ -329,12 +329,15 @@ def validate_fields(payload: object, fields: dict[str, FieldSpec]) -> dict[str, 
 
 def validate_application(payload: object) -> Application:
     """Check every application field; return a cleaned copy in canonical types or raise with ALL errors."""
+    # The one place a JSON value becomes an ``Application``: every field was checked to its kind above
+    # (integer, boolean, category or string), and the required ones are present, as the type says.
     return cast(Application, validate_fields(payload, APPLICATION_FIELDS))
 
 
-def scoring_inputs(application: dict[str, Any]) -> dict[str, Any]:
+def scoring_inputs(application: Application) -> dict[str, Scalar]:
     """The fields that can change the decision, no personal data: the decision-cache key's content."""
-    return {name: application[name] for name in DECISION_FIELDS}
+    values = field_values(application)
+    return {name: values[name] for name in DECISION_FIELDS}
 
 
 def _field_json_schema(spec: FieldSpec) -> dict[str, Any]:
@@ -385,12 +388,12 @@ def application_json_schema() -> dict[str, Any]:
     return fields_json_schema(APPLICATION_FIELDS)
 
 
-def parse_csv_row(row: dict[str, str]) -> dict[str, Any]:
+def parse_csv_row(row: dict[str, str]) -> Application:
     """Convert one CSV row (all strings) to JSON-like types, then validate it like an API payload.
 
     Columns that are not application fields (e.g. the ``loan_approved`` label) are dropped.
     """
-    payload: dict[str, Any] = {}
+    payload: dict[str, object] = {}
     for name, spec in APPLICATION_FIELDS.items():
         raw = row.get(name)
         if raw is None or raw == "":
@@ -405,5 +408,4 @@ def parse_csv_row(row: dict[str, str]) -> dict[str, Any]:
             payload[name] = True if lowered == "true" else False if lowered == "false" else raw
         else:
             payload[name] = raw
-    validated: dict[str, Any] = dict(validate_application(payload))  # a plain dict for the CSV readers
-    return validated
+    return validate_application(payload)

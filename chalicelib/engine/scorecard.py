@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model
-from chalicelib.engine.features import model_features
+from chalicelib.engine.features import Features, categories_of, model_features, numbers_of
+from chalicelib.engine.types import Application
 
 
 class Contribution(NamedTuple):
@@ -27,16 +28,17 @@ class Score(NamedTuple):
     score: int  # base points + sum of contribution points, exactly
     probability: float
     contributions: tuple[Contribution, ...]
-    features: dict[str, Any]
+    features: Features
     out_of_training_range: tuple[str, ...]
 
 
-def score_features(model: Model, features: Mapping[str, Any]) -> Score:
+def score_features(model: Model, features: Mapping[str, float | str]) -> Score:
     contributions: list[Contribution] = []
     total = model.base_points
     out_of_range: list[str] = []
+    numbers, categories = numbers_of(features), categories_of(features)
     for feature in model.numeric:
-        value = features[feature.name]
+        value = numbers[feature.name]
         index = bisect_right(feature.edges, value)
         points = feature.points[index]
         total += points
@@ -44,26 +46,27 @@ def score_features(model: Model, features: Mapping[str, Any]) -> Score:
         if value < feature.training_min or value > feature.training_max:
             out_of_range.append(feature.name)
     for category in model.categorical:
-        value = features[category.name]
-        points = category.points[value]
+        label = categories[category.name]
+        points = category.points[label]
         total += points
-        contributions.append(Contribution(category.name, value, points, category.best_points, -1))
+        contributions.append(Contribution(category.name, label, points, category.best_points, -1))
     return Score(total, model.probability(total), tuple(contributions), dict(features), tuple(out_of_range))
 
 
-def score_application(model: Model, application: Mapping[str, Any]) -> Score:
+def score_application(model: Model, application: Application) -> Score:
     """Score one validated application (see ``schema.validate_application``)."""
     return score_features(model, model_features(application))
 
 
 def probability_of(
-    model: Model, application: Mapping[str, Any], ratios: Mapping[str, float] | None = None
+    model: Model, application: Application, ratios: Mapping[str, float] | None = None
 ) -> float:
     """Just the approval probability: the fast path for batch scoring, evaluation and counterfactuals."""
     features = model_features(application, ratios)
+    numbers, categories = numbers_of(features), categories_of(features)
     total = model.base_points
     for feature in model.numeric:
-        total += feature.points[bisect_right(feature.edges, features[feature.name])]
+        total += feature.points[bisect_right(feature.edges, numbers[feature.name])]
     for category in model.categorical:
-        total += category.points[features[category.name]]
+        total += category.points[categories[category.name]]
     return model.probability(total)

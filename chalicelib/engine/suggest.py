@@ -24,7 +24,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.counteroffer import (
@@ -36,7 +36,7 @@ from chalicelib.engine.lending_policy import Policy, ReapplyAfter
 from chalicelib.engine.outcome import OUTCOME_RANK, Assessment, assess
 from chalicelib.engine.policy import DECLINING, REFER
 from chalicelib.engine.scorecard import Score
-from chalicelib.engine.types import Priority, Scalar, Suggestion
+from chalicelib.engine.types import Application, Priority, Scalar, Suggestion, field_values, with_field
 
 MAX_SUGGESTIONS = 6  # the API's contract (types.Decision): at most six, decisive first
 PRIORITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -48,7 +48,7 @@ class Situation:
 
     model: Model
     policy: Policy
-    application: Mapping[str, Any]
+    application: Application
     current: Assessment
     score: Score
 
@@ -260,9 +260,11 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
     kept: list[tuple[bool, int, Suggestion]] = []
     for rule in SUGGESTION_RULES:
         target = rule.target(situation)
-        if target is None or target == situation.application[rule.field]:
+        if target is None or target == field_values(situation.application)[rule.field]:
             continue
-        changed = assess(situation.model, situation.policy, {**situation.application, rule.field: target})
+        changed = assess(
+            situation.model, situation.policy, with_field(situation.application, rule.field, target)
+        )
         decisive = OUTCOME_RANK[changed.outcome] < OUTCOME_RANK[current.outcome]
         cleared = [r for r in current.breached if r not in changed.breached]
         necessary = any(r.severity in _CLEARABLE for r in cleared)
@@ -272,7 +274,7 @@ def suggestions_for(situation: Situation) -> list[Suggestion]:
         suggestion: Suggestion = {
             "id": rule.id,
             "category": rule.category,
-            "current": situation.application[rule.field],
+            "current": field_values(situation.application)[rule.field],
             "target": target,
             "action": rule.action(situation, target),
             "expected_time": rule.expected_time.format(target=target),

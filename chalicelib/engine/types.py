@@ -9,7 +9,8 @@ JSON-serialisable (str, int, float, bool, None, lists and dicts of those). Proba
 
 # No ``from __future__ import annotations`` here: TypedDict needs evaluated annotations to tell
 # required keys from ``NotRequired`` ones (and a schema generator reads them the same way).
-from typing import Final, Literal, NotRequired, TypedDict, get_args
+from collections.abc import Mapping
+from typing import Final, Literal, NotRequired, TypedDict, cast, get_args
 
 Outcome = Literal["approved", "manual_review", "declined"]
 APPROVED: Final = "approved"
@@ -65,6 +66,33 @@ class Application(TypedDict):
     # The applicant's session as the lender saw it: counted for velocity signals, never scored.
     device_id: NotRequired[str]
     ip_address: NotRequired[str]
+
+
+class QuickApplication(TypedDict):
+    """The five fields of a quick eligibility check (``eligibility.QUICK_FIELDS``). An ``Application``
+    is one too: it has these keys, required, with these types."""
+
+    cibil_score: int
+    monthly_income: int
+    existing_emi: int
+    loan_amount: int
+    years_at_current_job: int
+
+
+def field_values(application: Application) -> Mapping[str, Scalar]:
+    """``application`` read by field name: for code that names fields as data (the policy table, the
+    feature lists, the suggestion rules), where a ``TypedDict`` key must be a literal. Every field of
+    an ``Application`` is a ``Scalar``, so this view is exact (the same object, no copy)."""
+    return cast(Mapping[str, Scalar], application)
+
+
+def with_field(application: Application, name: str, value: Scalar) -> Application:
+    """A copy of ``application`` with ``name`` set to ``value`` (a counteroffer's or a suggestion's
+    changed terms). The callers name an application field and pass a value of that field's type (the
+    rules of ``suggest`` and ``counteroffer`` are written so), which is what the cast records."""
+    changed = dict(application)
+    changed[name] = value
+    return cast(Application, changed)
 
 
 class Contribution(TypedDict):

@@ -19,12 +19,12 @@ import hashlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from chalicelib.engine.artifact import Model
 from chalicelib.engine.decision import decide
 from chalicelib.engine.lending_policy import Policy
-from chalicelib.engine.types import APPROVED, Outcome
+from chalicelib.engine.types import APPROVED, Application, Outcome
 from chalicelib.engine.validation_types import Figures as Figures
 from chalicelib.engine.validation_types import GateResult as GateResult
 from chalicelib.engine.validation_types import GroupRate as GroupRate
@@ -51,7 +51,7 @@ OUTCOMES: tuple[Outcome, ...] = ("approved", "manual_review", "declined")
 class Holdout(NamedTuple):
     """Labelled rows (validated like an API payload) and where they came from."""
 
-    applications: tuple[Mapping[str, Any], ...]
+    applications: tuple[Application, ...]
     labels: tuple[int, ...]  # 1: repaid / approved in the lender's history
     source: Literal["packaged", "uploaded"]
     sha256: str  # of the file's bytes
@@ -166,7 +166,7 @@ def parse_holdout(
     # Imported here: the batch engine imports this module's group-rate helpers.
     from chalicelib.engine.batch import BadFile, parse_file
 
-    applications: list[Mapping[str, Any]] = []
+    applications: list[Application] = []
     labels: list[int] = []
     invalid: list[dict[str, str]] = []
     invalid_count = unlabelled = 0
@@ -335,6 +335,6 @@ def report(
     }
 
 
-def failed_gates(report_: Mapping[str, Any]) -> list[GateResult]:
+def failed_gates(report_: ValidationReport) -> list[GateResult]:
     gates_: list[GateResult] = report_.get("gates", [])
     return [g for g in gates_ if not g["passed"]]

@@ -68,7 +68,7 @@ def cache_key(application: Application, version_key: str, code_version: str) -> 
     sha256 of its model artifact and policy document) + the deployed code version: another version,
     or a retrained model that kept its version number, never reuses a cached decision, and neither
     does a deploy that changed how reasons or suggestions are worded."""
-    canonical = json.dumps(engine.scoring_inputs(dict(application)), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(engine.scoring_inputs(application), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{canonical}|{version_key}|{code_version}".encode()).hexdigest()
 
 

@@ -263,12 +263,12 @@ def build_logic(
     )
 
 
-def identity_key(applicant_ref: object, application: Mapping[str, object]) -> str:
+def identity_key(applicant_ref: object, application: engine.Application) -> str:
     """What identifies the applicant for arm assignment: the keyed identity hash when the application
     had an identity field, else the canonical scoring inputs."""
     if isinstance(applicant_ref, str) and applicant_ref:
         return f"ref:{applicant_ref}"
-    inputs = engine.scoring_inputs(dict(application))
+    inputs = engine.scoring_inputs(application)
     return "inputs:" + json.dumps(inputs, sort_keys=True, separators=(",", ":"))
 
 
