@@ -10,7 +10,7 @@ from chalicelib.http.errors import json_response, renders_service_errors
 from chalicelib.http.identity import client_id
 from chalicelib.http.requests import json_body, query_parameter
 from chalicelib.records import SubmitResponse
-from chalicelib.service import applications, idempotency
+from chalicelib.service import applications, decisions, idempotency
 from chalicelib.service.dependencies import current
 
 APPLICATIONS_PATH = "/v1/applications"
@@ -42,6 +42,7 @@ def submit_application(request: Request) -> Response:
         lambda: dependencies.idempotency_store,
         request.lambda_context,
         degrade_without_store=False,
+        validate=decisions.validated_application,
     )
     application_id = result["application_id"]
     location = status_path(request, application_id)

@@ -32,6 +32,7 @@ def create_decision(request: Request) -> Response:
         lambda: dependencies.idempotency_store,
         request.lambda_context,
         degrade_without_store=True,
+        validate=decisions.validated_application,
     )
     return json_response(body, 200, {idempotency.REPLAYED_HEADER: "true"} if replayed else None)
 
