@@ -20,7 +20,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # Two pytest-xdist workers; a module stays on one worker (--dist loadfile), so its module-scoped
 # fixtures and caches are built once. For the integration suite each worker starts its own local
 # stack (moto server, chalice local, the worker). Its tests mostly wait on processes; the
-# schemathesis run is cut into nine modules (tests/support/schemathesis_run.py) so that both workers
+# schemathesis run is cut into eleven modules (tests/support/schemathesis_run.py) so that both workers
 # share it instead of one worker holding it to the end.
 XDIST := -n 2 --dist loadfile
 
