@@ -20,7 +20,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 # Two pytest-xdist workers; a module stays on one worker (--dist loadfile), so its module-scoped
 # fixtures and caches are built once. For the integration suite each worker starts its own local
 # stack (moto server, chalice local, the worker). Its tests mostly wait on processes; the
-# schemathesis run is cut into nine modules (tests/support/schemathesis_run.py) so that both workers
+# schemathesis run is cut into eleven modules (tests/support/schemathesis_run.py) so that both workers
 # share it instead of one worker holding it to the end.
 XDIST := -n 2 --dist loadfile
 
@@ -41,14 +41,15 @@ install: $(DEV_STAMP)
 run: $(RUN_STAMP)
 	$(PY) -m devstack.run
 
-## The fast loop (under 2 minutes): ruff, mypy, the unit tests.
+## The fast loop (under 2 minutes): ruff, mypy, the unit tests. The training-fidelity tests
+## (tests/training: a scikit-learn refit, about 30 s of one core) run in make test only.
 check: lint
 	$(PY) -m pytest tests/unit $(XDIST)
 
 ## Lint, then every test: unit and template checks, then the integration suite against real
 ## processes (moto server, chalice local, the queue worker, the browser).
 test: $(DEV_STAMP) lint browser
-	$(PY) -m pytest tests/unit tests/infra $(XDIST)
+	$(PY) -m pytest tests/unit tests/training tests/infra $(XDIST)
 	$(PY) -m pytest tests/integration tests/localstack $(XDIST)
 
 ## Debian's headless Chromium and its driver for the console's browser tests (as root, here and in

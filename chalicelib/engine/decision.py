@@ -41,6 +41,7 @@ from chalicelib.engine.types import (
     Application,
     Decision,
     ModelInfo,
+    Outcome,
 )
 
 PROBABILITY_DIGITS = 6  # display precision of probabilities
@@ -75,6 +76,32 @@ def _affordability(ratios: Mapping[str, float]) -> Affordability:
         "savings_to_loan": round(ratios["savings_to_loan"], 4),
         "foir": round(ratios["foir"], 4),
     }
+
+
+class MeasuredOutcome(NamedTuple):
+    """What a validation report measures of a decision (engine/validation.py)."""
+
+    outcome: Outcome  # decide()'s "outcome"
+    model_probability: float  # decide()'s "model_probability"
+    foir: float  # decide()'s "affordability"["foir"]
+
+
+def decide_outcome(application: Application, model: Model, policy: Policy) -> MeasuredOutcome:
+    """The outcome, model probability and FOIR that ``decide`` gives (no velocity counters), without
+    what only the applicant reads: suggestions and the counteroffer search (searches over amounts
+    and tenures, over half of a declined or referred decision's time), reasons and the notice. A
+    version's validation report decides every holdout row this way; tests/unit/engine keeps it
+    equal to ``decide``."""
+    ratios = affordability_ratios(application)
+    score = score_features(model, model_features(application, ratios))
+    assessment = assess_with(model, policy, application, ratios, score.probability)
+    outcome = assessment.outcome
+    # decide's fraud referral: an approval the one-application fraud rules stop is referred.
+    if outcome == APPROVED and refers(sorted_flags(application_flags(application, policy.fraud))):
+        outcome = MANUAL_REVIEW
+    return MeasuredOutcome(
+        outcome, round(assessment.model_probability, PROBABILITY_DIGITS), round(ratios["foir"], 4)
+    )
 
 
 def decide(

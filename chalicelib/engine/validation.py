@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from chalicelib.engine.artifact import Model
-from chalicelib.engine.decision import decide
+from chalicelib.engine.decision import decide_outcome
 from chalicelib.engine.lending_policy import Policy
 from chalicelib.engine.types import APPROVED, Application, Outcome
 from chalicelib.engine.validation_types import Figures as Figures
@@ -232,14 +232,13 @@ def figures(holdout: Holdout, model: Model, policy: Policy, ceiling_foir: float)
     by_gender: list[tuple[str, bool]] = []
     by_age: list[tuple[str, bool]] = []
     for application in holdout.applications:
-        decision = decide(application, model, policy)
-        probabilities.append(decision["model_probability"])
-        outcomes[decision["outcome"]] += 1
-        approved = decision["outcome"] == APPROVED
+        decision = decide_outcome(application, model, policy)
+        probabilities.append(decision.model_probability)
+        outcomes[decision.outcome] += 1
+        approved = decision.outcome == APPROVED
         if approved:
-            foir = decision["affordability"]["foir"]
-            approved_foirs.append(foir)
-            over_ceiling += foir > ceiling_foir
+            approved_foirs.append(decision.foir)
+            over_ceiling += decision.foir > ceiling_foir
         by_gender.append((str(application.get("gender", "unknown")), approved))
         by_age.append((age_band(int(application.get("age", 0))), approved))
     labels = holdout.labels

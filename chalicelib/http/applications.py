@@ -12,7 +12,7 @@ from chalicelib.http.idempotent import run_once
 from chalicelib.http.identity import client_id
 from chalicelib.http.requests import query_arguments
 from chalicelib.records import SubmitResponse
-from chalicelib.service import applications, idempotency
+from chalicelib.service import applications, decisions, idempotency
 from chalicelib.service.dependencies import current
 
 APPLICATIONS_PATH = "/v1/applications"
@@ -35,7 +35,14 @@ def submit_application(request: Request) -> Response:
         # What an Idempotency-Key replay returns: the id (the URL is rebuilt for the request's stage).
         return {"application_id": applications.submit_application(payload, dependencies, client)}
 
-    result, replayed = run_once(request, SUBMIT_ROUTE, client, operation, degrade_without_store=False)
+    result, replayed = run_once(
+        request,
+        SUBMIT_ROUTE,
+        client,
+        operation,
+        degrade_without_store=False,
+        validate=decisions.validated_application,
+    )
     application_id = result["application_id"]
     location = status_path(request, application_id)
     body: SubmitResponse = {"application_id": application_id, "status": "PENDING", "status_url": location}

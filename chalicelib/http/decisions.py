@@ -25,7 +25,14 @@ def create_decision(request: Request) -> Response:
     def operation(payload: object) -> dict[str, Any]:
         return dict(decisions.make_decision(payload, dependencies, client))
 
-    body, replayed = run_once(request, DECISIONS_ROUTE, client, operation, degrade_without_store=True)
+    body, replayed = run_once(
+        request,
+        DECISIONS_ROUTE,
+        client,
+        operation,
+        degrade_without_store=True,
+        validate=decisions.validated_application,
+    )
     return json_response(body, 200, {idempotency.REPLAYED_HEADER: "true"} if replayed else None)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Request
@@ -19,6 +20,7 @@ def run_once(
     operation: idempotency.Operation,
     *,
     degrade_without_store: bool,
+    validate: Callable[[object], object] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``operation(body)``'s answer and whether it is a replay (``idempotency.run``)."""
     return idempotency.run(
@@ -30,4 +32,5 @@ def run_once(
         lambda: current().idempotency_store,
         request.lambda_context,
         degrade_without_store=degrade_without_store,
+        validate=validate,
     )

@@ -114,15 +114,23 @@ def run(
     lambda_context: LambdaContext | None,
     *,
     degrade_without_store: bool,
+    validate: Callable[[Any], object] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """``operation(payload)``'s response body, run at most once per (route, key); and whether it is
     a replay. ``persistence_store`` is called only when there is a key.
 
     ``degrade_without_store``: when the idempotency table is unreachable, run the operation anyway
     (True) or answer 503 (False).
+
+    ``validate``: the operation's own input check (raising ServiceError 400), run before the store
+    is asked. An invalid body is refused the same either way (the store forgets a key whose run
+    raised), but without it each one cost an in-progress record written and deleted again: two
+    DynamoDB writes per malformed request.
     """
     if key is None:
         return operation(payload), False
+    if validate is not None:
+        validate(payload)
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
         IdempotencyPersistenceLayerError,

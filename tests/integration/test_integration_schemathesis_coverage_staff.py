@@ -1,5 +1,6 @@
-"""schemathesis' coverage phase over the staff routes (review desk, registry, audit: the StaffIdToken
-scheme), against the running local stack.
+"""schemathesis' coverage phase over the staff routes (review desk, registry, audit, monitoring,
+backtests: the StaffIdToken scheme) but registering a version (its own slice), against the
+running local stack.
 
 One slice of the generated-requests run (tests/support/schemathesis_run.py says how the slices add
 up to the whole run, and test_integration_edge_schemathesis.py checks that they do).

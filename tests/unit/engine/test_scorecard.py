@@ -1,5 +1,5 @@
 """The run-time scorer: plain Python, exact sums, monotone points (the scikit-learn comparison is in
-tests/unit/training)."""
+tests/training)."""
 
 from __future__ import annotations
 

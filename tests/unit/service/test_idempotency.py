@@ -187,3 +187,15 @@ def test_success_not_saved_after_the_submit_ran_answers_once_without_a_duplicate
     assert_error_shape(retry, 409, "idempotency_key_in_progress")
     assert twin.queued_count() == 1
     assert twin.count("applications") == 1
+
+
+def test_an_invalid_body_is_refused_before_the_idempotency_store_is_asked(twin, client, application):
+    """A body the API refuses costs no idempotency record (no put, no delete): with the store down,
+    it is still the 400 naming the field, on both routes (submit would otherwise be a 503)."""
+    twin.idempotency_store_down()
+    headers = {"Idempotency-Key": "invalid-body"}
+    for path in ("/v1/decisions", "/v1/applications"):
+        response = post_json(client, path, {**application, "age": "x"}, headers)
+        body = assert_error_shape(response, 400, "validation_failed")
+        assert [detail["field"] for detail in body["error"]["details"]] == ["age"], body
+    assert twin.queued_count() == 0

@@ -1,0 +1,26 @@
+"""schemathesis' coverage phase over registering a decision version (POST /v1/versions, a
+staff route: every accepted body registers a version and computes its validation report), against
+the running local stack.
+
+One slice of the generated-requests run (tests/support/schemathesis_run.py says how the slices add
+up to the whole run, and test_integration_edge_schemathesis.py checks that they do).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from devstack.stack import DevStack
+from tests.support.schemathesis_run import run_slice
+
+# A slice may take longer than pytest's 600 s default on a machine busy with other work: the same
+# deadline as the schemathesis subprocess itself (tests/support/schemathesis_run.py).
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+def test_coverage_phase_never_breaks_the_contract(
+    stack: DevStack, tmp_path: Path, measured_figures: list[str]
+) -> None:
+    run_slice("coverage-registration", stack, tmp_path, measured_figures)
