@@ -527,7 +527,7 @@ class ModelView(TypedDict):
     model_risk_band: str
 
 
-class SecondApproval(TypedDict):
+class PendingSecondApproval(TypedDict):
     """A reviewer's approval that a manager must confirm (maker-checker)."""
 
     maker: str  # the proposing reviewer's subject
@@ -560,7 +560,7 @@ class ReviewCase(TypedDict):
     decision_version: NotRequired[str]
     claimed_by: NotRequired[str]
     claimed_at: NotRequired[str]
-    second_approval: NotRequired[SecondApproval]
+    second_approval: NotRequired[PendingSecondApproval]
     final_outcome: NotRequired[ReviewOutcome]
     final_reason_codes: NotRequired[list[str]]
     final_note: NotRequired[str]
@@ -860,7 +860,7 @@ class RunParts(TypedDict):
     total: int
 
 
-class MonitoringRun(TypedDict):
+class MonitoringRunStatus(TypedDict):
     """A run that has no report yet (running) or will have none (failed): ``POST
     /v1/monitoring/runs`` answers it, and ``GET /v1/monitoring/reports/{id}`` until the report is in."""
 

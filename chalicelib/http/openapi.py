@@ -212,6 +212,11 @@ def _schemas(builder: SchemaBuilder) -> dict[str, JsonSchema]:
             if field in properties:
                 properties[field].update(constraint)
     bodies = {route.body.component: _body_schema(route.body) for route in routes.ROUTES if route.body}
+    # A body and a record of one name would be one component: the record would replace the body's
+    # schema, and clients (and schemathesis) would be told to send the record.
+    clash = sorted(set(bodies) & set(components))
+    if clash:
+        raise ValueError(f"a request body and a record share the component name(s) {', '.join(clash)}")
     return {**bodies, **components}
 
 

@@ -959,12 +959,12 @@ def _monitoring_run_schema() -> JsonSchema:
 def _monitoring_records() -> tuple[type, type, type, type]:
     from typing import cast
 
-    from chalicelib.records import MonitoringReport, MonitoringRun, ReportList
+    from chalicelib.records import MonitoringReport, MonitoringRunStatus, ReportList
 
     # GET of a report id answers the report, or its run while it has none: one reply, either record
     # (the document's anyOf of the two; the union is a type to the schema builder, not to mypy).
-    either = cast(type, MonitoringReport | MonitoringRun)
-    return MonitoringReport, ReportList, MonitoringRun, either
+    either = cast(type, MonitoringReport | MonitoringRunStatus)
+    return MonitoringReport, ReportList, MonitoringRunStatus, either
 
 
 _MONITORING_REPORT, _MONITORING_REPORT_LIST, _MONITORING_RUN, _MONITORING_REPORT_OR_RUN = (

@@ -26,9 +26,13 @@ class SchemaBuilder:
 
     def __init__(self) -> None:
         self.components: dict[str, JsonSchema] = {}
+        self._named: dict[str, type] = {}  # component name -> the one type it describes
 
     def ref(self, typed_dict: type) -> JsonSchema:
         name = typed_dict.__name__
+        # Two records of one name would be one component, the second silently replacing the first.
+        if self._named.setdefault(name, typed_dict) is not typed_dict:
+            raise ValueError(f"two record types are named {name}: rename one")
         if name not in self.components:
             self.components[name] = {}  # placeholder: recursive types stop here
             self.components[name] = self._object(typed_dict)

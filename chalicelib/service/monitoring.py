@@ -55,7 +55,7 @@ from chalicelib.engine.validation import packaged_holdout
 from chalicelib.errors import ServiceError, dependency_unavailable, not_found
 from chalicelib.observability import count as count_metric
 from chalicelib.observability import emf_enabled, logger
-from chalicelib.records import MonitoringReport, MonitoringRun, ReportList, ReportSection, RunAlert
+from chalicelib.records import MonitoringReport, MonitoringRunStatus, ReportList, ReportSection, RunAlert
 from chalicelib.service import listing, routing, versions
 from chalicelib.service.dependencies import Dependencies
 
@@ -411,7 +411,7 @@ def handle_dead_parts(deps: Dependencies, event: Mapping[str, Any]) -> dict[str,
     return {"batchItemFailures": failures}
 
 
-def run_view(record: RunRecord) -> MonitoringRun:
+def run_view(record: RunRecord) -> MonitoringRunStatus:
     return {
         "report_id": record["report_id"],
         "status": "completed"
@@ -521,7 +521,7 @@ def _guard(call: Any) -> Any:
 
 def start_run(
     deps: Dependencies, body: object, requested_by: str, now: dt.datetime | None = None
-) -> MonitoringRun:
+) -> MonitoringRunStatus:
     """``POST /v1/monitoring/runs``: a run started now over the body's window (202: the parts do the
     work; ``get_report`` says how far it is)."""
     if not isinstance(body, dict) or set(body) - {"window_days"}:
@@ -580,7 +580,7 @@ def _is_version_id(text: str) -> bool:
     return len(text) <= 12 and text[:1] == "v" and text[1:].isascii() and text[1:].isdigit()
 
 
-def get_report(deps: Dependencies, report_id: str) -> MonitoringReport | MonitoringRun:
+def get_report(deps: Dependencies, report_id: str) -> MonitoringReport | MonitoringRunStatus:
     """The report; for a run without one yet (or that failed), the run: status and parts."""
     configured = stores(deps)
     if not _is_report_id(report_id):

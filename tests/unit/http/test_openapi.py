@@ -14,7 +14,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
 from chalicelib import engine, resources
-from chalicelib.http import openapi
+from chalicelib.http import openapi, routes
 from chalicelib.http.edge import is_public_route
 from chalicelib.resources import Throttle, UsagePlanSpec
 from devstack.gateway import LocalGateway, local_dev_api_key, reset_local_gateway
@@ -311,3 +311,41 @@ def test_review_bodies_take_no_null() -> None:
     for name in ("ReviewDecision", "SecondApproval"):
         for field in DOCUMENT["components"]["schemas"][name]["properties"].values():
             assert "nullable" not in field, name
+
+
+def test_every_request_body_is_its_own_component_never_replaced_by_a_record() -> None:
+    """A body and a record of one name were one component: the record replaced the body's schema
+    (the second approval's body was documented as the pending approval record, the monitoring run's
+    body as the run's status), so clients and schemathesis were told to send the record."""
+    schemas = DOCUMENT["components"]["schemas"]
+    for route in routes.ROUTES:
+        if route.body:
+            assert schemas[route.body.component] == openapi._body_schema(route.body), route.operation_id
+
+
+def test_a_body_named_like_a_record_is_refused_when_the_document_is_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clashing = routes.CREATE_DECISION._replace(body=routes.Body("ErrorBody", lambda: {"type": "object"}))
+    monkeypatch.setattr(routes, "ROUTES", (*routes.ROUTES, clashing))
+    with pytest.raises(ValueError, match="ErrorBody"):
+        openapi.build_document()
+
+
+def test_two_record_types_of_one_name_are_refused() -> None:
+    from typing import TypedDict
+
+    from chalicelib.http.type_schema import SchemaBuilder
+
+    class Twin(TypedDict):
+        a: int
+
+    first = Twin
+
+    class Twin(TypedDict):  # type: ignore[no-redef]
+        b: str
+
+    builder = SchemaBuilder()
+    builder.ref(first)
+    with pytest.raises(ValueError, match="Twin"):
+        builder.ref(Twin)
