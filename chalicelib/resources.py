@@ -30,6 +30,12 @@ XRAY_TRACING: dict[str, bool] = {"local": False, "dev": True, "prod": True}
 # set, the local stack's, the placeholder ARNs'. (That CloudFront's WAF lives in us-east-1 is an AWS
 # fact of its own: infra.console_hosting.CLOUDFRONT_WAF_REGION.)
 LOCAL_REGION = "us-east-1"
+# The AWS SDK's read timeout (chalicelib.dal.clients): short, so that an outage is a fast 503.
+SDK_READ_TIMEOUT_SECONDS = 2.0
+# TESTS ONLY: overrides it; unset in every deployed stage. The integration suite's shared stack runs
+# on moto, which serves DynamoDB one request at a time (devstack/moto_server.py): behind a burst of
+# 50 decisions on a loaded 2-core machine a call waits seconds there, as it never does on DynamoDB.
+SDK_READ_TIMEOUT_ENV = "SDK_READ_TIMEOUT_SECONDS"
 # Powertools EMF metrics per stage: off in ``local`` (no CloudWatch; the EMF lines would only
 # clutter the terminal), on where CloudWatch ingests them from the function's logs.
 EMF_METRICS: dict[str, bool] = {"local": False, "dev": True, "prod": True}

@@ -81,6 +81,9 @@ class DevStackConfig:
     # devstack.batch_poller's fault switch).
     batch_workers: int = 1
     batch_env: dict[str, str] = field(default_factory=dict)
+    # TESTS ONLY: the children's AWS SDK read timeout (resources.SDK_READ_TIMEOUT_ENV); None: the
+    # deployed stages' resources.SDK_READ_TIMEOUT_SECONDS.
+    sdk_read_timeout: float | None = None
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -167,6 +170,8 @@ class DevStack:
             variables["AWS_ENDPOINT_URL_SQS"] = self.sqs_endpoint_url
         if self.staff_pool is not None:
             variables.update(self.staff_pool.environment())
+        if self.config.sdk_read_timeout is not None:
+            variables[resources.SDK_READ_TIMEOUT_ENV] = str(self.config.sdk_read_timeout)
         variables.update(extra or {})
         return child_environment(self.endpoint_url, self.config.stage, function_name, variables)
 

@@ -9,7 +9,10 @@ itself, which is how the local stack points the service at moto or LocalStack.
 from __future__ import annotations
 
 import functools
+import os
 from typing import TYPE_CHECKING, Literal, overload
+
+from chalicelib import resources
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -26,9 +29,10 @@ if TYPE_CHECKING:
 def client_config() -> Config:
     from botocore.config import Config
 
+    override = os.environ.get(resources.SDK_READ_TIMEOUT_ENV)
     return Config(
         connect_timeout=1,
-        read_timeout=2,
+        read_timeout=float(override) if override else resources.SDK_READ_TIMEOUT_SECONDS,
         retries={"max_attempts": 2, "mode": "standard"},
         max_pool_connections=50,
     )

@@ -27,6 +27,11 @@ TEST_VISIBILITY_TIMEOUT_SECONDS = 2
 # visibility timeout, so it never races the queue for an application the worker can still decide.
 TEST_PENDING_MAX_AGE_SECONDS = 20
 TEST_RECONCILE_EVERY_SECONDS = 1.0
+# The shared stack's AWS SDK read timeout (resources.SDK_READ_TIMEOUT_ENV): moto answers DynamoDB
+# one request at a time, so behind test_integration_fraud's burst of 50 decisions on a loaded 2-core
+# machine a counter's UpdateItem waited past the deployed 2 s (and 2 retries): FRD-UNCHECKED. The
+# stacks that test outages (their own, via start_stack) keep the deployed timeout.
+TEST_SDK_READ_TIMEOUT_SECONDS = 10.0
 # An already-running AWS endpoint (e.g. LocalStack, see localstack/README.md) for the shared stack
 # instead of a moto server of its own. Not AWS_ENDPOINT_URL: tests/conftest.py clears that so that
 # in-process moto is never bypassed by a stray endpoint.
@@ -87,6 +92,7 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
             log_dir=devstack_logs,
             external_endpoint=EXTERNAL_ENDPOINT_URL,
             resource_stage=RUN_RESOURCE_STAGE,
+            sdk_read_timeout=TEST_SDK_READ_TIMEOUT_SECONDS,
         )
     )
     RUNNING_STACKS.append(stack)

@@ -110,6 +110,8 @@ def members_of_groups(pgids: set[int]) -> list[int]:
 
 
 KILLED_RECEIVE_VISIBILITY_SECONDS = 5
+# The applications' queue worker (devstack.stack.DevStack.start_workers), stage local.
+QUEUE_WORKER = ("-m", "devstack.sqs_poller", "--stage", "local")
 
 
 @pytest.fixture
@@ -159,15 +161,17 @@ def command_line(pid: int) -> str:
         return ""
 
 
-def child_running(door: FrontDoor, module: str) -> tuple[int, str] | None:
-    """The live direct child of the front door running ``python -m <module>``, if there is one."""
+def child_running(door: FrontDoor, *arguments: str) -> tuple[int, str] | None:
+    """The live direct child of the front door whose command, after the interpreter, starts with
+    ``arguments`` (``-m devstack.reconciler_timer``). Several children run one module (the queue
+    worker and the monitoring pollers are all ``devstack.sqs_poller``), so ``QUEUE_WORKER`` is the
+    whole command of the applications' worker."""
     for process in descendants(door.popen.pid):
         stat = _stat(process[0])
-        if (
-            stat is not None
-            and int(stat[1]) == door.popen.pid
-            and f"-m {module} " in command_line(process[0])
-        ):
+        command = command_line(process[0]).split()[1:]
+        whole = arguments == QUEUE_WORKER
+        matches = command == list(arguments) if whole else command[: len(arguments)] == list(arguments)
+        if stat is not None and int(stat[1]) == door.popen.pid and matches:
             return process
     return None
 
@@ -214,8 +218,8 @@ def test_a_killed_worker_or_reconciler_is_restarted_and_work_goes_on(front_door:
     key = API_KEY_LINE.search(front_door.text())
     assert key is not None, front_door.text()
     api_url = f"http://{HOST}:{front_door.api_port}"
-    worker = child_running(front_door, "devstack.sqs_poller")
-    reconciler = child_running(front_door, "devstack.reconciler_timer")
+    worker = child_running(front_door, *QUEUE_WORKER)
+    reconciler = child_running(front_door, "-m", "devstack.reconciler_timer")
     assert worker is not None and reconciler is not None, front_door.text()
 
     os.kill(worker[0], signal.SIGKILL)
@@ -230,7 +234,7 @@ def test_a_killed_worker_or_reconciler_is_restarted_and_work_goes_on(front_door:
     text = front_door.text()
     assert "sqs-poller-0 exited with -9" in text and "reconciler exited with -9" in text, text
     assert "sqs-poller-0 restarted (pid" in text and "restart 1)" in text, text
-    new_worker = wait_until(lambda: child_running(front_door, "devstack.sqs_poller"), 30, "a new worker")
+    new_worker = wait_until(lambda: child_running(front_door, *QUEUE_WORKER), 30, "a new worker")
     assert new_worker != worker
     assert front_door.popen.poll() is None  # the stack itself kept running
 
@@ -253,7 +257,7 @@ def test_a_killed_worker_or_reconciler_is_restarted_and_work_goes_on(front_door:
 
 
 def test_the_api_dying_stops_the_stack_with_a_message(front_door: FrontDoor) -> None:
-    api = child_running(front_door, "devstack.chalice_local")
+    api = child_running(front_door, "-m", "devstack.chalice_local")
     assert api is not None, front_door.text()
     children = descendants(front_door.popen.pid)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib import resources
 from chalicelib.dal.clients import client_config, make_client
 
 
@@ -16,3 +17,15 @@ def test_short_timeouts_and_few_retries():
     assert client.meta.config.connect_timeout == client_config().connect_timeout == 1
     assert client.meta.config.read_timeout == 2
     assert client.meta.config.retries["total_max_attempts"] == 3  # the first try and two retries
+
+
+def test_the_read_timeout_is_the_resources_one_unless_a_test_stack_overrides_it(monkeypatch):
+    monkeypatch.delenv(resources.SDK_READ_TIMEOUT_ENV, raising=False)
+    client_config.cache_clear()
+    assert client_config().read_timeout == resources.SDK_READ_TIMEOUT_SECONDS == 2
+    monkeypatch.setenv(resources.SDK_READ_TIMEOUT_ENV, "10")
+    client_config.cache_clear()
+    try:
+        assert make_client("dynamodb", "us-east-1").meta.config.read_timeout == 10
+    finally:
+        client_config.cache_clear()  # the next test's clients are made with the deployed timeout
