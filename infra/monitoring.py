@@ -221,10 +221,6 @@ def report_statements(stage: str) -> list[dict[str, Any]]:
     ]
 
 
-def _allow(sid: str, actions: Iterable[str], arns: list[str | dict[str, str]] | str) -> dict[str, Any]:
-    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": arns}
-
-
 def _reading_statements(stage: str) -> list[dict[str, Any]]:
     """What reading a window of decisions takes: Queries of the decisions' by-day index and the
     registry's versions (their artifacts and policies under blobs/)."""
@@ -233,11 +229,13 @@ def _reading_statements(stage: str) -> list[dict[str, Any]]:
     decisions = resources.DECISIONS_TABLE
     day_index = next(index for index in decisions.indexes if index.name == resources.DECISIONS_BY_DAY.name)
     return [
-        _allow("DecisionsByDay", policies.QUERY_ACTIONS, [policies.index_arn(stage, decisions, day_index)]),
-        _allow(
+        policies.allow(
+            "DecisionsByDay", policies.QUERY_ACTIONS, [policies.index_arn(stage, decisions, day_index)]
+        ),
+        policies.allow(
             "DecisionVersions", VERSION_READ_ACTIONS, [policies.table_arn(stage, resources.VERSIONS_TABLE)]
         ),
-        _allow(
+        policies.allow(
             "DecisionVersionsBlobs",
             ["s3:GetObject"],
             [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
@@ -251,13 +249,15 @@ def _reporting_statements(stage: str, table_sid: str, table_actions: Iterable[st
     from infra import policies
 
     return [
-        _allow(table_sid, table_actions, [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)]),
-        _allow(
+        policies.allow(
+            table_sid, table_actions, [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)]
+        ),
+        policies.allow(
             "MonitoringReportObjects",
             REPORT_OBJECT_ACTIONS,
             [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
         ),
-        _allow("MonitoringAlerts", policies.EVENTS_ACTIONS, [policies.event_bus_arn(stage)]),
+        policies.allow("MonitoringAlerts", policies.EVENTS_ACTIONS, [policies.event_bus_arn(stage)]),
     ]
 
 
@@ -266,8 +266,8 @@ def _function_statements(stage: str, spec: resources.FunctionSpec) -> list[dict[
     from infra import policies
 
     return [
-        _allow("FunctionLogs", policies.LOG_ACTIONS, [policies.log_group_arn(stage, spec)]),
-        _allow("Tracing", policies.XRAY_ACTIONS, "*"),
+        policies.allow("FunctionLogs", policies.LOG_ACTIONS, [policies.log_group_arn(stage, spec)]),
+        policies.allow("Tracing", policies.XRAY_ACTIONS, "*"),
     ]
 
 
@@ -313,7 +313,7 @@ def parts_policy_document(stage: str) -> dict[str, Any]:
     statements = [
         *_reading_statements(stage),
         *_reporting_statements(stage, "MonitoringRuns", RUN_TABLE_ACTIONS),
-        _allow("MonitoringPartsQueue", SQS_CONSUME_ACTIONS, [queue_arn]),
+        policies.allow("MonitoringPartsQueue", SQS_CONSUME_ACTIONS, [queue_arn]),
         *_function_statements(stage, resources.MONITOR_PART_FUNCTION),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
@@ -326,12 +326,12 @@ def dead_parts_policy_document(stage: str) -> dict[str, Any]:
     queue = resources.MONITORING_PARTS_QUEUE
     dlq_arn = policies._arn("sqs", resources.resource_name(stage, queue.dlq_suffix))
     statements = [
-        _allow(
+        policies.allow(
             "MonitoringRuns",
             ["dynamodb:UpdateItem"],
             [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
         ),
-        _allow("MonitoringPartsDeadLetters", SQS_CONSUME_ACTIONS, [dlq_arn]),
+        policies.allow("MonitoringPartsDeadLetters", SQS_CONSUME_ACTIONS, [dlq_arn]),
         *_function_statements(stage, resources.MONITOR_PARTS_DLQ_FUNCTION),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
