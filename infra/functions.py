@@ -114,6 +114,38 @@ def worker_event_properties(stage: str) -> dict[str, Any]:
     }
 
 
+def fan_out_merges(
+    stage: str, queue: resources.QueueSpec, dead_letter_handler: resources.FunctionSpec
+) -> dict[str, Resource]:
+    """A fanned-out job's two functions (batch chunks, monitoring parts): the queue's consumer and
+    its DLQ's handler, each an SQS mapping with partial-batch responses, capped at its reserved
+    concurrency (the job never takes more of the account's pool than that, whatever its backlog)."""
+    consumer = queue.consumer
+    common = {"BatchSize": queue.batch_size, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    consumer_events = {
+        **common,
+        "MaximumBatchingWindowInSeconds": queue.batching_window_seconds,
+        "ScalingConfig": {"MaximumConcurrency": queue.maximum_concurrency[stage]},
+    }
+    handler_events = {
+        **common,
+        "ScalingConfig": {"MaximumConcurrency": dead_letter_handler.reserved_concurrency[stage]},
+    }
+    out: dict[str, Resource] = {}
+    for spec, events, depends_on in (
+        (consumer, consumer_events, queue.logical_id),
+        (dead_letter_handler, handler_events, queue.dlq_logical_id),
+    ):
+        properties = function_properties(stage, spec)
+        properties["Events"] = {f"{names.logical_id(spec)}SqsEventSource": {"Properties": events}}
+        out[names.logical_id(spec)] = {
+            # Chalice names the queues by ARN string: only DependsOn orders the mappings after them.
+            "DependsOn": [log_group_id(spec), depends_on],
+            "Properties": properties,
+        }
+    return out
+
+
 def reconciler_event_properties(stage: str) -> dict[str, Any]:
     # Chalice writes the Schedule itself (from @app.schedule); the merge only names the rule.
     return {
@@ -162,10 +194,12 @@ def function_merges(stage: str, app_functions: Collection[str] | None = None) ->
     from infra import monitoring  # the daily monitoring run (issue 20); imports this module
 
     merges[monitoring.LOGICAL_ID] = monitoring.function_merge(stage)
-    from infra import batches  # the batch scorer and its DLQ handler (issue 19); imports this module
 
-    merges.update(batches.function_merges(stage))
-    merges.update(monitoring.parts_function_merges(stage))  # monitoring runs' parts (issue 20, fan-out)
+    merges.update(fan_out_merges(stage, resources.BATCH_CHUNKS_QUEUE, resources.BATCH_DLQ_FUNCTION))
+    # Monitoring runs' parts (issue 20, fan-out).
+    merges.update(
+        fan_out_merges(stage, resources.MONITORING_PARTS_QUEUE, resources.MONITOR_PARTS_DLQ_FUNCTION)
+    )
     defined = (
         {spec.chalice_name for spec in resources.FUNCTIONS} if app_functions is None else set(app_functions)
     )

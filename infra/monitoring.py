@@ -11,6 +11,7 @@ the alarms evaluate one day; no data (no run, or no section large enough) is not
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from chalicelib import resources
@@ -220,100 +221,70 @@ def report_statements(stage: str) -> list[dict[str, Any]]:
     ]
 
 
-def monitor_policy_document(stage: str) -> dict[str, Any]:
-    """The monitoring function's own policy (``policy-<stage>-monitoring.json``): it reads the
-    decisions' monitoring index and the registry, writes reports and publishes alerts; nothing else."""
+def _reading_statements(stage: str) -> list[dict[str, Any]]:
+    """What reading a window of decisions takes: Queries of the decisions' by-day index and the
+    registry's versions (their artifacts and policies under blobs/)."""
     from infra import policies
 
     decisions = resources.DECISIONS_TABLE
     day_index = next(index for index in decisions.indexes if index.name == resources.DECISIONS_BY_DAY.name)
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DecisionsByDay",
-            "Effect": "Allow",
-            "Action": list(policies.QUERY_ACTIONS),
-            "Resource": [policies.index_arn(stage, decisions, day_index)],
-        },
-        {
-            "Sid": "DecisionVersions",
-            "Effect": "Allow",
-            "Action": list(VERSION_READ_ACTIONS),
-            "Resource": [policies.table_arn(stage, resources.VERSIONS_TABLE)],
-        },
-        {
-            "Sid": "DecisionVersionsBlobs",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
-        },
-        {
-            "Sid": "MonitoringReports",
-            "Effect": "Allow",
-            "Action": list(REPORT_TABLE_ACTIONS),
-            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
-        },
-        {
-            "Sid": "MonitoringReportObjects",
-            "Effect": "Allow",
-            "Action": list(REPORT_OBJECT_ACTIONS),
-            "Resource": [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
-        },
-        {
-            "Sid": "MonitoringAlerts",
-            "Effect": "Allow",
-            "Action": list(policies.EVENTS_ACTIONS),
-            "Resource": [policies.event_bus_arn(stage)],
-        },
-        {
-            "Sid": "FunctionLogs",
-            "Effect": "Allow",
-            "Action": list(policies.LOG_ACTIONS),
-            "Resource": [policies.log_group_arn(stage, resources.MONITOR_FUNCTION)],
-        },
-        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+    return [
+        policies.allow(
+            "DecisionsByDay", policies.QUERY_ACTIONS, [policies.index_arn(stage, decisions, day_index)]
+        ),
+        policies.allow(
+            "DecisionVersions", VERSION_READ_ACTIONS, [policies.table_arn(stage, resources.VERSIONS_TABLE)]
+        ),
+        policies.allow(
+            "DecisionVersionsBlobs",
+            ["s3:GetObject"],
+            [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        ),
+    ]
+
+
+def _reporting_statements(stage: str, table_sid: str, table_actions: Iterable[str]) -> list[dict[str, Any]]:
+    """Writing a run's record or report (``table_actions`` on the reports table), its objects under
+    reports/, and publishing its alerts."""
+    from infra import policies
+
+    return [
+        policies.allow(
+            table_sid, table_actions, [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)]
+        ),
+        policies.allow(
+            "MonitoringReportObjects",
+            REPORT_OBJECT_ACTIONS,
+            [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
+        ),
+        policies.allow("MonitoringAlerts", policies.EVENTS_ACTIONS, [policies.event_bus_arn(stage)]),
+    ]
+
+
+def _function_statements(stage: str, spec: resources.FunctionSpec) -> list[dict[str, Any]]:
+    """Every function's own: its log group and X-Ray."""
+    from infra import policies
+
+    return [
+        policies.allow("FunctionLogs", policies.LOG_ACTIONS, [policies.log_group_arn(stage, spec)]),
+        policies.allow("Tracing", policies.XRAY_ACTIONS, "*"),
+    ]
+
+
+def monitor_policy_document(stage: str) -> dict[str, Any]:
+    """The monitoring function's own policy (``policy-<stage>-monitoring.json``): it reads the
+    decisions' monitoring index and the registry, writes reports and publishes alerts; nothing else."""
+    statements = [
+        *_reading_statements(stage),
+        *_reporting_statements(stage, "MonitoringReports", REPORT_TABLE_ACTIONS),
+        *_function_statements(stage, resources.MONITOR_FUNCTION),
         *start_statements(stage),  # the schedule starts fanned-out runs
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-# -- the fan-out (monfan): the part worker and the parts' DLQ handler -------------------------------
-def parts_event_properties(stage: str) -> dict[str, Any]:
-    queue = resources.MONITORING_PARTS_QUEUE
-    return {
-        "BatchSize": queue.batch_size,
-        "MaximumBatchingWindowInSeconds": queue.batching_window_seconds,
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # The run's concurrency cap: never more part workers than the function's reserved concurrency.
-        "ScalingConfig": {"MaximumConcurrency": queue.maximum_concurrency[stage]},
-    }
-
-
-def dead_parts_event_properties(stage: str) -> dict[str, Any]:
-    spec = resources.MONITOR_PARTS_DLQ_FUNCTION
-    return {
-        "BatchSize": resources.MONITORING_PARTS_QUEUE.batch_size,
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "ScalingConfig": {"MaximumConcurrency": spec.reserved_concurrency[stage]},
-    }
-
-
-def parts_function_merges(stage: str) -> dict[str, Resource]:
-    queue = resources.MONITORING_PARTS_QUEUE
-    out: dict[str, Resource] = {}
-    for spec, events, depends_on in (
-        (resources.MONITOR_PART_FUNCTION, parts_event_properties(stage), queue.logical_id),
-        (resources.MONITOR_PARTS_DLQ_FUNCTION, dead_parts_event_properties(stage), queue.dlq_logical_id),
-    ):
-        properties = functions.function_properties(stage, spec)
-        properties["Events"] = {f"{names.logical_id(spec)}SqsEventSource": {"Properties": events}}
-        out[names.logical_id(spec)] = {
-            # Chalice names the queues by ARN string: only DependsOn orders the mappings after them.
-            "DependsOn": [functions.log_group_id(spec), depends_on],
-            "Properties": properties,
-        }
-    return out
-
-
+# -- the fan-out (monfan): the part worker's and the parts' DLQ handler's policies; their merges are
+# infra.functions.fan_out_merges.
 RUN_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 SQS_CONSUME_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 SQS_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
@@ -338,59 +309,12 @@ def parts_policy_document(stage: str) -> dict[str, Any]:
     its objects under reports/, the alerts, its queue consumed; nothing else."""
     from infra import policies
 
-    decisions = resources.DECISIONS_TABLE
-    day_index = next(index for index in decisions.indexes if index.name == resources.DECISIONS_BY_DAY.name)
-    spec = resources.MONITOR_PART_FUNCTION
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "DecisionsByDay",
-            "Effect": "Allow",
-            "Action": list(policies.QUERY_ACTIONS),
-            "Resource": [policies.index_arn(stage, decisions, day_index)],
-        },
-        {
-            "Sid": "DecisionVersions",
-            "Effect": "Allow",
-            "Action": list(VERSION_READ_ACTIONS),
-            "Resource": [policies.table_arn(stage, resources.VERSIONS_TABLE)],
-        },
-        {
-            "Sid": "DecisionVersionsBlobs",
-            "Effect": "Allow",
-            "Action": ["s3:GetObject"],
-            "Resource": [policies.objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
-        },
-        {
-            "Sid": "MonitoringRuns",
-            "Effect": "Allow",
-            "Action": list(RUN_TABLE_ACTIONS),
-            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
-        },
-        {
-            "Sid": "MonitoringReportObjects",
-            "Effect": "Allow",
-            "Action": list(REPORT_OBJECT_ACTIONS),
-            "Resource": [policies.objects_arn(stage, resources.MONITORING_REPORTS_BUCKET, "reports")],
-        },
-        {
-            "Sid": "MonitoringAlerts",
-            "Effect": "Allow",
-            "Action": list(policies.EVENTS_ACTIONS),
-            "Resource": [policies.event_bus_arn(stage)],
-        },
-        {
-            "Sid": "MonitoringPartsQueue",
-            "Effect": "Allow",
-            "Action": list(SQS_CONSUME_ACTIONS),
-            "Resource": [policies.queue_arn(stage, resources.MONITORING_PARTS_QUEUE)],
-        },
-        {
-            "Sid": "FunctionLogs",
-            "Effect": "Allow",
-            "Action": list(policies.LOG_ACTIONS),
-            "Resource": [policies.log_group_arn(stage, spec)],
-        },
-        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+    queue_arn = policies.queue_arn(stage, resources.MONITORING_PARTS_QUEUE)
+    statements = [
+        *_reading_statements(stage),
+        *_reporting_statements(stage, "MonitoringRuns", RUN_TABLE_ACTIONS),
+        policies.allow("MonitoringPartsQueue", SQS_CONSUME_ACTIONS, [queue_arn]),
+        *_function_statements(stage, resources.MONITOR_PART_FUNCTION),
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
@@ -400,25 +324,14 @@ def dead_parts_policy_document(stage: str) -> dict[str, Any]:
     from infra import policies
 
     queue = resources.MONITORING_PARTS_QUEUE
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "MonitoringRuns",
-            "Effect": "Allow",
-            "Action": ["dynamodb:UpdateItem"],
-            "Resource": [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
-        },
-        {
-            "Sid": "MonitoringPartsDeadLetters",
-            "Effect": "Allow",
-            "Action": list(SQS_CONSUME_ACTIONS),
-            "Resource": [policies._arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
-        },
-        {
-            "Sid": "FunctionLogs",
-            "Effect": "Allow",
-            "Action": list(policies.LOG_ACTIONS),
-            "Resource": [policies.log_group_arn(stage, resources.MONITOR_PARTS_DLQ_FUNCTION)],
-        },
-        {"Sid": "Tracing", "Effect": "Allow", "Action": list(policies.XRAY_ACTIONS), "Resource": "*"},
+    dlq_arn = policies._arn("sqs", resources.resource_name(stage, queue.dlq_suffix))
+    statements = [
+        policies.allow(
+            "MonitoringRuns",
+            ["dynamodb:UpdateItem"],
+            [policies.table_arn(stage, resources.MONITORING_REPORTS_TABLE)],
+        ),
+        policies.allow("MonitoringPartsDeadLetters", SQS_CONSUME_ACTIONS, [dlq_arn]),
+        *_function_statements(stage, resources.MONITOR_PARTS_DLQ_FUNCTION),
     ]
     return {"Version": "2012-10-17", "Statement": statements}

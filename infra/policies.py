@@ -22,6 +22,7 @@ chalicelib/resources.py; tests/infra check the files equal this output.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -294,70 +295,37 @@ WEBHOOK_SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 BATCH_OUTCOME_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
 
 
+def allow(sid: str, actions: Iterable[str], arns: list[str | dict[str, str]] | str) -> dict[str, Any]:
+    """One Allow statement: ``actions`` on ``arns``."""
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": arns}
+
+
 def batch_policy_document(stage: str) -> dict[str, Any]:
     queue = resources.BATCH_CHUNKS_QUEUE
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "BatchItems",
-            "Effect": "Allow",
-            "Action": list(BATCH_ITEM_ACTIONS),
-            "Resource": [table_arn(stage, resources.BATCHES_TABLE)],
-        },
-        {
-            "Sid": "BatchObjects",
-            "Effect": "Allow",
-            "Action": list(BATCH_OBJECT_ACTIONS),
-            "Resource": [objects_arn(stage, resources.BATCHES_BUCKET, "batches")],
-        },
-        {
-            "Sid": "BatchChunks",
-            "Effect": "Allow",
-            "Action": list(BATCH_CHUNK_ACTIONS),
-            "Resource": [queue_arn(stage, queue)],
-        },
-        {
-            "Sid": "BatchDeadLetters",
-            "Effect": "Allow",
-            "Action": list(BATCH_DLQ_ACTIONS),
-            "Resource": [_arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
-        },
-        {
-            "Sid": "DecisionVersionsRead",
-            "Effect": "Allow",
-            "Action": list(BATCH_VERSION_READ_ACTIONS),
-            "Resource": [table_arn(stage, resources.VERSIONS_TABLE)],
-        },
-        {
-            "Sid": "DecisionVersionsBlobsRead",
-            "Effect": "Allow",
-            "Action": list(BATCH_BLOB_READ_ACTIONS),
-            "Resource": [objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
-        },
-        {
-            "Sid": "LoanOutcomesRecorded",
-            "Effect": "Allow",
-            "Action": list(BATCH_OUTCOME_ACTIONS),
-            "Resource": [table_arn(stage, resources.DECISIONS_TABLE)],
-        },
-        {
-            "Sid": "BatchCompletedEvents",
-            "Effect": "Allow",
-            "Action": list(EVENTS_ACTIONS),
-            "Resource": [event_bus_arn(stage)],
-        },
-        {
-            "Sid": "WebhookEventsQueue",
-            "Effect": "Allow",
-            "Action": list(WEBHOOK_SEND_ACTIONS),
-            "Resource": [queue_arn(stage, resources.WEBHOOK_QUEUE)],
-        },
-        {
-            "Sid": "FunctionLogs",
-            "Effect": "Allow",
-            "Action": list(LOG_ACTIONS),
-            "Resource": [log_group_arn(stage, spec) for spec in BATCH_FUNCTIONS],
-        },
-        {"Sid": "Tracing", "Effect": "Allow", "Action": list(XRAY_ACTIONS), "Resource": "*"},
+    statements = [
+        allow("BatchItems", BATCH_ITEM_ACTIONS, [table_arn(stage, resources.BATCHES_TABLE)]),
+        allow(
+            "BatchObjects", BATCH_OBJECT_ACTIONS, [objects_arn(stage, resources.BATCHES_BUCKET, "batches")]
+        ),
+        allow("BatchChunks", BATCH_CHUNK_ACTIONS, [queue_arn(stage, queue)]),
+        allow(
+            "BatchDeadLetters",
+            BATCH_DLQ_ACTIONS,
+            [_arn("sqs", resources.resource_name(stage, queue.dlq_suffix))],
+        ),
+        allow(
+            "DecisionVersionsRead", BATCH_VERSION_READ_ACTIONS, [table_arn(stage, resources.VERSIONS_TABLE)]
+        ),
+        allow(
+            "DecisionVersionsBlobsRead",
+            BATCH_BLOB_READ_ACTIONS,
+            [objects_arn(stage, resources.VERSIONS_BUCKET, "blobs")],
+        ),
+        allow("LoanOutcomesRecorded", BATCH_OUTCOME_ACTIONS, [table_arn(stage, resources.DECISIONS_TABLE)]),
+        allow("BatchCompletedEvents", EVENTS_ACTIONS, [event_bus_arn(stage)]),
+        allow("WebhookEventsQueue", WEBHOOK_SEND_ACTIONS, [queue_arn(stage, resources.WEBHOOK_QUEUE)]),
+        allow("FunctionLogs", LOG_ACTIONS, [log_group_arn(stage, spec) for spec in BATCH_FUNCTIONS]),
+        allow("Tracing", XRAY_ACTIONS, "*"),
     ]
     return _document(statements)
 

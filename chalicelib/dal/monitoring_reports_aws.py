@@ -94,11 +94,11 @@ class AWSReportStore:
             item["versions"] = {"SS": summary["versions"]}
         _guarded("dynamodb", lambda: self._ddb.put_item(TableName=self._table, Item=item))
 
-    def get_report(self, report_id: str) -> dict[str, Any] | None:
+    def _object(self, key: str) -> bytes | None:
+        """The object's bytes, None when there is none; an outage is DependencyUnavailable."""
         try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=report_key(report_id))
-            report: dict[str, Any] = json.loads(response["Body"].read())
-            return report
+            body: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+            return body
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in ("NoSuchKey", "404"):
@@ -106,6 +106,13 @@ class AWSReportStore:
             raise DependencyUnavailable("s3", code) from error
         except BotoCoreError as error:
             raise DependencyUnavailable("s3", type(error).__name__) from error
+
+    def get_report(self, report_id: str) -> dict[str, Any] | None:
+        body = self._object(report_key(report_id))
+        if body is None:
+            return None
+        report: dict[str, Any] = json.loads(body)
+        return report
 
     def list_reports(self, low_id: str, high_id: str, version: str | None, limit: int) -> list[ReportSummary]:
         query: dict[str, Any] = {
@@ -176,17 +183,7 @@ class AWSReportStore:
         )
 
     def get_part(self, report_id: str, part_id: str) -> bytes | None:
-        try:
-            response = self._s3.get_object(Bucket=self._bucket, Key=part_key(report_id, part_id))
-            body: bytes = response["Body"].read()
-            return body
-        except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in ("NoSuchKey", "404"):
-                return None
-            raise DependencyUnavailable("s3", code) from error
-        except BotoCoreError as error:
-            raise DependencyUnavailable("s3", type(error).__name__) from error
+        return self._object(part_key(report_id, part_id))
 
     def record_part(self, report_id: str, part_id: str) -> RunRecord | None:
         try:

@@ -723,14 +723,26 @@ def _score(batches: Batches, record: BatchRecord, message: Mapping[str, Any]) ->
         logics,
         engine_batch.ChunkOptions(counteroffers=record["counteroffers"]),
     )
-    batches.objects.put(part_key(batch_id, index), result.results, CONTENT_TYPES["part"])
+    counts = (result.rows_read, result.rows_scored, result.rows_invalid)
+    _finish_chunk(batches, batch_id, index, result.results, result.aggregates, counts)
+
+
+def _finish_chunk(
+    batches: Batches,
+    batch_id: str,
+    index: int,
+    results: bytes,
+    aggregates: object,
+    counts: tuple[int, int, int],
+) -> None:
+    """A chunk's part and aggregates written under its index (a retry overwrites them), then the
+    chunk counted once (read, done, invalid rows); the count that completes the batch summarises it."""
+    batches.objects.put(part_key(batch_id, index), results, CONTENT_TYPES["part"])
     if after_part_written is not None:
         after_part_written(batch_id, index)
-    aggregates = json.dumps(result.aggregates, separators=(",", ":")).encode()
-    batches.objects.put(aggregates_key(batch_id, index), aggregates, CONTENT_TYPES["json"])
-    updated = batches.store.record_chunk(
-        batch_id, index, result.rows_read, result.rows_scored, result.rows_invalid
-    )
+    encoded = json.dumps(aggregates, separators=(",", ":")).encode()
+    batches.objects.put(aggregates_key(batch_id, index), encoded, CONTENT_TYPES["json"])
+    updated = batches.store.record_chunk(batch_id, index, *counts)
     if updated is None:
         count("BatchChunkCountedBefore")
         updated = batches.store.get(batch_id)
@@ -755,17 +767,8 @@ def _record_outcomes(batches: Batches, record: BatchRecord, message: Mapping[str
         batches.loans,
         record["owner"],
     )
-    batches.objects.put(part_key(batch_id, index), result.results, CONTENT_TYPES["part"])
-    aggregates = json.dumps(result.aggregates, separators=(",", ":")).encode()
-    batches.objects.put(aggregates_key(batch_id, index), aggregates, CONTENT_TYPES["json"])
-    updated = batches.store.record_chunk(
-        batch_id, index, result.rows_read, result.rows_applied, result.rows_refused
-    )
-    if updated is None:
-        count("BatchChunkCountedBefore")
-        updated = batches.store.get(batch_id)
-    if updated is not None:
-        _complete_if_done(batches, updated)
+    counts = (result.rows_read, result.rows_applied, result.rows_refused)
+    _finish_chunk(batches, batch_id, index, result.results, result.aggregates, counts)
 
 
 def _summary(record: BatchRecord, merged: dict[str, object]) -> Mapping[str, object]:

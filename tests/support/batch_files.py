@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "loan_applications.csv"
 PADDING_BYTES = 900
@@ -24,3 +25,16 @@ def padded_csv(size: int) -> tuple[bytes, int]:
         total += len(line)
         count += 1
     return b"".join(lines), count
+
+
+def run_chunk_queue(configured: Any, sqs: Any, per_receive: int = 1) -> None:
+    """Deliver every message on the batch's chunk queue (moto SQS) to the handler as Lambda would,
+    one receive at a time, until the queue is empty; each delivery must report no failure."""
+    from chalicelib.service import batches
+
+    url = sqs.get_queue_url(QueueName=configured.settings.queue_name)["QueueUrl"]
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=per_receive).get("Messages", []):
+        for message in messages:
+            event = {"Records": [{"messageId": message["MessageId"], "body": message["Body"]}]}
+            assert batches.handle_batch(configured, event) == {"batchItemFailures": []}
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

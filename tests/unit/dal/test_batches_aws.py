@@ -20,6 +20,7 @@ from chalicelib.errors import ServiceError
 from chalicelib.http import console_config
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches
+from tests.support.batch_files import run_chunk_queue
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
 BATCH = "0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00"
@@ -152,13 +153,7 @@ def test_a_batch_runs_through_the_real_queue_to_completed(configured: Batches, a
     batch_id = created["batch_id"]
     configured.objects.put(input_key(batch_id), body, "text/csv")
     batches.start(configured, "client-a", batch_id)
-    sqs = aws.aws_clients["sqs"]
-    url = sqs.get_queue_url(QueueName=configured.settings.queue_name)["QueueUrl"]
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
-        (message,) = messages
-        event = {"Records": [{"messageId": message["MessageId"], "body": message["Body"]}]}
-        assert batches.handle_batch(configured, event) == {"batchItemFailures": []}
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    run_chunk_queue(configured, aws.aws_clients["sqs"])
     view = batches.get(configured, "client-a", batch_id)
     assert view["status"] == "COMPLETED"
     assert view["chunks"] == {"done": 4, "failed": 0, "total": 4}

@@ -19,6 +19,7 @@ from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.engine import batch as engine_batch
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches
+from tests.support.batch_files import run_chunk_queue
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
 CHUNKS = 25
@@ -35,13 +36,7 @@ def completed(aws: Any) -> tuple[Batches, str, list[int]]:
     batch_id = created["batch_id"]
     configured.objects.put(input_key(batch_id), body, "text/csv")
     batches.start(configured, "client-a", batch_id)
-    sqs = aws.aws_clients["sqs"]
-    url = sqs.get_queue_url(QueueName=configured.settings.queue_name)["QueueUrl"]
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            event = {"Records": [{"messageId": message["MessageId"], "body": message["Body"]}]}
-            assert batches.handle_batch(configured, event) == {"batchItemFailures": []}
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    run_chunk_queue(configured, aws.aws_clients["sqs"], per_receive=10)
     record = configured.store.get(batch_id)
     assert record is not None and record["status"] == "COMPLETED"
     assert record["chunks_done"] == list(range(CHUNKS))

@@ -19,7 +19,7 @@ from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.errors import ServiceError
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches
-from tests.support.batch_files import padded_csv
+from tests.support.batch_files import padded_csv, run_chunk_queue
 
 MIB = 1024**2
 CLIENT = "client-a"
@@ -46,13 +46,7 @@ def put_parts(upload: dict[str, Any], body: bytes) -> list[dict[str, Any]]:
 
 
 def run_queue(configured: Batches, aws: Any) -> None:
-    sqs = aws.aws_clients["sqs"]
-    url = sqs.get_queue_url(QueueName=configured.settings.queue_name)["QueueUrl"]
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []):
-        (message,) = messages
-        event = {"Records": [{"messageId": message["MessageId"], "body": message["Body"]}]}
-        assert batches.handle_batch(configured, event) == {"batchItemFailures": []}
-        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    run_chunk_queue(configured, aws.aws_clients["sqs"])
 
 
 def bucket_uploads(configured: Batches, aws: Any) -> list[dict[str, Any]]:
