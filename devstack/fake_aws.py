@@ -11,6 +11,7 @@ and benchmarks instrument. ``tests/conftest.py`` and ``bench/`` both use it.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,6 +60,33 @@ class MotoDependencies(Dependencies):
 
 
 @contextmanager
+def _dynamodb_one_request_at_a_time() -> Iterator[None]:
+    """moto in-process answers DynamoDB one request at a time, as ``devstack.moto_server`` does for
+    the moto server and for the same reason: moto checks a write's condition and then writes without
+    a lock, so of two concurrent conditional writes on one item both could succeed, where DynamoDB
+    lets exactly one (a test of two concurrent promotions saw both win on a loaded machine)."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    from devstack.moto_server import DYNAMODB_TARGET_PREFIX
+
+    unpatched = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(stubber: BotocoreStubber, request: Any) -> Any:
+        target = request.headers.get("X-Amz-Target") or b""  # botocore's signed headers are bytes
+        if not (target if isinstance(target, str) else target.decode()).startswith(DYNAMODB_TARGET_PREFIX):
+            return unpatched(stubber, request)
+        with lock:
+            return unpatched(stubber, request)
+
+    BotocoreStubber.process_request = process_request  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        BotocoreStubber.process_request = unpatched  # type: ignore[method-assign]
+
+
+@contextmanager
 def moto_dependencies() -> Iterator[MotoDependencies]:
     """moto in-process with the stage's tables and queues; the app's dependencies on it meanwhile."""
     from moto import mock_aws
@@ -68,7 +96,7 @@ def moto_dependencies() -> Iterator[MotoDependencies]:
     from chalicelib.service import dependencies
     from devstack.bootstrap import create_tables_and_queues
 
-    with mock_aws():
+    with mock_aws(), _dynamodb_one_request_at_a_time():
         settings = load_settings()
         dynamodb = make_client("dynamodb", settings.region)
         sqs = make_client("sqs", settings.region)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Literal, overload
+import threading
+from typing import TYPE_CHECKING, Literal, cast, overload
 
 from chalicelib import resources
 
@@ -61,3 +62,29 @@ def make_client(service: Literal["kms"], region: str) -> KMSClient: ...  # webho
 def make_client(service: str, region: str) -> BaseClient:
     """A new low-level client (thread-safe: one per service serves the whole process)."""
     return _session().create_client(service, region_name=region, config=client_config())
+
+
+class _ClientOnFirstUse:
+    """Stands in for a client until something on it is used, then makes it (once, under a lock)."""
+
+    def __init__(self, service: str, region: str) -> None:
+        self._service = service
+        self._region = region
+        self._lock = threading.Lock()
+        self._client: BaseClient | None = None
+
+    def __getattr__(self, name: str) -> object:
+        # Only for names the stand-in lacks: the client's operations, ``meta``, ``exceptions``.
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(self._service, self._region)  # type: ignore[call-overload]
+        return getattr(self._client, name)
+
+
+def sqs_client_on_first_use(region: str) -> SQSClient:
+    """The SQS client, made when the process first sends or receives (an async application, a
+    webhook test delivery, a batch or monitoring fan-out), not in Lambda's init phase: a synchronous
+    decision never uses SQS, and each client made at init is ~15-20 ms of every cold start
+    (bench/bench_cold_start.py)."""
+    return cast("SQSClient", _ClientOnFirstUse("sqs", region))

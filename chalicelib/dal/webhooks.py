@@ -11,8 +11,10 @@ in-memory twins are in ``devstack.in_memory_webhooks``.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -265,10 +267,16 @@ class KMSSecretCipher:
 
     DECRYPTED_FOR_SECONDS = 300.0
 
-    def __init__(self, client: KMSClient, key_id: str) -> None:
-        self._kms = client
+    def __init__(self, make_kms: Callable[[], KMSClient], key_id: str) -> None:
+        self._make_kms = make_kms
         self.key_id = key_id
         self._decrypted: dict[str, tuple[str, float]] = {}  # ciphertext -> (secret, kept until)
+
+    @functools.cached_property
+    def _kms(self) -> KMSClient:
+        # Made on first use: the API's decisions never touch KMS, and a botocore client made in
+        # Lambda's init phase is ~20 ms of every cold start (bench/bench_cold_start.py).
+        return self._make_kms()
 
     def encrypt(self, secret: str) -> str:
         try:

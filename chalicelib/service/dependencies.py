@@ -81,13 +81,13 @@ class Dependencies:
 
     @classmethod
     def from_environment(cls, settings: Settings | None = None) -> Self:
-        from chalicelib.dal.clients import make_client
+        from chalicelib.dal.clients import make_client, sqs_client_on_first_use
 
         settings = settings or load_settings()
         return cls.from_clients(
             settings,
             make_client("dynamodb", settings.region),
-            make_client("sqs", settings.region),
+            sqs_client_on_first_use(settings.region),
             make_client("events", settings.region),
         )
 

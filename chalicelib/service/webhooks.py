@@ -204,7 +204,7 @@ class Webhooks:
                 or resources.resource_name(settings.stage, resources.WEBHOOK_DELIVERIES_TABLE.suffix),
             ),
             SQSDeliveryQueue(sqs, webhook_settings.queue_name),
-            KMSSecretCipher(make_client("kms", settings.region), key),
+            KMSSecretCipher(lambda: make_client("kms", settings.region), key),
             webhook_http.post,
             webhook_http.refusal,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import resources
-from chalicelib.dal.clients import client_config, make_client
+from chalicelib.dal.clients import client_config, make_client, sqs_client_on_first_use
 
 
 def test_clients_honour_aws_endpoint_url(monkeypatch):
@@ -29,3 +29,14 @@ def test_the_read_timeout_is_the_resources_one_unless_a_test_stack_overrides_it(
         assert make_client("dynamodb", "us-east-1").meta.config.read_timeout == 10
     finally:
         client_config.cache_clear()  # the next test's clients are made with the deployed timeout
+
+
+def test_the_sqs_client_is_made_on_first_use_with_the_same_configuration(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4599")
+    stand_in = sqs_client_on_first_use("eu-west-1")
+    assert stand_in._client is None  # nothing made at start: a synchronous decision never sends
+    assert stand_in.meta.region_name == "eu-west-1"
+    assert stand_in.meta.endpoint_url == "http://127.0.0.1:4599"
+    assert stand_in.meta.config.read_timeout == client_config().read_timeout
+    made = stand_in._client
+    assert made is not None and stand_in.exceptions is made.exceptions  # made once, then reused

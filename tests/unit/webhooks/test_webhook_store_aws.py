@@ -78,3 +78,22 @@ def test_endpoints_deliveries_and_the_log_on_dynamodb_sqs_and_kms(aws: Any) -> N
         h["webhook-id"] for h, _ in received
     }
     assert [check.ok for check in hooks.check()] == [True, True, True]
+
+
+def test_the_kms_client_is_made_on_the_first_secret_not_at_start(aws: Any) -> None:
+    from chalicelib.dal.clients import make_client
+    from chalicelib.dal.webhooks import KMSSecretCipher
+
+    made: list[str] = []
+
+    def make_kms() -> Any:
+        made.append("kms")
+        return make_client("kms", aws.settings.region)
+
+    create_webhook_key(aws.settings.stage, make_client("kms", aws.settings.region))
+    cipher = KMSSecretCipher(make_kms, aws.webhooks.cipher.key_id)
+    assert made == []  # a process that only decides never makes it
+    ciphertext = cipher.encrypt("whsec_one")
+    assert cipher.decrypt(ciphertext) == "whsec_one"
+    assert cipher.encrypt("whsec_two") != ciphertext
+    assert made == ["kms"]  # once per process
