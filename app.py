@@ -42,7 +42,8 @@ from chalicelib.service import monitoring as service_monitoring
 from chalicelib.service import webhooks as service_webhooks
 
 check_serving_environment()
-# AWS clients are made here, in Lambda's init phase, not on the first request.
+# The clients every request uses (DynamoDB, EventBridge) are made here, in Lambda's init phase, not
+# on the first request; SQS and KMS, which a synchronous decision never uses, on first use.
 dependencies.current()
 
 app = Chalice(app_name=resources.SERVICE)

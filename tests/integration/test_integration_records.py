@@ -108,7 +108,8 @@ def test_a_decision_event_reaches_the_local_events_queue(api: ApiClient, stack: 
         for message in messages.get("Messages", []):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             event = json.loads(message["Body"])
-            if event["detail"]["decision_id"] == decision_id:
+            # Other event types share the queue (a batch.completed has no decision_id).
+            if event["detail"].get("decision_id") == decision_id:
                 return event
         return None
 
