@@ -26,9 +26,7 @@ import argparse
 import contextlib
 import json
 import math
-import os
 import statistics
-import sys
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -40,7 +38,7 @@ from devstack import fake_aws
 fake_aws.install_environment()  # before the app or botocore is imported
 
 from bench import cost_model  # noqa: E402
-from bench.common import print_table, proxy_event, stdout_silenced, time_each  # noqa: E402
+from bench.common import print_table, proxy_event, stdout_silenced, stdout_to, time_each  # noqa: E402
 from chalicelib import resources  # noqa: E402
 from devstack.lambda_events import LOCAL_ACCOUNT_ID  # noqa: E402
 
@@ -282,20 +280,13 @@ class Recorder:
 @contextlib.contextmanager
 def counted_stdout(profile: Profile) -> Iterator[None]:
     """What the app prints (Powertools' log and EMF lines go to fd 1), counted, not shown."""
-    sys.stdout.flush()
-    saved = os.dup(1)
     with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 1)
-        try:
+        with stdout_to(sink.fileno()):
             yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-            sink.seek(0)
-            lines = [line for line in sink.read().splitlines() if line.strip()]
-            profile.log_bytes += sum(len(line) + 1 for line in lines)
-            profile.log_lines += len(lines)
+        sink.seek(0)
+        lines = [line for line in sink.read().splitlines() if line.strip()]
+        profile.log_bytes += sum(len(line) + 1 for line in lines)
+        profile.log_lines += len(lines)
 
 
 class Driver:

@@ -94,19 +94,23 @@ def proxy_event(
 
 
 @contextmanager
-def stdout_silenced() -> Iterator[None]:
+def stdout_to(fd: int) -> Iterator[None]:
     """Powertools writes to the stdout file descriptor it captured at import: redirect the fd."""
     sys.stdout.flush()
     saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
+    os.dup2(fd, 1)
     try:
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
-        os.close(devnull)
         os.close(saved)
+
+
+@contextmanager
+def stdout_silenced() -> Iterator[None]:
+    with open(os.devnull, "wb") as devnull, stdout_to(devnull.fileno()):
+        yield
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
