@@ -20,11 +20,9 @@ from chalicelib.service.batches import Batches, BatchSettings
 from devstack.in_memory import InMemoryDependencies
 from devstack.in_memory_batches import (
     InMemoryBatchEvents,
-    InMemoryBatchObjects,
-    InMemoryBatchStore,
-    InMemoryChunkQueue,
     in_memory_batches,
 )
+from tests.support.batch_twin import objects, queue
 
 DATA = Path(__file__).resolve().parents[3] / "data" / "loan_applications.csv"
 CLIENT, OTHER = "client-a", "client-b"
@@ -46,21 +44,6 @@ def twin(memory: InMemoryDependencies) -> Iterator[Batches]:
     memory.batches = configured
     yield configured
     batches.after_part_written = None
-
-
-def store(twin: Batches) -> InMemoryBatchStore:
-    assert isinstance(twin.store, InMemoryBatchStore)
-    return twin.store
-
-
-def objects(twin: Batches) -> InMemoryBatchObjects:
-    assert isinstance(twin.objects, InMemoryBatchObjects)
-    return twin.objects
-
-
-def queue(twin: Batches) -> InMemoryChunkQueue:
-    assert isinstance(twin.queue, InMemoryChunkQueue)
-    return twin.queue
 
 
 def events(twin: Batches) -> InMemoryBatchEvents:

@@ -17,8 +17,9 @@ from chalicelib.errors import ServiceError
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches, BatchSettings
 from devstack.in_memory import InMemoryDependencies
-from devstack.in_memory_batches import InMemoryBatchObjects, in_memory_batches
+from devstack.in_memory_batches import in_memory_batches
 from tests.support.batch_files import padded_csv
+from tests.support.batch_twin import objects
 
 CLIENT = "client-a"
 MIB = 1024**2
@@ -39,11 +40,6 @@ def twin(memory: InMemoryDependencies) -> Iterator[Batches]:
     configured = in_memory_batches(memory.versions, settings)
     memory.batches = configured
     yield configured
-
-
-def objects(twin: Batches) -> InMemoryBatchObjects:
-    assert isinstance(twin.objects, InMemoryBatchObjects)
-    return twin.objects
 
 
 def error_of(call: Any) -> ServiceError:

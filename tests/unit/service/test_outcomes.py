@@ -12,6 +12,7 @@ import pytest
 
 from chalicelib import resources
 from chalicelib.records import LOAN_STATUSES
+from tests.support.batch_twin import days_ago
 from tests.support.http import assert_error_shape, body_of, post_json, sample_application
 
 
@@ -23,10 +24,6 @@ def decide(client: Any) -> dict[str, Any]:
 
 def today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
-
-
-def days_ago(days: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
 
 
 def outcome_path(decision_id: str) -> str:

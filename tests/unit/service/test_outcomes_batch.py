@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
 
 import pytest
 
 from chalicelib import resources
-from tests.support.http import assert_error_shape, body_of, post_json, sample_application
-
-
-def days_ago(days: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
-
-
-def decided(client: Any, memory: Any, row: int) -> str:
-    response = post_json(client, "/v1/decisions", sample_application(row))
-    assert response.status_code == 200, response.body
-    decision_id = str(body_of(response)["decision_id"])
-    memory.memory_store.decisions[decision_id]["created_at"] = f"{days_ago(30)}T09:00:00.000Z"
-    return decision_id
+from tests.support.batch_twin import days_ago
+from tests.support.batch_twin import decided_days_ago as decided
+from tests.support.http import assert_error_shape, body_of, post_json
 
 
 def test_each_outcome_gets_the_single_routes_answer(chalice_client, memory):

@@ -19,15 +19,12 @@ from chalicelib.errors import ServiceError
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches, BatchSettings
 from devstack.in_memory import InMemoryDependencies
-from devstack.in_memory_batches import InMemoryBatchObjects, InMemoryChunkQueue, in_memory_batches
-from tests.support.http import body_of, post_json, sample_application
+from devstack.in_memory_batches import in_memory_batches
+from tests.support.batch_twin import days_ago, objects, queue
+from tests.support.batch_twin import decided_days_ago as decided
 
 ROWS_PER_CHUNK = 4
 HEADER = "decision_id,status,as_of"
-
-
-def days_ago(days: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)).isoformat()
 
 
 @pytest.fixture
@@ -41,16 +38,6 @@ def twin(memory: InMemoryDependencies) -> Iterator[Batches]:
     yield configured
 
 
-def queue(twin: Batches) -> InMemoryChunkQueue:
-    assert isinstance(twin.queue, InMemoryChunkQueue)
-    return twin.queue
-
-
-def objects(twin: Batches) -> InMemoryBatchObjects:
-    assert isinstance(twin.objects, InMemoryBatchObjects)
-    return twin.objects
-
-
 def deliver(twin: Batches, messages: list[dict[str, object]]) -> None:
     event = {"Records": [{"messageId": f"m{n}", "body": json.dumps(m)} for n, m in enumerate(messages)]}
     assert batches.handle_batch(twin, event) == {"batchItemFailures": []}
@@ -60,15 +47,6 @@ def run_queue(twin: Batches) -> None:
     while messages := queue(twin).take():
         for message in messages:
             deliver(twin, [message])
-
-
-def decided(client: Any, memory: InMemoryDependencies, row: int) -> str:
-    """A decision of the test's client made 30 days ago (its record's time moved back)."""
-    response = post_json(client, "/v1/decisions", sample_application(row))
-    assert response.status_code == 200, response.body
-    decision_id = str(body_of(response)["decision_id"])
-    memory.memory_store.decisions[decision_id]["created_at"] = f"{days_ago(30)}T09:00:00.000Z"
-    return decision_id
 
 
 def started(twin: Batches, owner: str, body: bytes, fmt: str = "csv") -> str:
