@@ -26,7 +26,12 @@ from chalicelib.config import PENDING_MAX_AGE_ENV
 from devstack.bootstrap import create_event_bus, create_tables_and_queues, create_webhook_key
 from devstack.chalice_local import KEEP_ENV
 from devstack.cognito import StaffPool
-from devstack.gateway import API_KEY_HEADER, LOCAL_GATEWAY_EMULATION_ENV, local_dev_api_key
+from devstack.gateway import (
+    API_KEY_HEADER,
+    LOCAL_API_KEYS_ENV,
+    LOCAL_GATEWAY_EMULATION_ENV,
+    local_dev_api_key,
+)
 from devstack.processes import (
     Backoff,
     ManagedProcess,
@@ -84,6 +89,8 @@ class DevStackConfig:
     # TESTS ONLY: the children's AWS SDK read timeout (resources.SDK_READ_TIMEOUT_ENV); None: the
     # deployed stages' resources.SDK_READ_TIMEOUT_SECONDS.
     sdk_read_timeout: float | None = None
+    # The gateway emulation's API keys (``LOCAL_API_KEYS``, "plan:key,..."); None: one per plan.
+    local_api_keys: str | None = None
 
     @classmethod
     def on_free_ports(cls, **overrides: Any) -> DevStackConfig:
@@ -172,6 +179,8 @@ class DevStack:
             variables.update(self.staff_pool.environment())
         if self.config.sdk_read_timeout is not None:
             variables[resources.SDK_READ_TIMEOUT_ENV] = str(self.config.sdk_read_timeout)
+        if self.config.local_api_keys is not None:
+            variables[LOCAL_API_KEYS_ENV] = self.config.local_api_keys
         variables.update(extra or {})
         return child_environment(self.endpoint_url, self.config.stage, function_name, variables)
 

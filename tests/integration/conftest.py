@@ -18,6 +18,7 @@ import pytest
 from devstack.client import ApiClient
 from devstack.cognito import DEMO_STAFF, id_token
 from devstack.stack import DevStack, DevStackConfig
+from tests.support.schemathesis_run import stack_api_keys
 
 # Redelivery after a failure waits for the visibility timeout; the queue's real one (minutes) would
 # make a poison message take half an hour to reach the DLQ. Tests only.
@@ -93,6 +94,7 @@ def aws_stack(devstack_logs: Path) -> Iterator[DevStack]:
             external_endpoint=EXTERNAL_ENDPOINT_URL,
             resource_stage=RUN_RESOURCE_STAGE,
             sdk_read_timeout=TEST_SDK_READ_TIMEOUT_SECONDS,
+            local_api_keys=stack_api_keys(),
         )
     )
     RUNNING_STACKS.append(stack)

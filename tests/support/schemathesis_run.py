@@ -37,6 +37,25 @@ from chalicelib.http import routes
 from devstack.cognito import DEMO_STAFF, id_token
 from devstack.stack import DevStack
 
+# The slices that create webhook endpoints (the "other" group and the whole-document one) call as a
+# partner client of their own. On the shared key, the endpoints that fuzzing registers (ten, at
+# addresses that never answer) received every later decision of the decision and application
+# slices: thousands of fan-out messages and retries, and moto's SQS, which reads its whole queue on
+# every receive, held a core for the rest of the run (the integration suite took 30 minutes, not 16).
+CONTRACT_CLIENT_KEY = "local-dev-partner-contract-key"
+CONTRACT_CLIENT_OPERATIONS = ("other", "all")
+
+
+def stack_api_keys() -> str:
+    """LOCAL_API_KEYS for a stack these slices run against: one key per plan as by default (first, so
+    ``DevStack.api_key`` still returns them), and the contract client's."""
+    from chalicelib.resources import USAGE_PLANS
+    from devstack.gateway import DEFAULT_LOCAL_KEY_PATTERN
+
+    keys = [f"{plan.name}:{DEFAULT_LOCAL_KEY_PATTERN.format(tier=plan.name)}" for plan in USAGE_PLANS]
+    return ",".join([*keys, f"partner:{CONTRACT_CLIENT_KEY}"])
+
+
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
 MAX_EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "60"))
 SEED = int(os.environ.get("SCHEMATHESIS_SEED", "20261126"))
@@ -205,9 +224,9 @@ def run_slice(slice_name: str, stack: DevStack, tmp_path: Path, measured_figures
         pytest.skip("this AWS endpoint has no Cognito IdP (LocalStack community): no staff token")
     manager = next(user for user in DEMO_STAFF if user.username == "manager1")
     staff_token = id_token(stack.client("cognito-idp"), stack.staff_pool, manager.username, manager.password)
-    config_file.write_text(
-        SCHEMATHESIS_CONFIG.format(api_key=stack.api_key("partner"), staff_token=staff_token)
-    )
+    contract_client = run.operations in CONTRACT_CLIENT_OPERATIONS
+    api_key = CONTRACT_CLIENT_KEY if contract_client else stack.api_key("partner")
+    config_file.write_text(SCHEMATHESIS_CONFIG.format(api_key=api_key, staff_token=staff_token))
     command = [
         _schemathesis_cli(),
         "--config-file",
