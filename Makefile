@@ -50,7 +50,7 @@ check: lint
 ## processes (moto server, chalice local, the queue worker, the browser).
 test: $(DEV_STAMP) lint browser
 	$(PY) -m pytest tests/unit tests/training tests/infra $(XDIST)
-	$(PY) -m pytest tests/integration tests/localstack $(XDIST)
+	$(PY) -m pytest tests/integration tests/localstack $(XDIST) --durations=25
 
 ## Debian's headless Chromium and its driver for the console's browser tests (as root, here and in
 ## CI; a browser downloaded by a test tool does not work on this kind of machine).
