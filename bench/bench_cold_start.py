@@ -161,6 +161,10 @@ def moto_server() -> Iterator[str]:
         dynamodb = session.client("dynamodb", endpoint_url=endpoint)
         s3 = session.client("s3", endpoint_url=endpoint)
         create_tables_and_queues(STAGE, dynamodb, session.client("sqs", endpoint_url=endpoint), s3_client=s3)
+        # The decision-events bus without the local stack's rule to an SQS queue: in AWS a rule's
+        # targets are served after PutEvents answers, moto would serve them inside it.
+        bus = resources.resource_name(STAGE, resources.DECISION_EVENTS_BUS.suffix)
+        session.client("events", endpoint_url=endpoint).create_event_bus(Name=bus)
         seed_registry(dynamodb, s3, REGISTRY)
         yield endpoint
     finally:
@@ -263,6 +267,8 @@ def run_once(mode: str, event: dict[str, Any], env: dict[str, str], floor: dict[
     )
     if out.returncode != 0:
         raise RuntimeError(f"{mode} child failed:\n{out.stderr[-3000:]}")
+    if '"EventsFailed"' in out.stdout:  # the EMF line names it only when PutEvents failed
+        raise RuntimeError(f"{mode} child did not publish its decision event:\n{out.stdout[-3000:]}")
     line = next(line for line in reversed(out.stdout.splitlines()) if line.startswith(RESULT_MARKER))
     report = json.loads(line[len(RESULT_MARKER) :])
     return {
