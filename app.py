@@ -11,7 +11,7 @@ and every other error is answered in the API's own JSON shape, ``chalicelib/erro
 """
 
 import gc
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 # Lambda's init phase (this module's import) allocates a few hundred thousand objects that live as
 # long as the process: botocore's service models and endpoint data, the clients, the model artifact.
@@ -23,23 +23,20 @@ gc.disable()
 
 from chalice.app import Chalice, CloudWatchEvent, CognitoUserPoolAuthorizer, Cron, Rate, Response, SQSEvent
 
-import chalicelib.http.versions as versions
+# Only what a decision needs is imported here: every module imported at init is paid on every cold
+# start, and most cold starts serve decisions. Each other view imports its module in its body (once
+# per process; Python's import lock makes that safe across threads), and tests/unit/
+# test_app_init_phase.py keeps the list of what the init phase must not load.
 from chalicelib import resources
-from chalicelib.config import (
-    check_serving_environment,
-    staff_pool_arn,
-    worker_maximum_concurrency,
-    worker_queue_name,
-)
-from chalicelib.http import applications, decisions, health, openapi, reviews, router, routes, static_files
-from chalicelib.http import monitoring as http_monitoring
-from chalicelib.http import webhooks as http_webhooks
+from chalicelib.config import check_serving_environment, maximum_concurrency, queue_name, staff_pool_arn
+from chalicelib.http import decisions, router, routes
 from chalicelib.http.edge import install_edge
 from chalicelib.http.middleware import current_request, http_middleware
 from chalicelib.observability import lambda_middlewares
-from chalicelib.service import dependencies, reconciler, worker
-from chalicelib.service import monitoring as service_monitoring
-from chalicelib.service import webhooks as service_webhooks
+from chalicelib.service import dependencies
+
+if TYPE_CHECKING:
+    from chalicelib.service.batches import Batches
 
 check_serving_environment()
 # The clients every request uses (DynamoDB, EventBridge) are made here, in Lambda's init phase, not
@@ -87,102 +84,142 @@ def check_eligibility() -> Response:
 
 @route(routes.SUBMIT_APPLICATION)
 def submit_application() -> Response:
+    from chalicelib.http import applications
+
     return applications.submit_application(current_request())
 
 
 @route(routes.LIST_APPLICATIONS)
 def list_applications() -> Response:
+    from chalicelib.http import applications
+
     return applications.list_applications(current_request())
 
 
 @route(routes.GET_APPLICATION)
 def get_application(application_id: str) -> Response:
+    from chalicelib.http import applications
+
     return applications.get_application(current_request(), application_id)
 
 
 @route(routes.HEALTH)
 def health_summary() -> Response:
+    from chalicelib.http import health
+
     return health.summary()
 
 
 @route(routes.HEALTH_LIVE)
 def health_live() -> Response:
+    from chalicelib.http import health
+
     return health.live()
 
 
 @route(routes.HEALTH_READY)
 def health_ready() -> Response:
+    from chalicelib.http import health
+
     return health.ready(current_request())
 
 
 @route(routes.HEALTH_DETAILED)
 def health_detailed() -> Response:
+    from chalicelib.http import health
+
     return health.detailed(current_request())
 
 
 @route(routes.METRICS)
 def prometheus_metrics() -> Response:
+    from chalicelib.http import health
+
     return health.metrics(current_request())
 
 
 @route(routes.OPENAPI_DOCUMENT)
 def openapi_document() -> Response:
+    from chalicelib.http import openapi
+
     return openapi.document_response(current_request())
 
 
 @route(routes.DOCS)
 def api_docs() -> Response:
+    from chalicelib.http import static_files
+
     return static_files.docs_page()
 
 
 @route(routes.DOCS_FILE)
 def api_docs_file(name: str) -> Response:
+    from chalicelib.http import static_files
+
     return static_files.docs_file(name)
 
 
 # The loan-officer console: static files, public (the page holds no data; it asks for a key).
 @route(routes.CONSOLE)
 def console_page() -> Response:
+    from chalicelib.http import static_files
+
     return static_files.console_page()
 
 
 @route(routes.CONSOLE_FILE)
 def console_file(name: str) -> Response:
+    from chalicelib.http import static_files
+
     return static_files.console_file(name)
 
 
 @route(routes.LIST_REVIEWS)
 def list_reviews() -> Response:
+    from chalicelib.http import reviews
+
     return reviews.list_reviews(current_request())
 
 
 @route(routes.GET_REVIEW)
 def get_review(review_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.get_review(current_request(), review_id)
 
 
 @route(routes.CLAIM_REVIEW)
 def claim_review(review_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.claim_review(current_request(), review_id)
 
 
 @route(routes.RELEASE_REVIEW)
 def release_review(review_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.release_review(current_request(), review_id)
 
 
 @route(routes.DECIDE_REVIEW)
 def decide_review(review_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.decide_review(current_request(), review_id)
 
 
 @route(routes.SECOND_APPROVAL)
 def second_approval(review_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.second_approval(current_request(), review_id)
 
 
 @route(routes.APPLICATION_AUDIT)
 def application_audit(application_id: str) -> Response:
+    from chalicelib.http import reviews
+
     return reviews.application_audit(current_request(), application_id)
 
 
@@ -194,112 +231,150 @@ def rerun_decision(decision_id: str) -> Response:
 # ---- Decision versions (issue 18): the registry's staff routes
 @route(routes.LIST_VERSIONS)
 def list_versions() -> Response:
+    from chalicelib.http import versions
+
     return versions.list_versions(current_request())
 
 
 @route(routes.GET_VERSION)
 def get_version(version_id: str) -> Response:
+    from chalicelib.http import versions
+
     return versions.get_version(current_request(), version_id)
 
 
 @route(routes.REGISTER_VERSION)
 def register_version() -> Response:
+    from chalicelib.http import versions
+
     return versions.register_version(current_request())
 
 
 @route(routes.PROMOTE_VERSION)
 def promote_version(version_id: str) -> Response:
+    from chalicelib.http import versions
+
     return versions.promote_version(current_request(), version_id)
 
 
 @route(routes.APPROVE_VERSION_CHANGE)
 def approve_version_change(change_id: str) -> Response:
+    from chalicelib.http import versions
+
     return versions.approve_change(current_request(), change_id)
 
 
 @route(routes.ROLLBACK_VERSIONS)
 def rollback_versions() -> Response:
+    from chalicelib.http import versions
+
     return versions.rollback(current_request())
 
 
 # ---- The registry's audit trail (issue 18's gaps)
 @route(routes.VERSION_AUDIT)
 def version_audit() -> Response:
+    from chalicelib.http import versions
+
     return versions.version_audit(current_request())
 
 
 @app.on_sqs_message(
-    queue=worker_queue_name(),
+    queue=queue_name(resources.APPLICATIONS_QUEUE),
     batch_size=resources.APPLICATIONS_QUEUE.batch_size,
     maximum_batching_window_in_seconds=resources.APPLICATIONS_QUEUE.batching_window_seconds,
-    maximum_concurrency=worker_maximum_concurrency(),
+    maximum_concurrency=maximum_concurrency(resources.APPLICATIONS_QUEUE),
 )
 def process_application_queue(event: SQSEvent) -> dict[str, Any]:
     """SQS worker (chalicelib/service/worker.py); locally the devstack poller invokes it."""
+    from chalicelib.service import worker
+
     return worker.process_batch(event.to_dict(), event.context, dependencies.current())
 
 
 @app.schedule(Rate(resources.RECONCILE_EVERY_MINUTES, unit=Rate.MINUTES))
 def reconcile_pending_applications(event: CloudWatchEvent) -> dict[str, Any]:
     """No application left PENDING (chalicelib/service/reconciler.py); locally a devstack timer."""
+    from chalicelib.service import reconciler
+
     return reconciler.reconcile(dependencies.current())._asdict()
 
 
 # ------------------------------------------------------------------ lenders' webhooks (issue 22)
 @route(routes.CREATE_WEBHOOK)
 def create_webhook() -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.create_webhook(current_request())
 
 
 @route(routes.LIST_WEBHOOKS)
 def list_webhooks() -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.list_webhooks(current_request())
 
 
 @route(routes.GET_WEBHOOK)
 def get_webhook(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.get_webhook(current_request(), webhook_id)
 
 
 @route(routes.UPDATE_WEBHOOK)
 def update_webhook(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.update_webhook(current_request(), webhook_id)
 
 
 @route(routes.DELETE_WEBHOOK)
 def delete_webhook(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.delete_webhook(current_request(), webhook_id)
 
 
 @route(routes.ROTATE_WEBHOOK_SECRET)
 def rotate_webhook_secret(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.rotate_secret(current_request(), webhook_id)
 
 
 @route(routes.TEST_WEBHOOK)
 def test_webhook(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.test_webhook(current_request(), webhook_id)
 
 
 @route(routes.LIST_WEBHOOK_DELIVERIES)
 def list_webhook_deliveries(webhook_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.list_deliveries(current_request(), webhook_id)
 
 
 @route(routes.REDELIVER_WEBHOOK)
 def redeliver_webhook(webhook_id: str, delivery_id: str) -> Response:
+    from chalicelib.http import webhooks as http_webhooks
+
     return http_webhooks.redeliver(current_request(), webhook_id, delivery_id)
 
 
 @app.on_sqs_message(
-    queue=service_webhooks.queue_name(),
+    queue=queue_name(resources.WEBHOOK_QUEUE),
     batch_size=resources.WEBHOOK_QUEUE.batch_size,
     maximum_batching_window_in_seconds=resources.WEBHOOK_QUEUE.batching_window_seconds,
-    maximum_concurrency=service_webhooks.maximum_concurrency(),
+    maximum_concurrency=maximum_concurrency(resources.WEBHOOK_QUEUE),
 )
 def deliver_webhooks(event: SQSEvent) -> dict[str, Any]:
     """Fans events out and makes delivery attempts (chalicelib/service/webhooks.py); locally the
     devstack poller invokes it."""
+    from chalicelib.service import webhooks as service_webhooks
+
     configured = dependencies.current().webhooks
     if configured is None:
         raise RuntimeError("no webhook dependencies in this environment")
@@ -324,94 +399,120 @@ def record_loan_outcomes() -> Response:
 # ------------------------------------------------------------------ monitoring (issue 20, monitor-run)
 @route(routes.START_MONITORING_RUN)
 def start_monitoring_run() -> Response:
+    from chalicelib.http import monitoring as http_monitoring
+
     return http_monitoring.start_run(current_request())
 
 
 @route(routes.LIST_MONITORING_REPORTS)
 def list_monitoring_reports() -> Response:
+    from chalicelib.http import monitoring as http_monitoring
+
     return http_monitoring.list_reports(current_request())
 
 
 @route(routes.GET_MONITORING_REPORT)
 def get_monitoring_report(report_id: str) -> Response:
+    from chalicelib.http import monitoring as http_monitoring
+
     return http_monitoring.get_report(current_request(), report_id)
 
 
-@app.schedule(Cron(*service_monitoring.schedule_cron()))
+@app.schedule(Cron(*resources.monitoring_schedule_cron()))
 def run_monitoring(event: CloudWatchEvent) -> dict[str, Any]:
     """The daily monitoring run (chalicelib/service/monitoring.py); locally a devstack timer."""
+    from chalicelib.service import monitoring as service_monitoring
+
     return service_monitoring.scheduled_run(dependencies.current())
 
 
 # ------------------------------------------------------------------ monitoring fanned out (issue 20, monfan)
 @app.on_sqs_message(
-    queue=service_monitoring.parts_queue_name(),
+    queue=queue_name(resources.MONITORING_PARTS_QUEUE),
     batch_size=resources.MONITORING_PARTS_QUEUE.batch_size,
     maximum_batching_window_in_seconds=resources.MONITORING_PARTS_QUEUE.batching_window_seconds,
-    maximum_concurrency=service_monitoring.parts_maximum_concurrency(),
+    maximum_concurrency=maximum_concurrency(resources.MONITORING_PARTS_QUEUE),
 )
 def run_monitoring_parts(event: SQSEvent) -> dict[str, Any]:
     """One (day, shard) partition of a monitoring run; the last part merges and stores the report
     (chalicelib/service/monitoring.py). Locally devstack.sqs_poller on the parts queue."""
+    from chalicelib.service import monitoring as service_monitoring
+
     return service_monitoring.handle_parts(dependencies.current(), event.to_dict())
 
 
 @app.on_sqs_message(
-    queue=service_monitoring.parts_dead_letter_queue_name(),
+    queue=queue_name(resources.MONITORING_PARTS_QUEUE, dead_letters=True),
     batch_size=resources.MONITORING_PARTS_QUEUE.batch_size,
     maximum_concurrency=resources.MONITORING_PARTS_QUEUE.MINIMUM_MAXIMUM_CONCURRENCY,
 )
 def settle_failed_monitoring_parts(event: SQSEvent) -> dict[str, Any]:
     """A part that kept failing: its run is marked failed, naming the partition."""
+    from chalicelib.service import monitoring as service_monitoring
+
     return service_monitoring.handle_dead_parts(dependencies.current(), event.to_dict())
 
 
 # ------------------------------------------------------------------ batches and backtests (issue 19)
-from chalicelib.http import batches as http_batches
-from chalicelib.service import batches as service_batches
 
 
 @route(routes.CREATE_BATCH)
 def create_batch() -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.create_batch(current_request())
 
 
 @route(routes.START_BATCH)
 def start_batch(batch_id: str) -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.start_batch(current_request(), batch_id)
 
 
 @route(routes.GET_BATCH)
 def get_batch(batch_id: str) -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.get_batch(current_request(), batch_id)
 
 
 @route(routes.LIST_BATCHES)
 def list_batches() -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.list_batches(current_request())
 
 
 @route(routes.CREATE_BACKTEST)
 def create_backtest() -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.create_batch(current_request(), staff=True)
 
 
 @route(routes.START_BACKTEST)
 def start_backtest(batch_id: str) -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.start_batch(current_request(), batch_id, staff=True)
 
 
 @route(routes.GET_BACKTEST)
 def get_backtest(batch_id: str) -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.get_batch(current_request(), batch_id, staff=True)
 
 
 @route(routes.LIST_BACKTESTS)
 def list_backtests() -> Response:
+    from chalicelib.http import batches as http_batches
+
     return http_batches.list_batches(current_request(), staff=True)
 
 
-def _configured_batches() -> service_batches.Batches:
+def _configured_batches() -> "Batches":
     configured = dependencies.current().batches
     if configured is None:
         raise RuntimeError("no batch dependencies in this environment")
@@ -419,24 +520,28 @@ def _configured_batches() -> service_batches.Batches:
 
 
 @app.on_sqs_message(
-    queue=service_batches.queue_name(),
+    queue=queue_name(resources.BATCH_CHUNKS_QUEUE),
     batch_size=resources.BATCH_CHUNKS_QUEUE.batch_size,
     maximum_batching_window_in_seconds=resources.BATCH_CHUNKS_QUEUE.batching_window_seconds,
-    maximum_concurrency=service_batches.maximum_concurrency(),
+    maximum_concurrency=maximum_concurrency(resources.BATCH_CHUNKS_QUEUE),
 )
 def score_batch_chunks(event: SQSEvent) -> dict[str, Any]:
     """Plans a batch's file and scores its chunks (chalicelib/service/batches.py); capped by its
     reserved concurrency and the mapping's MaximumConcurrency. Locally devstack.batch_poller."""
+    from chalicelib.service import batches as service_batches
+
     return service_batches.handle_batch(_configured_batches(), event.to_dict())
 
 
 @app.on_sqs_message(
-    queue=service_batches.dead_letter_queue_name(),
+    queue=queue_name(resources.BATCH_CHUNKS_QUEUE, dead_letters=True),
     batch_size=resources.BATCH_CHUNKS_QUEUE.batch_size,
     maximum_concurrency=resources.BATCH_CHUNKS_QUEUE.MINIMUM_MAXIMUM_CONCURRENCY,
 )
 def settle_failed_batch_chunks(event: SQSEvent) -> dict[str, Any]:
     """A chunk that kept failing: recorded failed with its row range, so the batch completes."""
+    from chalicelib.service import batches as service_batches
+
     return service_batches.handle_dead_letters(_configured_batches(), event.to_dict())
 
 

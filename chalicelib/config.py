@@ -117,15 +117,20 @@ def check_serving_environment(environ: Mapping[str, str] | None = None) -> None:
         )
 
 
-def worker_queue_name() -> str:
-    """Physical name of the queue the SQS worker subscribes to (used at import time by app.py).
+def queue_name(
+    spec: resources.QueueSpec, *, dead_letters: bool = False, environ: Mapping[str, str] | None = None
+) -> str:
+    """Physical name of a queue (or its dead-letter queue) for ``STAGE``: app.py's SQS handlers
+    read it at import. ``chalice package`` imports app.py without the stage's environment variables,
+    hence the fallback to ``STAGE`` (default ``dev``)."""
+    env = os.environ if environ is None else environ
+    stage = env.get("STAGE", "dev")
+    if dead_letters:
+        return _name(env, stage, spec.dlq_env_var, spec.dlq_suffix)
+    return _name(env, stage, spec.env_var, spec.suffix)
 
-    ``chalice package`` imports app.py without the stage's environment variables, hence the
-    fallback to ``STAGE`` (default ``dev``).
-    """
-    return load_settings().applications_queue
 
-
-def worker_maximum_concurrency() -> int | None:
-    """The event source mapping's MaximumConcurrency for ``STAGE`` (None where resources has none)."""
-    return resources.APPLICATIONS_QUEUE.maximum_concurrency.get(load_settings().stage)
+def maximum_concurrency(spec: resources.QueueSpec, environ: Mapping[str, str] | None = None) -> int | None:
+    """A queue's event source mapping MaximumConcurrency for ``STAGE`` (None where resources has none)."""
+    env = os.environ if environ is None else environ
+    return spec.maximum_concurrency.get(env.get("STAGE", "dev"))

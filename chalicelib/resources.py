@@ -818,6 +818,15 @@ MONITOR_FUNCTION = FunctionSpec(
 FUNCTIONS = (*FUNCTIONS, MONITOR_FUNCTION)
 # The scheduled run: daily at this UTC time, over the last MONITORING_DEFAULT_WINDOW_DAYS days.
 MONITORING_SCHEDULE_UTC = (2, 0)  # (hour, minute): an EventBridge cron(0 2 * * ? *)
+
+
+def monitoring_schedule_cron() -> tuple[int, int, str, str, str, str]:
+    """Chalice's ``Cron`` fields of the daily run (minute, hour, day of month, month, day of week,
+    year): EventBridge's cron(M H * * ? *)."""
+    hour, minute = MONITORING_SCHEDULE_UTC
+    return (minute, hour, "*", "*", "?", "*")
+
+
 MONITORING_WINDOW_DAYS = (1, 7, 30)  # what POST /v1/monitoring/runs accepts
 MONITORING_DEFAULT_WINDOW_DAYS = 1
 MONITORING_WINDOW_DAYS_ENV = "MONITORING_WINDOW_DAYS"  # the scheduled run's window, overriding it

@@ -132,20 +132,6 @@ class BatchSettings:
         )
 
 
-def queue_name() -> str:
-    """The chunk queue app.py's scorer subscribes to (read at import, like the worker's)."""
-    return BatchSettings.from_environment().queue_name
-
-
-def dead_letter_queue_name() -> str:
-    return BatchSettings.from_environment().dlq_name
-
-
-def maximum_concurrency() -> int | None:
-    """The scorer mapping's MaximumConcurrency for ``STAGE``: the batch's concurrency cap."""
-    return resources.BATCH_CHUNKS_QUEUE.maximum_concurrency.get(BatchSettings.from_environment().stage)
-
-
 # A seam for the local stack's fault tests only (devstack.batch_poller sets it in its own process):
 # called after a chunk's result part is written and before it is counted. Nothing in the package
 # sets it, and no request can reach it.

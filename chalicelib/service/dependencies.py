@@ -49,12 +49,28 @@ class Dependencies:
         self.fraud_counters: FraudCounters = fraud_counters or NoFraudCounters()
         # Lenders' webhooks (chalicelib.service.webhooks); None: events go to no webhook.
         self.webhooks: Webhooks | None = None
-        # Monitoring reports and alerts (issue 20, chalicelib.service.monitoring); None: no runs.
-        self.monitoring: MonitoringStores | None = None
-        # Loan outcomes and the monitoring read path (issue 20, chalicelib.dal.outcomes).
-        self.outcomes: OutcomeStore | None = None
-        # Batches and backtests (chalicelib.service.batches, issue 19); None: the routes answer 503.
-        self.batches: Batches | None = None
+        # How the AWS implementations build the stores below on first use (from_clients): a cold
+        # start serving a decision never imports the modules behind them.
+        self._build_monitoring: Callable[[], MonitoringStores] | None = None
+        self._build_outcomes: Callable[[], OutcomeStore] | None = None
+        self._build_batches: Callable[[], Batches] | None = None
+
+    # Each of these is built on first use when from_clients registered a builder; assigned directly
+    # by tests and the in-memory twin. None: not configured here.
+    @functools.cached_property
+    def monitoring(self) -> MonitoringStores | None:
+        """Monitoring reports and alerts (issue 20, chalicelib.service.monitoring); None: no runs."""
+        return self._build_monitoring() if self._build_monitoring is not None else None
+
+    @functools.cached_property
+    def outcomes(self) -> OutcomeStore | None:
+        """Loan outcomes and the monitoring read path (issue 20, chalicelib.dal.outcomes)."""
+        return self._build_outcomes() if self._build_outcomes is not None else None
+
+    @functools.cached_property
+    def batches(self) -> Batches | None:
+        """Batches and backtests (chalicelib.service.batches, issue 19); None: the routes answer 503."""
+        return self._build_batches() if self._build_batches is not None else None
 
     @property
     def reviews(self) -> ReviewStore:
@@ -108,20 +124,31 @@ class Dependencies:
             versions_aws.AWSVersionStore.for_settings(dynamodb, settings),
         )
         dependencies.webhooks = Webhooks.from_environment(settings, dynamodb, sqs)
-        from chalicelib.dal.outcomes_aws import DynamoDBOutcomeStore
 
-        dependencies.outcomes = DynamoDBOutcomeStore.for_settings(dynamodb, settings)
-        from chalicelib.dal import monitoring_reports_aws
+        def outcomes() -> OutcomeStore:
+            from chalicelib.dal.outcomes_aws import DynamoDBOutcomeStore
 
-        dependencies.monitoring = monitoring_reports_aws.monitoring_stores(
-            dynamodb, events, settings.stage, settings.region, settings.decision_events_bus, sqs
-        )
-        from chalicelib.service.batches import Batches
+            return DynamoDBOutcomeStore.for_settings(dynamodb, settings)
 
-        dependencies.batches = Batches.from_environment(
-            settings, dynamodb, sqs, events, dependencies.versions, dependencies.webhooks
-        )
-        dependencies.batches.loans = dependencies  # an outcomes batch records on these (issue 20)
+        def monitoring() -> MonitoringStores:
+            from chalicelib.dal import monitoring_reports_aws
+
+            return monitoring_reports_aws.monitoring_stores(
+                dynamodb, events, settings.stage, settings.region, settings.decision_events_bus, sqs
+            )
+
+        def batches() -> Batches:
+            from chalicelib.service.batches import Batches
+
+            built = Batches.from_environment(
+                settings, dynamodb, sqs, events, dependencies.versions, dependencies.webhooks
+            )
+            built.loans = dependencies  # an outcomes batch records on these (issue 20)
+            return built
+
+        dependencies._build_outcomes = outcomes
+        dependencies._build_monitoring = monitoring
+        dependencies._build_batches = batches
         return dependencies
 
 

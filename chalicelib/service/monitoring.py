@@ -608,36 +608,7 @@ def _is_report_id(text: str) -> bool:
     )
 
 
-# -- the parts' queue (app.py subscribes its handlers at import, like the batch scorer's) ----------
-def _stage(environ: Mapping[str, str] | None = None) -> str:
-    return (os.environ if environ is None else environ).get("STAGE", "dev")
-
-
-def parts_queue_name(environ: Mapping[str, str] | None = None) -> str:
-    spec = resources.MONITORING_PARTS_QUEUE
-    env = os.environ if environ is None else environ
-    return env.get(spec.env_var) or resources.resource_name(_stage(env), spec.suffix)
-
-
-def parts_dead_letter_queue_name(environ: Mapping[str, str] | None = None) -> str:
-    spec = resources.MONITORING_PARTS_QUEUE
-    env = os.environ if environ is None else environ
-    return env.get(spec.dlq_env_var) or resources.resource_name(_stage(env), spec.dlq_suffix)
-
-
-def parts_maximum_concurrency(environ: Mapping[str, str] | None = None) -> int | None:
-    """The part worker's mapping MaximumConcurrency for ``STAGE``: the run's concurrency cap."""
-    return resources.MONITORING_PARTS_QUEUE.maximum_concurrency.get(_stage(environ))
-
-
 # -- the schedule ----------------------------------------------------------------------------------
-def schedule_cron() -> tuple[int, int, str, str, str, str]:
-    """Chalice's ``Cron`` fields of the daily run (minute, hour, day of month, month, day of week,
-    year): EventBridge's cron(M H * * ? *)."""
-    hour, minute = resources.MONITORING_SCHEDULE_UTC
-    return (minute, hour, "*", "*", "?", "*")
-
-
 def scheduled_window_days(environ: Mapping[str, str] | None = None) -> int:
     env = os.environ if environ is None else environ
     configured = env.get(resources.MONITORING_WINDOW_DAYS_ENV)

@@ -210,15 +210,6 @@ class Webhooks:
         )
 
 
-def queue_name() -> str:
-    """The delivery queue app.py's SQS handler subscribes to (read at import, like the worker's)."""
-    return WebhookSettings.from_environment().queue_name
-
-
-def maximum_concurrency() -> int | None:
-    return resources.WEBHOOK_QUEUE.maximum_concurrency.get(WebhookSettings.from_environment().stage)
-
-
 # ---------------------------------------------------------------------------- request bodies
 def _url_problem(url: object, settings: WebhookSettings, refusal: Refusal) -> str | None:
     if not isinstance(url, str) or not url:

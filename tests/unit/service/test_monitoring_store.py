@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib import resources
+from chalicelib.config import queue_name
 from chalicelib.dal.monitoring_reports import ReportSummary, report_id_at
 from chalicelib.service import decisions, monitoring
 from chalicelib.service.dependencies import Dependencies
@@ -89,7 +91,7 @@ def take_parts(deps: Dependencies) -> list[dict[str, Any]]:
     if isinstance(configured.parts, InMemoryChunkQueue):
         return [dict(message) for message in configured.parts.take()]
     sqs = deps.aws_clients["sqs"]  # type: ignore[attr-defined]
-    url = sqs.get_queue_url(QueueName=monitoring.parts_queue_name())["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=queue_name(resources.MONITORING_PARTS_QUEUE))["QueueUrl"]
     taken: list[dict[str, Any]] = []
     while True:
         received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
