@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -22,9 +23,10 @@ print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 """
 
 
-def test_importing_app_leaves_the_gc_on_with_the_init_objects_frozen() -> None:
+def probe(code: str) -> Any:
+    """What ``code``, run in a fresh interpreter in this environment, prints last (as JSON)."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", code],
         cwd=PROJECT_DIR,
         env=dict(os.environ),
         capture_output=True,
@@ -32,7 +34,11 @@ def test_importing_app_leaves_the_gc_on_with_the_init_objects_frozen() -> None:
         timeout=120,
         check=True,
     )
-    state = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_importing_app_leaves_the_gc_on_with_the_init_objects_frozen() -> None:
+    state = probe(PROBE)
     assert state["enabled"] is True
     # Everything the import allocated: botocore's models alone are well over 100k objects.
     assert state["frozen"] > 100_000, state
@@ -71,32 +77,14 @@ print(json.dumps({"before": before, "types": types, "after": "chalicelib.service
 
 
 def test_the_stores_other_routes_use_are_built_from_the_clients_on_first_use() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", LOADED_BY_IMPORT],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    seen = probe(LOADED_BY_IMPORT)
     assert seen["types"] == ["Batches", "MonitoringStores", "DynamoDBOutcomeStore"]
     assert (seen["before"], seen["after"]) == (False, True)  # imported by the first use, not before
 
 
 def test_importing_app_loads_none_of_the_other_routes_modules() -> None:
-    probe = "import json, sys\nimport app\n"
-    probe += "print(json.dumps(sorted(m for m in sys.modules if m.startswith('chalicelib'))))"
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=PROJECT_DIR,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    code = "import json, sys\nimport app\n"
+    code += "print(json.dumps(sorted(m for m in sys.modules if m.startswith('chalicelib'))))"
+    loaded = set(probe(code))
     assert "chalicelib.service.decisions" in loaded  # the probe saw the import
     assert not loaded & set(NOT_ON_THE_DECISION_PATH), sorted(loaded & set(NOT_ON_THE_DECISION_PATH))
