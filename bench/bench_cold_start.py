@@ -138,10 +138,11 @@ CASES: tuple[tuple[str, str, bool, str | None], ...] = (
     ("floor, tracing on (X-Ray SDK, botocore patched)", "floor-traced", True, None),
     ("this handler, tracing on", "app", True, None),
     ("this handler, policy-only champion", "app", False, REGISTRY),
+    ("this handler, policy-only champion, tracing on", "app", True, REGISTRY),
 )
-FLOOR, OURS, FLOOR_TRACED, TRACED, CHAMPION = (name for name, *_ in CASES)
+FLOOR, OURS, FLOOR_TRACED, TRACED, CHAMPION, CHAMPION_TRACED = (name for name, *_ in CASES)
 # Each handler against the floor with the same tracing.
-VERSUS = ((OURS, FLOOR), (TRACED, FLOOR_TRACED), (CHAMPION, FLOOR))
+VERSUS = ((OURS, FLOOR), (TRACED, FLOOR_TRACED), (CHAMPION, FLOOR), (CHAMPION_TRACED, FLOOR_TRACED))
 
 
 @contextmanager
