@@ -6,10 +6,12 @@ PY     := $(VENV)/bin/python
 # Two stamps: `make run` installs only requirements-run.txt (RUN_STAMP); `make test` and the other
 # tools add the rest (DEV_STAMP, which needs RUN_STAMP first). So run-after-test installs nothing and
 # test-after-run installs only what running did not need. pip without --quiet: a first start shows
-# what it downloads instead of sitting silent for minutes.
+# what it downloads instead of sitting silent for minutes. --no-compile: pip byte-compiles every
+# module of every package (botocore, moto's hundred-odd services, scikit-learn) at install; Python
+# compiles only what is imported, on first import. A fresh install of both files: 105 s -> 60 s.
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
-PIP       := $(PY) -m pip install --disable-pip-version-check
+PIP       := $(PY) -m pip install --disable-pip-version-check --no-compile
 STAGE  ?= dev
 DATA   ?= data/loan_applications.csv
 export AWS_DEFAULT_REGION ?= us-east-1

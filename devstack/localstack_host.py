@@ -81,7 +81,8 @@ def ensure_venv(venv: Path = LOCALSTACK_VENV, requirements: Sequence[str] = LOCA
         return python
     if not python.exists():
         run([sys.executable, "-m", "venv", str(venv)])
-    run([str(python), "-m", "pip", "install", "--disable-pip-version-check", *requirements])
+    # --no-compile as the Makefile's installs: Python compiles what LocalStack imports, on first use.
+    run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", *requirements])
     stamp.write_text(wanted)
     return python
 
