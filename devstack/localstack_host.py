@@ -81,8 +81,7 @@ def ensure_venv(venv: Path = LOCALSTACK_VENV, requirements: Sequence[str] = LOCA
         return python
     if not python.exists():
         run([sys.executable, "-m", "venv", str(venv)])
-    # --no-compile as the Makefile's installs: Python compiles what LocalStack imports, on first use.
-    run([str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-compile", *requirements])
+    run([str(python), "-m", "pip", "install", "--disable-pip-version-check", *requirements])
     stamp.write_text(wanted)
     return python
 
