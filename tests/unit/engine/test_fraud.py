@@ -13,6 +13,9 @@ from chalicelib.engine import PolicyInvalid, ValidationFailed, validate_applicat
 from chalicelib.engine.fraud import Submissions, local_hour, submission_flags
 from chalicelib.engine.lending_policy import packaged_policy
 
+# These tests give every submission its time (tests/conftest.py pins the hour for all others).
+pytestmark = pytest.mark.lenders_hour_by_the_clock
+
 FRAUD = packaged_policy().fraud
 # 2026-12-01 12:00 IST (06:30 UTC): outside the odd hours, so only the counted rules can fire.
 NOON_IST = int(dt.datetime(2026, 12, 1, 6, 30, tzinfo=dt.UTC).timestamp())
