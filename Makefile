@@ -49,7 +49,7 @@ bytecode: $(RUN_STAMP)
 	$(PY) -m compileall -q app.py chalicelib devstack infra training bench tests > /dev/null
 
 ## Start moto server (or use AWS_ENDPOINT_URL), create tables/queues, chalice local, queue worker.
-run: $(RUN_STAMP) bytecode
+run: bytecode
 	$(PY) -m devstack.run
 
 ## The fast loop (under 2 minutes): ruff, mypy, the unit tests. The training-fidelity tests
