@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from chalicelib import resources
 from chalicelib.privacy import PII_HASH_KEY_ENV
@@ -48,8 +48,25 @@ class Settings(NamedTuple):
     versions_bucket: str = ""
 
 
+class NamedResource(Protocol):
+    """A table, bucket, queue or bus of ``resources``: the variable that names it, and its suffix."""
+
+    @property
+    def env_var(self) -> str: ...
+
+    @property
+    def suffix(self) -> str: ...
+
+
 def _name(environ: Mapping[str, str], stage: str, env_var: str, suffix: str) -> str:
     return environ.get(env_var) or resources.resource_name(stage, suffix)
+
+
+def physical_name(spec: NamedResource, environ: Mapping[str, str] | None = None) -> str:
+    """Physical name of a table, bucket, queue or bus for ``STAGE``: the variable the stage sets,
+    else the name the template gives it."""
+    env = os.environ if environ is None else environ
+    return _name(env, env.get("STAGE", "dev"), spec.env_var, spec.suffix)
 
 
 def _optional_int(text: str | None) -> int | None:
@@ -124,10 +141,9 @@ def queue_name(
     read it at import. ``chalice package`` imports app.py without the stage's environment variables,
     hence the fallback to ``STAGE`` (default ``dev``)."""
     env = os.environ if environ is None else environ
-    stage = env.get("STAGE", "dev")
     if dead_letters:
-        return _name(env, stage, spec.dlq_env_var, spec.dlq_suffix)
-    return _name(env, stage, spec.env_var, spec.suffix)
+        return _name(env, env.get("STAGE", "dev"), spec.dlq_env_var, spec.dlq_suffix)
+    return physical_name(spec, env)
 
 
 def maximum_concurrency(spec: resources.QueueSpec, environ: Mapping[str, str] | None = None) -> int | None:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 
 from chalicelib import resources
+from chalicelib.config import queue_name
 from devstack import sqs_poller
 
 FAULTS_ENV = "DEVSTACK_BATCH_FAULTS"
@@ -56,11 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     if "--dead-letters" in arguments:
         arguments.remove("--dead-letters")
         handler = f"app:{resources.BATCH_DLQ_FUNCTION.chalice_name}"
-        dead_letters = os.environ.get(spec.dlq_env_var) or resources.resource_name(
-            os.environ.get("STAGE", "local"), spec.dlq_suffix
-        )
         # sqs_poller finds a queue by its spec's variable: point it at the DLQ for this process.
-        os.environ[spec.env_var] = dead_letters
+        os.environ[spec.env_var] = queue_name(spec, dead_letters=True)
     else:
         handler = f"app:{spec.consumer.chalice_name}"
         hook = fault_hook(os.environ.get(FAULTS_ENV, ""))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib import resources
+from chalicelib import config, resources
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.aws import (
     _conditional_write,
@@ -46,18 +46,6 @@ KIND = resources.MONITORING_REPORTS_TABLE.partition_key
 REPORT_ID = resources.MONITORING_REPORTS_TABLE.sort_key or "report_id"
 
 
-def table_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    spec = resources.MONITORING_REPORTS_TABLE
-    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
-
-
-def bucket_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    spec = resources.MONITORING_REPORTS_BUCKET
-    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
-
-
 class AWSReportStore:
     def __init__(self, dynamodb: DynamoDBClient, table: str, bucket: str, region: str) -> None:
         self._ddb = dynamodb
@@ -66,8 +54,14 @@ class AWSReportStore:
         self._region = region
 
     @classmethod
-    def for_stage(cls, dynamodb: DynamoDBClient, stage: str, region: str) -> AWSReportStore:
-        return cls(dynamodb, table_name(stage), bucket_name(stage), region)
+    def from_environment(cls, dynamodb: DynamoDBClient, region: str) -> AWSReportStore:
+        """The stage's reports table and bucket (``config.physical_name``)."""
+        return cls(
+            dynamodb,
+            config.physical_name(resources.MONITORING_REPORTS_TABLE),
+            config.physical_name(resources.MONITORING_REPORTS_BUCKET),
+            region,
+        )
 
     @functools.cached_property
     def _s3(self) -> S3Client:
@@ -280,23 +274,16 @@ class EventBridgeAlerts:
         return failed
 
 
-def parts_queue_name(stage: str, environ: Mapping[str, str] | None = None) -> str:
-    env = os.environ if environ is None else environ
-    spec = resources.MONITORING_PARTS_QUEUE
-    return env.get(spec.env_var) or resources.resource_name(stage, spec.suffix)
-
-
 def monitoring_stores(
     dynamodb: DynamoDBClient,
     events: EventBridgeClient,
-    stage: str,
     region: str,
     bus_name: str,
     sqs: SQSClient | None = None,
 ) -> MonitoringStores:
     from chalicelib.dal.batches_aws import SQSChunkQueue  # the batches' queue client, reused
 
-    parts = SQSChunkQueue(sqs, parts_queue_name(stage)) if sqs is not None else None
+    parts = None if sqs is None else SQSChunkQueue(sqs, config.queue_name(resources.MONITORING_PARTS_QUEUE))
     return MonitoringStores(
-        AWSReportStore.for_stage(dynamodb, stage, region), EventBridgeAlerts(events, bus_name), parts
+        AWSReportStore.from_environment(dynamodb, region), EventBridgeAlerts(events, bus_name), parts
     )

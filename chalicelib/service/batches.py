@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from chalicelib import resources
+from chalicelib import config, resources
 from chalicelib.config import Settings
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.batches import (
@@ -117,12 +117,11 @@ class BatchSettings:
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> BatchSettings:
         env = os.environ if environ is None else environ
-        stage = env.get("STAGE", "dev")
         queue = resources.BATCH_CHUNKS_QUEUE
         return cls(
-            stage=stage,
-            queue_name=env.get(queue.env_var) or resources.resource_name(stage, queue.suffix),
-            dlq_name=env.get(queue.dlq_env_var) or resources.resource_name(stage, queue.dlq_suffix),
+            stage=env.get("STAGE", "dev"),
+            queue_name=config.queue_name(queue, environ=env),
+            dlq_name=config.queue_name(queue, dead_letters=True, environ=env),
             rows_per_chunk=int(env.get(resources.BATCH_ROWS_PER_CHUNK_ENV) or resources.BATCH_ROWS_PER_CHUNK),
             max_bytes=int(env.get(resources.BATCH_MAX_BYTES_ENV) or resources.BATCH_MAX_BYTES),
             multipart_above_bytes=int(
@@ -183,18 +182,11 @@ class Batches:
             SQSChunkQueue,
         )
 
-        env = os.environ
         batch_settings = BatchSettings.from_environment()
-        table = env.get(resources.BATCHES_TABLE.env_var) or resources.resource_name(
-            settings.stage, resources.BATCHES_TABLE.suffix
-        )
-        bucket = env.get(resources.BATCHES_BUCKET.env_var) or resources.resource_name(
-            settings.stage, resources.BATCHES_BUCKET.suffix
-        )
         return cls(
             batch_settings,
-            DynamoDBBatchStore(dynamodb, table),
-            S3BatchObjects(bucket, settings.region),
+            DynamoDBBatchStore(dynamodb, config.physical_name(resources.BATCHES_TABLE)),
+            S3BatchObjects(config.physical_name(resources.BATCHES_BUCKET), settings.region),
             SQSChunkQueue(sqs, batch_settings.queue_name),
             EventBridgeBatchEvents(events, settings.decision_events_bus),
             versions,

@@ -134,7 +134,7 @@ class Dependencies:
             from chalicelib.dal import monitoring_reports_aws
 
             return monitoring_reports_aws.monitoring_stores(
-                dynamodb, events, settings.stage, settings.region, settings.decision_events_bus, sqs
+                dynamodb, events, settings.region, settings.decision_events_bus, sqs
             )
 
         def batches() -> Batches:

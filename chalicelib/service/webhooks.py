@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from chalicelib import resources
+from chalicelib import config, resources
 from chalicelib.config import LOCAL_STAGE, Settings
 from chalicelib.dal import DependencyCheck, DependencyUnavailable
 from chalicelib.dal.webhooks import Answer, DeliveryQueue, SecretCipher, WebhookStore
@@ -88,11 +88,9 @@ class WebhookSettings(NamedTuple):
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> WebhookSettings:
         env = os.environ if environ is None else environ
-        stage = env.get("STAGE", "dev")
-        queue = resources.WEBHOOK_QUEUE
         return cls(
-            stage=stage,
-            queue_name=env.get(queue.env_var) or resources.resource_name(stage, queue.suffix),
+            stage=env.get("STAGE", "dev"),
+            queue_name=config.queue_name(resources.WEBHOOK_QUEUE, environ=env),
             retry_scale=float(env.get(resources.WEBHOOK_RETRY_SCALE_ENV) or 1.0),
             retention_seconds=resources.WEBHOOK_DELIVERY_RETENTION_DAYS * 86_400,
             subscription_cache_seconds=subscription_cache_seconds(env),
@@ -193,15 +191,12 @@ class Webhooks:
         key = os.environ.get(resources.WEBHOOK_SECRETS_KEY_ENV) or "alias/" + resources.resource_name(
             settings.stage, resources.WEBHOOK_SECRETS_KEY_ALIAS_SUFFIX
         )
-        env = os.environ
         return cls(
             webhook_settings,
             DynamoDBWebhookStore(
                 dynamodb,
-                env.get(resources.WEBHOOK_ENDPOINTS_TABLE.env_var)
-                or resources.resource_name(settings.stage, resources.WEBHOOK_ENDPOINTS_TABLE.suffix),
-                env.get(resources.WEBHOOK_DELIVERIES_TABLE.env_var)
-                or resources.resource_name(settings.stage, resources.WEBHOOK_DELIVERIES_TABLE.suffix),
+                config.physical_name(resources.WEBHOOK_ENDPOINTS_TABLE),
+                config.physical_name(resources.WEBHOOK_DELIVERIES_TABLE),
             ),
             SQSDeliveryQueue(sqs, webhook_settings.queue_name),
             KMSSecretCipher(lambda: make_client("kms", settings.region), key),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib import resources
-from chalicelib.config import load_settings
+from chalicelib.config import load_settings, physical_name, queue_name
 
 
 def test_names_derive_from_stage_when_variables_are_missing():
@@ -18,6 +18,26 @@ def test_names_derive_from_stage_when_variables_are_missing():
 def test_environment_variables_win():
     settings = load_settings({"STAGE": "prod", "APPLICATIONS_QUEUE": "q", "DECISIONS_TABLE": "t"})
     assert (settings.applications_queue, settings.decisions_table) == ("q", "t")
+
+
+def test_every_named_resource_has_its_variable_or_the_templates_name():
+    specs = (
+        resources.BATCHES_TABLE,
+        resources.BATCHES_BUCKET,
+        resources.MONITORING_REPORTS_TABLE,
+        resources.MONITORING_REPORTS_BUCKET,
+        resources.WEBHOOK_ENDPOINTS_TABLE,
+        resources.WEBHOOK_QUEUE,
+        resources.DECISION_EVENTS_BUS,
+    )
+    for spec in specs:
+        assert physical_name(spec, {"STAGE": "prod"}) == f"loan-decisions-prod-{spec.suffix}"
+        assert physical_name(spec, {"STAGE": "prod", spec.env_var: "set-by-the-stage"}) == "set-by-the-stage"
+    chunks = resources.BATCH_CHUNKS_QUEUE
+    assert queue_name(chunks, dead_letters=True, environ={"STAGE": "prod"}) == (
+        f"loan-decisions-prod-{chunks.dlq_suffix}"
+    )
+    assert queue_name(chunks, dead_letters=True, environ={chunks.dlq_env_var: "dlq"}) == "dlq"
 
 
 def test_default_stage_is_dev():
