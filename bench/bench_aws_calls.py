@@ -5,8 +5,9 @@ clients make is recorded through botocore's event system (``before-call`` / ``af
 service, operation, request bytes. Nothing is hard-coded, so the figures follow the app. Operations:
 ``sync_miss`` / ``sync_hit`` (``POST /v1/decisions`` on a cache miss / hit), ``async_submit``
 (``POST /v1/applications``), ``worker_record`` (one queue batch through
-``app.process_application_queue``, divided by the batch size) and ``status_poll``
-(``GET /v1/applications/{id}`` of a decided application).
+``app.process_application_queue``, divided by the batch size), ``status_poll``
+(``GET /v1/applications/{id}`` of a decided application) and ``list_page`` (``GET /v1/decisions``:
+a full first page, ``resources.LIST_DEFAULT_LIMIT`` decisions).
 
 DynamoDB capacity is an ESTIMATE by DynamoDB's documented rules (moto reports none): every written
 item is read before and after the write through a separate, unrecorded client; 1 write unit per KB
@@ -42,13 +43,14 @@ from bench.common import print_table, proxy_event, stdout_silenced, stdout_to, t
 from chalicelib import resources  # noqa: E402
 from devstack.lambda_events import LOCAL_ACCOUNT_ID  # noqa: E402
 
-OPERATIONS = ("sync_miss", "sync_hit", "async_submit", "worker_record", "status_poll")
+OPERATIONS = ("sync_miss", "sync_hit", "async_submit", "worker_record", "status_poll", "list_page")
 LABELS = {
     "sync_miss": "sync decision, cache miss",
     "sync_hit": "sync decision, cache hit",
     "async_submit": "async submit",
     "worker_record": "worker, per record",
     "status_poll": "status poll (GET)",
+    "list_page": f"list page ({resources.LIST_DEFAULT_LIMIT} decisions)",
 }
 ITEM_OVERHEAD_BYTES = 100  # DynamoDB's storage overhead per item (table and each index entry)
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
@@ -326,6 +328,10 @@ class Driver:
         event = proxy_event("GET", path, resource=resource, path_parameters=parameters)
         assert self.call(event, 200)["status"] == "DECIDED"
 
+    def list_page(self) -> None:
+        page = self.call(proxy_event("GET", "/v1/decisions"), 200)
+        assert len(page["items"]) == resources.LIST_DEFAULT_LIMIT, "the bench lists a full page"
+
     def process(self, records: list[dict[str, Any]]) -> None:
         from devstack.lambda_events import worker_context
 
@@ -371,6 +377,7 @@ def operations(
         "async_submit": (driver.submit, 1),
         "worker_record": (worker_batch, batch),
         "status_poll": (status_poll, 1),
+        "list_page": (driver.list_page, 1),
     }
 
 
@@ -461,6 +468,7 @@ def time_handlers(profiles: dict[str, Profile], runs: int) -> None:
                 "async_submit": (driver.submit, runs, 1),
                 "worker_record": (worker_batch, runs // batch, batch),
                 "status_poll": (lambda: driver.poll(target), runs, 1),
+                "list_page": (driver.list_page, runs, 1),
             }
             for name, profile in profiles.items():
                 call, count, per = timed[name]

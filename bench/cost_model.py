@@ -191,7 +191,7 @@ def webhook_delivery() -> list[Usage]:
 
 def paths(usages: dict[str, Usage]) -> dict[str, list[Usage]]:
     """The decisions a user pays for: synchronous (every one a cache miss: unique applicants) and
-    asynchronous (submit, the worker's share of a batch, one status poll)."""
+    asynchronous (submit, the worker's share of a batch, one status poll); and a page of the list."""
     found = {"floor endpoint (baseline)": [floor_usage(usages["sync_miss"].memory_mb)]}
     if "sync_miss" in usages:
         found["sync decision (cache miss)"] = [usages["sync_miss"]]
@@ -199,6 +199,8 @@ def paths(usages: dict[str, Usage]) -> dict[str, list[Usage]]:
         found["async decision (+1 poll)"] = [
             usages[n] for n in ("async_submit", "worker_record", "status_poll")
         ]
+    if "list_page" in usages:
+        found["list page"] = [usages["list_page"]]
     return found
 
 

@@ -10,7 +10,7 @@ from bench import bench_aws_calls
 @pytest.fixture(scope="module")
 def measured() -> dict[str, bench_aws_calls.Profile]:
     return bench_aws_calls.count_calls(
-        runs=1, names=("sync_miss", "sync_hit", "async_submit", "worker_record")
+        runs=1, names=("sync_miss", "sync_hit", "async_submit", "worker_record", "list_page")
     )
 
 
@@ -36,6 +36,12 @@ def test_the_worker_share_leaves_out_the_submissions_that_fed_it(
     assert measured["worker_record"].calls["sqs/SendMessage"] == 0
     assert measured["worker_record"].calls_to("sqs") == 0
     assert measured["worker_record"].calls_to("dynamodb") >= 1
+
+
+def test_a_list_page_is_one_query_and_writes_nothing(measured: dict[str, bench_aws_calls.Profile]) -> None:
+    page = measured["list_page"]
+    assert dict(page.calls) == {"dynamodb/Query": 1}
+    assert page.capacity.wcu == 0 and page.capacity.rcu > 0
 
 
 def test_item_sizes_follow_dynamodbs_rules() -> None:
