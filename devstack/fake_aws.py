@@ -104,7 +104,8 @@ def moto_dependencies() -> Iterator[MotoDependencies]:
         fake = MotoDependencies.from_clients(settings, dynamodb, sqs, events)
         fake.aws_clients = {"dynamodb": dynamodb, "sqs": sqs, "events": events}
         clients = fake.aws_clients
-        create_tables_and_queues(STAGE, clients["dynamodb"], clients["sqs"])
+        # With the decision-events bus: a decision publishes its event as it does on AWS.
+        create_tables_and_queues(STAGE, clients["dynamodb"], clients["sqs"], clients["events"])
         dependencies.use(fake)
         try:
             yield fake
