@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -129,12 +129,6 @@ class BatchSettings:
             ),
             part_bytes=int(env.get(resources.BATCH_PART_BYTES_ENV) or resources.BATCH_PART_BYTES),
         )
-
-
-# A seam for the local stack's fault tests only (devstack.batch_poller sets it in its own process):
-# called after a chunk's result part is written and before it is counted. Nothing in the package
-# sets it, and no request can reach it.
-after_part_written: Callable[[str, int], None] | None = None
 
 
 class Batches:
@@ -716,8 +710,6 @@ def _finish_chunk(
     """A chunk's part and aggregates written under its index (a retry overwrites them), then the
     chunk counted once (read, done, invalid rows); the count that completes the batch summarises it."""
     batches.objects.put(part_key(batch_id, index), results, CONTENT_TYPES["part"])
-    if after_part_written is not None:
-        after_part_written(batch_id, index)
     encoded = json.dumps(aggregates, separators=(",", ":")).encode()
     batches.objects.put(aggregates_key(batch_id, index), encoded, CONTENT_TYPES["json"])
     updated = batches.store.record_chunk(batch_id, index, *counts)

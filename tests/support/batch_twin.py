@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from chalicelib.service.batches import Batches
+from devstack.batch_poller import PartFaults
 from devstack.in_memory_batches import InMemoryBatchObjects, InMemoryBatchStore, InMemoryChunkQueue
 from tests.support.http import body_of, post_json, sample_application
 
@@ -17,8 +18,10 @@ def store(twin: Batches) -> InMemoryBatchStore:
 
 
 def objects(twin: Batches) -> InMemoryBatchObjects:
-    assert isinstance(twin.objects, InMemoryBatchObjects)
-    return twin.objects
+    """The twin's object store (under the fault tests' wrapper, if a test put one on)."""
+    found = twin.objects.objects if isinstance(twin.objects, PartFaults) else twin.objects
+    assert isinstance(found, InMemoryBatchObjects)
+    return found
 
 
 def queue(twin: Batches) -> InMemoryChunkQueue:

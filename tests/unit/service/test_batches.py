@@ -17,6 +17,7 @@ from chalicelib.dal.versions import PACKAGED_VERSION_ID
 from chalicelib.errors import ServiceError
 from chalicelib.service import batches
 from chalicelib.service.batches import Batches, BatchSettings
+from devstack.batch_poller import with_part_faults
 from devstack.in_memory import InMemoryDependencies
 from devstack.in_memory_batches import (
     InMemoryBatchEvents,
@@ -43,7 +44,6 @@ def twin(memory: InMemoryDependencies) -> Iterator[Batches]:
     configured = in_memory_batches(memory.versions, settings)
     memory.batches = configured
     yield configured
-    batches.after_part_written = None
 
 
 def events(twin: Batches) -> InMemoryBatchEvents:
@@ -155,7 +155,7 @@ def test_a_handler_that_dies_after_writing_its_part_is_retried_and_counted_once(
             crashed.append(index)
             raise RuntimeError("killed mid-chunk")
 
-    batches.after_part_written = crash_once
+    twin.objects = with_part_faults(twin.objects, crash_once)
     batch_id = started(twin, csv_rows(120))
     (plan,) = queue(twin).take()
     batches.handle_batch(twin, sqs_event([plan]))
