@@ -310,3 +310,23 @@ def test_racing_workers_through_the_real_store_decide_each_application_once(endp
         # The application carries the decision-log record's decision: the first one written.
         assert status["status"] == "DECIDED"
         assert status["decision"]["model"]["version"] == document(logged["decision"])["model"]["version"]
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "PutItem")
+
+
+@pytest.mark.parametrize("stored_is_mine", [True, False])
+def test_a_dropped_write_is_settled_by_what_the_store_holds(stored_is_mine: bool) -> None:
+    answers = iter([_client_error(DROPPED_WRITE), _client_error("ConditionalCheckFailedException")])
+
+    def write() -> None:
+        raise next(answers)
+
+    assert conditional(write, lambda: stored_is_mine) is stored_is_mine
+
+    def dropped() -> None:
+        raise _client_error(DROPPED_WRITE)
+
+    with pytest.raises(ClientError):  # the moto server gets no allowance: a 500 fails the race
+        conditional(dropped)
