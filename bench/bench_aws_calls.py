@@ -1,24 +1,14 @@
-"""What does each operation ask of AWS, and what do a million decisions cost at list prices?
+"""What does each operation ask of AWS, and what do a million decisions (or list pages) cost?
 
 The app runs in this process on moto in-process (``devstack.fake_aws``); every call its botocore
-clients make is recorded through botocore's event system (``before-call`` / ``after-call``):
-service, operation, request bytes. Nothing is hard-coded, so the figures follow the app. Operations:
-``sync_miss`` / ``sync_hit`` (``POST /v1/decisions`` on a cache miss / hit), ``async_submit``
-(``POST /v1/applications``), ``worker_record`` (one queue batch through
-``app.process_application_queue``, divided by the batch size), ``status_poll``
-(``GET /v1/applications/{id}`` of a decided application) and ``list_page`` (``GET /v1/decisions``:
-a full first page, ``resources.LIST_DEFAULT_LIMIT`` decisions).
+clients make is recorded through botocore's ``before-call`` / ``after-call`` events, so the figures
+follow the app. DynamoDB capacity is an ESTIMATE by DynamoDB's documented rules (moto reports none):
+each written item is read before and after the write through an unrecorded client. The handler time
+is the median in-process time on the in-memory twin (no emulator in it); stdout is counted as logs.
+``bench.cost_model`` prices it all against the floor endpoint (one request, one GetItem).
+docs/BENCHMARKS.md lists the operations and explains the figures.
 
-DynamoDB capacity is an ESTIMATE by DynamoDB's documented rules (moto reports none): every written
-item is read before and after the write through a separate, unrecorded client; 1 write unit per KB
-of the larger version, x2 in a transaction, plus one write per global secondary index the item is
-in (two when its index key changes); reads 0.5 unit per 4 KB eventually consistent, 1 strongly
-consistent, x2 transactional. Stored bytes (+100 per item and index entry) give the storage.
-
-The handler time per operation is the median in-process time on the in-memory twin (moto's own cost
-excluded); what the app writes to stdout (its log and EMF lines) is counted for CloudWatch Logs.
-Then ``bench.cost_model`` prices it all. Baseline, same run: the floor endpoint (one API request,
-one invocation, one GetItem). Run: ``python -m bench.bench_aws_calls [--runs N] [--timing-runs N]``.
+Run: ``python -m bench.bench_aws_calls [--runs N] [--timing-runs N]``.
 """
 
 from __future__ import annotations
@@ -223,7 +213,6 @@ class Profile:
     """Per ONE execution of an operation (a worker record = its batch / the batch size)."""
 
     calls: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # "service/Operation"
-    request_bytes: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     entries: dict[str, float] = field(default_factory=lambda: defaultdict(float))  # events, messages
     capacity: Capacity = field(default_factory=Capacity)
     log_bytes: float = 0.0
@@ -260,20 +249,17 @@ class Recorder:
         if self.profile is not None and model.name in WRITES:
             for table, key, transact in self._estimator.targets(model.name, body):
                 targets.append((table, key, transact, self._estimator.read(table, key)))
-        self._pending.append(
-            ({"body": body, "bytes": len(raw) if isinstance(raw, bytes | str) else 0}, targets)
-        )
+        self._pending.append((body, targets))
 
     def _after(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
-        request, targets = self._pending.pop()
+        body, targets = self._pending.pop()
         if self.profile is None:
             return
         name = f"{model.service_model.endpoint_prefix}/{model.name}"
         self.profile.calls[name] += 1
-        self.profile.request_bytes[name] += request["bytes"]
-        self.profile.entries[name] += len(request["body"].get("Entries", [])) or 1
+        self.profile.entries[name] += len(body.get("Entries", [])) or 1
         capacity = self.profile.capacity
-        capacity.rcu += self._estimator.reads(model.name, request["body"], parsed)
+        capacity.rcu += self._estimator.reads(model.name, body, parsed)
         for table, key, transact, before in targets:
             one = self._estimator.write(table, before, self._estimator.read(table, key), transact)
             capacity.wcu, capacity.gb_months = capacity.wcu + one.wcu, capacity.gb_months + one.gb_months
@@ -419,19 +405,13 @@ def scaled(profile: Profile, factor: float) -> Profile:
     def each(values: dict[str, float]) -> dict[str, float]:
         return defaultdict(float, {name: value * factor for name, value in values.items()})
 
-    capacity = Capacity(
-        *(
-            factor * value
-            for value in (profile.capacity.wcu, profile.capacity.rcu, profile.capacity.gb_months)
-        )
-    )
+    used = profile.capacity
+    capacity = Capacity(used.wcu * factor, used.rcu * factor, used.gb_months * factor)
     return Profile(
         each(profile.calls),
-        each(profile.request_bytes),
         each(profile.entries),
         capacity,
-        profile.log_bytes * factor,
-        profile.log_lines * factor,
+        *(value * factor for value in (profile.log_bytes, profile.log_lines)),
     )
 
 
@@ -505,20 +485,17 @@ def usage(name: str, profile: Profile) -> cost_model.Usage:
 
 
 def print_calls(profiles: dict[str, Profile]) -> None:
-    rows = []
-    for name, profile in profiles.items():
-        calls = ", ".join(f"{call} {count:g}" for call, count in sorted(profile.calls.items()))
-        capacity = profile.capacity
-        rows.append(
-            [
-                LABELS[name],
-                calls,
-                f"{capacity.wcu:g}",
-                f"{capacity.rcu:g}",
-                f"{profile.handler_us:,.0f}",
-                f"{profile.log_bytes:,.0f}",
-            ]
-        )
+    rows = [
+        [
+            LABELS[name],
+            ", ".join(f"{call} {count:g}" for call, count in sorted(profile.calls.items())),
+            f"{profile.capacity.wcu:g}",
+            f"{profile.capacity.rcu:g}",
+            f"{profile.handler_us:,.0f}",
+            f"{profile.log_bytes:,.0f}",
+        ]
+        for name, profile in profiles.items()
+    ]
     print_table(["operation", "AWS calls per execution", "WCU", "RCU", "handler µs", "log B"], rows)
 
 

@@ -1,26 +1,12 @@
 """Cold start of the API handler against its floor: a fresh process imports it and serves ONE request.
 
-What one Lambda cold start of ``api_handler`` does, in a fresh Python process per run: import the
-handler module with the ``dev`` stage's environment (``.chalice/config.json``), then handle one
-API Gateway REST proxy event for ``POST /v1/decisions`` (a cache miss: the cache GetItem, the
-decision, the cache and decision PutItems) through ``app.app(event, context)``. Storage is a moto
-server on a free port (``python -m devstack.moto_server``), so each AWS call is a real HTTP round
-trip, like DynamoDB from Lambda.
-
-The baseline, in the same run with the same process shape and event, is the **floor**: a one-route
-Chalice app with one botocore DynamoDB client (made at import, configured as
-``chalicelib/dal/clients.py`` does, checked below) answering with one GetItem on the decision-cache
-table: what any DynamoDB-backed handler pays. Both are also measured with **tracing on**, as dev and
-prod deploy it: the X-Ray SDK imported and botocore patched by Powertools' Tracer, which believes it
-runs in Lambda (``LAMBDA_TASK_ROOT``, ``AWS_LAMBDA_FUNCTION_NAME``, a sampled ``_X_AMZN_TRACE_ID``);
-with no X-Ray daemon listening the SDK's UDP segments go nowhere, and
-``AWS_XRAY_CONTEXT_MISSING=IGNORE_ERROR`` keeps a missing segment from raising.
-
-Columns: ``import`` and ``1st request`` timed inside the child; ``start->response`` from just before
-the parent starts the child to the child's response (interpreter start + import + request: what a
-cold start's caller waits for); peak RSS. Not Lambda-exact: the Lambda runtime's own bootstrap is
-not included. Runs are interleaved across cases, after one unmeasured warm-up run per case (file
-cache, ``.pyc``).
+Each run is a fresh Python process with the ``dev`` stage's environment: it imports ``app`` and
+handles one ``POST /v1/decisions`` (a cache miss) against a moto server on a free port, so each AWS
+call is a real round trip. The floor, in the same run: a one-route Chalice app with one botocore
+DynamoDB client configured as ``chalicelib/dal/clients.py`` does, answering with one GetItem. Both
+also with tracing on (Powertools' Tracer believing it runs in Lambda), and the handler with a promoted
+champion. Runs are interleaved across cases after one unmeasured warm-up each; the Lambda runtime's
+own bootstrap is not included. docs/BENCHMARKS.md explains the columns and the figures.
 
 Run: ``python -m bench.bench_cold_start [--runs N]``.
 """

@@ -1,38 +1,14 @@
 """What a million decisions cost in AWS at list prices, from the usage ``bench.bench_aws_calls`` measures.
 
-Pure arithmetic (no app, no moto): unit-tested on hand-made usages (tests/unit/bench/test_cost_model.py).
-Prices are the us-east-1 on-demand list prices published on AWS's pricing pages (check them before
-relying on a figure; they change):
-
-- API Gateway REST API, $3.50 per million requests (first 333 million a month):
-  https://aws.amazon.com/api-gateway/pricing/
-- Lambda, $0.20 per million requests and $0.0000166667 per GB-second (x86_64, the functions'
-  architecture): https://aws.amazon.com/lambda/pricing/
-- DynamoDB on-demand, $0.625 per million write request units, $0.125 per million read request units,
-  $0.25 per GB-month stored (Standard table class): https://aws.amazon.com/dynamodb/pricing/on-demand/
-- SQS standard queue, $0.40 per million requests (each 64 KB chunk): https://aws.amazon.com/sqs/pricing/
-- S3 Standard, $0.005 per 1,000 PUT and $0.0004 per 1,000 GET requests, $0.023 per GB-month stored:
-  https://aws.amazon.com/s3/pricing/
-- EventBridge, $1.00 per million custom events: https://aws.amazon.com/eventbridge/pricing/
-- CloudWatch Logs, $0.50 per GB ingested: https://aws.amazon.com/cloudwatch/pricing/
-
-Webhook deliveries (issue 22; ``webhook_delivery``): one endpoint, delivered at the first attempt,
-batch size 1 (the upper bound on request counts); the counts follow chalicelib/service/webhooks.py
-and docs/WEBHOOKS.md. KMS Decrypt ($0.03 per 10,000 requests, https://aws.amazon.com/kms/pricing/)
-is left out: a decrypted secret is kept 5 minutes per function instance, about nothing per delivery;
-the key's $1 a month is fixed.
-
-Batches (issue 19; ``batch_report``): a chunk is one scorer invocation priced with the same lines as a
-request; assumed besides the latencies: one S3 stream's read rate while the start plans the chunks
-(``S3_READ_MB_PER_SECOND``), the SQS event source's delay before a message reaches a function
-(``SQS_PICKUP_MS``), and that one Lambda vCPU (1,769 MB) scores as fast as one core of this machine.
-
-ASSUMED (not measurable on this machine): the in-region round trip per AWS call (``LATENCY_MS``) and
-Lambda's CPU share: a function gets CPU in proportion to its memory, one full vCPU at 1,769 MB
-(https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so the handler's CPU time
-measured on one core here is scaled by 1,769 / memory; waiting for the network is not. Free tiers,
-provisioned concurrency, alarms, WAF and the other fixed monthly costs are not per decision and
-are left out. The baseline is the floor endpoint: one API request, one invocation, one GetItem.
+Pure arithmetic (no app, no moto), unit-tested on hand-made usages. Prices: the us-east-1 on-demand
+list prices of AWS's pricing pages (``Prices``: each field names its page; check them before relying
+on a figure). Assumed, not measurable here: the in-region round trip per call (``LATENCY_MS``) and
+Lambda's CPU share, one full vCPU at 1,769 MB, so the CPU time measured on one core is scaled by
+1,769 / memory (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html). Webhook
+deliveries: one endpoint, first attempt, batch size 1 (KMS Decrypt left out: a secret is kept 5
+minutes per instance). Batches: a chunk is one scorer invocation; also assumed one S3 stream's read
+rate while planning, the SQS pickup delay, and one vCPU scoring as fast as a core here. Fixed monthly
+costs and free tiers are left out. docs/BENCHMARKS.md explains the figures.
 """
 
 from __future__ import annotations
@@ -63,16 +39,16 @@ FLOOR_HANDLER_MS = 1.0  # a handler that only makes one GetItem (assumed CPU tim
 
 @dataclass(frozen=True)
 class Prices:
-    api_gateway_rest_per_million: float = 3.50
-    lambda_requests_per_million: float = 0.20
-    lambda_gb_second: float = 0.0000166667
-    dynamodb_wru_per_million: float = 0.625
+    api_gateway_rest_per_million: float = 3.50  # https://aws.amazon.com/api-gateway/pricing/ (REST)
+    lambda_requests_per_million: float = 0.20  # https://aws.amazon.com/lambda/pricing/
+    lambda_gb_second: float = 0.0000166667  # x86_64, the functions' architecture
+    dynamodb_wru_per_million: float = 0.625  # https://aws.amazon.com/dynamodb/pricing/on-demand/
     dynamodb_rru_per_million: float = 0.125
-    dynamodb_storage_gb_month: float = 0.25
-    sqs_per_million: float = 0.40
-    eventbridge_per_million: float = 1.00
-    logs_ingestion_gb: float = 0.50
-    s3_put_per_thousand: float = 0.005
+    dynamodb_storage_gb_month: float = 0.25  # Standard table class
+    sqs_per_million: float = 0.40  # https://aws.amazon.com/sqs/pricing/ (each 64 KB chunk)
+    eventbridge_per_million: float = 1.00  # https://aws.amazon.com/eventbridge/pricing/ (custom events)
+    logs_ingestion_gb: float = 0.50  # https://aws.amazon.com/cloudwatch/pricing/
+    s3_put_per_thousand: float = 0.005  # https://aws.amazon.com/s3/pricing/ (Standard)
     s3_get_per_thousand: float = 0.0004
     s3_storage_gb_month: float = 0.023
 
