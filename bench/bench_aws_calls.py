@@ -499,27 +499,12 @@ def print_calls(profiles: dict[str, Profile]) -> None:
     print_table(["operation", "AWS calls per execution", "WCU", "RCU", "handler µs", "log B"], rows)
 
 
-@contextlib.contextmanager
-def daytime_in_the_lenders_time_zone() -> Iterator[None]:
-    """Decisions at noon where the lender is. Between 01:00 and 05:00 there the packaged policy flags
-    every submission (FRD-ODD-HOURS), which adds a ``fraud.flagged`` event and a log line to each
-    decision: a run at night would price a day's decisions as if all came at night."""
-    from chalicelib.engine import fraud
-
-    by_the_clock = fraud.local_hour
-    fraud.local_hour = lambda now, utc_offset_minutes: 12
-    try:
-        yield
-    finally:
-        fraud.local_hour = by_the_clock
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="counted executions per operation")
     parser.add_argument("--timing-runs", type=int, default=300, help="timed executions per operation")
     args = parser.parse_args(argv)
-    with daytime_in_the_lenders_time_zone():
+    with fake_aws.noon_where_the_lender_is():  # a day's decisions, not a night's (FRD-ODD-HOURS)
         profiles = count_calls(args.runs)
         time_handlers(profiles, args.timing_runs)
     print(

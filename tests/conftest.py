@@ -25,17 +25,16 @@ fake_aws.install_environment()
 
 
 @pytest.fixture(autouse=True)
-def lenders_hour_is_noon(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The packaged policy flags a submission made between 01:00 and 05:00 in the lender's time zone
-    (FRD-ODD-HOURS, low): a test that decides at the wall clock's time saw the flag only when it ran
-    at night in India (19:30-23:30 UTC), and eight of them failed then. In-process tests decide at
-    noon there; the tests of the rule itself (marker ``lenders_hour_by_the_clock``) pass their own
-    times. The integration suite's processes keep the real clock (its assertions allow the flag)."""
+def lenders_hour_is_noon(request: pytest.FixtureRequest) -> Iterator[None]:
+    """In-process tests decide at noon in the lender's time zone (``fake_aws.noon_where_the_lender_is``:
+    eight tests that compared flags or whole decisions failed when run at night in India); the tests
+    of the odd-hours rule itself (marker ``lenders_hour_by_the_clock``) pass their own times. The
+    integration suite's processes keep the real clock (its assertions allow the flag)."""
     if request.node.get_closest_marker("lenders_hour_by_the_clock"):
+        yield
         return
-    from chalicelib.engine import fraud
-
-    monkeypatch.setattr(fraud, "local_hour", lambda now, utc_offset_minutes: 12)
+    with fake_aws.noon_where_the_lender_is():
+        yield
 
 
 @pytest.fixture
