@@ -1,21 +1,10 @@
 """Does a burst of applications all get decided, once each? And how fast, against the in-process rate?
 
-1. Baseline, same run: the same work without HTTP, queue server or worker processes: in a fresh
-   process on moto in-process (``devstack.fake_aws``), ``POST /v1/applications`` through the handler
-   (PENDING record + SQS send), then the queued messages through the worker
-   (``app.process_application_queue``, in the queue's batch size) -> applications/s.
-2. The local stack (``devstack.stack``: a moto server, ``chalice local``, ``--workers`` queue worker
-   processes; gateway emulation off, to measure the service rather than the emulated stage
-   throttle) on free ports; ``--count`` applications submitted to ``POST /v1/applications`` from
-   ``--clients`` threads -> submit rate.
-3. Wait (a condition with a generous deadline) until every accepted application is DECIDED and the
-   queue is empty -> first submit to all DECIDED, applications/s, as a share of the baseline.
-4. Proof from the tables: every accepted application DECIDED, exactly one decision record each,
-   none lost, no stray records. The exit code is 1 otherwise.
-
-Everything shares the machine's cores (2 on the reference machine): moto, ``chalice local``, the
-workers and the clients. In AWS, API Gateway, Lambda and DynamoDB scale out instead, so the rate
-here says how the local stack keeps up, not what AWS would do; the proof holds either way.
+Baseline, same run: the submit handler and then the worker on moto in-process, no HTTP or queue
+server. Then the local stack on free ports (gateway emulation off): ``--count`` applications from
+``--clients`` threads, a wait (a condition, generous deadline) until every accepted one is DECIDED
+and the queue is empty, and the proof from the tables: each DECIDED with exactly one decision
+record, none lost, no stray records (exit code 1 otherwise). docs/BENCHMARKS.md explains the figures.
 Run: ``python -m bench.bench_burst [--count 1000] [--workers 2] [--clients 4]``.
 """
 

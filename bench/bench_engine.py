@@ -1,17 +1,9 @@
 """How fast is a decision? The plain-Python engine against the equivalent scikit-learn pipeline.
 
-``python -m bench.bench_engine`` (also run by ``make bench``). The baseline, measured in the same
-run on the same rows, is the scikit-learn pipeline the scorecard was fitted as
-(``training.scorecard_fit.build_pipeline``), which the original service loaded with ``joblib``:
-
-- single decision in-process: ``decide()`` with reasons and suggestions, p50/p99 in µs, over the
-  training rows (all outcomes), against one-row ``predict_proba``;
-- batch scoring: applications per second, the run-time scorer vs ``predict_proba`` on all rows at
-  once, and the largest probability difference between the two (they must agree);
-- cold start: a fresh Python process that imports the engine and makes the first decision, against
-  a fresh process that ``joblib.load``s the pipeline (saved to a temp dir, never the repo) and
-  calls ``predict_proba``; wall time of the whole process and of import + first call, median of
-  several runs; peak RSS of each process.
+Baseline, same run and rows: the scikit-learn pipeline the scorecard was fitted as
+(``training.scorecard_fit.build_pipeline``). Single decisions (p50/p99), batch scoring (rows/s and the
+largest probability difference: they must agree), and cold start and peak RSS of a fresh process
+each (the pipeline ``joblib.load``-ed from a temp dir). Run: ``python -m bench.bench_engine``.
 """
 
 from __future__ import annotations
