@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from chalicelib.dal.fraud import parse_elements
+from chalicelib.engine.lending_policy import packaged_policy
 from devstack.client import ApiClient
 from devstack.samples import sample_application
 from devstack.stack import DevStack
@@ -34,8 +36,12 @@ def _counter_items_holding(stack: DevStack, decision_ids: set[str]) -> list[dict
         item
         for page in pages
         for item in page["Items"]
-        if {element.partition(":")[2] for element in item["seen"]["SS"]} & decision_ids
+        if set(parse_elements(item["seen"]["SS"])) & decision_ids
     ]
+
+
+def _pan_flag(body: dict[str, Any]) -> dict[str, Any] | None:
+    return next((f for f in body["risk_flags"] if f["code"].startswith("FRD-PAN")), None)
 
 
 def test_concurrent_identical_submissions_are_counted_exactly(api: ApiClient, stack: DevStack) -> None:
@@ -51,23 +57,43 @@ def test_concurrent_identical_submissions_are_counted_exactly(api: ApiClient, st
     assert [r.status_code for r in responses] == [200] * CONCURRENT, [
         r.text for r in responses if r.status_code != 200
     ]
-    bodies = [r.json() for r in responses]
-    decision_ids = {body["decision_id"] for body in bodies}
-    pan_counts = sorted(
-        flag["evidence"]["count"]
-        for body in bodies
-        for flag in body["risk_flags"]
-        if flag["code"].startswith("FRD-PAN")
+    bodies = {body["decision_id"]: body for body in (r.json() for r in responses)}
+    assert not [
+        body for body in bodies.values() if any(f["code"] == "FRD-UNCHECKED" for f in body["risk_flags"])
+    ]
+    # Stored: every submission once, with the time it was counted at (one item, or two if the run
+    # crossed a bucket boundary); the PAN itself is nowhere.
+    items = _counter_items_holding(stack, set(bodies))
+    times = {
+        submission: at for item in items for submission, at in parse_elements(item["seen"]["SS"]).items()
+    }
+    assert set(times) == set(bodies)
+    assert payload["pan"] not in str(items)
+
+    # A submission counts, as of its own time, those stored before it (itself included) with a time
+    # no later than its own: at least 1, at most all with such a time. ADD is atomic, so two
+    # submissions of the same second never saw the same count; below the lowest tier there is no flag.
+    tiers = sorted(
+        (r for r in packaged_policy().fraud.count_rules if r.signal == "pan"), key=lambda r: r.at_least
     )
-    assert not [body for body in bodies if any(f["code"] == "FRD-UNCHECKED" for f in body["risk_flags"])]
-    # Each submission sees at least those committed before it; the last one sees all 50, no more.
-    assert pan_counts[-1] == CONCURRENT
-    high = [body for body in bodies if any(f["code"] == "FRD-PAN-REPEAT-HIGH" for f in body["risk_flags"])]
-    assert len(high) >= CONCURRENT - 5 and all(body["outcome"] != "approved" for body in high)
-    # Stored: one counter item for this PAN holding exactly the 50 submissions.
-    [item] = _counter_items_holding(stack, decision_ids)
-    assert {element.partition(":")[2] for element in item["seen"]["SS"]} == decision_ids
-    assert payload["pan"] not in str(item)
+    for second in sorted(set(times.values())):
+        same_second = [bodies[d] for d, at in times.items() if at == second]
+        no_later = sum(1 for at in times.values() if at <= second)
+        flags = [_pan_flag(body) for body in same_second]
+        counts = [flag["evidence"]["count"] for flag in flags if flag]
+        assert all(tiers[0].at_least <= n <= no_later for n in counts), (second, counts, no_later)
+        assert len(set(counts)) == len(counts), (second, counts)
+        assert len(flags) - len(counts) <= tiers[0].at_least - 1, (second, flags)
+        for body, flag in zip(same_second, flags, strict=True):
+            if flag is not None:
+                tier = max(
+                    (r for r in tiers if r.at_least <= flag["evidence"]["count"]), key=lambda r: r.at_least
+                )
+                assert (flag["code"], flag["severity"]) == (tier.code, tier.severity)
+                assert tier.severity != "high" or body["outcome"] != "approved"
+        # The burst is caught: distinct counts in a second of n submissions reach n.
+        if len(same_second) >= tiers[-1].at_least:
+            assert any(flag and flag["code"] == tiers[-1].code for flag in flags), (second, flags)
 
 
 def test_a_device_burst_goes_to_the_review_desk_with_a_critical_flag(api: ApiClient) -> None:
