@@ -151,8 +151,11 @@ def make_decision(payload: object, dependencies: Dependencies, client_id: str) -
     BatchGetItem, sent together; none when the application carries no identity or session value),
     then one BatchWriteItem with the decision record (and, on a miss, the cache entry), then one
     PutEvents. The routing document adds a read once per cache interval and process, a version's
-    blobs once per process; shadows add none (their decisions are in the same record)."""
+    blobs once per process, the client's webhook subscriptions a Query once per process, client and
+    subscription interval (sent on a background thread as the decision begins, so that it overlaps
+    the calls above); shadows add none (their decisions are in the same record)."""
     application = validated_application(payload)
+    events.prepare(dependencies, client_id)
     store = dependencies.store
     applicant = mask_personal_fields(application)
     identity = routing.identity_key(applicant["applicant_ref"], application)

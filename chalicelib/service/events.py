@@ -14,6 +14,13 @@ from chalicelib.records import DecisionEvent
 from chalicelib.service.dependencies import Dependencies
 
 
+def prepare(dependencies: Dependencies, client_id: str) -> None:
+    """As a decision for ``client_id`` begins: start reading which events its webhooks want, if this
+    process has not read it lately, so that the read overlaps the decision (``SubscriptionCache``)."""
+    if dependencies.webhooks is not None:
+        dependencies.webhooks.subscriptions.prefetch(dependencies.webhooks.store, client_id)
+
+
 def publish(dependencies: Dependencies, decision_events: list[DecisionEvent]) -> None:
     if not decision_events:
         return

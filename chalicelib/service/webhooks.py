@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -110,7 +111,11 @@ class SubscriptionCache:
     webhooks then queues nothing and, warm, makes no webhook call at all; a new subscription takes
     effect within ``max_age`` (at once in the process that registered it: :meth:`forget`). What
     is queued is still fanned out against the endpoints as they are, so a stale entry that says
-    "subscribed" costs one message, never a wrong delivery."""
+    "subscribed" costs one message, never a wrong delivery.
+
+    :meth:`prefetch` starts that query on a background thread when a decision begins, so that on a
+    process's first decision for a client (a cold start's among them) it overlaps the decision's
+    other calls instead of following its PutEvents; :meth:`subscribed` then waits for it."""
 
     RETRY_SECONDS = 5.0  # after a failed read: queue everything (the fan-out decides) this long
     MAX_CLIENTS = 10_000  # a bound on memory; past it, expired entries go, then everything
@@ -120,12 +125,38 @@ class SubscriptionCache:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._kept: dict[str, tuple[frozenset[str] | None, float]] = {}  # client -> (types, until)
+        self._reading: dict[str, Future[frozenset[str] | None]] = {}  # client -> read under way
+        self._reader: ThreadPoolExecutor | None = None
+
+    def _kept_types(self, client_id: str) -> tuple[bool, frozenset[str] | None]:
+        """(whether what is kept is fresh, the kept types: None when the last read failed)."""
+        kept = self._kept.get(client_id)
+        if kept is None or self._monotonic() >= kept[1]:
+            return False, None
+        return True, kept[0]
+
+    def prefetch(self, store: WebhookStore, client_id: str) -> None:
+        """Start reading the client's subscriptions in the background, unless what is kept is fresh
+        or a read is already under way."""
+        if self.max_age <= 0 or self._kept_types(client_id)[0]:
+            return
+        with self._lock:
+            if client_id in self._reading or len(self._reading) >= self.MAX_CLIENTS:
+                return
+            if self._reader is None:  # made on first use: a process that decides nothing has none
+                self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-subscriptions")
+            self._reading[client_id] = self._reader.submit(self._read, store, client_id)
 
     def subscribed(self, store: WebhookStore, client_id: str) -> frozenset[str] | None:
         """The client's subscribed event types; None when they could not be read."""
-        kept = self._kept.get(client_id)
-        if kept is not None and self._monotonic() < kept[1]:
-            return kept[0]
+        with self._lock:
+            reading = self._reading.pop(client_id, None)
+        if reading is not None:
+            reading.result()  # what it read is kept (anything but DependencyUnavailable raises here)
+        fresh, types = self._kept_types(client_id)
+        return types if fresh else self._read(store, client_id)
+
+    def _read(self, store: WebhookStore, client_id: str) -> frozenset[str] | None:
         try:
             endpoints = store.endpoints_of(client_id)
         except DependencyUnavailable as error:

@@ -4,11 +4,13 @@ botocore clients (moto in-process), as tests/unit/service/test_fraud_aws_calls.p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from chalicelib import resources
+from chalicelib.dal import DependencyUnavailable
 from chalicelib.service import decisions
 from chalicelib.service import webhooks as service
 from devstack.bootstrap import create_webhook_key
@@ -105,3 +107,62 @@ def test_the_cache_interval_is_configured_and_never_longer_than_the_default() ->
     assert service.subscription_cache_seconds({env: "0.5"}) == 0.5
     assert service.subscription_cache_seconds({env: "3600"}) == resources.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS
     assert resources.WEBHOOK_SUBSCRIPTION_CACHE_SECONDS <= 60
+
+
+class _GatedStore:
+    """A webhook store whose reads of subscriptions wait for ``open`` and are counted."""
+
+    def __init__(self, store: Any, fail: bool = False) -> None:
+        self._store = store
+        self._fail = fail
+        self.open = threading.Event()
+        self.reads: list[str] = []
+
+    def endpoints_of(self, client_id: str) -> Any:
+        self.reads.append(threading.current_thread().name)
+        assert self.open.wait(5), "the test never opened the gate"
+        if self._fail:
+            raise DependencyUnavailable("dynamodb", "ProvisionedThroughputExceededException")
+        return self._store.endpoints_of(client_id)
+
+
+def test_a_prefetch_reads_in_the_background_and_the_decision_uses_that_one_read() -> None:
+    hooks = in_memory_webhooks()
+    service.create_endpoint(
+        hooks, WITH, {"url": "http://127.0.0.1:9/hooks", "events": [resources.DECISION_MADE]}
+    )
+    cache = service.SubscriptionCache(30.0)
+    gated = _GatedStore(hooks.store)
+    cache.prefetch(gated, WITH)  # returns while the read waits at the gate
+    cache.prefetch(gated, WITH)  # a read is under way: no second one
+    gated.open.set()
+    assert cache.subscribed(gated, WITH) == frozenset({resources.DECISION_MADE})
+    assert cache.subscribed(gated, WITH) == frozenset({resources.DECISION_MADE})
+    cache.prefetch(gated, WITH)  # kept and fresh: nothing to read
+    assert cache.subscribed(gated, WITH) == frozenset({resources.DECISION_MADE})
+    assert len(gated.reads) == 1 and gated.reads[0].startswith("webhook-subscriptions")
+
+
+def test_a_failed_prefetch_means_queue_everything_for_a_while() -> None:
+    clock = [1000.0]
+    cache = service.SubscriptionCache(30.0, monotonic=lambda: clock[0])
+    gated = _GatedStore(in_memory_webhooks().store, fail=True)
+    gated.open.set()
+    cache.prefetch(gated, WITH)
+    assert cache.subscribed(gated, WITH) is None
+    clock[0] += service.SubscriptionCache.RETRY_SECONDS - 1
+    assert cache.subscribed(gated, WITH) is None
+    assert len(gated.reads) == 1
+    clock[0] += 1
+    assert cache.subscribed(gated, WITH) is None
+    assert len(gated.reads) == 2
+
+
+def test_without_a_cache_interval_nothing_is_prefetched() -> None:
+    cache = service.SubscriptionCache(0.0)
+    gated = _GatedStore(in_memory_webhooks().store)
+    gated.open.set()
+    cache.prefetch(gated, WITH)
+    assert gated.reads == []
+    assert cache.subscribed(gated, WITH) == frozenset()
+    assert gated.reads == [threading.current_thread().name]
