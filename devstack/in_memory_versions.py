@@ -7,7 +7,14 @@ import copy
 import threading
 
 from chalicelib.dal import DependencyCheck
-from chalicelib.dal.versions import Routing, RoutingChange, VersionRecord, empty_routing
+from chalicelib.dal.versions import (
+    Routing,
+    RoutingChange,
+    VersionContent,
+    VersionRecord,
+    empty_routing,
+    version_content,
+)
 
 
 class InMemoryVersionStore:
@@ -39,6 +46,10 @@ class InMemoryVersionStore:
         with self._lock:
             record = self._versions.get(version_id)
             return copy.deepcopy(record) if record is not None else None
+
+    def get_content(self, version_id: str) -> VersionContent | None:
+        record = self.get_version(version_id)
+        return None if record is None else version_content(record)
 
     def list_versions(self) -> list[VersionRecord]:
         with self._lock:

@@ -71,6 +71,35 @@ class VersionRecord(TypedDict):
     policy_document: NotRequired[dict[str, Any]]
 
 
+class VersionContent(TypedDict):
+    """What deciding with a version needs: its id, its blobs' sha256 and its inline policy document
+    (a :class:`VersionRecord` without its label, provenance and report)."""
+
+    version_id: str
+    model_sha256: str
+    policy_sha256: str
+    policy_document: NotRequired[dict[str, Any]]
+
+
+def version_content(record: VersionContent) -> VersionContent:
+    content: VersionContent = {
+        "version_id": record["version_id"],
+        "model_sha256": record["model_sha256"],
+        "policy_sha256": record["policy_sha256"],
+    }
+    if "policy_document" in record:
+        content["policy_document"] = record["policy_document"]
+    return content
+
+
+def routed_version_ids(routing: Routing) -> list[str]:
+    """The registered versions a routing document sends applications to (champion, challenger,
+    shadows), without the packaged one."""
+    challenger = routing["challenger"]
+    routed = [routing["champion"], *([challenger["version_id"]] if challenger else []), *routing["shadows"]]
+    return [version_id for version_id in dict.fromkeys(routed) if version_id != PACKAGED_VERSION_ID]
+
+
 class RoutingChange(TypedDict):
     """A proposed routing change (maker-checker): applied when a manager other than the maker
     approves it, against the revision it was proposed on."""
@@ -104,6 +133,10 @@ class VersionStore(Protocol):
 
     def get_version(self, version_id: str) -> VersionRecord | None:
         """A registered version; None when unknown. (The packaged v1 is answered by the service.)"""
+
+    def get_content(self, version_id: str) -> VersionContent | None:
+        """What deciding with a registered version needs; None when unknown. Read with the routing
+        document when that names the version (no call of its own), else with its record."""
 
     def list_versions(self) -> list[VersionRecord]:
         """Every registered version (without v1), oldest first."""

@@ -13,10 +13,11 @@ client the registry already has. When a refresh fails, the last document read ke
 stale routing is at most one change behind) and the next attempt waits ``RETRY_SECONDS``; a
 process that never read one raises :class:`RoutingUnavailable`.
 
-A version resolves to its :class:`engine.DecisionLogic` once per process: the version record is
-immutable, and its blobs (the model artifact and the policy document, by sha256) are checked
-against their sha256 on loading (:func:`build_logic`) and cached by that pair, so two versions with
-the same content share one. ``v1`` is the packaged version and costs no call at all.
+A version resolves to its :class:`engine.DecisionLogic` once per process: the version is
+immutable, and its content comes with the routing document that names it (else from its record:
+``VersionStore.get_content``). Its blobs (the model artifact and the policy document, by sha256)
+are checked against their sha256 on loading (:func:`build_logic`) and cached by that pair, so two
+versions with the same content share one. ``v1`` is the packaged version and costs no call at all.
 
 Arms are assigned deterministically (:func:`bucket`): a SHA-256 of the challenger's id, the client
 and the applicant's identity (``applicant_ref``: the keyed hash ``chalicelib.privacy`` makes of the
@@ -38,7 +39,7 @@ from typing import Any, NamedTuple
 
 from chalicelib import engine, resources
 from chalicelib.dal import DependencyUnavailable
-from chalicelib.dal.versions import PACKAGED_VERSION_ID, Routing, VersionRecord, VersionStore
+from chalicelib.dal.versions import PACKAGED_VERSION_ID, Routing, VersionContent, VersionRecord, VersionStore
 from chalicelib.engine.artifact import build_model
 from chalicelib.observability import count, logger
 from chalicelib.records import Arm, ShadowDecision
@@ -130,7 +131,7 @@ class LogicCache:
         self._lock = threading.Lock()
         self._monotonic = monotonic
         self._store: VersionStore | None = None
-        self._records: dict[str, VersionRecord] = {}  # version id -> record, of ``_store``
+        self._records: dict[str, VersionContent] = {}  # version id -> its content, of ``_store``
         self._logic: dict[tuple[str, str], engine.DecisionLogic] = {}  # (model sha, policy sha)
         # A version that failed to load, and until when that failure is answered without trying
         # again: during an S3 outage the requests a challenger serves do not each wait for timeouts.
@@ -164,7 +165,7 @@ class LogicCache:
     def _load(self, version_id: str, store: VersionStore) -> engine.DecisionLogic:
         record = self._records.get(version_id) if self._store is store else None
         if record is None:
-            record = store.get_version(version_id)
+            record = store.get_content(version_id)
             if record is None:
                 raise VersionNotFound(version_id)
             with self._lock:
@@ -174,7 +175,7 @@ class LogicCache:
                 self._failed.pop(version_id, None)
         return self._logic_of_record(record, store)
 
-    def _logic_of_record(self, record: VersionRecord, store: VersionStore) -> engine.DecisionLogic:
+    def _logic_of_record(self, record: VersionContent, store: VersionStore) -> engine.DecisionLogic:
         shas = (record["model_sha256"], record["policy_sha256"])
         logic = self._logic.get(shas)  # content-addressed: valid whatever the store
         if logic is None:
