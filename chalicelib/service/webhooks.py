@@ -144,7 +144,9 @@ class SubscriptionCache:
             if client_id in self._reading or len(self._reading) >= self.MAX_CLIENTS:
                 return
             if self._reader is None:  # made on first use: a process that decides nothing has none
-                self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-subscriptions")
+                # A few threads (started only as needed): one client's slow read never queues
+                # another's behind it.
+                self._reader = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-subscriptions")
             self._reading[client_id] = self._reader.submit(self._read, store, client_id)
 
     def subscribed(self, store: WebhookStore, client_id: str) -> frozenset[str] | None:
