@@ -127,6 +127,7 @@ class SubscriptionCache:
         self._kept: dict[str, tuple[frozenset[str] | None, float]] = {}  # client -> (types, until)
         self._reading: dict[str, Future[frozenset[str] | None]] = {}  # client -> read under way
         self._reader: ThreadPoolExecutor | None = None
+        self._forgets = 0  # how many times forget() ran: a read that spans one is not kept
 
     def _kept_types(self, client_id: str) -> tuple[bool, frozenset[str] | None]:
         """(whether what is kept is fresh, the kept types: None when the last read failed)."""
@@ -159,12 +160,13 @@ class SubscriptionCache:
         return types if fresh else self._read(store, client_id)
 
     def _read(self, store: WebhookStore, client_id: str) -> frozenset[str] | None:
+        forgets = self._forgets
         try:
             endpoints = store.endpoints_of(client_id)
         except DependencyUnavailable as error:
             count("WebhookSubscriptionsNotRead")
             logger.warning("webhook subscriptions not read: queuing the event", extra={"cause": error.cause})
-            self._keep(client_id, None, min(self.RETRY_SECONDS, self.max_age))
+            self._keep(client_id, None, min(self.RETRY_SECONDS, self.max_age), forgets)
             return None
         types = frozenset(
             event_type
@@ -172,17 +174,22 @@ class SubscriptionCache:
             if stored["endpoint"]["state"] != "disabled"
             for event_type in stored["endpoint"]["events"]
         )
-        self._keep(client_id, types, self.max_age)
+        self._keep(client_id, types, self.max_age, forgets)
         return types
 
     def forget(self, client_id: str) -> None:
-        """This process changed the client's endpoints: read them again on the next event."""
+        """This process changed the client's endpoints: read them again on the next event (a read
+        under way, begun before the change, is not kept)."""
         with self._lock:
+            self._forgets += 1
             self._kept.pop(client_id, None)
+            self._reading.pop(client_id, None)
 
-    def _keep(self, client_id: str, types: frozenset[str] | None, seconds: float) -> None:
+    def _keep(self, client_id: str, types: frozenset[str] | None, seconds: float, forgets: int) -> None:
         now = self._monotonic()
         with self._lock:
+            if forgets != self._forgets:  # endpoints changed while it read: it may be stale
+                return
             if len(self._kept) >= self.MAX_CLIENTS:
                 self._kept = {client: kept for client, kept in self._kept.items() if kept[1] > now}
                 if len(self._kept) >= self.MAX_CLIENTS:

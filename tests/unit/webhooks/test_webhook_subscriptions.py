@@ -110,20 +110,23 @@ def test_the_cache_interval_is_configured_and_never_longer_than_the_default() ->
 
 
 class _GatedStore:
-    """A webhook store whose reads of subscriptions wait for ``open`` and are counted."""
+    """A webhook store whose reads of subscriptions are counted and answer once ``open`` is set."""
 
     def __init__(self, store: Any, fail: bool = False) -> None:
         self._store = store
         self._fail = fail
         self.open = threading.Event()
+        self.read_done = threading.Event()
         self.reads: list[str] = []
 
     def endpoints_of(self, client_id: str) -> Any:
         self.reads.append(threading.current_thread().name)
+        answer = self._store.endpoints_of(client_id)  # read now; the answer waits at the gate
+        self.read_done.set()
         assert self.open.wait(5), "the test never opened the gate"
         if self._fail:
             raise DependencyUnavailable("dynamodb", "ProvisionedThroughputExceededException")
-        return self._store.endpoints_of(client_id)
+        return answer
 
 
 def test_a_prefetch_reads_in_the_background_and_the_decision_uses_that_one_read() -> None:
@@ -166,3 +169,18 @@ def test_without_a_cache_interval_nothing_is_prefetched() -> None:
     assert gated.reads == []
     assert cache.subscribed(gated, WITH) == frozenset()
     assert gated.reads == [threading.current_thread().name]
+
+
+def test_a_read_under_way_when_the_endpoints_change_is_not_kept() -> None:
+    hooks = in_memory_webhooks()
+    cache = service.SubscriptionCache(30.0)
+    gated = _GatedStore(hooks.store)
+    cache.prefetch(gated, WITH)  # reads "no endpoints"; the answer is held at the gate
+    assert gated.read_done.wait(5)
+    service.create_endpoint(
+        hooks, WITH, {"url": "http://127.0.0.1:9/hooks", "events": [resources.DECISION_MADE]}
+    )
+    cache.forget(WITH)  # as create_endpoint does for the process's own cache
+    gated.open.set()
+    assert cache.subscribed(gated, WITH) == frozenset({resources.DECISION_MADE})
+    assert len(gated.reads) == 2
