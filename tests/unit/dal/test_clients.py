@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from chalicelib import resources
 from chalicelib.dal.clients import client_config, make_client, sqs_client_on_first_use
 
@@ -40,3 +42,28 @@ def test_the_sqs_client_is_made_on_first_use_with_the_same_configuration(monkeyp
     assert stand_in.meta.config.read_timeout == client_config().read_timeout
     made = stand_in._client
     assert made is not None and stand_in.exceptions is made.exceptions  # made once, then reused
+
+
+def test_the_model_loader_knows_this_apps_services_without_listing_botocores_data(monkeypatch):
+    import os
+
+    import botocore
+    from botocore.exceptions import UnknownServiceError
+    from botocore.loaders import Loader
+
+    from chalicelib.dal import clients
+
+    loader = clients._services_loader(None)
+    data = os.path.join(os.path.dirname(botocore.__file__), "data")
+    listed: list[str] = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(os.fspath(path)) or real_listdir(path))
+    for type_name in ("service-2", "endpoint-rule-set-1"):
+        # The answer botocore's own listing gives, for this app's services...
+        everything = Loader().list_available_services(type_name)
+        listed.clear()
+        assert loader.list_available_services(type_name) == [s for s in clients.SERVICES if s in everything]
+        # ...from one folder per service, never the data folder with every service in it.
+        assert data not in listed and len(listed) <= len(clients.SERVICES) * len(loader.search_paths)
+    with pytest.raises(UnknownServiceError, match="dynamodb"):  # another service names the known ones
+        clients._session().create_client("sts", region_name="us-east-1")
